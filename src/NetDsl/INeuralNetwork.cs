@@ -1,0 +1,60 @@
+using NetDsl.Optimizers;
+
+namespace NetDsl;
+
+/// <summary>What every generated network offers, so that training, metrics and diagnostics work with any of them.
+/// A network instance is not thread-safe: it owns the buffers its passes write.</summary>
+public interface INeuralNetwork
+{
+    /// <summary>The declaring class's name.</summary>
+    string Name { get; }
+
+    /// <summary>Values per input sample.</summary>
+    int InputSize { get; }
+
+    /// <summary>Values per output sample.</summary>
+    int OutputSize { get; }
+
+    /// <summary>Length of θ.</summary>
+    int ParameterCount { get; }
+
+    /// <summary>The training loss.</summary>
+    Loss Loss { get; }
+
+    /// <summary>The declared layers, in order.</summary>
+    IReadOnlyList<Layer> Layers { get; }
+
+    /// <summary>The named tensors inside θ.</summary>
+    IReadOnlyList<ParameterTensor> ParameterTensors { get; }
+
+    /// <summary>θ: every trainable value, one contiguous vector.</summary>
+    Span<float> Parameters { get; }
+
+    /// <summary>dθ from the last <see cref="ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{float})"/>, same layout as θ.</summary>
+    Span<float> Gradients { get; }
+
+    /// <summary>When false, training passes run every dropout with keep probability 1.</summary>
+    bool DropoutEnabled { get; set; }
+
+    /// <summary>Predicts a batch: <paramref name="inputs"/> holds whole samples, <paramref name="outputs"/> one output each.</summary>
+    void PredictBatch(ReadOnlySpan<float> inputs, Span<float> outputs);
+
+    /// <summary>Training forward pass, loss and backward pass; fills <see cref="Gradients"/> and returns the mean loss.</summary>
+    float ComputeGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets);
+
+    /// <summary><see cref="ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{float})"/> followed by one optimizer update.</summary>
+    float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, IOptimizer optimizer);
+
+    /// <summary>The mean loss of an inference pass (dropout off).</summary>
+    float EvaluateLoss(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets);
+
+    /// <summary>Double-precision loss at the given θ, training mode with dropout off (for gradient checking).</summary>
+    double ComputeLoss(ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets);
+
+    /// <summary>Double-precision loss and dθ at the given θ, training mode with dropout off (for gradient checking).</summary>
+    double ComputeGradients(ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets, Span<double> gradients);
+
+    /// <summary>The first layer, in forward order, whose cached float activations from the last pass hold NaN or ±∞;
+    /// null when all are finite.</summary>
+    string? FindFirstNonFiniteLayer();
+}

@@ -1,0 +1,75 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace NetDsl.Kernels;
+
+/// <summary>An operation on one value (or one vector of values), written once for every instruction set.</summary>
+internal interface IUnaryOperator
+{
+    static abstract TVector Apply<T, TVector, TSimd>(TVector x)
+        where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>;
+}
+
+/// <summary>An operation on a value and its partner at the same index in a second buffer.</summary>
+internal interface IBinaryOperator
+{
+    static abstract TVector Apply<T, TVector, TSimd>(TVector x, TVector y)
+        where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>;
+}
+
+/// <summary>Loop drivers: full 512-bit vectors while they fit, then 256-bit, then a scalar tail.</summary>
+internal static class Elementwise
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Map<T, TOperator>(Span<T> values)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOperator : IUnaryOperator
+    {
+        ref T x = ref MemoryMarshal.GetReference(values);
+        int i = 0, n = values.Length;
+        if (Vector512.IsHardwareAccelerated) i = MapRun<T, Vector512<T>, Simd512<T>, TOperator>(ref x, i, n);
+        if (Vector256.IsHardwareAccelerated) i = MapRun<T, Vector256<T>, Simd256<T>, TOperator>(ref x, i, n);
+        MapRun<T, T, Scalar<T>, TOperator>(ref x, i, n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Combine<T, TOperator>(Span<T> values, ReadOnlySpan<T> others)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOperator : IBinaryOperator
+    {
+        if (others.Length < values.Length)
+            throw new ArgumentException($"The second buffer holds {others.Length} values but {values.Length} are needed.", nameof(others));
+        ref T x = ref MemoryMarshal.GetReference(values);
+        ref T y = ref MemoryMarshal.GetReference(others);
+        int i = 0, n = values.Length;
+        if (Vector512.IsHardwareAccelerated) i = CombineRun<T, Vector512<T>, Simd512<T>, TOperator>(ref x, ref y, i, n);
+        if (Vector256.IsHardwareAccelerated) i = CombineRun<T, Vector256<T>, Simd256<T>, TOperator>(ref x, ref y, i, n);
+        CombineRun<T, T, Scalar<T>, TOperator>(ref x, ref y, i, n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int MapRun<T, TVector, TSimd, TOperator>(ref T x, int i, int n)
+        where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
+        where TOperator : IUnaryOperator
+    {
+        for (; i <= n - TSimd.Count; i += TSimd.Count)
+        {
+            ref T at = ref Unsafe.Add(ref x, i);
+            TSimd.Store(TOperator.Apply<T, TVector, TSimd>(TSimd.Load(ref at)), ref at);
+        }
+        return i;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int CombineRun<T, TVector, TSimd, TOperator>(ref T x, ref T y, int i, int n)
+        where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
+        where TOperator : IBinaryOperator
+    {
+        for (; i <= n - TSimd.Count; i += TSimd.Count)
+        {
+            ref T at = ref Unsafe.Add(ref x, i);
+            TSimd.Store(TOperator.Apply<T, TVector, TSimd>(TSimd.Load(ref at), TSimd.Load(ref Unsafe.Add(ref y, i))), ref at);
+        }
+        return i;
+    }
+}

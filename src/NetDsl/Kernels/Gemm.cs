@@ -1,0 +1,200 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace NetDsl.Kernels;
+
+/// <summary>Receives each finished piece of a product, <c>C[row, column .. column + values.Length)</c>, while it is
+/// still in L1. Generated code implements it to add the bias, apply the activation and dropout (forward) or to form
+/// <c>dZ = dA ⊙ act′</c> (backward); the JIT specializes <see cref="Gemm.Multiply"/> per epilogue and inlines it.</summary>
+public interface IGemmEpilogue<T> where T : unmanaged
+{
+    /// <summary>Consumes one row segment of the product. <paramref name="values"/> may be modified.</summary>
+    void Apply(int row, int column, scoped Span<T> values);
+}
+
+/// <summary>Stores a product row-major into a buffer of <paramref name="width"/> columns.</summary>
+public ref struct StoreEpilogue<T>(Span<T> destination, int width) : IGemmEpilogue<T> where T : unmanaged
+{
+    readonly Span<T> destination = destination;
+
+    /// <inheritdoc />
+    public readonly void Apply(int row, int column, scoped Span<T> values) => values.CopyTo(destination.Slice(row * width + column));
+}
+
+/// <summary>Splits the product <c>dZᵀ · [X | 1]</c> into the weight gradient <c>dW = dZᵀ·X</c> ([units, inputs]) and,
+/// from the ones column, the bias gradient <c>db = Σ rows dZ</c>: both from one pass over dZ and X.</summary>
+public ref struct WeightGradientEpilogue<T>(Span<T> weightGradient, Span<T> biasGradient, int inputs) : IGemmEpilogue<T>
+    where T : unmanaged
+{
+    readonly Span<T> weightGradient = weightGradient;
+    readonly Span<T> biasGradient = biasGradient;
+
+    /// <inheritdoc />
+    public readonly void Apply(int row, int column, scoped Span<T> values)
+    {
+        int weights = Math.Min(values.Length, inputs - column);
+        if (weights > 0) values[..weights].CopyTo(weightGradient.Slice(row * inputs + column));
+        if (weights < values.Length) biasGradient[row] = values[Math.Max(weights, 0)];
+    }
+}
+
+/// <summary>The shared matrix product: <c>C = op(A) · op(B)</c>, with op(A) m×k and op(B) k×n, every piece of C
+/// handed to an epilogue. B is packed into panels two vectors wide; a 4-row micro-kernel keeps 8 accumulators in
+/// registers and broadcasts A. Correct and vectorized; cache blocking and threading are tuned separately.</summary>
+public static class Gemm
+{
+    const int RowsPerTile = 4;
+
+    /// <summary>Computes <c>op(A)·op(B)</c>. With <paramref name="transposeA"/> A is stored k×m, else m×k; with
+    /// <paramref name="transposeB"/> B is stored n×k, else k×n (all row-major, dense). With
+    /// <paramref name="appendOnesColumn"/> B gains a column of ones, so C gains a column holding the row sums of op(A).</summary>
+    public static void Multiply<T, TEpilogue>(ReadOnlySpan<T> a, bool transposeA, ReadOnlySpan<T> b, bool transposeB,
+        int m, int n, int k, ref TEpilogue epilogue, bool appendOnesColumn = false)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TEpilogue : IGemmEpilogue<T>, allows ref struct
+    {
+        if (m <= 0 || n <= 0 || k <= 0)
+            throw new ArgumentOutOfRangeException(nameof(m), $"Product dimensions must be positive, got m={m}, n={n}, k={k}.");
+        if (a.Length < m * k) throw new ArgumentException($"A holds {a.Length} values but a {m}×{k} operand needs {m * k}.", nameof(a));
+        if (b.Length < k * n) throw new ArgumentException($"B holds {b.Length} values but a {k}×{n} operand needs {k * n}.", nameof(b));
+
+        var operands = new Operands<T>(a, transposeA, b, transposeB, m, n, k, appendOnesColumn);
+        if (Vector512.IsHardwareAccelerated)
+            Run<T, Vector512<T>, Simd512<T>, TEpilogue>(operands, ref epilogue);
+        else if (Vector256.IsHardwareAccelerated)
+            Run<T, Vector256<T>, Simd256<T>, TEpilogue>(operands, ref epilogue);
+        else
+            Run<T, T, Scalar<T>, TEpilogue>(operands, ref epilogue);
+    }
+
+    readonly ref struct Operands<T>(ReadOnlySpan<T> a, bool transposeA, ReadOnlySpan<T> b, bool transposeB,
+        int m, int n, int k, bool onesColumn)
+    {
+        public readonly ReadOnlySpan<T> A = a, B = b;
+        public readonly bool TransposeA = transposeA, TransposeB = transposeB, OnesColumn = onesColumn;
+        public readonly int M = m, N = n, K = k;
+        public int Columns => N + (OnesColumn ? 1 : 0);
+    }
+
+    static void Run<T, TVector, TSimd, TEpilogue>(in Operands<T> operands, ref TEpilogue epilogue)
+        where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
+        where TEpilogue : IGemmEpilogue<T>, allows ref struct
+    {
+        int panelWidth = 2 * TSimd.Count;
+        int columns = operands.Columns, k = operands.K, m = operands.M;
+        int panels = (columns + panelWidth - 1) / panelWidth;
+        Span<T> packed = PackBuffer<T>.Get(panels * panelWidth * k);
+        PackB(operands, panelWidth, packed);
+
+        // A[i, p] lives at i·rowStride + p·depthStride.
+        int rowStride = operands.TransposeA ? 1 : k;
+        int depthStride = operands.TransposeA ? m : 1;
+        ref T a = ref MemoryMarshal.GetReference(operands.A);
+        Span<T> tile = stackalloc T[RowsPerTile * panelWidth];
+
+        for (int panel = 0; panel < panels; panel++)
+        {
+            int column = panel * panelWidth;
+            int width = Math.Min(panelWidth, columns - column);
+            ref T panelStart = ref packed[panel * panelWidth * k];
+            int i = 0;
+            for (; i + RowsPerTile <= m; i += RowsPerTile)
+            {
+                FourRows<T, TVector, TSimd>(ref Unsafe.Add(ref a, i * rowStride), rowStride, depthStride, ref panelStart, k, tile);
+                for (int r = 0; r < RowsPerTile; r++)
+                    epilogue.Apply(i + r, column, tile.Slice(r * panelWidth, width));
+            }
+            for (; i < m; i++)
+            {
+                OneRow<T, TVector, TSimd>(ref Unsafe.Add(ref a, i * rowStride), depthStride, ref panelStart, k, tile);
+                epilogue.Apply(i, column, tile[..width]);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void FourRows<T, TVector, TSimd>(ref T a, int rowStride, int depthStride, ref T panel, int k, Span<T> tile)
+        where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
+    {
+        int count = TSimd.Count;
+        TVector c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero;
+        TVector c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero;
+        ref T a1 = ref Unsafe.Add(ref a, rowStride);
+        ref T a2 = ref Unsafe.Add(ref a, 2 * rowStride);
+        ref T a3 = ref Unsafe.Add(ref a, 3 * rowStride);
+        for (int p = 0; p < k; p++)
+        {
+            ref T row = ref Unsafe.Add(ref panel, p * 2 * count);
+            TVector b0 = TSimd.Load(ref row), b1 = TSimd.Load(ref Unsafe.Add(ref row, count));
+            int at = p * depthStride;
+            TVector x = TSimd.Broadcast(Unsafe.Add(ref a, at));
+            c00 = TSimd.MultiplyAdd(x, b0, c00); c01 = TSimd.MultiplyAdd(x, b1, c01);
+            x = TSimd.Broadcast(Unsafe.Add(ref a1, at));
+            c10 = TSimd.MultiplyAdd(x, b0, c10); c11 = TSimd.MultiplyAdd(x, b1, c11);
+            x = TSimd.Broadcast(Unsafe.Add(ref a2, at));
+            c20 = TSimd.MultiplyAdd(x, b0, c20); c21 = TSimd.MultiplyAdd(x, b1, c21);
+            x = TSimd.Broadcast(Unsafe.Add(ref a3, at));
+            c30 = TSimd.MultiplyAdd(x, b0, c30); c31 = TSimd.MultiplyAdd(x, b1, c31);
+        }
+        ref T t = ref MemoryMarshal.GetReference(tile);
+        TSimd.Store(c00, ref t); TSimd.Store(c01, ref Unsafe.Add(ref t, count));
+        TSimd.Store(c10, ref Unsafe.Add(ref t, 2 * count)); TSimd.Store(c11, ref Unsafe.Add(ref t, 3 * count));
+        TSimd.Store(c20, ref Unsafe.Add(ref t, 4 * count)); TSimd.Store(c21, ref Unsafe.Add(ref t, 5 * count));
+        TSimd.Store(c30, ref Unsafe.Add(ref t, 6 * count)); TSimd.Store(c31, ref Unsafe.Add(ref t, 7 * count));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void OneRow<T, TVector, TSimd>(ref T a, int depthStride, ref T panel, int k, Span<T> tile)
+        where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
+    {
+        int count = TSimd.Count;
+        TVector c0 = TSimd.Zero, c1 = TSimd.Zero;
+        for (int p = 0; p < k; p++)
+        {
+            ref T row = ref Unsafe.Add(ref panel, p * 2 * count);
+            TVector x = TSimd.Broadcast(Unsafe.Add(ref a, p * depthStride));
+            c0 = TSimd.MultiplyAdd(x, TSimd.Load(ref row), c0);
+            c1 = TSimd.MultiplyAdd(x, TSimd.Load(ref Unsafe.Add(ref row, count)), c1);
+        }
+        ref T t = ref MemoryMarshal.GetReference(tile);
+        TSimd.Store(c0, ref t);
+        TSimd.Store(c1, ref Unsafe.Add(ref t, count));
+    }
+
+    /// <summary>Copies op(B) (plus the ones column) into panels of <paramref name="panelWidth"/> columns, each stored
+    /// k rows × panelWidth contiguous and zero-padded, so the micro-kernel reads B with unit stride.</summary>
+    static void PackB<T>(in Operands<T> operands, int panelWidth, Span<T> packed) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = operands.N, k = operands.K, columns = operands.Columns;
+        var b = operands.B;
+        for (int column = 0, panel = 0; column < columns; column += panelWidth, panel++)
+        {
+            var destination = packed.Slice(panel * panelWidth * k, panelWidth * k);
+            int stored = Math.Max(0, Math.Min(panelWidth, n - column));
+            for (int p = 0; p < k; p++)
+            {
+                var row = destination.Slice(p * panelWidth, panelWidth);
+                if (!operands.TransposeB)
+                    b.Slice(p * n + column, stored).CopyTo(row);
+                else
+                    for (int c = 0; c < stored; c++) row[c] = b[(column + c) * k + p];
+                row[stored..].Clear();
+                if (operands.OnesColumn && n - column < panelWidth && n >= column) row[n - column] = T.One;
+            }
+        }
+    }
+
+    static class PackBuffer<T>
+    {
+        [ThreadStatic] static T[]? buffer;
+
+        // Grows to the largest product seen on this thread, then every later product reuses it: no allocation per step.
+        public static Span<T> Get(int length)
+        {
+            if (buffer is null || buffer.Length < length) buffer = new T[length];
+            return buffer.AsSpan(0, length);
+        }
+    }
+}

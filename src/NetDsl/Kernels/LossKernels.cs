@@ -1,0 +1,61 @@
+using System.Numerics;
+
+namespace NetDsl.Kernels;
+
+/// <summary>Loss values (means over the batch) and, when a gradient buffer is given, the gradient of that mean with
+/// respect to the network's outputs. Sums run in double whatever the element type.</summary>
+public static class LossKernels
+{
+    /// <summary>Softmax cross-entropy on logits: mean over samples of −Σⱼ yⱼ log softmax(z)ⱼ. The gradient with respect to
+    /// the logits is the fused form (softmax(z) − y) / batch; pass an empty span to skip it.</summary>
+    public static double SoftmaxCrossEntropy<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> gradient, int batch, int classes)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckLengths(logits.Length, targets.Length, batch, classes);
+        double total = 0, inverseBatch = 1.0 / batch;
+        for (int i = 0; i < batch; i++)
+        {
+            var z = logits.Slice(i * classes, classes);
+            var y = targets.Slice(i * classes, classes);
+            double max = double.NegativeInfinity;
+            foreach (var v in z) max = Math.Max(max, double.CreateTruncating(v));
+            double sum = 0;
+            foreach (var v in z) sum += Math.Exp(double.CreateTruncating(v) - max);
+            double logSum = max + Math.Log(sum);
+            for (int j = 0; j < classes; j++)
+            {
+                double target = double.CreateTruncating(y[j]);
+                double logProbability = double.CreateTruncating(z[j]) - logSum;
+                if (target != 0) total -= target * logProbability;
+                if (!gradient.IsEmpty)
+                    gradient[i * classes + j] = T.CreateTruncating((Math.Exp(logProbability) - target) * inverseBatch);
+            }
+        }
+        return total * inverseBatch;
+    }
+
+    /// <summary>Mean squared error over every element: (1 / (batch·width)) Σ (ŷ − y)². Gradient 2(ŷ − y) / (batch·width).</summary>
+    public static double MeanSquaredError<T>(ReadOnlySpan<T> outputs, ReadOnlySpan<T> targets, Span<T> gradient, int batch, int width)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckLengths(outputs.Length, targets.Length, batch, width);
+        int count = batch * width;
+        double total = 0, scale = 2.0 / count;
+        for (int i = 0; i < count; i++)
+        {
+            double difference = double.CreateTruncating(outputs[i]) - double.CreateTruncating(targets[i]);
+            total += difference * difference;
+            if (!gradient.IsEmpty) gradient[i] = T.CreateTruncating(scale * difference);
+        }
+        return total / count;
+    }
+
+    static void CheckLengths(int outputs, int targets, int batch, int width)
+    {
+        if (outputs < batch * width)
+            throw new ArgumentException($"The outputs hold {outputs} values but {batch} samples of {width} need {batch * width}.");
+        if (targets != batch * width)
+            throw new ArgumentException(
+                $"targets hold {targets} values but {batch} samples of shape ({width}) need {batch * width}.", nameof(targets));
+    }
+}
