@@ -27,6 +27,23 @@ public static class Shapes
                 $"{parameterName} holds {length} values but shape {expectedShape} needs {expected}.", parameterName);
     }
 
+    /// <summary>Throws when a batch buffer does not hold <paramref name="batch"/> samples of <paramref name="width"/> values;
+    /// the message is built only on failure, so the check allocates nothing.</summary>
+    public static void RequireBatchLength(int length, int batch, int width, string parameterName)
+    {
+        if (length != batch * width)
+            throw new ArgumentException(
+                $"{parameterName} holds {length} values but {batch} samples of shape ({width}) need {batch * width}.", parameterName);
+    }
+
+    /// <summary>Whether any value is NaN or ±∞.</summary>
+    public static bool HasNonFinite(ReadOnlySpan<float> values)
+    {
+        foreach (var v in values)
+            if (!float.IsFinite(v)) return true;
+        return false;
+    }
+
     internal static string Bytes(long bytes) => bytes switch
     {
         >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.##} GiB"),

@@ -1,0 +1,40 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using NetDsl.Generators.Emit;
+using NetDsl.Generators.Shared;
+
+namespace NetDsl.Generators;
+
+/// <summary>Names of the pipeline steps, shared with the tests that check the steps are cached.</summary>
+public static class TrackingNames
+{
+    public const string Parse = nameof(Parse);
+    public const string Plan = nameof(Plan);
+}
+
+/// <summary>The incremental pipeline: [Network] classes → Parse → Plan → Emit.</summary>
+[Generator(LanguageNames.CSharp)]
+public sealed class NetworkGenerator : IIncrementalGenerator
+{
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        var specs = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                NetworkParser.NetworkAttributeName,
+                predicate: static (node, _) => node is ClassDeclarationSyntax or StructDeclarationSyntax or RecordDeclarationSyntax,
+                transform: static (context, cancellationToken) =>
+                    NetworkParser.Parse((INamedTypeSymbol)context.TargetSymbol, context.Attributes.First(), cancellationToken))
+            .WithTrackingName(TrackingNames.Parse);
+
+        var plans = specs
+            .Select(static (spec, _) => NetworkPlanner.Plan(spec))
+            .WithTrackingName(TrackingNames.Plan);
+
+        context.RegisterSourceOutput(plans, static (output, plan) =>
+        {
+            // A type that cannot hold generated members (not partial, generic, ...) gets nothing: its analyzer error says why.
+            if (plan.Spec.CanEmit) output.AddSource(plan.Spec.HintName, NetworkEmitter.Emit(plan));
+        });
+    }
+}

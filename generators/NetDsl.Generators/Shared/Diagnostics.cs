@@ -1,0 +1,91 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace NetDsl.Generators.Shared;
+
+/// <summary>Something Parse or Plan could not accept, with where it is. The analyzers report it; the generator names
+/// it in the exception thrown by an invalid network's members.</summary>
+internal sealed record Problem(string Id, EquatableArray<string> Arguments, LocationInfo? Location)
+{
+    public static Problem Create(DiagnosticDescriptor descriptor, LocationInfo? location, params object[] arguments) =>
+        new(descriptor.Id, arguments.Select(a => System.Convert.ToString(a, CultureInfo.InvariantCulture) ?? "").ToEquatableArray(), location);
+
+    public DiagnosticDescriptor Descriptor => NetworkDiagnostics.ById[Id];
+
+    public string Message => string.Format(CultureInfo.InvariantCulture, Descriptor.MessageFormat.ToString(CultureInfo.InvariantCulture),
+        Arguments.Cast<object>().ToArray());
+
+    public override string ToString() => $"{Id}: {Message}";
+}
+
+/// <summary>The single table of NetDsl diagnostics: id, title, message, severity and help link.</summary>
+internal static class NetworkDiagnostics
+{
+    const string Category = "NetDsl.Design";
+    const string HelpLinkBase = "https://github.com/netdsl/netdsl/blob/main/docs/rules/";
+
+    static DiagnosticDescriptor Error(string id, string title, string message) =>
+        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + id + ".md");
+
+    public static readonly DiagnosticDescriptor NoInput = Error("ND0001",
+        "Network has no input layer",
+        "Network '{0}' has no [Input] layer; declare one as its first layer, for example [Input(784)]");
+
+    public static readonly DiagnosticDescriptor MisplacedInput = Error("ND0002",
+        "Input layer is not the first and only input",
+        "Layer '{0}': [Input] must be the network's first layer and its only input");
+
+    public static readonly DiagnosticDescriptor NonPositiveSize = Error("ND0003",
+        "Size must be positive",
+        "Layer '{0}': {1} must be positive, got {2}");
+
+    public static readonly DiagnosticDescriptor HyperparameterOutOfRange = Error("ND0004",
+        "Hyperparameter out of range",
+        "Layer '{0}': {1} = {2} is outside {3}");
+
+    public static readonly DiagnosticDescriptor UnknownOption = Error("ND0005",
+        "Unknown option value",
+        "'{0}' is not a known {1}; use one of: {2}");
+
+    public static readonly DiagnosticDescriptor InvalidLayerMember = Error("ND0006",
+        "Layer member is not a partial Layer property",
+        "Layer '{0}' must be declared as 'partial Layer {0} {{ get; }}' (an instance partial property of type NetDsl.Layer with only a getter)");
+
+    public static readonly DiagnosticDescriptor InvalidNetworkType = Error("ND0007",
+        "Network type cannot be generated",
+        "Network '{0}' must be {1}");
+
+    public static readonly DiagnosticDescriptor MultipleLayerAttributes = Error("ND0008",
+        "More than one layer attribute on a member",
+        "Member '{0}' has more than one layer attribute ({1}); declare one layer per member");
+
+    public static readonly DiagnosticDescriptor SoftmaxTwice = Error("ND0009",
+        "Softmax before softmax cross-entropy",
+        "Layer '{0}' applies softmax and Loss.SoftmaxCrossEntropy applies it again; remove [Softmax]: the loss takes logits");
+
+    public static readonly DiagnosticDescriptor UnreadableAttribute = Error("ND0010",
+        "Layer attribute cannot be read",
+        "The [{0}] attribute on '{1}' cannot be read: {2}");
+
+    public static readonly DiagnosticDescriptor ShapeMismatch = Error("ND0011",
+        "Layer cannot take its input's shape",
+        "Layer '{0}' ({1}) cannot take an input of shape {2}: {3}");
+
+    public static readonly DiagnosticDescriptor NothingToTrain = Error("ND0012",
+        "Network has no trainable layer",
+        "Network '{0}' has no Dense layer, so it has no parameters to train");
+
+    public static readonly DiagnosticDescriptor ReservedName = Error("ND0013",
+        "Layer name is taken by a generated member",
+        "Layer name '{0}' is taken by a member NetDsl generates ({1}); rename the layer");
+
+    public static readonly IReadOnlyList<DiagnosticDescriptor> All =
+    [
+        NoInput, MisplacedInput, NonPositiveSize, HyperparameterOutOfRange, UnknownOption, InvalidLayerMember,
+        InvalidNetworkType, MultipleLayerAttributes, SoftmaxTwice, UnreadableAttribute, ShapeMismatch, NothingToTrain, ReservedName,
+    ];
+
+    public static readonly IReadOnlyDictionary<string, DiagnosticDescriptor> ById = All.ToDictionary(d => d.Id);
+}

@@ -1,0 +1,170 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace NetDsl.Generators.Shared;
+
+/// <summary>Parse: reads a [Network] class's attributes into a <see cref="NetworkSpec"/>. Never throws on user input;
+/// what it cannot read becomes a <see cref="Problem"/>. Shared by the generator and the analyzers.</summary>
+internal static class NetworkParser
+{
+    public const string NetworkAttributeName = "NetDsl.NetworkAttribute";
+    const string LayerAttributeBaseName = "NetDsl.LayerAttribute";
+    const string LayerTypeName = "NetDsl.Layer";
+
+    public static NetworkSpec Parse(INamedTypeSymbol type, AttributeData networkAttribute, CancellationToken cancellationToken)
+    {
+        var problems = new List<Problem>();
+        var attributeSyntax = networkAttribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
+        var location = LocationInfo.From(attributeSyntax) ?? type.Locations.Select(LocationInfo.From).FirstOrDefault();
+
+        bool canEmit = CheckType(type, location, problems, cancellationToken, out var containingTypes);
+        var loss = ReadLoss(networkAttribute, attributeSyntax, location, problems);
+
+        var layers = new List<LayerSpec>();
+        foreach (var member in type.GetMembers())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var layerAttributes = member.GetAttributes().Where(IsLayerAttribute).ToList();
+            if (layerAttributes.Count == 0) continue;
+            if (layerAttributes.Count > 1)
+                problems.Add(Problem.Create(NetworkDiagnostics.MultipleLayerAttributes, AttributeLocation(layerAttributes[1], cancellationToken),
+                    member.Name, string.Join(", ", layerAttributes.Select(a => "[" + KindName(a) + "]"))));
+            var layer = ReadLayer(member, layerAttributes[0], problems, cancellationToken);
+            if (layer is not null) layers.Add(layer);
+        }
+
+        // Declaration order is the layer order; members of other partial parts follow by file path.
+        var ordered = layers
+            .OrderBy(l => l.Location?.FilePath ?? "", StringComparer.Ordinal)
+            .ThenBy(l => l.Location?.Span.Start ?? 0)
+            .ToEquatableArray();
+
+        return new NetworkSpec(
+            type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : null,
+            containingTypes, type.Name, canEmit, loss, ordered, problems.ToEquatableArray(), location);
+    }
+
+    static bool CheckType(INamedTypeSymbol type, LocationInfo? location, List<Problem> problems, CancellationToken cancellationToken,
+        out EquatableArray<ContainingType> containingTypes)
+    {
+        var requirements = new List<string>();
+        if (type.TypeKind != TypeKind.Class || type.IsRecord) requirements.Add("a class (not a struct, record or interface)");
+        if (!IsPartial(type, cancellationToken)) requirements.Add("declared partial");
+        if (type.IsGenericType) requirements.Add("non-generic");
+        if (type.IsStatic) requirements.Add("non-static");
+
+        var outer = new List<ContainingType>();
+        for (var containing = type.ContainingType; containing is not null; containing = containing.ContainingType)
+        {
+            if (!IsPartial(containing, cancellationToken) || containing.IsGenericType)
+                requirements.Add($"nested only in non-generic partial types ('{containing.Name}' is not)");
+            string keyword = containing.IsRecord
+                ? (containing.TypeKind == TypeKind.Struct ? "record struct" : "record")
+                : containing.TypeKind switch { TypeKind.Struct => "struct", TypeKind.Interface => "interface", _ => "class" };
+            outer.Insert(0, new ContainingType(keyword, containing.Name));
+        }
+        containingTypes = outer.ToEquatableArray();
+        if (requirements.Count == 0) return true;
+        problems.Add(Problem.Create(NetworkDiagnostics.InvalidNetworkType, location, type.Name, string.Join(", ", requirements)));
+        return false;
+    }
+
+    static bool IsPartial(INamedTypeSymbol type, CancellationToken cancellationToken) =>
+        type.DeclaringSyntaxReferences.Length > 0 &&
+        type.DeclaringSyntaxReferences.All(r =>
+            r.GetSyntax(cancellationToken) is TypeDeclarationSyntax declaration && declaration.Modifiers.Any(SyntaxKind.PartialKeyword));
+
+    static LossKind ReadLoss(AttributeData attribute, AttributeSyntax? syntax, LocationInfo? location, List<Problem> problems)
+    {
+        foreach (var argument in attribute.NamedArguments)
+        {
+            if (argument.Key != "Loss") continue;
+            if (argument.Value.Value is int value && Enum.IsDefined(typeof(LossKind), value)) return (LossKind)value;
+            var argumentSyntax = syntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.Text == "Loss");
+            problems.Add(Problem.Create(NetworkDiagnostics.UnknownOption, LocationInfo.From(argumentSyntax) ?? location,
+                argumentSyntax?.Expression.ToString() ?? $"(Loss){argument.Value.Value}", "loss",
+                string.Join(", ", Enum.GetNames(typeof(LossKind)).Select(n => "Loss." + n))));
+        }
+        return LossKind.SoftmaxCrossEntropy;
+    }
+
+    static bool IsLayerAttribute(AttributeData attribute)
+    {
+        for (var type = attribute.AttributeClass?.BaseType; type is not null; type = type.BaseType)
+            if (type.ToDisplayString() == LayerAttributeBaseName) return true;
+        return false;
+    }
+
+    static string KindName(AttributeData attribute)
+    {
+        var name = attribute.AttributeClass?.Name ?? "?";
+        return name.EndsWith("Attribute", StringComparison.Ordinal) ? name.Substring(0, name.Length - "Attribute".Length) : name;
+    }
+
+    static LocationInfo? AttributeLocation(AttributeData attribute, CancellationToken cancellationToken) =>
+        LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken));
+
+    static LayerSpec? ReadLayer(ISymbol member, AttributeData attribute, List<Problem> problems, CancellationToken cancellationToken)
+    {
+        var location = AttributeLocation(attribute, cancellationToken);
+        string kindName = KindName(attribute);
+        if (!Enum.TryParse<LayerKind>(kindName, out var kind))
+        {
+            problems.Add(Problem.Create(NetworkDiagnostics.UnreadableAttribute, location, kindName, member.Name,
+                "it derives from LayerAttribute but is not a layer NetDsl knows"));
+            return null;
+        }
+
+        var property = member as IPropertySymbol;
+        bool implementable = property is { IsPartialDefinition: true, IsStatic: false, SetMethod: null, GetMethod: not null }
+                             && property.Type.ToDisplayString() == LayerTypeName;
+        if (!implementable)
+            problems.Add(Problem.Create(NetworkDiagnostics.InvalidLayerMember, LocationInfo.From(member.Locations.FirstOrDefault() ?? Location.None) ?? location, member.Name));
+        string modifiers = property?.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) is PropertyDeclarationSyntax declaration
+            ? string.Join(" ", declaration.Modifiers.Where(m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(m => m.Text))
+            : "";
+
+        var sizes = EquatableArray<int>.Empty;
+        double rate = 0;
+        var init = InitKind.Auto;
+        bool needsArguments = kind is LayerKind.Input or LayerKind.Dense or LayerKind.Dropout;
+        if (needsArguments && (attribute.AttributeConstructor is null || attribute.ConstructorArguments.Length == 0))
+        {
+            problems.Add(Problem.Create(NetworkDiagnostics.UnreadableAttribute, location, kindName, member.Name,
+                "its arguments do not match a constructor"));
+            return new LayerSpec(member.Name, kind, sizes, rate, init, modifiers, implementable, location);
+        }
+
+        switch (kind)
+        {
+            case LayerKind.Input:
+                var shape = attribute.ConstructorArguments[0];
+                sizes = (shape.Kind == TypedConstantKind.Array
+                        ? shape.Values.Select(v => v.Value is int i ? i : 0)
+                        : new[] { shape.Value is int single ? single : 0 })
+                    .ToEquatableArray();
+                break;
+            case LayerKind.Dense:
+                sizes = new[] { attribute.ConstructorArguments[0].Value is int units ? units : 0 }.ToEquatableArray();
+                foreach (var named in attribute.NamedArguments)
+                {
+                    if (named.Key != "Init") continue;
+                    if (named.Value.Value is int value && Enum.IsDefined(typeof(InitKind), value))
+                        init = (InitKind)value;
+                    else
+                        problems.Add(Problem.Create(NetworkDiagnostics.UnknownOption, location, $"(Init){named.Value.Value}", "initializer",
+                            string.Join(", ", Enum.GetNames(typeof(InitKind)).Select(n => "Init." + n))));
+                }
+                break;
+            case LayerKind.Dropout:
+                rate = attribute.ConstructorArguments[0].Value is double r ? r : double.NaN;
+                break;
+        }
+        return new LayerSpec(member.Name, kind, sizes, rate, init, modifiers, implementable, location);
+    }
+}

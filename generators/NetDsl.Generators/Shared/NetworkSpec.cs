@@ -1,0 +1,47 @@
+namespace NetDsl.Generators.Shared;
+
+/// <summary>Layer kinds the DSL knows, named as their attributes.</summary>
+internal enum LayerKind { Input, Dense, ReLU, Sigmoid, Tanh, Softmax, Flatten, Dropout }
+
+/// <summary>Mirrors <c>NetDsl.Loss</c>; the values must match.</summary>
+internal enum LossKind { SoftmaxCrossEntropy = 0, MeanSquaredError = 1 }
+
+/// <summary>Mirrors <c>NetDsl.Init</c>; the values must match.</summary>
+internal enum InitKind { Auto = 0, He = 1, Xavier = 2, LeCun = 3, Zeros = 4, HeUniform = 5, XavierUniform = 6, LeCunUniform = 7 }
+
+/// <summary>One layer as declared: what its attribute said, read without judging it (Plan judges).</summary>
+/// <param name="Name">The property name.</param>
+/// <param name="Kind">From the attribute class.</param>
+/// <param name="Sizes">Input: the shape; Dense: the unit count.</param>
+/// <param name="Rate">Dropout: the rate.</param>
+/// <param name="Init">Dense: the initializer as declared.</param>
+/// <param name="Modifiers">The property's modifiers without <c>partial</c>, repeated on the generated implementation.</param>
+/// <param name="Implementable">The member is an instance partial property of type Layer with only a getter.</param>
+/// <param name="Location">The layer attribute.</param>
+internal sealed record LayerSpec(
+    string Name,
+    LayerKind Kind,
+    EquatableArray<int> Sizes,
+    double Rate,
+    InitKind Init,
+    string Modifiers,
+    bool Implementable,
+    LocationInfo? Location);
+
+/// <summary>A containing type of a nested network class, written back as <c>partial {Keyword} {Name}</c>.</summary>
+internal sealed record ContainingType(string Keyword, string Name);
+
+/// <summary>The network as declared. Holds no symbols or syntax: it is equatable, so unchanged declarations are cached.</summary>
+internal sealed record NetworkSpec(
+    string? Namespace,
+    EquatableArray<ContainingType> ContainingTypes,
+    string TypeName,
+    bool CanEmit,
+    LossKind Loss,
+    EquatableArray<LayerSpec> Layers,
+    EquatableArray<Problem> Problems,
+    LocationInfo? Location)
+{
+    public string HintName => (Namespace is null ? "" : Namespace + ".") +
+        string.Concat(System.Linq.Enumerable.Select(ContainingTypes, t => t.Name + ".")) + TypeName + ".g.cs";
+}

@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Globalization;
+using FashionMnist;
+using NetDsl.Data;
+using NetDsl.Optimizers;
+using NetDsl.Training;
+
+// The main job: train the declared MLP on Fashion-MNIST and report the test accuracy.
+var options = SampleOptions.Parse(args);
+if (options is null) return 2;
+
+var (dataDirectory, isFullSet) = DataLocation.Find(options.DataDirectory);
+var allTrain = Dataset.FromIdx(Path.Combine(dataDirectory, "train-images-idx3-ubyte.gz"), Path.Combine(dataDirectory, "train-labels-idx1-ubyte.gz"), 10);
+var test = Dataset.FromIdx(Path.Combine(dataDirectory, "t10k-images-idx3-ubyte.gz"), Path.Combine(dataDirectory, "t10k-labels-idx1-ubyte.gz"), 10);
+// The dev set is held out of the training set; the test set is touched once, at the end.
+var (rawTrain, rawDev) = allTrain.HoldOut(allTrain.Count / 10, options.Seed);
+// Standardize each pixel with statistics of the training part only; dev and test reuse them unchanged.
+var scaler = StandardScaler.Fit(rawTrain);
+var (train, dev) = (scaler.Transform(rawTrain), scaler.Transform(rawDev));
+test = scaler.Transform(test);
+Console.WriteLine($"data: {dataDirectory}{(isFullSet ? "" : " (the small subset shipped in the repository; install dataset-fashion-mnist for the full set)")}");
+Console.WriteLine($"samples: {train.Count} train, {dev.Count} dev, {test.Count} test");
+
+var network = new FashionMlp(options.Seed);
+Console.Write(FashionMlp.SummaryTable);
+Console.WriteLine($"memory: {FashionMlp.PlanMemory(options.BatchSize)}");
+var optimizer = new Adam(options.LearningRate);
+
+var clock = Stopwatch.StartNew();
+Trainer.Fit(network, optimizer, train, dev, new TrainingOptions
+{
+    Epochs = options.Epochs,
+    BatchSize = options.BatchSize,
+    Seed = options.Seed,
+    OnEpoch = e => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"epoch {e.Epoch,3}  train loss {e.TrainLoss:F4}  train accuracy {e.TrainAccuracy:F4}  dev accuracy {e.DevAccuracy:F4}  {e.Elapsed.TotalSeconds:F1} s")),
+});
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"training time: {clock.Elapsed.TotalSeconds:F1} s"));
+var result = Metrics.Evaluate(network, test);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {result.Accuracy:F4}"));
+return 0;
+
+/// <summary>Command-line options: --epochs N, --seed N, --data DIR, --batch N, --learning-rate X.</summary>
+sealed record SampleOptions(int Epochs, int Seed, string? DataDirectory, int BatchSize, double LearningRate)
+{
+    public static SampleOptions? Parse(string[] args)
+    {
+        var options = new SampleOptions(10, 0, null, 128, 1e-3);
+        for (int i = 0; i < args.Length; i++)
+        {
+            string? value = i + 1 < args.Length ? args[i + 1] : null;
+            try
+            {
+                options = args[i] switch
+                {
+                    "--epochs" => options with { Epochs = PositiveInt(value, "--epochs") },
+                    "--seed" => options with { Seed = int.Parse(value ?? throw Missing("--seed"), CultureInfo.InvariantCulture) },
+                    "--data" => options with { DataDirectory = value ?? throw Missing("--data") },
+                    "--batch" => options with { BatchSize = PositiveInt(value, "--batch") },
+                    "--learning-rate" => options with { LearningRate = double.Parse(value ?? throw Missing("--learning-rate"), CultureInfo.InvariantCulture) },
+                    _ => throw new FormatException($"unknown option '{args[i]}'"),
+                };
+                i++;
+            }
+            catch (FormatException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                Console.Error.WriteLine("usage: FashionMnist [--epochs N] [--seed N] [--data DIR] [--batch N] [--learning-rate X]");
+                return null;
+            }
+        }
+        return options;
+    }
+
+    static int PositiveInt(string? value, string option) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0
+            ? n : throw new FormatException($"{option} needs a positive integer, got '{value}'");
+
+    static FormatException Missing(string option) => new($"{option} needs a value");
+}
+
+/// <summary>Where the IDX files are: --data, else Debian's dataset-fashion-mnist package, else the subset shipped here.</summary>
+static class DataLocation
+{
+    const string DebianDirectory = "/usr/share/datasets/fashion-mnist";
+    static readonly string[] Files = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"];
+
+    public static (string Directory, bool IsFullSet) Find(string? requested)
+    {
+        if (requested is not null)
+        {
+            var missing = Files.Where(f => !File.Exists(Path.Combine(requested, f))).ToList();
+            if (missing.Count > 0)
+                throw new FileNotFoundException($"--data {requested}: missing {string.Join(", ", missing)}.");
+            return (requested, true);
+        }
+        if (Files.All(f => File.Exists(Path.Combine(DebianDirectory, f)))) return (DebianDirectory, true);
+        return (Path.Combine(AppContext.BaseDirectory, "data"), false);
+    }
+}
