@@ -27,15 +27,17 @@ Console.WriteLine($"memory: {FashionMlp.PlanMemory(options.BatchSize)}");
 var optimizer = new Adam(options.LearningRate);
 
 var clock = Stopwatch.StartNew();
-Trainer.Fit(network, optimizer, train, dev, new TrainingOptions
+var history = Trainer.Fit(network, optimizer, train, dev, new TrainingOptions
 {
+    RestoreBestWeights = true,
     Epochs = options.Epochs,
     BatchSize = options.BatchSize,
     Seed = options.Seed,
     OnEpoch = e => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"epoch {e.Epoch,3}  train loss {e.TrainLoss:F4}  train accuracy {e.TrainAccuracy:F4}  dev accuracy {e.DevAccuracy:F4}  {e.Elapsed.TotalSeconds:F1} s")),
 });
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"training time: {clock.Elapsed.TotalSeconds:F1} s"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"training time: {clock.Elapsed.TotalSeconds:F1} s; keeping the weights of epoch {history.BestEpoch}, the best on the dev set"));
 var result = Metrics.Evaluate(network, test);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {result.Accuracy:F4}"));
 return 0;

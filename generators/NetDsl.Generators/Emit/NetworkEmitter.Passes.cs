@@ -40,32 +40,37 @@ internal static partial class NetworkEmitter
         if (block.HasDropout) fields.AddRange(["Mask = mask", "Dropout = dropout"]);
         w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", fields)} }};");
         w.Line($"{Kernels}Gemm.Multiply({BlockInput(plan, block)}, false, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), true, batch, {block.Outputs}, {block.Inputs}, ref epilogue);");
-        if (block.Activation == ActivationKind.Softmax) EmitSoftmaxThenDropout(w, block);
+        if (block.Activation == ActivationKind.Softmax) EmitSoftmaxThenDropout(w, block, maskDrawn: true);
     }
 
     static void EmitElementwiseForward(SourceWriter w, NetworkPlan plan, BlockPlan block)
     {
         w.Line($"{BlockInput(plan, block)}.CopyTo(activation);");
-        if (block.Activation == ActivationKind.Softmax) EmitSoftmaxThenDropout(w, block);
+        if (block.Activation == ActivationKind.Softmax) EmitSoftmaxThenDropout(w, block, maskDrawn: false);
         else
         {
             if (block.Activation != ActivationKind.None) w.Line($"{Kernels}Activations.{block.Activation}(activation);");
-            if (block.HasDropout) EmitDropoutOnWholeBatch(w, block);
+            if (block.HasDropout) EmitDropoutOnWholeBatch(w, block, maskDrawn: false);
         }
     }
 
     // Softmax needs whole rows, so it runs after the product rather than in a tile epilogue.
-    static void EmitSoftmaxThenDropout(SourceWriter w, BlockPlan block)
+    static void EmitSoftmaxThenDropout(SourceWriter w, BlockPlan block, bool maskDrawn)
     {
         w.Line($"{Kernels}Activations.SoftmaxRows(activation, {block.Outputs});");
-        if (block.HasDropout) EmitDropoutOnWholeBatch(w, block);
+        if (block.HasDropout) EmitDropoutOnWholeBatch(w, block, maskDrawn);
     }
 
-    static void EmitDropoutOnWholeBatch(SourceWriter w, BlockPlan block)
+    /// <summary>Dropout over the whole batch, for steps outside a product's epilogue. A Dense block drew its mask
+    /// before the product.</summary>
+    static void EmitDropoutOnWholeBatch(SourceWriter w, BlockPlan block, bool maskDrawn)
     {
         using var scope = w.Block("if (dropout)");
-        w.Line($"var mask = buffers.{block.Name}Mask.AsSpan(0, batch * {block.Outputs});");
-        w.Line($"{Kernels}Dropout.FillMask(mask, {Number(block.DropoutRate)}, dropoutSeed, {block.Index});");
+        if (!maskDrawn)
+        {
+            w.Line($"var mask = buffers.{block.Name}Mask.AsSpan(0, batch * {block.Outputs});");
+            w.Line($"{Kernels}Dropout.FillMask(mask, {Number(block.DropoutRate)}, dropoutSeed, {block.Index});");
+        }
         if (block.KeepsActivation) w.Line("activation.CopyTo(output);");
         w.Line($"{Kernels}Arithmetic.Multiply(output, mask);");
     }

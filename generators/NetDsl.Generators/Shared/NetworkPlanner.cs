@@ -150,6 +150,8 @@ internal static class NetworkPlanner
     static string? ReservedSuffix(string name, EquatableArray<LayerSpec> layers)
     {
         string[] suffixes = ["Size", "Inputs", "Units", "WeightOffset", "WeightLength", "BiasOffset", "BiasLength"];
+        foreach (var suffix in suffixes)
+            if (ReservedNames.Contains(name + suffix)) return $"its constant {name + suffix} would collide with the network's own";
         foreach (var other in layers)
             foreach (var suffix in suffixes)
                 if (name == other.Name + suffix) return $"the constant {name} of layer '{other.Name}'";

@@ -60,9 +60,10 @@ public static class GradientCheck
         var random = new Rng((ulong)seed);
         foreach (var tensor in network.ParameterTensors)
         {
+            // A sampled check still covers each tensor with at least a few values (a bias is small but can be wrong alone).
             int budget = theta.Length <= maxChecked
                 ? tensor.Length
-                : Math.Max(1, (int)Math.Round((double)maxChecked * tensor.Length / theta.Length));
+                : Math.Min(tensor.Length, Math.Max(16, (int)Math.Round((double)maxChecked * tensor.Length / theta.Length)));
             var indices = budget >= tensor.Length
                 ? Enumerable.Range(tensor.Offset, tensor.Length)
                 : Enumerable.Range(0, budget).Select(_ => tensor.Offset + random.NextInt(tensor.Length)).Distinct();

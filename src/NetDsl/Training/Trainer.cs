@@ -35,16 +35,30 @@ public sealed class TrainingOptions
 
     /// <summary>Called after each epoch, for progress lines.</summary>
     public Action<EpochResult>? OnEpoch { get; init; }
+
+    /// <summary>With a dev set: at the end, put back θ from the epoch with the best dev accuracy (Keras's
+    /// <c>restore_best_weights</c>), so the result does not depend on where the last epoch's noise left it.</summary>
+    public bool RestoreBestWeights { get; init; }
+
+    /// <summary>With a dev set: stop after this many epochs without a better dev accuracy; null trains every epoch.</summary>
+    public int? EarlyStoppingPatience { get; init; }
 }
+
+/// <summary>What <see cref="Trainer.Fit"/> did: every epoch's figures and the epoch whose weights the network holds.</summary>
+public sealed record TrainingHistory(IReadOnlyList<EpochResult> Epochs, int BestEpoch, bool StoppedEarly);
 
 /// <summary>Mini-batch training of any generated network.</summary>
 public static class Trainer
 {
-    /// <summary>Trains for <see cref="TrainingOptions.Epochs"/> epochs and returns the per-epoch history.</summary>
-    public static IReadOnlyList<EpochResult> Fit(INeuralNetwork network, IOptimizer optimizer, Dataset train, Dataset? dev, TrainingOptions options)
+    /// <summary>Trains for <see cref="TrainingOptions.Epochs"/> epochs (fewer if early stopping ends it) and returns the history.</summary>
+    public static TrainingHistory Fit(INeuralNetwork network, IOptimizer optimizer, Dataset train, Dataset? dev, TrainingOptions options)
     {
         var batches = new MiniBatches(train, options.BatchSize, options.Seed);
         var history = new List<EpochResult>();
+        float[]? bestWeights = options.RestoreBestWeights && dev is not null ? new float[network.ParameterCount] : null;
+        double bestDevAccuracy = double.NegativeInfinity;
+        int bestEpoch = 0;
+        long step = 0;
         for (int epoch = 1; epoch <= options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
@@ -53,9 +67,10 @@ public static class Trainer
             for (int b = 0; b < batches.BatchCount; b++)
             {
                 var batch = batches.Get(b);
+                step++;
                 float loss = network.TrainStep(batch.Inputs, batch.Targets, optimizer);
                 if (!float.IsFinite(loss))
-                    throw new TrainingDivergedException(optimizer.Steps, epoch, loss, network.FindFirstNonFiniteLayer());
+                    throw new TrainingDivergedException(step, epoch, loss, network.FindFirstNonFiniteLayer());
                 runningLoss += loss * batch.Size;
             }
             var trained = Metrics.Evaluate(network, train);
@@ -64,7 +79,23 @@ public static class Trainer
                 runningLoss / train.Count, clock.Elapsed);
             history.Add(result);
             options.OnEpoch?.Invoke(result);
+            if (held is { } devFigures && devFigures.Accuracy > bestDevAccuracy)
+            {
+                (bestDevAccuracy, bestEpoch) = (devFigures.Accuracy, epoch);
+                if (bestWeights is not null) network.Parameters.CopyTo(bestWeights);
+            }
+            if (held is not null && epoch - bestEpoch >= options.EarlyStoppingPatience)
+            {
+                Restore();
+                return new TrainingHistory(history, bestWeights is null ? epoch : bestEpoch, StoppedEarly: true);
+            }
         }
-        return history;
+        Restore();
+        return new TrainingHistory(history, bestWeights is null || bestEpoch == 0 ? history.Count : bestEpoch, StoppedEarly: false);
+
+        void Restore()
+        {
+            if (bestWeights is not null && bestEpoch > 0) bestWeights.CopyTo(network.Parameters);
+        }
     }
 }

@@ -1,0 +1,105 @@
+using NetDsl.Training;
+using Xunit.Abstractions;
+
+namespace NetDsl.Tests;
+
+/// <summary>Every generated backward pass against centered finite differences of the same network's loss, in double.</summary>
+public class GradientCheckTests(ITestOutputHelper output)
+{
+    void AssertGood(INeuralNetwork network, float[] inputs, float[] targets)
+    {
+        var report = GradientCheck.Run(network, inputs, targets, epsilon: 1e-6, maxChecked: 100_000);
+        output.WriteLine(report.ToString());
+        foreach (var tensor in report.Tensors)
+            Assert.True(tensor.RelativeDifference < 1e-7, tensor.ToString());
+        Assert.Equal(GradientVerdict.Good, report.Overall.Verdict);
+        Assert.Equal(network.ParameterCount, report.Overall.Checked);
+    }
+
+    [Fact]
+    public void Relu_tanh_classifier_with_dropout_off_matches_finite_differences_in_double()
+    {
+        var network = new SmallClassifier(seed: 3);
+        // Biases away from zero keep ReLU inputs off the kink at the perturbation scale.
+        var theta = network.Parameters;
+        var random = new Rng(9);
+        foreach (var tensor in ((INeuralNetwork)network).ParameterTensors)
+            if (!tensor.WeightDecay)
+                for (int i = 0; i < tensor.Length; i++) theta[tensor.Offset + i] = (float)random.NextDouble(-0.5, 0.5);
+        AssertGood(network, TestData.Uniform(7 * 6, 1), TestData.OneHot(7, 3, 2));
+    }
+
+    [Fact]
+    public void Sigmoid_regressor_with_input_dropout_and_stacked_activations_matches_finite_differences()
+    {
+        var network = new SigmoidRegressor(seed: 5);
+        AssertGood(network, TestData.Uniform(9 * 6, 3), TestData.Uniform(9 * 4, 4, 0, 1));
+    }
+
+    [Fact]
+    public void Softmax_inside_the_network_and_at_the_output_matches_finite_differences()
+    {
+        var network = new SoftmaxInside(seed: 7);
+        AssertGood(network, TestData.Uniform(5 * 5, 5), TestData.Distribution(5, 4, 6));
+    }
+
+    [Fact]
+    public void Tiny_tanh_network_with_mean_squared_error_matches_finite_differences()
+    {
+        var network = new TinyTanh(seed: 1);
+        AssertGood(network, TestData.Uniform(13 * 4, 7), TestData.Uniform(13 * 4, 8));
+    }
+
+    [Fact]
+    public void Fashion_sized_network_passes_a_sampled_check()
+    {
+        var network = new FashionSizedMlp(seed: 2);
+        var random = new Rng(4);
+        var theta = network.Parameters;
+        foreach (var tensor in ((INeuralNetwork)network).ParameterTensors)
+            if (!tensor.WeightDecay)
+                for (int i = 0; i < tensor.Length; i++) theta[tensor.Offset + i] = (float)random.NextDouble(0.1, 0.3);
+        var report = GradientCheck.Run(network, TestData.Uniform(4 * 784, 11, 0, 1), TestData.OneHot(4, 10, 12), epsilon: 1e-6, maxChecked: 600);
+        output.WriteLine(report.ToString());
+        Assert.True(report.Overall.RelativeDifference < 1e-7, report.Overall.ToString());
+        Assert.All(report.Tensors, t => Assert.True(t.Checked > 0));
+    }
+
+    [Fact]
+    public void A_wrong_gradient_is_classified_as_a_bug()
+    {
+        Assert.Equal(GradientVerdict.Good, GradientCheck.Classify(3e-8));
+        Assert.Equal(GradientVerdict.Check, GradientCheck.Classify(1e-5));
+        Assert.Equal(GradientVerdict.Bug, GradientCheck.Classify(2e-3));
+        var report = GradientCheck.Run(new BrokenGradient(new TinyTanh(seed: 1)), TestData.Uniform(3 * 4, 1), TestData.Uniform(3 * 4, 2), epsilon: 1e-6);
+        Assert.Equal(GradientVerdict.Bug, report.Overall.Verdict);
+    }
+
+    /// <summary>Doubles one analytic gradient: the check must notice.</summary>
+    sealed class BrokenGradient(INeuralNetwork inner) : INeuralNetwork
+    {
+        public string Name => inner.Name;
+        public int InputSize => inner.InputSize;
+        public int OutputSize => inner.OutputSize;
+        public int ParameterCount => inner.ParameterCount;
+        public Loss Loss => inner.Loss;
+        public IReadOnlyList<Layer> Layers => inner.Layers;
+        public IReadOnlyList<ParameterTensor> ParameterTensors => inner.ParameterTensors;
+        public Span<float> Parameters => inner.Parameters;
+        public Span<float> Gradients => inner.Gradients;
+        public bool DropoutEnabled { get => inner.DropoutEnabled; set => inner.DropoutEnabled = value; }
+        public void PredictBatch(ReadOnlySpan<float> inputs, Span<float> outputs) => inner.PredictBatch(inputs, outputs);
+        public float ComputeGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets) => inner.ComputeGradients(inputs, targets);
+        public float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Optimizers.IOptimizer optimizer) => inner.TrainStep(inputs, targets, optimizer);
+        public float EvaluateLoss(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets) => inner.EvaluateLoss(inputs, targets);
+        public double ComputeLoss(ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets) => inner.ComputeLoss(parameters, inputs, targets);
+        public string? FindFirstNonFiniteLayer() => inner.FindFirstNonFiniteLayer();
+
+        public double ComputeGradients(ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets, Span<double> gradients)
+        {
+            double loss = inner.ComputeGradients(parameters, inputs, targets, gradients);
+            for (int i = 0; i < gradients.Length; i++) gradients[i] *= i % 2 == 0 ? 2 : 1;
+            return loss;
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using NetDsl;
+
+namespace NetDsl.Tests;
+
+/// <summary>The sample's architecture at full size.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class FashionSizedMlp
+{
+    [Input(784)] public partial Layer Pixels { get; }
+    [Dense(256, Init = Init.He)] public partial Layer Hidden1 { get; }
+    [ReLU] public partial Layer Act1 { get; }
+    [Dropout(0.2)] public partial Layer Drop1 { get; }
+    [Dense(128, Init = Init.He)] public partial Layer Hidden2 { get; }
+    [ReLU] public partial Layer Act2 { get; }
+    [Dropout(0.2)] public partial Layer Drop2 { get; }
+    [Dense(10, Init = Init.Xavier)] public partial Layer Logits { get; }
+}
+
+/// <summary>ReLU, Tanh and dropout between products; widths not multiples of a vector.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class SmallClassifier
+{
+    [Input(6)] partial Layer Features { get; }
+    [Dense(37)] partial Layer Hidden1 { get; }
+    [ReLU] partial Layer Act1 { get; }
+    [Dropout(0.3)] partial Layer Drop1 { get; }
+    [Dense(19, Init = Init.XavierUniform)] partial Layer Hidden2 { get; }
+    [Tanh] partial Layer Act2 { get; }
+    [Dropout(0.1)] partial Layer Drop2 { get; }
+    [Dense(3)] partial Layer Logits { get; }
+}
+
+/// <summary>Mean squared error on a sigmoid output, with input dropout and two activations in a row (a standalone
+/// elementwise step between products).</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class SigmoidRegressor
+{
+    [Input(2, 3)] partial Layer Grid { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dropout(0.25)] partial Layer InputDrop { get; }
+    [Dense(11, Init = Init.LeCun)] partial Layer Hidden { get; }
+    [Tanh] partial Layer Squash { get; }
+    [Sigmoid] partial Layer Gate { get; }
+    [Dense(4, Init = Init.XavierUniform)] partial Layer Out { get; }
+    [Sigmoid] partial Layer Probability { get; }
+}
+
+/// <summary>A softmax inside the network (its backward needs whole rows) and a softmax output under MSE.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class SoftmaxInside
+{
+    [Input(5)] partial Layer Features { get; }
+    [Dense(9, Init = Init.HeUniform)] partial Layer Hidden { get; }
+    [Softmax] partial Layer Attention { get; }
+    [Dropout(0.2)] partial Layer Drop { get; }
+    [Dense(4, Init = Init.LeCunUniform)] partial Layer Out { get; }
+    [Softmax] partial Layer Distribution { get; }
+}
+
+/// <summary>A 4-32-16-4 tanh MLP, the tiny-network case.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class TinyTanh
+{
+    [Input(4)] partial Layer X { get; }
+    [Dense(32)] partial Layer H1 { get; }
+    [Tanh] partial Layer T1 { get; }
+    [Dense(16)] partial Layer H2 { get; }
+    [Tanh] partial Layer T2 { get; }
+    [Dense(4)] partial Layer Y { get; }
+}
