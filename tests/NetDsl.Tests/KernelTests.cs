@@ -1,0 +1,175 @@
+using NetDsl.Kernels;
+
+namespace NetDsl.Tests;
+
+public class KernelTests
+{
+    // 37 values: two 16-wide vectors, one 4-wide remainder of 256-bit lanes, and a scalar tail.
+    static double[] Inputs(int count = 37) => Enumerable.Range(0, count).Select(i => -4.5 + 0.25 * i).ToArray();
+
+    [Fact]
+    public void Activations_match_their_formulas_in_float_and_double_across_vector_widths_and_tails()
+    {
+        var x = Inputs();
+        (Action<Span<double>> Run, Action<Span<float>> RunFloat, Func<double, double> Reference)[] cases =
+        [
+            (v => Activations.ReLU(v), v => Activations.ReLU(v), z => Math.Max(0, z)),
+            (v => Activations.Sigmoid(v), v => Activations.Sigmoid(v), z => 1 / (1 + Math.Exp(-z))),
+            (v => Activations.Tanh(v), v => Activations.Tanh(v), Math.Tanh),
+        ];
+        foreach (var (run, runFloat, reference) in cases)
+        {
+            var d = (double[])x.Clone();
+            run(d);
+            var f = x.Select(v => (float)v).ToArray();
+            runFloat(f);
+            for (int i = 0; i < x.Length; i++)
+            {
+                Assert.Equal(reference(x[i]), d[i], 1e-14);
+                Assert.Equal(reference(x[i]), f[i], 1e-6);
+            }
+        }
+    }
+
+    [Fact]
+    public void Hand_computed_activation_values()
+    {
+        double[] v = [0, 2, -1];
+        Activations.Sigmoid<double>(v);
+        Assert.Equal(0.5, v[0], 15);
+        Assert.Equal(0.8807970779778823, v[1], 15);
+        Assert.Equal(0.2689414213699951, v[2], 15);
+        double[] t = [0.5];
+        Activations.Tanh<double>(t);
+        Assert.Equal(0.46211715726000974, t[0], 14);
+        double[] s = [1, 2, 3, 1, 1, 1];
+        Activations.SoftmaxRows<double>(s, 3);
+        Assert.Equal(0.09003057317038046, s[0], 15);
+        Assert.Equal(0.24472847105479764, s[1], 15);
+        Assert.Equal(0.6652409557748219, s[2], 15);
+        Assert.All(s[3..], p => Assert.Equal(1.0 / 3, p, 15));
+    }
+
+    [Fact]
+    public void Backward_steps_multiply_by_the_derivative_written_with_the_output()
+    {
+        var z = Inputs();
+        var gradient = z.Select((_, i) => 0.1 * (i + 1)).ToArray();
+        (Action<Span<double>> Forward, Action<Span<double>, ReadOnlySpan<double>> Backward, Func<double, double> Derivative)[] cases =
+        [
+            (v => Activations.ReLU(v), (g, a) => Activations.ReLUBackward(g, a), v => v > 0 ? 1 : 0),
+            (v => Activations.Sigmoid(v), (g, a) => Activations.SigmoidBackward(g, a), v => Math.Exp(-v) / Math.Pow(1 + Math.Exp(-v), 2)),
+            (v => Activations.Tanh(v), (g, a) => Activations.TanhBackward(g, a), v => 1 / Math.Pow(Math.Cosh(v), 2)),
+        ];
+        foreach (var (forward, backward, derivative) in cases)
+        {
+            var a = (double[])z.Clone();
+            forward(a);
+            var g = (double[])gradient.Clone();
+            backward(g, a);
+            for (int i = 0; i < z.Length; i++) Assert.Equal(gradient[i] * derivative(z[i]), g[i], 1e-12);
+        }
+    }
+
+    [Fact]
+    public void Softmax_backward_is_the_jacobian_product()
+    {
+        double[] z = [0.3, -1.2, 2.0, 0.7];
+        double[] y = (double[])z.Clone();
+        Activations.SoftmaxRows<double>(y, 4);
+        double[] upstream = [0.5, -0.25, 1.5, 0.1];
+        var g = (double[])upstream.Clone();
+        Activations.SoftmaxRowsBackward<double>(g, y, 4);
+        for (int i = 0; i < 4; i++)
+        {
+            // ∂yⱼ/∂zᵢ = yⱼ(δᵢⱼ − yᵢ)
+            double expected = 0;
+            for (int j = 0; j < 4; j++) expected += upstream[j] * y[j] * ((i == j ? 1 : 0) - y[i]);
+            Assert.Equal(expected, g[i], 1e-15);
+        }
+    }
+
+    [Fact]
+    public void Softmax_cross_entropy_matches_the_hand_computed_value_and_fused_gradient()
+    {
+        float[] logits = [1, 2, 3, 0, 0, 0];
+        float[] targets = [0, 0, 1, 1, 0, 0];
+        var gradient = new float[6];
+        double loss = LossKernels.SoftmaxCrossEntropy<float>(logits, targets, gradient, 2, 3);
+        // Row 1: −log(e³/(e + e² + e³)) = log(1 + e⁻¹ + e⁻²); row 2: log 3.
+        Assert.Equal((Math.Log(1 + Math.Exp(-1) + Math.Exp(-2)) + Math.Log(3)) / 2, loss, 1e-12);
+        Assert.Equal((0.09003057317038046 - 0) / 2, gradient[0], 1e-7);
+        Assert.Equal((0.6652409557748219 - 1) / 2, gradient[2], 1e-7);
+        Assert.Equal((1.0 / 3 - 1) / 2, gradient[3], 1e-7);
+    }
+
+    [Fact]
+    public void Softmax_cross_entropy_stays_finite_for_huge_logits()
+    {
+        float[] logits = [1000, -1000];
+        float[] targets = [1, 0];
+        Assert.Equal(0, LossKernels.SoftmaxCrossEntropy<float>(logits, targets, [], 1, 2), 12);
+    }
+
+    [Fact]
+    public void Mean_squared_error_matches_the_hand_computed_value_and_gradient()
+    {
+        double[] outputs = [1, 2, 0.5, 0];
+        double[] targets = [0, 4, 0.5, 1];
+        var gradient = new double[4];
+        double loss = LossKernels.MeanSquaredError<double>(outputs, targets, gradient, 2, 2);
+        Assert.Equal((1 + 4 + 0 + 1) / 4.0, loss, 15);
+        Assert.Equal([0.5, -1, 0, -0.5], gradient);
+    }
+
+    [Fact]
+    public void Loss_rejects_targets_of_the_wrong_shape_naming_both()
+    {
+        var error = Assert.Throws<ArgumentException>(() => LossKernels.MeanSquaredError<float>(new float[4], new float[3], [], 2, 2));
+        Assert.Contains("3 values", error.Message);
+        Assert.Contains("2 samples of shape (2)", error.Message);
+    }
+
+    [Theory]
+    [InlineData(false, false, false)]
+    [InlineData(true, false, false)]
+    [InlineData(false, true, false)]
+    [InlineData(true, true, true)]
+    [InlineData(false, false, true)]
+    public void Gemm_matches_a_naive_product_for_every_layout(bool transposeA, bool transposeB, bool onesColumn)
+    {
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (5, 37, 3), (9, 33, 17), (4, 64, 8), (13, 7, 40) })
+        {
+            var a = TestData.Uniform(m * k, m + n).Select(v => (double)v).ToArray();
+            var b = TestData.Uniform(k * n, k + 7).Select(v => (double)v).ToArray();
+            int columns = n + (onesColumn ? 1 : 0);
+            var c = new double[m * columns];
+            var store = new StoreEpilogue<double>(c, columns);
+            Gemm.Multiply<double, StoreEpilogue<double>>(a, transposeA, b, transposeB, m, n, k, ref store, onesColumn);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < columns; j++)
+                {
+                    double expected = 0;
+                    for (int p = 0; p < k; p++)
+                        expected += (transposeA ? a[p * m + i] : a[i * k + p]) * (j == n ? 1 : transposeB ? b[j * k + p] : b[p * n + j]);
+                    Assert.Equal(expected, c[i * columns + j], 1e-12);
+                }
+        }
+    }
+
+    [Fact]
+    public void Dropout_masks_keep_the_expected_fraction_scaled_and_repeat_for_the_same_seed()
+    {
+        var mask = new float[100_000];
+        Dropout.FillMask<float>(mask, 0.3, seed: 42, stream: 1);
+        double kept = mask.Count(v => v != 0) / (double)mask.Length;
+        Assert.InRange(kept, 0.7 - 0.005, 0.7 + 0.005); // ±3.5σ of a binomial(100000, 0.7) fraction
+        Assert.All(mask, v => Assert.True(v == 0 || Math.Abs(v - 1 / 0.7f) < 1e-6));
+        var again = new float[mask.Length];
+        Dropout.FillMask<float>(again, 0.3, seed: 42, stream: 1);
+        Assert.Equal(mask, again);
+        Dropout.FillMask<float>(again, 0.3, seed: 42, stream: 2);
+        Assert.NotEqual(mask, again);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Dropout.FillMask<float>(mask, 1.0, 1, 1));
+    }
+}
