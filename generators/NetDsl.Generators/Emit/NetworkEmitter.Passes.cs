@@ -9,7 +9,7 @@ internal static partial class NetworkEmitter
 {
     static void EmitForward(SourceWriter w, NetworkPlan plan)
     {
-        using var method = w.Block(
+        var method = w.Block(
             $"static void Forward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Runtime}PassMode mode, ulong dropoutSeed) {ElementConstraint}");
         w.Line($"bool dropout = mode == {Runtime}PassMode.Training;");
         w.Line("buffers.DropoutActive = dropout;");
@@ -19,12 +19,15 @@ internal static partial class NetworkEmitter
             using var scope = w.Block("");
             string n = $"batch * {block.Outputs}";
             w.Line($"var output = buffers.{block.Name}Output.AsSpan(0, {n});");
-            w.Line(block.KeepsActivation
-                ? $"var activation = dropout ? buffers.{block.Name}Activation.AsSpan(0, {n}) : output;"
-                : "var activation = output;");
+            if (block.KeepsActivation)
+                w.Line($"var activation = dropout ? buffers.{block.Name}Activation.AsSpan(0, {n}) : output;");
+            else if (!block.IsDense || block.Activation == ActivationKind.Softmax)
+                w.Line("var activation = output;");
             if (block.IsDense) EmitDenseForward(w, plan, block);
             else EmitElementwiseForward(w, plan, block);
         }
+        method.Dispose();
+        w.Line();
     }
 
     static void EmitDenseForward(SourceWriter w, NetworkPlan plan, BlockPlan block)
@@ -39,7 +42,7 @@ internal static partial class NetworkEmitter
         if (block.KeepsActivation) fields.Add("Activation = activation");
         if (block.HasDropout) fields.AddRange(["Mask = mask", "Dropout = dropout"]);
         w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", fields)} }};");
-        w.Line($"{Kernels}Gemm.Multiply({BlockInput(plan, block)}, false, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), true, batch, {block.Outputs}, {block.Inputs}, ref epilogue);");
+        w.Line($"{Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(plan, block)}, false, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), true, batch, {block.Outputs}, {block.Inputs}, ref epilogue);");
         if (block.Activation == ActivationKind.Softmax) EmitSoftmaxThenDropout(w, block, maskDrawn: true);
     }
 
@@ -80,11 +83,12 @@ internal static partial class NetworkEmitter
         var last = plan.Blocks.Last();
         var lastDense = plan.Blocks.Last(b => b.IsDense);
         string kernel = plan.Spec.Loss == LossKind.SoftmaxCrossEntropy ? "SoftmaxCrossEntropy" : "MeanSquaredError";
-        using var method = w.Block(
+        var method = w.Block(
             $"static double LossOf<T>(ActivationBuffers<T> buffers, {ReadOnlySpan}<T> targets, int batch, bool withGradient) {ElementConstraint}");
         w.Line($"// The gradient with respect to the network output lands in {lastDense.Name}'s dZ buffer; Backward turns it into dZ.");
         w.Line($"var gradient = withGradient ? buffers.{lastDense.Name}Gradient.AsSpan(0, batch * OutputSize) : default;");
         w.Line($"return {Kernels}LossKernels.{kernel}<T>(buffers.{last.Name}Output.AsSpan(0, batch * OutputSize), targets, gradient, batch, OutputSize);");
+        method.Dispose();
         w.Line();
     }
 
@@ -114,7 +118,7 @@ internal static partial class NetworkEmitter
                 using (w.Block(""))
                 {
                     w.Line($"var epilogue = new {Kernels}WeightGradientEpilogue<T>(gradients.Slice({block.Name}WeightOffset, {block.Name}WeightLength), gradients.Slice({block.Name}BiasOffset, {block.Outputs}), {block.Inputs});");
-                    w.Line($"{Kernels}Gemm.Multiply(buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs}), true, {BlockInput(plan, block)}, false, {block.Outputs}, {block.Inputs}, batch, ref epilogue, appendOnesColumn: true);");
+                    w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}WeightGradientEpilogue<T>>(buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs}), true, {BlockInput(plan, block)}, false, {block.Outputs}, {block.Inputs}, batch, ref epilogue, appendOnesColumn: true);");
                 }
                 if (d == 0) continue;
                 var previous = dense[d - 1];
@@ -127,7 +131,7 @@ internal static partial class NetworkEmitter
                     {
                         w.Line($"var gradient = buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs});");
                         w.Line($"var epilogue = new {Kernels}StoreEpilogue<T>(gradient, {previous.Outputs});");
-                        w.Line($"{Kernels}Gemm.Multiply({product}, ref epilogue);");
+                        w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}StoreEpilogue<T>>({product}, ref epilogue);");
                         foreach (var step in chain) EmitWholeBatchBackwardStep(w, step);
                     }
                     else
@@ -139,7 +143,7 @@ internal static partial class NetworkEmitter
                             if (step.Activation != ActivationKind.None) fields.Add($"{step.Name}Activation = {ActivationOutput(step)}");
                         }
                         w.Line($"var epilogue = new {block.Name}InputGradientEpilogue<T> {{ {string.Join(", ", fields)} }};");
-                        w.Line($"{Kernels}Gemm.Multiply({product}, ref epilogue);");
+                        w.Line($"{Kernels}Gemm.Multiply<T, {block.Name}InputGradientEpilogue<T>>({product}, ref epilogue);");
                     }
                 }
             }

@@ -25,7 +25,7 @@ internal sealed class SourceWriter
     /// <summary>Writes <paramref name="header"/>, an opening brace, and indents until the returned scope is disposed.</summary>
     public IDisposable Block(string header, string closing = "}")
     {
-        Line(header);
+        if (header.Length > 0) Line(header);
         Line("{");
         indent++;
         return new Scope(this, closing);

@@ -1,0 +1,107 @@
+using System.Reflection;
+using Microsoft.CodeAnalysis;
+
+namespace NetDsl.Generators.Tests;
+
+/// <summary>Malformed declarations: the analyzer reports on the offending attribute, the generator never throws and
+/// still emits a surface that compiles.</summary>
+public class BadInputTests
+{
+    static string Network(string members, string network = "[Network]") => $$"""
+        using NetDsl;
+        namespace Samples;
+        {{network}}
+        public partial class Net
+        {
+        {{members}}
+        }
+        """;
+
+    public static TheoryData<string, string, string> Cases => new()
+    {
+        { Network("[Input(4)] public partial Layer In { get; }\n[Dense(-3)] public partial Layer Hidden { get; }"), "ND0003", "Dense(-3)" },
+        { Network("[Input(4, 0)] public partial Layer In { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0003", "Input(4, 0)" },
+        { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)] public partial Layer Out { get; }", "[Network(Loss = (Loss)42)]"), "ND0005", "Loss = (Loss)42" },
+        { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3, Init = (Init)99)] public partial Layer Out { get; }"), "ND0005", "Dense(3, Init = (Init)99)" },
+        { Network("[Dense(3)] public partial Layer Out { get; }"), "ND0001", "Network" },
+        { Network("[Input(4)] public partial Layer In { get; }\n[Input(4)] public partial Layer Again { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0002", "Input(4)" },
+        { Network("[Input(4)] public partial Layer In { get; }\n[Dropout(1.5)] public partial Layer Drop { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0004", "Dropout(1.5)" },
+        { Network("[Input(1, 28, 28)] public partial Layer In { get; }\n[Dense(10)] public partial Layer Out { get; }"), "ND0011", "Dense(10)" },
+        { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)] public partial Layer Out { get; }\n[Softmax] public partial Layer Probabilities { get; }"), "ND0009", "Softmax" },
+        { Network("[Input(4)] public partial Layer In { get; }\n[ReLU] public partial Layer Act { get; }"), "ND0012", "Network" },
+        { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)] public partial Layer Parameters { get; }"), "ND0013", "Dense(3)" },
+        { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)][ReLU] public partial Layer Out { get; }"), "ND0008", "ReLU" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void A_bad_declaration_gets_its_diagnostic_on_the_attribute_and_no_generator_exception(string source, string id, string attributeText)
+    {
+        var run = GeneratorHarness.Generate(source);
+        var diagnostic = Assert.Single(run.Analyzer, d => d.Id == id);
+        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+        Assert.True(diagnostic.Location.IsInSource);
+        Assert.Contains(attributeText, diagnostic.Location.SourceTree!.ToString().Substring(diagnostic.Location.SourceSpan.Start, diagnostic.Location.SourceSpan.Length));
+        // A layer named like a generated member collides with it in C# itself (CS0102 beside ND0013); nothing else may fail.
+        Assert.All(run.OutputErrors, e => Assert.True(id == "ND0013" && e.Id == "CS0102", e.ToString()));
+        Assert.Contains(id, run.Source);
+    }
+
+    [Fact]
+    public void The_messages_name_the_layer_and_the_numbers()
+    {
+        var run = GeneratorHarness.Generate(Network("[Input(1, 28, 28)] public partial Layer In { get; }\n[Dense(10)] public partial Layer Out { get; }"));
+        Assert.Equal("Layer 'Out' (Dense) cannot take an input of shape (1, 28, 28): Dense takes one dimension per sample; add a [Flatten] layer before it",
+            run.Analyzer.Single().GetMessage());
+        Assert.EndsWith("docs/rules/ND0011.md", run.Analyzer.Single().Descriptor.HelpLinkUri);
+    }
+
+    [Fact]
+    public void An_attribute_that_does_not_compile_gets_a_diagnostic_not_a_generator_crash()
+    {
+        var compilation = GeneratorHarness.Compile(Network("[Input(4)] public partial Layer In { get; }\n[Dense(\"wide\")] public partial Layer Out { get; }"));
+        GeneratorHarness.Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
+        Assert.Empty(generatorDiagnostics);
+        var analyzer = GeneratorHarness.Analyze(output);
+        Assert.Contains(analyzer, d => d.Id == "ND0010" && d.GetMessage().Contains("'Out'"));
+        // The compiler reports the bad argument itself; nothing else is wrong with the output.
+        Assert.All(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error), d => Assert.Equal("CS1503", d.Id));
+    }
+
+    [Fact]
+    public void A_member_that_is_not_a_partial_layer_property_is_reported_and_left_alone()
+    {
+        var run = GeneratorHarness.Generate(Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)] public Layer Out { get; } = null!;"));
+        Assert.Contains(run.Analyzer, d => d.Id == "ND0006" && d.GetMessage().Contains("'Out'"));
+        Assert.Empty(run.OutputErrors);
+    }
+
+    [Fact]
+    public void A_class_that_is_not_partial_gets_nothing_generated_and_a_diagnostic()
+    {
+        var compilation = GeneratorHarness.Compile("using NetDsl; [Network] public class Plain { }");
+        GeneratorHarness.Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
+        Assert.Empty(generatorDiagnostics);
+        Assert.Single(output.SyntaxTrees);
+        var analyzer = GeneratorHarness.Analyze(output);
+        Assert.Contains(analyzer, d => d.Id == "ND0007" && d.GetMessage().Contains("declared partial"));
+    }
+
+    [Fact]
+    public void An_invalid_network_compiles_and_its_members_throw_naming_the_diagnostic()
+    {
+        var run = GeneratorHarness.Generate(Network("[Input(4)] public partial Layer In { get; }\n[Dense(-3)] public partial Layer Hidden { get; }"));
+        var type = GeneratorHarness.Load(run.Output).GetType("Samples.Net")!;
+        var error = Assert.Throws<TargetInvocationException>(() => Activator.CreateInstance(type, 0));
+        var invalid = Assert.IsType<InvalidNetworkException>(error.InnerException);
+        Assert.Contains("ND0003: Layer 'Hidden': the unit count must be positive, got -3", invalid.Message);
+    }
+
+    [Fact]
+    public void A_valid_network_reports_nothing()
+    {
+        var run = GeneratorHarness.Generate(GoldenFileTests.Networks["FashionMlp"]);
+        Assert.Empty(run.Analyzer);
+        Assert.Empty(run.OutputErrors);
+    }
+}

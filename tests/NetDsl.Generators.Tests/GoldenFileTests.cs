@@ -1,0 +1,95 @@
+using System.Runtime.CompilerServices;
+
+namespace NetDsl.Generators.Tests;
+
+/// <summary>The generated code, compared with checked-in baselines. A difference fails; set NETDSL_ACCEPT=1 to rewrite
+/// the baselines, then review them in the diff.</summary>
+public class GoldenFileTests
+{
+    public static readonly Dictionary<string, string> Networks = new()
+    {
+        ["FashionMlp"] = """
+            using NetDsl;
+            namespace Samples;
+            [Network(Loss = Loss.SoftmaxCrossEntropy)]
+            public partial class FashionMlp
+            {
+                [Input(784)] public partial Layer Pixels { get; }
+                [Dense(256, Init = Init.He)] public partial Layer Hidden1 { get; }
+                [ReLU] public partial Layer Act1 { get; }
+                [Dropout(0.2)] public partial Layer Drop1 { get; }
+                [Dense(128, Init = Init.He)] public partial Layer Hidden2 { get; }
+                [ReLU] public partial Layer Act2 { get; }
+                [Dropout(0.2)] public partial Layer Drop2 { get; }
+                [Dense(10)] public partial Layer Logits { get; }
+            }
+            """,
+        ["SigmoidRegressor"] = """
+            using NetDsl;
+            namespace Samples.Nested;
+            public partial class Models
+            {
+                [Network(Loss = Loss.MeanSquaredError)]
+                internal partial class SigmoidRegressor
+                {
+                    [Input(2, 3)] partial Layer Grid { get; }
+                    [Flatten] partial Layer Flat { get; }
+                    [Dropout(0.25)] partial Layer InputDrop { get; }
+                    [Dense(11, Init = Init.LeCun)] partial Layer Hidden { get; }
+                    [Tanh] partial Layer Squash { get; }
+                    [Sigmoid] partial Layer Gate { get; }
+                    [Dense(4)] partial Layer Out { get; }
+                    [Sigmoid] partial Layer Probability { get; }
+                }
+            }
+            """,
+        ["SoftmaxInside"] = """
+            using NetDsl;
+            [Network(Loss = Loss.MeanSquaredError)]
+            partial class SoftmaxInside
+            {
+                [Input(5)] private partial Layer Features { get; }
+                [Dense(9)] private partial Layer Hidden { get; }
+                [Softmax] private partial Layer Attention { get; }
+                [Dropout(0.2)] private partial Layer Drop { get; }
+                [Dense(4)] private partial Layer Out { get; }
+                [Softmax] private partial Layer Distribution { get; }
+            }
+            """,
+        ["InvalidNetwork"] = """
+            using NetDsl;
+            namespace Samples;
+            [Network]
+            public partial class InvalidNetwork
+            {
+                [Input(4)] public partial Layer Features { get; }
+                [Dense(-3)] public partial Layer Hidden { get; }
+            }
+            """,
+    };
+
+    [Theory]
+    [InlineData("FashionMlp")]
+    [InlineData("SigmoidRegressor")]
+    [InlineData("SoftmaxInside")]
+    [InlineData("InvalidNetwork")]
+    public void Generated_code_matches_the_verified_baseline(string name)
+    {
+        var run = GeneratorHarness.Generate(Networks[name]);
+        Assert.Empty(run.OutputErrors);
+        string actual = run.Source.ReplaceLineEndings("\n");
+        string path = Path.Combine(GoldenDirectory(), name + ".verified.cs");
+        if (Environment.GetEnvironmentVariable("NETDSL_ACCEPT") == "1")
+        {
+            File.WriteAllText(path, actual);
+            return;
+        }
+        Assert.True(File.Exists(path), $"No baseline {path}; run the tests with NETDSL_ACCEPT=1 to create it, then review it.");
+        string expected = File.ReadAllText(path).ReplaceLineEndings("\n");
+        if (expected != actual) File.WriteAllText(Path.ChangeExtension(path, null).Replace(".verified", ".received") + ".cs", actual);
+        Assert.True(expected == actual, $"The generated code for {name} differs from {path}; the new text is beside it as .received.cs. " +
+            "If the change is intended, rerun with NETDSL_ACCEPT=1 and review the diff.");
+    }
+
+    static string GoldenDirectory([CallerFilePath] string thisFile = "") => Path.Combine(Path.GetDirectoryName(thisFile)!, "Golden");
+}
