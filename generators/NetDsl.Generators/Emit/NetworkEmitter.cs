@@ -194,22 +194,13 @@ internal static partial class NetworkEmitter
 
         Method(w, valid, $"public double ComputeLoss({ReadOnlySpan}<double> parameters, {ReadOnlySpan}<double> inputs, {ReadOnlySpan}<double> targets)", () =>
         {
-            w.Line($"{Runtime}Shapes.RequireLength(parameters.Length, ParameterCount, \"({plan.ParameterCount})\", nameof(parameters));");
-            BatchOf(w, plan, "inputs");
-            w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
-            w.Line("var buffers = DoubleBuffers(batch);");
-            w.Line($"Forward<double>(parameters, buffers, inputs, batch, {Runtime}PassMode.TrainingWithoutDropout, 0);");
+            DoubleForward(w, plan, withGradients: false);
             w.Line("return LossOf<double>(buffers, targets, batch, withGradient: false);");
         });
 
         Method(w, valid, $"public double ComputeGradients({ReadOnlySpan}<double> parameters, {ReadOnlySpan}<double> inputs, {ReadOnlySpan}<double> targets, {Span}<double> gradients)", () =>
         {
-            w.Line($"{Runtime}Shapes.RequireLength(parameters.Length, ParameterCount, \"({plan.ParameterCount})\", nameof(parameters));");
-            w.Line($"{Runtime}Shapes.RequireLength(gradients.Length, ParameterCount, \"({plan.ParameterCount})\", nameof(gradients));");
-            BatchOf(w, plan, "inputs");
-            w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
-            w.Line("var buffers = DoubleBuffers(batch);");
-            w.Line($"Forward<double>(parameters, buffers, inputs, batch, {Runtime}PassMode.TrainingWithoutDropout, 0);");
+            DoubleForward(w, plan, withGradients: true);
             w.Line("double loss = LossOf<double>(buffers, targets, batch, withGradient: true);");
             w.Line("Backward<double>(parameters, buffers, inputs, batch, gradients);");
             w.Line("return loss;");
@@ -233,6 +224,18 @@ internal static partial class NetworkEmitter
         Member(w, valid, $"global::System.Collections.Generic.IReadOnlyList<{Runtime}Layer> {Runtime}INeuralNetwork.Layers", "_layers");
         Member(w, valid, $"global::System.Collections.Generic.IReadOnlyList<{Runtime}ParameterTensor> {Runtime}INeuralNetwork.ParameterTensors", "_parameterTensors");
         w.Line();
+    }
+
+    /// <summary>The checks and forward pass the double-precision (gradient checking) members share: dropout off.</summary>
+    static void DoubleForward(SourceWriter w, NetworkPlan plan, bool withGradients)
+    {
+        w.Line($"{Runtime}Shapes.RequireLength(parameters.Length, ParameterCount, \"({plan.ParameterCount})\", nameof(parameters));");
+        if (withGradients)
+            w.Line($"{Runtime}Shapes.RequireLength(gradients.Length, ParameterCount, \"({plan.ParameterCount})\", nameof(gradients));");
+        BatchOf(w, plan, "inputs");
+        w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
+        w.Line("var buffers = DoubleBuffers(batch);");
+        w.Line($"Forward<double>(parameters, buffers, inputs, batch, {Runtime}PassMode.TrainingWithoutDropout, 0);");
     }
 
     static void BatchOf(SourceWriter w, NetworkPlan plan, string parameter) =>
