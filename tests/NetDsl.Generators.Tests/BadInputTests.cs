@@ -31,6 +31,10 @@ public class BadInputTests
         { Network("[Input(4)] public partial Layer In { get; }\n[ReLU] public partial Layer Act { get; }"), "ND0012", "Network" },
         { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)] public partial Layer Parameters { get; }"), "ND0013", "Dense(3)" },
         { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)][ReLU] public partial Layer Out { get; }"), "ND0008", "ReLU" },
+        { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)] public partial Layer Out { get; }\n[LeakyReLU(-0.1)] public partial Layer Leaky { get; }"), "ND0004", "LeakyReLU(-0.1)" },
+        { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3, Init = Init.Uniform, InitLow = 1, InitHigh = 0)] public partial Layer Out { get; }"), "ND0004", "InitLow = 1" },
+        { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)] public partial Layer Out { get; }", "[Network(Loss = Loss.BinaryCrossEntropy)]"), "ND0014", "Dense(3)" },
+        { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)] public partial Layer Out { get; }", "[Network(LabelSmoothing = 1.0)]"), "ND0004", "Network" },
     };
 
     [Theory]

@@ -51,6 +51,21 @@ public class GradientCheckTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Leaky_relu_elu_selu_with_label_smoothing_match_finite_differences()
+    {
+        var network = new ActivationZoo(seed: 4);
+        AssertGood(network, TestData.Uniform(6 * 5, 9), TestData.OneHot(6, 4, 10));
+    }
+
+    [Fact]
+    public void Binary_cross_entropy_fused_with_the_sigmoid_matches_finite_differences()
+    {
+        var network = new BinaryTagger(seed: 6);
+        var targets = TestData.Uniform(7 * 3, 12, 0, 1).Select(v => v > 0.5f ? 1f : 0f).ToArray();
+        AssertGood(network, TestData.Uniform(7 * 6, 11), targets);
+    }
+
+    [Fact]
     public void Fashion_sized_network_passes_a_sampled_check()
     {
         var network = new FashionSizedMlp(seed: 2);

@@ -32,6 +32,35 @@ public class KernelTests
     }
 
     [Fact]
+    public void Parameterized_activations_and_their_backward_steps_match_their_formulas()
+    {
+        const double lambda = 1.0507009873554805, alpha = 1.6732632423543772;
+        var z = Inputs();
+        (Action<Span<double>> Forward, Action<Span<double>, ReadOnlySpan<double>> Backward, Func<double, double> Value, Func<double, double> Derivative)[] cases =
+        [
+            (v => Activations.LeakyReLU(v, 0.1), (g, a) => Activations.LeakyReLUBackward(g, a, 0.1), x => x > 0 ? x : 0.1 * x, x => x > 0 ? 1 : 0.1),
+            (v => Activations.ELU(v, 0.7), (g, a) => Activations.ELUBackward(g, a, 0.7), x => x > 0 ? x : 0.7 * (Math.Exp(x) - 1), x => x > 0 ? 1 : 0.7 * Math.Exp(x)),
+            (v => Activations.SELU(v), (g, a) => Activations.SELUBackward(g, a), x => lambda * (x > 0 ? x : alpha * (Math.Exp(x) - 1)), x => x > 0 ? lambda : lambda * alpha * Math.Exp(x)),
+        ];
+        foreach (var (forward, backward, value, derivative) in cases)
+        {
+            var a = (double[])z.Clone();
+            forward(a);
+            var g = z.Select((_, i) => 0.1 * (i + 1)).ToArray();
+            backward(g, a);
+            var f = z.Select(v => (float)v).ToArray();
+            for (int i = 0; i < z.Length; i++)
+            {
+                Assert.Equal(value(z[i]), a[i], 1e-14);
+                Assert.Equal(0.1 * (i + 1) * derivative(z[i]), g[i], 1e-13);
+            }
+        }
+        float[] single = [-2f, 3f];
+        Activations.LeakyReLU(single, 0.25f);
+        Assert.Equal([-0.5f, 3f], single);
+    }
+
+    [Fact]
     public void Hand_computed_activation_values()
     {
         double[] v = [0, 2, -1];
@@ -101,6 +130,37 @@ public class KernelTests
         Assert.Equal((0.09003057317038046 - 0) / 2, gradient[0], 1e-7);
         Assert.Equal((0.6652409557748219 - 1) / 2, gradient[2], 1e-7);
         Assert.Equal((1.0 / 3 - 1) / 2, gradient[3], 1e-7);
+    }
+
+    [Fact]
+    public void Label_smoothing_mixes_the_targets_with_the_uniform_distribution()
+    {
+        double[] logits = [0, 0];
+        double[] targets = [1, 0];
+        var gradient = new double[2];
+        // ε = 0.2, K = 2: targets (0.9, 0.1); both probabilities 0.5, so the loss is log 2 whatever the targets.
+        Assert.Equal(Math.Log(2), LossKernels.SoftmaxCrossEntropy<double>(logits, targets, gradient, 1, 2, labelSmoothing: 0.2), 15);
+        Assert.Equal(0.5 - 0.9, gradient[0], 15);
+        Assert.Equal(0.5 - 0.1, gradient[1], 15);
+        double[] logits2 = [Math.Log(3), 0];   // probabilities 0.75, 0.25
+        Assert.Equal(-(0.9 * Math.Log(0.75) + 0.1 * Math.Log(0.25)),
+            LossKernels.SoftmaxCrossEntropy<double>(logits2, targets, [], 1, 2, labelSmoothing: 0.2), 14);
+    }
+
+    [Fact]
+    public void Binary_cross_entropy_matches_the_hand_computed_value_and_fused_gradient()
+    {
+        double[] outputs = [0.8, 0.3];
+        double[] targets = [1, 0];
+        var gradient = new double[2];
+        double loss = LossKernels.BinaryCrossEntropy<double>(outputs, targets, gradient, 1, 2);
+        Assert.Equal(-(Math.Log(0.8) + Math.Log(0.7)) / 2, loss, 15);
+        Assert.Equal((0.8 - 1) / 2, gradient[0], 15);
+        Assert.Equal(0.3 / 2, gradient[1], 15);
+        // ε = 0.1 makes the targets 0.95 and 0.05.
+        Assert.Equal(-(0.95 * Math.Log(0.8) + 0.05 * Math.Log(0.2) + 0.05 * Math.Log(0.3) + 0.95 * Math.Log(0.7)) / 2,
+            LossKernels.BinaryCrossEntropy<double>(outputs, targets, [], 1, 2, labelSmoothing: 0.1), 14);
+        Assert.True(double.IsFinite(LossKernels.BinaryCrossEntropy<float>([1f, 0f], [0f, 1f], [], 1, 2)));
     }
 
     [Fact]

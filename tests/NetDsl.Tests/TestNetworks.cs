@@ -68,3 +68,30 @@ public partial class TinyTanh
     [Tanh] partial Layer T2 { get; }
     [Dense(4)] partial Layer Y { get; }
 }
+
+/// <summary>Every parameterized activation, a Linear no-op, uniform/normal initializers and label smoothing.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy, LabelSmoothing = 0.1)]
+public partial class ActivationZoo
+{
+    [Input(5)] partial Layer Features { get; }
+    [Dense(13, Init = Init.Normal, InitStandardDeviation = 0.4)] partial Layer Hidden1 { get; }
+    [LeakyReLU(0.1)] partial Layer Leaky { get; }
+    [Dense(11, Init = Init.Uniform, InitLow = -0.5, InitHigh = 0.6)] partial Layer Hidden2 { get; }
+    [ELU(0.7)] partial Layer Elu { get; }
+    [Dropout(0.2)] partial Layer Drop { get; }
+    [Dense(9, Init = Init.LeCun)] partial Layer Hidden3 { get; }
+    [SELU] partial Layer Selu { get; }
+    [Linear] partial Layer Identity { get; }
+    [Dense(4)] partial Layer Logits { get; }
+}
+
+/// <summary>Binary cross-entropy on independent sigmoid outputs, with label smoothing.</summary>
+[Network(Loss = Loss.BinaryCrossEntropy, LabelSmoothing = 0.05)]
+public partial class BinaryTagger
+{
+    [Input(6)] partial Layer Features { get; }
+    [Dense(8)] partial Layer Hidden { get; }
+    [Tanh] partial Layer Act { get; }
+    [Dense(3)] partial Layer Tags { get; }
+    [Sigmoid] partial Layer Probabilities { get; }
+}

@@ -52,7 +52,7 @@ internal static partial class NetworkEmitter
         if (block.Activation == ActivationKind.Softmax) EmitSoftmaxThenDropout(w, block, maskDrawn: false);
         else
         {
-            if (block.Activation != ActivationKind.None) w.Line($"{Kernels}Activations.{block.Activation}(activation);");
+            if (block.Activation != ActivationKind.None) w.Line(ActivationForward(block, "activation"));
             if (block.HasDropout) EmitDropoutOnWholeBatch(w, block, maskDrawn: false);
         }
     }
@@ -82,12 +82,13 @@ internal static partial class NetworkEmitter
     {
         var last = plan.Blocks.Last();
         var lastDense = plan.Blocks.Last(b => b.IsDense);
-        string kernel = plan.Spec.Loss == LossKind.SoftmaxCrossEntropy ? "SoftmaxCrossEntropy" : "MeanSquaredError";
+        string kernel = plan.Spec.Loss.ToString();
+        string smoothing = plan.Spec.Loss != LossKind.MeanSquaredError && plan.Spec.LabelSmoothing != 0 ? $", labelSmoothing: {Number(plan.Spec.LabelSmoothing)}" : "";
         var method = w.Block(
             $"static double LossOf<T>(ActivationBuffers<T> buffers, {ReadOnlySpan}<T> targets, int batch, bool withGradient) {ElementConstraint}");
         w.Line($"// The gradient with respect to the network output lands in {lastDense.Name}'s dZ buffer; Backward turns it into dZ.");
         w.Line($"var gradient = withGradient ? buffers.{lastDense.Name}Gradient.AsSpan(0, batch * OutputSize) : default;");
-        w.Line($"return {Kernels}LossKernels.{kernel}<T>(buffers.{last.Name}Output.AsSpan(0, batch * OutputSize), targets, gradient, batch, OutputSize);");
+        w.Line($"return {Kernels}LossKernels.{kernel}<T>(buffers.{last.Name}Output.AsSpan(0, batch * OutputSize), targets, gradient, batch, OutputSize{smoothing});");
         method.Dispose();
         w.Line();
     }
@@ -101,6 +102,9 @@ internal static partial class NetworkEmitter
             w.Line("bool dropout = buffers.DropoutActive;");
             var lastDense = dense.Last();
             var outputChain = blocks.Where(b => b.Index >= lastDense.Index).Reverse().ToList();
+            // Binary cross-entropy's gradient is already taken with respect to the final sigmoid's input.
+            bool fusedSigmoid = plan.Spec.Loss == LossKind.BinaryCrossEntropy;
+            if (fusedSigmoid) outputChain[0] = outputChain[0] with { Activation = ActivationKind.None };
             if (outputChain.Any(b => b.Activation != ActivationKind.None || b.HasDropout))
             {
                 w.Line($"// dZ of {lastDense.Name} from the loss gradient, through the steps after its product");
@@ -108,8 +112,8 @@ internal static partial class NetworkEmitter
                 w.Line($"var gradient = buffers.{lastDense.Name}Gradient.AsSpan(0, batch * {lastDense.Outputs});");
                 foreach (var step in outputChain) EmitWholeBatchBackwardStep(w, step);
             }
-            else if (plan.Spec.Loss == LossKind.SoftmaxCrossEntropy)
-                w.Line($"// dZ of {lastDense.Name} is the fused softmax cross-entropy gradient (ŷ − y) / batch.");
+            else if (plan.Spec.Loss != LossKind.MeanSquaredError)
+                w.Line($"// dZ of {lastDense.Name} is the fused {(fusedSigmoid ? "sigmoid binary cross-entropy gradient (ŷ − y) / (batch · outputs)" : "softmax cross-entropy gradient (ŷ − y) / batch")}.");
 
             for (int d = dense.Count - 1; d >= 0; d--)
             {
@@ -158,8 +162,20 @@ internal static partial class NetworkEmitter
         if (step.Activation == ActivationKind.Softmax)
             w.Line($"{Kernels}Activations.SoftmaxRowsBackward(gradient, {ActivationOutput(step)}, {step.Outputs});");
         else if (step.Activation != ActivationKind.None)
-            w.Line($"{Kernels}Activations.{step.Activation}Backward(gradient, {ActivationOutput(step)});");
+            w.Line(ActivationBackward(step, "gradient", ActivationOutput(step)));
     }
+
+    static string ActivationForward(BlockPlan block, string values) => block.Activation switch
+    {
+        ActivationKind.LeakyReLU or ActivationKind.ELU => $"{Kernels}Activations.{block.Activation}({values}, T.CreateTruncating({Number(block.ActivationParameter)}));",
+        _ => $"{Kernels}Activations.{block.Activation}({values});",
+    };
+
+    static string ActivationBackward(BlockPlan block, string gradient, string output) => block.Activation switch
+    {
+        ActivationKind.LeakyReLU or ActivationKind.ELU => $"{Kernels}Activations.{block.Activation}Backward({gradient}, {output}, T.CreateTruncating({Number(block.ActivationParameter)}));",
+        _ => $"{Kernels}Activations.{block.Activation}Backward({gradient}, {output});",
+    };
 
     /// <summary>The activation's output (before dropout), from which its derivative follows.</summary>
     static string ActivationOutput(BlockPlan step) => step.KeepsActivation
@@ -215,7 +231,7 @@ internal static partial class NetworkEmitter
                         w.Line($"values.CopyTo({(block.KeepsActivation ? "Activation" : "Output")}.Slice(at));");
                         continue;
                     }
-                    if (block.Activation != ActivationKind.None) w.Line($"{Kernels}Activations.{block.Activation}(values);");
+                    if (block.Activation != ActivationKind.None) w.Line(ActivationForward(block, "values"));
                     if (block.HasDropout)
                         using (w.Block("if (Dropout)"))
                         {
@@ -252,7 +268,7 @@ internal static partial class NetworkEmitter
                     {
                         if (step.HasDropout) w.Line($"if (Dropout) {Kernels}Arithmetic.Multiply(values, {step.Name}Mask.Slice(at, values.Length));");
                         if (step.Activation != ActivationKind.None)
-                            w.Line($"{Kernels}Activations.{step.Activation}Backward(values, {step.Name}Activation.Slice(at, values.Length));");
+                            w.Line(ActivationBackward(step, "values", $"{step.Name}Activation.Slice(at, values.Length)"));
                     }
                     w.Line("values.CopyTo(Destination.Slice(at));");
                 }

@@ -140,7 +140,8 @@ internal static partial class NetworkEmitter
             w.Line($"var random = new {Runtime}Rng(unchecked((ulong)seed));");
             foreach (var block in plan.Blocks.Where(b => b.IsDense))
             {
-                w.Line($"{Runtime}Initializers.Fill(_parameters.AsSpan({block.Name}WeightOffset, {block.Name}WeightLength), {Runtime}Init.{block.Init}, {block.Inputs}, {block.Outputs}, random);");
+                string arguments = string.Concat(block.InitArguments.Select(a => ", " + Number(a)));
+                w.Line($"{Runtime}Initializers.Fill(_parameters.AsSpan({block.Name}WeightOffset, {block.Name}WeightLength), {Runtime}Init.{block.Init}, {block.Inputs}, {block.Outputs}, random{arguments});");
                 w.Line($"_parameters.AsSpan({block.Name}BiasOffset, {block.Name}BiasLength).Clear();");
             }
             w.Lines("_dropoutSeed = random.NextUInt64();", "_trainingSteps = 0;");

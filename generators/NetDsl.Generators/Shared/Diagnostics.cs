@@ -39,11 +39,11 @@ internal static class NetworkDiagnostics
 
     public static readonly DiagnosticDescriptor NonPositiveSize = Error("ND0003",
         "Size must be positive",
-        "Layer '{0}': {1} must be positive, got {2}");
+        "{0}: {1} must be positive, got {2}");
 
     public static readonly DiagnosticDescriptor HyperparameterOutOfRange = Error("ND0004",
         "Hyperparameter out of range",
-        "Layer '{0}': {1} = {2} is outside {3}");
+        "{0}: {1} = {2} is outside {3}");
 
     public static readonly DiagnosticDescriptor UnknownOption = Error("ND0005",
         "Unknown option value",
@@ -81,10 +81,15 @@ internal static class NetworkDiagnostics
         "Layer name is taken by a generated member",
         "Layer name '{0}' is taken by a member NetDsl generates ({1}); rename the layer");
 
+    public static readonly DiagnosticDescriptor BinaryCrossEntropyNeedsSigmoid = Error("ND0014",
+        "Binary cross-entropy without a sigmoid output",
+        "Network '{0}' is trained with Loss.BinaryCrossEntropy, which takes sigmoid probabilities, but it ends with {1}; end it with [Sigmoid]");
+
     public static readonly IReadOnlyList<DiagnosticDescriptor> All =
     [
         NoInput, MisplacedInput, NonPositiveSize, HyperparameterOutOfRange, UnknownOption, InvalidLayerMember,
         InvalidNetworkType, MultipleLayerAttributes, SoftmaxTwice, UnreadableAttribute, ShapeMismatch, NothingToTrain, ReservedName,
+        BinaryCrossEntropyNeedsSigmoid,
     ];
 
     public static readonly IReadOnlyDictionary<string, DiagnosticDescriptor> ById = All.ToDictionary(d => d.Id);

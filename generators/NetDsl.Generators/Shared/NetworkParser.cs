@@ -24,6 +24,7 @@ internal static class NetworkParser
 
         bool canEmit = CheckType(type, location, problems, cancellationToken, out var containingTypes);
         var loss = ReadLoss(networkAttribute, attributeSyntax, location, problems);
+        double labelSmoothing = networkAttribute.NamedArguments.FirstOrDefault(a => a.Key == "LabelSmoothing").Value.Value is double smoothing ? smoothing : 0;
 
         var layers = new List<LayerSpec>();
         foreach (var member in type.GetMembers())
@@ -46,7 +47,7 @@ internal static class NetworkParser
 
         return new NetworkSpec(
             type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : null,
-            containingTypes, type.Name, canEmit, loss, ordered, problems.ToEquatableArray(), location);
+            containingTypes, type.Name, canEmit, loss, labelSmoothing, ordered, problems.ToEquatableArray(), location);
     }
 
     static bool CheckType(INamedTypeSymbol type, LocationInfo? location, List<Problem> problems, CancellationToken cancellationToken,
@@ -130,14 +131,15 @@ internal static class NetworkParser
             : "";
 
         var sizes = EquatableArray<int>.Empty;
-        double rate = 0;
+        double parameter = 0;
         var init = InitKind.Auto;
-        bool needsArguments = kind is LayerKind.Input or LayerKind.Dense or LayerKind.Dropout;
+        var initArguments = EquatableArray<double>.Empty;
+        bool needsArguments = kind is LayerKind.Input or LayerKind.Dense or LayerKind.Dropout or LayerKind.LeakyReLU or LayerKind.ELU;
         if (needsArguments && (attribute.AttributeConstructor is null || attribute.ConstructorArguments.Length == 0))
         {
             problems.Add(Problem.Create(NetworkDiagnostics.UnreadableAttribute, location, kindName, member.Name,
                 "its arguments do not match a constructor"));
-            return new LayerSpec(member.Name, kind, sizes, rate, init, modifiers, implementable, location);
+            return new LayerSpec(member.Name, kind, sizes, parameter, init, initArguments, modifiers, implementable, location);
         }
 
         switch (kind)
@@ -160,11 +162,26 @@ internal static class NetworkParser
                         problems.Add(Problem.Create(NetworkDiagnostics.UnknownOption, location, $"(Init){named.Value.Value}", "initializer",
                             string.Join(", ", Enum.GetNames(typeof(InitKind)).Select(n => "Init." + n))));
                 }
+                initArguments = InitArguments(init, attribute);
                 break;
-            case LayerKind.Dropout:
-                rate = attribute.ConstructorArguments[0].Value is double r ? r : double.NaN;
+            case LayerKind.Dropout or LayerKind.LeakyReLU or LayerKind.ELU:
+                parameter = attribute.ConstructorArguments[0].Value is double declared ? declared : double.NaN;
                 break;
         }
-        return new LayerSpec(member.Name, kind, sizes, rate, init, modifiers, implementable, location);
+        return new LayerSpec(member.Name, kind, sizes, parameter, init, initArguments, modifiers, implementable, location);
+    }
+
+    /// <summary>The named arguments an initializer takes, with the attribute's defaults where they are not written.</summary>
+    static EquatableArray<double> InitArguments(InitKind init, AttributeData attribute)
+    {
+        double Named(string name, double fallback) =>
+            attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value is double value ? value : fallback;
+        return (init switch
+        {
+            InitKind.Constant => new[] { Named("InitValue", 0) },
+            InitKind.Uniform => new[] { Named("InitLow", -0.05), Named("InitHigh", 0.05) },
+            InitKind.Normal => new[] { Named("InitMean", 0), Named("InitStandardDeviation", 0.05) },
+            _ => new double[0],
+        }).ToEquatableArray();
     }
 }

@@ -3,7 +3,7 @@ using System.Linq;
 namespace NetDsl.Generators.Shared;
 
 /// <summary>Activations a compute block applies after its product (or on its own).</summary>
-internal enum ActivationKind { None, ReLU, Sigmoid, Tanh, Softmax }
+internal enum ActivationKind { None, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax }
 
 /// <summary>A declared layer with its inferred output shape.</summary>
 internal sealed record LayerPlan(string Name, LayerKind Kind, EquatableArray<int> OutputShape, int ParameterCount, string Modifiers, bool Implementable)
@@ -29,10 +29,12 @@ internal sealed record BlockPlan(
     int Inputs,
     int Outputs,
     ActivationKind Activation,
+    double ActivationParameter,
     string? ActivationLayer,
     double DropoutRate,
     string? DropoutLayer,
     InitKind Init,
+    EquatableArray<double> InitArguments,
     int WeightOffset,
     int BiasOffset,
     int InputBlock)

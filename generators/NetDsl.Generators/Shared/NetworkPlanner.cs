@@ -39,10 +39,10 @@ internal static class NetworkPlanner
                 {
                     inputShape = layer.Sizes.ToArray();
                     if (inputShape.Length == 0)
-                        problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, layer.Name, "the input shape", "no dimensions"));
+                        problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, $"Layer '{layer.Name}'", "the input shape", "no dimensions"));
                     for (int d = 0; d < inputShape.Length; d++)
                         if (inputShape[d] <= 0)
-                            problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, layer.Name,
+                            problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, $"Layer '{layer.Name}'",
                                 $"input dimension {d}", inputShape[d]));
                     shape = inputShape;
                 }
@@ -67,13 +67,14 @@ internal static class NetworkPlanner
                 case LayerKind.Dense:
                     int units = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0;
                     if (units <= 0)
-                        problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, layer.Name, "the unit count", units));
+                        problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, $"Layer '{layer.Name}'", "the unit count", units));
                     if (shape.Length != 1)
                         problems.Add(Problem.Create(NetworkDiagnostics.ShapeMismatch, layer.Location, layer.Name, "Dense", ShapeText(shape),
                             "Dense takes one dimension per sample; add a [Flatten] layer before it"));
                     units = System.Math.Max(units, 1);
-                    blocks.Add(new BlockPlan(blocks.Count, layer.Name, true, width, units, ActivationKind.None, null, 0, null,
-                        layer.Init, offset, offset + width * units, blocks.Count - 1));
+                    CheckInitArguments(layer, problems);
+                    blocks.Add(new BlockPlan(blocks.Count, layer.Name, true, width, units, ActivationKind.None, 0, null, 0, null,
+                        layer.Init, layer.InitArguments, offset, offset + width * units, blocks.Count - 1));
                     tensors.Add(new TensorPlan(layer.Name + ".weight", layer.Name, layer.Name + "Weight", offset, new[] { units, width }.ToEquatableArray(), true));
                     tensors.Add(new TensorPlan(layer.Name + ".bias", layer.Name, layer.Name + "Bias", offset + width * units, new[] { units }.ToEquatableArray(), false));
                     offset += width * units + units;
@@ -81,23 +82,30 @@ internal static class NetworkPlanner
                     layers.Add(Layer(layer, shape, width * units + units));
                     break;
 
-                case LayerKind.ReLU or LayerKind.Sigmoid or LayerKind.Tanh or LayerKind.Softmax:
+                case LayerKind.Linear:
+                    layers.Add(Layer(layer, shape, 0));
+                    break;
+
+                case LayerKind.ReLU or LayerKind.LeakyReLU or LayerKind.ELU or LayerKind.SELU or LayerKind.Sigmoid or LayerKind.Tanh or LayerKind.Softmax:
                     var activation = (ActivationKind)System.Enum.Parse(typeof(ActivationKind), layer.Kind.ToString());
+                    if (layer.Kind is LayerKind.LeakyReLU or LayerKind.ELU && !(layer.Parameter >= 0))
+                        problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, layer.Location, $"Layer '{layer.Name}'",
+                            layer.Kind == LayerKind.ELU ? "α" : "the negative slope", Number(layer.Parameter), "[0, ∞)"));
                     if (current is not null && current.Activation == ActivationKind.None && !current.HasDropout && current.Outputs == width)
-                        blocks[blocks.Count - 1] = current with { Activation = activation, ActivationLayer = layer.Name };
+                        blocks[blocks.Count - 1] = current with { Activation = activation, ActivationParameter = layer.Parameter, ActivationLayer = layer.Name };
                     else
-                        blocks.Add(Elementwise(blocks.Count, layer.Name, width) with { Activation = activation, ActivationLayer = layer.Name });
+                        blocks.Add(Elementwise(blocks.Count, layer.Name, width) with { Activation = activation, ActivationParameter = layer.Parameter, ActivationLayer = layer.Name });
                     layers.Add(Layer(layer, shape, 0));
                     break;
 
                 case LayerKind.Dropout:
-                    if (!(layer.Rate >= 0 && layer.Rate < 1))
-                        problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, layer.Location, layer.Name,
-                            "the dropout rate", layer.Rate.ToString("R", CultureInfo.InvariantCulture), "[0, 1)"));
+                    if (!(layer.Parameter >= 0 && layer.Parameter < 1))
+                        problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, layer.Location, $"Layer '{layer.Name}'",
+                            "the dropout rate", Number(layer.Parameter), "[0, 1)"));
                     if (current is not null && !current.HasDropout && current.Outputs == width)
-                        blocks[blocks.Count - 1] = current with { DropoutRate = layer.Rate, DropoutLayer = layer.Name };
+                        blocks[blocks.Count - 1] = current with { DropoutRate = layer.Parameter, DropoutLayer = layer.Name };
                     else
-                        blocks.Add(Elementwise(blocks.Count, layer.Name, width) with { DropoutRate = layer.Rate, DropoutLayer = layer.Name });
+                        blocks.Add(Elementwise(blocks.Count, layer.Name, width) with { DropoutRate = layer.Parameter, DropoutLayer = layer.Name });
                     layers.Add(Layer(layer, shape, 0));
                     break;
             }
@@ -108,11 +116,7 @@ internal static class NetworkPlanner
         else if (!blocks.Any(b => b.IsDense))
             problems.Add(Problem.Create(NetworkDiagnostics.NothingToTrain, spec.Location, spec.TypeName));
 
-        if (spec.Loss == LossKind.SoftmaxCrossEntropy && blocks.Count > 0 && blocks[blocks.Count - 1].Activation == ActivationKind.Softmax)
-        {
-            var softmax = spec.Layers.First(l => l.Name == blocks[blocks.Count - 1].ActivationLayer);
-            problems.Add(Problem.Create(NetworkDiagnostics.SoftmaxTwice, softmax.Location, softmax.Name));
-        }
+        CheckLoss(spec, blocks, problems);
 
         var resolved = blocks.Select(b => b.IsDense ? b with { Init = ResolveInit(b) } : b).ToList();
         return new NetworkPlan(
@@ -127,16 +131,54 @@ internal static class NetworkPlanner
             problems.ToEquatableArray());
     }
 
-    /// <summary>Auto picks He before a ReLU and Xavier/Glorot otherwise (the pairing each paper derived).</summary>
+    static void CheckLoss(NetworkSpec spec, List<BlockPlan> blocks, List<Problem> problems)
+    {
+        if (spec.Loss != LossKind.MeanSquaredError && !(spec.LabelSmoothing >= 0 && spec.LabelSmoothing < 1))
+            problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, spec.Location, $"Network '{spec.TypeName}'",
+                "the label smoothing", Number(spec.LabelSmoothing), "[0, 1)"));
+        if (blocks.Count == 0) return;
+        var last = blocks[blocks.Count - 1];
+        if (spec.Loss == LossKind.SoftmaxCrossEntropy && last.Activation == ActivationKind.Softmax)
+        {
+            var softmax = spec.Layers.First(l => l.Name == last.ActivationLayer);
+            problems.Add(Problem.Create(NetworkDiagnostics.SoftmaxTwice, softmax.Location, softmax.Name));
+        }
+        // The fused gradient (ŷ − y) is taken with respect to the sigmoid's input, so the sigmoid must be the last step.
+        if (spec.Loss == LossKind.BinaryCrossEntropy && (last.Activation != ActivationKind.Sigmoid || last.HasDropout))
+        {
+            var lastLayer = spec.Layers.LastOrDefault();
+            problems.Add(Problem.Create(NetworkDiagnostics.BinaryCrossEntropyNeedsSigmoid, lastLayer?.Location ?? spec.Location,
+                spec.TypeName, lastLayer is null ? "nothing" : $"'{lastLayer.Name}' ({lastLayer.Kind})"));
+        }
+    }
+
+    static void CheckInitArguments(LayerSpec layer, List<Problem> problems)
+    {
+        var arguments = layer.InitArguments;
+        if (layer.Init == InitKind.Uniform && !(arguments[0] < arguments[1]))
+            problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, layer.Location, $"Layer '{layer.Name}'",
+                "the uniform bounds", $"({Number(arguments[0])}, {Number(arguments[1])})", "low < high"));
+        if (layer.Init == InitKind.Normal && !(arguments[1] > 0))
+            problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, layer.Location, $"Layer '{layer.Name}'",
+                "the standard deviation", Number(arguments[1]), "(0, ∞)"));
+    }
+
+    static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>Auto picks He before the ReLU family, LeCun before SELU and Xavier/Glorot otherwise (the pairing each
+    /// paper derived).</summary>
     static InitKind ResolveInit(BlockPlan block) =>
-        block.Init != InitKind.Auto ? block.Init : block.Activation == ActivationKind.ReLU ? InitKind.He : InitKind.Xavier;
+        block.Init != InitKind.Auto ? block.Init
+        : block.Activation is ActivationKind.ReLU or ActivationKind.LeakyReLU or ActivationKind.ELU ? InitKind.He
+        : block.Activation == ActivationKind.SELU ? InitKind.LeCun
+        : InitKind.Xavier;
 
     /// <summary>Output, gradient (Dense only), pre-dropout activation and dropout mask, per sample.</summary>
     static int ValuesPerSample(BlockPlan block) =>
         block.Outputs * (1 + (block.IsDense ? 1 : 0) + (block.KeepsActivation ? 1 : 0) + (block.HasDropout ? 1 : 0));
 
     static BlockPlan Elementwise(int index, string name, int width) =>
-        new(index, name, false, width, width, ActivationKind.None, null, 0, null, InitKind.Auto, 0, 0, index - 1);
+        new(index, name, false, width, width, ActivationKind.None, 0, null, 0, null, InitKind.Auto, EquatableArray<double>.Empty, 0, 0, index - 1);
 
     static LayerPlan Layer(LayerSpec layer, int[] shape, int parameters) =>
         new(layer.Name, layer.Kind, shape.ToEquatableArray(), parameters, layer.Modifiers, layer.Implementable);

@@ -1,20 +1,21 @@
 namespace NetDsl.Generators.Shared;
 
 /// <summary>Layer kinds the DSL knows, named as their attributes.</summary>
-internal enum LayerKind { Input, Dense, ReLU, Sigmoid, Tanh, Softmax, Flatten, Dropout }
+internal enum LayerKind { Input, Dense, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax, Linear, Flatten, Dropout }
 
 /// <summary>Mirrors <c>NetDsl.Loss</c>; the values must match.</summary>
-internal enum LossKind { SoftmaxCrossEntropy = 0, MeanSquaredError = 1 }
+internal enum LossKind { SoftmaxCrossEntropy = 0, MeanSquaredError = 1, BinaryCrossEntropy = 2 }
 
 /// <summary>Mirrors <c>NetDsl.Init</c>; the values must match.</summary>
-internal enum InitKind { Auto = 0, He = 1, Xavier = 2, LeCun = 3, Zeros = 4, HeUniform = 5, XavierUniform = 6, LeCunUniform = 7 }
+internal enum InitKind { Auto = 0, He = 1, Xavier = 2, LeCun = 3, Zeros = 4, HeUniform = 5, XavierUniform = 6, LeCunUniform = 7, Ones = 8, Constant = 9, Uniform = 10, Normal = 11 }
 
 /// <summary>One layer as declared: what its attribute said, read without judging it (Plan judges).</summary>
 /// <param name="Name">The property name.</param>
 /// <param name="Kind">From the attribute class.</param>
 /// <param name="Sizes">Input: the shape; Dense: the unit count.</param>
-/// <param name="Rate">Dropout: the rate.</param>
+/// <param name="Parameter">Dropout: the rate; LeakyReLU: the slope; ELU: α.</param>
 /// <param name="Init">Dense: the initializer as declared.</param>
+/// <param name="InitArguments">Dense: Constant's value, Uniform's bounds or Normal's mean and standard deviation.</param>
 /// <param name="Modifiers">The property's modifiers without <c>partial</c>, repeated on the generated implementation.</param>
 /// <param name="Implementable">The member is an instance partial property of type Layer with only a getter.</param>
 /// <param name="Location">The layer attribute.</param>
@@ -22,8 +23,9 @@ internal sealed record LayerSpec(
     string Name,
     LayerKind Kind,
     EquatableArray<int> Sizes,
-    double Rate,
+    double Parameter,
     InitKind Init,
+    EquatableArray<double> InitArguments,
     string Modifiers,
     bool Implementable,
     LocationInfo? Location);
@@ -38,6 +40,7 @@ internal sealed record NetworkSpec(
     string TypeName,
     bool CanEmit,
     LossKind Loss,
+    double LabelSmoothing,
     EquatableArray<LayerSpec> Layers,
     EquatableArray<Problem> Problems,
     LocationInfo? Location)

@@ -2,17 +2,51 @@ using System.Numerics;
 
 namespace NetDsl.Kernels;
 
-/// <summary>Vectorized activation functions and their backward steps, in place. The backward steps take the
-/// activation's output <c>a</c>, from which each derivative follows: ReLU′ = [a &gt; 0], σ′ = a(1 − a), tanh′ = 1 − a².</summary>
+/// <summary>Vectorized activation functions and their backward steps, in place. Each backward step takes the
+/// activation's output <c>a</c>, from which its derivative follows: ReLU′ = [a &gt; 0], LeakyReLU′ = [a &gt; 0] + s[a ≤ 0],
+/// σ′ = a(1 − a), tanh′ = 1 − a², ELU′ = a + α where a ≤ 0, SELU′ = λ or a + λα.</summary>
 public static class Activations
 {
+    /// <summary>SELU's λ (Klambauer et al. 2017), so that activations keep mean 0 and variance 1.</summary>
+    public const double SeluScale = 1.0507009873554804934193349852946;
+
+    /// <summary>SELU's α.</summary>
+    public const double SeluAlpha = 1.6732632423543772848170429916717;
+
     /// <summary>values ← max(0, values).</summary>
     public static void ReLU<T>(Span<T> values) where T : unmanaged, IFloatingPointIeee754<T> =>
         Elementwise.Map<T, ReLUForward>(values);
 
     /// <summary>gradient ← gradient ⊙ [output &gt; 0].</summary>
     public static void ReLUBackward<T>(Span<T> gradient, ReadOnlySpan<T> output) where T : unmanaged, IFloatingPointIeee754<T> =>
-        Elementwise.Combine<T, ReLUDerivative>(gradient, output);
+        Elementwise.Combine<T, LeakyReLUDerivative>(gradient, output, T.Zero);
+
+    /// <summary>values ← values where positive, slope·values elsewhere (slope ≥ 0).</summary>
+    public static void LeakyReLU<T>(Span<T> values, T slope) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Elementwise.Map<T, LeakyReLUForward>(values, slope);
+
+    /// <summary>gradient ← gradient where output &gt; 0, slope·gradient elsewhere.</summary>
+    public static void LeakyReLUBackward<T>(Span<T> gradient, ReadOnlySpan<T> output, T slope) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Elementwise.Combine<T, LeakyReLUDerivative>(gradient, output, slope);
+
+    /// <summary>values ← values where positive, α(e^values − 1) elsewhere.</summary>
+    public static void ELU<T>(Span<T> values, T alpha) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Elementwise.Map<T, ELUForward>(values, alpha);
+
+    /// <summary>gradient ← gradient where output &gt; 0, gradient·(output + α) elsewhere.</summary>
+    public static void ELUBackward<T>(Span<T> gradient, ReadOnlySpan<T> output, T alpha) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Elementwise.Combine<T, ELUDerivative>(gradient, output, alpha);
+
+    /// <summary>values ← λ·ELU_α(values) with SELU's fixed λ and α.</summary>
+    public static void SELU<T>(Span<T> values) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Elementwise.Map<T, ELUForward>(values, T.CreateTruncating(SeluAlpha));
+        Elementwise.Map<T, ScaleOperator>(values, T.CreateTruncating(SeluScale));
+    }
+
+    /// <summary>gradient ← λ·gradient where output &gt; 0, gradient·(output + λα) elsewhere.</summary>
+    public static void SELUBackward<T>(Span<T> gradient, ReadOnlySpan<T> output) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Elementwise.Combine<T, SELUDerivative>(gradient, output, T.CreateTruncating(SeluScale));
 
     /// <summary>values ← 1 / (1 + e^(−values)).</summary>
     public static void Sigmoid<T>(Span<T> values) where T : unmanaged, IFloatingPointIeee754<T> =>
@@ -60,19 +94,50 @@ public static class Activations
 
     readonly struct ReLUForward : IUnaryOperator
     {
-        public static TV Apply<T, TV, TS>(TV x) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
+        public static TV Apply<T, TV, TS>(TV x, TV _) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
             TS.Max(x, TS.Zero);
     }
 
-    readonly struct ReLUDerivative : IBinaryOperator
+    readonly struct LeakyReLUForward : IUnaryOperator
     {
-        public static TV Apply<T, TV, TS>(TV gradient, TV output) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
-            TS.WherePositive(output, gradient);
+        public static TV Apply<T, TV, TS>(TV x, TV slope) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
+            TS.SelectPositive(x, x, TS.Multiply(slope, x));
+    }
+
+    readonly struct LeakyReLUDerivative : IBinaryOperator
+    {
+        public static TV Apply<T, TV, TS>(TV gradient, TV output, TV slope) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
+            TS.SelectPositive(output, gradient, TS.Multiply(slope, gradient));
+    }
+
+    readonly struct ELUForward : IUnaryOperator
+    {
+        public static TV Apply<T, TV, TS>(TV x, TV alpha) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
+            TS.SelectPositive(x, x, TS.Multiply(alpha, TS.Subtract(TS.Exp(x), TS.Broadcast(T.One))));
+    }
+
+    readonly struct ELUDerivative : IBinaryOperator
+    {
+        public static TV Apply<T, TV, TS>(TV gradient, TV output, TV alpha) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
+            TS.SelectPositive(output, gradient, TS.Multiply(gradient, TS.Add(output, alpha)));
+    }
+
+    readonly struct SELUDerivative : IBinaryOperator
+    {
+        public static TV Apply<T, TV, TS>(TV gradient, TV output, TV scale) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
+            TS.SelectPositive(output, TS.Multiply(scale, gradient),
+                TS.Multiply(gradient, TS.Add(output, TS.Broadcast(T.CreateTruncating(SeluScale * SeluAlpha)))));
+    }
+
+    readonly struct ScaleOperator : IUnaryOperator
+    {
+        public static TV Apply<T, TV, TS>(TV x, TV scale) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
+            TS.Multiply(x, scale);
     }
 
     readonly struct SigmoidForward : IUnaryOperator
     {
-        public static TV Apply<T, TV, TS>(TV x) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV>
+        public static TV Apply<T, TV, TS>(TV x, TV _) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV>
         {
             var one = TS.Broadcast(T.One);
             return TS.Divide(one, TS.Add(one, TS.Exp(TS.Subtract(TS.Zero, x))));
@@ -81,14 +146,14 @@ public static class Activations
 
     readonly struct SigmoidDerivative : IBinaryOperator
     {
-        public static TV Apply<T, TV, TS>(TV gradient, TV output) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
+        public static TV Apply<T, TV, TS>(TV gradient, TV output, TV _) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
             TS.Multiply(gradient, TS.Multiply(output, TS.Subtract(TS.Broadcast(T.One), output)));
     }
 
     readonly struct TanhForward : IUnaryOperator
     {
         // tanh(x) = 1 − 2 / (e^(2x) + 1): saturates cleanly to ±1 when e^(2x) overflows to ∞ or underflows to 0.
-        public static TV Apply<T, TV, TS>(TV x) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV>
+        public static TV Apply<T, TV, TS>(TV x, TV _) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV>
         {
             var one = TS.Broadcast(T.One);
             var two = TS.Broadcast(T.One + T.One);
@@ -98,7 +163,7 @@ public static class Activations
 
     readonly struct TanhDerivative : IBinaryOperator
     {
-        public static TV Apply<T, TV, TS>(TV gradient, TV output) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
+        public static TV Apply<T, TV, TS>(TV gradient, TV output, TV _) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
             TS.Multiply(gradient, TS.Subtract(TS.Broadcast(T.One), TS.Multiply(output, output)));
     }
 }
@@ -116,13 +181,13 @@ public static class Arithmetic
 
     readonly struct AddOperator : IBinaryOperator
     {
-        public static TV Apply<T, TV, TS>(TV x, TV y) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
+        public static TV Apply<T, TV, TS>(TV x, TV y, TV _) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
             TS.Add(x, y);
     }
 
     readonly struct MultiplyOperator : IBinaryOperator
     {
-        public static TV Apply<T, TV, TS>(TV x, TV y) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
+        public static TV Apply<T, TV, TS>(TV x, TV y, TV _) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
             TS.Multiply(x, y);
     }
 }

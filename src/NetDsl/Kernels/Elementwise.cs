@@ -5,17 +5,18 @@ using System.Runtime.Intrinsics;
 
 namespace NetDsl.Kernels;
 
-/// <summary>An operation on one value (or one vector of values), written once for every instruction set.</summary>
+/// <summary>An operation on one value (or one vector of values), written once for every instruction set;
+/// <c>parameter</c> carries a hyperparameter such as a slope, broadcast.</summary>
 internal interface IUnaryOperator
 {
-    static abstract TVector Apply<T, TVector, TSimd>(TVector x)
+    static abstract TVector Apply<T, TVector, TSimd>(TVector x, TVector parameter)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>;
 }
 
 /// <summary>An operation on a value and its partner at the same index in a second buffer.</summary>
 internal interface IBinaryOperator
 {
-    static abstract TVector Apply<T, TVector, TSimd>(TVector x, TVector y)
+    static abstract TVector Apply<T, TVector, TSimd>(TVector x, TVector y, TVector parameter)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>;
 }
 
@@ -23,18 +24,18 @@ internal interface IBinaryOperator
 internal static class Elementwise
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Map<T, TOperator>(Span<T> values)
+    public static void Map<T, TOperator>(Span<T> values, T parameter = default)
         where T : unmanaged, IFloatingPointIeee754<T> where TOperator : IUnaryOperator
     {
         ref T x = ref MemoryMarshal.GetReference(values);
         int i = 0, n = values.Length;
-        if (Vector512.IsHardwareAccelerated) i = MapRun<T, Vector512<T>, Simd512<T>, TOperator>(ref x, i, n);
-        if (Vector256.IsHardwareAccelerated) i = MapRun<T, Vector256<T>, Simd256<T>, TOperator>(ref x, i, n);
-        MapRun<T, T, Scalar<T>, TOperator>(ref x, i, n);
+        if (Vector512.IsHardwareAccelerated) i = MapRun<T, Vector512<T>, Simd512<T>, TOperator>(ref x, i, n, parameter);
+        if (Vector256.IsHardwareAccelerated) i = MapRun<T, Vector256<T>, Simd256<T>, TOperator>(ref x, i, n, parameter);
+        MapRun<T, T, Scalar<T>, TOperator>(ref x, i, n, parameter);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Combine<T, TOperator>(Span<T> values, ReadOnlySpan<T> others)
+    public static void Combine<T, TOperator>(Span<T> values, ReadOnlySpan<T> others, T parameter = default)
         where T : unmanaged, IFloatingPointIeee754<T> where TOperator : IBinaryOperator
     {
         if (others.Length < values.Length)
@@ -42,33 +43,35 @@ internal static class Elementwise
         ref T x = ref MemoryMarshal.GetReference(values);
         ref T y = ref MemoryMarshal.GetReference(others);
         int i = 0, n = values.Length;
-        if (Vector512.IsHardwareAccelerated) i = CombineRun<T, Vector512<T>, Simd512<T>, TOperator>(ref x, ref y, i, n);
-        if (Vector256.IsHardwareAccelerated) i = CombineRun<T, Vector256<T>, Simd256<T>, TOperator>(ref x, ref y, i, n);
-        CombineRun<T, T, Scalar<T>, TOperator>(ref x, ref y, i, n);
+        if (Vector512.IsHardwareAccelerated) i = CombineRun<T, Vector512<T>, Simd512<T>, TOperator>(ref x, ref y, i, n, parameter);
+        if (Vector256.IsHardwareAccelerated) i = CombineRun<T, Vector256<T>, Simd256<T>, TOperator>(ref x, ref y, i, n, parameter);
+        CombineRun<T, T, Scalar<T>, TOperator>(ref x, ref y, i, n, parameter);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static int MapRun<T, TVector, TSimd, TOperator>(ref T x, int i, int n)
+    static int MapRun<T, TVector, TSimd, TOperator>(ref T x, int i, int n, T parameter)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
         where TOperator : IUnaryOperator
     {
+        var p = TSimd.Broadcast(parameter);
         for (; i <= n - TSimd.Count; i += TSimd.Count)
         {
             ref T at = ref Unsafe.Add(ref x, i);
-            TSimd.Store(TOperator.Apply<T, TVector, TSimd>(TSimd.Load(ref at)), ref at);
+            TSimd.Store(TOperator.Apply<T, TVector, TSimd>(TSimd.Load(ref at), p), ref at);
         }
         return i;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static int CombineRun<T, TVector, TSimd, TOperator>(ref T x, ref T y, int i, int n)
+    static int CombineRun<T, TVector, TSimd, TOperator>(ref T x, ref T y, int i, int n, T parameter)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
         where TOperator : IBinaryOperator
     {
+        var p = TSimd.Broadcast(parameter);
         for (; i <= n - TSimd.Count; i += TSimd.Count)
         {
             ref T at = ref Unsafe.Add(ref x, i);
-            TSimd.Store(TOperator.Apply<T, TVector, TSimd>(TSimd.Load(ref at), TSimd.Load(ref Unsafe.Add(ref y, i))), ref at);
+            TSimd.Store(TOperator.Apply<T, TVector, TSimd>(TSimd.Load(ref at), TSimd.Load(ref Unsafe.Add(ref y, i)), p), ref at);
         }
         return i;
     }

@@ -7,11 +7,14 @@ namespace NetDsl.Kernels;
 public static class LossKernels
 {
     /// <summary>Softmax cross-entropy on logits: mean over samples of −Σⱼ yⱼ log softmax(z)ⱼ. The gradient with respect to
-    /// the logits is the fused form (softmax(z) − y) / batch; pass an empty span to skip it.</summary>
-    public static double SoftmaxCrossEntropy<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> gradient, int batch, int classes)
+    /// the logits is the fused form (softmax(z) − y) / batch; pass an empty span to skip it. With label smoothing ε the
+    /// targets become y(1 − ε) + ε / classes.</summary>
+    public static double SoftmaxCrossEntropy<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> gradient, int batch, int classes,
+        double labelSmoothing = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckLengths(logits.Length, targets.Length, batch, classes);
+        CheckSmoothing(labelSmoothing);
         double total = 0, inverseBatch = 1.0 / batch;
         for (int i = 0; i < batch; i++)
         {
@@ -24,7 +27,7 @@ public static class LossKernels
             double logSum = max + Math.Log(sum);
             for (int j = 0; j < classes; j++)
             {
-                double target = double.CreateTruncating(y[j]);
+                double target = double.CreateTruncating(y[j]) * (1 - labelSmoothing) + labelSmoothing / classes;
                 double logProbability = double.CreateTruncating(z[j]) - logSum;
                 if (target != 0) total -= target * logProbability;
                 if (!gradient.IsEmpty)
@@ -48,6 +51,37 @@ public static class LossKernels
             if (!gradient.IsEmpty) gradient[i] = T.CreateTruncating(scale * difference);
         }
         return total / count;
+    }
+
+    /// <summary>Binary cross-entropy on sigmoid outputs a: mean over every element of −[y log a + (1 − y) log(1 − a)],
+    /// a clamped away from 0 and 1 so saturated outputs give a large finite loss. The gradient is taken with respect to
+    /// the sigmoid's input, the fused form (a − y) / (batch·width). With label smoothing ε the targets become
+    /// y(1 − ε) + ε / 2.</summary>
+    public static double BinaryCrossEntropy<T>(ReadOnlySpan<T> outputs, ReadOnlySpan<T> targets, Span<T> gradient, int batch, int width,
+        double labelSmoothing = 0)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckLengths(outputs.Length, targets.Length, batch, width);
+        CheckSmoothing(labelSmoothing);
+        // Keras's clamp for float; double keeps its own precision.
+        double clamp = typeof(T) == typeof(float) ? 1e-7 : 1e-15;
+        int count = batch * width;
+        double total = 0, scale = 1.0 / count;
+        for (int i = 0; i < count; i++)
+        {
+            double a = double.CreateTruncating(outputs[i]);
+            double y = double.CreateTruncating(targets[i]) * (1 - labelSmoothing) + labelSmoothing / 2;
+            double clamped = Math.Clamp(a, clamp, 1 - clamp);
+            total -= y * Math.Log(clamped) + (1 - y) * Math.Log(1 - clamped);
+            if (!gradient.IsEmpty) gradient[i] = T.CreateTruncating(scale * (a - y));
+        }
+        return total * scale;
+    }
+
+    static void CheckSmoothing(double labelSmoothing)
+    {
+        if (!(labelSmoothing >= 0 && labelSmoothing < 1))
+            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "Label smoothing must lie in [0, 1).");
     }
 
     static void CheckLengths(int outputs, int targets, int batch, int width)

@@ -24,8 +24,8 @@ internal interface ISimd<T, TVector>
     static abstract TVector Max(TVector a, TVector b);
     static abstract TVector Sqrt(TVector a);
     static abstract TVector Exp(TVector a);
-    /// <summary>value where condition &gt; 0, else 0.</summary>
-    static abstract TVector WherePositive(TVector condition, TVector value);
+    /// <summary>ifPositive where condition &gt; 0, else otherwise (lane by lane).</summary>
+    static abstract TVector SelectPositive(TVector condition, TVector ifPositive, TVector otherwise);
     static abstract T Sum(TVector value);
 }
 
@@ -63,8 +63,8 @@ internal readonly struct Simd512<T> : ISimd<T, Vector512<T>> where T : unmanaged
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<T> WherePositive(Vector512<T> condition, Vector512<T> value) =>
-        Vector512.ConditionalSelect(Vector512.GreaterThan(condition, Vector512<T>.Zero), value, Vector512<T>.Zero);
+    public static Vector512<T> SelectPositive(Vector512<T> condition, Vector512<T> ifPositive, Vector512<T> otherwise) =>
+        Vector512.ConditionalSelect(Vector512.GreaterThan(condition, Vector512<T>.Zero), ifPositive, otherwise);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector512<T> value) => Vector512.Sum(value);
 }
@@ -103,8 +103,8 @@ internal readonly struct Simd256<T> : ISimd<T, Vector256<T>> where T : unmanaged
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<T> WherePositive(Vector256<T> condition, Vector256<T> value) =>
-        Vector256.ConditionalSelect(Vector256.GreaterThan(condition, Vector256<T>.Zero), value, Vector256<T>.Zero);
+    public static Vector256<T> SelectPositive(Vector256<T> condition, Vector256<T> ifPositive, Vector256<T> otherwise) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(condition, Vector256<T>.Zero), ifPositive, otherwise);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector256<T> value) => Vector256.Sum(value);
 }
@@ -125,6 +125,6 @@ internal readonly struct Scalar<T> : ISimd<T, T> where T : unmanaged, IFloatingP
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Max(T a, T b) => T.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sqrt(T a) => T.Sqrt(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Exp(T a) => T.Exp(a);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T WherePositive(T condition, T value) => condition > T.Zero ? value : T.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T SelectPositive(T condition, T ifPositive, T otherwise) => condition > T.Zero ? ifPositive : otherwise;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(T value) => value;
 }

@@ -28,7 +28,38 @@ public static class Metrics
         return (double)correct / labels.Length;
     }
 
-    /// <summary>The network's training loss and the accuracy over <paramref name="data"/>, predicted in batches.</summary>
+    /// <summary>Counts of (true class, predicted class): row i, column j is the number of samples of class i predicted as j.</summary>
+    public static int[,] ConfusionMatrix(ReadOnlySpan<float> outputs, ReadOnlySpan<int> labels, int classes)
+    {
+        if (labels.IsEmpty || outputs.Length != labels.Length * classes)
+            throw new ArgumentException($"outputs hold {outputs.Length} values but {labels.Length} samples of {classes} classes need {labels.Length * classes}.", nameof(outputs));
+        var counts = new int[classes, classes];
+        for (int i = 0; i < labels.Length; i++) counts[labels[i], ArgMax(outputs.Slice(i * classes, classes))]++;
+        return counts;
+    }
+
+    /// <summary>Mean squared error over every element, whatever loss the network trains on.</summary>
+    public static double MeanSquaredError(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets) =>
+        LossKernels.MeanSquaredError(outputs, targets, [], 1, targets.Length);
+
+    /// <summary>Binary cross-entropy of probabilities in (0, 1), whatever loss the network trains on.</summary>
+    public static double BinaryCrossEntropy(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets) =>
+        LossKernels.BinaryCrossEntropy(outputs, targets, [], 1, targets.Length);
+
+    /// <summary>The network's outputs for every sample, predicted in batches (row-major, one row per sample).</summary>
+    public static float[] Predict(INeuralNetwork network, Dataset data, int batchSize = 1000)
+    {
+        var outputs = new float[data.Count * network.OutputSize];
+        for (int start = 0; start < data.Count; start += batchSize)
+        {
+            int size = Math.Min(batchSize, data.Count - start);
+            network.PredictBatch(data.Features.AsSpan(start * data.FeatureSize, size * data.FeatureSize),
+                outputs.AsSpan(start * network.OutputSize, size * network.OutputSize));
+        }
+        return outputs;
+    }
+
+    /// <summary>The network's training loss (without label smoothing) and the accuracy over <paramref name="data"/>, predicted in batches.</summary>
     public static Evaluation Evaluate(INeuralNetwork network, Dataset data, int batchSize = 1000)
     {
         if (data.FeatureSize != network.InputSize)
@@ -47,6 +78,7 @@ public static class Metrics
             double loss = network.Loss switch
             {
                 Loss.SoftmaxCrossEntropy => LossKernels.SoftmaxCrossEntropy<float>(predicted, batch.Targets, [], batch.Size, network.OutputSize),
+                Loss.BinaryCrossEntropy => LossKernels.BinaryCrossEntropy<float>(predicted, batch.Targets, [], batch.Size, network.OutputSize),
                 _ => LossKernels.MeanSquaredError<float>(predicted, batch.Targets, [], batch.Size, network.OutputSize),
             };
             lossSum += loss * batch.Size;
