@@ -4,14 +4,15 @@ using NetDsl.Generators.Shared;
 
 namespace NetDsl.Generators.Emit;
 
-// The passes: one straight-line method per direction, every width a literal, every fused step an epilogue struct.
+// The passes: one straight-line method per direction, every size a literal, every fused step an epilogue struct.
 internal static partial class NetworkEmitter
 {
     static void EmitForward(SourceWriter w, NetworkPlan plan)
     {
         var method = w.Block(
-            $"static void Forward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Runtime}PassMode mode, ulong dropoutSeed) {ElementConstraint}");
+            $"static void Forward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Runtime}PassMode mode, ulong dropoutSeed, {Span}<float> statistics, bool updateStatistics) {ElementConstraint}");
         w.Line($"bool dropout = mode == {Runtime}PassMode.Training;");
+        if (plan.Blocks.Any(b => b.Kind == BlockKind.BatchNorm)) w.Line($"bool training = mode != {Runtime}PassMode.Inference;");
         w.Line("buffers.DropoutActive = dropout;");
         foreach (var block in plan.Blocks)
         {
@@ -21,10 +22,35 @@ internal static partial class NetworkEmitter
             w.Line($"var output = buffers.{block.Name}Output.AsSpan(0, {n});");
             if (block.KeepsActivation)
                 w.Line($"var activation = dropout ? buffers.{block.Name}Activation.AsSpan(0, {n}) : output;");
-            else if (!block.IsDense || block.Activation == ActivationKind.Softmax)
+            else if (!block.IsProduct || block.Activation == ActivationKind.Softmax)
                 w.Line("var activation = output;");
-            if (block.IsDense) EmitDenseForward(w, plan, block);
-            else EmitElementwiseForward(w, plan, block);
+            switch (block.Kind)
+            {
+                case BlockKind.Dense: EmitDenseForward(w, plan, block); break;
+                case BlockKind.Conv: EmitConvForward(w, plan, block); break;
+                case BlockKind.BatchNorm:
+                    w.Line($"{BlockInput(plan, block)}.CopyTo(activation);");
+                    string common = $"activation, batch, {block.Channels}, {block.Spatial}, parameters.Slice({block.Name}WeightOffset, {block.Channels}), parameters.Slice({block.Name}BiasOffset, {block.Channels})";
+                    string running = $"statistics.Slice({block.StatisticsOffset}, {2 * block.Channels})";
+                    w.Line("if (training)");
+                    w.Line($"    {Kernels}BatchNormalization.TrainingForward({common}, buffers.{block.Name}Normalized.AsSpan(0, {n}), buffers.{block.Name}InverseDeviation, updateStatistics ? {running} : default, {Number(block.Momentum)}, {Number(block.Epsilon)});");
+                    w.Line("else");
+                    w.Line($"    {Kernels}BatchNormalization.InferenceForward({common}, {running}, {Number(block.Epsilon)});");
+                    EmitActivationAndDropout(w, block);
+                    break;
+                case BlockKind.MaxPool:
+                    w.Line($"{Kernels}Pooling.MaxForward({BlockInput(plan, block)}, activation, buffers.{block.Name}Winners.AsSpan(0, {n}), batch, {GeometryOf(block)});");
+                    EmitActivationAndDropout(w, block);
+                    break;
+                case BlockKind.AvgPool:
+                    w.Line($"{Kernels}Pooling.AverageForward({BlockInput(plan, block)}, activation, batch, {GeometryOf(block)});");
+                    EmitActivationAndDropout(w, block);
+                    break;
+                default:
+                    w.Line($"{BlockInput(plan, block)}.CopyTo(activation);");
+                    EmitActivationAndDropout(w, block);
+                    break;
+            }
         }
         method.Dispose();
         w.Line();
@@ -32,36 +58,54 @@ internal static partial class NetworkEmitter
 
     static void EmitDenseForward(SourceWriter w, NetworkPlan plan, BlockPlan block)
     {
-        string n = $"batch * {block.Outputs}";
-        if (block.HasDropout)
-        {
-            w.Line($"var mask = buffers.{block.Name}Mask.AsSpan(0, {n});");
-            w.Line($"if (dropout) {Kernels}Dropout.FillMask(mask, {Number(block.DropoutRate)}, dropoutSeed, {block.Index});");
-        }
-        var fields = new List<string> { $"Bias = parameters.Slice({block.Name}BiasOffset, {block.Outputs})", "Output = output" };
-        if (block.KeepsActivation) fields.Add("Activation = activation");
-        if (block.HasDropout) fields.AddRange(["Mask = mask", "Dropout = dropout"]);
-        w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", fields)} }};");
+        EmitMaskBeforeProduct(w, block);
+        w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, ""))} }};");
         w.Line($"{Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(plan, block)}, false, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), true, batch, {block.Outputs}, {block.Inputs}, ref epilogue);");
-        if (block.Activation == ActivationKind.Softmax) EmitSoftmaxThenDropout(w, block, maskDrawn: true);
-    }
-
-    static void EmitElementwiseForward(SourceWriter w, NetworkPlan plan, BlockPlan block)
-    {
-        w.Line($"{BlockInput(plan, block)}.CopyTo(activation);");
-        if (block.Activation == ActivationKind.Softmax) EmitSoftmaxThenDropout(w, block, maskDrawn: false);
-        else
+        if (block.Activation == ActivationKind.Softmax)
         {
-            if (block.Activation != ActivationKind.None) w.Line(ActivationForward(block, "activation"));
-            if (block.HasDropout) EmitDropoutOnWholeBatch(w, block, maskDrawn: false);
+            w.Line($"{Kernels}Activations.SoftmaxRows(activation, {block.Outputs});");
+            if (block.HasDropout) EmitDropoutOnWholeBatch(w, block, maskDrawn: true);
         }
     }
 
-    // Softmax needs whole rows, so it runs after the product rather than in a tile epilogue.
-    static void EmitSoftmaxThenDropout(SourceWriter w, BlockPlan block, bool maskDrawn)
+    // Z[F, OH·OW] = W[F, C·K·K] · im2col(x) per sample: the output lands in (channel, row, column) order directly.
+    static void EmitConvForward(SourceWriter w, NetworkPlan plan, BlockPlan block)
     {
-        w.Line($"{Kernels}Activations.SoftmaxRows(activation, {block.Outputs});");
-        if (block.HasDropout) EmitDropoutOnWholeBatch(w, block, maskDrawn);
+        var g = block.Geometry!;
+        int patch = g.PatchSize * g.OutputPixels;
+        EmitMaskBeforeProduct(w, block);
+        using var loop = w.Block("for (int s = 0; s < batch; s++)");
+        w.Line($"var columns = buffers.{block.Name}Columns.AsSpan(s * {patch}, {patch});");
+        w.Line($"{Kernels}Convolution.Im2Col({BlockInput(plan, block)}.Slice(s * {block.Inputs}, {block.Inputs}), columns, {GeometryOf(block)});");
+        w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, $".Slice(s * {block.Outputs}, {block.Outputs})"))} }};");
+        w.Line($"{Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>(parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), false, columns, false, {block.Channels}, {g.OutputPixels}, {g.PatchSize}, ref epilogue);");
+    }
+
+    static void EmitMaskBeforeProduct(SourceWriter w, BlockPlan block)
+    {
+        if (!block.HasDropout) return;
+        w.Line($"var mask = buffers.{block.Name}Mask.AsSpan(0, batch * {block.Outputs});");
+        w.Line($"if (dropout) {Kernels}Dropout.FillMask(mask, {Number(block.DropoutRate)}, dropoutSeed, {block.Index});");
+    }
+
+    static IEnumerable<string> ForwardEpilogueFields(BlockPlan block, string slice)
+    {
+        if (block.HasBias) yield return $"Bias = parameters.Slice({block.Name}BiasOffset, {block.BiasLength})";
+        yield return $"Output = output{slice}";
+        if (block.KeepsActivation || block.Activation == ActivationKind.Softmax) yield return $"Activation = activation{slice}";
+        if (block.HasDropout && block.Activation != ActivationKind.Softmax)
+        {
+            yield return $"Mask = mask{slice}";
+            yield return "Dropout = dropout";
+        }
+    }
+
+    /// <summary>A core step's activation and dropout over the whole batch, for steps that are not a product.</summary>
+    static void EmitActivationAndDropout(SourceWriter w, BlockPlan block)
+    {
+        if (block.Activation == ActivationKind.Softmax) w.Line($"{Kernels}Activations.SoftmaxRows(activation, {block.Outputs});");
+        else if (block.Activation != ActivationKind.None) w.Line(ActivationForward(block, "activation"));
+        if (block.HasDropout) EmitDropoutOnWholeBatch(w, block, maskDrawn: false);
     }
 
     /// <summary>Dropout over the whole batch, for steps outside a product's epilogue. A Dense block drew its mask
@@ -81,13 +125,13 @@ internal static partial class NetworkEmitter
     static void EmitLoss(SourceWriter w, NetworkPlan plan)
     {
         var last = plan.Blocks.Last();
-        var lastDense = plan.Blocks.Last(b => b.IsDense);
+        var lastCore = plan.Blocks.Last(b => b.IsCore);
         string kernel = plan.Spec.Loss.ToString();
         string smoothing = plan.Spec.Loss != LossKind.MeanSquaredError && plan.Spec.LabelSmoothing != 0 ? $", labelSmoothing: {Number(plan.Spec.LabelSmoothing)}" : "";
         var method = w.Block(
             $"static double LossOf<T>(ActivationBuffers<T> buffers, {ReadOnlySpan}<T> targets, int batch, bool withGradient) {ElementConstraint}");
-        w.Line($"// The gradient with respect to the network output lands in {lastDense.Name}'s dZ buffer; Backward turns it into dZ.");
-        w.Line($"var gradient = withGradient ? buffers.{lastDense.Name}Gradient.AsSpan(0, batch * OutputSize) : default;");
+        w.Line($"// The gradient with respect to the network output lands in {lastCore.Name}'s gradient buffer; Backward turns it into its dZ.");
+        w.Line($"var gradient = withGradient ? buffers.{lastCore.Name}Gradient.AsSpan(0, batch * OutputSize) : default;");
         w.Line($"return {Kernels}LossKernels.{kernel}<T>(buffers.{last.Name}Output.AsSpan(0, batch * OutputSize), targets, gradient, batch, OutputSize{smoothing});");
         method.Dispose();
         w.Line();
@@ -96,64 +140,143 @@ internal static partial class NetworkEmitter
     static void EmitBackward(SourceWriter w, NetworkPlan plan)
     {
         var blocks = plan.Blocks;
-        var dense = blocks.Where(b => b.IsDense).ToList();
+        var cores = blocks.Where(b => b.IsCore).ToList();
         using (w.Block($"static void Backward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Span}<T> gradients) {ElementConstraint}"))
         {
             w.Line("bool dropout = buffers.DropoutActive;");
-            var lastDense = dense.Last();
-            var outputChain = blocks.Where(b => b.Index >= lastDense.Index).Reverse().ToList();
+            var lastCore = cores.Last();
+            var outputChain = Chain(plan, lastCore, null);
             // Binary cross-entropy's gradient is already taken with respect to the final sigmoid's input.
             bool fusedSigmoid = plan.Spec.Loss == LossKind.BinaryCrossEntropy;
             if (fusedSigmoid) outputChain[0] = outputChain[0] with { Activation = ActivationKind.None };
             if (outputChain.Any(b => b.Activation != ActivationKind.None || b.HasDropout))
             {
-                w.Line($"// dZ of {lastDense.Name} from the loss gradient, through the steps after its product");
+                w.Line($"// dZ of {lastCore.Name} from the loss gradient, through the steps after its core");
                 using var scope = w.Block("");
-                w.Line($"var gradient = buffers.{lastDense.Name}Gradient.AsSpan(0, batch * {lastDense.Outputs});");
+                w.Line($"var gradient = buffers.{lastCore.Name}Gradient.AsSpan(0, batch * {lastCore.Outputs});");
                 foreach (var step in outputChain) EmitWholeBatchBackwardStep(w, step);
             }
             else if (plan.Spec.Loss != LossKind.MeanSquaredError)
-                w.Line($"// dZ of {lastDense.Name} is the fused {(fusedSigmoid ? "sigmoid binary cross-entropy gradient (ŷ − y) / (batch · outputs)" : "softmax cross-entropy gradient (ŷ − y) / batch")}.");
+                w.Line($"// dZ of {lastCore.Name} is the fused {(fusedSigmoid ? "sigmoid binary cross-entropy gradient (ŷ − y) / (batch · outputs)" : "softmax cross-entropy gradient (ŷ − y) / batch")}.");
 
-            for (int d = dense.Count - 1; d >= 0; d--)
+            for (int c = cores.Count - 1; c >= 0; c--)
             {
-                var block = dense[d];
-                w.Line($"// {block.Name}: dW and db from one pass over dZ and the layer input (the ones column yields db)");
-                using (w.Block(""))
+                var block = cores[c];
+                var previous = c > 0 ? cores[c - 1] : null;
+                bool needsInputGradient = previous is not null && blocks.Take(previous.Index + 1).Any(b => b.HasParameters);
+                switch (block.Kind)
                 {
-                    w.Line($"var epilogue = new {Kernels}WeightGradientEpilogue<T>(gradients.Slice({block.Name}WeightOffset, {block.Name}WeightLength), gradients.Slice({block.Name}BiasOffset, {block.Outputs}), {block.Inputs});");
-                    w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}WeightGradientEpilogue<T>>(buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs}), true, {BlockInput(plan, block)}, false, {block.Outputs}, {block.Inputs}, batch, ref epilogue, appendOnesColumn: true);");
-                }
-                if (d == 0) continue;
-                var previous = dense[d - 1];
-                var chain = blocks.Where(b => b.Index >= previous.Index && b.Index < block.Index).Reverse().ToList();
-                w.Line($"// dZ of {previous.Name} = (dZ of {block.Name} · W) ⊙ each step's derivative, formed in the product's epilogue");
-                using (w.Block(""))
-                {
-                    string product = $"buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs}), false, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), false, batch, {block.Inputs}, {block.Outputs}";
-                    if (chain.Any(b => b.Activation == ActivationKind.Softmax))
-                    {
-                        w.Line($"var gradient = buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs});");
-                        w.Line($"var epilogue = new {Kernels}StoreEpilogue<T>(gradient, {previous.Outputs});");
-                        w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}StoreEpilogue<T>>({product}, ref epilogue);");
-                        foreach (var step in chain) EmitWholeBatchBackwardStep(w, step);
-                    }
-                    else
-                    {
-                        var fields = new List<string> { $"Destination = buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs})", "Dropout = dropout" };
-                        foreach (var step in chain)
+                    case BlockKind.Dense: EmitDenseBackward(w, plan, block, needsInputGradient ? previous : null); break;
+                    case BlockKind.Conv: EmitConvBackward(w, plan, block, needsInputGradient ? previous : null); break;
+                    case BlockKind.BatchNorm: EmitBatchNormBackward(w, plan, block, needsInputGradient ? previous : null); break;
+                    default:
+                        if (!needsInputGradient) break;
+                        w.Line($"// {block.Name}: route the gradient back through the {(block.Kind == BlockKind.MaxPool ? "winning inputs" : "window means")}");
+                        using (w.Block(""))
                         {
-                            if (step.HasDropout) fields.Add($"{step.Name}Mask = buffers.{step.Name}Mask.AsSpan(0, batch * {step.Outputs})");
-                            if (step.Activation != ActivationKind.None) fields.Add($"{step.Name}Activation = {ActivationOutput(step)}");
+                            w.Line($"var gradient = buffers.{previous!.Name}Gradient.AsSpan(0, batch * {previous.Outputs});");
+                            w.Line(block.Kind == BlockKind.MaxPool
+                                ? $"{Kernels}Pooling.MaxBackward<T>(buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs}), buffers.{block.Name}Winners.AsSpan(0, batch * {block.Outputs}), gradient);"
+                                : $"{Kernels}Pooling.AverageBackward<T>(buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs}), gradient, batch, {GeometryOf(block)});");
+                            foreach (var step in Chain(plan, previous, block)) EmitWholeBatchBackwardStep(w, step);
                         }
-                        w.Line($"var epilogue = new {block.Name}InputGradientEpilogue<T> {{ {string.Join(", ", fields)} }};");
-                        w.Line($"{Kernels}Gemm.Multiply<T, {block.Name}InputGradientEpilogue<T>>({product}, ref epilogue);");
-                    }
+                        break;
                 }
             }
         }
         w.Line();
     }
+
+    static void EmitDenseBackward(SourceWriter w, NetworkPlan plan, BlockPlan block, BlockPlan? previous)
+    {
+        w.Line($"// {block.Name}: dW{(block.HasBias ? " and db from one pass over dZ and the layer input (the ones column yields db)" : " from dZ and the layer input")}");
+        using (w.Block(""))
+        {
+            w.Line($"var epilogue = new {Kernels}WeightGradientEpilogue<T>(gradients.Slice({block.Name}WeightOffset, {block.Name}WeightLength), {BiasGradient(block)}, {block.Inputs});");
+            w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}WeightGradientEpilogue<T>>(buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs}), true, {BlockInput(plan, block)}, false, {block.Outputs}, {block.Inputs}, batch, ref epilogue, appendOnesColumn: {Bool(block.HasBias)});");
+        }
+        if (previous is null) return;
+        var chain = Chain(plan, previous, block);
+        w.Line($"// dZ of {previous.Name} = (dZ of {block.Name} · W) ⊙ each step's derivative, formed in the product's epilogue");
+        using (w.Block(""))
+        {
+            string product = $"buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs}), false, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), false, batch, {block.Inputs}, {block.Outputs}";
+            if (!FusableChain(chain))
+            {
+                w.Line($"var gradient = buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs});");
+                w.Line($"var epilogue = new {Kernels}StoreEpilogue<T>(gradient, {previous.Outputs});");
+                w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}StoreEpilogue<T>>({product}, ref epilogue);");
+                foreach (var step in chain) EmitWholeBatchBackwardStep(w, step);
+                return;
+            }
+            var fields = new List<string> { $"Destination = buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs})", "Dropout = dropout" };
+            foreach (var step in chain)
+            {
+                if (step.HasDropout) fields.Add($"{step.Name}Mask = buffers.{step.Name}Mask.AsSpan(0, batch * {step.Outputs})");
+                if (step.Activation != ActivationKind.None) fields.Add($"{step.Name}Activation = {ActivationOutput(step)}");
+            }
+            w.Line($"var epilogue = new {block.Name}InputGradientEpilogue<T> {{ {string.Join(", ", fields)} }};");
+            w.Line($"{Kernels}Gemm.Multiply<T, {block.Name}InputGradientEpilogue<T>>({product}, ref epilogue);");
+        }
+    }
+
+    // dW = Σ_s dZ_s · columns_sᵀ (the ones column adds db); dcolumns_s = Wᵀ · dZ_s, added back onto the image by col2im.
+    static void EmitConvBackward(SourceWriter w, NetworkPlan plan, BlockPlan block, BlockPlan? previous)
+    {
+        var g = block.Geometry!;
+        int patch = g.PatchSize * g.OutputPixels;
+        w.Line($"// {block.Name}: dW{(block.HasBias ? " and db" : "")} summed over samples{(previous is null ? "" : $", and the gradient of {previous.Name} through col2im")}");
+        var loop = w.Block("for (int s = 0; s < batch; s++)");
+        w.Line($"var dz = buffers.{block.Name}Gradient.AsSpan(s * {block.Outputs}, {block.Outputs});");
+        w.Line($"var epilogue = new {Kernels}WeightGradientEpilogue<T>(gradients.Slice({block.Name}WeightOffset, {block.Name}WeightLength), {BiasGradient(block)}, {g.PatchSize}, accumulate: s > 0);");
+        w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}WeightGradientEpilogue<T>>(dz, false, buffers.{block.Name}Columns.AsSpan(s * {patch}, {patch}), true, {block.Channels}, {g.PatchSize}, {g.OutputPixels}, ref epilogue, appendOnesColumn: {Bool(block.HasBias)});");
+        if (previous is null)
+        {
+            loop.Dispose();
+            return;
+        }
+        w.Line($"var store = new {Kernels}StoreEpilogue<T>(buffers.{block.Name}ColumnGradient, {g.OutputPixels});");
+        w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}StoreEpilogue<T>>(parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), true, dz, false, {g.PatchSize}, {g.OutputPixels}, {block.Channels}, ref store);");
+        w.Line($"var image = buffers.{previous.Name}Gradient.AsSpan(s * {block.Inputs}, {block.Inputs});");
+        w.Line("image.Clear();");
+        w.Line($"{Kernels}Convolution.Col2ImAdd<T>(buffers.{block.Name}ColumnGradient, image, {GeometryOf(block)});");
+        loop.Dispose();
+        EmitChainPass(w, plan, previous, block);
+    }
+
+    static void EmitBatchNormBackward(SourceWriter w, NetworkPlan plan, BlockPlan block, BlockPlan? previous)
+    {
+        w.Line($"// {block.Name}: dγ, dβ and the gradient of its input from x̂ and 1/σ");
+        using (w.Block(""))
+        {
+            w.Line($"var gradient = buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs});");
+            w.Line($"{Kernels}BatchNormalization.Backward<T>(gradient, buffers.{block.Name}Normalized.AsSpan(0, batch * {block.Outputs}), buffers.{block.Name}InverseDeviation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}BiasOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
+            if (previous is not null) w.Line($"gradient.CopyTo(buffers.{previous.Name}Gradient);");
+        }
+        if (previous is not null) EmitChainPass(w, plan, previous, block);
+    }
+
+    /// <summary>The derivative steps between two core blocks, applied to the earlier block's gradient buffer.</summary>
+    static void EmitChainPass(SourceWriter w, NetworkPlan plan, BlockPlan previous, BlockPlan block)
+    {
+        var chain = Chain(plan, previous, block);
+        if (!chain.Any(b => b.Activation != ActivationKind.None || b.HasDropout)) return;
+        using var scope = w.Block("");
+        w.Line($"var gradient = buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs});");
+        foreach (var step in chain) EmitWholeBatchBackwardStep(w, step);
+    }
+
+    /// <summary>The blocks from <paramref name="from"/> up to (not including) <paramref name="to"/>, last first: the order
+    /// in which their derivatives apply to a gradient flowing back.</summary>
+    static List<BlockPlan> Chain(NetworkPlan plan, BlockPlan from, BlockPlan? to) =>
+        plan.Blocks.Where(b => b.Index >= from.Index && (to is null || b.Index < to.Index)).Reverse().ToList();
+
+    static bool FusableChain(List<BlockPlan> chain) => chain.All(b => b.Activation != ActivationKind.Softmax);
+
+    static string BiasGradient(BlockPlan block) =>
+        block.HasBias ? $"gradients.Slice({block.Name}BiasOffset, {block.BiasLength})" : "default";
+
+    static string Bool(bool value) => value ? "true" : "false";
 
     /// <summary>One step's backward on the whole batch: dropout's mask, then the activation's derivative.</summary>
     static void EmitWholeBatchBackwardStep(SourceWriter w, BlockPlan step)
@@ -182,6 +305,12 @@ internal static partial class NetworkEmitter
         ? $"(dropout ? buffers.{step.Name}Activation : buffers.{step.Name}Output).AsSpan(0, batch * {step.Outputs})"
         : $"buffers.{step.Name}Output.AsSpan(0, batch * {step.Outputs})";
 
+    static string GeometryOf(BlockPlan block)
+    {
+        var g = block.Geometry!;
+        return $"new {Kernels}ConvGeometry({g.Channels}, {g.Height}, {g.Width}, {g.KernelHeight}, {g.KernelWidth}, {g.Stride}, {g.PadTop}, {g.PadLeft}, {g.OutputHeight}, {g.OutputWidth})";
+    }
+
     static void EmitBuffers(SourceWriter w, NetworkPlan plan)
     {
         using (w.Block("ActivationBuffers<float> FloatBuffers(int batch)"))
@@ -200,10 +329,24 @@ internal static partial class NetworkEmitter
             w.Line("public bool DropoutActive;");
             foreach (var block in plan.Blocks)
             {
-                w.Line($"public readonly T[] {block.Name}Output = new T[capacity * {block.Outputs}];");
-                if (block.KeepsActivation) w.Line($"public readonly T[] {block.Name}Activation = new T[capacity * {block.Outputs}];");
-                if (block.HasDropout) w.Line($"public readonly T[] {block.Name}Mask = new T[capacity * {block.Outputs}];");
-                if (block.IsDense) w.Line($"public readonly T[] {block.Name}Gradient = new T[capacity * {block.Outputs}];");
+                void Buffer(string suffix, string size) => w.Line($"public readonly T[] {block.Name}{suffix} = new T[{size}];");
+                string perBatch = $"capacity * {block.Outputs}";
+                Buffer("Output", perBatch);
+                if (block.KeepsActivation) Buffer("Activation", perBatch);
+                if (block.HasDropout) Buffer("Mask", perBatch);
+                if (block.IsCore) Buffer("Gradient", perBatch);
+                if (block.Kind == BlockKind.Conv)
+                {
+                    int patch = block.Geometry!.PatchSize * block.Geometry.OutputPixels;
+                    Buffer("Columns", $"capacity * {patch}");
+                    Buffer("ColumnGradient", $"{patch}");
+                }
+                if (block.Kind == BlockKind.BatchNorm)
+                {
+                    Buffer("Normalized", perBatch);
+                    Buffer("InverseDeviation", $"{block.Channels}");
+                }
+                if (block.Kind == BlockKind.MaxPool) Buffer("Winners", perBatch);
             }
         }
         w.Line();
@@ -211,24 +354,35 @@ internal static partial class NetworkEmitter
 
     static void EmitEpilogues(SourceWriter w, NetworkPlan plan)
     {
-        var dense = plan.Blocks.Where(b => b.IsDense).ToList();
-        foreach (var block in dense)
+        foreach (var block in plan.Blocks.Where(b => b.IsProduct))
         {
-            w.Line($"/// <summary>{Describe(block)}: bias{(block.Activation is ActivationKind.None or ActivationKind.Softmax ? "" : ", " + block.Activation)}{(block.HasDropout && block.Activation != ActivationKind.Softmax ? ", dropout" : "")} on each tile of the product.</summary>");
+            bool conv = block.Kind == BlockKind.Conv;
+            int rowWidth = conv ? block.Geometry!.OutputPixels : block.Outputs;
+            string steps = string.Join(", ", new[]
+            {
+                block.HasBias ? "bias" : null,
+                block.Activation is ActivationKind.None or ActivationKind.Softmax ? null : block.Activation.ToString(),
+                block.HasDropout && block.Activation != ActivationKind.Softmax ? "dropout" : null,
+            }.Where(s => s is not null));
+            w.Line($"/// <summary>{Describe(block)}: {(steps.Length == 0 ? "stores" : steps + " on")} each tile of the product{(conv ? " (rows are filters, columns pixels)" : "")}.</summary>");
             using (w.Block($"ref struct {block.Name}ForwardEpilogue<T> : {Kernels}IGemmEpilogue<T> {ElementConstraint}"))
             {
-                w.Line($"public {ReadOnlySpan}<T> Bias;");
+                if (block.HasBias) w.Line($"public {ReadOnlySpan}<T> Bias;");
                 w.Line($"public {Span}<T> Output;");
-                if (block.KeepsActivation) w.Line($"public {Span}<T> Activation;");
-                if (block.HasDropout) w.Lines($"public {ReadOnlySpan}<T> Mask;", "public bool Dropout;");
+                bool softmax = block.Activation == ActivationKind.Softmax;
+                if (block.KeepsActivation || softmax) w.Line($"public {Span}<T> Activation;");
+                if (block.HasDropout && !softmax) w.Lines($"public {ReadOnlySpan}<T> Mask;", "public bool Dropout;");
                 w.Line();
                 using (w.Block($"public void Apply(int row, int column, scoped {Span}<T> values)"))
                 {
-                    w.Line($"int at = row * {block.Outputs} + column;");
-                    w.Line($"{Kernels}Arithmetic.Add(values, Bias.Slice(column, values.Length));");
-                    if (block.Activation == ActivationKind.Softmax)
+                    w.Line($"int at = row * {rowWidth} + column;");
+                    if (block.HasBias)
+                        w.Line(conv
+                            ? $"{Kernels}Arithmetic.AddScalar(values, Bias[row]);"
+                            : $"{Kernels}Arithmetic.Add(values, Bias.Slice(column, values.Length));");
+                    if (softmax)
                     {
-                        w.Line($"values.CopyTo({(block.KeepsActivation ? "Activation" : "Output")}.Slice(at));");
+                        w.Line("values.CopyTo(Activation.Slice(at));");
                         continue;
                     }
                     if (block.Activation != ActivationKind.None) w.Line(ActivationForward(block, "values"));
@@ -244,13 +398,16 @@ internal static partial class NetworkEmitter
             w.Line();
         }
 
-        for (int d = 1; d < dense.Count; d++)
+        var cores = plan.Blocks.Where(b => b.IsCore).ToList();
+        for (int c = 1; c < cores.Count; c++)
         {
-            var block = dense[d];
-            var previous = dense[d - 1];
-            var chain = plan.Blocks.Where(b => b.Index >= previous.Index && b.Index < block.Index).Reverse().ToList();
-            if (chain.Any(b => b.Activation == ActivationKind.Softmax)) continue;
-            w.Line($"/// <summary>Forms dZ of {previous.Name} on each tile of dZ({block.Name})·W: {string.Join(", then ", chain.Select(StepText))}.</summary>");
+            var block = cores[c];
+            var previous = cores[c - 1];
+            if (block.Kind != BlockKind.Dense || !plan.Blocks.Take(previous.Index + 1).Any(b => b.HasParameters)) continue;
+            var chain = Chain(plan, previous, block);
+            if (!FusableChain(chain)) continue;
+            string steps = chain.Any(b => b.HasDropout || b.Activation != ActivationKind.None) ? string.Join(", then ", chain.Select(StepText)) : "stores it";
+            w.Line($"/// <summary>Forms dZ of {previous.Name} on each tile of dZ({block.Name})·W: {steps}.</summary>");
             using (w.Block($"ref struct {block.Name}InputGradientEpilogue<T> : {Kernels}IGemmEpilogue<T> {ElementConstraint}"))
             {
                 w.Line($"public {Span}<T> Destination;");
@@ -290,7 +447,15 @@ internal static partial class NetworkEmitter
 
     static string Describe(BlockPlan block)
     {
-        var parts = new List<string> { block.IsDense ? $"{block.Name}: Dense {block.Inputs} → {block.Outputs}" : $"{block.Name}: width {block.Outputs}" };
+        string core = block.Kind switch
+        {
+            BlockKind.Dense => $"Dense {block.Inputs} → {block.Outputs}{(block.HasBias ? "" : " (no bias: BatchNorm follows)")}",
+            BlockKind.Conv => $"Conv2D {block.Geometry!.Channels}×{block.Geometry.Height}×{block.Geometry.Width} → {block.Channels}×{block.Geometry.OutputHeight}×{block.Geometry.OutputWidth}, kernel {block.Geometry.KernelHeight}, stride {block.Geometry.Stride}{(block.HasBias ? "" : " (no bias: BatchNorm follows)")}",
+            BlockKind.BatchNorm => $"BatchNorm over {block.Channels} channel{(block.Channels == 1 ? "" : "s")} × {block.Spatial}",
+            BlockKind.MaxPool or BlockKind.AvgPool => $"{(block.Kind == BlockKind.MaxPool ? "MaxPool" : "AvgPool")} {block.Geometry!.KernelHeight}×{block.Geometry.KernelWidth} → {block.Channels}×{block.Geometry.OutputHeight}×{block.Geometry.OutputWidth}",
+            _ => $"width {block.Outputs}",
+        };
+        var parts = new List<string> { $"{block.Name}: {core}" };
         if (block.Activation != ActivationKind.None) parts.Add($"{block.Activation} ({block.ActivationLayer})");
         if (block.HasDropout) parts.Add($"Dropout {Number(block.DropoutRate)} ({block.DropoutLayer})");
         return string.Join(", ", parts);

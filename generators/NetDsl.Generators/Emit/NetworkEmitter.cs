@@ -75,10 +75,15 @@ internal static partial class NetworkEmitter
         w.Line();
         foreach (var layer in plan.Layers)
             w.Line($"public const int {layer.Name}Size = {layer.OutputSize};");
-        foreach (var block in plan.Blocks.Where(b => b.IsDense))
+        foreach (var block in plan.Blocks.Where(b => b.Kind == BlockKind.Dense))
         {
             w.Line($"public const int {block.Name}Inputs = {block.Inputs};");
             w.Line($"public const int {block.Name}Units = {block.Outputs};");
+        }
+        if (plan.StatisticsCount > 0)
+        {
+            w.Line($"/// <summary>Length of the running statistics (BatchNorm means and variances), kept apart from θ.</summary>");
+            w.Line($"public const int StatisticsCount = {plan.StatisticsCount};");
         }
         foreach (var tensor in plan.Tensors)
         {
@@ -111,6 +116,7 @@ internal static partial class NetworkEmitter
         w.Lines(
             "readonly float[] _parameters = new float[ParameterCount];",
             "readonly float[] _gradients = new float[ParameterCount];",
+            $"readonly float[] _statistics = new float[{plan.StatisticsCount}];",
             "ActivationBuffers<float>? _floatBuffers;",
             "ActivationBuffers<double>? _doubleBuffers;",
             "ulong _dropoutSeed;",
@@ -132,17 +138,33 @@ internal static partial class NetworkEmitter
             "new(ParameterCount, ActivationValuesPerSample, batchSize, optimizerStateCopies)");
         Member(w, valid, $"public {Span}<float> Parameters", "_parameters");
         Member(w, valid, $"public {Span}<float> Gradients", "_gradients");
+        if (valid && plan.StatisticsCount > 0)
+        {
+            w.Line("/// <summary>BatchNorm running means and variances (per layer: C means, then C variances).</summary>");
+            Member(w, valid, $"public {Span}<float> RunningStatistics", "_statistics");
+        }
         w.Line("public bool DropoutEnabled { get; set; } = true;");
         w.Line();
 
         Method(w, valid, "public void Initialize(int seed)", () =>
         {
             w.Line($"var random = new {Runtime}Rng(unchecked((ulong)seed));");
-            foreach (var block in plan.Blocks.Where(b => b.IsDense))
+            foreach (var block in plan.Blocks.Where(b => b.HasParameters))
             {
+                string weights = $"_parameters.AsSpan({block.Name}WeightOffset, {block.Name}WeightLength)";
+                if (block.Kind == BlockKind.BatchNorm)
+                {
+                    w.Line($"{weights}.Fill(1f);");
+                    w.Line($"_parameters.AsSpan({block.Name}BiasOffset, {block.Name}BiasLength).Clear();");
+                    w.Line($"_statistics.AsSpan({block.StatisticsOffset}, {block.Channels}).Clear();");
+                    w.Line($"_statistics.AsSpan({block.StatisticsOffset + block.Channels}, {block.Channels}).Fill(1f);");
+                    continue;
+                }
+                // Fans count channels × kernel area for a convolution.
+                int fanOut = block.Kind == BlockKind.Conv ? block.Channels * block.Geometry!.KernelHeight * block.Geometry.KernelWidth : block.Outputs;
                 string arguments = string.Concat(block.InitArguments.Select(a => ", " + Number(a)));
-                w.Line($"{Runtime}Initializers.Fill(_parameters.AsSpan({block.Name}WeightOffset, {block.Name}WeightLength), {Runtime}Init.{block.Init}, {block.Inputs}, {block.Outputs}, random{arguments});");
-                w.Line($"_parameters.AsSpan({block.Name}BiasOffset, {block.Name}BiasLength).Clear();");
+                w.Line($"{Runtime}Initializers.Fill({weights}, {Runtime}Init.{block.Init}, {block.FanIn}, {fanOut}, random{arguments});");
+                if (block.HasBias) w.Line($"_parameters.AsSpan({block.Name}BiasOffset, {block.Name}BiasLength).Clear();");
             }
             w.Lines("_dropoutSeed = random.NextUInt64();", "_trainingSteps = 0;");
         });
@@ -159,7 +181,7 @@ internal static partial class NetworkEmitter
             BatchOf(w, plan, "inputs");
             w.Line($"{Runtime}Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));");
             w.Line("var buffers = FloatBuffers(batch);");
-            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0);");
+            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false);");
             w.Line($"buffers.{plan.Blocks.Last().Name}Output.AsSpan(0, batch * OutputSize).CopyTo(outputs);");
         });
 
@@ -170,7 +192,7 @@ internal static partial class NetworkEmitter
             w.Line("var buffers = FloatBuffers(batch);");
             w.Line($"var mode = DropoutEnabled ? {Runtime}PassMode.Training : {Runtime}PassMode.TrainingWithoutDropout;");
             w.Line("ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);");
-            w.Line("Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed);");
+            w.Line("Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true);");
             w.Line("double loss = LossOf<float>(buffers, targets, batch, withGradient: true);");
             w.Line("Backward<float>(_parameters, buffers, inputs, batch, _gradients);");
             w.Line("return (float)loss;");
@@ -189,7 +211,7 @@ internal static partial class NetworkEmitter
             BatchOf(w, plan, "inputs");
             w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
             w.Line("var buffers = FloatBuffers(batch);");
-            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0);");
+            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false);");
             w.Line("return (float)LossOf<float>(buffers, targets, batch, withGradient: false);");
         });
 
@@ -236,7 +258,7 @@ internal static partial class NetworkEmitter
         BatchOf(w, plan, "inputs");
         w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
         w.Line("var buffers = DoubleBuffers(batch);");
-        w.Line($"Forward<double>(parameters, buffers, inputs, batch, {Runtime}PassMode.TrainingWithoutDropout, 0);");
+        w.Line($"Forward<double>(parameters, buffers, inputs, batch, {Runtime}PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false);");
     }
 
     static void BatchOf(SourceWriter w, NetworkPlan plan, string parameter) =>

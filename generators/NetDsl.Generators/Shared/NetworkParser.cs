@@ -134,12 +134,19 @@ internal static class NetworkParser
         double parameter = 0;
         var init = InitKind.Auto;
         var initArguments = EquatableArray<double>.Empty;
-        bool needsArguments = kind is LayerKind.Input or LayerKind.Dense or LayerKind.Dropout or LayerKind.LeakyReLU or LayerKind.ELU;
+        double epsilon = 0;
+        bool needsArguments = kind is LayerKind.Input or LayerKind.Dense or LayerKind.Dropout or LayerKind.LeakyReLU or LayerKind.ELU
+            or LayerKind.Conv2D or LayerKind.MaxPool or LayerKind.AvgPool;
+        int NamedInt(string name, int fallback) =>
+            attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value is int value ? value : fallback;
+        double NamedDouble(string name, double fallback) =>
+            attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value is double value ? value : fallback;
+        int Argument(int index) => attribute.ConstructorArguments.Length > index && attribute.ConstructorArguments[index].Value is int value ? value : 0;
         if (needsArguments && (attribute.AttributeConstructor is null || attribute.ConstructorArguments.Length == 0))
         {
             problems.Add(Problem.Create(NetworkDiagnostics.UnreadableAttribute, location, kindName, member.Name,
                 "its arguments do not match a constructor"));
-            return new LayerSpec(member.Name, kind, sizes, parameter, init, initArguments, modifiers, implementable, location);
+            return new LayerSpec(member.Name, kind, sizes, parameter, 0, init, initArguments, modifiers, implementable, location);
         }
 
         switch (kind)
@@ -151,8 +158,18 @@ internal static class NetworkParser
                         : new[] { shape.Value is int single ? single : 0 })
                     .ToEquatableArray();
                 break;
+            case LayerKind.Conv2D:
+                sizes = new[] { Argument(0), Argument(1), NamedInt("Stride", 1), NamedInt("Padding", 0), NamedInt("PaddingSize", 0) }.ToEquatableArray();
+                goto case LayerKind.Dense;
+            case LayerKind.MaxPool or LayerKind.AvgPool:
+                sizes = new[] { Argument(0), NamedInt("Stride", 0) }.ToEquatableArray();
+                break;
+            case LayerKind.BatchNorm:
+                parameter = NamedDouble("Momentum", 0.9);
+                epsilon = NamedDouble("Epsilon", 1e-5);
+                break;
             case LayerKind.Dense:
-                sizes = new[] { attribute.ConstructorArguments[0].Value is int units ? units : 0 }.ToEquatableArray();
+                if (kind == LayerKind.Dense) sizes = new[] { Argument(0) }.ToEquatableArray();
                 foreach (var named in attribute.NamedArguments)
                 {
                     if (named.Key != "Init") continue;
@@ -168,7 +185,7 @@ internal static class NetworkParser
                 parameter = attribute.ConstructorArguments[0].Value is double declared ? declared : double.NaN;
                 break;
         }
-        return new LayerSpec(member.Name, kind, sizes, parameter, init, initArguments, modifiers, implementable, location);
+        return new LayerSpec(member.Name, kind, sizes, parameter, epsilon, init, initArguments, modifiers, implementable, location);
     }
 
     /// <summary>The named arguments an initializer takes, with the attribute's defaults where they are not written.</summary>

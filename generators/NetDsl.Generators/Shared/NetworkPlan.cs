@@ -2,8 +2,11 @@ using System.Linq;
 
 namespace NetDsl.Generators.Shared;
 
-/// <summary>Activations a compute block applies after its product (or on its own).</summary>
+/// <summary>Activations a compute block applies after its core step (or on its own).</summary>
 internal enum ActivationKind { None, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax }
+
+/// <summary>What a block's core step is.</summary>
+internal enum BlockKind { Dense, Conv, BatchNorm, MaxPool, AvgPool, Elementwise }
 
 /// <summary>A declared layer with its inferred output shape.</summary>
 internal sealed record LayerPlan(string Name, LayerKind Kind, EquatableArray<int> OutputShape, int ParameterCount, string Modifiers, bool Implementable)
@@ -17,17 +20,35 @@ internal sealed record TensorPlan(string Name, string Layer, string ConstantPref
     public int Length => Shape.Aggregate(1, (a, b) => a * b);
 }
 
-/// <summary>One fused compute step: a Dense product with the activation and dropout that follow it in its epilogue,
-/// or, where no product precedes them, a standalone elementwise activation and/or dropout.</summary>
+/// <summary>A window walk (convolution or pooling) over a C×H×W input; mirrors <c>NetDsl.Kernels.ConvGeometry</c>.</summary>
+internal sealed record Geometry(int Channels, int Height, int Width, int KernelHeight, int KernelWidth, int Stride, int PadTop, int PadLeft,
+    int OutputHeight, int OutputWidth)
+{
+    public int PatchSize => Channels * KernelHeight * KernelWidth;
+
+    public int OutputPixels => OutputHeight * OutputWidth;
+}
+
+/// <summary>One fused compute step: a core step (a Dense or convolution product, batch normalization, pooling) with the
+/// activation and dropout that follow it, or, where no core step precedes them, a standalone elementwise activation
+/// and/or dropout.</summary>
 /// <param name="Index">Position in forward order; also the dropout stream.</param>
-/// <param name="Name">The first layer of the block (the Dense layer, or the standalone activation/dropout).</param>
+/// <param name="Name">The first layer of the block.</param>
+/// <param name="Inputs">Values per sample entering the block.</param>
+/// <param name="Outputs">Values per sample leaving it.</param>
+/// <param name="Channels">Convolution filters, or the channels batch normalization and pooling work per.</param>
+/// <param name="WeightOffset">Dense/Conv weights or BatchNorm γ, inside θ.</param>
+/// <param name="BiasOffset">Dense/Conv bias or BatchNorm β, inside θ.</param>
 /// <param name="InputBlock">Index of the block whose output feeds this one; -1 for the network input.</param>
+/// <param name="HasBias">False for a product followed by BatchNorm: β replaces the bias.</param>
+/// <param name="StatisticsOffset">BatchNorm: where its running mean and variance start in the statistics vector.</param>
 internal sealed record BlockPlan(
     int Index,
     string Name,
-    bool IsDense,
+    BlockKind Kind,
     int Inputs,
     int Outputs,
+    int Channels,
     ActivationKind Activation,
     double ActivationParameter,
     string? ActivationLayer,
@@ -37,14 +58,40 @@ internal sealed record BlockPlan(
     EquatableArray<double> InitArguments,
     int WeightOffset,
     int BiasOffset,
-    int InputBlock)
+    int InputBlock,
+    Geometry? Geometry,
+    bool HasBias,
+    double Momentum,
+    double Epsilon,
+    int StatisticsOffset)
 {
     public bool HasDropout => DropoutLayer is not null;
 
     /// <summary>With both an activation and dropout, the pre-dropout activation is kept for the backward pass.</summary>
     public bool KeepsActivation => Activation != ActivationKind.None && HasDropout;
 
-    public int WeightLength => Inputs * Outputs;
+    public bool IsProduct => Kind is BlockKind.Dense or BlockKind.Conv;
+
+    /// <summary>Every block but a standalone activation/dropout: it owns a gradient buffer.</summary>
+    public bool IsCore => Kind != BlockKind.Elementwise;
+
+    public bool HasParameters => IsProduct || Kind == BlockKind.BatchNorm;
+
+    /// <summary>Inputs per output unit: the Dense input width or the convolution patch C·K·K.</summary>
+    public int FanIn => Kind == BlockKind.Conv ? Geometry!.PatchSize : Inputs;
+
+    public int WeightLength => Kind switch
+    {
+        BlockKind.Dense => Inputs * Outputs,
+        BlockKind.Conv => Channels * Geometry!.PatchSize,
+        BlockKind.BatchNorm => Channels,
+        _ => 0,
+    };
+
+    public int BiasLength => HasBias && HasParameters ? (Kind == BlockKind.Dense ? Outputs : Channels) : 0;
+
+    /// <summary>Positions per channel: 1 after Dense, H·W after a convolution.</summary>
+    public int Spatial => Outputs / System.Math.Max(Channels, 1);
 }
 
 /// <summary>Plan: everything Emit needs, inferred once from the spec. When <see cref="IsValid"/> is false the
@@ -57,6 +104,7 @@ internal sealed record NetworkPlan(
     EquatableArray<int> InputShape,
     int OutputSize,
     int ParameterCount,
+    int StatisticsCount,
     int ActivationValuesPerSample,
     EquatableArray<Problem> Problems)
 {

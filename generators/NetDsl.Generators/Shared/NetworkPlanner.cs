@@ -20,10 +20,8 @@ internal static class NetworkPlanner
         var problems = new List<Problem>(spec.Problems);
         var layers = new List<LayerPlan>();
         var blocks = new List<BlockPlan>();
-        var tensors = new List<TensorPlan>();
         int[]? inputShape = null;
         int[] shape = [];
-        int offset = 0;
 
         foreach (var layer in spec.Layers)
         {
@@ -44,24 +42,24 @@ internal static class NetworkPlanner
                         if (inputShape[d] <= 0)
                             problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, $"Layer '{layer.Name}'",
                                 $"input dimension {d}", inputShape[d]));
+                    if (inputShape.Any(d => d <= 0)) inputShape = inputShape.Select(d => System.Math.Max(d, 1)).ToArray();
                     shape = inputShape;
                 }
-                layers.Add(Layer(layer, shape, 0));
+                layers.Add(Layer(layer, shape));
                 continue;
             }
             if (inputShape is null)
             {
-                layers.Add(Layer(layer, shape, 0));
+                layers.Add(Layer(layer, shape));
                 continue; // reported once below as a missing input
             }
 
             var current = blocks.Count > 0 ? blocks[blocks.Count - 1] : null;
-            int width = shape.Length == 1 ? shape[0] : Product(shape);
+            int width = Product(shape);
             switch (layer.Kind)
             {
-                case LayerKind.Flatten:
-                    shape = [Product(shape)];
-                    layers.Add(Layer(layer, shape, 0));
+                case LayerKind.Flatten or LayerKind.Linear:
+                    if (layer.Kind == LayerKind.Flatten) shape = [width];
                     break;
 
                 case LayerKind.Dense:
@@ -73,17 +71,38 @@ internal static class NetworkPlanner
                             "Dense takes one dimension per sample; add a [Flatten] layer before it"));
                     units = System.Math.Max(units, 1);
                     CheckInitArguments(layer, problems);
-                    blocks.Add(new BlockPlan(blocks.Count, layer.Name, true, width, units, ActivationKind.None, 0, null, 0, null,
-                        layer.Init, layer.InitArguments, offset, offset + width * units, blocks.Count - 1));
-                    tensors.Add(new TensorPlan(layer.Name + ".weight", layer.Name, layer.Name + "Weight", offset, new[] { units, width }.ToEquatableArray(), true));
-                    tensors.Add(new TensorPlan(layer.Name + ".bias", layer.Name, layer.Name + "Bias", offset + width * units, new[] { units }.ToEquatableArray(), false));
-                    offset += width * units + units;
+                    blocks.Add(Block(blocks.Count, layer.Name, BlockKind.Dense, width, units, units) with { Init = layer.Init, InitArguments = layer.InitArguments });
                     shape = [units];
-                    layers.Add(Layer(layer, shape, width * units + units));
                     break;
 
-                case LayerKind.Linear:
-                    layers.Add(Layer(layer, shape, 0));
+                case LayerKind.Conv2D:
+                    var convolution = ConvolutionGeometry(layer, shape, problems);
+                    int filters = System.Math.Max(layer.Sizes[0], 1);
+                    CheckInitArguments(layer, problems);
+                    blocks.Add(Block(blocks.Count, layer.Name, BlockKind.Conv, width, filters * convolution.OutputPixels, filters)
+                        with { Init = layer.Init, InitArguments = layer.InitArguments, Geometry = convolution });
+                    shape = [filters, convolution.OutputHeight, convolution.OutputWidth];
+                    break;
+
+                case LayerKind.MaxPool or LayerKind.AvgPool or LayerKind.GlobalAveragePool:
+                    var pooling = PoolingGeometry(layer, shape, problems);
+                    blocks.Add(Block(blocks.Count, layer.Name, layer.Kind == LayerKind.MaxPool ? BlockKind.MaxPool : BlockKind.AvgPool,
+                        width, pooling.Channels * pooling.OutputPixels, pooling.Channels) with { Geometry = pooling });
+                    shape = layer.Kind == LayerKind.GlobalAveragePool ? [pooling.Channels] : [pooling.Channels, pooling.OutputHeight, pooling.OutputWidth];
+                    break;
+
+                case LayerKind.BatchNorm:
+                    if (!(layer.Parameter >= 0 && layer.Parameter < 1))
+                        problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, layer.Location, $"Layer '{layer.Name}'",
+                            "the momentum", Number(layer.Parameter), "[0, 1)"));
+                    if (!(layer.Epsilon > 0))
+                        problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, layer.Location, $"Layer '{layer.Name}'",
+                            "ε", Number(layer.Epsilon), "(0, ∞)"));
+                    // β replaces the bias of a product right before it.
+                    if (current is { IsProduct: true, Activation: ActivationKind.None, HasDropout: false })
+                        blocks[blocks.Count - 1] = current with { HasBias = false };
+                    blocks.Add(Block(blocks.Count, layer.Name, BlockKind.BatchNorm, width, width, shape[0])
+                        with { Momentum = layer.Parameter, Epsilon = layer.Epsilon });
                     break;
 
                 case LayerKind.ReLU or LayerKind.LeakyReLU or LayerKind.ELU or LayerKind.SELU or LayerKind.Sigmoid or LayerKind.Tanh or LayerKind.Softmax:
@@ -91,11 +110,14 @@ internal static class NetworkPlanner
                     if (layer.Kind is LayerKind.LeakyReLU or LayerKind.ELU && !(layer.Parameter >= 0))
                         problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, layer.Location, $"Layer '{layer.Name}'",
                             layer.Kind == LayerKind.ELU ? "α" : "the negative slope", Number(layer.Parameter), "[0, ∞)"));
+                    if (layer.Kind == LayerKind.Softmax && shape.Length != 1)
+                        problems.Add(Problem.Create(NetworkDiagnostics.ShapeMismatch, layer.Location, layer.Name, "Softmax", ShapeText(shape),
+                            "Softmax normalizes one dimension per sample; add a [Flatten] layer before it"));
                     if (current is not null && current.Activation == ActivationKind.None && !current.HasDropout && current.Outputs == width)
                         blocks[blocks.Count - 1] = current with { Activation = activation, ActivationParameter = layer.Parameter, ActivationLayer = layer.Name };
                     else
-                        blocks.Add(Elementwise(blocks.Count, layer.Name, width) with { Activation = activation, ActivationParameter = layer.Parameter, ActivationLayer = layer.Name });
-                    layers.Add(Layer(layer, shape, 0));
+                        blocks.Add(Block(blocks.Count, layer.Name, BlockKind.Elementwise, width, width, 1)
+                            with { Activation = activation, ActivationParameter = layer.Parameter, ActivationLayer = layer.Name });
                     break;
 
                 case LayerKind.Dropout:
@@ -105,30 +127,133 @@ internal static class NetworkPlanner
                     if (current is not null && !current.HasDropout && current.Outputs == width)
                         blocks[blocks.Count - 1] = current with { DropoutRate = layer.Parameter, DropoutLayer = layer.Name };
                     else
-                        blocks.Add(Elementwise(blocks.Count, layer.Name, width) with { DropoutRate = layer.Parameter, DropoutLayer = layer.Name });
-                    layers.Add(Layer(layer, shape, 0));
+                        blocks.Add(Block(blocks.Count, layer.Name, BlockKind.Elementwise, width, width, 1) with { DropoutRate = layer.Parameter, DropoutLayer = layer.Name });
                     break;
             }
+            layers.Add(Layer(layer, shape));
         }
 
         if (inputShape is null)
             problems.Add(Problem.Create(NetworkDiagnostics.NoInput, spec.Location, spec.TypeName));
-        else if (!blocks.Any(b => b.IsDense))
+        else if (!blocks.Any(b => b.HasParameters))
             problems.Add(Problem.Create(NetworkDiagnostics.NothingToTrain, spec.Location, spec.TypeName));
 
         CheckLoss(spec, blocks, problems);
 
-        var resolved = blocks.Select(b => b.IsDense ? b with { Init = ResolveInit(b) } : b).ToList();
+        // θ: per block with parameters, weight (or γ) then bias (or β), in declaration order; running statistics apart.
+        var tensors = new List<TensorPlan>();
+        int offset = 0, statistics = 0;
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            var block = blocks[i];
+            if (!block.HasParameters) continue;
+            block = block with { WeightOffset = offset, BiasOffset = offset + block.WeightLength, StatisticsOffset = statistics };
+            if (block.IsProduct) block = block with { Init = ResolveInit(block, i + 1 < blocks.Count ? blocks[i + 1] : null) };
+            int[] weightShape = block.Kind switch
+            {
+                BlockKind.Dense => [block.Outputs, block.Inputs],
+                BlockKind.Conv => [block.Channels, block.Geometry!.Channels, block.Geometry.KernelHeight, block.Geometry.KernelWidth],
+                _ => [block.Channels],
+            };
+            tensors.Add(new TensorPlan(block.Name + ".weight", block.Name, block.Name + "Weight", offset, weightShape.ToEquatableArray(), block.IsProduct));
+            if (block.BiasLength > 0)
+                tensors.Add(new TensorPlan(block.Name + ".bias", block.Name, block.Name + "Bias", block.BiasOffset, new[] { block.BiasLength }.ToEquatableArray(), false));
+            offset += block.WeightLength + block.BiasLength;
+            if (block.Kind == BlockKind.BatchNorm) statistics += 2 * block.Channels;
+            blocks[i] = block;
+        }
+        var layerPlans = layers.Select(l => l with
+        {
+            ParameterCount = blocks.Where(b => b.Name == l.Name && b.HasParameters).Sum(b => b.WeightLength + b.BiasLength),
+        });
+
         return new NetworkPlan(
             spec,
-            layers.ToEquatableArray(),
-            resolved.ToEquatableArray(),
+            layerPlans.ToEquatableArray(),
+            blocks.ToEquatableArray(),
             tensors.ToEquatableArray(),
             (inputShape ?? []).ToEquatableArray(),
-            resolved.Count > 0 ? resolved[resolved.Count - 1].Outputs : 0,
+            blocks.Count > 0 ? blocks[blocks.Count - 1].Outputs : 0,
             offset,
-            resolved.Sum(ValuesPerSample),
+            statistics,
+            blocks.Sum(ValuesPerSample),
             problems.ToEquatableArray());
+    }
+
+    /// <summary>Convolution output size (H + padding − K) / stride + 1 per side; a fractional or empty output is an error.</summary>
+    static Geometry ConvolutionGeometry(LayerSpec layer, int[] shape, List<Problem> problems)
+    {
+        int filters = layer.Sizes[0], kernel = layer.Sizes[1], stride = layer.Sizes[2], paddingSize = layer.Sizes[4];
+        var padding = (PaddingKind)layer.Sizes[3];
+        foreach (var (name, value) in new[] { ("the filter count", filters), ("the kernel size", kernel), ("the stride", stride) })
+            if (value <= 0)
+                problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, $"Layer '{layer.Name}'", name, value));
+        if (padding == PaddingKind.Explicit && paddingSize < 0)
+            problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, layer.Location, $"Layer '{layer.Name}'", "the padding", paddingSize, "[0, ∞)"));
+        kernel = System.Math.Max(kernel, 1);
+        stride = System.Math.Max(stride, 1);
+        if (shape.Length != 3)
+        {
+            problems.Add(Problem.Create(NetworkDiagnostics.ShapeMismatch, layer.Location, layer.Name, "Conv2D", ShapeText(shape),
+                "Conv2D takes (channels, height, width) per sample"));
+            return new Geometry(1, kernel, kernel, kernel, kernel, stride, 0, 0, 1, 1);
+        }
+        int channels = shape[0], height = shape[1], width = shape[2];
+        int OutputSize(int size, out int before)
+        {
+            if (padding == PaddingKind.Same)
+            {
+                int output = (size + stride - 1) / stride;
+                int total = System.Math.Max((output - 1) * stride + kernel - size, 0);
+                before = total / 2;
+                return output;
+            }
+            int pad = padding == PaddingKind.Explicit ? System.Math.Max(paddingSize, 0) : 0;
+            before = pad;
+            int span = size + 2 * pad - kernel;
+            if (span < 0 || span % stride != 0)
+            {
+                problems.Add(Problem.Create(NetworkDiagnostics.ShapeMismatch, layer.Location, layer.Name, "Conv2D", ShapeText(shape),
+                    $"a {kernel}×{kernel} kernel at stride {stride} with padding {pad} gives an output size of ({size} + {2 * pad} − {kernel}) / {stride} + 1, which is {(span < 0 ? "empty" : "fractional")}"));
+                return System.Math.Max(span / stride + 1, 1);
+            }
+            return span / stride + 1;
+        }
+        int outputHeight = OutputSize(height, out int top);
+        int outputWidth = OutputSize(width, out int left);
+        return new Geometry(channels, height, width, kernel, kernel, stride, top, left, outputHeight, outputWidth);
+    }
+
+    static Geometry PoolingGeometry(LayerSpec layer, int[] shape, List<Problem> problems)
+    {
+        string kind = layer.Kind.ToString();
+        if (shape.Length != 3)
+        {
+            problems.Add(Problem.Create(NetworkDiagnostics.ShapeMismatch, layer.Location, layer.Name, kind, ShapeText(shape),
+                $"{kind} takes (channels, height, width) per sample"));
+            return new Geometry(1, 1, 1, 1, 1, 1, 0, 0, 1, 1);
+        }
+        int channels = shape[0], height = shape[1], width = shape[2];
+        if (layer.Kind == LayerKind.GlobalAveragePool) return new Geometry(channels, height, width, height, width, 1, 0, 0, 1, 1);
+        int size = layer.Sizes[0], stride = layer.Sizes[1] == 0 ? size : layer.Sizes[1];
+        if (size <= 0 || stride <= 0)
+        {
+            problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, $"Layer '{layer.Name}'",
+                size <= 0 ? "the window size" : "the stride", size <= 0 ? size : stride));
+            return new Geometry(channels, height, width, 1, 1, 1, 0, 0, height, width);
+        }
+        int Output(int extent)
+        {
+            int span = extent - size;
+            if (span < 0 || span % stride != 0)
+            {
+                problems.Add(Problem.Create(NetworkDiagnostics.ShapeMismatch, layer.Location, layer.Name, kind, ShapeText(shape),
+                    $"a {size}×{size} window at stride {stride} gives an output size of ({extent} − {size}) / {stride} + 1, which is {(span < 0 ? "empty" : "fractional")}"));
+                return System.Math.Max(span / stride + 1, 1);
+            }
+            return span / stride + 1;
+        }
+        return new Geometry(channels, height, width, size, size, stride, 0, 0, Output(height), Output(width));
     }
 
     static void CheckLoss(NetworkSpec spec, List<BlockPlan> blocks, List<Problem> problems)
@@ -167,21 +292,29 @@ internal static class NetworkPlanner
 
     /// <summary>Auto picks He before the ReLU family, LeCun before SELU and Xavier/Glorot otherwise (the pairing each
     /// paper derived).</summary>
-    static InitKind ResolveInit(BlockPlan block) =>
-        block.Init != InitKind.Auto ? block.Init
-        : block.Activation is ActivationKind.ReLU or ActivationKind.LeakyReLU or ActivationKind.ELU ? InitKind.He
-        : block.Activation == ActivationKind.SELU ? InitKind.LeCun
-        : InitKind.Xavier;
+    static InitKind ResolveInit(BlockPlan block, BlockPlan? next)
+    {
+        if (block.Init != InitKind.Auto) return block.Init;
+        // Through a BatchNorm, the activation that follows it is the one the weights feed.
+        var activation = block.Activation == ActivationKind.None && next?.Kind == BlockKind.BatchNorm ? next.Activation : block.Activation;
+        return activation is ActivationKind.ReLU or ActivationKind.LeakyReLU or ActivationKind.ELU ? InitKind.He
+            : activation == ActivationKind.SELU ? InitKind.LeCun
+            : InitKind.Xavier;
+    }
 
-    /// <summary>Output, gradient (Dense only), pre-dropout activation and dropout mask, per sample.</summary>
+    /// <summary>Output, gradient (core blocks), pre-dropout activation, dropout mask, and per kind the im2col columns,
+    /// the normalized values or the max-pool winners, per sample.</summary>
     static int ValuesPerSample(BlockPlan block) =>
-        block.Outputs * (1 + (block.IsDense ? 1 : 0) + (block.KeepsActivation ? 1 : 0) + (block.HasDropout ? 1 : 0));
+        block.Outputs * (1 + (block.IsCore ? 1 : 0) + (block.KeepsActivation ? 1 : 0) + (block.HasDropout ? 1 : 0)
+            + (block.Kind is BlockKind.BatchNorm or BlockKind.MaxPool ? 1 : 0))
+        + (block.Kind == BlockKind.Conv ? block.Geometry!.PatchSize * block.Geometry.OutputPixels : 0);
 
-    static BlockPlan Elementwise(int index, string name, int width) =>
-        new(index, name, false, width, width, ActivationKind.None, 0, null, 0, null, InitKind.Auto, EquatableArray<double>.Empty, 0, 0, index - 1);
+    static BlockPlan Block(int index, string name, BlockKind kind, int inputs, int outputs, int channels) =>
+        new(index, name, kind, inputs, outputs, channels, ActivationKind.None, 0, null, 0, null, InitKind.Auto, EquatableArray<double>.Empty,
+            0, 0, index - 1, null, HasBias: true, 0, 0, 0);
 
-    static LayerPlan Layer(LayerSpec layer, int[] shape, int parameters) =>
-        new(layer.Name, layer.Kind, shape.ToEquatableArray(), parameters, layer.Modifiers, layer.Implementable);
+    static LayerPlan Layer(LayerSpec layer, int[] shape) =>
+        new(layer.Name, layer.Kind, shape.ToEquatableArray(), 0, layer.Modifiers, layer.Implementable);
 
     static int Product(int[] shape) => shape.Aggregate(1, (a, b) => a * b);
 

@@ -1,7 +1,10 @@
 namespace NetDsl.Generators.Shared;
 
 /// <summary>Layer kinds the DSL knows, named as their attributes.</summary>
-internal enum LayerKind { Input, Dense, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax, Linear, Flatten, Dropout }
+internal enum LayerKind { Input, Dense, Conv2D, MaxPool, AvgPool, GlobalAveragePool, BatchNorm, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax, Linear, Flatten, Dropout }
+
+/// <summary>Mirrors <c>NetDsl.Padding</c>; the values must match.</summary>
+internal enum PaddingKind { Same = 0, Valid = 1, Explicit = 2 }
 
 /// <summary>Mirrors <c>NetDsl.Loss</c>; the values must match.</summary>
 internal enum LossKind { SoftmaxCrossEntropy = 0, MeanSquaredError = 1, BinaryCrossEntropy = 2 }
@@ -12,8 +15,10 @@ internal enum InitKind { Auto = 0, He = 1, Xavier = 2, LeCun = 3, Zeros = 4, HeU
 /// <summary>One layer as declared: what its attribute said, read without judging it (Plan judges).</summary>
 /// <param name="Name">The property name.</param>
 /// <param name="Kind">From the attribute class.</param>
-/// <param name="Sizes">Input: the shape; Dense: the unit count.</param>
-/// <param name="Parameter">Dropout: the rate; LeakyReLU: the slope; ELU: α.</param>
+/// <param name="Sizes">Input: the shape; Dense: the unit count; Conv2D: filters, kernel, stride, padding kind, padding size;
+/// MaxPool/AvgPool: size, stride.</param>
+/// <param name="Parameter">Dropout: the rate; LeakyReLU: the slope; ELU: α; BatchNorm: the momentum.</param>
+/// <param name="Epsilon">BatchNorm: ε.</param>
 /// <param name="Init">Dense: the initializer as declared.</param>
 /// <param name="InitArguments">Dense: Constant's value, Uniform's bounds or Normal's mean and standard deviation.</param>
 /// <param name="Modifiers">The property's modifiers without <c>partial</c>, repeated on the generated implementation.</param>
@@ -24,6 +29,7 @@ internal sealed record LayerSpec(
     LayerKind Kind,
     EquatableArray<int> Sizes,
     double Parameter,
+    double Epsilon,
     InitKind Init,
     EquatableArray<double> InitArguments,
     string Modifiers,

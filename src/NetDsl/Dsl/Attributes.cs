@@ -127,6 +127,74 @@ public sealed class TanhAttribute : LayerAttribute;
 /// <summary>Softmax over each sample's features.</summary>
 public sealed class SoftmaxAttribute : LayerAttribute;
 
+/// <summary>How a convolution pads its input.</summary>
+public enum Padding
+{
+    /// <summary>Zeros around the input so that the output is ⌈input / stride⌉ (the input size at stride 1).</summary>
+    Same = 0,
+    /// <summary>No padding: only windows that fit entirely.</summary>
+    Valid = 1,
+    /// <summary><see cref="Conv2DAttribute.PaddingSize"/> zeros on every side.</summary>
+    Explicit = 2,
+}
+
+/// <summary>A 2-D convolution over a (channels, height, width) input with square kernels; weights are stored
+/// [filters, channels, kernel, kernel] as in PyTorch. Lowered to the shared product through im2col.</summary>
+public sealed class Conv2DAttribute(int filters, int kernel) : LayerAttribute
+{
+    /// <summary>Output channels.</summary>
+    public int Filters { get; } = filters;
+
+    /// <summary>Kernel height and width.</summary>
+    public int Kernel { get; } = kernel;
+
+    /// <summary>Step between windows.</summary>
+    public int Stride { get; set; } = 1;
+
+    /// <summary>How the input is padded.</summary>
+    public Padding Padding { get; set; } = Padding.Same;
+
+    /// <summary>Zeros per side with <see cref="Padding.Explicit"/>.</summary>
+    public int PaddingSize { get; set; }
+
+    /// <summary>How the weights are initialized; fans count channels × kernel area.</summary>
+    public Init Init { get; set; } = Init.Auto;
+}
+
+/// <summary>Maximum over size×size windows (no padding); the stride defaults to the size.</summary>
+public sealed class MaxPoolAttribute(int size) : LayerAttribute
+{
+    /// <summary>Window height and width.</summary>
+    public int Size { get; } = size;
+
+    /// <summary>Step between windows; 0 means the size.</summary>
+    public int Stride { get; set; }
+}
+
+/// <summary>Mean over size×size windows (no padding); the stride defaults to the size.</summary>
+public sealed class AvgPoolAttribute(int size) : LayerAttribute
+{
+    /// <summary>Window height and width.</summary>
+    public int Size { get; } = size;
+
+    /// <summary>Step between windows; 0 means the size.</summary>
+    public int Stride { get; set; }
+}
+
+/// <summary>Mean of each channel's whole map: (C, H, W) becomes (C).</summary>
+public sealed class GlobalAveragePoolAttribute : LayerAttribute;
+
+/// <summary>Batch normalization per feature (after Dense) or per channel (after Conv2D): batch statistics in training,
+/// running averages at inference, learned γ and β. The layer before it drops its bias: β replaces it.</summary>
+public sealed class BatchNormAttribute : LayerAttribute
+{
+    /// <summary>Running averages move as r ← momentum·r + (1 − momentum)·batch value.</summary>
+    public double Momentum { get; set; } = 0.9;
+
+    /// <summary>Added to the variance before the square root.</summary>
+    public double Epsilon { get; set; } = 1e-5;
+}
+
 /// <summary>Reshapes a multi-dimensional sample to one dimension (no data moves: samples are stored row-major).</summary>
 public sealed class FlattenAttribute : LayerAttribute;
 

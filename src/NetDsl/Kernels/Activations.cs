@@ -175,6 +175,10 @@ public static class Arithmetic
     public static void Add<T>(Span<T> values, ReadOnlySpan<T> addend) where T : unmanaged, IFloatingPointIeee754<T> =>
         Elementwise.Combine<T, AddOperator>(values, addend);
 
+    /// <summary>values ← values + addend (one convolution filter's bias over its row of pixels).</summary>
+    public static void AddScalar<T>(Span<T> values, T addend) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Elementwise.Map<T, AddScalarOperator>(values, addend);
+
     /// <summary>values ← values ⊙ factors (a dropout mask).</summary>
     public static void Multiply<T>(Span<T> values, ReadOnlySpan<T> factors) where T : unmanaged, IFloatingPointIeee754<T> =>
         Elementwise.Combine<T, MultiplyOperator>(values, factors);
@@ -183,6 +187,12 @@ public static class Arithmetic
     {
         public static TV Apply<T, TV, TS>(TV x, TV y, TV _) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
             TS.Add(x, y);
+    }
+
+    readonly struct AddScalarOperator : IUnaryOperator
+    {
+        public static TV Apply<T, TV, TS>(TV x, TV addend) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
+            TS.Add(x, addend);
     }
 
     readonly struct MultiplyOperator : IBinaryOperator

@@ -25,8 +25,10 @@ public ref struct StoreEpilogue<T>(Span<T> destination, int width) : IGemmEpilog
 
 /// <summary>Splits the product <c>dZᵀ · [X | 1]</c> into the weight gradient <c>dW = dZᵀ·X</c> ([units, inputs]) and,
 /// from the ones column, the bias gradient <c>db = Σ rows dZ</c>: both from one pass over dZ and X.</summary>
-public ref struct WeightGradientEpilogue<T>(Span<T> weightGradient, Span<T> biasGradient, int inputs) : IGemmEpilogue<T>
-    where T : unmanaged
+/// <remarks>With <paramref name="accumulate"/> the gradients are added to (a convolution sums them over samples).
+/// An empty <paramref name="biasGradient"/> means the layer has no bias (a BatchNorm follows it).</remarks>
+public ref struct WeightGradientEpilogue<T>(Span<T> weightGradient, Span<T> biasGradient, int inputs, bool accumulate = false) : IGemmEpilogue<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
 {
     readonly Span<T> weightGradient = weightGradient;
     readonly Span<T> biasGradient = biasGradient;
@@ -35,8 +37,14 @@ public ref struct WeightGradientEpilogue<T>(Span<T> weightGradient, Span<T> bias
     public readonly void Apply(int row, int column, scoped Span<T> values)
     {
         int weights = Math.Min(values.Length, inputs - column);
-        if (weights > 0) values[..weights].CopyTo(weightGradient.Slice(row * inputs + column));
-        if (weights < values.Length) biasGradient[row] = values[Math.Max(weights, 0)];
+        if (weights > 0)
+        {
+            var destination = weightGradient.Slice(row * inputs + column, weights);
+            if (accumulate) Arithmetic.Add(destination, values[..weights]);
+            else values[..weights].CopyTo(destination);
+        }
+        if (weights < values.Length && !biasGradient.IsEmpty)
+            biasGradient[row] = accumulate ? biasGradient[row] + values[Math.Max(weights, 0)] : values[Math.Max(weights, 0)];
     }
 }
 

@@ -64,6 +64,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
 
     readonly float[] _parameters = new float[ParameterCount];
     readonly float[] _gradients = new float[ParameterCount];
+    readonly float[] _statistics = new float[0];
     ActivationBuffers<float>? _floatBuffers;
     ActivationBuffers<double>? _doubleBuffers;
     ulong _dropoutSeed;
@@ -103,7 +104,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(5)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0);
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false);
         buffers.OutOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
     }
 
@@ -114,7 +115,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         var buffers = FloatBuffers(batch);
         var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
         ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
-        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed);
+        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true);
         double loss = LossOf<float>(buffers, targets, batch, withGradient: true);
         Backward<float>(_parameters, buffers, inputs, batch, _gradients);
         return (float)loss;
@@ -133,7 +134,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(5)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0);
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false);
         return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
     }
 
@@ -143,7 +144,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(5)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false);
         return LossOf<double>(buffers, targets, batch, withGradient: false);
     }
 
@@ -154,7 +155,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(5)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false);
         double loss = LossOf<double>(buffers, targets, batch, withGradient: true);
         Backward<double>(parameters, buffers, inputs, batch, gradients);
         return loss;
@@ -178,7 +179,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.Layer> global::NetDsl.INeuralNetwork.Layers => _layers;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         buffers.DropoutActive = dropout;
@@ -188,7 +189,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
             var activation = dropout ? buffers.HiddenActivation.AsSpan(0, batch * 9) : output;
             var mask = buffers.HiddenMask.AsSpan(0, batch * 9);
             if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, 0.2, dropoutSeed, 0);
-            var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 9), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
+            var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 9), Output = output, Activation = activation };
             global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(inputs, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 9, 5, ref epilogue);
             global::NetDsl.Kernels.Activations.SoftmaxRows(activation, 9);
             if (dropout)
@@ -201,7 +202,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         {
             var output = buffers.OutOutput.AsSpan(0, batch * 4);
             var activation = output;
-            var epilogue = new OutForwardEpilogue<T> { Bias = parameters.Slice(OutBiasOffset, 4), Output = output };
+            var epilogue = new OutForwardEpilogue<T> { Bias = parameters.Slice(OutBiasOffset, 4), Output = output, Activation = activation };
             global::NetDsl.Kernels.Gemm.Multiply<T, OutForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 9), false, parameters.Slice(OutWeightOffset, OutWeightLength), true, batch, 4, 9, ref epilogue);
             global::NetDsl.Kernels.Activations.SoftmaxRows(activation, 4);
         }
@@ -209,7 +210,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
 
     static double LossOf<T>(ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> targets, int batch, bool withGradient) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
-        // The gradient with respect to the network output lands in Out's dZ buffer; Backward turns it into dZ.
+        // The gradient with respect to the network output lands in Out's gradient buffer; Backward turns it into its dZ.
         var gradient = withGradient ? buffers.OutGradient.AsSpan(0, batch * OutputSize) : default;
         return global::NetDsl.Kernels.LossKernels.MeanSquaredError<T>(buffers.OutOutput.AsSpan(0, batch * OutputSize), targets, gradient, batch, OutputSize);
     }
@@ -217,7 +218,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
     static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = buffers.DropoutActive;
-        // dZ of Out from the loss gradient, through the steps after its product
+        // dZ of Out from the loss gradient, through the steps after its core
         {
             var gradient = buffers.OutGradient.AsSpan(0, batch * 4);
             global::NetDsl.Kernels.Activations.SoftmaxRowsBackward(gradient, buffers.OutOutput.AsSpan(0, batch * 4), 4);
@@ -270,8 +271,6 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         public global::System.ReadOnlySpan<T> Bias;
         public global::System.Span<T> Output;
         public global::System.Span<T> Activation;
-        public global::System.ReadOnlySpan<T> Mask;
-        public bool Dropout;
 
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
@@ -285,12 +284,13 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
     {
         public global::System.ReadOnlySpan<T> Bias;
         public global::System.Span<T> Output;
+        public global::System.Span<T> Activation;
 
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
             int at = row * 4 + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
-            values.CopyTo(Output.Slice(at));
+            values.CopyTo(Activation.Slice(at));
         }
     }
 }
