@@ -66,6 +66,20 @@ public class GradientCheckTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Conv_batchnorm_relu_maxpool_dense_dropout_softmax_matches_finite_differences()
+    {
+        var network = new MixedCnn(seed: 2);
+        AssertGood(network, TestData.Uniform(5 * 72, 13), TestData.Distribution(5, 4, 14));
+    }
+
+    [Fact]
+    public void Strided_and_padded_convolutions_average_pooling_and_dense_batchnorm_match_finite_differences()
+    {
+        var network = new StridedCnn(seed: 8);
+        AssertGood(network, TestData.Uniform(6 * 81, 15), TestData.OneHot(6, 3, 16));
+    }
+
+    [Fact]
     public void Fashion_sized_network_passes_a_sampled_check()
     {
         var network = new FashionSizedMlp(seed: 2);

@@ -95,3 +95,37 @@ public partial class BinaryTagger
     [Dense(3)] partial Layer Tags { get; }
     [Sigmoid] partial Layer Probabilities { get; }
 }
+
+/// <summary>Conv-BN-ReLU-Pool-Dense-Dropout-Softmax: the mix the layer issue asks to check, small.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class MixedCnn
+{
+    [Input(2, 6, 6)] partial Layer Image { get; }
+    [Conv2D(3, 3)] partial Layer Conv { get; }
+    [BatchNorm] partial Layer Norm { get; }
+    [ReLU] partial Layer Act { get; }
+    [MaxPool(2)] partial Layer Pool { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(5)] partial Layer Hidden { get; }
+    [Tanh] partial Layer HiddenAct { get; }
+    [Dropout(0.3)] partial Layer Drop { get; }
+    [Dense(4)] partial Layer Out { get; }
+    [Softmax] partial Layer Probabilities { get; }
+}
+
+/// <summary>Strided valid and explicitly padded convolutions, average and global average pooling, BatchNorm after Dense.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class StridedCnn
+{
+    [Input(1, 9, 9)] partial Layer Image { get; }
+    [Conv2D(4, 3, Stride = 2, Padding = Padding.Valid)] partial Layer Conv1 { get; }
+    [ELU] partial Layer Act1 { get; }
+    [Conv2D(3, 2, Padding = Padding.Explicit, PaddingSize = 1)] partial Layer Conv2 { get; }
+    [Tanh] partial Layer Act2 { get; }
+    [AvgPool(1)] partial Layer Pool { get; }
+    [GlobalAveragePool] partial Layer Gap { get; }
+    [Dense(6)] partial Layer Hidden { get; }
+    [BatchNorm] partial Layer Norm { get; }
+    [Sigmoid] partial Layer Act3 { get; }
+    [Dense(3)] partial Layer Logits { get; }
+}
