@@ -35,6 +35,10 @@ public class BadInputTests
         { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3, Init = Init.Uniform, InitLow = 1, InitHigh = 0)] public partial Layer Out { get; }"), "ND0004", "InitLow = 1" },
         { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)] public partial Layer Out { get; }", "[Network(Loss = Loss.BinaryCrossEntropy)]"), "ND0014", "Dense(3)" },
         { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)] public partial Layer Out { get; }", "[Network(LabelSmoothing = 1.0)]"), "ND0004", "Network" },
+        { Network("[Input(32, 14, 14)] public partial Layer In { get; }\n[Conv2D(8, 3, Stride = 2, Padding = Padding.Valid)] public partial Layer Conv { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "Conv2D(8, 3" },
+        { Network("[Input(1, 7, 7)] public partial Layer In { get; }\n[MaxPool(2)] public partial Layer Pool { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "MaxPool(2)" },
+        { Network("[Input(784)] public partial Layer In { get; }\n[Conv2D(8, 3)] public partial Layer Conv { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "Conv2D(8, 3)" },
+        { Network("[Input(1, 8, 8)] public partial Layer In { get; }\n[Conv2D(0, 3)] public partial Layer Conv { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0003", "Conv2D(0, 3)" },
     };
 
     [Theory]

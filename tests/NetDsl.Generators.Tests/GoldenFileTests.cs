@@ -56,6 +56,27 @@ public class GoldenFileTests
                 [Softmax] private partial Layer Distribution { get; }
             }
             """,
+        ["FashionCnn"] = """
+            using NetDsl;
+            namespace Samples;
+            [Network(Loss = Loss.SoftmaxCrossEntropy, LabelSmoothing = 0.1)]
+            public partial class FashionCnn
+            {
+                [Input(1, 28, 28)] public partial Layer Image { get; }
+                [Conv2D(32, 3)] public partial Layer Conv1 { get; }
+                [BatchNorm] public partial Layer Norm1 { get; }
+                [ReLU] public partial Layer Act1 { get; }
+                [MaxPool(2)] public partial Layer Pool1 { get; }
+                [Conv2D(64, 2, Stride = 2, Padding = Padding.Valid)] public partial Layer Conv2 { get; }
+                [LeakyReLU(0.1)] public partial Layer Act2 { get; }
+                [AvgPool(3, Stride = 2)] public partial Layer Pool2 { get; }
+                [GlobalAveragePool] public partial Layer Gap { get; }
+                [Dense(128)] public partial Layer Hidden { get; }
+                [ReLU] public partial Layer Act3 { get; }
+                [Dropout(0.3)] public partial Layer Drop { get; }
+                [Dense(10)] public partial Layer Logits { get; }
+            }
+            """,
         ["InvalidNetwork"] = """
             using NetDsl;
             namespace Samples;
@@ -72,6 +93,7 @@ public class GoldenFileTests
     [InlineData("FashionMlp")]
     [InlineData("SigmoidRegressor")]
     [InlineData("SoftmaxInside")]
+    [InlineData("FashionCnn")]
     [InlineData("InvalidNetwork")]
     public void Generated_code_matches_the_verified_baseline(string name)
     {

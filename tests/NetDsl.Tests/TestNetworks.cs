@@ -129,3 +129,12 @@ public partial class StridedCnn
     [Sigmoid] partial Layer Act3 { get; }
     [Dense(3)] partial Layer Logits { get; }
 }
+
+/// <summary>A product whose bias BatchNorm replaces, for the folding check.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class DenseNorm
+{
+    [Input(5)] partial Layer Features { get; }
+    [Dense(4)] partial Layer Hidden { get; }
+    [BatchNorm(Momentum = 0.5)] partial Layer Norm { get; }
+}

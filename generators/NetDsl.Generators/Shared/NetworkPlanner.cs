@@ -177,7 +177,7 @@ internal static class NetworkPlanner
             offset,
             statistics,
             blocks.Sum(ValuesPerSample),
-            problems.ToEquatableArray());
+            problems.Distinct().ToEquatableArray()); // a window that fits neither way is one problem, not two
     }
 
     /// <summary>Convolution output size (H + padding − K) / stride + 1 per side; a fractional or empty output is an error.</summary>

@@ -233,6 +233,21 @@ public static class BatchNormalization
         }
     }
 
+    /// <summary>Folds inference-time batch normalization into the product before it: with s = γ/√(r_σ² + ε), the weights
+    /// of output unit (or filter) c become s_c·W_c and its bias s_c·(b_c − r_μ,c) + β_c. <paramref name="weights"/> holds
+    /// one row per channel; an empty <paramref name="bias"/> reads as zero (the product dropped it for β).</summary>
+    public static void FoldIntoProduct(ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        ReadOnlySpan<float> running, double epsilon, Span<float> foldedWeights, Span<float> foldedBias)
+    {
+        int channels = gamma.Length, row = weights.Length / channels;
+        for (int c = 0; c < channels; c++)
+        {
+            double scale = gamma[c] / Math.Sqrt(running[channels + c] + epsilon);
+            for (int j = 0; j < row; j++) foldedWeights[c * row + j] = (float)(scale * weights[c * row + j]);
+            foldedBias[c] = (float)(scale * ((bias.IsEmpty ? 0 : bias[c]) - running[c]) + beta[c]);
+        }
+    }
+
     /// <summary>Backward of the training forward: dγ = Σ dy·x̂, dβ = Σ dy, and in place
     /// dz = (γ/σ)/N · (N·dy − Σdy − x̂·Σ(dy·x̂)).</summary>
     public static void Backward<T>(Span<T> gradient, ReadOnlySpan<T> normalized, ReadOnlySpan<T> inverseDeviation, ReadOnlySpan<T> gamma,
