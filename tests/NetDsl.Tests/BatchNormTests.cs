@@ -59,6 +59,32 @@ public class BatchNormTests
     }
 
     [Fact]
+    public void Folded_and_unfolded_inference_agree_for_a_cnn_and_follow_training()
+    {
+        var network = new MixedCnn(seed: 5);
+        var adam = new Adam(0.01);
+        var x = TestData.Uniform(6 * 72, 4);
+        var y = TestData.Distribution(6, 4, 5);
+        var folded = new float[6 * 4];
+        var unfolded = new float[6 * 4];
+        for (int round = 0; round < 3; round++)
+        {
+            network.TrainStep(x, y, adam);
+            network.FoldBatchNormAtInference = true;
+            network.PredictBatch(x, folded);
+            network.FoldBatchNormAtInference = false;
+            network.PredictBatch(x, unfolded);
+            for (int i = 0; i < folded.Length; i++) Assert.Equal(unfolded[i], folded[i], 1e-5);
+        }
+        network.RunningStatistics[0] += 1; // touching the statistics refolds
+        network.FoldBatchNormAtInference = true;
+        network.PredictBatch(x, folded);
+        network.FoldBatchNormAtInference = false;
+        network.PredictBatch(x, unfolded);
+        for (int i = 0; i < folded.Length; i++) Assert.Equal(unfolded[i], folded[i], 1e-5);
+    }
+
+    [Fact]
     public void The_product_before_batchnorm_has_no_bias()
     {
         Assert.Equal(["Hidden.weight", "Norm.weight", "Norm.bias"], ((INeuralNetwork)new DenseNorm()).ParameterTensors.Select(t => t.Name));

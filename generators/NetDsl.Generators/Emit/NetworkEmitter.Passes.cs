@@ -10,7 +10,7 @@ internal static partial class NetworkEmitter
     static void EmitForward(SourceWriter w, NetworkPlan plan)
     {
         var method = w.Block(
-            $"static void Forward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Runtime}PassMode mode, ulong dropoutSeed, {Span}<float> statistics, bool updateStatistics) {ElementConstraint}");
+            $"static void Forward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Runtime}PassMode mode, ulong dropoutSeed, {Span}<float> statistics, bool updateStatistics, {ReadOnlySpan}<T> folded) {ElementConstraint}");
         w.Line($"bool dropout = mode == {Runtime}PassMode.Training;");
         if (plan.Blocks.Any(b => b.Kind == BlockKind.BatchNorm)) w.Line($"bool training = mode != {Runtime}PassMode.Inference;");
         w.Line("buffers.DropoutActive = dropout;");
@@ -34,7 +34,12 @@ internal static partial class NetworkEmitter
                     string running = $"statistics.Slice({block.StatisticsOffset}, {2 * block.Channels})";
                     w.Line("if (training)");
                     w.Line($"    {Kernels}BatchNormalization.TrainingForward({common}, buffers.{block.Name}Normalized.AsSpan(0, {n}), buffers.{block.Name}InverseDeviation, updateStatistics ? {running} : default, {Number(block.Momentum)}, {Number(block.Epsilon)});");
-                    w.Line("else");
+                    if (block.InputBlock >= 0 && plan.Blocks[block.InputBlock].IsFolded)
+                    {
+                        w.Line($"// At inference with folding on, {plan.Blocks[block.InputBlock].Name} already produced the normalized values.");
+                        w.Line("else if (folded.IsEmpty)");
+                    }
+                    else w.Line("else");
                     w.Line($"    {Kernels}BatchNormalization.InferenceForward({common}, {running}, {Number(block.Epsilon)});");
                     EmitActivationAndDropout(w, block);
                     break;
@@ -60,7 +65,7 @@ internal static partial class NetworkEmitter
     {
         EmitMaskBeforeProduct(w, block);
         w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, ""))} }};");
-        w.Line($"{Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(plan, block)}, false, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), true, batch, {block.Outputs}, {block.Inputs}, ref epilogue);");
+        w.Line($"{Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(plan, block)}, false, {Weights(block)}, true, batch, {block.Outputs}, {block.Inputs}, ref epilogue);");
         if (block.Activation == ActivationKind.Softmax)
         {
             w.Line($"{Kernels}Activations.SoftmaxRows(activation, {block.Outputs});");
@@ -78,7 +83,7 @@ internal static partial class NetworkEmitter
         w.Line($"var columns = buffers.{block.Name}Columns.AsSpan(s * {patch}, {patch});");
         w.Line($"{Kernels}Convolution.Im2Col({BlockInput(plan, block)}.Slice(s * {block.Inputs}, {block.Inputs}), columns, {GeometryOf(block)});");
         w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, $".Slice(s * {block.Outputs}, {block.Outputs})"))} }};");
-        w.Line($"{Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>(parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), false, columns, false, {block.Channels}, {g.OutputPixels}, {g.PatchSize}, ref epilogue);");
+        w.Line($"{Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({Weights(block)}, false, columns, false, {block.Channels}, {g.OutputPixels}, {g.PatchSize}, ref epilogue);");
     }
 
     static void EmitMaskBeforeProduct(SourceWriter w, BlockPlan block)
@@ -88,9 +93,15 @@ internal static partial class NetworkEmitter
         w.Line($"if (dropout) {Kernels}Dropout.FillMask(mask, {Number(block.DropoutRate)}, dropoutSeed, {block.Index});");
     }
 
+    /// <summary>The product's weights; a folded product takes its folded copy at inference.</summary>
+    static string Weights(BlockPlan block) => block.IsFolded
+        ? $"(folded.IsEmpty ? parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength) : folded.Slice({block.FoldOffset}, {block.Name}WeightLength))"
+        : $"parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength)";
+
     static IEnumerable<string> ForwardEpilogueFields(BlockPlan block, string slice)
     {
         if (block.HasBias) yield return $"Bias = parameters.Slice({block.Name}BiasOffset, {block.BiasLength})";
+        if (block.IsFolded) yield return $"Bias = folded.IsEmpty ? default : folded.Slice({block.FoldOffset + block.WeightLength}, {block.Channels})";
         yield return $"Output = output{slice}";
         if (block.KeepsActivation || block.Activation == ActivationKind.Softmax) yield return $"Activation = activation{slice}";
         if (block.HasDropout && block.Activation != ActivationKind.Softmax)
@@ -367,7 +378,7 @@ internal static partial class NetworkEmitter
             w.Line($"/// <summary>{Describe(block)}: {(steps.Length == 0 ? "stores" : steps + " on")} each tile of the product{(conv ? " (rows are filters, columns pixels)" : "")}.</summary>");
             using (w.Block($"ref struct {block.Name}ForwardEpilogue<T> : {Kernels}IGemmEpilogue<T> {ElementConstraint}"))
             {
-                if (block.HasBias) w.Line($"public {ReadOnlySpan}<T> Bias;");
+                if (block.HasBias || block.IsFolded) w.Line($"public {ReadOnlySpan}<T> Bias;");
                 w.Line($"public {Span}<T> Output;");
                 bool softmax = block.Activation == ActivationKind.Softmax;
                 if (block.KeepsActivation || softmax) w.Line($"public {Span}<T> Activation;");
@@ -376,10 +387,11 @@ internal static partial class NetworkEmitter
                 using (w.Block($"public void Apply(int row, int column, scoped {Span}<T> values)"))
                 {
                     w.Line($"int at = row * {rowWidth} + column;");
-                    if (block.HasBias)
-                        w.Line(conv
-                            ? $"{Kernels}Arithmetic.AddScalar(values, Bias[row]);"
-                            : $"{Kernels}Arithmetic.Add(values, Bias.Slice(column, values.Length));");
+                    string addBias = conv
+                        ? $"{Kernels}Arithmetic.AddScalar(values, Bias[row]);"
+                        : $"{Kernels}Arithmetic.Add(values, Bias.Slice(column, values.Length));";
+                    if (block.HasBias) w.Line(addBias);
+                    if (block.IsFolded) w.Line($"if (!Bias.IsEmpty) {addBias} // the folded BatchNorm's shift, at inference");
                     if (softmax)
                     {
                         w.Line("values.CopyTo(Activation.Slice(at));");

@@ -121,7 +121,10 @@ internal static partial class NetworkEmitter
             "ActivationBuffers<double>? _doubleBuffers;",
             "ulong _dropoutSeed;",
             "ulong _trainingSteps;",
-            "int _lastBatch;",
+            "int _lastBatch;");
+        if (plan.FoldedCount > 0)
+            w.Lines("ulong _version, _foldedVersion = ulong.MaxValue;", $"readonly float[] _folded = new float[{plan.FoldedCount}];");
+        w.Lines(
             "",
             $"/// <summary>Creates the network with deterministic initial weights drawn from <paramref name=\"seed\"/>.</summary>",
             $"public {plan.Spec.TypeName}(int seed = 0) => Initialize(seed);",
@@ -136,12 +139,36 @@ internal static partial class NetworkEmitter
         Member(w, valid, "public static string SummaryTable", $"{Runtime}Layer.FormatTable({Literal(name)}, _layers, ParameterCount)");
         Member(w, valid, $"public static {Runtime}MemoryPlan PlanMemory(int batchSize, int optimizerStateCopies = 2)",
             "new(ParameterCount, ActivationValuesPerSample, batchSize, optimizerStateCopies)");
-        Member(w, valid, $"public {Span}<float> Parameters", "_parameters");
+        // Handing out θ or the statistics may change them: the folded inference weights are then recomputed.
+        Member(w, valid, $"public {Span}<float> Parameters", valid && plan.FoldedCount > 0 ? "Touch(_parameters)" : "_parameters");
         Member(w, valid, $"public {Span}<float> Gradients", "_gradients");
         if (valid && plan.StatisticsCount > 0)
         {
             w.Line("/// <summary>BatchNorm running means and variances (per layer: C means, then C variances).</summary>");
-            Member(w, valid, $"public {Span}<float> RunningStatistics", "_statistics");
+            Member(w, valid, $"public {Span}<float> RunningStatistics", plan.FoldedCount > 0 ? "Touch(_statistics)" : "_statistics");
+        }
+        if (valid && plan.FoldedCount > 0)
+        {
+            w.Line("/// <summary>Inference folds each BatchNorm into the product before it (W′ = sW, b′ = s(b − μ) + β, s = γ/√(σ² + ε)).</summary>");
+            w.Line("public bool FoldBatchNormAtInference { get; set; } = true;");
+            w.Line();
+            w.Line("float[] Touch(float[] values) { _version++; return values; }");
+            w.Line();
+            using (w.Block($"{ReadOnlySpan}<float> FoldedParameters()"))
+            {
+                w.Line("if (!FoldBatchNormAtInference) return default;");
+                w.Line("if (_foldedVersion == _version) return _folded;");
+                foreach (var block in plan.Blocks.Where(b => b.IsFolded))
+                {
+                    var norm = plan.Blocks[block.Index + 1];
+                    w.Line($"{Kernels}BatchNormalization.FoldIntoProduct(_parameters.AsSpan({block.Name}WeightOffset, {block.Name}WeightLength), default, " +
+                        $"_parameters.AsSpan({norm.Name}WeightOffset, {norm.Channels}), _parameters.AsSpan({norm.Name}BiasOffset, {norm.Channels}), " +
+                        $"_statistics.AsSpan({norm.StatisticsOffset}, {2 * norm.Channels}), {Number(norm.Epsilon)}, " +
+                        $"_folded.AsSpan({block.FoldOffset}, {block.WeightLength}), _folded.AsSpan({block.FoldOffset + block.WeightLength}, {block.Channels}));");
+                }
+                w.Line("_foldedVersion = _version;");
+                w.Line("return _folded;");
+            }
         }
         w.Line("public bool DropoutEnabled { get; set; } = true;");
         w.Line();
@@ -167,6 +194,7 @@ internal static partial class NetworkEmitter
                 if (block.HasBias) w.Line($"_parameters.AsSpan({block.Name}BiasOffset, {block.Name}BiasLength).Clear();");
             }
             w.Lines("_dropoutSeed = random.NextUInt64();", "_trainingSteps = 0;");
+            if (plan.FoldedCount > 0) w.Line("_version++;");
         });
 
         Method(w, valid, $"public void Predict({ReadOnlySpan}<float> input, {Span}<float> output)", () =>
@@ -181,7 +209,7 @@ internal static partial class NetworkEmitter
             BatchOf(w, plan, "inputs");
             w.Line($"{Runtime}Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));");
             w.Line("var buffers = FloatBuffers(batch);");
-            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false);");
+            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false, {(plan.FoldedCount > 0 ? "FoldedParameters()" : "default")});");
             w.Line($"buffers.{plan.Blocks.Last().Name}Output.AsSpan(0, batch * OutputSize).CopyTo(outputs);");
         });
 
@@ -192,7 +220,8 @@ internal static partial class NetworkEmitter
             w.Line("var buffers = FloatBuffers(batch);");
             w.Line($"var mode = DropoutEnabled ? {Runtime}PassMode.Training : {Runtime}PassMode.TrainingWithoutDropout;");
             w.Line("ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);");
-            w.Line("Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true);");
+            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default);");
+            if (plan.FoldedCount > 0) w.Line("_version++; // θ and the running statistics are about to change");
             w.Line("double loss = LossOf<float>(buffers, targets, batch, withGradient: true);");
             w.Line("Backward<float>(_parameters, buffers, inputs, batch, _gradients);");
             w.Line("return (float)loss;");
@@ -211,7 +240,7 @@ internal static partial class NetworkEmitter
             BatchOf(w, plan, "inputs");
             w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
             w.Line("var buffers = FloatBuffers(batch);");
-            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false);");
+            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false, {(plan.FoldedCount > 0 ? "FoldedParameters()" : "default")});");
             w.Line("return (float)LossOf<float>(buffers, targets, batch, withGradient: false);");
         });
 
@@ -258,7 +287,7 @@ internal static partial class NetworkEmitter
         BatchOf(w, plan, "inputs");
         w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
         w.Line("var buffers = DoubleBuffers(batch);");
-        w.Line($"Forward<double>(parameters, buffers, inputs, batch, {Runtime}PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false);");
+        w.Line($"Forward<double>(parameters, buffers, inputs, batch, {Runtime}PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);");
     }
 
     static void BatchOf(SourceWriter w, NetworkPlan plan, string parameter) =>

@@ -42,6 +42,7 @@ internal sealed record Geometry(int Channels, int Height, int Width, int KernelH
 /// <param name="InputBlock">Index of the block whose output feeds this one; -1 for the network input.</param>
 /// <param name="HasBias">False for a product followed by BatchNorm: β replaces the bias.</param>
 /// <param name="StatisticsOffset">BatchNorm: where its running mean and variance start in the statistics vector.</param>
+/// <param name="FoldOffset">A folded product: where its folded weights, then bias, start in the folded vector.</param>
 internal sealed record BlockPlan(
     int Index,
     string Name,
@@ -63,8 +64,12 @@ internal sealed record BlockPlan(
     bool HasBias,
     double Momentum,
     double Epsilon,
-    int StatisticsOffset)
+    int StatisticsOffset,
+    int FoldOffset)
 {
+    /// <summary>A product followed by BatchNorm: at inference it runs with the normalization folded into its weights.</summary>
+    public bool IsFolded => IsProduct && !HasBias;
+
     public bool HasDropout => DropoutLayer is not null;
 
     /// <summary>With both an activation and dropout, the pre-dropout activation is kept for the backward pass.</summary>
@@ -105,6 +110,7 @@ internal sealed record NetworkPlan(
     int OutputSize,
     int ParameterCount,
     int StatisticsCount,
+    int FoldedCount,
     int ActivationValuesPerSample,
     EquatableArray<Problem> Problems)
 {

@@ -142,7 +142,7 @@ internal static class NetworkPlanner
 
         // θ: per block with parameters, weight (or γ) then bias (or β), in declaration order; running statistics apart.
         var tensors = new List<TensorPlan>();
-        int offset = 0, statistics = 0;
+        int offset = 0, statistics = 0, folded = 0;
         for (int i = 0; i < blocks.Count; i++)
         {
             var block = blocks[i];
@@ -160,6 +160,11 @@ internal static class NetworkPlanner
                 tensors.Add(new TensorPlan(block.Name + ".bias", block.Name, block.Name + "Bias", block.BiasOffset, new[] { block.BiasLength }.ToEquatableArray(), false));
             offset += block.WeightLength + block.BiasLength;
             if (block.Kind == BlockKind.BatchNorm) statistics += 2 * block.Channels;
+            if (block.IsFolded)
+            {
+                block = block with { FoldOffset = folded };
+                folded += block.WeightLength + block.Channels;
+            }
             blocks[i] = block;
         }
         var layerPlans = layers.Select(l => l with
@@ -176,6 +181,7 @@ internal static class NetworkPlanner
             blocks.Count > 0 ? blocks[blocks.Count - 1].Outputs : 0,
             offset,
             statistics,
+            folded,
             blocks.Sum(ValuesPerSample),
             problems.Distinct().ToEquatableArray()); // a window that fits neither way is one problem, not two
     }
@@ -311,7 +317,7 @@ internal static class NetworkPlanner
 
     static BlockPlan Block(int index, string name, BlockKind kind, int inputs, int outputs, int channels) =>
         new(index, name, kind, inputs, outputs, channels, ActivationKind.None, 0, null, 0, null, InitKind.Auto, EquatableArray<double>.Empty,
-            0, 0, index - 1, null, HasBias: true, 0, 0, 0);
+            0, 0, index - 1, null, HasBias: true, 0, 0, 0, 0);
 
     static LayerPlan Layer(LayerSpec layer, int[] shape) =>
         new(layer.Name, layer.Kind, shape.ToEquatableArray(), 0, layer.Modifiers, layer.Implementable);

@@ -110,6 +110,8 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
     ulong _dropoutSeed;
     ulong _trainingSteps;
     int _lastBatch;
+    ulong _version, _foldedVersion = ulong.MaxValue;
+    readonly float[] _folded = new float[320];
 
     /// <summary>Creates the network with deterministic initial weights drawn from <paramref name="seed"/>.</summary>
     public FashionCnn(int seed = 0) => Initialize(seed);
@@ -117,10 +119,23 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
     public static global::System.Collections.Generic.IReadOnlyList<global::NetDsl.Layer> Summary => _layers;
     public static string SummaryTable => global::NetDsl.Layer.FormatTable("FashionCnn", _layers, ParameterCount);
     public static global::NetDsl.MemoryPlan PlanMemory(int batchSize, int optimizerStateCopies = 2) => new(ParameterCount, ActivationValuesPerSample, batchSize, optimizerStateCopies);
-    public global::System.Span<float> Parameters => _parameters;
+    public global::System.Span<float> Parameters => Touch(_parameters);
     public global::System.Span<float> Gradients => _gradients;
     /// <summary>BatchNorm running means and variances (per layer: C means, then C variances).</summary>
-    public global::System.Span<float> RunningStatistics => _statistics;
+    public global::System.Span<float> RunningStatistics => Touch(_statistics);
+    /// <summary>Inference folds each BatchNorm into the product before it (W′ = sW, b′ = s(b − μ) + β, s = γ/√(σ² + ε)).</summary>
+    public bool FoldBatchNormAtInference { get; set; } = true;
+
+    float[] Touch(float[] values) { _version++; return values; }
+
+    global::System.ReadOnlySpan<float> FoldedParameters()
+    {
+        if (!FoldBatchNormAtInference) return default;
+        if (_foldedVersion == _version) return _folded;
+        global::NetDsl.Kernels.BatchNormalization.FoldIntoProduct(_parameters.AsSpan(Conv1WeightOffset, Conv1WeightLength), default, _parameters.AsSpan(Norm1WeightOffset, 32), _parameters.AsSpan(Norm1BiasOffset, 32), _statistics.AsSpan(0, 64), 1E-05, _folded.AsSpan(0, 288), _folded.AsSpan(288, 32));
+        _foldedVersion = _version;
+        return _folded;
+    }
     public bool DropoutEnabled { get; set; } = true;
 
     public void Initialize(int seed)
@@ -139,6 +154,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         _parameters.AsSpan(LogitsBiasOffset, LogitsBiasLength).Clear();
         _dropoutSeed = random.NextUInt64();
         _trainingSteps = 0;
+        _version++;
     }
 
     public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
@@ -153,7 +169,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false);
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters());
         buffers.LogitsOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
     }
 
@@ -164,7 +180,8 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         var buffers = FloatBuffers(batch);
         var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
         ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
-        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true);
+        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default);
+        _version++; // θ and the running statistics are about to change
         double loss = LossOf<float>(buffers, targets, batch, withGradient: true);
         Backward<float>(_parameters, buffers, inputs, batch, _gradients);
         return (float)loss;
@@ -183,7 +200,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false);
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters());
         return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
     }
 
@@ -193,7 +210,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
         return LossOf<double>(buffers, targets, batch, withGradient: false);
     }
 
@@ -204,7 +221,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
         double loss = LossOf<double>(buffers, targets, batch, withGradient: true);
         Backward<double>(parameters, buffers, inputs, batch, gradients);
         return loss;
@@ -234,7 +251,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.Layer> global::NetDsl.INeuralNetwork.Layers => _layers;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         bool training = mode != global::NetDsl.PassMode.Inference;
@@ -246,8 +263,8 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             {
                 var columns = buffers.Conv1Columns.AsSpan(s * 7056, 7056);
                 global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * 784, 784), columns, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28));
-                var epilogue = new Conv1ForwardEpilogue<T> { Output = output.Slice(s * 25088, 25088) };
-                global::NetDsl.Kernels.Gemm.Multiply<T, Conv1ForwardEpilogue<T>>(parameters.Slice(Conv1WeightOffset, Conv1WeightLength), false, columns, false, 32, 784, 9, ref epilogue);
+                var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(288, 32), Output = output.Slice(s * 25088, 25088) };
+                global::NetDsl.Kernels.Gemm.Multiply<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), false, columns, false, 32, 784, 9, ref epilogue);
             }
         }
         // Norm1: BatchNorm over 32 channels × 784, ReLU (Act1)
@@ -257,7 +274,8 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             buffers.Conv1Output.AsSpan(0, batch * 25088).CopyTo(activation);
             if (training)
                 global::NetDsl.Kernels.BatchNormalization.TrainingForward(activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), buffers.Norm1Normalized.AsSpan(0, batch * 25088), buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 64) : default, 0.9, 1E-05);
-            else
+            // At inference with folding on, Conv1 already produced the normalized values.
+            else if (folded.IsEmpty)
                 global::NetDsl.Kernels.BatchNormalization.InferenceForward(activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), statistics.Slice(0, 64), 1E-05);
             global::NetDsl.Kernels.Activations.ReLU(activation);
         }
@@ -426,11 +444,13 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
     /// <summary>Conv1: Conv2D 1×28×28 → 32×28×28, kernel 3, stride 1 (no bias: BatchNorm follows): stores each tile of the product (rows are filters, columns pixels).</summary>
     ref struct Conv1ForwardEpilogue<T> : global::NetDsl.Kernels.IGemmEpilogue<T> where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
+        public global::System.ReadOnlySpan<T> Bias;
         public global::System.Span<T> Output;
 
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
             int at = row * 784 + column;
+            if (!Bias.IsEmpty) global::NetDsl.Kernels.Arithmetic.AddScalar(values, Bias[row]); // the folded BatchNorm's shift, at inference
             values.CopyTo(Output.Slice(at));
         }
     }
