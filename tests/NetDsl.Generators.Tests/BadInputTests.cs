@@ -19,6 +19,8 @@ public class BadInputTests
 
     public static TheoryData<string, string, string> Cases => new()
     {
+        { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)] public partial Layer Hidden { get; }\n[Add(\"Later\")] public partial Layer Skip { get; }\n[Dense(3)] public partial Layer Later { get; }"), "ND0015", "Add(\"Later\")" },
+        { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)] public partial Layer Hidden { get; }\n[Add(nameof(In))] public partial Layer Skip { get; }"), "ND0011", "Add(nameof(In))" },
         { Network("[Input(4)] public partial Layer In { get; }\n[Dense(-3)] public partial Layer Hidden { get; }"), "ND0003", "Dense(-3)" },
         { Network("[Input(4, 0)] public partial Layer In { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0003", "Input(4, 0)" },
         { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)] public partial Layer Out { get; }", "[Network(Loss = (Loss)42)]"), "ND0005", "Loss = (Loss)42" },

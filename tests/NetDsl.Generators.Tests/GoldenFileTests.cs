@@ -77,6 +77,30 @@ public class GoldenFileTests
                 [Dense(10)] public partial Layer Logits { get; }
             }
             """,
+        ["ResidualNetwork"] = """
+            using NetDsl;
+            namespace Samples;
+            [Network(Loss = Loss.SoftmaxCrossEntropy)]
+            public partial class ResidualNetwork
+            {
+                [Input(1, 8, 8)] public partial Layer Image { get; }
+                [Conv2D(8, 3)] public partial Layer Stem { get; }
+                [ReLU] public partial Layer StemAct { get; }
+                [Conv2D(8, 3)] public partial Layer Conv1 { get; }
+                [BatchNorm] public partial Layer Norm1 { get; }
+                [ReLU] public partial Layer Act1 { get; }
+                [Conv2D(8, 3)] public partial Layer Conv2 { get; }
+                [BatchNorm] public partial Layer Norm2 { get; }
+                [Add(nameof(StemAct))] public partial Layer Skip { get; }
+                [ReLU] public partial Layer SkipAct { get; }
+                [GlobalAveragePool] public partial Layer Gap { get; }
+                [Dense(16)] public partial Layer Hidden { get; }
+                [ReLU] public partial Layer HiddenAct { get; }
+                [Dense(16)] public partial Layer Hidden2 { get; }
+                [Add(nameof(HiddenAct))] public partial Layer Skip2 { get; }
+                [Dense(10)] public partial Layer Logits { get; }
+            }
+            """,
         ["InvalidNetwork"] = """
             using NetDsl;
             namespace Samples;
@@ -94,6 +118,7 @@ public class GoldenFileTests
     [InlineData("SigmoidRegressor")]
     [InlineData("SoftmaxInside")]
     [InlineData("FashionCnn")]
+    [InlineData("ResidualNetwork")]
     [InlineData("InvalidNetwork")]
     public void Generated_code_matches_the_verified_baseline(string name)
     {

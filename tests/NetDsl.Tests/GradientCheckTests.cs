@@ -80,6 +80,20 @@ public class GradientCheckTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Residual_mlp_with_skips_from_an_activation_the_input_and_itself_matches_finite_differences()
+    {
+        var network = new ResidualMlp(seed: 3);
+        AssertGood(network, TestData.Uniform(7 * 6, 17), TestData.Uniform(7 * 3, 18));
+    }
+
+    [Fact]
+    public void Residual_convolution_stage_matches_finite_differences()
+    {
+        var network = new ResidualCnn(seed: 4);
+        AssertGood(network, TestData.Uniform(5 * 50, 19), TestData.OneHot(5, 3, 20));
+    }
+
+    [Fact]
     public void Fashion_sized_network_passes_a_sampled_check()
     {
         var network = new FashionSizedMlp(seed: 2);

@@ -138,3 +138,41 @@ public partial class DenseNorm
     [Dense(4)] partial Layer Hidden { get; }
     [BatchNorm(Momentum = 0.5)] partial Layer Norm { get; }
 }
+
+/// <summary>Two residual blocks: an identity skip around Dense-ReLU-Dense, a skip from a layer followed by dropout, and
+/// a skip from the raw input.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class ResidualMlp
+{
+    [Input(6)] partial Layer Features { get; }
+    [Dense(8)] partial Layer Stem { get; }
+    [Tanh] partial Layer StemAct { get; }
+    [Dense(8)] partial Layer Branch1 { get; }
+    [ReLU] partial Layer Branch1Act { get; }
+    [Dense(8)] partial Layer Branch2 { get; }
+    [Add(nameof(StemAct))] partial Layer Residual1 { get; }
+    [Tanh] partial Layer Residual1Act { get; }
+    [Dropout(0.2)] partial Layer Drop { get; }
+    [Dense(6)] partial Layer Widen { get; }
+    [Add(nameof(Features))] partial Layer Residual2 { get; }
+    [Add(nameof(Residual2))] partial Layer Doubled { get; }
+    [Dense(3)] partial Layer Out { get; }
+}
+
+/// <summary>A residual convolution stage: Conv-BN-ReLU-Conv-BN plus the stage input, then ReLU.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class ResidualCnn
+{
+    [Input(2, 5, 5)] partial Layer Image { get; }
+    [Conv2D(3, 3)] partial Layer Stem { get; }
+    [ReLU] partial Layer StemAct { get; }
+    [Conv2D(3, 3)] partial Layer Conv1 { get; }
+    [BatchNorm] partial Layer Norm1 { get; }
+    [ReLU] partial Layer Act1 { get; }
+    [Conv2D(3, 3)] partial Layer Conv2 { get; }
+    [BatchNorm] partial Layer Norm2 { get; }
+    [Add(nameof(StemAct))] partial Layer Skip { get; }
+    [ReLU] partial Layer SkipAct { get; }
+    [GlobalAveragePool] partial Layer Gap { get; }
+    [Dense(3)] partial Layer Logits { get; }
+}

@@ -51,6 +51,11 @@ internal static partial class NetworkEmitter
                     w.Line($"{Kernels}Pooling.AverageForward({BlockInput(plan, block)}, activation, batch, {GeometryOf(block)});");
                     EmitActivationAndDropout(w, block);
                     break;
+                case BlockKind.Add:
+                    w.Line($"{BlockInput(plan, block)}.CopyTo(activation);");
+                    w.Line($"{Kernels}Arithmetic.Add(activation, {OutputOf(plan, block.SourceBlock, block.Outputs)});");
+                    EmitActivationAndDropout(w, block);
+                    break;
                 default:
                     w.Line($"{BlockInput(plan, block)}.CopyTo(activation);");
                     EmitActivationAndDropout(w, block);
@@ -182,14 +187,18 @@ internal static partial class NetworkEmitter
                     case BlockKind.BatchNorm: EmitBatchNormBackward(w, plan, block, needsInputGradient ? previous : null); break;
                     default:
                         if (!needsInputGradient) break;
-                        w.Line($"// {block.Name}: route the gradient back through the {(block.Kind == BlockKind.MaxPool ? "winning inputs" : "window means")}");
+                        string own = $"buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs})";
+                        w.Line($"// {block.Name}: {block.Kind switch { BlockKind.MaxPool => "route the gradient back to the winning inputs", BlockKind.AvgPool => "spread the gradient over the windows", _ => $"the sum passes its gradient to both summands; the skip path takes it where {Source(plan, block)} is consumed" }}");
                         using (w.Block(""))
                         {
                             w.Line($"var gradient = buffers.{previous!.Name}Gradient.AsSpan(0, batch * {previous.Outputs});");
-                            w.Line(block.Kind == BlockKind.MaxPool
-                                ? $"{Kernels}Pooling.MaxBackward<T>(buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs}), buffers.{block.Name}Winners.AsSpan(0, batch * {block.Outputs}), gradient);"
-                                : $"{Kernels}Pooling.AverageBackward<T>(buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs}), gradient, batch, {GeometryOf(block)});");
-                            foreach (var step in Chain(plan, previous, block)) EmitWholeBatchBackwardStep(w, step);
+                            w.Line(block.Kind switch
+                            {
+                                BlockKind.MaxPool => $"{Kernels}Pooling.MaxBackward<T>({own}, buffers.{block.Name}Winners.AsSpan(0, batch * {block.Outputs}), gradient);",
+                                BlockKind.AvgPool => $"{Kernels}Pooling.AverageBackward<T>({own}, gradient, batch, {GeometryOf(block)});",
+                                _ => $"{own}.CopyTo(gradient);",
+                            });
+                            EmitGradientArrival(w, plan, previous, block);
                         }
                         break;
                 }
@@ -217,10 +226,11 @@ internal static partial class NetworkEmitter
                 w.Line($"var gradient = buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs});");
                 w.Line($"var epilogue = new {Kernels}StoreEpilogue<T>(gradient, {previous.Outputs});");
                 w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}StoreEpilogue<T>>({product}, ref epilogue);");
-                foreach (var step in chain) EmitWholeBatchBackwardStep(w, step);
+                EmitGradientArrival(w, plan, previous, block);
                 return;
             }
             var fields = new List<string> { $"Destination = buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs})", "Dropout = dropout" };
+            foreach (var skip in chain.SelectMany(step => SkipsAt(plan, step))) fields.Add($"{skip.Name}Skip = buffers.{skip.Name}Gradient.AsSpan(0, batch * {skip.Outputs})");
             foreach (var step in chain)
             {
                 if (step.HasDropout) fields.Add($"{step.Name}Mask = buffers.{step.Name}Mask.AsSpan(0, batch * {step.Outputs})");
@@ -252,7 +262,7 @@ internal static partial class NetworkEmitter
         w.Line("image.Clear();");
         w.Line($"{Kernels}Convolution.Col2ImAdd<T>(buffers.{block.Name}ColumnGradient, image, {GeometryOf(block)});");
         loop.Dispose();
-        EmitChainPass(w, plan, previous, block);
+        EmitArrivalScope(w, plan, previous, block);
     }
 
     static void EmitBatchNormBackward(SourceWriter w, NetworkPlan plan, BlockPlan block, BlockPlan? previous)
@@ -264,18 +274,40 @@ internal static partial class NetworkEmitter
             w.Line($"{Kernels}BatchNormalization.Backward<T>(gradient, buffers.{block.Name}Normalized.AsSpan(0, batch * {block.Outputs}), buffers.{block.Name}InverseDeviation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}BiasOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
             if (previous is not null) w.Line($"gradient.CopyTo(buffers.{previous.Name}Gradient);");
         }
-        if (previous is not null) EmitChainPass(w, plan, previous, block);
+        if (previous is not null) EmitArrivalScope(w, plan, previous, block);
     }
 
-    /// <summary>The derivative steps between two core blocks, applied to the earlier block's gradient buffer.</summary>
-    static void EmitChainPass(SourceWriter w, NetworkPlan plan, BlockPlan previous, BlockPlan block)
+    static void EmitArrivalScope(SourceWriter w, NetworkPlan plan, BlockPlan previous, BlockPlan block)
     {
         var chain = Chain(plan, previous, block);
-        if (!chain.Any(b => b.Activation != ActivationKind.None || b.HasDropout)) return;
+        if (!chain.Any(b => SkipsAt(plan, b).Any() || b.Activation != ActivationKind.None || b.HasDropout)) return;
         using var scope = w.Block("");
         w.Line($"var gradient = buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs});");
-        foreach (var step in chain) EmitWholeBatchBackwardStep(w, step);
+        EmitGradientArrival(w, plan, previous, block);
     }
+
+    /// <summary>The gradient <paramref name="block"/> sent back, now in <c>gradient</c>, becomes the dZ of
+    /// <paramref name="previous"/>: walking back over each step between the two, the skip connections that added that
+    /// step's output contribute their gradient, then the step applies its derivative.</summary>
+    static void EmitGradientArrival(SourceWriter w, NetworkPlan plan, BlockPlan previous, BlockPlan block)
+    {
+        foreach (var step in Chain(plan, previous, block))
+        {
+            foreach (var skip in SkipsAt(plan, step))
+                w.Line($"{Kernels}Arithmetic.Add(gradient, buffers.{skip.Name}Gradient.AsSpan(0, gradient.Length)); // {skip.Name} added {step.Name}'s output");
+            EmitWholeBatchBackwardStep(w, step);
+        }
+    }
+
+    /// <summary>The Add blocks whose skip path reads <paramref name="step"/>'s output: their gradient joins the one
+    /// flowing back into that output.</summary>
+    static IEnumerable<BlockPlan> SkipsAt(NetworkPlan plan, BlockPlan step) =>
+        plan.Blocks.Where(b => b.Kind == BlockKind.Add && b.SourceBlock == step.Index);
+
+    static string Source(NetworkPlan plan, BlockPlan add) => add.SourceBlock < 0 ? "the network input" : plan.Blocks[add.SourceBlock].Name;
+
+    static string OutputOf(NetworkPlan plan, int block, int width) =>
+        block < 0 ? "inputs" : $"buffers.{plan.Blocks[block].Name}Output.AsSpan(0, batch * {width})";
 
     /// <summary>The blocks from <paramref name="from"/> up to (not including) <paramref name="to"/>, last first: the order
     /// in which their derivatives apply to a gradient flowing back.</summary>
@@ -424,6 +456,7 @@ internal static partial class NetworkEmitter
             {
                 w.Line($"public {Span}<T> Destination;");
                 w.Line("public bool Dropout;");
+                foreach (var skip in chain.SelectMany(step => SkipsAt(plan, step))) w.Line($"public {ReadOnlySpan}<T> {skip.Name}Skip;");
                 foreach (var step in chain)
                 {
                     if (step.HasDropout) w.Line($"public {ReadOnlySpan}<T> {step.Name}Mask;");
@@ -435,6 +468,8 @@ internal static partial class NetworkEmitter
                     w.Line($"int at = row * {previous.Outputs} + column;");
                     foreach (var step in chain)
                     {
+                        foreach (var skip in SkipsAt(plan, step))
+                            w.Line($"{Kernels}Arithmetic.Add(values, {skip.Name}Skip.Slice(at, values.Length));");
                         if (step.HasDropout) w.Line($"if (Dropout) {Kernels}Arithmetic.Multiply(values, {step.Name}Mask.Slice(at, values.Length));");
                         if (step.Activation != ActivationKind.None)
                             w.Line(ActivationBackward(step, "values", $"{step.Name}Activation.Slice(at, values.Length)"));
@@ -465,6 +500,7 @@ internal static partial class NetworkEmitter
             BlockKind.Conv => $"Conv2D {block.Geometry!.Channels}×{block.Geometry.Height}×{block.Geometry.Width} → {block.Channels}×{block.Geometry.OutputHeight}×{block.Geometry.OutputWidth}, kernel {block.Geometry.KernelHeight}, stride {block.Geometry.Stride}{(block.HasBias ? "" : " (no bias: BatchNorm follows)")}",
             BlockKind.BatchNorm => $"BatchNorm over {block.Channels} channel{(block.Channels == 1 ? "" : "s")} × {block.Spatial}",
             BlockKind.MaxPool or BlockKind.AvgPool => $"{(block.Kind == BlockKind.MaxPool ? "MaxPool" : "AvgPool")} {block.Geometry!.KernelHeight}×{block.Geometry.KernelWidth} → {block.Channels}×{block.Geometry.OutputHeight}×{block.Geometry.OutputWidth}",
+            BlockKind.Add => $"Add, width {block.Outputs}",
             _ => $"width {block.Outputs}",
         };
         var parts = new List<string> { $"{block.Name}: {core}" };

@@ -85,11 +85,15 @@ internal static class NetworkDiagnostics
         "Binary cross-entropy without a sigmoid output",
         "Network '{0}' is trained with Loss.BinaryCrossEntropy, which takes sigmoid probabilities, but it ends with {1}; end it with [Sigmoid]");
 
+    public static readonly DiagnosticDescriptor UnknownSource = Error("ND0015",
+        "Skip connection names no earlier layer",
+        "Layer '{0}' adds the output of '{1}', which is not a layer declared before it; name an earlier layer with nameof");
+
     public static readonly IReadOnlyList<DiagnosticDescriptor> All =
     [
         NoInput, MisplacedInput, NonPositiveSize, HyperparameterOutOfRange, UnknownOption, InvalidLayerMember,
         InvalidNetworkType, MultipleLayerAttributes, SoftmaxTwice, UnreadableAttribute, ShapeMismatch, NothingToTrain, ReservedName,
-        BinaryCrossEntropyNeedsSigmoid,
+        BinaryCrossEntropyNeedsSigmoid, UnknownSource,
     ];
 
     public static readonly IReadOnlyDictionary<string, DiagnosticDescriptor> ById = All.ToDictionary(d => d.Id);

@@ -135,8 +135,9 @@ internal static class NetworkParser
         var init = InitKind.Auto;
         var initArguments = EquatableArray<double>.Empty;
         double epsilon = 0;
+        string? source = null;
         bool needsArguments = kind is LayerKind.Input or LayerKind.Dense or LayerKind.Dropout or LayerKind.LeakyReLU or LayerKind.ELU
-            or LayerKind.Conv2D or LayerKind.MaxPool or LayerKind.AvgPool;
+            or LayerKind.Conv2D or LayerKind.MaxPool or LayerKind.AvgPool or LayerKind.Add;
         int NamedInt(string name, int fallback) =>
             attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value is int value ? value : fallback;
         double NamedDouble(string name, double fallback) =>
@@ -146,7 +147,7 @@ internal static class NetworkParser
         {
             problems.Add(Problem.Create(NetworkDiagnostics.UnreadableAttribute, location, kindName, member.Name,
                 "its arguments do not match a constructor"));
-            return new LayerSpec(member.Name, kind, sizes, parameter, 0, init, initArguments, modifiers, implementable, location);
+            return new LayerSpec(member.Name, kind, sizes, parameter, 0, null, init, initArguments, modifiers, implementable, location);
         }
 
         switch (kind)
@@ -163,6 +164,9 @@ internal static class NetworkParser
                 goto case LayerKind.Dense;
             case LayerKind.MaxPool or LayerKind.AvgPool:
                 sizes = new[] { Argument(0), NamedInt("Stride", 0) }.ToEquatableArray();
+                break;
+            case LayerKind.Add:
+                source = attribute.ConstructorArguments[0].Value as string ?? "";
                 break;
             case LayerKind.BatchNorm:
                 parameter = NamedDouble("Momentum", 0.9);
@@ -185,7 +189,7 @@ internal static class NetworkParser
                 parameter = attribute.ConstructorArguments[0].Value is double declared ? declared : double.NaN;
                 break;
         }
-        return new LayerSpec(member.Name, kind, sizes, parameter, epsilon, init, initArguments, modifiers, implementable, location);
+        return new LayerSpec(member.Name, kind, sizes, parameter, epsilon, source, init, initArguments, modifiers, implementable, location);
     }
 
     /// <summary>The named arguments an initializer takes, with the attribute's defaults where they are not written.</summary>

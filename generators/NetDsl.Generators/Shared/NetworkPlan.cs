@@ -6,7 +6,7 @@ namespace NetDsl.Generators.Shared;
 internal enum ActivationKind { None, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax }
 
 /// <summary>What a block's core step is.</summary>
-internal enum BlockKind { Dense, Conv, BatchNorm, MaxPool, AvgPool, Elementwise }
+internal enum BlockKind { Dense, Conv, BatchNorm, MaxPool, AvgPool, Add, Elementwise }
 
 /// <summary>A declared layer with its inferred output shape.</summary>
 internal sealed record LayerPlan(string Name, LayerKind Kind, EquatableArray<int> OutputShape, int ParameterCount, string Modifiers, bool Implementable)
@@ -43,6 +43,7 @@ internal sealed record Geometry(int Channels, int Height, int Width, int KernelH
 /// <param name="HasBias">False for a product followed by BatchNorm: β replaces the bias.</param>
 /// <param name="StatisticsOffset">BatchNorm: where its running mean and variance start in the statistics vector.</param>
 /// <param name="FoldOffset">A folded product: where its folded weights, then bias, start in the folded vector.</param>
+/// <param name="SourceBlock">Add: the block whose output is added (-1 for the network input).</param>
 internal sealed record BlockPlan(
     int Index,
     string Name,
@@ -65,7 +66,8 @@ internal sealed record BlockPlan(
     double Momentum,
     double Epsilon,
     int StatisticsOffset,
-    int FoldOffset)
+    int FoldOffset,
+    int SourceBlock)
 {
     /// <summary>A product followed by BatchNorm: at inference it runs with the normalization folded into its weights.</summary>
     public bool IsFolded => IsProduct && !HasBias;

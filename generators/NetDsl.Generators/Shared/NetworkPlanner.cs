@@ -22,6 +22,10 @@ internal static class NetworkPlanner
         var blocks = new List<BlockPlan>();
         int[]? inputShape = null;
         int[] shape = [];
+        // A layer a skip connection names must keep its own output: nothing fuses onto the block it ends.
+        var referenced = new HashSet<string>(spec.Layers.Where(l => l.Kind == LayerKind.Add).Select(l => l.Source ?? ""));
+        var outputs = new Dictionary<string, (int Block, int[] Shape)>();
+        bool sealedBlock = false;
 
         foreach (var layer in spec.Layers)
         {
@@ -46,6 +50,7 @@ internal static class NetworkPlanner
                     shape = inputShape;
                 }
                 layers.Add(Layer(layer, shape));
+                outputs[layer.Name] = (-1, shape);
                 continue;
             }
             if (inputShape is null)
@@ -54,7 +59,7 @@ internal static class NetworkPlanner
                 continue; // reported once below as a missing input
             }
 
-            var current = blocks.Count > 0 ? blocks[blocks.Count - 1] : null;
+            var current = blocks.Count > 0 && !sealedBlock ? blocks[blocks.Count - 1] : null;
             int width = Product(shape);
             switch (layer.Kind)
             {
@@ -105,6 +110,17 @@ internal static class NetworkPlanner
                         with { Momentum = layer.Parameter, Epsilon = layer.Epsilon });
                     break;
 
+                case LayerKind.Add:
+                    int source = -1;
+                    if (layer.Source is null || !outputs.TryGetValue(layer.Source, out var named))
+                        problems.Add(Problem.Create(NetworkDiagnostics.UnknownSource, layer.Location, layer.Name, layer.Source ?? ""));
+                    else if (!named.Shape.SequenceEqual(shape))
+                        problems.Add(Problem.Create(NetworkDiagnostics.ShapeMismatch, layer.Location, layer.Name, "Add", ShapeText(shape),
+                            $"it adds '{layer.Source}' of shape {ShapeText(named.Shape)}; both summands need the same shape"));
+                    else source = named.Block;
+                    blocks.Add(Block(blocks.Count, layer.Name, BlockKind.Add, width, width, 1) with { SourceBlock = source });
+                    break;
+
                 case LayerKind.ReLU or LayerKind.LeakyReLU or LayerKind.ELU or LayerKind.SELU or LayerKind.Sigmoid or LayerKind.Tanh or LayerKind.Softmax:
                     var activation = (ActivationKind)System.Enum.Parse(typeof(ActivationKind), layer.Kind.ToString());
                     if (layer.Kind is LayerKind.LeakyReLU or LayerKind.ELU && !(layer.Parameter >= 0))
@@ -131,6 +147,8 @@ internal static class NetworkPlanner
                     break;
             }
             layers.Add(Layer(layer, shape));
+            outputs[layer.Name] = (blocks.Count - 1, shape);
+            sealedBlock = referenced.Contains(layer.Name);
         }
 
         if (inputShape is null)
@@ -317,7 +335,7 @@ internal static class NetworkPlanner
 
     static BlockPlan Block(int index, string name, BlockKind kind, int inputs, int outputs, int channels) =>
         new(index, name, kind, inputs, outputs, channels, ActivationKind.None, 0, null, 0, null, InitKind.Auto, EquatableArray<double>.Empty,
-            0, 0, index - 1, null, HasBias: true, 0, 0, 0, 0);
+            0, 0, index - 1, null, HasBias: true, 0, 0, 0, 0, -1);
 
     static LayerPlan Layer(LayerSpec layer, int[] shape) =>
         new(layer.Name, layer.Kind, shape.ToEquatableArray(), 0, layer.Modifiers, layer.Implementable);

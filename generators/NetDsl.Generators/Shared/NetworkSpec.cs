@@ -1,7 +1,7 @@
 namespace NetDsl.Generators.Shared;
 
 /// <summary>Layer kinds the DSL knows, named as their attributes.</summary>
-internal enum LayerKind { Input, Dense, Conv2D, MaxPool, AvgPool, GlobalAveragePool, BatchNorm, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax, Linear, Flatten, Dropout }
+internal enum LayerKind { Input, Dense, Conv2D, MaxPool, AvgPool, GlobalAveragePool, BatchNorm, Add, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax, Linear, Flatten, Dropout }
 
 /// <summary>Mirrors <c>NetDsl.Padding</c>; the values must match.</summary>
 internal enum PaddingKind { Same = 0, Valid = 1, Explicit = 2 }
@@ -19,6 +19,7 @@ internal enum InitKind { Auto = 0, He = 1, Xavier = 2, LeCun = 3, Zeros = 4, HeU
 /// MaxPool/AvgPool: size, stride.</param>
 /// <param name="Parameter">Dropout: the rate; LeakyReLU: the slope; ELU: α; BatchNorm: the momentum.</param>
 /// <param name="Epsilon">BatchNorm: ε.</param>
+/// <param name="Source">Add: the layer whose output is added.</param>
 /// <param name="Init">Dense: the initializer as declared.</param>
 /// <param name="InitArguments">Dense: Constant's value, Uniform's bounds or Normal's mean and standard deviation.</param>
 /// <param name="Modifiers">The property's modifiers without <c>partial</c>, repeated on the generated implementation.</param>
@@ -30,6 +31,7 @@ internal sealed record LayerSpec(
     EquatableArray<int> Sizes,
     double Parameter,
     double Epsilon,
+    string? Source,
     InitKind Init,
     EquatableArray<double> InitArguments,
     string Modifiers,

@@ -195,6 +195,14 @@ public sealed class BatchNormAttribute : LayerAttribute
     public double Epsilon { get; set; } = 1e-5;
 }
 
+/// <summary>A skip connection: the previous layer's output plus the output of the earlier layer named with
+/// <c>nameof</c>, which must have the same shape. An activation declared after it applies to the sum.</summary>
+public sealed class AddAttribute(string source) : LayerAttribute
+{
+    /// <summary>The earlier layer whose output is added.</summary>
+    public string Source { get; } = source;
+}
+
 /// <summary>Reshapes a multi-dimensional sample to one dimension (no data moves: samples are stored row-major).</summary>
 public sealed class FlattenAttribute : LayerAttribute;
 

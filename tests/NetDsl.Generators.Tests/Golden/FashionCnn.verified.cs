@@ -356,12 +356,12 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             var epilogue = new HiddenInputGradientEpilogue<T> { Destination = buffers.GapGradient.AsSpan(0, batch * 64), Dropout = dropout };
             global::NetDsl.Kernels.Gemm.Multiply<T, HiddenInputGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * 128), false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), false, batch, 64, 128, ref epilogue);
         }
-        // Gap: route the gradient back through the window means
+        // Gap: spread the gradient over the windows
         {
             var gradient = buffers.Pool2Gradient.AsSpan(0, batch * 576);
             global::NetDsl.Kernels.Pooling.AverageBackward<T>(buffers.GapGradient.AsSpan(0, batch * 64), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(64, 3, 3, 3, 3, 1, 0, 0, 1, 1));
         }
-        // Pool2: route the gradient back through the window means
+        // Pool2: spread the gradient over the windows
         {
             var gradient = buffers.Conv2Gradient.AsSpan(0, batch * 3136);
             global::NetDsl.Kernels.Pooling.AverageBackward<T>(buffers.Pool2Gradient.AsSpan(0, batch * 576), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(64, 7, 7, 3, 3, 2, 0, 0, 3, 3));
@@ -379,7 +379,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             image.Clear();
             global::NetDsl.Kernels.Convolution.Col2ImAdd<T>(buffers.Conv2ColumnGradient, image, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
         }
-        // Pool1: route the gradient back through the winning inputs
+        // Pool1: route the gradient back to the winning inputs
         {
             var gradient = buffers.Norm1Gradient.AsSpan(0, batch * 25088);
             global::NetDsl.Kernels.Pooling.MaxBackward<T>(buffers.Pool1Gradient.AsSpan(0, batch * 6272), buffers.Pool1Winners.AsSpan(0, batch * 6272), gradient);
