@@ -94,6 +94,14 @@ public class GradientCheckTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Prelu_slopes_and_maxout_match_finite_differences()
+    {
+        var network = new ParametricNet(seed: 6);
+        AssertGood(network, TestData.Uniform(4 * 32, 21), TestData.OneHot(4, 3, 22));
+        AssertGood(new InputPReLU(seed: 1), TestData.Uniform(5 * 4, 23), TestData.Uniform(5 * 2, 24));
+    }
+
+    [Fact]
     public void Fashion_sized_network_passes_a_sampled_check()
     {
         var network = new FashionSizedMlp(seed: 2);

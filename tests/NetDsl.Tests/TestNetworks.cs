@@ -176,3 +176,27 @@ public partial class ResidualCnn
     [GlobalAveragePool] partial Layer Gap { get; }
     [Dense(3)] partial Layer Logits { get; }
 }
+
+/// <summary>Learned slopes after a convolution and after a Dense layer, and a maxout of 3 pieces.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class ParametricNet
+{
+    [Input(2, 4, 4)] partial Layer Image { get; }
+    [Conv2D(3, 3)] partial Layer Conv { get; }
+    [PReLU(InitialSlope = 0.3)] partial Layer ConvAct { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(12)] partial Layer Pieces { get; }
+    [Maxout(3)] partial Layer Max { get; }
+    [Dense(5)] partial Layer Hidden { get; }
+    [PReLU] partial Layer HiddenAct { get; }
+    [Dense(3)] partial Layer Logits { get; }
+}
+
+/// <summary>PReLU directly on the input: its input gradient has nowhere to go, its slopes still learn.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class InputPReLU
+{
+    [Input(4)] partial Layer Features { get; }
+    [PReLU(InitialSlope = -0.2)] partial Layer Slopes { get; }
+    [Dense(2)] partial Layer Out { get; }
+}

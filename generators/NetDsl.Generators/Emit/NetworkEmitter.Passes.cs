@@ -51,6 +51,10 @@ internal static partial class NetworkEmitter
                     w.Line($"{Kernels}Pooling.AverageForward({BlockInput(plan, block)}, activation, batch, {GeometryOf(block)});");
                     EmitActivationAndDropout(w, block);
                     break;
+                case BlockKind.PReLU:
+                    w.Line($"{Kernels}Activations.PReLU({BlockInput(plan, block)}, activation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
+                    EmitActivationAndDropout(w, block);
+                    break;
                 case BlockKind.Add:
                     w.Line($"{BlockInput(plan, block)}.CopyTo(activation);");
                     w.Line($"{Kernels}Arithmetic.Add(activation, {OutputOf(plan, block.SourceBlock, block.Outputs)});");
@@ -185,6 +189,17 @@ internal static partial class NetworkEmitter
                     case BlockKind.Dense: EmitDenseBackward(w, plan, block, needsInputGradient ? previous : null); break;
                     case BlockKind.Conv: EmitConvBackward(w, plan, block, needsInputGradient ? previous : null); break;
                     case BlockKind.BatchNorm: EmitBatchNormBackward(w, plan, block, needsInputGradient ? previous : null); break;
+                    case BlockKind.PReLU:
+                        w.Line($"// {block.Name}: the slopes' gradient and the input's, from the pre-activation");
+                        using (w.Block(""))
+                        {
+                            string ownGradient = $"buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs})";
+                            // Without an earlier step to receive it, the input gradient overwrites this block's own buffer.
+                            w.Line($"var gradient = {(needsInputGradient ? $"buffers.{previous!.Name}Gradient.AsSpan(0, batch * {previous.Outputs})" : ownGradient)};");
+                            w.Line($"{Kernels}Activations.PReLUBackward<T>({ownGradient}, {BlockInput(plan, block)}, parameters.Slice({block.Name}WeightOffset, {block.Channels}), gradient, gradients.Slice({block.Name}WeightOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
+                            if (needsInputGradient) EmitGradientArrival(w, plan, previous!, block);
+                        }
+                        break;
                     default:
                         if (!needsInputGradient) break;
                         string own = $"buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs})";
@@ -501,6 +516,7 @@ internal static partial class NetworkEmitter
             BlockKind.BatchNorm => $"BatchNorm over {block.Channels} channel{(block.Channels == 1 ? "" : "s")} × {block.Spatial}",
             BlockKind.MaxPool or BlockKind.AvgPool => $"{(block.Kind == BlockKind.MaxPool ? "MaxPool" : "AvgPool")} {block.Geometry!.KernelHeight}×{block.Geometry.KernelWidth} → {block.Channels}×{block.Geometry.OutputHeight}×{block.Geometry.OutputWidth}",
             BlockKind.Add => $"Add, width {block.Outputs}",
+            BlockKind.PReLU => $"PReLU over {block.Channels} channel{(block.Channels == 1 ? "" : "s")} × {block.Spatial}",
             _ => $"width {block.Outputs}",
         };
         var parts = new List<string> { $"{block.Name}: {core}" };

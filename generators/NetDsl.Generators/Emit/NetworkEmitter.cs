@@ -179,6 +179,11 @@ internal static partial class NetworkEmitter
             foreach (var block in plan.Blocks.Where(b => b.HasParameters))
             {
                 string weights = $"_parameters.AsSpan({block.Name}WeightOffset, {block.Name}WeightLength)";
+                if (block.Kind == BlockKind.PReLU)
+                {
+                    w.Line($"{weights}.Fill({Number(block.ActivationParameter)}f);");
+                    continue;
+                }
                 if (block.Kind == BlockKind.BatchNorm)
                 {
                     w.Line($"{weights}.Fill(1f);");

@@ -137,7 +137,7 @@ internal static class NetworkParser
         double epsilon = 0;
         string? source = null;
         bool needsArguments = kind is LayerKind.Input or LayerKind.Dense or LayerKind.Dropout or LayerKind.LeakyReLU or LayerKind.ELU
-            or LayerKind.Conv2D or LayerKind.MaxPool or LayerKind.AvgPool or LayerKind.Add;
+            or LayerKind.Conv2D or LayerKind.MaxPool or LayerKind.AvgPool or LayerKind.Add or LayerKind.Maxout;
         int NamedInt(string name, int fallback) =>
             attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value is int value ? value : fallback;
         double NamedDouble(string name, double fallback) =>
@@ -167,6 +167,12 @@ internal static class NetworkParser
                 break;
             case LayerKind.Add:
                 source = attribute.ConstructorArguments[0].Value as string ?? "";
+                break;
+            case LayerKind.Maxout:
+                sizes = new[] { Argument(0) }.ToEquatableArray();
+                break;
+            case LayerKind.PReLU:
+                parameter = NamedDouble("InitialSlope", 0.25);
                 break;
             case LayerKind.BatchNorm:
                 parameter = NamedDouble("Momentum", 0.9);

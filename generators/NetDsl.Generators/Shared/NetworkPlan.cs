@@ -6,7 +6,7 @@ namespace NetDsl.Generators.Shared;
 internal enum ActivationKind { None, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax }
 
 /// <summary>What a block's core step is.</summary>
-internal enum BlockKind { Dense, Conv, BatchNorm, MaxPool, AvgPool, Add, Elementwise }
+internal enum BlockKind { Dense, Conv, BatchNorm, PReLU, MaxPool, AvgPool, Add, Elementwise }
 
 /// <summary>A declared layer with its inferred output shape.</summary>
 internal sealed record LayerPlan(string Name, LayerKind Kind, EquatableArray<int> OutputShape, int ParameterCount, string Modifiers, bool Implementable)
@@ -82,7 +82,7 @@ internal sealed record BlockPlan(
     /// <summary>Every block but a standalone activation/dropout: it owns a gradient buffer.</summary>
     public bool IsCore => Kind != BlockKind.Elementwise;
 
-    public bool HasParameters => IsProduct || Kind == BlockKind.BatchNorm;
+    public bool HasParameters => IsProduct || Kind is BlockKind.BatchNorm or BlockKind.PReLU;
 
     /// <summary>Inputs per output unit: the Dense input width or the convolution patch C·K·K.</summary>
     public int FanIn => Kind == BlockKind.Conv ? Geometry!.PatchSize : Inputs;
@@ -91,11 +91,11 @@ internal sealed record BlockPlan(
     {
         BlockKind.Dense => Inputs * Outputs,
         BlockKind.Conv => Channels * Geometry!.PatchSize,
-        BlockKind.BatchNorm => Channels,
+        BlockKind.BatchNorm or BlockKind.PReLU => Channels,
         _ => 0,
     };
 
-    public int BiasLength => HasBias && HasParameters ? (Kind == BlockKind.Dense ? Outputs : Channels) : 0;
+    public int BiasLength => HasBias && (IsProduct || Kind == BlockKind.BatchNorm) ? (Kind == BlockKind.Dense ? Outputs : Channels) : 0;
 
     /// <summary>Positions per channel: 1 after Dense, H·W after a convolution.</summary>
     public int Spatial => Outputs / System.Math.Max(Channels, 1);

@@ -121,6 +121,25 @@ internal static class NetworkPlanner
                     blocks.Add(Block(blocks.Count, layer.Name, BlockKind.Add, width, width, 1) with { SourceBlock = source });
                     break;
 
+                case LayerKind.PReLU:
+                    // Its slope gradient needs the pre-activation, so it is a step of its own reading the previous output.
+                    blocks.Add(Block(blocks.Count, layer.Name, BlockKind.PReLU, width, width, shape[0]) with { ActivationParameter = layer.Parameter });
+                    break;
+
+                case LayerKind.Maxout:
+                    int pieces = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0;
+                    if (pieces <= 0)
+                        problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, $"Layer '{layer.Name}'", "the piece count", pieces));
+                    else if (shape.Length != 1 || width % pieces != 0)
+                        problems.Add(Problem.Create(NetworkDiagnostics.ShapeMismatch, layer.Location, layer.Name, "Maxout", ShapeText(shape),
+                            $"Maxout({pieces}) takes one dimension per sample whose size is a multiple of {pieces}"));
+                    pieces = System.Math.Max(pieces, 1);
+                    // The max over groups of k is a 1×k max pool with stride k over a one-row map.
+                    var groups = new Geometry(1, 1, width, 1, pieces, pieces, 0, 0, 1, System.Math.Max(width / pieces, 1));
+                    blocks.Add(Block(blocks.Count, layer.Name, BlockKind.MaxPool, width, groups.OutputWidth, 1) with { Geometry = groups });
+                    shape = [groups.OutputWidth];
+                    break;
+
                 case LayerKind.ReLU or LayerKind.LeakyReLU or LayerKind.ELU or LayerKind.SELU or LayerKind.Sigmoid or LayerKind.Tanh or LayerKind.Softmax:
                     var activation = (ActivationKind)System.Enum.Parse(typeof(ActivationKind), layer.Kind.ToString());
                     if (layer.Kind is LayerKind.LeakyReLU or LayerKind.ELU && !(layer.Parameter >= 0))

@@ -1,7 +1,7 @@
 namespace NetDsl.Generators.Shared;
 
 /// <summary>Layer kinds the DSL knows, named as their attributes.</summary>
-internal enum LayerKind { Input, Dense, Conv2D, MaxPool, AvgPool, GlobalAveragePool, BatchNorm, Add, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax, Linear, Flatten, Dropout }
+internal enum LayerKind { Input, Dense, Conv2D, MaxPool, AvgPool, GlobalAveragePool, BatchNorm, Add, PReLU, Maxout, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax, Linear, Flatten, Dropout }
 
 /// <summary>Mirrors <c>NetDsl.Padding</c>; the values must match.</summary>
 internal enum PaddingKind { Same = 0, Valid = 1, Explicit = 2 }

@@ -112,6 +112,22 @@ public sealed class ELUAttribute(double alpha = 1.0) : LayerAttribute
     public double Alpha { get; } = alpha;
 }
 
+/// <summary>Parametric ReLU: z where z &gt; 0, a·z elsewhere, with a learned slope a per channel (per feature after
+/// Dense, per map after Conv2D), stored in θ as <c>Layer.weight</c>.</summary>
+public sealed class PReLUAttribute : LayerAttribute
+{
+    /// <summary>Every slope's starting value (PyTorch's default 0.25).</summary>
+    public double InitialSlope { get; set; } = 0.25;
+}
+
+/// <summary>Maxout: each group of <paramref name="pieces"/> consecutive features (the linear pieces the Dense before it
+/// computed) becomes its maximum, so Dense(units·k) then Maxout(k) gives units outputs.</summary>
+public sealed class MaxoutAttribute(int pieces) : LayerAttribute
+{
+    /// <summary>Linear pieces per output, k ≥ 1.</summary>
+    public int Pieces { get; } = pieces;
+}
+
 /// <summary>Scaled ELU with the self-normalizing constants λ ≈ 1.0507, α ≈ 1.6733; pair it with LeCun initialization.</summary>
 public sealed class SELUAttribute : LayerAttribute;
 

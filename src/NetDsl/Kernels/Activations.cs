@@ -48,6 +48,44 @@ public static class Activations
     public static void SELUBackward<T>(Span<T> gradient, ReadOnlySpan<T> output) where T : unmanaged, IFloatingPointIeee754<T> =>
         Elementwise.Combine<T, SELUDerivative>(gradient, output, T.CreateTruncating(SeluScale));
 
+    /// <summary>Parametric ReLU over a batch of (channels × spatial) samples: output = z where z &gt; 0, a_c·z elsewhere.</summary>
+    public static void PReLU<T>(ReadOnlySpan<T> input, Span<T> output, ReadOnlySpan<T> slopes, int batch, int channels, int spatial)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int s = 0; s < batch; s++)
+            for (int c = 0; c < channels; c++)
+            {
+                int at = (s * channels + c) * spatial;
+                Elementwise.CopyThen<T, LeakyReLUForward>(input.Slice(at, spatial), output.Slice(at, spatial), slopes[c]);
+            }
+    }
+
+    /// <summary>PReLU backward: dz = g where z &gt; 0, a_c·g elsewhere (into <paramref name="inputGradient"/>), and
+    /// da_c = Σ g·z over z ≤ 0 (into <paramref name="slopeGradient"/>), from the pre-activation z.</summary>
+    public static void PReLUBackward<T>(ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> input, ReadOnlySpan<T> slopes, Span<T> inputGradient,
+        Span<T> slopeGradient, int batch, int channels, int spatial)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        slopeGradient.Clear();
+        for (int s = 0; s < batch; s++)
+            for (int c = 0; c < channels; c++)
+            {
+                int at = (s * channels + c) * spatial;
+                T slope = slopes[c], sum = T.Zero;
+                for (int p = at; p < at + spatial; p++)
+                {
+                    T g = outputGradient[p], z = input[p];
+                    if (z > T.Zero) inputGradient[p] = g;
+                    else
+                    {
+                        inputGradient[p] = slope * g;
+                        sum += g * z;
+                    }
+                }
+                slopeGradient[c] += sum;
+            }
+    }
+
     /// <summary>values ← 1 / (1 + e^(−values)).</summary>
     public static void Sigmoid<T>(Span<T> values) where T : unmanaged, IFloatingPointIeee754<T> =>
         Elementwise.Map<T, SigmoidForward>(values);

@@ -48,6 +48,14 @@ internal static class Elementwise
         CombineRun<T, T, Scalar<T>, TOperator>(ref x, ref y, i, n, parameter);
     }
 
+    /// <summary>destination ← operator(source), through the in-place driver.</summary>
+    public static void CopyThen<T, TOperator>(ReadOnlySpan<T> source, Span<T> destination, T parameter)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOperator : IUnaryOperator
+    {
+        source.CopyTo(destination);
+        Map<T, TOperator>(destination[..source.Length], parameter);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int MapRun<T, TVector, TSimd, TOperator>(ref T x, int i, int n, T parameter)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
