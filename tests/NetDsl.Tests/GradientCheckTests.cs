@@ -102,6 +102,12 @@ public class GradientCheckTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Pooling_fused_into_convolutions_matches_finite_differences()
+    {
+        AssertGood(new PooledCnn(seed: 9), TestData.Uniform(4 * 64, 25), TestData.OneHot(4, 3, 26));
+    }
+
+    [Fact]
     public void Fashion_sized_network_passes_a_sampled_check()
     {
         var network = new FashionSizedMlp(seed: 2);

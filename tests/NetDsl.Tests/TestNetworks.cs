@@ -200,3 +200,18 @@ public partial class InputPReLU
     [PReLU(InitialSlope = -0.2)] partial Layer Slopes { get; }
     [Dense(2)] partial Layer Out { get; }
 }
+
+/// <summary>Pooling straight after convolutions, where it runs inside the convolution's per-sample loop.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class PooledCnn
+{
+    [Input(1, 8, 8)] partial Layer Image { get; }
+    [Conv2D(3, 3)] partial Layer Conv1 { get; }
+    [MaxPool(2)] partial Layer Pool1 { get; }
+    [ReLU] partial Layer Act1 { get; }
+    [Conv2D(2, 3, Init = Init.Xavier)] partial Layer Conv2 { get; }
+    [Tanh] partial Layer Act2 { get; }
+    [AvgPool(2)] partial Layer Pool2 { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(3)] partial Layer Logits { get; }
+}

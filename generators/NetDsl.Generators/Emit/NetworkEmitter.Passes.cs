@@ -17,6 +17,11 @@ internal static partial class NetworkEmitter
         foreach (var block in plan.Blocks)
         {
             w.Line($"// {Describe(block)}");
+            if (FusedIntoProduct(plan, block))
+            {
+                w.Line($"// computed sample by sample in {plan.Blocks[block.InputBlock].Name}'s loop, while its output is in cache");
+                continue;
+            }
             using var scope = w.Block("");
             string n = $"batch * {block.Outputs}";
             w.Line($"var output = buffers.{block.Name}Output.AsSpan(0, {n});");
@@ -93,7 +98,21 @@ internal static partial class NetworkEmitter
         w.Line($"{Kernels}Convolution.Im2Col({BlockInput(plan, block)}.Slice(s * {block.Inputs}, {block.Inputs}), columns, {GeometryOf(block)});");
         w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, $".Slice(s * {block.Outputs}, {block.Outputs})"))} }};");
         w.Line($"{Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({Weights(block)}, false, columns, false, {block.Channels}, {g.OutputPixels}, {g.PatchSize}, ref epilogue);");
+        if (plan.Blocks.FirstOrDefault(b => b.InputBlock == block.Index && FusedIntoProduct(plan, b)) is { } pool)
+        {
+            string sample = $".Slice(s * {block.Outputs}, {block.Outputs})";
+            string pooled = $"buffers.{pool.Name}Output.AsSpan(s * {pool.Outputs}, {pool.Outputs})";
+            w.Line(pool.Kind == BlockKind.MaxPool
+                ? $"{Kernels}Pooling.MaxForward(output{sample}, {pooled}, buffers.{pool.Name}Winners.AsSpan(s * {pool.Outputs}, {pool.Outputs}), 1, {GeometryOf(pool)});"
+                : $"{Kernels}Pooling.AverageForward(output{sample}, {pooled}, 1, {GeometryOf(pool)});");
+        }
     }
+
+    /// <summary>Pooling right after a convolution (with nothing of its own to apply) runs per sample inside the
+    /// convolution's loop.</summary>
+    static bool FusedIntoProduct(NetworkPlan plan, BlockPlan pool) =>
+        pool.Kind is BlockKind.MaxPool or BlockKind.AvgPool && pool.InputBlock >= 0 && plan.Blocks[pool.InputBlock].Kind == BlockKind.Conv
+        && pool.Activation == ActivationKind.None && !pool.HasDropout;
 
     static void EmitMaskBeforeProduct(SourceWriter w, BlockPlan block)
     {
@@ -209,7 +228,7 @@ internal static partial class NetworkEmitter
                             w.Line($"var gradient = buffers.{previous!.Name}Gradient.AsSpan(0, batch * {previous.Outputs});");
                             w.Line(block.Kind switch
                             {
-                                BlockKind.MaxPool => $"{Kernels}Pooling.MaxBackward<T>({own}, buffers.{block.Name}Winners.AsSpan(0, batch * {block.Outputs}), gradient);",
+                                BlockKind.MaxPool => $"{Kernels}Pooling.MaxBackward<T>({own}, buffers.{block.Name}Winners.AsSpan(0, batch * {block.Outputs}), gradient, batch);",
                                 BlockKind.AvgPool => $"{Kernels}Pooling.AverageBackward<T>({own}, gradient, batch, {GeometryOf(block)});",
                                 _ => $"{own}.CopyTo(gradient);",
                             });

@@ -88,8 +88,8 @@ public static class Convolution
 /// that covers the whole map.</summary>
 public static class Pooling
 {
-    /// <summary>Each output is its window's maximum; <paramref name="argMax"/> records the winning input index (as a
-    /// number, so it lives in the same buffers) for the backward pass.</summary>
+    /// <summary>Each output is its window's maximum; <paramref name="argMax"/> records the winning input's index within
+    /// its sample (as a number, so it lives in the same buffers) for the backward pass.</summary>
     public static void MaxForward<T>(ReadOnlySpan<T> input, Span<T> output, Span<T> argMax, int batch, in ConvGeometry g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -109,17 +109,20 @@ public static class Pooling
                                 if (input[at] > input[best]) best = at;
                             }
                         output[outPlane + oy * g.OutputWidth + ox] = input[best];
-                        argMax[outPlane + oy * g.OutputWidth + ox] = T.CreateTruncating(best);
+                        argMax[outPlane + oy * g.OutputWidth + ox] = T.CreateTruncating(best - s * g.InputSize);
                     }
             }
     }
 
     /// <summary>Routes each output gradient to the input that won its window; <paramref name="inputGradient"/> is overwritten.</summary>
-    public static void MaxBackward<T>(ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> argMax, Span<T> inputGradient)
+    public static void MaxBackward<T>(ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> argMax, Span<T> inputGradient, int batch)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         inputGradient.Clear();
-        for (int i = 0; i < outputGradient.Length; i++) inputGradient[int.CreateTruncating(argMax[i])] += outputGradient[i];
+        int outputs = outputGradient.Length / batch, inputs = inputGradient.Length / batch;
+        for (int s = 0; s < batch; s++)
+            for (int i = s * outputs; i < (s + 1) * outputs; i++)
+                inputGradient[s * inputs + int.CreateTruncating(argMax[i])] += outputGradient[i];
     }
 
     /// <summary>Each output is its window's mean.</summary>

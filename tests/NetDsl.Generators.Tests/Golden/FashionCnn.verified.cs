@@ -294,14 +294,11 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
                 global::NetDsl.Kernels.Convolution.Im2Col(buffers.Pool1Output.AsSpan(0, batch * 6272).Slice(s * 6272, 6272), columns, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
                 var epilogue = new Conv2ForwardEpilogue<T> { Bias = parameters.Slice(Conv2BiasOffset, 64), Output = output.Slice(s * 3136, 3136) };
                 global::NetDsl.Kernels.Gemm.Multiply<T, Conv2ForwardEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), false, columns, false, 64, 49, 128, ref epilogue);
+                global::NetDsl.Kernels.Pooling.AverageForward(output.Slice(s * 3136, 3136), buffers.Pool2Output.AsSpan(s * 576, 576), 1, new global::NetDsl.Kernels.ConvGeometry(64, 7, 7, 3, 3, 2, 0, 0, 3, 3));
             }
         }
         // Pool2: AvgPool 3×3 → 64×3×3
-        {
-            var output = buffers.Pool2Output.AsSpan(0, batch * 576);
-            var activation = output;
-            global::NetDsl.Kernels.Pooling.AverageForward(buffers.Conv2Output.AsSpan(0, batch * 3136), activation, batch, new global::NetDsl.Kernels.ConvGeometry(64, 7, 7, 3, 3, 2, 0, 0, 3, 3));
-        }
+        // computed sample by sample in Conv2's loop, while its output is in cache
         // Gap: AvgPool 3×3 → 64×1×1
         {
             var output = buffers.GapOutput.AsSpan(0, batch * 64);
@@ -382,7 +379,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         // Pool1: route the gradient back to the winning inputs
         {
             var gradient = buffers.Norm1Gradient.AsSpan(0, batch * 25088);
-            global::NetDsl.Kernels.Pooling.MaxBackward<T>(buffers.Pool1Gradient.AsSpan(0, batch * 6272), buffers.Pool1Winners.AsSpan(0, batch * 6272), gradient);
+            global::NetDsl.Kernels.Pooling.MaxBackward<T>(buffers.Pool1Gradient.AsSpan(0, batch * 6272), buffers.Pool1Winners.AsSpan(0, batch * 6272), gradient, batch);
             global::NetDsl.Kernels.Activations.ReLUBackward(gradient, buffers.Norm1Output.AsSpan(0, batch * 25088));
         }
         // Norm1: dγ, dβ and the gradient of its input from x̂ and 1/σ
