@@ -33,6 +33,12 @@ public sealed class TrainingOptions
     /// <summary>Seeds the mini-batch order.</summary>
     public int Seed { get; init; }
 
+    /// <summary>Sets the optimizer's rate at the start of each epoch from the rate it had when training began.</summary>
+    public LearningRateSchedule? Schedule { get; init; }
+
+    /// <summary>Called at the start of each epoch (1-based) after the schedule, to change the rate or anything else by hand.</summary>
+    public Action<int, IOptimizer>? BeforeEpoch { get; init; }
+
     /// <summary>Called after each epoch, for progress lines.</summary>
     public Action<EpochResult>? OnEpoch { get; init; }
 
@@ -59,9 +65,12 @@ public static class Trainer
         double bestDevAccuracy = double.NegativeInfinity;
         int bestEpoch = 0;
         long step = 0;
+        double initialRate = optimizer.LearningRate;
         for (int epoch = 1; epoch <= options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
+            if (options.Schedule is { } schedule) optimizer.LearningRate = schedule.RateAt(epoch - 1, initialRate);
+            options.BeforeEpoch?.Invoke(epoch, optimizer);
             batches.Shuffle(epoch);
             double runningLoss = 0;
             for (int b = 0; b < batches.BatchCount; b++)
