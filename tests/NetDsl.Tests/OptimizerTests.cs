@@ -42,6 +42,67 @@ public class OptimizerTests
         Assert.Equal(5, adam.Steps);
     }
 
+    /// <summary>Runs an optimizer for four steps beside a double-precision reference of its formula.</summary>
+    static void MatchesReference(IOptimizer optimizer, Func<double, double, double[], double> step, int stateSize, double tolerance = 1e-5)
+    {
+        var theta = Values(20);
+        var reference = theta.Select(v => (double)v).ToArray();
+        var states = reference.Select(_ => new double[stateSize]).ToArray();
+        for (int t = 1; t <= 4; t++)
+        {
+            var gradient = Values(30 + t);
+            optimizer.Step(theta, gradient);
+            for (int i = 0; i < theta.Length; i++) reference[i] = step(reference[i], gradient[i], states[i]);
+        }
+        for (int i = 0; i < theta.Length; i++) Assert.Equal(reference[i], theta[i], tolerance);
+    }
+
+    [Fact]
+    public void Momentum_with_and_without_dampening_matches_its_formula()
+    {
+        MatchesReference(new Momentum(0.1, 0.8), (theta, g, v) => { v[0] = 0.8 * v[0] + 0.2 * g; return theta - 0.1 * v[0]; }, 1);
+        MatchesReference(new Momentum(0.1, 0.8, dampening: false), (theta, g, v) => { v[0] = 0.8 * v[0] + g; return theta - 0.1 * v[0]; }, 1);
+    }
+
+    [Fact]
+    public void Nesterov_matches_its_formula()
+    {
+        MatchesReference(new Nesterov(0.05, 0.9), (theta, g, v) => { v[0] = 0.9 * v[0] + g; return theta - 0.05 * (g + 0.9 * v[0]); }, 1);
+    }
+
+    [Fact]
+    public void AdaGrad_and_RMSprop_match_their_formulas()
+    {
+        MatchesReference(new AdaGrad(0.1, 1e-10), (theta, g, s) => { s[0] += g * g; return theta - 0.1 * g / (Math.Sqrt(s[0]) + 1e-10); }, 1);
+        MatchesReference(new RmsProp(0.01, 0.9, 1e-8), (theta, g, s) => { s[0] = 0.9 * s[0] + 0.1 * g * g; return theta - 0.01 * g / (Math.Sqrt(s[0]) + 1e-8); }, 1);
+    }
+
+    [Fact]
+    public void AdaDelta_matches_its_formula()
+    {
+        MatchesReference(new AdaDelta(1.0, 0.9, 1e-6), (theta, g, s) =>
+        {
+            s[0] = 0.9 * s[0] + 0.1 * g * g;
+            double delta = Math.Sqrt(s[1] + 1e-6) / Math.Sqrt(s[0] + 1e-6) * g;
+            s[1] = 0.9 * s[1] + 0.1 * delta * delta;
+            return theta - delta;
+        }, 2);
+    }
+
+    [Fact]
+    public void AdamW_decays_the_weights_apart_from_the_gradient()
+    {
+        MatchesReference(new AdamW(0.01, 0.9, 0.999, 1e-8, weightDecay: 0.1), (theta, g, s) =>
+        {
+            // s[2] counts this element's steps: the bias corrections use t.
+            s[0] = 0.9 * s[0] + 0.1 * g;
+            s[1] = 0.999 * s[1] + 0.001 * g * g;
+            s[2] += 1;
+            double mHat = s[0] / (1 - Math.Pow(0.9, s[2])), vHat = s[1] / (1 - Math.Pow(0.999, s[2]));
+            return theta - 0.01 * 0.1 * theta - 0.01 * mHat / (Math.Sqrt(vHat) + 1e-8);
+        }, 3);
+    }
+
     [Fact]
     public void Adam_first_step_moves_each_parameter_by_the_learning_rate_against_its_gradient_sign()
     {

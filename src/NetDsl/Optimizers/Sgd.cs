@@ -1,48 +1,75 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using NetDsl.Kernels;
 
 namespace NetDsl.Optimizers;
 
 /// <summary>Plain gradient descent, θ ← θ − α·dθ. Batch, mini-batch and stochastic descent are this optimizer fed
 /// with the whole set, mini-batches or single samples.</summary>
-public sealed class Sgd(double learningRate) : IOptimizer
+public sealed class Sgd(double learningRate) : OptimizerBase(learningRate)
 {
-    double learningRate = OptimizerChecks.LearningRate(learningRate);
+    /// <inheritdoc />
+    public override int StateCopies => 0;
 
     /// <inheritdoc />
-    public double LearningRate { get => learningRate; set => learningRate = OptimizerChecks.LearningRate(value); }
+    protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> first, Span<float> second) =>
+        UpdateLoop.Run(parameters, gradients, [], [], new Rule((float)LearningRate));
 
-    /// <inheritdoc />
-    public long Steps { get; private set; }
-
-    /// <inheritdoc />
-    public void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
+    readonly record struct Rule(float Alpha) : IUpdateRule
     {
-        OptimizerChecks.SameLength(parameters.Length, gradients.Length);
-        ref float theta = ref MemoryMarshal.GetReference(parameters);
-        ref float gradient = ref MemoryMarshal.GetReference(gradients);
-        float alpha = (float)learningRate;
-        int i = 0, n = parameters.Length;
-        if (Vector512.IsHardwareAccelerated) i = Run<Vector512<float>, Simd512<float>>(ref theta, ref gradient, i, n, alpha);
-        if (Vector256.IsHardwareAccelerated) i = Run<Vector256<float>, Simd256<float>>(ref theta, ref gradient, i, n, alpha);
-        Run<float, Scalar<float>>(ref theta, ref gradient, i, n, alpha);
-        Steps++;
+        public TV Update<TV, TS>(TV theta, TV gradient, ref TV first, ref TV second) where TV : struct where TS : ISimd<float, TV> =>
+            TS.MultiplyAdd(TS.Broadcast(-Alpha), gradient, theta);
+    }
+}
+
+/// <summary>Momentum: v ← βv + (1 − β)g (the exponentially weighted average) or, with <c>dampening: false</c>,
+/// v ← βv + g (PyTorch's form); θ ← θ − α·v.</summary>
+public sealed class Momentum : OptimizerBase
+{
+    /// <summary>Creates the optimizer.</summary>
+    public Momentum(double learningRate, double beta = 0.9, bool dampening = true) : base(learningRate)
+    {
+        Beta = Decay(beta, nameof(beta));
+        Dampening = dampening;
     }
 
-    static int Run<TVector, TSimd>(ref float theta, ref float gradient, int i, int n, float alpha)
-        where TVector : struct where TSimd : ISimd<float, TVector>
+    /// <summary>The velocity's decay.</summary>
+    public double Beta { get; }
+
+    /// <summary>Whether the gradient enters with the factor (1 − β).</summary>
+    public bool Dampening { get; }
+
+    /// <inheritdoc />
+    public override int StateCopies => 1;
+
+    /// <inheritdoc />
+    protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> first, Span<float> second) =>
+        UpdateLoop.Run(parameters, gradients, first, [], new Rule((float)LearningRate, (float)Beta, Dampening ? (float)(1 - Beta) : 1f, 0f));
+
+    /// <summary>v ← βv + c·g; θ ← θ − α(v + n·(βv + ... )): n = 0 for momentum, n = β for Nesterov's look-ahead.</summary>
+    internal readonly record struct Rule(float Alpha, float Beta, float GradientScale, float LookAhead) : IUpdateRule
     {
-        var minusAlpha = TSimd.Broadcast(-alpha);
-        for (; i <= n - TSimd.Count; i += TSimd.Count)
+        public TV Update<TV, TS>(TV theta, TV gradient, ref TV velocity, ref TV second) where TV : struct where TS : ISimd<float, TV>
         {
-            ref float at = ref Unsafe.Add(ref theta, i);
-            TSimd.Store(TSimd.MultiplyAdd(minusAlpha, TSimd.Load(ref Unsafe.Add(ref gradient, i)), TSimd.Load(ref at)), ref at);
+            velocity = TS.MultiplyAdd(TS.Broadcast(Beta), velocity, TS.Multiply(TS.Broadcast(GradientScale), gradient));
+            // Nesterov steps along g + βv (the gradient at the look-ahead point, as PyTorch writes it); momentum along v.
+            TV direction = LookAhead == 0 ? velocity : TS.MultiplyAdd(TS.Broadcast(LookAhead), velocity, gradient);
+            return TS.MultiplyAdd(TS.Broadcast(-Alpha), direction, theta);
         }
-        return i;
     }
+}
+
+/// <summary>Nesterov momentum (PyTorch's form): v ← βv + g; θ ← θ − α(g + βv).</summary>
+public sealed class Nesterov : OptimizerBase
+{
+    /// <summary>Creates the optimizer.</summary>
+    public Nesterov(double learningRate, double beta = 0.9) : base(learningRate) => Beta = Decay(beta, nameof(beta));
+
+    /// <summary>The velocity's decay.</summary>
+    public double Beta { get; }
 
     /// <inheritdoc />
-    public void Reset() => Steps = 0;
+    public override int StateCopies => 1;
+
+    /// <inheritdoc />
+    protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> first, Span<float> second) =>
+        UpdateLoop.Run(parameters, gradients, first, [], new Momentum.Rule((float)LearningRate, (float)Beta, 1f, (float)Beta));
 }

@@ -1,0 +1,60 @@
+namespace NetDsl.Optimizers;
+
+/// <summary>What every optimizer shares: the validated learning rate, the step count and up to two state vectors laid
+/// out like θ, allocated on the first step (and again only if θ's length changes).</summary>
+public abstract class OptimizerBase : IOptimizer
+{
+    double learningRate;
+    float[] first = [], second = [];
+
+    /// <summary>Validates and stores the learning rate.</summary>
+    protected OptimizerBase(double learningRate) => this.learningRate = OptimizerChecks.LearningRate(learningRate);
+
+    /// <inheritdoc />
+    public double LearningRate { get => learningRate; set => learningRate = OptimizerChecks.LearningRate(value); }
+
+    /// <inheritdoc />
+    public long Steps { get; private set; }
+
+    /// <summary>State vectors per parameter this optimizer keeps (0, 1 or 2).</summary>
+    public abstract int StateCopies { get; }
+
+    /// <summary>The first state vector (velocity, first moment or accumulator), same layout as θ.</summary>
+    public ReadOnlySpan<float> FirstState => first;
+
+    /// <summary>The second state vector (second moment or update accumulator), same layout as θ.</summary>
+    public ReadOnlySpan<float> SecondState => second;
+
+    /// <inheritdoc />
+    public void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        OptimizerChecks.SameLength(parameters.Length, gradients.Length);
+        if (StateCopies > 0 && first.Length != parameters.Length)
+        {
+            first = new float[parameters.Length];
+            second = StateCopies > 1 ? new float[parameters.Length] : [];
+            Steps = 0;
+        }
+        Steps++;
+        Update(parameters, gradients, first, second);
+    }
+
+    /// <summary>One update at step <see cref="Steps"/> (already counted).</summary>
+    protected abstract void Update(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> first, Span<float> second);
+
+    /// <inheritdoc />
+    public void Reset()
+    {
+        Array.Clear(first);
+        Array.Clear(second);
+        Steps = 0;
+    }
+
+    /// <summary>A β or ρ in [0, 1).</summary>
+    protected static double Decay(double value, string name) =>
+        value is >= 0 and < 1 ? value : throw new ArgumentOutOfRangeException(name, value, $"{name} must lie in [0, 1).");
+
+    /// <summary>An ε &gt; 0.</summary>
+    protected static double Epsilon(double value, string name = "epsilon") =>
+        value > 0 ? value : throw new ArgumentOutOfRangeException(name, value, "ε must be > 0.");
+}
