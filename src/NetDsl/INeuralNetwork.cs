@@ -36,6 +36,9 @@ public interface INeuralNetwork
     /// <summary>When false, training passes run every dropout with keep probability 1.</summary>
     bool DropoutEnabled { get; set; }
 
+    /// <summary>L1/L2 penalty on the weights, included in the training loss and its gradients (float and double).</summary>
+    Training.Regularization Regularization { get; set; }
+
     /// <summary>Predicts a batch: <paramref name="inputs"/> holds whole samples, <paramref name="outputs"/> one output each.</summary>
     void PredictBatch(ReadOnlySpan<float> inputs, Span<float> outputs);
 

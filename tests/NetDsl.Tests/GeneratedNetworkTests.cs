@@ -107,6 +107,28 @@ public class GeneratedNetworkTests
     }
 
     [Fact]
+    public void Regularization_adds_its_penalty_to_weights_only()
+    {
+        var network = new SmallClassifier(seed: 8) { DropoutEnabled = false };
+        var x = TestData.Uniform(4 * 6, 3);
+        var y = TestData.OneHot(4, 3, 4);
+        float plain = network.ComputeGradients(x, y);
+        var plainGradients = network.Gradients.ToArray();
+        network.Regularization = Regularization.ElasticNet(0.2, 0.6);
+        float penalized = network.ComputeGradients(x, y);
+        var theta = network.Parameters.ToArray();
+        double absolute = 0, squares = 0;
+        foreach (var tensor in ((INeuralNetwork)network).ParameterTensors)
+            for (int i = tensor.Offset; i < tensor.Offset + tensor.Length; i++)
+            {
+                double expected = plainGradients[i] + (tensor.WeightDecay ? 0.2 / 4 * Math.Sign(theta[i]) + 0.6 / 4 * theta[i] : 0);
+                Assert.Equal(expected, network.Gradients[i], 1e-6);
+                if (tensor.WeightDecay) { absolute += Math.Abs(theta[i]); squares += theta[i] * (double)theta[i]; }
+            }
+        Assert.Equal(plain + (0.2 * absolute + 0.6 * squares / 2) / 4, penalized, 1e-4);
+    }
+
+    [Fact]
     public void Dropout_changes_training_passes_only()
     {
         var network = new SmallClassifier(seed: 2);

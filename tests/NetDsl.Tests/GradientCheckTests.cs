@@ -108,6 +108,15 @@ public class GradientCheckTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Elastic_net_penalty_on_dense_and_convolution_weights_matches_finite_differences()
+    {
+        var network = new MixedCnn(seed: 3) { Regularization = Regularization.ElasticNet(0.05, 0.3) };
+        AssertGood(network, TestData.Uniform(4 * 72, 27), TestData.Distribution(4, 4, 28));
+        var dense = new SmallClassifier(seed: 2) { Regularization = Regularization.Ridge(0.5) };
+        AssertGood(dense, TestData.Uniform(5 * 6, 29), TestData.OneHot(5, 3, 30));
+    }
+
+    [Fact]
     public void Fashion_sized_network_passes_a_sampled_check()
     {
         var network = new FashionSizedMlp(seed: 2);
@@ -145,6 +154,7 @@ public class GradientCheckTests(ITestOutputHelper output)
         public Span<float> Parameters => inner.Parameters;
         public Span<float> Gradients => inner.Gradients;
         public bool DropoutEnabled { get => inner.DropoutEnabled; set => inner.DropoutEnabled = value; }
+        public Training.Regularization Regularization { get => inner.Regularization; set => inner.Regularization = value; }
         public void PredictBatch(ReadOnlySpan<float> inputs, Span<float> outputs) => inner.PredictBatch(inputs, outputs);
         public float ComputeGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets) => inner.ComputeGradients(inputs, targets);
         public float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Optimizers.IOptimizer optimizer) => inner.TrainStep(inputs, targets, optimizer);

@@ -180,7 +180,7 @@ internal static partial class NetworkEmitter
     {
         var blocks = plan.Blocks;
         var cores = blocks.Where(b => b.IsCore).ToList();
-        using (w.Block($"static void Backward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Span}<T> gradients) {ElementConstraint}"))
+        using (w.Block($"static void Backward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Span}<T> gradients, T l1, T l2) {ElementConstraint}"))
         {
             w.Line("bool dropout = buffers.DropoutActive;");
             var lastCore = cores.Last();
@@ -246,7 +246,7 @@ internal static partial class NetworkEmitter
         w.Line($"// {block.Name}: dW{(block.HasBias ? " and db from one pass over dZ and the layer input (the ones column yields db)" : " from dZ and the layer input")}");
         using (w.Block(""))
         {
-            w.Line($"var epilogue = new {Kernels}WeightGradientEpilogue<T>(gradients.Slice({block.Name}WeightOffset, {block.Name}WeightLength), {BiasGradient(block)}, {block.Inputs});");
+            w.Line($"var epilogue = new {Kernels}WeightGradientEpilogue<T>(gradients.Slice({block.Name}WeightOffset, {block.Name}WeightLength), {BiasGradient(block)}, {block.Inputs}, false, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), l1, l2);");
             w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}WeightGradientEpilogue<T>>(buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs}), true, {BlockInput(plan, block)}, false, {block.Outputs}, {block.Inputs}, batch, ref epilogue, appendOnesColumn: {Bool(block.HasBias)});");
         }
         if (previous is null) return;
@@ -283,7 +283,7 @@ internal static partial class NetworkEmitter
         w.Line($"// {block.Name}: dW{(block.HasBias ? " and db" : "")} summed over samples{(previous is null ? "" : $", and the gradient of {previous.Name} through col2im")}");
         var loop = w.Block("for (int s = 0; s < batch; s++)");
         w.Line($"var dz = buffers.{block.Name}Gradient.AsSpan(s * {block.Outputs}, {block.Outputs});");
-        w.Line($"var epilogue = new {Kernels}WeightGradientEpilogue<T>(gradients.Slice({block.Name}WeightOffset, {block.Name}WeightLength), {BiasGradient(block)}, {g.PatchSize}, accumulate: s > 0);");
+        w.Line($"var epilogue = new {Kernels}WeightGradientEpilogue<T>(gradients.Slice({block.Name}WeightOffset, {block.Name}WeightLength), {BiasGradient(block)}, {g.PatchSize}, accumulate: s > 0, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), l1, l2);");
         w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}WeightGradientEpilogue<T>>(dz, false, buffers.{block.Name}Columns.AsSpan(s * {patch}, {patch}), true, {block.Channels}, {g.PatchSize}, {g.OutputPixels}, ref epilogue, appendOnesColumn: {Bool(block.HasBias)});");
         if (previous is null)
         {

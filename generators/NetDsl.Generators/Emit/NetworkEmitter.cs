@@ -171,6 +171,7 @@ internal static partial class NetworkEmitter
             }
         }
         w.Line("public bool DropoutEnabled { get; set; } = true;");
+        w.Line($"public {Runtime}Training.Regularization Regularization {{ get; set; }}");
         w.Line();
 
         Method(w, valid, "public void Initialize(int seed)", () =>
@@ -227,8 +228,8 @@ internal static partial class NetworkEmitter
             w.Line("ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);");
             w.Line($"Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default);");
             if (plan.FoldedCount > 0) w.Line("_version++; // θ and the running statistics are about to change");
-            w.Line("double loss = LossOf<float>(buffers, targets, batch, withGradient: true);");
-            w.Line("Backward<float>(_parameters, buffers, inputs, batch, _gradients);");
+            w.Line("double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);");
+            w.Line("Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));");
             w.Line("return (float)loss;");
         });
 
@@ -252,14 +253,14 @@ internal static partial class NetworkEmitter
         Method(w, valid, $"public double ComputeLoss({ReadOnlySpan}<double> parameters, {ReadOnlySpan}<double> inputs, {ReadOnlySpan}<double> targets)", () =>
         {
             DoubleForward(w, plan, withGradients: false);
-            w.Line("return LossOf<double>(buffers, targets, batch, withGradient: false);");
+            w.Line("return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);");
         });
 
         Method(w, valid, $"public double ComputeGradients({ReadOnlySpan}<double> parameters, {ReadOnlySpan}<double> inputs, {ReadOnlySpan}<double> targets, {Span}<double> gradients)", () =>
         {
             DoubleForward(w, plan, withGradients: true);
-            w.Line("double loss = LossOf<double>(buffers, targets, batch, withGradient: true);");
-            w.Line("Backward<double>(parameters, buffers, inputs, batch, gradients);");
+            w.Line("double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);");
+            w.Line("Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);");
             w.Line("return loss;");
         });
 

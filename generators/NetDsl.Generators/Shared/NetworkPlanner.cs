@@ -12,7 +12,8 @@ internal static class NetworkPlanner
     {
         "InputSize", "OutputSize", "ParameterCount", "ActivationValuesPerSample", "TrainingLoss", "Summary", "SummaryTable",
         "PlanMemory", "Parameters", "Gradients", "DropoutEnabled", "Initialize", "Predict", "PredictBatch", "ComputeGradients",
-        "ComputeLoss", "TrainStep", "EvaluateLoss", "FindFirstNonFiniteLayer", "ActivationBuffers",
+        "ComputeLoss", "TrainStep", "EvaluateLoss", "FindFirstNonFiniteLayer", "ActivationBuffers", "Regularization",
+        "RunningStatistics", "StatisticsCount", "FoldBatchNormAtInference",
     };
 
     public static NetworkPlan Plan(NetworkSpec spec)

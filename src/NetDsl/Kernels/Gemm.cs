@@ -26,25 +26,36 @@ public ref struct StoreEpilogue<T>(Span<T> destination, int width) : IGemmEpilog
 /// <summary>Splits the product <c>dZᵀ · [X | 1]</c> into the weight gradient <c>dW = dZᵀ·X</c> ([units, inputs]) and,
 /// from the ones column, the bias gradient <c>db = Σ rows dZ</c>: both from one pass over dZ and X.</summary>
 /// <remarks>With <paramref name="accumulate"/> the gradients are added to (a convolution sums them over samples).
-/// An empty <paramref name="biasGradient"/> means the layer has no bias (a BatchNorm follows it).</remarks>
-public ref struct WeightGradientEpilogue<T>(Span<T> weightGradient, Span<T> biasGradient, int inputs, bool accumulate = false) : IGemmEpilogue<T>
+/// An empty <paramref name="biasGradient"/> means the layer has no bias (a BatchNorm follows it). When not accumulating,
+/// the regularization gradient l1·sign(w) + l2·w of <paramref name="weights"/> joins dW in the same pass.</remarks>
+public ref struct WeightGradientEpilogue<T>(Span<T> weightGradient, Span<T> biasGradient, int inputs, bool accumulate = false,
+    ReadOnlySpan<T> weights = default, T l1 = default, T l2 = default) : IGemmEpilogue<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     readonly Span<T> weightGradient = weightGradient;
     readonly Span<T> biasGradient = biasGradient;
+    readonly ReadOnlySpan<T> weights = weights;
 
     /// <inheritdoc />
     public readonly void Apply(int row, int column, scoped Span<T> values)
     {
-        int weights = Math.Min(values.Length, inputs - column);
-        if (weights > 0)
+        int count = Math.Min(values.Length, inputs - column);
+        if (count > 0)
         {
-            var destination = weightGradient.Slice(row * inputs + column, weights);
-            if (accumulate) Arithmetic.Add(destination, values[..weights]);
-            else values[..weights].CopyTo(destination);
+            var destination = weightGradient.Slice(row * inputs + column, count);
+            if (accumulate) Arithmetic.Add(destination, values[..count]);
+            else
+            {
+                values[..count].CopyTo(destination);
+                if (l1 != T.Zero || l2 != T.Zero)
+                {
+                    var w = this.weights.Slice(row * inputs + column, count);
+                    for (int i = 0; i < count; i++) destination[i] += l2 * w[i] + l1 * T.CreateTruncating(T.Sign(w[i]));
+                }
+            }
         }
-        if (weights < values.Length && !biasGradient.IsEmpty)
-            biasGradient[row] = accumulate ? biasGradient[row] + values[Math.Max(weights, 0)] : values[Math.Max(weights, 0)];
+        if (count < values.Length && !biasGradient.IsEmpty)
+            biasGradient[row] = accumulate ? biasGradient[row] + values[Math.Max(count, 0)] : values[Math.Max(count, 0)];
     }
 }
 

@@ -137,6 +137,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         return _folded;
     }
     public bool DropoutEnabled { get; set; } = true;
+    public global::NetDsl.Training.Regularization Regularization { get; set; }
 
     public void Initialize(int seed)
     {
@@ -182,8 +183,8 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
         Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default);
         _version++; // θ and the running statistics are about to change
-        double loss = LossOf<float>(buffers, targets, batch, withGradient: true);
-        Backward<float>(_parameters, buffers, inputs, batch, _gradients);
+        double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
+        Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
         return (float)loss;
     }
 
@@ -211,7 +212,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
         Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
-        return LossOf<double>(buffers, targets, batch, withGradient: false);
+        return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
     }
 
     public double ComputeGradients(global::System.ReadOnlySpan<double> parameters, global::System.ReadOnlySpan<double> inputs, global::System.ReadOnlySpan<double> targets, global::System.Span<double> gradients)
@@ -222,8 +223,8 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
         Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
-        double loss = LossOf<double>(buffers, targets, batch, withGradient: true);
-        Backward<double>(parameters, buffers, inputs, batch, gradients);
+        double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
+        Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
         return loss;
     }
 
@@ -329,13 +330,13 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         return global::NetDsl.Kernels.LossKernels.SoftmaxCrossEntropy<T>(buffers.LogitsOutput.AsSpan(0, batch * OutputSize), targets, gradient, batch, OutputSize, labelSmoothing: 0.1);
     }
 
-    static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients, T l1, T l2) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = buffers.DropoutActive;
         // dZ of Logits is the fused softmax cross-entropy gradient (ŷ − y) / batch.
         // Logits: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(LogitsWeightOffset, LogitsWeightLength), gradients.Slice(LogitsBiasOffset, 10), 128);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(LogitsWeightOffset, LogitsWeightLength), gradients.Slice(LogitsBiasOffset, 10), 128, false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), l1, l2);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * 10), true, buffers.HiddenOutput.AsSpan(0, batch * 128), false, 10, 128, batch, ref epilogue, appendOnesColumn: true);
         }
         // dZ of Hidden = (dZ of Logits · W) ⊙ each step's derivative, formed in the product's epilogue
@@ -345,7 +346,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         }
         // Hidden: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 128), 64);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 128), 64, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), l1, l2);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * 128), true, buffers.GapOutput.AsSpan(0, batch * 64), false, 128, 64, batch, ref epilogue, appendOnesColumn: true);
         }
         // dZ of Gap = (dZ of Hidden · W) ⊙ each step's derivative, formed in the product's epilogue
@@ -368,7 +369,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         for (int s = 0; s < batch; s++)
         {
             var dz = buffers.Conv2Gradient.AsSpan(s * 3136, 3136);
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Conv2WeightOffset, Conv2WeightLength), gradients.Slice(Conv2BiasOffset, 64), 128, accumulate: s > 0);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Conv2WeightOffset, Conv2WeightLength), gradients.Slice(Conv2BiasOffset, 64), 128, accumulate: s > 0, parameters.Slice(Conv2WeightOffset, Conv2WeightLength), l1, l2);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.Conv2Columns.AsSpan(s * 6272, 6272), true, 64, 128, 49, ref epilogue, appendOnesColumn: true);
             var store = new global::NetDsl.Kernels.StoreEpilogue<T>(buffers.Conv2ColumnGradient, 49);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), true, dz, false, 128, 49, 64, ref store);
@@ -392,7 +393,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         for (int s = 0; s < batch; s++)
         {
             var dz = buffers.Conv1Gradient.AsSpan(s * 25088, 25088);
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Conv1WeightOffset, Conv1WeightLength), default, 9, accumulate: s > 0);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Conv1WeightOffset, Conv1WeightLength), default, 9, accumulate: s > 0, parameters.Slice(Conv1WeightOffset, Conv1WeightLength), l1, l2);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.Conv1Columns.AsSpan(s * 7056, 7056), true, 32, 9, 784, ref epilogue, appendOnesColumn: false);
         }
     }

@@ -96,6 +96,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
     public global::System.Span<float> Parameters => _parameters;
     public global::System.Span<float> Gradients => _gradients;
     public bool DropoutEnabled { get; set; } = true;
+    public global::NetDsl.Training.Regularization Regularization { get; set; }
 
     public void Initialize(int seed)
     {
@@ -134,8 +135,8 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
         ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
         Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default);
-        double loss = LossOf<float>(buffers, targets, batch, withGradient: true);
-        Backward<float>(_parameters, buffers, inputs, batch, _gradients);
+        double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
+        Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
         return (float)loss;
     }
 
@@ -163,7 +164,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
         Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
-        return LossOf<double>(buffers, targets, batch, withGradient: false);
+        return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
     }
 
     public double ComputeGradients(global::System.ReadOnlySpan<double> parameters, global::System.ReadOnlySpan<double> inputs, global::System.ReadOnlySpan<double> targets, global::System.Span<double> gradients)
@@ -174,8 +175,8 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
         Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
-        double loss = LossOf<double>(buffers, targets, batch, withGradient: true);
-        Backward<double>(parameters, buffers, inputs, batch, gradients);
+        double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
+        Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
         return loss;
     }
 
@@ -235,13 +236,13 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         return global::NetDsl.Kernels.LossKernels.SoftmaxCrossEntropy<T>(buffers.LogitsOutput.AsSpan(0, batch * OutputSize), targets, gradient, batch, OutputSize);
     }
 
-    static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients, T l1, T l2) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = buffers.DropoutActive;
         // dZ of Logits is the fused softmax cross-entropy gradient (ŷ − y) / batch.
         // Logits: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(LogitsWeightOffset, LogitsWeightLength), gradients.Slice(LogitsBiasOffset, 10), 128);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(LogitsWeightOffset, LogitsWeightLength), gradients.Slice(LogitsBiasOffset, 10), 128, false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), l1, l2);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * 10), true, buffers.Hidden2Output.AsSpan(0, batch * 128), false, 10, 128, batch, ref epilogue, appendOnesColumn: true);
         }
         // dZ of Hidden2 = (dZ of Logits · W) ⊙ each step's derivative, formed in the product's epilogue
@@ -251,7 +252,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         }
         // Hidden2: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Hidden2WeightOffset, Hidden2WeightLength), gradients.Slice(Hidden2BiasOffset, 128), 256);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Hidden2WeightOffset, Hidden2WeightLength), gradients.Slice(Hidden2BiasOffset, 128), 256, false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), l1, l2);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.Hidden2Gradient.AsSpan(0, batch * 128), true, buffers.Hidden1Output.AsSpan(0, batch * 256), false, 128, 256, batch, ref epilogue, appendOnesColumn: true);
         }
         // dZ of Hidden1 = (dZ of Hidden2 · W) ⊙ each step's derivative, formed in the product's epilogue
@@ -261,7 +262,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         }
         // Hidden1: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Hidden1WeightOffset, Hidden1WeightLength), gradients.Slice(Hidden1BiasOffset, 256), 784);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Hidden1WeightOffset, Hidden1WeightLength), gradients.Slice(Hidden1BiasOffset, 256), 784, false, parameters.Slice(Hidden1WeightOffset, Hidden1WeightLength), l1, l2);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.Hidden1Gradient.AsSpan(0, batch * 256), true, inputs, false, 256, 784, batch, ref epilogue, appendOnesColumn: true);
         }
     }

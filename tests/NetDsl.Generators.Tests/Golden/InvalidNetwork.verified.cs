@@ -29,6 +29,7 @@ partial class InvalidNetwork : global::NetDsl.INeuralNetwork
     public global::System.Span<float> Parameters => throw NetworkDeclarationError();
     public global::System.Span<float> Gradients => throw NetworkDeclarationError();
     public bool DropoutEnabled { get; set; } = true;
+    public global::NetDsl.Training.Regularization Regularization { get; set; }
 
     public void Initialize(int seed) => throw NetworkDeclarationError();
 

@@ -164,6 +164,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         return _folded;
     }
     public bool DropoutEnabled { get; set; } = true;
+    public global::NetDsl.Training.Regularization Regularization { get; set; }
 
     public void Initialize(int seed)
     {
@@ -216,8 +217,8 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
         Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default);
         _version++; // θ and the running statistics are about to change
-        double loss = LossOf<float>(buffers, targets, batch, withGradient: true);
-        Backward<float>(_parameters, buffers, inputs, batch, _gradients);
+        double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
+        Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
         return (float)loss;
     }
 
@@ -245,7 +246,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
         Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
-        return LossOf<double>(buffers, targets, batch, withGradient: false);
+        return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
     }
 
     public double ComputeGradients(global::System.ReadOnlySpan<double> parameters, global::System.ReadOnlySpan<double> inputs, global::System.ReadOnlySpan<double> targets, global::System.Span<double> gradients)
@@ -256,8 +257,8 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
         Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
-        double loss = LossOf<double>(buffers, targets, batch, withGradient: true);
-        Backward<double>(parameters, buffers, inputs, batch, gradients);
+        double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
+        Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
         return loss;
     }
 
@@ -397,13 +398,13 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         return global::NetDsl.Kernels.LossKernels.SoftmaxCrossEntropy<T>(buffers.LogitsOutput.AsSpan(0, batch * OutputSize), targets, gradient, batch, OutputSize);
     }
 
-    static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients, T l1, T l2) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = buffers.DropoutActive;
         // dZ of Logits is the fused softmax cross-entropy gradient (ŷ − y) / batch.
         // Logits: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(LogitsWeightOffset, LogitsWeightLength), gradients.Slice(LogitsBiasOffset, 10), 16);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(LogitsWeightOffset, LogitsWeightLength), gradients.Slice(LogitsBiasOffset, 10), 16, false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), l1, l2);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * 10), true, buffers.Skip2Output.AsSpan(0, batch * 16), false, 10, 16, batch, ref epilogue, appendOnesColumn: true);
         }
         // dZ of Skip2 = (dZ of Logits · W) ⊙ each step's derivative, formed in the product's epilogue
@@ -418,7 +419,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         }
         // Hidden2: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Hidden2WeightOffset, Hidden2WeightLength), gradients.Slice(Hidden2BiasOffset, 16), 16);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Hidden2WeightOffset, Hidden2WeightLength), gradients.Slice(Hidden2BiasOffset, 16), 16, false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), l1, l2);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.Hidden2Gradient.AsSpan(0, batch * 16), true, buffers.HiddenOutput.AsSpan(0, batch * 16), false, 16, 16, batch, ref epilogue, appendOnesColumn: true);
         }
         // dZ of Hidden = (dZ of Hidden2 · W) ⊙ each step's derivative, formed in the product's epilogue
@@ -428,7 +429,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         }
         // Hidden: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 16), 8);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 16), 8, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), l1, l2);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * 16), true, buffers.GapOutput.AsSpan(0, batch * 8), false, 16, 8, batch, ref epilogue, appendOnesColumn: true);
         }
         // dZ of Gap = (dZ of Hidden · W) ⊙ each step's derivative, formed in the product's epilogue
@@ -457,7 +458,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         for (int s = 0; s < batch; s++)
         {
             var dz = buffers.Conv2Gradient.AsSpan(s * 512, 512);
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Conv2WeightOffset, Conv2WeightLength), default, 72, accumulate: s > 0);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Conv2WeightOffset, Conv2WeightLength), default, 72, accumulate: s > 0, parameters.Slice(Conv2WeightOffset, Conv2WeightLength), l1, l2);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.Conv2Columns.AsSpan(s * 4608, 4608), true, 8, 72, 64, ref epilogue, appendOnesColumn: false);
             var store = new global::NetDsl.Kernels.StoreEpilogue<T>(buffers.Conv2ColumnGradient, 64);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), true, dz, false, 72, 64, 8, ref store);
@@ -479,7 +480,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         for (int s = 0; s < batch; s++)
         {
             var dz = buffers.Conv1Gradient.AsSpan(s * 512, 512);
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Conv1WeightOffset, Conv1WeightLength), default, 72, accumulate: s > 0);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Conv1WeightOffset, Conv1WeightLength), default, 72, accumulate: s > 0, parameters.Slice(Conv1WeightOffset, Conv1WeightLength), l1, l2);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.Conv1Columns.AsSpan(s * 4608, 4608), true, 8, 72, 64, ref epilogue, appendOnesColumn: false);
             var store = new global::NetDsl.Kernels.StoreEpilogue<T>(buffers.Conv1ColumnGradient, 64);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv1WeightOffset, Conv1WeightLength), true, dz, false, 72, 64, 8, ref store);
@@ -496,7 +497,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         for (int s = 0; s < batch; s++)
         {
             var dz = buffers.StemGradient.AsSpan(s * 512, 512);
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(StemWeightOffset, StemWeightLength), gradients.Slice(StemBiasOffset, 8), 9, accumulate: s > 0);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(StemWeightOffset, StemWeightLength), gradients.Slice(StemBiasOffset, 8), 9, accumulate: s > 0, parameters.Slice(StemWeightOffset, StemWeightLength), l1, l2);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.StemColumns.AsSpan(s * 576, 576), true, 8, 9, 64, ref epilogue, appendOnesColumn: true);
         }
     }

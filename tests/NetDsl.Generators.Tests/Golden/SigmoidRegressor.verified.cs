@@ -90,6 +90,7 @@ partial class Models
         public global::System.Span<float> Parameters => _parameters;
         public global::System.Span<float> Gradients => _gradients;
         public bool DropoutEnabled { get; set; } = true;
+        public global::NetDsl.Training.Regularization Regularization { get; set; }
 
         public void Initialize(int seed)
         {
@@ -126,8 +127,8 @@ partial class Models
             var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
             ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
             Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default);
-            double loss = LossOf<float>(buffers, targets, batch, withGradient: true);
-            Backward<float>(_parameters, buffers, inputs, batch, _gradients);
+            double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
+            Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
             return (float)loss;
         }
 
@@ -155,7 +156,7 @@ partial class Models
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
             Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
-            return LossOf<double>(buffers, targets, batch, withGradient: false);
+            return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
         }
 
         public double ComputeGradients(global::System.ReadOnlySpan<double> parameters, global::System.ReadOnlySpan<double> inputs, global::System.ReadOnlySpan<double> targets, global::System.Span<double> gradients)
@@ -166,8 +167,8 @@ partial class Models
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
             Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
-            double loss = LossOf<double>(buffers, targets, batch, withGradient: true);
-            Backward<double>(parameters, buffers, inputs, batch, gradients);
+            double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
+            Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
             return loss;
         }
 
@@ -235,7 +236,7 @@ partial class Models
             return global::NetDsl.Kernels.LossKernels.MeanSquaredError<T>(buffers.OutOutput.AsSpan(0, batch * OutputSize), targets, gradient, batch, OutputSize);
         }
 
-        static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+        static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients, T l1, T l2) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
         {
             bool dropout = buffers.DropoutActive;
             // dZ of Out from the loss gradient, through the steps after its core
@@ -245,7 +246,7 @@ partial class Models
             }
             // Out: dW and db from one pass over dZ and the layer input (the ones column yields db)
             {
-                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(OutWeightOffset, OutWeightLength), gradients.Slice(OutBiasOffset, 4), 11);
+                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(OutWeightOffset, OutWeightLength), gradients.Slice(OutBiasOffset, 4), 11, false, parameters.Slice(OutWeightOffset, OutWeightLength), l1, l2);
                 global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.OutGradient.AsSpan(0, batch * 4), true, buffers.GateOutput.AsSpan(0, batch * 11), false, 4, 11, batch, ref epilogue, appendOnesColumn: true);
             }
             // dZ of Hidden = (dZ of Out · W) ⊙ each step's derivative, formed in the product's epilogue
@@ -255,7 +256,7 @@ partial class Models
             }
             // Hidden: dW and db from one pass over dZ and the layer input (the ones column yields db)
             {
-                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 11), 6);
+                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 11), 6, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), l1, l2);
                 global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * 11), true, buffers.InputDropOutput.AsSpan(0, batch * 6), false, 11, 6, batch, ref epilogue, appendOnesColumn: true);
             }
         }

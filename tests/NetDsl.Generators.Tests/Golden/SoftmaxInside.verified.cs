@@ -80,6 +80,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
     public global::System.Span<float> Parameters => _parameters;
     public global::System.Span<float> Gradients => _gradients;
     public bool DropoutEnabled { get; set; } = true;
+    public global::NetDsl.Training.Regularization Regularization { get; set; }
 
     public void Initialize(int seed)
     {
@@ -116,8 +117,8 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
         ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
         Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default);
-        double loss = LossOf<float>(buffers, targets, batch, withGradient: true);
-        Backward<float>(_parameters, buffers, inputs, batch, _gradients);
+        double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
+        Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
         return (float)loss;
     }
 
@@ -145,7 +146,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
         Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
-        return LossOf<double>(buffers, targets, batch, withGradient: false);
+        return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
     }
 
     public double ComputeGradients(global::System.ReadOnlySpan<double> parameters, global::System.ReadOnlySpan<double> inputs, global::System.ReadOnlySpan<double> targets, global::System.Span<double> gradients)
@@ -156,8 +157,8 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
         Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
-        double loss = LossOf<double>(buffers, targets, batch, withGradient: true);
-        Backward<double>(parameters, buffers, inputs, batch, gradients);
+        double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
+        Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
         return loss;
     }
 
@@ -215,7 +216,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         return global::NetDsl.Kernels.LossKernels.MeanSquaredError<T>(buffers.OutOutput.AsSpan(0, batch * OutputSize), targets, gradient, batch, OutputSize);
     }
 
-    static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients, T l1, T l2) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = buffers.DropoutActive;
         // dZ of Out from the loss gradient, through the steps after its core
@@ -225,7 +226,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         }
         // Out: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(OutWeightOffset, OutWeightLength), gradients.Slice(OutBiasOffset, 4), 9);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(OutWeightOffset, OutWeightLength), gradients.Slice(OutBiasOffset, 4), 9, false, parameters.Slice(OutWeightOffset, OutWeightLength), l1, l2);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.OutGradient.AsSpan(0, batch * 4), true, buffers.HiddenOutput.AsSpan(0, batch * 9), false, 4, 9, batch, ref epilogue, appendOnesColumn: true);
         }
         // dZ of Hidden = (dZ of Out · W) ⊙ each step's derivative, formed in the product's epilogue
@@ -238,7 +239,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         }
         // Hidden: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 9), 5);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 9), 5, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), l1, l2);
             global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * 9), true, inputs, false, 9, 5, batch, ref epilogue, appendOnesColumn: true);
         }
     }
