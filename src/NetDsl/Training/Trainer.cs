@@ -39,6 +39,9 @@ public sealed class TrainingOptions
     /// <summary>Called at the start of each epoch (1-based) after the schedule, to change the rate or anything else by hand.</summary>
     public Action<int, IOptimizer>? BeforeEpoch { get; init; }
 
+    /// <summary>Random augmentation of each training mini-batch (image samples of the dataset's shape (C, H, W)).</summary>
+    public Augmentation? Augmentation { get; init; }
+
     /// <summary>Called after each epoch, for progress lines.</summary>
     public Action<EpochResult>? OnEpoch { get; init; }
 
@@ -53,6 +56,28 @@ public sealed class TrainingOptions
 /// <summary>What <see cref="Trainer.Fit"/> did: every epoch's figures and the epoch whose weights the network holds.</summary>
 public sealed record TrainingHistory(IReadOnlyList<EpochResult> Epochs, int BestEpoch, bool StoppedEarly);
 
+/// <summary>Augments copies of the mini-batches (the dataset stays untouched), with buffers allocated once.</summary>
+sealed class AugmentedBatches(Augmentation augmentation, Dataset data, int batchSize, int seed)
+{
+    readonly float[] inputs = new float[batchSize * data.FeatureSize];
+    readonly float[] scratch = new float[data.FeatureSize];
+    readonly Rng random = new((ulong)seed ^ 0xA5A5A5A5UL);
+    readonly (int Channels, int Height, int Width) shape = data.SampleShape.Count switch
+    {
+        3 => (data.SampleShape[0], data.SampleShape[1], data.SampleShape[2]),
+        2 => (1, data.SampleShape[0], data.SampleShape[1]),
+        _ => throw new ArgumentException($"Augmentation needs image samples (C, H, W) or (H, W); these are {Shapes.Format(data.SampleShape)}."),
+    };
+
+    public ReadOnlySpan<float> Apply(MiniBatch batch)
+    {
+        var span = inputs.AsSpan(0, batch.Inputs.Length);
+        batch.Inputs.CopyTo(span);
+        augmentation.Apply(span, batch.Size, shape.Channels, shape.Height, shape.Width, random, scratch);
+        return span;
+    }
+}
+
 /// <summary>Mini-batch training of any generated network.</summary>
 public static class Trainer
 {
@@ -66,6 +91,7 @@ public static class Trainer
         int bestEpoch = 0;
         long step = 0;
         double initialRate = optimizer.LearningRate;
+        var augmentation = options.Augmentation is null ? null : new AugmentedBatches(options.Augmentation, train, batches.BatchSize, options.Seed);
         for (int epoch = 1; epoch <= options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
@@ -77,7 +103,8 @@ public static class Trainer
             {
                 var batch = batches.Get(b);
                 step++;
-                float loss = network.TrainStep(batch.Inputs, batch.Targets, optimizer);
+                var inputs = augmentation is null ? batch.Inputs : augmentation.Apply(batch);
+                float loss = network.TrainStep(inputs, batch.Targets, optimizer);
                 if (!float.IsFinite(loss))
                     throw new TrainingDivergedException(step, epoch, loss, network.FindFirstNonFiniteLayer());
                 runningLoss += loss * batch.Size;
