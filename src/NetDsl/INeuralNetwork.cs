@@ -30,6 +30,13 @@ public interface INeuralNetwork
     /// <summary>θ: every trainable value, one contiguous vector.</summary>
     Span<float> Parameters { get; }
 
+    /// <summary>State that is not trained by gradients but saved with θ: BatchNorm running means and variances (empty
+    /// without BatchNorm).</summary>
+    Span<float> RunningStatistics { get; }
+
+    /// <summary>The named tensors inside <see cref="RunningStatistics"/> (<c>Layer.running_mean</c>, <c>Layer.running_var</c>).</summary>
+    IReadOnlyList<ParameterTensor> StatisticsTensors { get; }
+
     /// <summary>dθ from the last <see cref="ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{float})"/>, same layout as θ.</summary>
     Span<float> Gradients { get; }
 

@@ -155,6 +155,8 @@ public class GradientCheckTests(ITestOutputHelper output)
         public Span<float> Gradients => inner.Gradients;
         public bool DropoutEnabled { get => inner.DropoutEnabled; set => inner.DropoutEnabled = value; }
         public Training.Regularization Regularization { get => inner.Regularization; set => inner.Regularization = value; }
+        public Span<float> RunningStatistics => inner.RunningStatistics;
+        public IReadOnlyList<ParameterTensor> StatisticsTensors => inner.StatisticsTensors;
         public void PredictBatch(ReadOnlySpan<float> inputs, Span<float> outputs) => inner.PredictBatch(inputs, outputs);
         public float ComputeGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets) => inner.ComputeGradients(inputs, targets);
         public float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Optimizers.IOptimizer optimizer) => inner.TrainStep(inputs, targets, optimizer);

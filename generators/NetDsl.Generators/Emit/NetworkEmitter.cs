@@ -105,6 +105,13 @@ internal static partial class NetworkEmitter
             foreach (var tensor in plan.Tensors)
                 w.Line($"new({Literal(tensor.Name)}, {Literal(tensor.Layer)}, {tensor.ConstantPrefix}Offset, [{string.Join(", ", tensor.Shape)}], WeightDecay: {(tensor.WeightDecay ? "true" : "false")}),");
         w.Line();
+        using (w.Block($"static readonly {Runtime}ParameterTensor[] _statisticsTensors =", "};"))
+            foreach (var block in plan.Blocks.Where(b => b.Kind == BlockKind.BatchNorm))
+            {
+                w.Line($"new({Literal(block.Name + ".running_mean")}, {Literal(block.Name)}, {block.StatisticsOffset}, [{block.Channels}], WeightDecay: false),");
+                w.Line($"new({Literal(block.Name + ".running_var")}, {Literal(block.Name)}, {block.StatisticsOffset + block.Channels}, [{block.Channels}], WeightDecay: false),");
+            }
+        w.Line();
         for (int i = 0; i < plan.Layers.Count; i++)
             if (plan.Layers[i].Implementable)
                 w.Line($"{Prefix(plan.Layers[i].Modifiers)}partial {Runtime}Layer {plan.Layers[i].Name} => _layers[{i}];");
@@ -142,11 +149,8 @@ internal static partial class NetworkEmitter
         // Handing out θ or the statistics may change them: the folded inference weights are then recomputed.
         Member(w, valid, $"public {Span}<float> Parameters", valid && plan.FoldedCount > 0 ? "Touch(_parameters)" : "_parameters");
         Member(w, valid, $"public {Span}<float> Gradients", "_gradients");
-        if (valid && plan.StatisticsCount > 0)
-        {
-            w.Line("/// <summary>BatchNorm running means and variances (per layer: C means, then C variances).</summary>");
-            Member(w, valid, $"public {Span}<float> RunningStatistics", plan.FoldedCount > 0 ? "Touch(_statistics)" : "_statistics");
-        }
+        w.Line("/// <summary>BatchNorm running means and variances (per layer: C means, then C variances); empty without BatchNorm.</summary>");
+        Member(w, valid, $"public {Span}<float> RunningStatistics", plan.FoldedCount > 0 ? "Touch(_statistics)" : "_statistics");
         if (valid && plan.FoldedCount > 0)
         {
             w.Line("/// <summary>Inference folds each BatchNorm into the product before it (W′ = sW, b′ = s(b − μ) + β, s = γ/√(σ² + ε)).</summary>");
@@ -281,6 +285,7 @@ internal static partial class NetworkEmitter
         Member(w, valid, $"{Runtime}Loss {Runtime}INeuralNetwork.Loss", "TrainingLoss");
         Member(w, valid, $"global::System.Collections.Generic.IReadOnlyList<{Runtime}Layer> {Runtime}INeuralNetwork.Layers", "_layers");
         Member(w, valid, $"global::System.Collections.Generic.IReadOnlyList<{Runtime}ParameterTensor> {Runtime}INeuralNetwork.ParameterTensors", "_parameterTensors");
+        Member(w, valid, $"global::System.Collections.Generic.IReadOnlyList<{Runtime}ParameterTensor> {Runtime}INeuralNetwork.StatisticsTensors", "_statisticsTensors");
         w.Line();
     }
 

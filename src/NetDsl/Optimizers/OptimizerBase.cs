@@ -42,6 +42,14 @@ public abstract class OptimizerBase : IOptimizer
     /// <summary>One update at step <see cref="Steps"/> (already counted).</summary>
     protected abstract void Update(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> first, Span<float> second);
 
+    /// <summary>Puts back state vectors and the step count saved by a checkpoint.</summary>
+    internal void Restore(IReadOnlyList<float[]> states, long steps)
+    {
+        first = states.Count > 0 ? (float[])states[0].Clone() : [];
+        second = states.Count > 1 ? (float[])states[1].Clone() : [];
+        Steps = steps;
+    }
+
     /// <inheritdoc />
     public void Reset()
     {

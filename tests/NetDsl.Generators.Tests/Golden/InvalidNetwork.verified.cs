@@ -28,6 +28,8 @@ partial class InvalidNetwork : global::NetDsl.INeuralNetwork
     public static global::NetDsl.MemoryPlan PlanMemory(int batchSize, int optimizerStateCopies = 2) => throw NetworkDeclarationError();
     public global::System.Span<float> Parameters => throw NetworkDeclarationError();
     public global::System.Span<float> Gradients => throw NetworkDeclarationError();
+    /// <summary>BatchNorm running means and variances (per layer: C means, then C variances); empty without BatchNorm.</summary>
+    public global::System.Span<float> RunningStatistics => throw NetworkDeclarationError();
     public bool DropoutEnabled { get; set; } = true;
     public global::NetDsl.Training.Regularization Regularization { get; set; }
 
@@ -56,5 +58,6 @@ partial class InvalidNetwork : global::NetDsl.INeuralNetwork
     global::NetDsl.Loss global::NetDsl.INeuralNetwork.Loss => throw NetworkDeclarationError();
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.Layer> global::NetDsl.INeuralNetwork.Layers => throw NetworkDeclarationError();
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => throw NetworkDeclarationError();
+    global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => throw NetworkDeclarationError();
 
 }

@@ -111,6 +111,14 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         new("Logits.bias", "Logits", LogitsBiasOffset, [10], WeightDecay: false),
     };
 
+    static readonly global::NetDsl.ParameterTensor[] _statisticsTensors =
+    {
+        new("Norm1.running_mean", "Norm1", 0, [8], WeightDecay: false),
+        new("Norm1.running_var", "Norm1", 8, [8], WeightDecay: false),
+        new("Norm2.running_mean", "Norm2", 16, [8], WeightDecay: false),
+        new("Norm2.running_var", "Norm2", 24, [8], WeightDecay: false),
+    };
+
     public partial global::NetDsl.Layer Image => _layers[0];
     public partial global::NetDsl.Layer Stem => _layers[1];
     public partial global::NetDsl.Layer StemAct => _layers[2];
@@ -147,7 +155,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     public static global::NetDsl.MemoryPlan PlanMemory(int batchSize, int optimizerStateCopies = 2) => new(ParameterCount, ActivationValuesPerSample, batchSize, optimizerStateCopies);
     public global::System.Span<float> Parameters => Touch(_parameters);
     public global::System.Span<float> Gradients => _gradients;
-    /// <summary>BatchNorm running means and variances (per layer: C means, then C variances).</summary>
+    /// <summary>BatchNorm running means and variances (per layer: C means, then C variances); empty without BatchNorm.</summary>
     public global::System.Span<float> RunningStatistics => Touch(_statistics);
     /// <summary>Inference folds each BatchNorm into the product before it (W′ = sW, b′ = s(b − μ) + β, s = γ/√(σ² + ε)).</summary>
     public bool FoldBatchNormAtInference { get; set; } = true;
@@ -288,6 +296,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     global::NetDsl.Loss global::NetDsl.INeuralNetwork.Loss => TrainingLoss;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.Layer> global::NetDsl.INeuralNetwork.Layers => _layers;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
+    global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
     static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {

@@ -63,6 +63,10 @@ partial class Models
             new("Out.bias", "Out", OutBiasOffset, [4], WeightDecay: false),
         };
 
+        static readonly global::NetDsl.ParameterTensor[] _statisticsTensors =
+        {
+        };
+
         partial global::NetDsl.Layer Grid => _layers[0];
         partial global::NetDsl.Layer Flat => _layers[1];
         partial global::NetDsl.Layer InputDrop => _layers[2];
@@ -89,6 +93,8 @@ partial class Models
         public static global::NetDsl.MemoryPlan PlanMemory(int batchSize, int optimizerStateCopies = 2) => new(ParameterCount, ActivationValuesPerSample, batchSize, optimizerStateCopies);
         public global::System.Span<float> Parameters => _parameters;
         public global::System.Span<float> Gradients => _gradients;
+        /// <summary>BatchNorm running means and variances (per layer: C means, then C variances); empty without BatchNorm.</summary>
+        public global::System.Span<float> RunningStatistics => _statistics;
         public bool DropoutEnabled { get; set; } = true;
         public global::NetDsl.Training.Regularization Regularization { get; set; }
 
@@ -191,6 +197,7 @@ partial class Models
         global::NetDsl.Loss global::NetDsl.INeuralNetwork.Loss => TrainingLoss;
         global::System.Collections.Generic.IReadOnlyList<global::NetDsl.Layer> global::NetDsl.INeuralNetwork.Layers => _layers;
         global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
+        global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
         static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
         {

@@ -55,6 +55,10 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         new("Out.bias", "Out", OutBiasOffset, [4], WeightDecay: false),
     };
 
+    static readonly global::NetDsl.ParameterTensor[] _statisticsTensors =
+    {
+    };
+
     private partial global::NetDsl.Layer Features => _layers[0];
     private partial global::NetDsl.Layer Hidden => _layers[1];
     private partial global::NetDsl.Layer Attention => _layers[2];
@@ -79,6 +83,8 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
     public static global::NetDsl.MemoryPlan PlanMemory(int batchSize, int optimizerStateCopies = 2) => new(ParameterCount, ActivationValuesPerSample, batchSize, optimizerStateCopies);
     public global::System.Span<float> Parameters => _parameters;
     public global::System.Span<float> Gradients => _gradients;
+    /// <summary>BatchNorm running means and variances (per layer: C means, then C variances); empty without BatchNorm.</summary>
+    public global::System.Span<float> RunningStatistics => _statistics;
     public bool DropoutEnabled { get; set; } = true;
     public global::NetDsl.Training.Regularization Regularization { get; set; }
 
@@ -179,6 +185,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
     global::NetDsl.Loss global::NetDsl.INeuralNetwork.Loss => TrainingLoss;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.Layer> global::NetDsl.INeuralNetwork.Layers => _layers;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
+    global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
     static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
