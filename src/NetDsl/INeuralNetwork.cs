@@ -64,6 +64,10 @@ public interface INeuralNetwork
     /// <summary>Double-precision loss and dθ at the given θ, training mode with dropout off (for gradient checking).</summary>
     double ComputeGradients(ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets, Span<double> gradients);
 
+    /// <summary>The output of activation layer <paramref name="layer"/> (before any dropout) from the last float pass,
+    /// one row per sample; empty for a layer that is not an activation.</summary>
+    ReadOnlySpan<float> ActivationOutput(string layer);
+
     /// <summary>The first layer, in forward order, whose cached float activations from the last pass hold NaN or ±∞;
     /// null when all are finite.</summary>
     string? FindFirstNonFiniteLayer();

@@ -163,6 +163,7 @@ public class GradientCheckTests(ITestOutputHelper output)
         public float EvaluateLoss(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets) => inner.EvaluateLoss(inputs, targets);
         public double ComputeLoss(ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets) => inner.ComputeLoss(parameters, inputs, targets);
         public string? FindFirstNonFiniteLayer() => inner.FindFirstNonFiniteLayer();
+        public ReadOnlySpan<float> ActivationOutput(string layer) => inner.ActivationOutput(layer);
 
         public double ComputeGradients(ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets, Span<double> gradients)
         {

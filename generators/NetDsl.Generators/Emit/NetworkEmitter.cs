@@ -268,6 +268,21 @@ internal static partial class NetworkEmitter
             w.Line("return loss;");
         });
 
+        Method(w, valid, $"public {ReadOnlySpan}<float> ActivationOutput(string layer)", () =>
+        {
+            w.Line("if (_floatBuffers is not { } buffers) return default;");
+            using (w.Block("return layer switch", "};"))
+            {
+                foreach (var block in plan.Blocks.Where(b => b.ActivationLayer is not null))
+                {
+                    // The pre-dropout values live in the activation buffer only while a training pass had dropout on.
+                    string source = block.KeepsActivation ? $"(buffers.DropoutActive ? buffers.{block.Name}Activation : buffers.{block.Name}Output)" : $"buffers.{block.Name}Output";
+                    w.Line($"{Literal(block.ActivationLayer!)} => {source}.AsSpan(0, _lastBatch * {block.Outputs}),");
+                }
+                w.Line("_ => default,");
+            }
+        });
+
         Method(w, valid, "public string? FindFirstNonFiniteLayer()", () =>
         {
             w.Line("foreach (var tensor in _parameterTensors)");

@@ -13,7 +13,7 @@ internal static class NetworkPlanner
         "InputSize", "OutputSize", "ParameterCount", "ActivationValuesPerSample", "TrainingLoss", "Summary", "SummaryTable",
         "PlanMemory", "Parameters", "Gradients", "DropoutEnabled", "Initialize", "Predict", "PredictBatch", "ComputeGradients",
         "ComputeLoss", "TrainStep", "EvaluateLoss", "FindFirstNonFiniteLayer", "ActivationBuffers", "Regularization",
-        "RunningStatistics", "StatisticsCount", "FoldBatchNormAtInference",
+        "RunningStatistics", "StatisticsCount", "FoldBatchNormAtInference", "ActivationOutput", "StatisticsTensors",
     };
 
     public static NetworkPlan Plan(NetworkSpec spec)

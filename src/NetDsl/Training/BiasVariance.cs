@@ -18,7 +18,7 @@ public sealed record BiasVarianceDiagnosis(FitProblem Problem, double AvoidableB
 {
     /// <inheritdoc />
     public override string ToString() =>
-        $"{Problem}: avoidable bias {AvoidableBias:P1} (train − Bayes), variance {Variance:P1} (dev − train). {Advice}";
+        $"{Problem}: avoidable bias {AvoidableBias * 100:F1}% (train − Bayes), variance {Variance * 100:F1}% (dev − train). {Advice}";
 }
 
 /// <summary>Bias/variance diagnosis from error rates (1 − accuracy): avoidable bias = train − Bayes, variance =

@@ -42,6 +42,15 @@ public sealed class TrainingOptions
     /// <summary>Random augmentation of each training mini-batch (image samples of the dataset's shape (C, H, W)).</summary>
     public Augmentation? Augmentation { get; init; }
 
+    /// <summary>Watches gradients, updates and activations each epoch; its warnings go to <see cref="OnWarning"/>.</summary>
+    public TrainingMonitor? Monitor { get; init; }
+
+    /// <summary>Receives the monitor's warnings (for example <c>Console.WriteLine</c>).</summary>
+    public Action<string>? OnWarning { get; init; }
+
+    /// <summary>Where to draw a progress bar per epoch with the running loss and throughput (for example <c>Console.Out</c>).</summary>
+    public TextWriter? Progress { get; init; }
+
     /// <summary>Called after each epoch, for progress lines.</summary>
     public Action<EpochResult>? OnEpoch { get; init; }
 
@@ -81,6 +90,14 @@ sealed class AugmentedBatches(Augmentation augmentation, Dataset data, int batch
 /// <summary>Mini-batch training of any generated network.</summary>
 public static class Trainer
 {
+    static void DrawProgress(TextWriter writer, int epoch, int done, int total, double loss, double samplesPerSecond)
+    {
+        const int width = 30;
+        int filled = done * width / total;
+        writer.Write(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"\repoch {epoch,3} [{new string('#', filled)}{new string('.', width - filled)}] {done * 100 / total,3}%  loss {loss:F4}  {samplesPerSecond,9:N0} samples/s"));
+    }
+
     /// <summary>Trains for <see cref="TrainingOptions.Epochs"/> epochs (fewer if early stopping ends it) and returns the history.</summary>
     public static TrainingHistory Fit(INeuralNetwork network, IOptimizer optimizer, Dataset train, Dataset? dev, TrainingOptions options)
     {
@@ -97,6 +114,7 @@ public static class Trainer
             var clock = Stopwatch.StartNew();
             if (options.Schedule is { } schedule) optimizer.LearningRate = schedule.RateAt(epoch - 1, initialRate);
             options.BeforeEpoch?.Invoke(epoch, optimizer);
+            options.Monitor?.BeginEpoch(network);
             batches.Shuffle(epoch);
             double runningLoss = 0;
             for (int b = 0; b < batches.BatchCount; b++)
@@ -108,11 +126,18 @@ public static class Trainer
                 if (!float.IsFinite(loss))
                     throw new TrainingDivergedException(step, epoch, loss, network.FindFirstNonFiniteLayer());
                 runningLoss += loss * batch.Size;
+                if (options.Progress is { } progress && (b % 20 == 19 || b == batches.BatchCount - 1))
+                    DrawProgress(progress, epoch, b + 1, batches.BatchCount, runningLoss / Math.Min(train.Count, (b + 1) * batches.BatchSize),
+                        Math.Min(train.Count, (b + 1) * batches.BatchSize) / clock.Elapsed.TotalSeconds);
             }
+            options.Progress?.Write('\r' + new string(' ', 79) + '\r');
             var trained = Metrics.Evaluate(network, train);
             Evaluation? held = dev is null ? null : Metrics.Evaluate(network, dev);
             var result = new EpochResult(epoch, trained.Loss, trained.Accuracy, held?.Loss, held?.Accuracy,
                 runningLoss / train.Count, clock.Elapsed);
+            if (options.Monitor is { } monitor)
+                foreach (var warning in monitor.EndEpoch(network, result, history.LastOrDefault()).Warnings)
+                    options.OnWarning?.Invoke($"epoch {epoch}: {warning}");
             history.Add(result);
             options.OnEpoch?.Invoke(result);
             if (held is { } devFigures && devFigures.Accuracy > bestDevAccuracy)

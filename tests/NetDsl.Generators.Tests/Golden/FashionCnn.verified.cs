@@ -234,6 +234,18 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         return loss;
     }
 
+    public global::System.ReadOnlySpan<float> ActivationOutput(string layer)
+    {
+        if (_floatBuffers is not { } buffers) return default;
+        return layer switch
+        {
+            "Act1" => buffers.Norm1Output.AsSpan(0, _lastBatch * 25088),
+            "Act2" => buffers.Conv2Output.AsSpan(0, _lastBatch * 3136),
+            "Act3" => (buffers.DropoutActive ? buffers.HiddenActivation : buffers.HiddenOutput).AsSpan(0, _lastBatch * 128),
+            _ => default,
+        };
+    }
+
     public string? FindFirstNonFiniteLayer()
     {
         foreach (var tensor in _parameterTensors)

@@ -186,6 +186,17 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         return loss;
     }
 
+    public global::System.ReadOnlySpan<float> ActivationOutput(string layer)
+    {
+        if (_floatBuffers is not { } buffers) return default;
+        return layer switch
+        {
+            "Act1" => (buffers.DropoutActive ? buffers.Hidden1Activation : buffers.Hidden1Output).AsSpan(0, _lastBatch * 256),
+            "Act2" => (buffers.DropoutActive ? buffers.Hidden2Activation : buffers.Hidden2Output).AsSpan(0, _lastBatch * 128),
+            _ => default,
+        };
+    }
+
     public string? FindFirstNonFiniteLayer()
     {
         foreach (var tensor in _parameterTensors)

@@ -49,6 +49,8 @@ partial class InvalidNetwork : global::NetDsl.INeuralNetwork
 
     public double ComputeGradients(global::System.ReadOnlySpan<double> parameters, global::System.ReadOnlySpan<double> inputs, global::System.ReadOnlySpan<double> targets, global::System.Span<double> gradients) => throw NetworkDeclarationError();
 
+    public global::System.ReadOnlySpan<float> ActivationOutput(string layer) => throw NetworkDeclarationError();
+
     public string? FindFirstNonFiniteLayer() => throw NetworkDeclarationError();
 
     string global::NetDsl.INeuralNetwork.Name => "InvalidNetwork";

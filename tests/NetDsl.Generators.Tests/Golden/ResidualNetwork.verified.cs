@@ -270,6 +270,19 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         return loss;
     }
 
+    public global::System.ReadOnlySpan<float> ActivationOutput(string layer)
+    {
+        if (_floatBuffers is not { } buffers) return default;
+        return layer switch
+        {
+            "StemAct" => buffers.StemOutput.AsSpan(0, _lastBatch * 512),
+            "Act1" => buffers.Norm1Output.AsSpan(0, _lastBatch * 512),
+            "SkipAct" => buffers.SkipOutput.AsSpan(0, _lastBatch * 512),
+            "HiddenAct" => buffers.HiddenOutput.AsSpan(0, _lastBatch * 16),
+            _ => default,
+        };
+    }
+
     public string? FindFirstNonFiniteLayer()
     {
         foreach (var tensor in _parameterTensors)

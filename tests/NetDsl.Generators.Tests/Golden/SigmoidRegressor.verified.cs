@@ -178,6 +178,18 @@ partial class Models
             return loss;
         }
 
+        public global::System.ReadOnlySpan<float> ActivationOutput(string layer)
+        {
+            if (_floatBuffers is not { } buffers) return default;
+            return layer switch
+            {
+                "Squash" => buffers.HiddenOutput.AsSpan(0, _lastBatch * 11),
+                "Gate" => buffers.GateOutput.AsSpan(0, _lastBatch * 11),
+                "Probability" => buffers.OutOutput.AsSpan(0, _lastBatch * 4),
+                _ => default,
+            };
+        }
+
         public string? FindFirstNonFiniteLayer()
         {
             foreach (var tensor in _parameterTensors)

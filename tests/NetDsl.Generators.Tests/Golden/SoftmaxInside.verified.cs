@@ -168,6 +168,17 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         return loss;
     }
 
+    public global::System.ReadOnlySpan<float> ActivationOutput(string layer)
+    {
+        if (_floatBuffers is not { } buffers) return default;
+        return layer switch
+        {
+            "Attention" => (buffers.DropoutActive ? buffers.HiddenActivation : buffers.HiddenOutput).AsSpan(0, _lastBatch * 9),
+            "Distribution" => buffers.OutOutput.AsSpan(0, _lastBatch * 4),
+            _ => default,
+        };
+    }
+
     public string? FindFirstNonFiniteLayer()
     {
         foreach (var tensor in _parameterTensors)
