@@ -66,6 +66,11 @@ public class CheckpointTests
         Assert.Contains("tensor 'Conv.weight' is missing", error.Message);
         Assert.True(before.AsSpan().SequenceEqual(network.Parameters));
 
+        error = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, new SigmoidRegressor()));
+        Assert.Contains("tensor 'Hidden.weight' has shape (4, 5) but SigmoidRegressor needs (11, 6)", error.Message);
+        Assert.False(File.Exists(path + ".tmp"));
+
+        Checkpoint.Save(path, new DenseNorm(seed: 2));
         var bytes = File.ReadAllBytes(path);
         File.WriteAllBytes(path, bytes[..(bytes.Length - 8)]);
         error = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, new DenseNorm()));

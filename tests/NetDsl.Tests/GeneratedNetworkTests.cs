@@ -208,3 +208,21 @@ public class GeneratedNetworkTests
         Assert.Equal(best.DevAccuracy!.Value, Metrics.Evaluate(network, dev).Accuracy, 12);
     }
 }
+
+public class DivergenceTests
+{
+    [Fact]
+    public void A_diverging_first_step_stops_training_there_without_touching_theta()
+    {
+        var network = new TinyTanh(seed: 1);
+        // Huge weights in the last layer overflow the outputs, the loss and its gradient.
+        network.Parameters[TinyTanh.YWeightOffset] = float.MaxValue;
+        network.Parameters[TinyTanh.YWeightOffset + 1] = float.MaxValue;
+        var data = new NetDsl.Data.Dataset(TestData.Uniform(8 * 4, 2), Enumerable.Range(0, 8).Select(i => i % 4).ToArray(), [4], 4);
+        var before = network.Parameters.ToArray();
+        var error = Assert.Throws<TrainingDivergedException>(() =>
+            Trainer.Fit(network, new Sgd(0.1), data, null, new TrainingOptions { Epochs = 1, BatchSize = 8 }));
+        Assert.Equal(1, error.Step);
+        Assert.True(before.AsSpan().SequenceEqual(network.Parameters)); // θ was not updated with the bad gradient
+    }
+}

@@ -240,8 +240,8 @@ internal static partial class NetworkEmitter
         Method(w, valid, $"public float TrainStep({ReadOnlySpan}<float> inputs, {ReadOnlySpan}<float> targets, {Runtime}Optimizers.IOptimizer optimizer)", () =>
         {
             w.Line("float loss = ComputeGradients(inputs, targets);");
-            w.Line("// A non-finite loss leaves θ untouched, so the layer where it arose can still be found.");
-            w.Line("if (float.IsFinite(loss)) optimizer.Step(_parameters, _gradients);");
+            w.Line("// A non-finite loss or gradient leaves θ untouched, so the layer where it arose can still be found.");
+            w.Line($"if (float.IsFinite(loss) && !{Runtime}Shapes.HasNonFinite(_gradients)) optimizer.Step(_parameters, _gradients);");
             w.Line("return loss;");
         });
 

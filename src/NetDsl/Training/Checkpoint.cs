@@ -53,13 +53,18 @@ public static class Checkpoint
         var json = Encoding.UTF8.GetBytes(header.ToJsonString());
         // The header is padded with spaces to a multiple of 8 so the data that follows is aligned.
         int padded = (json.Length + 7) / 8 * 8;
-        using var file = File.Create(path);
-        Span<byte> length = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);
-        file.Write(length);
-        file.Write(json);
-        for (int i = json.Length; i < padded; i++) file.WriteByte((byte)' ');
-        foreach (var (_, _, data) in tensors) WriteLittleEndian(file, data);
+        // Written beside the target and renamed over it: a crash mid-write never leaves a half checkpoint.
+        string temporary = path + ".tmp";
+        using (var file = File.Create(temporary))
+        {
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);
+            file.Write(length);
+            file.Write(json);
+            for (int i = json.Length; i < padded; i++) file.WriteByte((byte)' ');
+            foreach (var (_, _, data) in tensors) WriteLittleEndian(file, data);
+        }
+        File.Move(temporary, path, overwrite: true);
     }
 
     /// <summary>Reads a checkpoint into the network (and optimizer); returns the saved epoch. Every problem names the

@@ -5,10 +5,14 @@ using NetDsl.Optimizers;
 namespace NetDsl.Training;
 
 /// <summary>Stops training when the loss stops being a number, naming the step and the first layer where it went wrong.</summary>
-public sealed class TrainingDivergedException(long step, int epoch, float loss, string? layer)
-    : Exception($"Training diverged at step {step} (epoch {epoch}): the loss is {loss}" +
-                (layer is null ? "; every layer's activations are finite, so the loss itself overflowed." : $"; the first non-finite activations are in layer '{layer}'."))
+public sealed class TrainingDivergedException(long step, int epoch, float loss, string? layer, string? gradientTensor = null)
+    : Exception($"Training diverged at step {step} (epoch {epoch}): " + (gradientTensor is not null
+        ? $"the loss is {loss} but the gradient of '{gradientTensor}' is not finite."
+        : $"the loss is {loss}" + (layer is null ? "; every layer's activations are finite, so the loss itself overflowed." : $"; the first non-finite activations are in layer '{layer}'.")))
 {
+    /// <summary>The first parameter tensor whose gradient held NaN or ±∞, when the loss itself was finite.</summary>
+    public string? GradientTensor { get; } = gradientTensor;
+
     /// <summary>The 1-based optimizer step whose loss was not finite.</summary>
     public long Step { get; } = step;
 
@@ -125,6 +129,10 @@ public static class Trainer
                 float loss = network.TrainStep(inputs, batch.Targets, optimizer);
                 if (!float.IsFinite(loss))
                     throw new TrainingDivergedException(step, epoch, loss, network.FindFirstNonFiniteLayer());
+                if (Shapes.HasNonFinite(network.Gradients))
+                    foreach (var tensor in network.ParameterTensors)
+                        if (Shapes.HasNonFinite(network.Gradients.Slice(tensor.Offset, tensor.Length)))
+                            throw new TrainingDivergedException(step, epoch, loss, tensor.Layer, tensor.Name);
                 runningLoss += loss * batch.Size;
                 if (options.Progress is { } progress && (b % 20 == 19 || b == batches.BatchCount - 1))
                     DrawProgress(progress, epoch, b + 1, batches.BatchCount, runningLoss / Math.Min(train.Count, (b + 1) * batches.BatchSize),

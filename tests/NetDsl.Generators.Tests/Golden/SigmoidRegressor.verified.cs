@@ -141,8 +141,8 @@ partial class Models
         public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::NetDsl.Optimizers.IOptimizer optimizer)
         {
             float loss = ComputeGradients(inputs, targets);
-            // A non-finite loss leaves θ untouched, so the layer where it arose can still be found.
-            if (float.IsFinite(loss)) optimizer.Step(_parameters, _gradients);
+            // A non-finite loss or gradient leaves θ untouched, so the layer where it arose can still be found.
+            if (float.IsFinite(loss) && !global::NetDsl.Shapes.HasNonFinite(_gradients)) optimizer.Step(_parameters, _gradients);
             return loss;
         }
 
