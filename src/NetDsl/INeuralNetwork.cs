@@ -43,6 +43,13 @@ public interface INeuralNetwork
     /// <summary>When false, training passes run every dropout with keep probability 1.</summary>
     bool DropoutEnabled { get; set; }
 
+    /// <summary>The rate of each dropout layer, in declaration order; starts at the declared rates and may be changed
+    /// (hyperparameter search tunes it). A rate outside [0, 1) fails at the next training step.</summary>
+    Span<double> DropoutRates { get; }
+
+    /// <summary>The dropout layers' names, matching <see cref="DropoutRates"/>.</summary>
+    IReadOnlyList<string> DropoutLayers { get; }
+
     /// <summary>L1/L2 penalty on the weights, included in the training loss and its gradients (float and double).</summary>
     Training.Regularization Regularization { get; set; }
 

@@ -226,3 +226,24 @@ public class DivergenceTests
         Assert.True(before.AsSpan().SequenceEqual(network.Parameters)); // θ was not updated with the bad gradient
     }
 }
+
+public class DropoutRateTests
+{
+    [Fact]
+    public void Dropout_rates_start_declared_and_can_be_changed_at_run_time()
+    {
+        var network = new SmallClassifier(seed: 1);
+        INeuralNetwork view = network;
+        Assert.Equal(["Drop1", "Drop2"], view.DropoutLayers);
+        Assert.Equal([0.3, 0.1], network.DropoutRates.ToArray());
+        var x = TestData.Uniform(4 * 6, 1);
+        var y = TestData.OneHot(4, 3, 2);
+        network.DropoutRates.Clear(); // rate 0 keeps everything: training equals the dropout-free pass
+        float withZeroRate = network.ComputeGradients(x, y);
+        network.DropoutEnabled = false;
+        Assert.Equal(network.ComputeGradients(x, y), withZeroRate, 6);
+        network.DropoutEnabled = true;
+        network.DropoutRates[0] = 1.5;
+        Assert.Throws<ArgumentOutOfRangeException>(() => network.ComputeGradients(x, y));
+    }
+}

@@ -164,6 +164,8 @@ public class GradientCheckTests(ITestOutputHelper output)
         public double ComputeLoss(ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets) => inner.ComputeLoss(parameters, inputs, targets);
         public string? FindFirstNonFiniteLayer() => inner.FindFirstNonFiniteLayer();
         public ReadOnlySpan<float> ActivationOutput(string layer) => inner.ActivationOutput(layer);
+        public Span<double> DropoutRates => inner.DropoutRates;
+        public IReadOnlyList<string> DropoutLayers => inner.DropoutLayers;
 
         public double ComputeGradients(ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets, Span<double> gradients)
         {

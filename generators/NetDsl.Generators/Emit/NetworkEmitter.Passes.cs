@@ -10,7 +10,7 @@ internal static partial class NetworkEmitter
     static void EmitForward(SourceWriter w, NetworkPlan plan)
     {
         var method = w.Block(
-            $"static void Forward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Runtime}PassMode mode, ulong dropoutSeed, {Span}<float> statistics, bool updateStatistics, {ReadOnlySpan}<T> folded) {ElementConstraint}");
+            $"static void Forward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Runtime}PassMode mode, ulong dropoutSeed, {Span}<float> statistics, bool updateStatistics, {ReadOnlySpan}<T> folded, {ReadOnlySpan}<double> dropoutRates) {ElementConstraint}");
         w.Line($"bool dropout = mode == {Runtime}PassMode.Training;");
         if (plan.Blocks.Any(b => b.Kind == BlockKind.BatchNorm)) w.Line($"bool training = mode != {Runtime}PassMode.Inference;");
         w.Line("buffers.DropoutActive = dropout;");
@@ -118,7 +118,7 @@ internal static partial class NetworkEmitter
     {
         if (!block.HasDropout) return;
         w.Line($"var mask = buffers.{block.Name}Mask.AsSpan(0, batch * {block.Outputs});");
-        w.Line($"if (dropout) {Kernels}Dropout.FillMask(mask, {Number(block.DropoutRate)}, dropoutSeed, {block.Index});");
+        w.Line($"if (dropout) {Kernels}Dropout.FillMask(mask, dropoutRates[{block.DropoutIndex}], dropoutSeed, {block.Index});");
     }
 
     /// <summary>The product's weights; a folded product takes its folded copy at inference.</summary>
@@ -155,7 +155,7 @@ internal static partial class NetworkEmitter
         if (!maskDrawn)
         {
             w.Line($"var mask = buffers.{block.Name}Mask.AsSpan(0, batch * {block.Outputs});");
-            w.Line($"{Kernels}Dropout.FillMask(mask, {Number(block.DropoutRate)}, dropoutSeed, {block.Index});");
+            w.Line($"{Kernels}Dropout.FillMask(mask, dropoutRates[{block.DropoutIndex}], dropoutSeed, {block.Index});");
         }
         if (block.KeepsActivation) w.Line("activation.CopyTo(output);");
         w.Line($"{Kernels}Arithmetic.Multiply(output, mask);");

@@ -124,6 +124,7 @@ internal static partial class NetworkEmitter
             "readonly float[] _parameters = new float[ParameterCount];",
             "readonly float[] _gradients = new float[ParameterCount];",
             $"readonly float[] _statistics = new float[{plan.StatisticsCount}];",
+            $"readonly double[] _dropoutRates = [{string.Join(", ", plan.Blocks.Where(b => b.HasDropout).Select(b => Number(b.DropoutRate)))}];",
             "ActivationBuffers<float>? _floatBuffers;",
             "ActivationBuffers<double>? _doubleBuffers;",
             "ulong _dropoutSeed;",
@@ -175,6 +176,10 @@ internal static partial class NetworkEmitter
             }
         }
         w.Line("public bool DropoutEnabled { get; set; } = true;");
+        w.Line("/// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>");
+        Member(w, valid, $"public {Span}<double> DropoutRates", "_dropoutRates");
+        w.Line($"static readonly string[] _dropoutLayers = [{string.Join(", ", plan.Blocks.Where(b => b.HasDropout).Select(b => Literal(b.DropoutLayer!)))}];");
+        w.Line($"global::System.Collections.Generic.IReadOnlyList<string> {Runtime}INeuralNetwork.DropoutLayers => _dropoutLayers;");
         w.Line($"public {Runtime}Training.Regularization Regularization {{ get; set; }}");
         w.Line();
 
@@ -219,7 +224,7 @@ internal static partial class NetworkEmitter
             BatchOf(w, plan, "inputs");
             w.Line($"{Runtime}Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));");
             w.Line("var buffers = FloatBuffers(batch);");
-            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false, {(plan.FoldedCount > 0 ? "FoldedParameters()" : "default")});");
+            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false, {(plan.FoldedCount > 0 ? "FoldedParameters()" : "default")}, _dropoutRates);");
             w.Line($"buffers.{plan.Blocks.Last().Name}Output.AsSpan(0, batch * OutputSize).CopyTo(outputs);");
         });
 
@@ -230,7 +235,7 @@ internal static partial class NetworkEmitter
             w.Line("var buffers = FloatBuffers(batch);");
             w.Line($"var mode = DropoutEnabled ? {Runtime}PassMode.Training : {Runtime}PassMode.TrainingWithoutDropout;");
             w.Line("ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);");
-            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default);");
+            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates);");
             if (plan.FoldedCount > 0) w.Line("_version++; // θ and the running statistics are about to change");
             w.Line("double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);");
             w.Line("Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));");
@@ -250,7 +255,7 @@ internal static partial class NetworkEmitter
             BatchOf(w, plan, "inputs");
             w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
             w.Line("var buffers = FloatBuffers(batch);");
-            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false, {(plan.FoldedCount > 0 ? "FoldedParameters()" : "default")});");
+            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false, {(plan.FoldedCount > 0 ? "FoldedParameters()" : "default")}, _dropoutRates);");
             w.Line("return (float)LossOf<float>(buffers, targets, batch, withGradient: false);");
         });
 
@@ -313,7 +318,7 @@ internal static partial class NetworkEmitter
         BatchOf(w, plan, "inputs");
         w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
         w.Line("var buffers = DoubleBuffers(batch);");
-        w.Line($"Forward<double>(parameters, buffers, inputs, batch, {Runtime}PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);");
+        w.Line($"Forward<double>(parameters, buffers, inputs, batch, {Runtime}PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);");
     }
 
     static void BatchOf(SourceWriter w, NetworkPlan plan, string parameter) =>

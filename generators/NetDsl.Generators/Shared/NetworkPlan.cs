@@ -74,6 +74,9 @@ internal sealed record BlockPlan(
 
     public bool HasDropout => DropoutLayer is not null;
 
+    /// <summary>Position among the network's dropout steps, in forward order; -1 without dropout.</summary>
+    public int DropoutIndex { get; init; } = -1;
+
     /// <summary>With both an activation and dropout, the pre-dropout activation is kept for the backward pass.</summary>
     public bool KeepsActivation => Activation != ActivationKind.None && HasDropout;
 

@@ -13,7 +13,7 @@ internal static class NetworkPlanner
         "InputSize", "OutputSize", "ParameterCount", "ActivationValuesPerSample", "TrainingLoss", "Summary", "SummaryTable",
         "PlanMemory", "Parameters", "Gradients", "DropoutEnabled", "Initialize", "Predict", "PredictBatch", "ComputeGradients",
         "ComputeLoss", "TrainStep", "EvaluateLoss", "FindFirstNonFiniteLayer", "ActivationBuffers", "Regularization",
-        "RunningStatistics", "StatisticsCount", "FoldBatchNormAtInference", "ActivationOutput", "StatisticsTensors",
+        "RunningStatistics", "StatisticsCount", "FoldBatchNormAtInference", "ActivationOutput", "StatisticsTensors", "DropoutRates", "DropoutLayers",
     };
 
     public static NetworkPlan Plan(NetworkSpec spec)
@@ -205,6 +205,9 @@ internal static class NetworkPlanner
             }
             blocks[i] = block;
         }
+        int dropouts = 0;
+        for (int i = 0; i < blocks.Count; i++)
+            if (blocks[i].HasDropout) blocks[i] = blocks[i] with { DropoutIndex = dropouts++ };
         var layerPlans = layers.Select(l => l with
         {
             ParameterCount = blocks.Where(b => b.Name == l.Name && b.HasParameters).Sum(b => b.WeightLength + b.BiasLength),

@@ -111,6 +111,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
     readonly float[] _parameters = new float[ParameterCount];
     readonly float[] _gradients = new float[ParameterCount];
     readonly float[] _statistics = new float[64];
+    readonly double[] _dropoutRates = [0.3];
     ActivationBuffers<float>? _floatBuffers;
     ActivationBuffers<double>? _doubleBuffers;
     ulong _dropoutSeed;
@@ -143,6 +144,10 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         return _folded;
     }
     public bool DropoutEnabled { get; set; } = true;
+    /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
+    public global::System.Span<double> DropoutRates => _dropoutRates;
+    static readonly string[] _dropoutLayers = ["Drop"];
+    global::System.Collections.Generic.IReadOnlyList<string> global::NetDsl.INeuralNetwork.DropoutLayers => _dropoutLayers;
     public global::NetDsl.Training.Regularization Regularization { get; set; }
 
     public void Initialize(int seed)
@@ -176,7 +181,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters());
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates);
         buffers.LogitsOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
     }
 
@@ -187,7 +192,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         var buffers = FloatBuffers(batch);
         var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
         ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
-        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default);
+        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates);
         _version++; // θ and the running statistics are about to change
         double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
         Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
@@ -207,7 +212,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters());
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates);
         return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
     }
 
@@ -217,7 +222,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
         return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
     }
 
@@ -228,7 +233,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
         double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
         Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
         return loss;
@@ -271,7 +276,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         bool training = mode != global::NetDsl.PassMode.Inference;
@@ -330,7 +335,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             var output = buffers.HiddenOutput.AsSpan(0, batch * 128);
             var activation = dropout ? buffers.HiddenActivation.AsSpan(0, batch * 128) : output;
             var mask = buffers.HiddenMask.AsSpan(0, batch * 128);
-            if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, 0.3, dropoutSeed, 6);
+            if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 6);
             var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 128), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
             global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 64), false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 128, 64, ref epilogue);
         }

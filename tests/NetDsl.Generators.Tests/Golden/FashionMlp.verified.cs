@@ -85,6 +85,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
     readonly float[] _parameters = new float[ParameterCount];
     readonly float[] _gradients = new float[ParameterCount];
     readonly float[] _statistics = new float[0];
+    readonly double[] _dropoutRates = [0.2, 0.2];
     ActivationBuffers<float>? _floatBuffers;
     ActivationBuffers<double>? _doubleBuffers;
     ulong _dropoutSeed;
@@ -102,6 +103,10 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
     /// <summary>BatchNorm running means and variances (per layer: C means, then C variances); empty without BatchNorm.</summary>
     public global::System.Span<float> RunningStatistics => _statistics;
     public bool DropoutEnabled { get; set; } = true;
+    /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
+    public global::System.Span<double> DropoutRates => _dropoutRates;
+    static readonly string[] _dropoutLayers = ["Drop1", "Drop2"];
+    global::System.Collections.Generic.IReadOnlyList<string> global::NetDsl.INeuralNetwork.DropoutLayers => _dropoutLayers;
     public global::NetDsl.Training.Regularization Regularization { get; set; }
 
     public void Initialize(int seed)
@@ -129,7 +134,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default);
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates);
         buffers.LogitsOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
     }
 
@@ -140,7 +145,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         var buffers = FloatBuffers(batch);
         var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
         ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
-        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default);
+        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates);
         double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
         Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
         return (float)loss;
@@ -159,7 +164,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default);
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates);
         return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
     }
 
@@ -169,7 +174,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
         return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
     }
 
@@ -180,7 +185,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
         double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
         Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
         return loss;
@@ -217,7 +222,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         buffers.DropoutActive = dropout;
@@ -226,7 +231,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             var output = buffers.Hidden1Output.AsSpan(0, batch * 256);
             var activation = dropout ? buffers.Hidden1Activation.AsSpan(0, batch * 256) : output;
             var mask = buffers.Hidden1Mask.AsSpan(0, batch * 256);
-            if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, 0.2, dropoutSeed, 0);
+            if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 0);
             var epilogue = new Hidden1ForwardEpilogue<T> { Bias = parameters.Slice(Hidden1BiasOffset, 256), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
             global::NetDsl.Kernels.Gemm.Multiply<T, Hidden1ForwardEpilogue<T>>(inputs, false, parameters.Slice(Hidden1WeightOffset, Hidden1WeightLength), true, batch, 256, 784, ref epilogue);
         }
@@ -235,7 +240,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             var output = buffers.Hidden2Output.AsSpan(0, batch * 128);
             var activation = dropout ? buffers.Hidden2Activation.AsSpan(0, batch * 128) : output;
             var mask = buffers.Hidden2Mask.AsSpan(0, batch * 128);
-            if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, 0.2, dropoutSeed, 1);
+            if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[1], dropoutSeed, 1);
             var epilogue = new Hidden2ForwardEpilogue<T> { Bias = parameters.Slice(Hidden2BiasOffset, 128), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
             global::NetDsl.Kernels.Gemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * 256), false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), true, batch, 128, 256, ref epilogue);
         }

@@ -31,6 +31,10 @@ partial class InvalidNetwork : global::NetDsl.INeuralNetwork
     /// <summary>BatchNorm running means and variances (per layer: C means, then C variances); empty without BatchNorm.</summary>
     public global::System.Span<float> RunningStatistics => throw NetworkDeclarationError();
     public bool DropoutEnabled { get; set; } = true;
+    /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
+    public global::System.Span<double> DropoutRates => throw NetworkDeclarationError();
+    static readonly string[] _dropoutLayers = [];
+    global::System.Collections.Generic.IReadOnlyList<string> global::NetDsl.INeuralNetwork.DropoutLayers => _dropoutLayers;
     public global::NetDsl.Training.Regularization Regularization { get; set; }
 
     public void Initialize(int seed) => throw NetworkDeclarationError();

@@ -139,6 +139,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     readonly float[] _parameters = new float[ParameterCount];
     readonly float[] _gradients = new float[ParameterCount];
     readonly float[] _statistics = new float[32];
+    readonly double[] _dropoutRates = [];
     ActivationBuffers<float>? _floatBuffers;
     ActivationBuffers<double>? _doubleBuffers;
     ulong _dropoutSeed;
@@ -172,6 +173,10 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         return _folded;
     }
     public bool DropoutEnabled { get; set; } = true;
+    /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
+    public global::System.Span<double> DropoutRates => _dropoutRates;
+    static readonly string[] _dropoutLayers = [];
+    global::System.Collections.Generic.IReadOnlyList<string> global::NetDsl.INeuralNetwork.DropoutLayers => _dropoutLayers;
     public global::NetDsl.Training.Regularization Regularization { get; set; }
 
     public void Initialize(int seed)
@@ -212,7 +217,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 8, 8)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters());
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates);
         buffers.LogitsOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
     }
 
@@ -223,7 +228,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         var buffers = FloatBuffers(batch);
         var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
         ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
-        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default);
+        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates);
         _version++; // θ and the running statistics are about to change
         double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
         Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
@@ -243,7 +248,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 8, 8)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters());
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates);
         return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
     }
 
@@ -253,7 +258,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 8, 8)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
         return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
     }
 
@@ -264,7 +269,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 8, 8)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
         double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
         Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
         return loss;
@@ -311,7 +316,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         bool training = mode != global::NetDsl.PassMode.Inference;

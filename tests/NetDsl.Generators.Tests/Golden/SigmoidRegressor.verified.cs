@@ -79,6 +79,7 @@ partial class Models
         readonly float[] _parameters = new float[ParameterCount];
         readonly float[] _gradients = new float[ParameterCount];
         readonly float[] _statistics = new float[0];
+        readonly double[] _dropoutRates = [0.25];
         ActivationBuffers<float>? _floatBuffers;
         ActivationBuffers<double>? _doubleBuffers;
         ulong _dropoutSeed;
@@ -96,6 +97,10 @@ partial class Models
         /// <summary>BatchNorm running means and variances (per layer: C means, then C variances); empty without BatchNorm.</summary>
         public global::System.Span<float> RunningStatistics => _statistics;
         public bool DropoutEnabled { get; set; } = true;
+        /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
+        public global::System.Span<double> DropoutRates => _dropoutRates;
+        static readonly string[] _dropoutLayers = ["InputDrop"];
+        global::System.Collections.Generic.IReadOnlyList<string> global::NetDsl.INeuralNetwork.DropoutLayers => _dropoutLayers;
         public global::NetDsl.Training.Regularization Regularization { get; set; }
 
         public void Initialize(int seed)
@@ -121,7 +126,7 @@ partial class Models
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default);
+            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates);
             buffers.OutOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
         }
 
@@ -132,7 +137,7 @@ partial class Models
             var buffers = FloatBuffers(batch);
             var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
             ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
-            Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default);
+            Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates);
             double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
             Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
             return (float)loss;
@@ -151,7 +156,7 @@ partial class Models
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default);
+            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates);
             return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
         }
 
@@ -161,7 +166,7 @@ partial class Models
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
+            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
             return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
         }
 
@@ -172,7 +177,7 @@ partial class Models
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
+            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
             double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
             Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
             return loss;
@@ -211,7 +216,7 @@ partial class Models
         global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
         global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-        static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+        static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
         {
             bool dropout = mode == global::NetDsl.PassMode.Training;
             buffers.DropoutActive = dropout;
@@ -223,7 +228,7 @@ partial class Models
                 if (dropout)
                 {
                     var mask = buffers.InputDropMask.AsSpan(0, batch * 6);
-                    global::NetDsl.Kernels.Dropout.FillMask(mask, 0.25, dropoutSeed, 0);
+                    global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 0);
                     global::NetDsl.Kernels.Arithmetic.Multiply(output, mask);
                 }
             }

@@ -69,6 +69,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
     readonly float[] _parameters = new float[ParameterCount];
     readonly float[] _gradients = new float[ParameterCount];
     readonly float[] _statistics = new float[0];
+    readonly double[] _dropoutRates = [0.2];
     ActivationBuffers<float>? _floatBuffers;
     ActivationBuffers<double>? _doubleBuffers;
     ulong _dropoutSeed;
@@ -86,6 +87,10 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
     /// <summary>BatchNorm running means and variances (per layer: C means, then C variances); empty without BatchNorm.</summary>
     public global::System.Span<float> RunningStatistics => _statistics;
     public bool DropoutEnabled { get; set; } = true;
+    /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
+    public global::System.Span<double> DropoutRates => _dropoutRates;
+    static readonly string[] _dropoutLayers = ["Drop"];
+    global::System.Collections.Generic.IReadOnlyList<string> global::NetDsl.INeuralNetwork.DropoutLayers => _dropoutLayers;
     public global::NetDsl.Training.Regularization Regularization { get; set; }
 
     public void Initialize(int seed)
@@ -111,7 +116,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(5)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default);
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates);
         buffers.OutOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
     }
 
@@ -122,7 +127,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         var buffers = FloatBuffers(batch);
         var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
         ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
-        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default);
+        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates);
         double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
         Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
         return (float)loss;
@@ -141,7 +146,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(5)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default);
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates);
         return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
     }
 
@@ -151,7 +156,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(5)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
         return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
     }
 
@@ -162,7 +167,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(5)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
         double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
         Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
         return loss;
@@ -198,7 +203,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         buffers.DropoutActive = dropout;
@@ -207,7 +212,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
             var output = buffers.HiddenOutput.AsSpan(0, batch * 9);
             var activation = dropout ? buffers.HiddenActivation.AsSpan(0, batch * 9) : output;
             var mask = buffers.HiddenMask.AsSpan(0, batch * 9);
-            if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, 0.2, dropoutSeed, 0);
+            if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 0);
             var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 9), Output = output, Activation = activation };
             global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(inputs, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 9, 5, ref epilogue);
             global::NetDsl.Kernels.Activations.SoftmaxRows(activation, 9);
