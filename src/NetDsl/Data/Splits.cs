@@ -97,16 +97,5 @@ public sealed class MinMaxScaler
     }
 
     /// <summary>A new dataset scaled by the training range (dev and test values may fall outside [0, 1]).</summary>
-    public Dataset Transform(Dataset data)
-    {
-        if (data.FeatureSize != minimum.Length)
-            throw new ArgumentException($"The scaler was fitted on {minimum.Length} features per sample but the data has {data.FeatureSize}.", nameof(data));
-        var features = (float[])data.Features.Clone();
-        for (int i = 0; i < features.Length; i++)
-        {
-            int j = i % minimum.Length;
-            features[i] = (features[i] - minimum[j]) * inverseRange[j];
-        }
-        return new Dataset(features, data.Labels, [.. data.SampleShape], data.ClassCount);
-    }
+    public Dataset Transform(Dataset data) => FeatureScaling.Apply(data, minimum, inverseRange);
 }

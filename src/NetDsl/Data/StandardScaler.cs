@@ -50,15 +50,21 @@ public sealed class StandardScaler
     }
 
     /// <summary>A new dataset with every sample standardized by the fitted statistics.</summary>
-    public Dataset Transform(Dataset data)
+    public Dataset Transform(Dataset data) => FeatureScaling.Apply(data, mean, scale);
+}
+
+/// <summary>The transform both scalers share: x′ = (x − shift) · scale per feature, on a copy.</summary>
+internal static class FeatureScaling
+{
+    public static Dataset Apply(Dataset data, float[] shift, float[] scale)
     {
-        if (data.FeatureSize != mean.Length)
-            throw new ArgumentException($"The scaler was fitted on {mean.Length} features per sample but the data has {data.FeatureSize}.", nameof(data));
+        if (data.FeatureSize != shift.Length)
+            throw new ArgumentException($"The scaler was fitted on {shift.Length} features per sample but the data has {data.FeatureSize}.", nameof(data));
         var features = (float[])data.Features.Clone();
         for (int i = 0; i < data.Count; i++)
         {
-            var sample = features.AsSpan(i * mean.Length, mean.Length);
-            for (int j = 0; j < sample.Length; j++) sample[j] = (sample[j] - mean[j]) * scale[j];
+            var sample = features.AsSpan(i * shift.Length, shift.Length);
+            for (int j = 0; j < sample.Length; j++) sample[j] = (sample[j] - shift[j]) * scale[j];
         }
         return new Dataset(features, data.Labels, [.. data.SampleShape], data.ClassCount);
     }
