@@ -39,8 +39,10 @@ public readonly record struct Regularization
     {
         if (!IsActive) return 0;
         double absolute = 0, squares = 0;
-        foreach (var tensor in tensors)
+        // Indexed, not foreach: enumerating an IReadOnlyList allocates, and this runs every training step.
+        for (int t = 0; t < tensors.Count; t++)
         {
+            var tensor = tensors[t];
             if (!tensor.WeightDecay) continue;
             foreach (var value in parameters.Slice(tensor.Offset, tensor.Length))
             {
