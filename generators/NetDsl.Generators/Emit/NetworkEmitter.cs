@@ -35,7 +35,7 @@ internal static partial class NetworkEmitter
 
     static void EmitInvalidNetwork(SourceWriter w, NetworkPlan plan)
     {
-        string message = $"{plan.Spec.TypeName} cannot run: its declaration has errors. " + string.Join(" ", plan.Problems.Select(p => p + "."));
+        string message = $"{plan.Spec.TypeName} cannot run: its declaration has errors. " + string.Join(" ", plan.Problems.Where(p => p.IsError).Select(p => p + "."));
         w.Line($"const string NetworkDeclarationErrors = {Literal(message)};");
         w.Line();
         w.Line($"static {Runtime}InvalidNetworkException NetworkDeclarationError() => new(NetworkDeclarationErrors);");

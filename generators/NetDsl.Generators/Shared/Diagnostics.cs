@@ -14,6 +14,8 @@ internal sealed record Problem(string Id, EquatableArray<string> Arguments, Loca
 
     public DiagnosticDescriptor Descriptor => NetworkDiagnostics.ById[Id];
 
+    public bool IsError => Descriptor.DefaultSeverity == DiagnosticSeverity.Error;
+
     public string Message => string.Format(CultureInfo.InvariantCulture, Descriptor.MessageFormat.ToString(CultureInfo.InvariantCulture),
         Arguments.Cast<object>().ToArray());
 
@@ -26,8 +28,10 @@ internal static class NetworkDiagnostics
     const string Category = "NetDsl.Design";
     const string HelpLinkBase = "https://github.com/netdsl/netdsl/blob/main/docs/rules/";
 
-    static DiagnosticDescriptor Error(string id, string title, string message) =>
-        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + id + ".md");
+    static DiagnosticDescriptor Error(string id, string title, string message) => Rule(id, title, message, DiagnosticSeverity.Error);
+
+    static DiagnosticDescriptor Rule(string id, string title, string message, DiagnosticSeverity severity) =>
+        new(id, title, message, Category, severity, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + id + ".md");
 
     public static readonly DiagnosticDescriptor NoInput = Error("ND0001",
         "Network has no input layer",
@@ -89,11 +93,43 @@ internal static class NetworkDiagnostics
         "Skip connection names no earlier layer",
         "Layer '{0}' adds the output of '{1}', which is not a layer declared before it; name an earlier layer with nameof");
 
+    // Design advice: numbered after the rules of the analyzer issue (rule 4 is ND0104, ...), so ids stay stable.
+    public static readonly DiagnosticDescriptor LinearCollapse = Rule("ND0104",
+        "Two linear layers with no nonlinearity between them",
+        "Layer '{0}' follows '{1}' with no nonlinearity between them: the two collapse into one linear map; insert an activation such as [ReLU]",
+        DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor InitializerMismatch = Rule("ND0105",
+        "Initializer does not suit the activation",
+        "Layer '{0}' uses Init.{1} before {2}; {3} suits it (Init.{4})",
+        DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor ConstantInitializer = Rule("ND0106",
+        "Constant weight initialization",
+        "Layer '{0}' starts every weight at the same value (Init.{1}): every unit computes the same thing and receives the same gradient, so they never differ; use Init.{2}",
+        DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor DropoutAtOutput = Rule("ND0109",
+        "Dropout after the last layer",
+        "Layer '{0}' drops values of the network's output, so predictions at training time are noise on the loss; remove it or move it before the last Dense layer",
+        DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor DropoutBeforeBatchNorm = Rule("ND0111",
+        "Dropout directly before BatchNorm",
+        "Layer '{0}' drops values right before BatchNorm '{1}': the batch statistics see the dropout's variance in training but not at inference (variance shift); put the dropout after the activation that follows the BatchNorm",
+        DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor NetworkFootprint = Rule("ND0112",
+        "Network size and training memory",
+        "Network '{0}': {1} parameters; training at batch {2} with Adam takes {3} (parameters {4}, gradients {5}, optimizer state {6}, activations {7})",
+        DiagnosticSeverity.Info);
+
     public static readonly IReadOnlyList<DiagnosticDescriptor> All =
     [
         NoInput, MisplacedInput, NonPositiveSize, HyperparameterOutOfRange, UnknownOption, InvalidLayerMember,
         InvalidNetworkType, MultipleLayerAttributes, SoftmaxTwice, UnreadableAttribute, ShapeMismatch, NothingToTrain, ReservedName,
         BinaryCrossEntropyNeedsSigmoid, UnknownSource,
+        LinearCollapse, InitializerMismatch, ConstantInitializer, DropoutAtOutput, DropoutBeforeBatchNorm, NetworkFootprint,
     ];
 
     public static readonly IReadOnlyDictionary<string, DiagnosticDescriptor> ById = All.ToDictionary(d => d.Id);

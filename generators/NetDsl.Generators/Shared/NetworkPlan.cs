@@ -119,7 +119,8 @@ internal sealed record NetworkPlan(
     int ActivationValuesPerSample,
     EquatableArray<Problem> Problems)
 {
-    public bool IsValid => Problems.Count == 0;
+    /// <summary>Errors stop generation; warnings and information only advise.</summary>
+    public bool IsValid => !Problems.Any(p => p.IsError);
 
     public int InputSize => InputShape.Aggregate(1, (a, b) => a * b);
 }

@@ -208,6 +208,7 @@ internal static class NetworkPlanner
         int dropouts = 0;
         for (int i = 0; i < blocks.Count; i++)
             if (blocks[i].HasDropout) blocks[i] = blocks[i] with { DropoutIndex = dropouts++ };
+        if (!problems.Any(p => p.IsError)) Advise(spec, blocks, offset, blocks.Sum(ValuesPerSample), problems);
         var layerPlans = layers.Select(l => l with
         {
             ParameterCount = blocks.Where(b => b.Name == l.Name && b.HasParameters).Sum(b => b.WeightLength + b.BiasLength),
@@ -302,6 +303,65 @@ internal static class NetworkPlanner
         }
         return new Geometry(channels, height, width, size, size, stride, 0, 0, Output(height), Output(width));
     }
+
+    /// <summary>The batch size the footprint diagnostic quotes (Keras's default).</summary>
+    const int DefaultBatchSize = 32;
+
+    /// <summary>Design advice on a network that is valid: warnings and the footprint.</summary>
+    static void Advise(NetworkSpec spec, List<BlockPlan> blocks, int parameters, int valuesPerSample, List<Problem> problems)
+    {
+        LayerSpec LayerNamed(string name) => spec.Layers.First(l => l.Name == name);
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            var block = blocks[i];
+            if (block.IsProduct)
+            {
+                var layer = LayerNamed(block.Name);
+                var next = i + 1 < blocks.Count ? blocks[i + 1] : null;
+                var activation = block.Activation == ActivationKind.None && next?.Kind == BlockKind.BatchNorm ? next.Activation : block.Activation;
+                bool reluFamily = activation is ActivationKind.ReLU or ActivationKind.LeakyReLU or ActivationKind.ELU;
+                bool saturating = activation is ActivationKind.Sigmoid or ActivationKind.Tanh;
+                if (layer.Init is InitKind.Xavier or InitKind.XavierUniform or InitKind.LeCun or InitKind.LeCunUniform && reluFamily)
+                    problems.Add(Problem.Create(NetworkDiagnostics.InitializerMismatch, layer.Location, layer.Name, layer.Init, activation,
+                        "He/Kaiming initialization keeps the variance of ReLU-family outputs", layer.Init.ToString().EndsWith("Uniform") ? "HeUniform" : "He"));
+                if (layer.Init is InitKind.He or InitKind.HeUniform && saturating)
+                    problems.Add(Problem.Create(NetworkDiagnostics.InitializerMismatch, layer.Location, layer.Name, layer.Init, activation,
+                        "Xavier/Glorot initialization keeps saturating units in their linear range", layer.Init == InitKind.HeUniform ? "XavierUniform" : "Xavier"));
+                if (layer.Init is InitKind.Zeros or InitKind.Ones or InitKind.Constant)
+                    problems.Add(Problem.Create(NetworkDiagnostics.ConstantInitializer, layer.Location, layer.Name, layer.Init, reluFamily ? "He" : "Xavier"));
+
+                // Walk forward over steps that stay linear (dropout, average pooling, BatchNorm without activation).
+                if (block.Activation == ActivationKind.None)
+                    for (int j = i + 1; j < blocks.Count; j++)
+                    {
+                        var later = blocks[j];
+                        if (later.IsProduct)
+                        {
+                            problems.Add(Problem.Create(NetworkDiagnostics.LinearCollapse, LayerNamed(later.Name).Location, later.Name, block.Name));
+                            break;
+                        }
+                        bool linear = later.Activation == ActivationKind.None && later.Kind is BlockKind.Elementwise or BlockKind.AvgPool or BlockKind.BatchNorm;
+                        if (!linear) break;
+                    }
+            }
+            if (block.HasDropout && block.Kind != BlockKind.BatchNorm && i + 1 < blocks.Count && blocks[i + 1].Kind == BlockKind.BatchNorm)
+                problems.Add(Problem.Create(NetworkDiagnostics.DropoutBeforeBatchNorm, LayerNamed(block.DropoutLayer!).Location, block.DropoutLayer!, blocks[i + 1].Name));
+        }
+        if (blocks.Count > 0 && blocks[blocks.Count - 1].HasDropout)
+            problems.Add(Problem.Create(NetworkDiagnostics.DropoutAtOutput, LayerNamed(blocks[blocks.Count - 1].DropoutLayer!).Location, blocks[blocks.Count - 1].DropoutLayer!));
+
+        long parameterBytes = parameters * 4L, activationBytes = valuesPerSample * 4L * DefaultBatchSize;
+        problems.Add(Problem.Create(NetworkDiagnostics.NetworkFootprint, spec.Location, spec.TypeName, parameters.ToString("N0", CultureInfo.InvariantCulture),
+            DefaultBatchSize, Bytes(4 * parameterBytes + activationBytes), Bytes(parameterBytes), Bytes(parameterBytes), Bytes(2 * parameterBytes), Bytes(activationBytes)));
+    }
+
+    static string Bytes(long bytes) => bytes switch
+    {
+        >= 1L << 30 => (bytes / (double)(1L << 30)).ToString("0.##", CultureInfo.InvariantCulture) + " GiB",
+        >= 1L << 20 => (bytes / (double)(1L << 20)).ToString("0.##", CultureInfo.InvariantCulture) + " MiB",
+        >= 1L << 10 => (bytes / (double)(1L << 10)).ToString("0.##", CultureInfo.InvariantCulture) + " KiB",
+        _ => bytes.ToString(CultureInfo.InvariantCulture) + " B",
+    };
 
     static void CheckLoss(NetworkSpec spec, List<BlockPlan> blocks, List<Problem> problems)
     {

@@ -1,0 +1,79 @@
+using Microsoft.CodeAnalysis;
+
+namespace NetDsl.Generators.Tests;
+
+/// <summary>Design advice (warnings and the footprint) on valid networks: each rule fires on its case and stays quiet
+/// on the nearest correct neighbour; the network still generates and runs.</summary>
+public class AdviceTests
+{
+    static string Network(string members, string loss = "Loss.SoftmaxCrossEntropy") => $$"""
+        using NetDsl;
+        namespace Samples;
+        [Network(Loss = {{loss}})]
+        public partial class Net
+        {
+            [Input(6)] public partial Layer In { get; }
+        {{members}}
+        }
+        """;
+
+    static IEnumerable<Diagnostic> Advice(string source, string id)
+    {
+        var run = GeneratorHarness.Generate(source);
+        Assert.Empty(run.OutputErrors);
+        Assert.DoesNotContain("NetworkDeclarationError", run.Source); // advice never blocks generation
+        return run.Analyzer.Where(d => d.Id == id);
+    }
+
+    static string At(Diagnostic d) => d.Location.SourceTree!.ToString().Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length);
+
+    [Fact]
+    public void Two_linear_layers_collapse_unless_a_nonlinearity_separates_them()
+    {
+        var fired = Assert.Single(Advice(Network("[Dense(8)] public partial Layer A { get; }\n[Dropout(0.1)] public partial Layer D { get; }\n[Dense(3)] public partial Layer B { get; }"), "ND0104"));
+        Assert.Equal(DiagnosticSeverity.Warning, fired.Severity);
+        Assert.Equal("Dense(3)", At(fired));
+        Assert.Contains("'B' follows 'A'", fired.GetMessage());
+        Assert.Empty(Advice(Network("[Dense(8)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n[Dense(3)] public partial Layer B { get; }"), "ND0104"));
+    }
+
+    [Fact]
+    public void An_initializer_that_does_not_suit_its_activation_is_reported_with_the_matching_one()
+    {
+        var xavierBeforeRelu = Assert.Single(Advice(Network("[Dense(8, Init = Init.Xavier)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n[Dense(3)] public partial Layer B { get; }"), "ND0105"));
+        Assert.Contains("Init.He)", xavierBeforeRelu.GetMessage());
+        var heBeforeTanh = Assert.Single(Advice(Network("[Dense(8, Init = Init.HeUniform)] public partial Layer A { get; }\n[Tanh] public partial Layer T { get; }\n[Dense(3)] public partial Layer B { get; }"), "ND0105"));
+        Assert.Contains("Init.XavierUniform)", heBeforeTanh.GetMessage());
+        // Through a BatchNorm, the activation after it counts.
+        Assert.Single(Advice(Network("[Dense(8, Init = Init.LeCun)] public partial Layer A { get; }\n[BatchNorm] public partial Layer N { get; }\n[ReLU] public partial Layer R { get; }\n[Dense(3)] public partial Layer B { get; }"), "ND0105"));
+        Assert.Empty(Advice(Network("[Dense(8, Init = Init.He)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n[Dense(3)] public partial Layer B { get; }"), "ND0105"));
+    }
+
+    [Fact]
+    public void Constant_initialization_is_reported_and_random_is_not()
+    {
+        var fired = Assert.Single(Advice(Network("[Dense(8, Init = Init.Zeros)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n[Dense(3)] public partial Layer B { get; }"), "ND0106"));
+        Assert.Contains("use Init.He", fired.GetMessage());
+        Assert.Empty(Advice(Network("[Dense(8, Init = Init.Normal)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n[Dense(3)] public partial Layer B { get; }"), "ND0106"));
+    }
+
+    [Fact]
+    public void Dropout_on_the_output_or_right_before_batchnorm_is_reported()
+    {
+        var output = Assert.Single(Advice(Network("[Dense(3)] public partial Layer B { get; }\n[Dropout(0.2)] public partial Layer Late { get; }"), "ND0109"));
+        Assert.Equal("Dropout(0.2)", At(output));
+        var beforeNorm = Assert.Single(Advice(Network("[Dense(8)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n[Dropout(0.2)] public partial Layer D { get; }\n[BatchNorm] public partial Layer N { get; }\n[Dense(3)] public partial Layer B { get; }"), "ND0111"));
+        Assert.Contains("'D' drops values right before BatchNorm", beforeNorm.GetMessage());
+        Assert.Empty(Advice(Network("[Dense(8)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n[Dropout(0.2)] public partial Layer D { get; }\n[Dense(3)] public partial Layer B { get; }"), "ND0109"));
+    }
+
+    [Fact]
+    public void Every_valid_network_shows_its_parameter_count_and_training_memory()
+    {
+        var footprint = Assert.Single(Advice(GoldenFileTests.Networks["FashionMlp"], "ND0112"));
+        Assert.Equal(DiagnosticSeverity.Info, footprint.Severity);
+        // 235,146 floats = 918.54 KiB each for θ and dθ, twice that for Adam; 1,556 cached floats × 32 samples = 194.5 KiB.
+        Assert.Equal("Network 'FashionMlp': 235,146 parameters; training at batch 32 with Adam takes 3.78 MiB (parameters 918.54 KiB, gradients 918.54 KiB, optimizer state 1.79 MiB, activations 194.5 KiB)",
+            footprint.GetMessage());
+    }
+}
