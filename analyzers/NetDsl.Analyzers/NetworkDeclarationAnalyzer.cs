@@ -34,7 +34,10 @@ public sealed class NetworkDeclarationAnalyzer : DiagnosticAnalyzer
         foreach (var problem in plan.Problems)
         {
             var location = problem.Location?.ToLocation(context.Compilation) ?? type.Locations.FirstOrDefault() ?? Location.None;
-            context.ReportDiagnostic(Diagnostic.Create(problem.Descriptor, location, problem.Arguments.Cast<object>().ToArray()));
+            var properties = problem.Fix is null
+                ? ImmutableDictionary<string, string?>.Empty
+                : ImmutableDictionary<string, string?>.Empty.Add(Problem.FixProperty, problem.Fix);
+            context.ReportDiagnostic(Diagnostic.Create(problem.Descriptor, location, properties, problem.Arguments.Cast<object>().ToArray()));
         }
     }
 }

@@ -47,6 +47,13 @@ static class GeneratorHarness
         return new Run(result, output, errors, Analyze(output));
     }
 
+    /// <summary>The analyzer's diagnostics on a source text, generator output included as in a build.</summary>
+    public static ImmutableArray<Diagnostic> AnalyzeSource(string source)
+    {
+        Driver().RunGeneratorsAndUpdateCompilation(Compile(source), out var output, out _);
+        return Analyze(output);
+    }
+
     /// <summary>The analyzer's diagnostics on a compilation (generated code excluded, as in the IDE).</summary>
     public static ImmutableArray<Diagnostic> Analyze(Compilation compilation) =>
         compilation.WithAnalyzers([new NetworkDeclarationAnalyzer()]).GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();

@@ -7,8 +7,11 @@ namespace NetDsl.Generators.Shared;
 
 /// <summary>Something Parse or Plan could not accept, with where it is. The analyzers report it; the generator names
 /// it in the exception thrown by an invalid network's members.</summary>
-internal sealed record Problem(string Id, EquatableArray<string> Arguments, LocationInfo? Location)
+/// <param name="Fix">What a code fix should write, when one is clear (an initializer name, a layer to follow).</param>
+internal sealed record Problem(string Id, EquatableArray<string> Arguments, LocationInfo? Location, string? Fix = null)
 {
+    public const string FixProperty = "Fix";
+
     public static Problem Create(DiagnosticDescriptor descriptor, LocationInfo? location, params object[] arguments) =>
         new(descriptor.Id, arguments.Select(a => System.Convert.ToString(a, CultureInfo.InvariantCulture) ?? "").ToEquatableArray(), location);
 

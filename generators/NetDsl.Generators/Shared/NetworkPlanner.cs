@@ -322,13 +322,20 @@ internal static class NetworkPlanner
                 bool reluFamily = activation is ActivationKind.ReLU or ActivationKind.LeakyReLU or ActivationKind.ELU;
                 bool saturating = activation is ActivationKind.Sigmoid or ActivationKind.Tanh;
                 if (layer.Init is InitKind.Xavier or InitKind.XavierUniform or InitKind.LeCun or InitKind.LeCunUniform && reluFamily)
+                {
+                    string fix = layer.Init.ToString().EndsWith("Uniform") ? "HeUniform" : "He";
                     problems.Add(Problem.Create(NetworkDiagnostics.InitializerMismatch, layer.Location, layer.Name, layer.Init, activation,
-                        "He/Kaiming initialization keeps the variance of ReLU-family outputs", layer.Init.ToString().EndsWith("Uniform") ? "HeUniform" : "He"));
+                        "He/Kaiming initialization keeps the variance of ReLU-family outputs", fix) with { Fix = fix });
+                }
                 if (layer.Init is InitKind.He or InitKind.HeUniform && saturating)
+                {
+                    string fix = layer.Init == InitKind.HeUniform ? "XavierUniform" : "Xavier";
                     problems.Add(Problem.Create(NetworkDiagnostics.InitializerMismatch, layer.Location, layer.Name, layer.Init, activation,
-                        "Xavier/Glorot initialization keeps saturating units in their linear range", layer.Init == InitKind.HeUniform ? "XavierUniform" : "Xavier"));
+                        "Xavier/Glorot initialization keeps saturating units in their linear range", fix) with { Fix = fix });
+                }
                 if (layer.Init is InitKind.Zeros or InitKind.Ones or InitKind.Constant)
-                    problems.Add(Problem.Create(NetworkDiagnostics.ConstantInitializer, layer.Location, layer.Name, layer.Init, reluFamily ? "He" : "Xavier"));
+                    problems.Add(Problem.Create(NetworkDiagnostics.ConstantInitializer, layer.Location, layer.Name, layer.Init, reluFamily ? "He" : "Xavier")
+                        with { Fix = reluFamily ? "He" : "Xavier" });
 
                 // Walk forward over steps that stay linear (dropout, average pooling, BatchNorm without activation).
                 if (block.Activation == ActivationKind.None)
@@ -337,7 +344,8 @@ internal static class NetworkPlanner
                         var later = blocks[j];
                         if (later.IsProduct)
                         {
-                            problems.Add(Problem.Create(NetworkDiagnostics.LinearCollapse, LayerNamed(later.Name).Location, later.Name, block.Name));
+                            problems.Add(Problem.Create(NetworkDiagnostics.LinearCollapse, LayerNamed(later.Name).Location, later.Name, block.Name)
+                                with { Fix = block.Name });
                             break;
                         }
                         bool linear = later.Activation == ActivationKind.None && later.Kind is BlockKind.Elementwise or BlockKind.AvgPool or BlockKind.BatchNorm;
