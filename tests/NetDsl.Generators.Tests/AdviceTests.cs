@@ -77,3 +77,56 @@ public class AdviceTests
             footprint.GetMessage());
     }
 }
+
+public class ActivationAdviceTests
+{
+    static IEnumerable<Diagnostic> Advice(string members, string id, string loss = "Loss.SoftmaxCrossEntropy")
+    {
+        var run = GeneratorHarness.Generate($$"""
+            using NetDsl;
+            [Network(Loss = {{loss}})]
+            public partial class Net
+            {
+                [Input(6)] public partial Layer In { get; }
+            {{members}}
+            }
+            """);
+        Assert.Empty(run.OutputErrors);
+        return run.Analyzer.Where(d => d.Id == id);
+    }
+
+    const string Tail = "[Dense(3)] public partial Layer Out { get; }";
+
+    [Fact]
+    public void Back_to_back_activations_and_a_clip_before_the_softmax_output_are_reported()
+    {
+        Assert.Single(Advice("[Dense(8)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n[Tanh] public partial Layer T { get; }\n" + Tail, "ND0120"));
+        Assert.Empty(Advice("[Dense(8)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n" + Tail, "ND0120"));
+        var clip = Assert.Single(Advice(Tail + "\n[ReLU] public partial Layer R { get; }\n[Softmax] public partial Layer P { get; }", "ND0121", "Loss.MeanSquaredError"));
+        Assert.Contains("'R' (ReLU) clips the logits", clip.GetMessage());
+    }
+
+    [Fact]
+    public void A_sigmoid_output_under_softmax_cross_entropy_is_reported()
+    {
+        Assert.Single(Advice(Tail + "\n[Sigmoid] public partial Layer S { get; }", "ND0107"));
+        Assert.Empty(Advice(Tail + "\n[Sigmoid] public partial Layer S { get; }", "ND0107", "Loss.BinaryCrossEntropy"));
+    }
+
+    [Fact]
+    public void Four_saturating_activations_without_batchnorm_or_skips_are_reported()
+    {
+        string stack = string.Concat(Enumerable.Range(1, 4).Select(i => $"[Dense(8)] public partial Layer D{i} {{ get; }}\n[Tanh] public partial Layer T{i} {{ get; }}\n"));
+        var fired = Assert.Single(Advice(stack + Tail, "ND0108"));
+        Assert.Contains("stacks 4 Sigmoid/Tanh activations (T1, T2, T3, T4)", fired.GetMessage());
+        Assert.Empty(Advice(stack.Replace("[Tanh] public partial Layer T2", "[BatchNorm] public partial Layer N { get; }\n[Tanh] public partial Layer T2") + Tail, "ND0108"));
+    }
+
+    [Fact]
+    public void High_dropout_rates_and_dropout_before_pooling_are_information()
+    {
+        var rate = Assert.Single(Advice("[Dense(8)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n[Dropout(0.7)] public partial Layer D { get; }\n" + Tail, "ND0122"));
+        Assert.Equal(DiagnosticSeverity.Info, rate.Severity);
+        Assert.Empty(Advice("[Dense(8)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n[Dropout(0.5)] public partial Layer D { get; }\n" + Tail, "ND0122"));
+    }
+}

@@ -40,7 +40,9 @@ public partial class SigmoidRegressor
     [Dropout(0.25)] partial Layer InputDrop { get; }
     [Dense(11, Init = Init.LeCun)] partial Layer Hidden { get; }
     [Tanh] partial Layer Squash { get; }
+#pragma warning disable ND0120 // deliberate: two activations in a row make a standalone elementwise step to test
     [Sigmoid] partial Layer Gate { get; }
+#pragma warning restore ND0120
     [Dense(4, Init = Init.XavierUniform)] partial Layer Out { get; }
     [Sigmoid] partial Layer Probability { get; }
 }

@@ -122,6 +122,31 @@ internal static class NetworkDiagnostics
         "Layer '{0}' drops values right before BatchNorm '{1}': the batch statistics see the dropout's variance in training but not at inference (variance shift); put the dropout after the activation that follows the BatchNorm",
         DiagnosticSeverity.Warning);
 
+    public static readonly DiagnosticDescriptor SigmoidWithSoftmaxCrossEntropy = Rule("ND0107",
+        "Sigmoid output with softmax cross-entropy",
+        "Layer '{0}' squashes the outputs with a sigmoid before Loss.SoftmaxCrossEntropy, which expects logits: the logits are confined to (0, 1) and the classes can barely separate; remove it, or use Loss.BinaryCrossEntropy for independent labels",
+        DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor SaturatingStack = Rule("ND0108",
+        "Deep stack of saturating activations",
+        "Network '{0}' stacks {1} Sigmoid/Tanh activations ({2}) with no BatchNorm or skip connection: their derivatives (at most 1/4 for Sigmoid, 1 for Tanh) multiply and the gradient vanishes; use ReLU, BatchNorm or skip connections",
+        DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor ActivationsBackToBack = Rule("ND0120",
+        "Two activations back to back",
+        "Layer '{0}' applies {1} right after '{2}' ({3}): the second activation is redundant or distorts the first; keep one",
+        DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor ActivationBeforeSoftmax = Rule("ND0121",
+        "A nonlinearity right before the Softmax output",
+        "Layer '{0}' ({1}) clips the logits right before the Softmax output '{2}': the class scores can no longer range freely; remove it",
+        DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor DropoutPlacement = Rule("ND0122",
+        "Dropout before pooling or at a high rate",
+        "Layer '{0}': {1}",
+        DiagnosticSeverity.Info);
+
     public static readonly DiagnosticDescriptor NetworkFootprint = Rule("ND0112",
         "Network size and training memory",
         "Network '{0}': {1} parameters; training at batch {2} with Adam takes {3} (parameters {4}, gradients {5}, optimizer state {6}, activations {7})",
@@ -133,6 +158,7 @@ internal static class NetworkDiagnostics
         InvalidNetworkType, MultipleLayerAttributes, SoftmaxTwice, UnreadableAttribute, ShapeMismatch, NothingToTrain, ReservedName,
         BinaryCrossEntropyNeedsSigmoid, UnknownSource,
         LinearCollapse, InitializerMismatch, ConstantInitializer, DropoutAtOutput, DropoutBeforeBatchNorm, NetworkFootprint,
+        SigmoidWithSoftmaxCrossEntropy, SaturatingStack, ActivationsBackToBack, ActivationBeforeSoftmax, DropoutPlacement,
     ];
 
     public static readonly IReadOnlyDictionary<string, DiagnosticDescriptor> ById = All.ToDictionary(d => d.Id);

@@ -355,6 +355,32 @@ internal static class NetworkPlanner
             if (block.HasDropout && block.Kind != BlockKind.BatchNorm && i + 1 < blocks.Count && blocks[i + 1].Kind == BlockKind.BatchNorm)
                 problems.Add(Problem.Create(NetworkDiagnostics.DropoutBeforeBatchNorm, LayerNamed(block.DropoutLayer!).Location, block.DropoutLayer!, blocks[i + 1].Name));
         }
+        // Declaration-order rules read the layers themselves.
+        var declared = spec.Layers.Where(l => l.Kind != LayerKind.Input).ToList();
+        bool IsActivation(LayerSpec l) => l.Kind is LayerKind.ReLU or LayerKind.LeakyReLU or LayerKind.PReLU or LayerKind.ELU or LayerKind.SELU
+            or LayerKind.Sigmoid or LayerKind.Tanh or LayerKind.Softmax or LayerKind.Maxout;
+        for (int i = 1; i < declared.Count; i++)
+        {
+            var (before, layer) = (declared[i - 1], declared[i]);
+            bool last = i == declared.Count - 1;
+            if (IsActivation(before) && IsActivation(layer) && !(last && layer.Kind == LayerKind.Softmax))
+                problems.Add(Problem.Create(NetworkDiagnostics.ActivationsBackToBack, layer.Location, layer.Name, layer.Kind, before.Name, before.Kind));
+            if (last && layer.Kind == LayerKind.Softmax && IsActivation(before))
+                problems.Add(Problem.Create(NetworkDiagnostics.ActivationBeforeSoftmax, before.Location, before.Name, before.Kind, layer.Name));
+            if (before.Kind == LayerKind.Dropout && layer.Kind is LayerKind.MaxPool or LayerKind.AvgPool or LayerKind.GlobalAveragePool)
+                problems.Add(Problem.Create(NetworkDiagnostics.DropoutPlacement, before.Location, before.Name,
+                    $"dropout right before {layer.Kind} '{layer.Name}' is partly undone by the pooling (a dropped value is often not the window's maximum); drop after the pooling"));
+        }
+        foreach (var dropout in declared.Where(l => l.Kind == LayerKind.Dropout && l.Parameter > 0.5))
+            problems.Add(Problem.Create(NetworkDiagnostics.DropoutPlacement, dropout.Location, dropout.Name,
+                $"a dropout rate of {Number(dropout.Parameter)} drops most of the values; rates above 0.5 rarely help"));
+        if (spec.Loss == LossKind.SoftmaxCrossEntropy && declared.Count > 0 && declared[declared.Count - 1].Kind == LayerKind.Sigmoid)
+            problems.Add(Problem.Create(NetworkDiagnostics.SigmoidWithSoftmaxCrossEntropy, declared[declared.Count - 1].Location, declared[declared.Count - 1].Name));
+        var squashing = declared.Where(l => l.Kind is LayerKind.Sigmoid or LayerKind.Tanh).ToList();
+        if (squashing.Count >= 4 && !declared.Any(l => l.Kind is LayerKind.BatchNorm or LayerKind.Add))
+            problems.Add(Problem.Create(NetworkDiagnostics.SaturatingStack, spec.Location, spec.TypeName, squashing.Count,
+                string.Join(", ", squashing.Select(l => l.Name))));
+
         if (blocks.Count > 0 && blocks[blocks.Count - 1].HasDropout)
             problems.Add(Problem.Create(NetworkDiagnostics.DropoutAtOutput, LayerNamed(blocks[blocks.Count - 1].DropoutLayer!).Location, blocks[blocks.Count - 1].DropoutLayer!));
 
