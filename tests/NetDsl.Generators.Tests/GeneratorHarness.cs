@@ -56,7 +56,7 @@ static class GeneratorHarness
 
     /// <summary>The analyzer's diagnostics on a compilation (generated code excluded, as in the IDE).</summary>
     public static ImmutableArray<Diagnostic> Analyze(Compilation compilation) =>
-        compilation.WithAnalyzers([new NetworkDeclarationAnalyzer()]).GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();
+        compilation.WithAnalyzers([new NetworkDeclarationAnalyzer(), new CallSiteAnalyzer()]).GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();
 
     /// <summary>Emits and loads the compiled output, to run the generated code.</summary>
     public static Assembly Load(Compilation output)

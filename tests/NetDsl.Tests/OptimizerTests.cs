@@ -115,11 +115,13 @@ public class OptimizerTests
     [Fact]
     public void Hyperparameters_out_of_range_are_rejected_on_construction()
     {
+#pragma warning disable ND0117 // the out-of-range literals are the point of this test
         Assert.Throws<ArgumentOutOfRangeException>(() => new Sgd(0));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(learningRate: -1));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(beta1: 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(beta2: -0.1));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(epsilon: 0));
+#pragma warning restore ND0117
         var error = Assert.Throws<ArgumentException>(() => new Sgd(0.1).Step(new float[3], new float[2]));
         Assert.Contains("3", error.Message);
         Assert.Contains("2", error.Message);
