@@ -7,8 +7,10 @@ using Microsoft.CodeAnalysis.Operations;
 
 namespace NetDsl.Analyzers;
 
-/// <summary>Rules at call sites, from constant arguments: optimizer hyperparameters out of range (rule 17) and a
-/// gradient-check step the double-precision thresholds cannot work with (rule 24).</summary>
+/// <summary>Rules at call sites: optimizer hyperparameters out of range (rule 17), a gradient-check step the
+/// double-precision thresholds cannot work with (rule 24), gradient checking inside a training loop (rule 14), a
+/// scaler fitted on dev or test data (rule 16), the test set used for model selection (rule 18), and a BatchNorm
+/// network trained at batch size 1 (rule 19). Data roles are read from the names of the variables passed.</summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
 {
@@ -24,7 +26,28 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
         "A gradient-check step ε = {0} is {1}: the centered difference's error grows as ε² above 1e-3 and round-off grows as 1/ε below 1e-7, so the 1e-7 / 1e-3 thresholds stop meaning anything",
         "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + "ND0124.md");
 
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(HyperparameterOutOfRange, GradientCheckStep);
+    public static readonly DiagnosticDescriptor GradientCheckInLoop = new("ND0114",
+        "Gradient checking inside a training loop",
+        "GradientCheck.Run sits in a loop that also trains: it evaluates the loss twice per parameter and is meant for debugging once, not every step",
+        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + "ND0114.md");
+
+    public static readonly DiagnosticDescriptor ScalerLeak = new("ND0116",
+        "Scaler fitted on dev or test data",
+        "'{0}' looks like {1} data: fit scalers on the training set only and transform dev and test with them (fitting on them leaks their statistics into the model)",
+        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + "ND0116.md");
+
+    public static readonly DiagnosticDescriptor TestSetSelection = new("ND0118",
+        "The test set used for model selection",
+        "'{0}' looks like the test set but is passed as the dev set: early stopping and best-epoch selection on it make it a dev set, and the final test accuracy becomes optimistic",
+        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + "ND0118.md");
+
+    public static readonly DiagnosticDescriptor BatchNormBatchOfOne = new("ND0119",
+        "BatchNorm network trained at batch size 1",
+        "'{0}' has BatchNorm layers but trains with BatchSize = 1: the batch variance of one sample is 0, so every normalized value is 0 and nothing is learned",
+        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + "ND0119.md");
+
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
+        ImmutableArray.Create(HyperparameterOutOfRange, GradientCheckStep, GradientCheckInLoop, ScalerLeak, TestSetSelection, BatchNormBatchOfOne);
 
     public override void Initialize(AnalysisContext context)
     {
@@ -34,9 +57,11 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
         {
             var optimizerBase = start.Compilation.GetTypeByMetadataName("NetDsl.Optimizers.OptimizerBase");
             var gradientCheck = start.Compilation.GetTypeByMetadataName("NetDsl.Training.GradientCheck");
-            if (optimizerBase is null) return;
+            var trainer = start.Compilation.GetTypeByMetadataName("NetDsl.Training.Trainer");
+            var network = start.Compilation.GetTypeByMetadataName(NetDsl.Generators.Shared.NetworkParser.NetworkAttributeName);
+            if (optimizerBase is null || gradientCheck is null || trainer is null || network is null) return;
             start.RegisterOperationAction(c => AnalyzeCreation(c, optimizerBase), OperationKind.ObjectCreation);
-            if (gradientCheck is not null) start.RegisterOperationAction(c => AnalyzeInvocation(c, gradientCheck), OperationKind.Invocation);
+            start.RegisterOperationAction(c => AnalyzeInvocation(c, gradientCheck, trainer, network), OperationKind.Invocation);
         });
     }
 
@@ -64,16 +89,80 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
         }
     }
 
-    static void AnalyzeInvocation(OperationAnalysisContext context, INamedTypeSymbol gradientCheck)
+    static void AnalyzeInvocation(OperationAnalysisContext context, INamedTypeSymbol gradientCheck, INamedTypeSymbol trainer, INamedTypeSymbol networkAttribute)
     {
         var invocation = (IInvocationOperation)context.Operation;
-        if (!SymbolEqualityComparer.Default.Equals(invocation.TargetMethod.ContainingType, gradientCheck) || invocation.TargetMethod.Name != "Run") return;
+        var method = invocation.TargetMethod;
+        string typeName = method.ContainingType.Name;
+        if (method.Name == "Fit" && typeName is "StandardScaler" or "MinMaxScaler" && method.ContainingNamespace.ToDisplayString() == "NetDsl.Data")
+        {
+            var data = invocation.Arguments.FirstOrDefault();
+            if (data is not null && Role(data.Value) is { } role && role.Role != "training")
+                context.ReportDiagnostic(Diagnostic.Create(ScalerLeak, data.Syntax.GetLocation(), role.Name, role.Role));
+            return;
+        }
+        if (SymbolEqualityComparer.Default.Equals(method.ContainingType, trainer) && method.Name == "Fit")
+        {
+            AnalyzeFit(context, invocation, networkAttribute);
+            return;
+        }
+        if (!SymbolEqualityComparer.Default.Equals(method.ContainingType, gradientCheck) || method.Name != "Run") return;
+        if (InsideTrainingLoop(invocation))
+            context.ReportDiagnostic(Diagnostic.Create(GradientCheckInLoop, invocation.Syntax.GetLocation()));
         var epsilon = invocation.Arguments.FirstOrDefault(a => a.Parameter?.Name == "epsilon" && a.ArgumentKind == ArgumentKind.Explicit);
         if (epsilon?.Value.ConstantValue is not { HasValue: true, Value: { } raw }) return;
         double value = System.Convert.ToDouble(raw, CultureInfo.InvariantCulture);
         if (value is >= 1e-7 and <= 1e-3) return;
         context.ReportDiagnostic(Diagnostic.Create(GradientCheckStep, epsilon.Syntax.GetLocation(),
             value.ToString("R", CultureInfo.InvariantCulture), value < 1e-7 ? "below 1e-7" : "above 1e-3"));
+    }
+
+    static void AnalyzeFit(OperationAnalysisContext context, IInvocationOperation invocation, INamedTypeSymbol networkAttribute)
+    {
+        var dev = invocation.Arguments.FirstOrDefault(a => a.Parameter?.Name == "dev");
+        if (dev is not null && Role(dev.Value) is { Role: "test" } test)
+            context.ReportDiagnostic(Diagnostic.Create(TestSetSelection, dev.Syntax.GetLocation(), test.Name));
+
+        var network = invocation.Arguments.FirstOrDefault(a => a.Parameter?.Name == "network")?.Value;
+        while (network is IConversionOperation conversion) network = conversion.Operand;
+        var options = invocation.Arguments.FirstOrDefault(a => a.Parameter?.Name == "options")?.Value;
+        if (network?.Type is not INamedTypeSymbol type || options is not IObjectCreationOperation { Initializer: { } initializer }) return;
+        var assignment = initializer.Initializers.OfType<ISimpleAssignmentOperation>()
+            .FirstOrDefault(a => a.Target is IPropertyReferenceOperation { Property.Name: "BatchSize" });
+        if (assignment?.Value.ConstantValue is not { HasValue: true, Value: 1 }) return;
+        var attribute = type.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, networkAttribute));
+        if (attribute is null) return;
+        var spec = NetDsl.Generators.Shared.NetworkParser.Parse(type, attribute, context.CancellationToken);
+        if (spec.Layers.Any(l => l.Kind == NetDsl.Generators.Shared.LayerKind.BatchNorm))
+            context.ReportDiagnostic(Diagnostic.Create(BatchNormBatchOfOne, assignment.Syntax.GetLocation(), type.Name));
+    }
+
+    /// <summary>Whether a loop around the call also trains (calls TrainStep or Trainer.Fit) in its body.</summary>
+    static bool InsideTrainingLoop(IOperation operation)
+    {
+        for (var parent = operation.Parent; parent is not null; parent = parent.Parent)
+            if (parent is ILoopOperation loop)
+                return loop.Body.Descendants().OfType<IInvocationOperation>().Any(i => i.TargetMethod.Name is "TrainStep" or "Fit");
+        return false;
+    }
+
+    /// <summary>The data role a variable's name suggests: dev, test, or training.</summary>
+    static (string Name, string Role)? Role(IOperation value)
+    {
+        while (value is IConversionOperation conversion) value = conversion.Operand;
+        string? name = value switch
+        {
+            ILocalReferenceOperation local => local.Local.Name,
+            IParameterReferenceOperation parameter => parameter.Parameter.Name,
+            IFieldReferenceOperation field => field.Field.Name,
+            IPropertyReferenceOperation property => property.Property.Name,
+            _ => null,
+        };
+        if (name is null) return null;
+        string lower = name.ToLowerInvariant();
+        if (lower.Contains("test")) return (name, "test");
+        if (lower.Contains("dev") || lower.Contains("valid")) return (name, "dev");
+        return lower.Contains("train") ? (name, "training") : null;
     }
 
     static bool InheritsFrom(INamedTypeSymbol? type, INamedTypeSymbol baseType)

@@ -3,11 +3,20 @@ namespace NetDsl.Generators.Tests;
 public class CallSiteTests
 {
     static string Code(string body) => $$"""
+        using NetDsl;
+        using NetDsl.Data;
         using NetDsl.Optimizers;
         using NetDsl.Training;
+        [Network(Loss = Loss.MeanSquaredError)]
+        partial class Normed
+        {
+            [Input(4)] partial Layer In { get; }
+            [Dense(4)] partial Layer A { get; }
+            [BatchNorm] partial Layer N { get; }
+        }
         class Use
         {
-            void Run(NetDsl.INeuralNetwork network, float[] x, float[] y)
+            void Run(NetDsl.INeuralNetwork network, float[] x, float[] y, Dataset trainSet, Dataset devSet, Dataset testSet)
             {
                 {{body}}
             }
@@ -33,5 +42,34 @@ public class CallSiteTests
         Assert.Contains("below 1e-7", Assert.Single(Fired("GradientCheck.Run(network, x, y, epsilon: 1e-10);", "ND0124")));
         Assert.Contains("above 1e-3", Assert.Single(Fired("GradientCheck.Run(network, x, y, 0.01);", "ND0124")));
         Assert.Empty(Fired("GradientCheck.Run(network, x, y, epsilon: 1e-6); GradientCheck.Run(network, x, y);", "ND0124"));
+    }
+
+    [Fact]
+    public void Gradient_checking_inside_a_training_loop_is_reported()
+    {
+        Assert.Single(Fired("for (int i = 0; i < 3; i++) { network.TrainStep(x, y, new Adam()); GradientCheck.Run(network, x, y); }", "ND0114"));
+        Assert.Empty(Fired("for (int i = 0; i < 3; i++) network.TrainStep(x, y, new Adam()); GradientCheck.Run(network, x, y);", "ND0114"));
+    }
+
+    [Fact]
+    public void Scalers_fitted_on_dev_or_test_data_are_reported()
+    {
+        Assert.Contains("'testSet' looks like test data", Assert.Single(Fired("var s = StandardScaler.Fit(testSet);", "ND0116")));
+        Assert.Single(Fired("var s = MinMaxScaler.Fit(devSet);", "ND0116"));
+        Assert.Empty(Fired("var s = StandardScaler.Fit(trainSet); var t = s.Transform(testSet);", "ND0116"));
+    }
+
+    [Fact]
+    public void The_test_set_passed_as_the_dev_set_is_reported()
+    {
+        Assert.Single(Fired("Trainer.Fit(network, new Adam(), trainSet, testSet, new TrainingOptions());", "ND0118"));
+        Assert.Empty(Fired("Trainer.Fit(network, new Adam(), trainSet, devSet, new TrainingOptions());", "ND0118"));
+    }
+
+    [Fact]
+    public void A_batchnorm_network_trained_at_batch_size_one_is_reported()
+    {
+        Assert.Contains("'Normed' has BatchNorm layers", Assert.Single(Fired("Trainer.Fit(new Normed(), new Adam(), trainSet, devSet, new TrainingOptions { BatchSize = 1 });", "ND0119")));
+        Assert.Empty(Fired("Trainer.Fit(new Normed(), new Adam(), trainSet, devSet, new TrainingOptions { BatchSize = 2 });", "ND0119"));
     }
 }
