@@ -26,8 +26,9 @@ public sealed class InitializerCodeFix : CodeFixProvider
         {
             if (!diagnostic.Properties.TryGetValue("Fix", out var init) || init is null) continue;
             if (root?.FindNode(diagnostic.Location.SourceSpan) is not AttributeSyntax attribute) continue;
+            // One equivalence key for every initializer fix: Fix All then corrects each layer to its own match.
             context.RegisterCodeFix(
-                CodeAction.Create($"Use Init.{init}", token => UseInitializer(context.Document, attribute, init, token), $"Init.{init}"),
+                CodeAction.Create($"Use Init.{init}", token => UseInitializer(context.Document, attribute, init, token), nameof(InitializerCodeFix)),
                 diagnostic);
         }
     }
