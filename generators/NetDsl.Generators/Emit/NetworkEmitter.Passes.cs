@@ -202,7 +202,7 @@ internal static partial class NetworkEmitter
             {
                 var block = cores[c];
                 var previous = c > 0 ? cores[c - 1] : null;
-                bool needsInputGradient = previous is not null && blocks.Take(previous.Index + 1).Any(b => b.HasParameters);
+                bool needsInputGradient = previous is not null && NeedsInputGradient(plan, previous);
                 switch (block.Kind)
                 {
                     case BlockKind.Dense: EmitDenseBackward(w, plan, block, needsInputGradient ? previous : null); break;
@@ -343,6 +343,9 @@ internal static partial class NetworkEmitter
     static string OutputOf(NetworkPlan plan, int block, int width) =>
         block < 0 ? "inputs" : $"buffers.{plan.Blocks[block].Name}Output.AsSpan(0, batch * {width})";
 
+    /// <summary>A gradient flows back into <paramref name="previous"/> only if it or a block before it has parameters.</summary>
+    static bool NeedsInputGradient(NetworkPlan plan, BlockPlan previous) => plan.Blocks.Take(previous.Index + 1).Any(b => b.HasParameters);
+
     /// <summary>The blocks from <paramref name="from"/> up to (not including) <paramref name="to"/>, last first: the order
     /// in which their derivatives apply to a gradient flowing back.</summary>
     static List<BlockPlan> Chain(NetworkPlan plan, BlockPlan from, BlockPlan? to) =>
@@ -481,7 +484,7 @@ internal static partial class NetworkEmitter
         {
             var block = cores[c];
             var previous = cores[c - 1];
-            if (block.Kind != BlockKind.Dense || !plan.Blocks.Take(previous.Index + 1).Any(b => b.HasParameters)) continue;
+            if (block.Kind != BlockKind.Dense || !NeedsInputGradient(plan, previous)) continue;
             var chain = Chain(plan, previous, block);
             if (!FusableChain(chain)) continue;
             string steps = chain.Any(b => b.HasDropout || b.Activation != ActivationKind.None) ? string.Join(", then ", chain.Select(StepText)) : "stores it";

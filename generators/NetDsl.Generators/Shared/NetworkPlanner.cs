@@ -317,8 +317,7 @@ internal static class NetworkPlanner
             if (block.IsProduct)
             {
                 var layer = LayerNamed(block.Name);
-                var next = i + 1 < blocks.Count ? blocks[i + 1] : null;
-                var activation = block.Activation == ActivationKind.None && next?.Kind == BlockKind.BatchNorm ? next.Activation : block.Activation;
+                var activation = ActivationFed(block, i + 1 < blocks.Count ? blocks[i + 1] : null);
                 bool reluFamily = activation is ActivationKind.ReLU or ActivationKind.LeakyReLU or ActivationKind.ELU;
                 bool saturating = activation is ActivationKind.Sigmoid or ActivationKind.Tanh;
                 if (layer.Init is InitKind.Xavier or InitKind.XavierUniform or InitKind.LeCun or InitKind.LeCunUniform && reluFamily)
@@ -429,6 +428,10 @@ internal static class NetworkPlanner
                 "the standard deviation", Number(arguments[1]), "(0, ∞)"));
     }
 
+    /// <summary>The activation a product's output feeds: its own, or through a BatchNorm right after it, that one's.</summary>
+    static ActivationKind ActivationFed(BlockPlan block, BlockPlan? next) =>
+        block.Activation == ActivationKind.None && next?.Kind == BlockKind.BatchNorm ? next.Activation : block.Activation;
+
     static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
     /// <summary>Auto picks He before the ReLU family, LeCun before SELU and Xavier/Glorot otherwise (the pairing each
@@ -436,8 +439,7 @@ internal static class NetworkPlanner
     static InitKind ResolveInit(BlockPlan block, BlockPlan? next)
     {
         if (block.Init != InitKind.Auto) return block.Init;
-        // Through a BatchNorm, the activation that follows it is the one the weights feed.
-        var activation = block.Activation == ActivationKind.None && next?.Kind == BlockKind.BatchNorm ? next.Activation : block.Activation;
+        var activation = ActivationFed(block, next);
         return activation is ActivationKind.ReLU or ActivationKind.LeakyReLU or ActivationKind.ELU ? InitKind.He
             : activation == ActivationKind.SELU ? InitKind.LeCun
             : InitKind.Xavier;

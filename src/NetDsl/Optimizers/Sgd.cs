@@ -44,7 +44,7 @@ public sealed class Momentum : OptimizerBase
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> first, Span<float> second) =>
         UpdateLoop.Run(parameters, gradients, first, [], new Rule((float)LearningRate, (float)Beta, Dampening ? (float)(1 - Beta) : 1f, 0f));
 
-    /// <summary>v ← βv + c·g; θ ← θ − α(v + n·(βv + ... )): n = 0 for momentum, n = β for Nesterov's look-ahead.</summary>
+    /// <summary>v ← βv + c·g; θ ← θ − α·v for momentum (look-ahead 0), θ ← θ − α(g + βv) for Nesterov (look-ahead β).</summary>
     internal readonly record struct Rule(float Alpha, float Beta, float GradientScale, float LookAhead) : IUpdateRule
     {
         public TV Update<TV, TS>(TV theta, TV gradient, ref TV velocity, ref TV second) where TV : struct where TS : ISimd<float, TV>

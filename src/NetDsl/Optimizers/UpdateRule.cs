@@ -18,10 +18,10 @@ internal static class UpdateLoop
 {
     static readonly float[] NoState = new float[16];
 
+    /// <remarks>Only <see cref="OptimizerBase.Step"/> calls it, after checking that θ and dθ have the same length.</remarks>
     public static void Run<TRule>(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> first, Span<float> second, in TRule rule)
         where TRule : struct, IUpdateRule
     {
-        OptimizerChecks.SameLength(parameters.Length, gradients.Length);
         ref float theta = ref MemoryMarshal.GetReference(parameters);
         ref float gradient = ref MemoryMarshal.GetReference(gradients);
         // Rules without state get empty spans: they read one shared vector of zeros and never store to it.

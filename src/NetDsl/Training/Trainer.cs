@@ -126,10 +126,12 @@ public static class Trainer
                 var batch = batches.Get(b);
                 step++;
                 var inputs = augmentation is null ? batch.Inputs : augmentation.Apply(batch);
+                long updates = optimizer.Steps;
                 float loss = network.TrainStep(inputs, batch.Targets, optimizer);
                 if (!float.IsFinite(loss))
                     throw new TrainingDivergedException(step, epoch, loss, network.FindFirstNonFiniteLayer());
-                if (Shapes.HasNonFinite(network.Gradients))
+                // TrainStep already scanned dθ and skipped the update when it held NaN or ±∞: only then look for the tensor.
+                if (optimizer.Steps == updates)
                     foreach (var tensor in network.ParameterTensors)
                         if (Shapes.HasNonFinite(network.Gradients.Slice(tensor.Offset, tensor.Length)))
                             throw new TrainingDivergedException(step, epoch, loss, tensor.Layer, tensor.Name);
