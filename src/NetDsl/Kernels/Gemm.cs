@@ -61,14 +61,20 @@ public ref struct WeightGradientEpilogue<T>(Span<T> weightGradient, Span<T> bias
 
 /// <summary>The shared matrix product: <c>C = op(A) · op(B)</c>, with op(A) m×k and op(B) k×n, every piece of C
 /// handed to an epilogue. B is packed into panels two vectors wide; a 4-row micro-kernel keeps 8 accumulators in
-/// registers and broadcasts A. Correct and vectorized; cache blocking and threading are tuned separately.</summary>
-public static class Gemm
+/// registers and broadcasts A. A product large enough to repay the hand-off is split between the two cores
+/// (<see cref="WorkSharing"/>): by column panels when there are several, else by rows; each core packs the panels it uses.</summary>
+public static unsafe class Gemm
 {
     const int RowsPerTile = 4;
+
+    /// <summary>Multiply-adds below which a product stays on one core: the hand-off costs about a microsecond.</summary>
+    const long SharedWorkThreshold = 96 * 1024;
 
     /// <summary>Computes <c>op(A)·op(B)</c>. With <paramref name="transposeA"/> A is stored k×m, else m×k; with
     /// <paramref name="transposeB"/> B is stored n×k, else k×n (all row-major, dense). With
     /// <paramref name="appendOnesColumn"/> B gains a column of ones, so C gains a column holding the row sums of op(A).</summary>
+    /// <remarks>The epilogue may be called from two threads at once, always for different (row, column) pieces, and may
+    /// run on a copy: it must write its results through the spans it holds, not into its own fields.</remarks>
     public static void Multiply<T, TEpilogue>(ReadOnlySpan<T> a, bool transposeA, ReadOnlySpan<T> b, bool transposeB,
         int m, int n, int k, ref TEpilogue epilogue, bool appendOnesColumn = false)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -79,13 +85,13 @@ public static class Gemm
         if (a.Length < m * k) throw new ArgumentException($"A holds {a.Length} values but a {m}×{k} operand needs {m * k}.", nameof(a));
         if (b.Length < k * n) throw new ArgumentException($"B holds {b.Length} values but a {k}×{n} operand needs {k * n}.", nameof(b));
 
-        var operands = new Operands<T>(a, transposeA, b, transposeB, m, n, k, appendOnesColumn);
+        var job = new Job<T, TEpilogue>(new Operands<T>(a, transposeA, b, transposeB, m, n, k, appendOnesColumn), epilogue);
         if (Vector512.IsHardwareAccelerated)
-            Run<T, Vector512<T>, Simd512<T>, TEpilogue>(operands, ref epilogue);
+            Dispatch<T, Vector512<T>, Simd512<T>, TEpilogue>(ref job);
         else if (Vector256.IsHardwareAccelerated)
-            Run<T, Vector256<T>, Simd256<T>, TEpilogue>(operands, ref epilogue);
+            Dispatch<T, Vector256<T>, Simd256<T>, TEpilogue>(ref job);
         else
-            Run<T, T, Scalar<T>, TEpilogue>(operands, ref epilogue);
+            Dispatch<T, T, Scalar<T>, TEpilogue>(ref job);
     }
 
     readonly ref struct Operands<T>(ReadOnlySpan<T> a, bool transposeA, ReadOnlySpan<T> b, bool transposeB,
@@ -97,15 +103,67 @@ public static class Gemm
         public int Columns => N + (OnesColumn ? 1 : 0);
     }
 
-    static void Run<T, TVector, TSimd, TEpilogue>(in Operands<T> operands, ref TEpilogue epilogue)
+    /// <summary>Everything a part needs, on the caller's stack while both parts run.</summary>
+    /// <remarks>The epilogue is held by value (C# has no ref field to a ref struct), which also keeps it on the stack
+    /// where the worker may point to it.</remarks>
+    ref struct Job<T, TEpilogue>(Operands<T> operands, TEpilogue epilogue)
+        where T : unmanaged where TEpilogue : allows ref struct
+    {
+        public readonly Operands<T> Operands = operands;
+        public TEpilogue Epilogue = epilogue;
+        public bool SplitByPanels;
+    }
+
+    static void Dispatch<T, TVector, TSimd, TEpilogue>(ref Job<T, TEpilogue> job)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
         where TEpilogue : IGemmEpilogue<T>, allows ref struct
     {
+        ref readonly var o = ref job.Operands;
+        int panelWidth = 2 * TSimd.Count;
+        int panels = (o.Columns + panelWidth - 1) / panelWidth;
+        bool worthSharing = WorkSharing.Parts > 1 && (long)o.M * o.Columns * o.K >= SharedWorkThreshold
+            && (panels >= 2 || o.M >= 4 * RowsPerTile);
+        if (!worthSharing)
+        {
+            Compute<T, TVector, TSimd, TEpilogue>(o, ref job.Epilogue, 0, panels, 0, o.M);
+            return;
+        }
+        job.SplitByPanels = panels >= 2;
+        WorkSharing.Run(&Part<T, TVector, TSimd, TEpilogue>, Unsafe.AsPointer(ref job));
+    }
+
+    static void Part<T, TVector, TSimd, TEpilogue>(void* state, int part)
+        where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
+        where TEpilogue : IGemmEpilogue<T>, allows ref struct
+    {
+        ref var job = ref Unsafe.AsRef<Job<T, TEpilogue>>(state);
+        ref readonly var o = ref job.Operands;
+        int panelWidth = 2 * TSimd.Count;
+        int panels = (o.Columns + panelWidth - 1) / panelWidth;
+        if (job.SplitByPanels)
+        {
+            var (first, last) = WorkSharing.Range(panels, part);
+            Compute<T, TVector, TSimd, TEpilogue>(o, ref job.Epilogue, first, last, 0, o.M);
+        }
+        else
+        {
+            // Whole 4-row tiles to the caller, the rest (with any leftover rows) to the worker.
+            int split = o.M / 2 / RowsPerTile * RowsPerTile;
+            Compute<T, TVector, TSimd, TEpilogue>(o, ref job.Epilogue, 0, panels, part == 0 ? 0 : split, part == 0 ? split : o.M);
+        }
+    }
+
+    /// <summary>The product restricted to column panels [firstPanel, lastPanel) and rows [firstRow, lastRow).</summary>
+    static void Compute<T, TVector, TSimd, TEpilogue>(in Operands<T> operands, ref TEpilogue epilogue,
+        int firstPanel, int lastPanel, int firstRow, int lastRow)
+        where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
+        where TEpilogue : IGemmEpilogue<T>, allows ref struct
+    {
+        if (firstPanel >= lastPanel || firstRow >= lastRow) return;
         int panelWidth = 2 * TSimd.Count;
         int columns = operands.Columns, k = operands.K, m = operands.M;
-        int panels = (columns + panelWidth - 1) / panelWidth;
-        Span<T> packed = PackBuffer<T>.Get(panels * panelWidth * k);
-        PackB(operands, panelWidth, packed);
+        Span<T> packed = PackBuffer<T>.Get((lastPanel - firstPanel) * panelWidth * k);
+        PackB(operands, panelWidth, firstPanel, lastPanel, packed);
 
         // A[i, p] lives at i·rowStride + p·depthStride.
         int rowStride = operands.TransposeA ? 1 : k;
@@ -113,26 +171,25 @@ public static class Gemm
         ref T a = ref MemoryMarshal.GetReference(operands.A);
         Span<T> tile = stackalloc T[RowsPerTile * panelWidth];
 
-        for (int panel = 0; panel < panels; panel++)
+        for (int panel = firstPanel; panel < lastPanel; panel++)
         {
             int column = panel * panelWidth;
             int width = Math.Min(panelWidth, columns - column);
-            ref T panelStart = ref packed[panel * panelWidth * k];
-            int i = 0;
-            for (; i + RowsPerTile <= m; i += RowsPerTile)
+            ref T panelStart = ref packed[(panel - firstPanel) * panelWidth * k];
+            int i = firstRow;
+            for (; i + RowsPerTile <= lastRow; i += RowsPerTile)
             {
                 FourRows<T, TVector, TSimd>(ref Unsafe.Add(ref a, i * rowStride), rowStride, depthStride, ref panelStart, k, tile);
                 for (int r = 0; r < RowsPerTile; r++)
                     epilogue.Apply(i + r, column, tile.Slice(r * panelWidth, width));
             }
-            for (; i < m; i++)
+            for (; i < lastRow; i++)
             {
                 OneRow<T, TVector, TSimd>(ref Unsafe.Add(ref a, i * rowStride), depthStride, ref panelStart, k, tile);
                 epilogue.Apply(i, column, tile[..width]);
             }
         }
     }
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void FourRows<T, TVector, TSimd>(ref T a, int rowStride, int depthStride, ref T panel, int k, Span<T> tile)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
@@ -182,26 +239,37 @@ public static class Gemm
         TSimd.Store(c1, ref Unsafe.Add(ref t, count));
     }
 
-    /// <summary>Copies op(B) (plus the ones column) into panels of <paramref name="panelWidth"/> columns, each stored
-    /// k rows × panelWidth contiguous and zero-padded, so the micro-kernel reads B with unit stride.</summary>
-    static void PackB<T>(in Operands<T> operands, int panelWidth, Span<T> packed) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Copies panels [firstPanel, lastPanel) of op(B) (plus the ones column) into <paramref name="packed"/>,
+    /// each stored k rows × panelWidth contiguous and zero-padded, so the micro-kernel reads B with unit stride.</summary>
+    static void PackB<T>(in Operands<T> operands, int panelWidth, int firstPanel, int lastPanel, Span<T> packed)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = operands.N, k = operands.K, columns = operands.Columns;
-        var b = operands.B;
-        for (int column = 0, panel = 0; column < columns; column += panelWidth, panel++)
+        int n = operands.N, k = operands.K;
+        ref T b = ref MemoryMarshal.GetReference(operands.B);
+        for (int panel = firstPanel; panel < lastPanel; panel++)
         {
-            var destination = packed.Slice(panel * panelWidth * k, panelWidth * k);
+            int column = panel * panelWidth;
+            ref T destination = ref packed[(panel - firstPanel) * panelWidth * k];
             int stored = Math.Max(0, Math.Min(panelWidth, n - column));
-            for (int p = 0; p < k; p++)
+            if (stored < panelWidth) packed.Slice((panel - firstPanel) * panelWidth * k, panelWidth * k).Clear();
+            if (!operands.TransposeB)
             {
-                var row = destination.Slice(p * panelWidth, panelWidth);
-                if (!operands.TransposeB)
-                    b.Slice(p * n + column, stored).CopyTo(row);
-                else
-                    for (int c = 0; c < stored; c++) row[c] = b[(column + c) * k + p];
-                row[stored..].Clear();
-                if (operands.OnesColumn && n - column < panelWidth && n >= column) row[n - column] = T.One;
+                for (int p = 0; p < k; p++)
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref b, p * n + column), stored)
+                        .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref destination, p * panelWidth), stored));
             }
+            else
+            {
+                // B is stored n×k: read each of the panel's columns contiguously, write it down the panel.
+                for (int c = 0; c < stored; c++)
+                {
+                    ref T source = ref Unsafe.Add(ref b, (column + c) * k);
+                    ref T target = ref Unsafe.Add(ref destination, c);
+                    for (int p = 0; p < k; p++) Unsafe.Add(ref target, p * panelWidth) = Unsafe.Add(ref source, p);
+                }
+            }
+            if (operands.OnesColumn && n - column < panelWidth && n >= column)
+                for (int p = 0; p < k; p++) Unsafe.Add(ref destination, p * panelWidth + n - column) = T.One;
         }
     }
 

@@ -1,0 +1,109 @@
+using System.Runtime.CompilerServices;
+
+namespace NetDsl.Kernels;
+
+/// <summary>Shares one piece of work between the calling thread and one resident worker thread (the machine's second
+/// core) without allocating: the work is a function pointer and a pointer to the caller's job struct, which stays on the
+/// caller's stack because the caller waits for the worker before returning. The worker spins briefly after each job, so
+/// the back-to-back products of a training step do not pay a thread wake-up each, then sleeps.</summary>
+/// <remarks>Only one job at a time uses the worker; a caller that finds it busy (another thread's network, say) runs
+/// both parts itself. With one processor both parts always run on the caller.</remarks>
+public static unsafe class WorkSharing
+{
+    /// <summary>Spin iterations (each a short pause) before an idle worker blocks: tens of microseconds.</summary>
+    const int SpinsBeforeSleep = 20_000;
+
+    static readonly bool Available = Environment.ProcessorCount > 1;
+    static readonly SemaphoreSlim Wake = new(0);
+    static Thread? worker;
+    static int busy, sleeping;
+    static long posted, finished;
+    static delegate*<void*, int, void> postedBody;
+    static void* postedJob;
+
+    /// <summary>The number of parts <see cref="Run"/> splits work into.</summary>
+    public static int Parts => Available ? 2 : 1;
+
+    /// <summary>Runs <c>body(job, 0)</c> on the caller and <c>body(job, 1)</c> on the worker, and returns when both
+    /// are done. <paramref name="job"/> must point to memory that outlives the call (a local of the caller).</summary>
+    public static void Run(delegate*<void*, int, void> body, void* job)
+    {
+        if (!Available || Interlocked.CompareExchange(ref busy, 1, 0) != 0)
+        {
+            body(job, 0);
+            body(job, 1);
+            return;
+        }
+        try
+        {
+            EnsureWorker();
+            postedBody = body;
+            postedJob = job;
+            long generation = Interlocked.Increment(ref posted);
+            if (Volatile.Read(ref sleeping) == 1) Wake.Release();
+            body(job, 0);
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref finished) != generation) spinner.SpinOnce(sleep1Threshold: -1);
+            if (failure is { } error)
+            {
+                failure = null;
+                throw new AggregateException("The worker thread's part of a shared computation failed.", error);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref busy, 0);
+        }
+    }
+
+    static Exception? failure;
+
+    static void EnsureWorker()
+    {
+        if (worker is not null) return;
+        worker = new Thread(WorkerLoop) { IsBackground = true, Name = "NetDsl worker" };
+        worker.Start();
+    }
+
+    static void WorkerLoop()
+    {
+        long seen = 0;
+        while (true)
+        {
+            int spins = 0;
+            while (Volatile.Read(ref posted) == seen)
+            {
+                if (++spins < SpinsBeforeSleep)
+                {
+                    Thread.SpinWait(8);
+                    continue;
+                }
+                // Dekker-style handshake: the poster increments `posted` then reads `sleeping`; we set `sleeping`
+                // then read `posted`. Both are full fences, so at least one side sees the other.
+                Interlocked.Exchange(ref sleeping, 1);
+                if (Volatile.Read(ref posted) == seen) Wake.Wait();
+                Interlocked.Exchange(ref sleeping, 0);
+                spins = 0;
+            }
+            seen = Volatile.Read(ref posted);
+            try
+            {
+                postedBody(postedJob, 1);
+            }
+            catch (Exception error)
+            {
+                failure = error;
+            }
+            Volatile.Write(ref finished, seen);
+        }
+    }
+
+    /// <summary>The half-open range of <paramref name="count"/> items that <paramref name="part"/> of
+    /// <see cref="Parts"/> takes; <paramref name="firstShare"/> (0..1) is the caller's share.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (int Start, int End) Range(int count, int part, double firstShare = 0.5)
+    {
+        int split = (int)Math.Round(count * firstShare);
+        return part == 0 ? (0, split) : (split, count);
+    }
+}

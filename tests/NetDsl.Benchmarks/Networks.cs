@@ -1,0 +1,48 @@
+using NetDsl;
+
+namespace NetDsl.Benchmarks;
+
+/// <summary>The reference MLP of the performance issue: 784-256-128-10, ReLU, softmax cross-entropy (no dropout, as
+/// in the libtorch measurement).</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class BenchMlp
+{
+    [Input(784)] public partial Layer Pixels { get; }
+    [Dense(256, Init = Init.He)] public partial Layer Hidden1 { get; }
+    [ReLU] public partial Layer Act1 { get; }
+    [Dense(128, Init = Init.He)] public partial Layer Hidden2 { get; }
+    [ReLU] public partial Layer Act2 { get; }
+    [Dense(10, Init = Init.Xavier)] public partial Layer Logits { get; }
+}
+
+/// <summary>The layer issue's CNN (Conv32-BN-ReLU-Pool-Conv64-BN-ReLU-Pool-Dense128-Dropout-Dense10), as the sample declares it.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class BenchCnn
+{
+    [Input(1, 28, 28)] public partial Layer Image { get; }
+    [Conv2D(32, 3, Init = Init.He)] public partial Layer Conv1 { get; }
+    [BatchNorm] public partial Layer Norm1 { get; }
+    [ReLU] public partial Layer Act1 { get; }
+    [MaxPool(2)] public partial Layer Pool1 { get; }
+    [Conv2D(64, 3, Init = Init.He)] public partial Layer Conv2 { get; }
+    [BatchNorm] public partial Layer Norm2 { get; }
+    [ReLU] public partial Layer Act2 { get; }
+    [MaxPool(2)] public partial Layer Pool2 { get; }
+    [Flatten] public partial Layer Flat { get; }
+    [Dense(128, Init = Init.He)] public partial Layer Hidden { get; }
+    [ReLU] public partial Layer Act3 { get; }
+    [Dropout(0.3)] public partial Layer Drop { get; }
+    [Dense(10, Init = Init.Xavier)] public partial Layer Logits { get; }
+}
+
+/// <summary>SimpleChains.jl's tiny benchmark network: 4-32-16-4 with tanh, trained on mean squared error.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class TinyMlp
+{
+    [Input(4)] public partial Layer Features { get; }
+    [Dense(32, Init = Init.Xavier)] public partial Layer Hidden1 { get; }
+    [Tanh] public partial Layer Act1 { get; }
+    [Dense(16, Init = Init.Xavier)] public partial Layer Hidden2 { get; }
+    [Tanh] public partial Layer Act2 { get; }
+    [Dense(4, Init = Init.Xavier)] public partial Layer Prediction { get; }
+}

@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace NetDsl.Benchmarks;
+
+/// <summary>The one-minute overview: one line per figure, exactly <c>name value unit</c>. Each figure is the median of
+/// several timed rounds after a warm-up, so a stray interruption does not decide it.</summary>
+public static class Quick
+{
+    public static void Run(TextWriter output)
+    {
+        Print(output, "mlp-step-b32", Rate(new TrainingStep(new BenchMlp(), 32, true)), "samples/s");
+        Print(output, "mlp-step-b128", Rate(new TrainingStep(new BenchMlp(), 128, true)), "samples/s");
+        Print(output, "mlp-step-b1024", Rate(new TrainingStep(new BenchMlp(), 1024, true)), "samples/s");
+        Print(output, "mlp-infer-b1", 1e6 / Rate(new Prediction(new BenchMlp(), 1)), "us");
+        var dense = new DenseLayer(2048);
+        Print(output, "dense2048-fwd-bwd", Rate(dense, seconds: 4) * dense.FlopsPerRun / 1e9, "GFLOP/s");
+        Print(output, "cnn-step-b64", Rate(new TrainingStep(new BenchCnn(), 64, true), seconds: 4), "samples/s");
+        Print(output, "tiny-step-b64", Rate(new TrainingStep(new TinyMlp(), 64, false)), "samples/s");
+        Print(output, "tiny-step-b1", Rate(new TrainingStep(new TinyMlp(), 1, false)), "samples/s");
+        Print(output, "fma-peak", FmaPeak.Measure(2), "GFLOP/s");
+        Print(output, "alloc-per-step", AllocatedPerStep(), "bytes");
+    }
+
+    static void Print(TextWriter output, string name, double value, string unit) =>
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} {value:0.###} {unit}"));
+
+    /// <summary>Items per second: the median of five rounds of about <paramref name="seconds"/>/5 each.</summary>
+    public static double Rate(Workload workload, double seconds = 2.5)
+    {
+        var watch = Stopwatch.StartNew();
+        int warmRuns = 0;
+        // Warm-up: long enough for tiered compilation to reach the optimized code.
+        while (watch.Elapsed.TotalSeconds < Math.Min(1.0, seconds / 3) || warmRuns < 3) { workload.Run(); warmRuns++; }
+        long perRound = Math.Max(1, (long)(warmRuns / watch.Elapsed.TotalSeconds * seconds / 5));
+        var rates = new double[5];
+        for (int round = 0; round < rates.Length; round++)
+        {
+            watch.Restart();
+            for (long i = 0; i < perRound; i++) workload.Run();
+            rates[round] = perRound * workload.ItemsPerRun / watch.Elapsed.TotalSeconds;
+        }
+        Array.Sort(rates);
+        return rates[rates.Length / 2];
+    }
+
+    /// <summary>Bytes allocated (all threads) per training step and prediction of the MLP after warm-up.</summary>
+    static double AllocatedPerStep()
+    {
+        var step = new TrainingStep(new BenchMlp(), 128, true);
+        var predict = new Prediction(new BenchMlp(), 128);
+        for (int i = 0; i < 50; i++) { step.Run(); predict.Run(); }
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        const int steps = 200;
+        for (int i = 0; i < steps; i++) { step.Run(); predict.Run(); }
+        return (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)steps;
+    }
+}

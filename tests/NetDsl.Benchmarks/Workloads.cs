@@ -1,0 +1,83 @@
+using NetDsl.Kernels;
+using NetDsl.Optimizers;
+
+namespace NetDsl.Benchmarks;
+
+/// <summary>The measured work, shared by the BenchmarkDotNet suites and the quick mode: each workload is built once
+/// (random data, seeded) and then runs one unit of work per <see cref="Run"/> call.</summary>
+public abstract class Workload
+{
+    /// <summary>Items (samples, products) that one <see cref="Run"/> processes.</summary>
+    public abstract int ItemsPerRun { get; }
+
+    /// <summary>Floating-point operations of one <see cref="Run"/>, 0 where the figure is not a rate of arithmetic.</summary>
+    public virtual double FlopsPerRun => 0;
+
+    public abstract void Run();
+
+    protected static float[] RandomValues(int count, int seed, float scale = 1f)
+    {
+        var random = new Random(seed);
+        var values = new float[count];
+        for (int i = 0; i < count; i++) values[i] = (float)(random.NextDouble() * 2 - 1) * scale;
+        return values;
+    }
+
+    protected static float[] OneHot(int batch, int classes, int seed)
+    {
+        var random = new Random(seed);
+        var targets = new float[batch * classes];
+        for (int s = 0; s < batch; s++) targets[s * classes + random.Next(classes)] = 1;
+        return targets;
+    }
+}
+
+/// <summary>One Adam training step (forward, loss, backward, update) of a generated network on a fixed batch.</summary>
+public sealed class TrainingStep(INeuralNetwork network, int batch, bool oneHotTargets) : Workload
+{
+    readonly float[] inputs = RandomValues(batch * network.InputSize, 1);
+    readonly float[] targets = oneHotTargets ? OneHot(batch, network.OutputSize, 2) : RandomValues(batch * network.OutputSize, 2, 0.5f);
+    readonly Adam optimizer = new(1e-4);
+
+    public override int ItemsPerRun => batch;
+
+    public override void Run() => network.TrainStep(inputs, targets, optimizer);
+}
+
+/// <summary>One prediction of a batch (inference mode).</summary>
+public sealed class Prediction(INeuralNetwork network, int batch) : Workload
+{
+    readonly float[] inputs = RandomValues(batch * network.InputSize, 3);
+    readonly float[] outputs = new float[batch * network.OutputSize];
+
+    public override int ItemsPerRun => batch;
+
+    public override void Run() => network.PredictBatch(inputs, outputs);
+}
+
+/// <summary>A Dense layer of <c>size × size</c> weights on a batch of <c>size</c>, forward and backward, through the
+/// same products and epilogues the generated code uses: Y = X·Wᵀ + b, then dW and db = dYᵀ·[X | 1], then dX = dY·W.</summary>
+public sealed class DenseLayer(int size) : Workload
+{
+    readonly float[] x = RandomValues(size * size, 4);
+    readonly float[] weights = RandomValues(size * size, 5, 0.02f);
+    readonly float[] y = new float[size * size];
+    readonly float[] dy = RandomValues(size * size, 6, 0.01f);
+    readonly float[] dw = new float[size * size];
+    readonly float[] db = new float[size];
+    readonly float[] dx = new float[size * size];
+
+    public override int ItemsPerRun => 1;
+
+    public override double FlopsPerRun => 3 * 2.0 * size * size * (double)size;
+
+    public override void Run()
+    {
+        var forward = new StoreEpilogue<float>(y, size);
+        Gemm.Multiply<float, StoreEpilogue<float>>(x, false, weights, true, size, size, size, ref forward);
+        var weightGradient = new WeightGradientEpilogue<float>(dw, db, size);
+        Gemm.Multiply<float, WeightGradientEpilogue<float>>(dy, true, x, false, size, size, size, ref weightGradient, appendOnesColumn: true);
+        var inputGradient = new StoreEpilogue<float>(dx, size);
+        Gemm.Multiply<float, StoreEpilogue<float>>(dy, false, weights, false, size, size, size, ref inputGradient);
+    }
+}
