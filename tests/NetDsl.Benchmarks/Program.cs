@@ -17,6 +17,12 @@ if (args is ["profile", var name, var seconds])
     while (DateTime.UtcNow < until) workload.Run();
     return;
 }
+// `one NAME`: a single quick figure, for tuning.
+if (args is ["one", var figure])
+{
+    Quick.Run(Console.Out, figure);
+    return;
+}
 if (args is ["quick", ..])
 {
     Quick.Run(Console.Out);

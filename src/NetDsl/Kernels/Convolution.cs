@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace NetDsl.Kernels;
 
@@ -49,6 +51,15 @@ public static class Convolution
                             continue;
                         }
                         var source = image.Slice((c * g.Height + y) * g.Width, g.Width);
+                        if (g.Stride == 1)
+                        {
+                            // One contiguous run of the source row, zeros where the window hangs over the padding.
+                            var (first, last) = InsideColumns(g, kx);
+                            destination[..first].Clear();
+                            source.Slice(first + kx - g.PadLeft, last - first).CopyTo(destination[first..]);
+                            destination[last..].Clear();
+                            continue;
+                        }
                         for (int ox = 0; ox < g.OutputWidth; ox++)
                         {
                             int x = ox * g.Stride + kx - g.PadLeft;
@@ -58,9 +69,18 @@ public static class Convolution
                 }
     }
 
+    /// <summary>For stride 1: the output columns [first, last) whose window column <paramref name="kx"/> falls inside
+    /// the image (x = ox + kx − padLeft in [0, W)).</summary>
+    static (int First, int Last) InsideColumns(in ConvGeometry g, int kx)
+    {
+        int first = Math.Clamp(g.PadLeft - kx, 0, g.OutputWidth);
+        int last = Math.Clamp(g.Width + g.PadLeft - kx, first, g.OutputWidth);
+        return (first, last);
+    }
+
     /// <summary>Adds each column-matrix gradient back to the image position it was read from (the adjoint of
     /// <see cref="Im2Col"/>); <paramref name="image"/> is accumulated into, so clear it first.</summary>
-    public static void Col2ImAdd<T>(ReadOnlySpan<T> columns, Span<T> image, in ConvGeometry g) where T : unmanaged, INumberBase<T>
+    public static void Col2ImAdd<T>(ReadOnlySpan<T> columns, Span<T> image, in ConvGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int pixels = g.OutputPixels;
         for (int c = 0; c < g.Channels; c++)
@@ -74,6 +94,12 @@ public static class Convolution
                         if ((uint)y >= (uint)g.Height) continue;
                         var destination = image.Slice((c * g.Height + y) * g.Width, g.Width);
                         var source = row.Slice(oy * g.OutputWidth, g.OutputWidth);
+                        if (g.Stride == 1)
+                        {
+                            var (first, last) = InsideColumns(g, kx);
+                            Arithmetic.Add(destination.Slice(first + kx - g.PadLeft, last - first), source[first..last]);
+                            continue;
+                        }
                         for (int ox = 0; ox < g.OutputWidth; ox++)
                         {
                             int x = ox * g.Stride + kx - g.PadLeft;
@@ -93,25 +119,40 @@ public static class Pooling
     public static void MaxForward<T>(ReadOnlySpan<T> input, Span<T> output, Span<T> argMax, int batch, in ConvGeometry g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int s = 0; s < batch; s++)
-            for (int c = 0; c < g.Channels; c++)
+        int planeSize = g.Height * g.Width, planes = batch * g.Channels;
+        if (input.Length < planes * planeSize || output.Length < planes * g.OutputPixels || argMax.Length < planes * g.OutputPixels)
+            throw new ArgumentException($"Max pooling of {batch} samples of {g.Channels}×{g.Height}×{g.Width} needs {planes * planeSize} inputs and {planes * g.OutputPixels} outputs, got {input.Length} and {output.Length}.");
+        ref T x = ref MemoryMarshal.GetReference(input);
+        ref T y = ref MemoryMarshal.GetReference(output);
+        ref T winners = ref MemoryMarshal.GetReference(argMax);
+        for (int plane = 0; plane < planes; plane++)
+        {
+            int planeStart = plane * planeSize;
+            // The winner is stored as an index within its sample.
+            int sampleStart = plane / g.Channels * g.InputSize;
+            int outPlane = plane * g.OutputPixels;
+            for (int oy = 0; oy < g.OutputHeight; oy++)
             {
-                int plane = (s * g.Channels + c) * g.Height * g.Width;
-                int outPlane = (s * g.Channels + c) * g.OutputPixels;
-                for (int oy = 0; oy < g.OutputHeight; oy++)
-                    for (int ox = 0; ox < g.OutputWidth; ox++)
+                int rowStart = planeStart + oy * g.Stride * g.Width;
+                for (int ox = 0; ox < g.OutputWidth; ox++)
+                {
+                    int windowStart = rowStart + ox * g.Stride, best = windowStart;
+                    T bestValue = Unsafe.Add(ref x, best);
+                    for (int ky = 0; ky < g.KernelHeight; ky++)
                     {
-                        int best = plane + oy * g.Stride * g.Width + ox * g.Stride;
-                        for (int ky = 0; ky < g.KernelHeight; ky++)
-                            for (int kx = 0; kx < g.KernelWidth; kx++)
-                            {
-                                int at = plane + (oy * g.Stride + ky) * g.Width + ox * g.Stride + kx;
-                                if (input[at] > input[best]) best = at;
-                            }
-                        output[outPlane + oy * g.OutputWidth + ox] = input[best];
-                        argMax[outPlane + oy * g.OutputWidth + ox] = T.CreateTruncating(best - s * g.InputSize);
+                        int at = windowStart + ky * g.Width;
+                        for (int kx = 0; kx < g.KernelWidth; kx++, at++)
+                        {
+                            T value = Unsafe.Add(ref x, at);
+                            if (value > bestValue) { bestValue = value; best = at; }
+                        }
                     }
+                    int o = outPlane + oy * g.OutputWidth + ox;
+                    Unsafe.Add(ref y, o) = bestValue;
+                    Unsafe.Add(ref winners, o) = T.CreateTruncating(best - sampleStart);
+                }
             }
+        }
     }
 
     /// <summary>Routes each output gradient to the input that won its window; <paramref name="inputGradient"/> is overwritten.</summary>
@@ -170,119 +211,3 @@ public static class Pooling
     }
 }
 
-/// <summary>Batch normalization over (samples × spatial positions) per channel; a Dense output is C channels of one
-/// position. Training: x̂ = (z − μ_B)/√(σ²_B + ε), y = γx̂ + β, running averages r ← m·r + (1 − m)·batch value (the
-/// running variance takes the unbiased batch variance, as PyTorch). Inference: the running averages replace μ_B, σ²_B.</summary>
-public static class BatchNormalization
-{
-    /// <summary>Normalizes <paramref name="values"/> in place with batch statistics, keeping x̂ and 1/σ for backward.
-    /// Running statistics (mean then variance, C each) are updated when <paramref name="running"/> is not empty.</summary>
-    public static void TrainingForward<T>(Span<T> values, int batch, int channels, int spatial, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
-        Span<T> normalized, Span<T> inverseDeviation, Span<float> running, double momentum, double epsilon)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int count = batch * spatial;
-        for (int c = 0; c < channels; c++)
-        {
-            double sum = 0, squares = 0;
-            for (int s = 0; s < batch; s++)
-                foreach (var v in values.Slice((s * channels + c) * spatial, spatial))
-                    sum += double.CreateTruncating(v);
-            double mean = sum / count;
-            for (int s = 0; s < batch; s++)
-                foreach (var v in values.Slice((s * channels + c) * spatial, spatial))
-                {
-                    double d = double.CreateTruncating(v) - mean;
-                    squares += d * d;
-                }
-            double variance = squares / count;
-            double inverse = 1 / Math.Sqrt(variance + epsilon);
-            inverseDeviation[c] = T.CreateTruncating(inverse);
-            T g = gamma[c], b = beta[c];
-            for (int s = 0; s < batch; s++)
-            {
-                int at = (s * channels + c) * spatial;
-                for (int p = 0; p < spatial; p++)
-                {
-                    T xHat = T.CreateTruncating((double.CreateTruncating(values[at + p]) - mean) * inverse);
-                    normalized[at + p] = xHat;
-                    values[at + p] = g * xHat + b;
-                }
-            }
-            if (!running.IsEmpty)
-            {
-                running[c] = (float)(momentum * running[c] + (1 - momentum) * mean);
-                double unbiased = count > 1 ? squares / (count - 1) : variance;
-                running[channels + c] = (float)(momentum * running[channels + c] + (1 - momentum) * unbiased);
-            }
-        }
-    }
-
-    /// <summary>y = γ(z − r_μ)/√(r_σ² + ε) + β with the running statistics (mean then variance, C each).</summary>
-    public static void InferenceForward<T>(Span<T> values, int batch, int channels, int spatial, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
-        ReadOnlySpan<float> running, double epsilon)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        for (int c = 0; c < channels; c++)
-        {
-            double scale = double.CreateTruncating(gamma[c]) / Math.Sqrt(running[channels + c] + epsilon);
-            T multiply = T.CreateTruncating(scale);
-            T add = T.CreateTruncating(double.CreateTruncating(beta[c]) - running[c] * scale);
-            for (int s = 0; s < batch; s++)
-            {
-                var plane = values.Slice((s * channels + c) * spatial, spatial);
-                for (int p = 0; p < spatial; p++) plane[p] = plane[p] * multiply + add;
-            }
-        }
-    }
-
-    /// <summary>Folds inference-time batch normalization into the product before it: with s = γ/√(r_σ² + ε), the weights
-    /// of output unit (or filter) c become s_c·W_c and its bias s_c·(b_c − r_μ,c) + β_c. <paramref name="weights"/> holds
-    /// one row per channel; an empty <paramref name="bias"/> reads as zero (the product dropped it for β).</summary>
-    public static void FoldIntoProduct(ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
-        ReadOnlySpan<float> running, double epsilon, Span<float> foldedWeights, Span<float> foldedBias)
-    {
-        int channels = gamma.Length, row = weights.Length / channels;
-        for (int c = 0; c < channels; c++)
-        {
-            double scale = gamma[c] / Math.Sqrt(running[channels + c] + epsilon);
-            for (int j = 0; j < row; j++) foldedWeights[c * row + j] = (float)(scale * weights[c * row + j]);
-            foldedBias[c] = (float)(scale * ((bias.IsEmpty ? 0 : bias[c]) - running[c]) + beta[c]);
-        }
-    }
-
-    /// <summary>Backward of the training forward: dγ = Σ dy·x̂, dβ = Σ dy, and in place
-    /// dz = (γ/σ)/N · (N·dy − Σdy − x̂·Σ(dy·x̂)).</summary>
-    public static void Backward<T>(Span<T> gradient, ReadOnlySpan<T> normalized, ReadOnlySpan<T> inverseDeviation, ReadOnlySpan<T> gamma,
-        Span<T> gammaGradient, Span<T> betaGradient, int batch, int channels, int spatial)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int count = batch * spatial;
-        for (int c = 0; c < channels; c++)
-        {
-            double sumDy = 0, sumDyXHat = 0;
-            for (int s = 0; s < batch; s++)
-            {
-                int at = (s * channels + c) * spatial;
-                for (int p = 0; p < spatial; p++)
-                {
-                    double dy = double.CreateTruncating(gradient[at + p]);
-                    sumDy += dy;
-                    sumDyXHat += dy * double.CreateTruncating(normalized[at + p]);
-                }
-            }
-            gammaGradient[c] = T.CreateTruncating(sumDyXHat);
-            betaGradient[c] = T.CreateTruncating(sumDy);
-            double factor = double.CreateTruncating(gamma[c]) * double.CreateTruncating(inverseDeviation[c]) / count;
-            for (int s = 0; s < batch; s++)
-            {
-                int at = (s * channels + c) * spatial;
-                for (int p = 0; p < spatial; p++)
-                {
-                    double dy = double.CreateTruncating(gradient[at + p]);
-                    gradient[at + p] = T.CreateTruncating(factor * (count * dy - sumDy - double.CreateTruncating(normalized[at + p]) * sumDyXHat));
-                }
-            }
-        }
-    }
-}
