@@ -10,6 +10,7 @@ if (args is ["profile", var name, var seconds])
     {
         "cnn" => new TrainingStep(new BenchCnn(), 64, true),
         "mlp" => new TrainingStep(new BenchMlp(), 128, true),
+        "mlp32" => new TrainingStep(new BenchMlp(), 32, true),
         "dense" => new DenseLayer(2048),
         _ => new Prediction(new BenchMlp(), 1),
     };
