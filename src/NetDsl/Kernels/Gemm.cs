@@ -162,6 +162,11 @@ public static unsafe class Gemm
         if (firstPanel >= lastPanel || firstRow >= lastRow) return;
         int panelWidth = 2 * TSimd.Count;
         int columns = operands.Columns, k = operands.K, m = operands.M;
+        if (operands.TransposeB && !operands.TransposeA && m < FewRows)
+        {
+            DotProducts<T, TVector, TSimd, TEpilogue>(operands, ref epilogue, firstPanel * panelWidth, Math.Min(lastPanel * panelWidth, columns), firstRow, lastRow);
+            return;
+        }
         Span<T> packed = PackBuffer<T>.Get((lastPanel - firstPanel) * panelWidth * k);
         PackB(operands, panelWidth, firstPanel, lastPanel, packed);
 
@@ -190,6 +195,63 @@ public static unsafe class Gemm
             }
         }
     }
+    /// <summary>Products with fewer rows than this (a single prediction, say) skip packing when B is stored n×k.</summary>
+    const int FewRows = 8;
+
+    /// <summary>C = A·Bᵀ for a few rows of A, as dot products of A's rows with B's rows, both contiguous: packing B
+    /// would cost as much as the product. Four columns at a time share each load of A.</summary>
+    static void DotProducts<T, TVector, TSimd, TEpilogue>(in Operands<T> operands, ref TEpilogue epilogue,
+        int firstColumn, int lastColumn, int firstRow, int lastRow)
+        where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
+        where TEpilogue : IGemmEpilogue<T>, allows ref struct
+    {
+        int k = operands.K, n = operands.N, count = TSimd.Count, segment = 2 * TSimd.Count;
+        ref T a0 = ref MemoryMarshal.GetReference(operands.A);
+        ref T b0 = ref MemoryMarshal.GetReference(operands.B);
+        Span<T> values = stackalloc T[segment];
+        for (int i = firstRow; i < lastRow; i++)
+        {
+            ref T a = ref Unsafe.Add(ref a0, i * k);
+            for (int column = firstColumn; column < lastColumn; column += segment)
+            {
+                int width = Math.Min(segment, lastColumn - column);
+                int j = 0;
+                for (; j + 4 <= width && column + j + 4 <= n; j += 4)
+                {
+                    ref T b = ref Unsafe.Add(ref b0, (column + j) * k);
+                    TVector c0 = TSimd.Zero, c1 = TSimd.Zero, c2 = TSimd.Zero, c3 = TSimd.Zero;
+                    int p = 0;
+                    for (; p + count <= k; p += count)
+                    {
+                        TVector x = TSimd.Load(ref Unsafe.Add(ref a, p));
+                        c0 = TSimd.MultiplyAdd(x, TSimd.Load(ref Unsafe.Add(ref b, p)), c0);
+                        c1 = TSimd.MultiplyAdd(x, TSimd.Load(ref Unsafe.Add(ref b, k + p)), c1);
+                        c2 = TSimd.MultiplyAdd(x, TSimd.Load(ref Unsafe.Add(ref b, 2 * k + p)), c2);
+                        c3 = TSimd.MultiplyAdd(x, TSimd.Load(ref Unsafe.Add(ref b, 3 * k + p)), c3);
+                    }
+                    T s0 = TSimd.Sum(c0), s1 = TSimd.Sum(c1), s2 = TSimd.Sum(c2), s3 = TSimd.Sum(c3);
+                    for (; p < k; p++)
+                    {
+                        T x = Unsafe.Add(ref a, p);
+                        s0 += x * Unsafe.Add(ref b, p); s1 += x * Unsafe.Add(ref b, k + p);
+                        s2 += x * Unsafe.Add(ref b, 2 * k + p); s3 += x * Unsafe.Add(ref b, 3 * k + p);
+                    }
+                    values[j] = s0; values[j + 1] = s1; values[j + 2] = s2; values[j + 3] = s3;
+                }
+                for (; j < width; j++)
+                {
+                    // The last few columns one at a time; the ones column (j = n) is the row sum of A.
+                    bool ones = column + j == n;
+                    ref T b = ref Unsafe.Add(ref b0, ones ? 0 : (column + j) * k);
+                    T sum = T.Zero;
+                    for (int p = 0; p < k; p++) sum += Unsafe.Add(ref a, p) * (ones ? T.One : Unsafe.Add(ref b, p));
+                    values[j] = sum;
+                }
+                epilogue.Apply(i, column, values[..width]);
+            }
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void FourRows<T, TVector, TSimd>(ref T a, int rowStride, int depthStride, ref T panel, int k, Span<T> tile)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
