@@ -125,31 +125,37 @@ public static class Pooling
         ref T x = ref MemoryMarshal.GetReference(input);
         ref T y = ref MemoryMarshal.GetReference(output);
         ref T winners = ref MemoryMarshal.GetReference(argMax);
+        // The geometry in locals: the JIT cannot keep fields of an `in` struct in registers across these stores.
+        int width = g.Width, stride = g.Stride, kernelHeight = g.KernelHeight, kernelWidth = g.KernelWidth;
+        int outputHeight = g.OutputHeight, outputWidth = g.OutputWidth, outputPixels = g.OutputPixels;
+        int channels = g.Channels, sampleSize = g.InputSize;
         for (int plane = 0; plane < planes; plane++)
         {
             int planeStart = plane * planeSize;
             // The winner is stored as an index within its sample.
-            int sampleStart = plane / g.Channels * g.InputSize;
-            int outPlane = plane * g.OutputPixels;
-            for (int oy = 0; oy < g.OutputHeight; oy++)
+            int sampleStart = plane / channels * sampleSize;
+            int o = plane * outputPixels;
+            for (int oy = 0; oy < outputHeight; oy++)
             {
-                int rowStart = planeStart + oy * g.Stride * g.Width;
-                for (int ox = 0; ox < g.OutputWidth; ox++)
+                int rowStart = planeStart + oy * stride * width;
+                for (int ox = 0; ox < outputWidth; ox++, o++)
                 {
-                    int windowStart = rowStart + ox * g.Stride, best = windowStart;
+                    int windowStart = rowStart + ox * stride, best = windowStart;
                     T bestValue = Unsafe.Add(ref x, best);
-                    for (int ky = 0; ky < g.KernelHeight; ky++)
+                    for (int ky = 0; ky < kernelHeight; ky++)
                     {
-                        int at = windowStart + ky * g.Width;
-                        for (int kx = 0; kx < g.KernelWidth; kx++, at++)
+                        int at = windowStart + ky * width;
+                        for (int kx = 0; kx < kernelWidth; kx++, at++)
                         {
+                            // Branch-free: which input wins is data-dependent and unpredictable.
                             T value = Unsafe.Add(ref x, at);
-                            if (value > bestValue) { bestValue = value; best = at; }
+                            int larger = -Unsafe.BitCast<bool, byte>(value > bestValue);
+                            best = (at & larger) | (best & ~larger);
+                            bestValue = T.MaxNative(value, bestValue);
                         }
                     }
-                    int o = outPlane + oy * g.OutputWidth + ox;
                     Unsafe.Add(ref y, o) = bestValue;
-                    Unsafe.Add(ref winners, o) = T.CreateTruncating(best - sampleStart);
+                    Unsafe.Add(ref winners, o) = Index<T>.From(best - sampleStart);
                 }
             }
         }
@@ -163,7 +169,7 @@ public static class Pooling
         int outputs = outputGradient.Length / batch, inputs = inputGradient.Length / batch;
         for (int s = 0; s < batch; s++)
             for (int i = s * outputs; i < (s + 1) * outputs; i++)
-                inputGradient[s * inputs + int.CreateTruncating(argMax[i])] += outputGradient[i];
+                inputGradient[s * inputs + Index<T>.To(argMax[i])] += outputGradient[i];
     }
 
     /// <summary>Each output is its window's mean.</summary>
@@ -211,3 +217,24 @@ public static class Pooling
     }
 }
 
+
+/// <summary>Window winners are stored as numbers of the element type, beside the values. The generic
+/// <c>CreateTruncating</c> conversions are not reduced to one instruction by the JIT; these are.</summary>
+static class Index<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T From(int index)
+    {
+        if (typeof(T) == typeof(float)) { float value = index; return Unsafe.As<float, T>(ref value); }
+        if (typeof(T) == typeof(double)) { double value = index; return Unsafe.As<double, T>(ref value); }
+        return T.CreateTruncating(index);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int To(T value)
+    {
+        if (typeof(T) == typeof(float)) return (int)Unsafe.As<T, float>(ref value);
+        if (typeof(T) == typeof(double)) return (int)Unsafe.As<T, double>(ref value);
+        return int.CreateTruncating(value);
+    }
+}
