@@ -117,6 +117,13 @@ public class GradientCheckTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Convolutions_shared_between_cores_match_finite_differences()
+    {
+        var network = new SharedCnn(seed: 4) { Regularization = Regularization.ElasticNet(0.01, 0.1) };
+        AssertGood(network, TestData.Uniform(28 * 300, 31), TestData.OneHot(28, 3, 32));
+    }
+
+    [Fact]
     public void Fashion_sized_network_passes_a_sampled_check()
     {
         var network = new FashionSizedMlp(seed: 2);

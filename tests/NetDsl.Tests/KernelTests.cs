@@ -233,4 +233,28 @@ public class KernelTests
         Assert.NotEqual(mask, again);
         Assert.Throws<ArgumentOutOfRangeException>(() => Dropout.FillMask<float>(mask, 1.0, 1, 1));
     }
+
+    [Fact]
+    public void Work_sharing_can_be_turned_off_without_changing_the_gradients()
+    {
+        var inputs = TestData.Uniform(28 * 300, 33);
+        var targets = TestData.OneHot(28, 3, 34);
+        var shared = new SharedCnn(seed: 5);
+        shared.ComputeGradients(inputs, targets);
+        var expected = shared.Gradients.ToArray();
+        var alone = new SharedCnn(seed: 5);
+        try
+        {
+            WorkSharing.Enabled = false;
+            alone.ComputeGradients(inputs, targets);
+        }
+        finally
+        {
+            WorkSharing.Enabled = true;
+        }
+        var actual = alone.Gradients.ToArray();
+        double scale = expected.Max(v => Math.Abs(v));
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * scale, $"θ[{i}]: shared {expected[i]}, one core {actual[i]}");
+    }
 }

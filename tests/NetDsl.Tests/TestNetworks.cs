@@ -217,3 +217,19 @@ public partial class PooledCnn
     [Flatten] partial Layer Flat { get; }
     [Dense(3)] partial Layer Logits { get; }
 }
+
+/// <summary>Convolutions large enough, at batch 28, for their samples and BatchNorm's channels to be shared between
+/// the two cores (the part-1 partial dW, its own column gradient, regularization added once).</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class SharedCnn
+{
+    [Input(3, 10, 10)] partial Layer Image { get; }
+    [Conv2D(8, 3)] partial Layer Conv1 { get; }
+    [BatchNorm] partial Layer Norm { get; }
+    [ReLU] partial Layer Act1 { get; }
+    [MaxPool(2)] partial Layer Pool { get; }
+    [Conv2D(4, 3)] partial Layer Conv2 { get; }
+    [ReLU] partial Layer Act2 { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(3)] partial Layer Out { get; }
+}

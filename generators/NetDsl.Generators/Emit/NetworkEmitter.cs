@@ -60,6 +60,7 @@ internal static partial class NetworkEmitter
         EmitBackward(w, plan);
         EmitBuffers(w, plan);
         EmitEpilogues(w, plan);
+        EmitSampleLoops(w, plan);
     }
 
     static void EmitConstants(SourceWriter w, NetworkPlan plan)

@@ -14,7 +14,13 @@ public static unsafe class WorkSharing
     /// of one training step.</summary>
     const int SpinsBeforeSleep = 50_000;
 
-    static readonly bool Available = Environment.ProcessorCount > 1;
+    static readonly bool MultipleCores = Environment.ProcessorCount > 1;
+
+    /// <summary>Whether work is shared with the second core (default: when the machine has more than one). Turn it off
+    /// when the application keeps the other cores busy itself; results do not depend on it beyond rounding.</summary>
+    public static bool Enabled { get; set; } = true;
+
+    static bool Available => MultipleCores && Enabled;
     static readonly SemaphoreSlim Wake = new(0);
     static Thread? worker;
     static int busy, sleeping;
@@ -109,6 +115,37 @@ public static unsafe class WorkSharing
         }
     }
 
+    /// <summary>Multiply-adds below which a loop over samples stays on one core.</summary>
+    const long SharedSampleWorkThreshold = 192 * 1024;
+
+    /// <summary>Runs <paramref name="loop"/> over samples [0, <paramref name="count"/>), split in two halves between the
+    /// cores when the work (<paramref name="workPerSample"/> multiply-adds each) repays the hand-off. Returns whether
+    /// it was split, i.e. whether part 1 ran. <paramref name="loop"/> must be a local of the caller.</summary>
+    public static bool ForSamples<TLoop>(ref TLoop loop, int count, long workPerSample) where TLoop : ISampleLoop, allows ref struct
+    {
+        if (Parts < 2 || count < 2 || count * workPerSample < SharedSampleWorkThreshold)
+        {
+            loop.Run(0, count, 0);
+            return false;
+        }
+        var job = new SampleJob(Unsafe.AsPointer(ref loop), count);
+        Run(&SamplePart<TLoop>, &job);
+        return true;
+    }
+
+    readonly struct SampleJob(void* loop, int count)
+    {
+        public readonly void* Loop = loop;
+        public readonly int Count = count;
+    }
+
+    static void SamplePart<TLoop>(void* state, int part) where TLoop : ISampleLoop, allows ref struct
+    {
+        ref readonly var job = ref Unsafe.AsRef<SampleJob>(state);
+        var (first, last) = Range(job.Count, part);
+        Unsafe.AsRef<TLoop>(job.Loop).Run(first, last, part);
+    }
+
     /// <summary>The half-open range of <paramref name="count"/> items that <paramref name="part"/> of
     /// <see cref="Parts"/> takes; <paramref name="firstShare"/> (0..1) is the caller's share.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -117,4 +154,11 @@ public static unsafe class WorkSharing
         int split = (int)Math.Round(count * firstShare);
         return part == 0 ? (0, split) : (split, count);
     }
+}
+
+/// <summary>A loop body over a range of samples, run by <see cref="WorkSharing.ForSamples"/>; <c>part</c> (0 or 1)
+/// selects the part's own scratch buffers.</summary>
+public interface ISampleLoop
+{
+    void Run(int first, int last, int part);
 }

@@ -284,13 +284,8 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         // Conv1: Conv2D 1×28×28 → 32×28×28, kernel 3, stride 1 (no bias: BatchNorm follows)
         {
             var output = buffers.Conv1Output.AsSpan(0, batch * 25088);
-            for (int s = 0; s < batch; s++)
-            {
-                var columns = buffers.Conv1Columns.AsSpan(s * 7056, 7056);
-                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * 784, 784), columns, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28));
-                var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(288, 32), Output = output.Slice(s * 25088, 25088) };
-                global::NetDsl.Kernels.Gemm.Multiply<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), false, columns, false, 32, 784, 9, ref epilogue);
-            }
+            var samples = new Conv1ForwardSamples<T> { parameters = parameters, folded = folded, inputs = inputs, buffers = buffers, batch = batch, output = output };
+            global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 225792);
         }
         // Norm1: BatchNorm over 32 channels × 784, ReLU (Act1)
         {
@@ -313,14 +308,8 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         // Conv2: Conv2D 32×14×14 → 64×7×7, kernel 2, stride 2, LeakyReLU (Act2)
         {
             var output = buffers.Conv2Output.AsSpan(0, batch * 3136);
-            for (int s = 0; s < batch; s++)
-            {
-                var columns = buffers.Conv2Columns.AsSpan(s * 6272, 6272);
-                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Pool1Output.AsSpan(0, batch * 6272).Slice(s * 6272, 6272), columns, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
-                var epilogue = new Conv2ForwardEpilogue<T> { Bias = parameters.Slice(Conv2BiasOffset, 64), Output = output.Slice(s * 3136, 3136) };
-                global::NetDsl.Kernels.Gemm.Multiply<T, Conv2ForwardEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), false, columns, false, 64, 49, 128, ref epilogue);
-                global::NetDsl.Kernels.Pooling.AverageForward(output.Slice(s * 3136, 3136), buffers.Pool2Output.AsSpan(s * 576, 576), 1, new global::NetDsl.Kernels.ConvGeometry(64, 7, 7, 3, 3, 2, 0, 0, 3, 3));
-            }
+            var samples = new Conv2ForwardSamples<T> { parameters = parameters, folded = folded, inputs = inputs, buffers = buffers, batch = batch, output = output };
+            global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 401408);
         }
         // Pool2: AvgPool 3×3 → 64×3×3
         // computed sample by sample in Conv2's loop, while its output is in cache
@@ -390,16 +379,14 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             global::NetDsl.Kernels.Activations.LeakyReLUBackward(gradient, buffers.Conv2Output.AsSpan(0, batch * 3136), T.CreateTruncating(0.1));
         }
         // Conv2: dW and db summed over samples, and the gradient of Pool1 through col2im
-        for (int s = 0; s < batch; s++)
         {
-            var dz = buffers.Conv2Gradient.AsSpan(s * 3136, 3136);
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Conv2WeightOffset, Conv2WeightLength), gradients.Slice(Conv2BiasOffset, 64), 128, accumulate: s > 0, parameters.Slice(Conv2WeightOffset, Conv2WeightLength), l1, l2);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.Conv2Columns.AsSpan(s * 6272, 6272), true, 64, 128, 49, ref epilogue, appendOnesColumn: true);
-            var store = new global::NetDsl.Kernels.StoreEpilogue<T>(buffers.Conv2ColumnGradient, 49);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), true, dz, false, 128, 49, 64, ref store);
-            var image = buffers.Pool1Gradient.AsSpan(s * 6272, 6272);
-            image.Clear();
-            global::NetDsl.Kernels.Convolution.Col2ImAdd<T>(buffers.Conv2ColumnGradient, image, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
+            var samples = new Conv2BackwardSamples<T> { parameters = parameters, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
+            if (global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 802816))
+            {
+                // The second core summed its samples apart; add them in.
+                global::NetDsl.Kernels.Arithmetic.Add(gradients.Slice(Conv2WeightOffset, Conv2WeightLength), buffers.Conv2PartialGradient.AsSpan(0, Conv2WeightLength));
+                global::NetDsl.Kernels.Arithmetic.Add(gradients.Slice(Conv2BiasOffset, 64), buffers.Conv2PartialGradient.AsSpan(Conv2WeightLength, 64));
+            }
         }
         // Pool1: route the gradient back to the winning inputs
         {
@@ -414,11 +401,13 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             gradient.CopyTo(buffers.Conv1Gradient);
         }
         // Conv1: dW summed over samples
-        for (int s = 0; s < batch; s++)
         {
-            var dz = buffers.Conv1Gradient.AsSpan(s * 25088, 25088);
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Conv1WeightOffset, Conv1WeightLength), default, 9, accumulate: s > 0, parameters.Slice(Conv1WeightOffset, Conv1WeightLength), l1, l2);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.Conv1Columns.AsSpan(s * 7056, 7056), true, 32, 9, 784, ref epilogue, appendOnesColumn: false);
+            var samples = new Conv1BackwardSamples<T> { parameters = parameters, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
+            if (global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 451584))
+            {
+                // The second core summed its samples apart; add them in.
+                global::NetDsl.Kernels.Arithmetic.Add(gradients.Slice(Conv1WeightOffset, Conv1WeightLength), buffers.Conv1PartialGradient.AsSpan(0, Conv1WeightLength));
+            }
         }
     }
 
@@ -439,7 +428,8 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         public readonly T[] Conv1Output = new T[capacity * 25088];
         public readonly T[] Conv1Gradient = new T[capacity * 25088];
         public readonly T[] Conv1Columns = new T[capacity * 7056];
-        public readonly T[] Conv1ColumnGradient = new T[7056];
+        public readonly T[] Conv1ColumnGradient = new T[2 * 7056];
+        public readonly T[] Conv1PartialGradient = new T[288];
         public readonly T[] Norm1Output = new T[capacity * 25088];
         public readonly T[] Norm1Gradient = new T[capacity * 25088];
         public readonly T[] Norm1Normalized = new T[capacity * 25088];
@@ -450,7 +440,8 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         public readonly T[] Conv2Output = new T[capacity * 3136];
         public readonly T[] Conv2Gradient = new T[capacity * 3136];
         public readonly T[] Conv2Columns = new T[capacity * 6272];
-        public readonly T[] Conv2ColumnGradient = new T[6272];
+        public readonly T[] Conv2ColumnGradient = new T[2 * 6272];
+        public readonly T[] Conv2PartialGradient = new T[8256];
         public readonly T[] Pool2Output = new T[capacity * 576];
         public readonly T[] Pool2Gradient = new T[capacity * 576];
         public readonly T[] GapOutput = new T[capacity * 64];
@@ -556,6 +547,100 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             if (Dropout) global::NetDsl.Kernels.Arithmetic.Multiply(values, HiddenMask.Slice(at, values.Length));
             global::NetDsl.Kernels.Activations.ReLUBackward(values, HiddenActivation.Slice(at, values.Length));
             values.CopyTo(Destination.Slice(at));
+        }
+    }
+
+    /// <summary>Conv1's forward pass for a range of samples: im2col, the product with its epilogue.</summary>
+    ref struct Conv1ForwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    {
+        public global::System.ReadOnlySpan<T> parameters, folded, inputs;
+        public ActivationBuffers<T> buffers;
+        public int batch;
+        public global::System.Span<T> output;
+
+        public void Run(int first, int last, int part)
+        {
+            for (int s = first; s < last; s++)
+            {
+                var columns = buffers.Conv1Columns.AsSpan(s * 7056, 7056);
+                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * 784, 784), columns, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28));
+                var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(288, 32), Output = output.Slice(s * 25088, 25088) };
+                global::NetDsl.Kernels.Gemm.Multiply<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), false, columns, false, 32, 784, 9, ref epilogue);
+            }
+        }
+    }
+
+    /// <summary>Conv1's backward pass for a range of samples: part 0 sums dW into the gradient, part 1 into Conv1PartialGradient.</summary>
+    ref struct Conv1BackwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    {
+        public global::System.ReadOnlySpan<T> parameters;
+        public global::System.Span<T> gradients;
+        public ActivationBuffers<T> buffers;
+        public int batch;
+        public T l1, l2;
+
+        public void Run(int first, int last, int part)
+        {
+            var weightGradient = part == 0 ? gradients.Slice(Conv1WeightOffset, Conv1WeightLength) : buffers.Conv1PartialGradient.AsSpan(0, Conv1WeightLength);
+            var biasGradient = default(global::System.Span<T>);
+            // Regularization joins the weight gradient once, in part 0.
+            T partL1 = part == 0 ? l1 : T.Zero, partL2 = part == 0 ? l2 : T.Zero;
+            for (int s = first; s < last; s++)
+            {
+                var dz = buffers.Conv1Gradient.AsSpan(s * 25088, 25088);
+                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 9, accumulate: s > first, parameters.Slice(Conv1WeightOffset, Conv1WeightLength), partL1, partL2);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.Conv1Columns.AsSpan(s * 7056, 7056), true, 32, 9, 784, ref epilogue, appendOnesColumn: false);
+            }
+        }
+    }
+    /// <summary>Conv2's forward pass for a range of samples: im2col, the product with its epilogue, the pooling that follows.</summary>
+    ref struct Conv2ForwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    {
+        public global::System.ReadOnlySpan<T> parameters, folded, inputs;
+        public ActivationBuffers<T> buffers;
+        public int batch;
+        public global::System.Span<T> output;
+
+        public void Run(int first, int last, int part)
+        {
+            for (int s = first; s < last; s++)
+            {
+                var columns = buffers.Conv2Columns.AsSpan(s * 6272, 6272);
+                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Pool1Output.AsSpan(0, batch * 6272).Slice(s * 6272, 6272), columns, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
+                var epilogue = new Conv2ForwardEpilogue<T> { Bias = parameters.Slice(Conv2BiasOffset, 64), Output = output.Slice(s * 3136, 3136) };
+                global::NetDsl.Kernels.Gemm.Multiply<T, Conv2ForwardEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), false, columns, false, 64, 49, 128, ref epilogue);
+                global::NetDsl.Kernels.Pooling.AverageForward(output.Slice(s * 3136, 3136), buffers.Pool2Output.AsSpan(s * 576, 576), 1, new global::NetDsl.Kernels.ConvGeometry(64, 7, 7, 3, 3, 2, 0, 0, 3, 3));
+            }
+        }
+    }
+
+    /// <summary>Conv2's backward pass for a range of samples: part 0 sums dW and db into the gradient, part 1 into Conv2PartialGradient; each sample's input gradient goes to Pool1 through col2im.</summary>
+    ref struct Conv2BackwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    {
+        public global::System.ReadOnlySpan<T> parameters;
+        public global::System.Span<T> gradients;
+        public ActivationBuffers<T> buffers;
+        public int batch;
+        public T l1, l2;
+
+        public void Run(int first, int last, int part)
+        {
+            var weightGradient = part == 0 ? gradients.Slice(Conv2WeightOffset, Conv2WeightLength) : buffers.Conv2PartialGradient.AsSpan(0, Conv2WeightLength);
+            var biasGradient = part == 0 ? gradients.Slice(Conv2BiasOffset, 64) : buffers.Conv2PartialGradient.AsSpan(Conv2WeightLength, 64);
+            // Regularization joins the weight gradient once, in part 0.
+            T partL1 = part == 0 ? l1 : T.Zero, partL2 = part == 0 ? l2 : T.Zero;
+            var columnGradient = buffers.Conv2ColumnGradient.AsSpan(part * 6272, 6272);
+            for (int s = first; s < last; s++)
+            {
+                var dz = buffers.Conv2Gradient.AsSpan(s * 3136, 3136);
+                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 128, accumulate: s > first, parameters.Slice(Conv2WeightOffset, Conv2WeightLength), partL1, partL2);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.Conv2Columns.AsSpan(s * 6272, 6272), true, 64, 128, 49, ref epilogue, appendOnesColumn: true);
+                var store = new global::NetDsl.Kernels.StoreEpilogue<T>(columnGradient, 49);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), true, dz, false, 128, 49, 64, ref store);
+                var image = buffers.Pool1Gradient.AsSpan(s * 6272, 6272);
+                image.Clear();
+                global::NetDsl.Kernels.Convolution.Col2ImAdd<T>(columnGradient, image, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
+            }
         }
     }
 

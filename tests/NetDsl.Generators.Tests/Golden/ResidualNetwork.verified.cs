@@ -324,24 +324,14 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         // Stem: Conv2D 1×8×8 → 8×8×8, kernel 3, stride 1, ReLU (StemAct)
         {
             var output = buffers.StemOutput.AsSpan(0, batch * 512);
-            for (int s = 0; s < batch; s++)
-            {
-                var columns = buffers.StemColumns.AsSpan(s * 576, 576);
-                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * 64, 64), columns, new global::NetDsl.Kernels.ConvGeometry(1, 8, 8, 3, 3, 1, 1, 1, 8, 8));
-                var epilogue = new StemForwardEpilogue<T> { Bias = parameters.Slice(StemBiasOffset, 8), Output = output.Slice(s * 512, 512) };
-                global::NetDsl.Kernels.Gemm.Multiply<T, StemForwardEpilogue<T>>(parameters.Slice(StemWeightOffset, StemWeightLength), false, columns, false, 8, 64, 9, ref epilogue);
-            }
+            var samples = new StemForwardSamples<T> { parameters = parameters, folded = folded, inputs = inputs, buffers = buffers, batch = batch, output = output };
+            global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 4608);
         }
         // Conv1: Conv2D 8×8×8 → 8×8×8, kernel 3, stride 1 (no bias: BatchNorm follows)
         {
             var output = buffers.Conv1Output.AsSpan(0, batch * 512);
-            for (int s = 0; s < batch; s++)
-            {
-                var columns = buffers.Conv1Columns.AsSpan(s * 4608, 4608);
-                global::NetDsl.Kernels.Convolution.Im2Col(buffers.StemOutput.AsSpan(0, batch * 512).Slice(s * 512, 512), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
-                var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(576, 8), Output = output.Slice(s * 512, 512) };
-                global::NetDsl.Kernels.Gemm.Multiply<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), false, columns, false, 8, 64, 72, ref epilogue);
-            }
+            var samples = new Conv1ForwardSamples<T> { parameters = parameters, folded = folded, inputs = inputs, buffers = buffers, batch = batch, output = output };
+            global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 36864);
         }
         // Norm1: BatchNorm over 8 channels × 64, ReLU (Act1)
         {
@@ -358,13 +348,8 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         // Conv2: Conv2D 8×8×8 → 8×8×8, kernel 3, stride 1 (no bias: BatchNorm follows)
         {
             var output = buffers.Conv2Output.AsSpan(0, batch * 512);
-            for (int s = 0; s < batch; s++)
-            {
-                var columns = buffers.Conv2Columns.AsSpan(s * 4608, 4608);
-                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Norm1Output.AsSpan(0, batch * 512).Slice(s * 512, 512), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
-                var epilogue = new Conv2ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(1160, 8), Output = output.Slice(s * 512, 512) };
-                global::NetDsl.Kernels.Gemm.Multiply<T, Conv2ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv2WeightOffset, Conv2WeightLength) : folded.Slice(584, Conv2WeightLength)), false, columns, false, 8, 64, 72, ref epilogue);
-            }
+            var samples = new Conv2ForwardSamples<T> { parameters = parameters, folded = folded, inputs = inputs, buffers = buffers, batch = batch, output = output };
+            global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 36864);
         }
         // Norm2: BatchNorm over 8 channels × 64
         {
@@ -482,16 +467,13 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             gradient.CopyTo(buffers.Conv2Gradient);
         }
         // Conv2: dW summed over samples, and the gradient of Norm1 through col2im
-        for (int s = 0; s < batch; s++)
         {
-            var dz = buffers.Conv2Gradient.AsSpan(s * 512, 512);
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Conv2WeightOffset, Conv2WeightLength), default, 72, accumulate: s > 0, parameters.Slice(Conv2WeightOffset, Conv2WeightLength), l1, l2);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.Conv2Columns.AsSpan(s * 4608, 4608), true, 8, 72, 64, ref epilogue, appendOnesColumn: false);
-            var store = new global::NetDsl.Kernels.StoreEpilogue<T>(buffers.Conv2ColumnGradient, 64);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), true, dz, false, 72, 64, 8, ref store);
-            var image = buffers.Norm1Gradient.AsSpan(s * 512, 512);
-            image.Clear();
-            global::NetDsl.Kernels.Convolution.Col2ImAdd<T>(buffers.Conv2ColumnGradient, image, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
+            var samples = new Conv2BackwardSamples<T> { parameters = parameters, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
+            if (global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 73728))
+            {
+                // The second core summed its samples apart; add them in.
+                global::NetDsl.Kernels.Arithmetic.Add(gradients.Slice(Conv2WeightOffset, Conv2WeightLength), buffers.Conv2PartialGradient.AsSpan(0, Conv2WeightLength));
+            }
         }
         {
             var gradient = buffers.Norm1Gradient.AsSpan(0, batch * 512);
@@ -504,16 +486,13 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             gradient.CopyTo(buffers.Conv1Gradient);
         }
         // Conv1: dW summed over samples, and the gradient of Stem through col2im
-        for (int s = 0; s < batch; s++)
         {
-            var dz = buffers.Conv1Gradient.AsSpan(s * 512, 512);
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Conv1WeightOffset, Conv1WeightLength), default, 72, accumulate: s > 0, parameters.Slice(Conv1WeightOffset, Conv1WeightLength), l1, l2);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.Conv1Columns.AsSpan(s * 4608, 4608), true, 8, 72, 64, ref epilogue, appendOnesColumn: false);
-            var store = new global::NetDsl.Kernels.StoreEpilogue<T>(buffers.Conv1ColumnGradient, 64);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv1WeightOffset, Conv1WeightLength), true, dz, false, 72, 64, 8, ref store);
-            var image = buffers.StemGradient.AsSpan(s * 512, 512);
-            image.Clear();
-            global::NetDsl.Kernels.Convolution.Col2ImAdd<T>(buffers.Conv1ColumnGradient, image, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
+            var samples = new Conv1BackwardSamples<T> { parameters = parameters, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
+            if (global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 73728))
+            {
+                // The second core summed its samples apart; add them in.
+                global::NetDsl.Kernels.Arithmetic.Add(gradients.Slice(Conv1WeightOffset, Conv1WeightLength), buffers.Conv1PartialGradient.AsSpan(0, Conv1WeightLength));
+            }
         }
         {
             var gradient = buffers.StemGradient.AsSpan(0, batch * 512);
@@ -521,11 +500,14 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             global::NetDsl.Kernels.Activations.ReLUBackward(gradient, buffers.StemOutput.AsSpan(0, batch * 512));
         }
         // Stem: dW and db summed over samples
-        for (int s = 0; s < batch; s++)
         {
-            var dz = buffers.StemGradient.AsSpan(s * 512, 512);
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(StemWeightOffset, StemWeightLength), gradients.Slice(StemBiasOffset, 8), 9, accumulate: s > 0, parameters.Slice(StemWeightOffset, StemWeightLength), l1, l2);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.StemColumns.AsSpan(s * 576, 576), true, 8, 9, 64, ref epilogue, appendOnesColumn: true);
+            var samples = new StemBackwardSamples<T> { parameters = parameters, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
+            if (global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 9216))
+            {
+                // The second core summed its samples apart; add them in.
+                global::NetDsl.Kernels.Arithmetic.Add(gradients.Slice(StemWeightOffset, StemWeightLength), buffers.StemPartialGradient.AsSpan(0, StemWeightLength));
+                global::NetDsl.Kernels.Arithmetic.Add(gradients.Slice(StemBiasOffset, 8), buffers.StemPartialGradient.AsSpan(StemWeightLength, 8));
+            }
         }
     }
 
@@ -546,11 +528,13 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         public readonly T[] StemOutput = new T[capacity * 512];
         public readonly T[] StemGradient = new T[capacity * 512];
         public readonly T[] StemColumns = new T[capacity * 576];
-        public readonly T[] StemColumnGradient = new T[576];
+        public readonly T[] StemColumnGradient = new T[2 * 576];
+        public readonly T[] StemPartialGradient = new T[80];
         public readonly T[] Conv1Output = new T[capacity * 512];
         public readonly T[] Conv1Gradient = new T[capacity * 512];
         public readonly T[] Conv1Columns = new T[capacity * 4608];
-        public readonly T[] Conv1ColumnGradient = new T[4608];
+        public readonly T[] Conv1ColumnGradient = new T[2 * 4608];
+        public readonly T[] Conv1PartialGradient = new T[576];
         public readonly T[] Norm1Output = new T[capacity * 512];
         public readonly T[] Norm1Gradient = new T[capacity * 512];
         public readonly T[] Norm1Normalized = new T[capacity * 512];
@@ -558,7 +542,8 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         public readonly T[] Conv2Output = new T[capacity * 512];
         public readonly T[] Conv2Gradient = new T[capacity * 512];
         public readonly T[] Conv2Columns = new T[capacity * 4608];
-        public readonly T[] Conv2ColumnGradient = new T[4608];
+        public readonly T[] Conv2ColumnGradient = new T[2 * 4608];
+        public readonly T[] Conv2PartialGradient = new T[576];
         public readonly T[] Norm2Output = new T[capacity * 512];
         public readonly T[] Norm2Gradient = new T[capacity * 512];
         public readonly T[] Norm2Normalized = new T[capacity * 512];
@@ -703,6 +688,149 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             int at = row * 16 + column;
             values.CopyTo(Destination.Slice(at));
+        }
+    }
+
+    /// <summary>Stem's forward pass for a range of samples: im2col, the product with its epilogue.</summary>
+    ref struct StemForwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    {
+        public global::System.ReadOnlySpan<T> parameters, folded, inputs;
+        public ActivationBuffers<T> buffers;
+        public int batch;
+        public global::System.Span<T> output;
+
+        public void Run(int first, int last, int part)
+        {
+            for (int s = first; s < last; s++)
+            {
+                var columns = buffers.StemColumns.AsSpan(s * 576, 576);
+                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * 64, 64), columns, new global::NetDsl.Kernels.ConvGeometry(1, 8, 8, 3, 3, 1, 1, 1, 8, 8));
+                var epilogue = new StemForwardEpilogue<T> { Bias = parameters.Slice(StemBiasOffset, 8), Output = output.Slice(s * 512, 512) };
+                global::NetDsl.Kernels.Gemm.Multiply<T, StemForwardEpilogue<T>>(parameters.Slice(StemWeightOffset, StemWeightLength), false, columns, false, 8, 64, 9, ref epilogue);
+            }
+        }
+    }
+
+    /// <summary>Stem's backward pass for a range of samples: part 0 sums dW and db into the gradient, part 1 into StemPartialGradient.</summary>
+    ref struct StemBackwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    {
+        public global::System.ReadOnlySpan<T> parameters;
+        public global::System.Span<T> gradients;
+        public ActivationBuffers<T> buffers;
+        public int batch;
+        public T l1, l2;
+
+        public void Run(int first, int last, int part)
+        {
+            var weightGradient = part == 0 ? gradients.Slice(StemWeightOffset, StemWeightLength) : buffers.StemPartialGradient.AsSpan(0, StemWeightLength);
+            var biasGradient = part == 0 ? gradients.Slice(StemBiasOffset, 8) : buffers.StemPartialGradient.AsSpan(StemWeightLength, 8);
+            // Regularization joins the weight gradient once, in part 0.
+            T partL1 = part == 0 ? l1 : T.Zero, partL2 = part == 0 ? l2 : T.Zero;
+            for (int s = first; s < last; s++)
+            {
+                var dz = buffers.StemGradient.AsSpan(s * 512, 512);
+                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 9, accumulate: s > first, parameters.Slice(StemWeightOffset, StemWeightLength), partL1, partL2);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.StemColumns.AsSpan(s * 576, 576), true, 8, 9, 64, ref epilogue, appendOnesColumn: true);
+            }
+        }
+    }
+    /// <summary>Conv1's forward pass for a range of samples: im2col, the product with its epilogue.</summary>
+    ref struct Conv1ForwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    {
+        public global::System.ReadOnlySpan<T> parameters, folded, inputs;
+        public ActivationBuffers<T> buffers;
+        public int batch;
+        public global::System.Span<T> output;
+
+        public void Run(int first, int last, int part)
+        {
+            for (int s = first; s < last; s++)
+            {
+                var columns = buffers.Conv1Columns.AsSpan(s * 4608, 4608);
+                global::NetDsl.Kernels.Convolution.Im2Col(buffers.StemOutput.AsSpan(0, batch * 512).Slice(s * 512, 512), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
+                var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(576, 8), Output = output.Slice(s * 512, 512) };
+                global::NetDsl.Kernels.Gemm.Multiply<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), false, columns, false, 8, 64, 72, ref epilogue);
+            }
+        }
+    }
+
+    /// <summary>Conv1's backward pass for a range of samples: part 0 sums dW into the gradient, part 1 into Conv1PartialGradient; each sample's input gradient goes to Stem through col2im.</summary>
+    ref struct Conv1BackwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    {
+        public global::System.ReadOnlySpan<T> parameters;
+        public global::System.Span<T> gradients;
+        public ActivationBuffers<T> buffers;
+        public int batch;
+        public T l1, l2;
+
+        public void Run(int first, int last, int part)
+        {
+            var weightGradient = part == 0 ? gradients.Slice(Conv1WeightOffset, Conv1WeightLength) : buffers.Conv1PartialGradient.AsSpan(0, Conv1WeightLength);
+            var biasGradient = default(global::System.Span<T>);
+            // Regularization joins the weight gradient once, in part 0.
+            T partL1 = part == 0 ? l1 : T.Zero, partL2 = part == 0 ? l2 : T.Zero;
+            var columnGradient = buffers.Conv1ColumnGradient.AsSpan(part * 4608, 4608);
+            for (int s = first; s < last; s++)
+            {
+                var dz = buffers.Conv1Gradient.AsSpan(s * 512, 512);
+                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 72, accumulate: s > first, parameters.Slice(Conv1WeightOffset, Conv1WeightLength), partL1, partL2);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.Conv1Columns.AsSpan(s * 4608, 4608), true, 8, 72, 64, ref epilogue, appendOnesColumn: false);
+                var store = new global::NetDsl.Kernels.StoreEpilogue<T>(columnGradient, 64);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv1WeightOffset, Conv1WeightLength), true, dz, false, 72, 64, 8, ref store);
+                var image = buffers.StemGradient.AsSpan(s * 512, 512);
+                image.Clear();
+                global::NetDsl.Kernels.Convolution.Col2ImAdd<T>(columnGradient, image, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
+            }
+        }
+    }
+
+    /// <summary>Conv2's forward pass for a range of samples: im2col, the product with its epilogue.</summary>
+    ref struct Conv2ForwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    {
+        public global::System.ReadOnlySpan<T> parameters, folded, inputs;
+        public ActivationBuffers<T> buffers;
+        public int batch;
+        public global::System.Span<T> output;
+
+        public void Run(int first, int last, int part)
+        {
+            for (int s = first; s < last; s++)
+            {
+                var columns = buffers.Conv2Columns.AsSpan(s * 4608, 4608);
+                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Norm1Output.AsSpan(0, batch * 512).Slice(s * 512, 512), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
+                var epilogue = new Conv2ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(1160, 8), Output = output.Slice(s * 512, 512) };
+                global::NetDsl.Kernels.Gemm.Multiply<T, Conv2ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv2WeightOffset, Conv2WeightLength) : folded.Slice(584, Conv2WeightLength)), false, columns, false, 8, 64, 72, ref epilogue);
+            }
+        }
+    }
+
+    /// <summary>Conv2's backward pass for a range of samples: part 0 sums dW into the gradient, part 1 into Conv2PartialGradient; each sample's input gradient goes to Norm1 through col2im.</summary>
+    ref struct Conv2BackwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    {
+        public global::System.ReadOnlySpan<T> parameters;
+        public global::System.Span<T> gradients;
+        public ActivationBuffers<T> buffers;
+        public int batch;
+        public T l1, l2;
+
+        public void Run(int first, int last, int part)
+        {
+            var weightGradient = part == 0 ? gradients.Slice(Conv2WeightOffset, Conv2WeightLength) : buffers.Conv2PartialGradient.AsSpan(0, Conv2WeightLength);
+            var biasGradient = default(global::System.Span<T>);
+            // Regularization joins the weight gradient once, in part 0.
+            T partL1 = part == 0 ? l1 : T.Zero, partL2 = part == 0 ? l2 : T.Zero;
+            var columnGradient = buffers.Conv2ColumnGradient.AsSpan(part * 4608, 4608);
+            for (int s = first; s < last; s++)
+            {
+                var dz = buffers.Conv2Gradient.AsSpan(s * 512, 512);
+                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 72, accumulate: s > first, parameters.Slice(Conv2WeightOffset, Conv2WeightLength), partL1, partL2);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.Conv2Columns.AsSpan(s * 4608, 4608), true, 8, 72, 64, ref epilogue, appendOnesColumn: false);
+                var store = new global::NetDsl.Kernels.StoreEpilogue<T>(columnGradient, 64);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), true, dz, false, 72, 64, 8, ref store);
+                var image = buffers.Norm1Gradient.AsSpan(s * 512, 512);
+                image.Clear();
+                global::NetDsl.Kernels.Convolution.Col2ImAdd<T>(columnGradient, image, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
+            }
         }
     }
 
