@@ -313,7 +313,6 @@ public static unsafe class Gemm
             int column = panel * panelWidth;
             ref T destination = ref packed[(panel - firstPanel) * panelWidth * k];
             int stored = Math.Max(0, Math.Min(panelWidth, n - column));
-            if (stored < panelWidth) packed.Slice((panel - firstPanel) * panelWidth * k, panelWidth * k).Clear();
             if (!operands.TransposeB)
             {
                 for (int p = 0; p < k; p++)
@@ -330,8 +329,17 @@ public static unsafe class Gemm
                     for (int p = 0; p < k; p++) Unsafe.Add(ref target, p * panelWidth) = Unsafe.Add(ref source, p);
                 }
             }
-            if (operands.OnesColumn && n - column < panelWidth && n >= column)
-                for (int p = 0; p < k; p++) Unsafe.Add(ref destination, p * panelWidth + n - column) = T.One;
+            bool ones = operands.OnesColumn && n - column < panelWidth && n >= column;
+            int filled = stored + (ones ? 1 : 0);
+            // Only the columns past B (and the ones column) are cleared: a whole-panel clear cost more than the packing
+            // for the narrow products of a convolution's weight gradient.
+            if (filled < panelWidth || ones)
+                for (int p = 0; p < k; p++)
+                {
+                    ref T row = ref Unsafe.Add(ref destination, p * panelWidth);
+                    if (ones) Unsafe.Add(ref row, stored) = T.One;
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref row, filled), panelWidth - filled).Clear();
+                }
         }
     }
 
