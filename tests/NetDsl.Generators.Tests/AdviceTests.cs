@@ -107,6 +107,40 @@ public class ActivationAdviceTests
     }
 
     [Fact]
+    public void An_output_range_that_cannot_cover_the_declared_targets_is_reported_on_the_activation()
+    {
+        const string regression = "Loss.MeanSquaredError, TargetMinimum = 0, TargetMaximum = 500";
+        var fired = Assert.Single(Advice("[Dense(1)] public partial Layer Out { get; }\n[Sigmoid] public partial Layer S { get; }", "ND0123", regression));
+        Assert.Equal(DiagnosticSeverity.Warning, fired.Severity);
+        Assert.Contains("'S' (Sigmoid) keeps the outputs in (0, 1), but the targets are declared to range over [0, 500]", fired.GetMessage());
+        // A target declared unbounded below cannot be reached by ReLU; Tanh covers [−1, 1]; a linear output covers all.
+        Assert.Single(Advice("[Dense(1)] public partial Layer Out { get; }\n[ReLU] public partial Layer R { get; }", "ND0123", "Loss.MeanSquaredError, TargetMaximum = 3"));
+        Assert.Empty(Advice("[Dense(1)] public partial Layer Out { get; }\n[Tanh] public partial Layer T { get; }", "ND0123", "Loss.MeanSquaredError, TargetMinimum = -1, TargetMaximum = 1"));
+        Assert.Empty(Advice("[Dense(1)] public partial Layer Out { get; }", "ND0123", regression));
+        Assert.Empty(Advice("[Dense(1)] public partial Layer Out { get; }\n[Sigmoid] public partial Layer S { get; }", "ND0123", "Loss.MeanSquaredError"));
+    }
+
+    [Fact]
+    public void A_declared_class_count_must_match_the_output_width()
+    {
+        Assert.Empty(Advice(Tail, "ND0016", "Loss.SoftmaxCrossEntropy, Classes = 3"));
+        Assert.Empty(Advice("[Dense(1)] public partial Layer Out { get; }\n[Sigmoid] public partial Layer S { get; }", "ND0016", "Loss.BinaryCrossEntropy, Classes = 2"));
+        var run = GeneratorHarness.Generate("""
+            using NetDsl;
+            [Network(Loss = Loss.BinaryCrossEntropy, Classes = 2)]
+            public partial class Net
+            {
+                [Input(6)] public partial Layer In { get; }
+                [Dense(3)] public partial Layer Out { get; }
+                [Sigmoid] public partial Layer S { get; }
+            }
+            """);
+        var fired = Assert.Single(run.Analyzer, d => d.Id == "ND0016");
+        Assert.Equal(DiagnosticSeverity.Error, fired.Severity);
+        Assert.Equal("Network 'Net' declares Classes = 2, but its output 'Out' is 3 wide; make it 1 or 2 wide", fired.GetMessage());
+    }
+
+    [Fact]
     public void A_sigmoid_output_under_softmax_cross_entropy_is_reported()
     {
         Assert.Single(Advice(Tail + "\n[Sigmoid] public partial Layer S { get; }", "ND0107"));

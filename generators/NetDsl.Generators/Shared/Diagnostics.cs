@@ -96,6 +96,10 @@ internal static class NetworkDiagnostics
         "Skip connection names no earlier layer",
         "Layer '{0}' adds the output of '{1}', which is not a layer declared before it; name an earlier layer with nameof");
 
+    public static readonly DiagnosticDescriptor ClassCountMismatch = Error("ND0016",
+        "Output width does not match the declared class count",
+        "Network '{0}' declares Classes = {1}, but its output '{2}' is {3} wide; make it {4}");
+
     // Design advice: numbered after the rules of the analyzer issue (rule 4 is ND0104, ...), so ids stay stable.
     public static readonly DiagnosticDescriptor LinearCollapse = Rule("ND0104",
         "Two linear layers with no nonlinearity between them",
@@ -147,6 +151,11 @@ internal static class NetworkDiagnostics
         "Layer '{0}': {1}",
         DiagnosticSeverity.Info);
 
+    public static readonly DiagnosticDescriptor OutputRangeTooNarrow = Rule("ND0123",
+        "Output range cannot cover the declared targets",
+        "Layer '{0}' ({1}) keeps the outputs in {2}, but the targets are declared to range over [{3}, {4}]: the network can never reach them; end with a linear output or rescale the targets into {2}",
+        DiagnosticSeverity.Warning);
+
     public static readonly DiagnosticDescriptor NetworkFootprint = Rule("ND0112",
         "Network size and training memory",
         "Network '{0}': {1} parameters; training at batch {2} with Adam takes {3} (parameters {4}, gradients {5}, optimizer state {6}, activations {7})",
@@ -156,9 +165,9 @@ internal static class NetworkDiagnostics
     [
         NoInput, MisplacedInput, NonPositiveSize, HyperparameterOutOfRange, UnknownOption, InvalidLayerMember,
         InvalidNetworkType, MultipleLayerAttributes, SoftmaxTwice, UnreadableAttribute, ShapeMismatch, NothingToTrain, ReservedName,
-        BinaryCrossEntropyNeedsSigmoid, UnknownSource,
+        BinaryCrossEntropyNeedsSigmoid, UnknownSource, ClassCountMismatch,
         LinearCollapse, InitializerMismatch, ConstantInitializer, DropoutAtOutput, DropoutBeforeBatchNorm, NetworkFootprint,
-        SigmoidWithSoftmaxCrossEntropy, SaturatingStack, ActivationsBackToBack, ActivationBeforeSoftmax, DropoutPlacement,
+        SigmoidWithSoftmaxCrossEntropy, SaturatingStack, ActivationsBackToBack, ActivationBeforeSoftmax, DropoutPlacement, OutputRangeTooNarrow,
     ];
 
     public static readonly IReadOnlyDictionary<string, DiagnosticDescriptor> ById = All.ToDictionary(d => d.Id);

@@ -25,6 +25,10 @@ internal static class NetworkParser
         bool canEmit = CheckType(type, location, problems, cancellationToken, out var containingTypes);
         var loss = ReadLoss(networkAttribute, attributeSyntax, location, problems);
         double labelSmoothing = networkAttribute.NamedArguments.FirstOrDefault(a => a.Key == "LabelSmoothing").Value.Value is double smoothing ? smoothing : 0;
+        int classes = networkAttribute.NamedArguments.FirstOrDefault(a => a.Key == "Classes").Value.Value is int declaredClasses ? declaredClasses : 0;
+        // A target bound counts as declared only when written; unset reads as unbounded.
+        double? targetMinimum = networkAttribute.NamedArguments.FirstOrDefault(a => a.Key == "TargetMinimum").Value.Value as double?;
+        double? targetMaximum = networkAttribute.NamedArguments.FirstOrDefault(a => a.Key == "TargetMaximum").Value.Value as double?;
 
         var layers = new List<LayerSpec>();
         foreach (var member in type.GetMembers())
@@ -47,7 +51,7 @@ internal static class NetworkParser
 
         return new NetworkSpec(
             type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : null,
-            containingTypes, type.Name, canEmit, loss, labelSmoothing, ordered, problems.ToEquatableArray(), location);
+            containingTypes, type.Name, canEmit, loss, labelSmoothing, classes, targetMinimum, targetMaximum, ordered, problems.ToEquatableArray(), location);
     }
 
     static bool CheckType(INamedTypeSymbol type, LocationInfo? location, List<Problem> problems, CancellationToken cancellationToken,

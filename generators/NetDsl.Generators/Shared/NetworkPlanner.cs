@@ -396,13 +396,46 @@ internal static class NetworkPlanner
         _ => bytes.ToString(CultureInfo.InvariantCulture) + " B",
     };
 
+    /// <summary>The output must be as wide as the declared class count; two classes may use one sigmoid output under
+    /// binary cross-entropy.</summary>
+    static void CheckClassCount(NetworkSpec spec, BlockPlan last, List<Problem> problems)
+    {
+        if (spec.Classes < 2 || last.Outputs == spec.Classes) return;
+        bool oneBinaryOutput = spec.Loss == LossKind.BinaryCrossEntropy && spec.Classes == 2 && last.Outputs == 1;
+        if (oneBinaryOutput) return;
+        string wanted = spec.Loss == LossKind.BinaryCrossEntropy && spec.Classes == 2 ? "1 or 2 wide" : $"{spec.Classes} wide";
+        problems.Add(Problem.Create(NetworkDiagnostics.ClassCountMismatch, spec.Location, spec.TypeName,
+            spec.Classes.ToString(CultureInfo.InvariantCulture), last.Name, last.Outputs.ToString(CultureInfo.InvariantCulture), wanted));
+    }
+
+    /// <summary>The values an output activation can produce, or null when it is unbounded.</summary>
+    static (double Low, double High, string Text)? OutputRange(ActivationKind activation) => activation switch
+    {
+        ActivationKind.Sigmoid or ActivationKind.Softmax => (0, 1, "(0, 1)"),
+        ActivationKind.Tanh => (-1, 1, "(−1, 1)"),
+        ActivationKind.ReLU => (0, double.PositiveInfinity, "[0, ∞)"),
+        _ => null,
+    };
+
     static void CheckLoss(NetworkSpec spec, List<BlockPlan> blocks, List<Problem> problems)
     {
         if (spec.Loss != LossKind.MeanSquaredError && !(spec.LabelSmoothing >= 0 && spec.LabelSmoothing < 1))
             problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, spec.Location, $"Network '{spec.TypeName}'",
                 "the label smoothing", Number(spec.LabelSmoothing), "[0, 1)"));
+        if (spec.Classes != 0 && spec.Classes < 2)
+            problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, spec.Location, $"Network '{spec.TypeName}'",
+                "the class count", spec.Classes.ToString(CultureInfo.InvariantCulture), "[2, ∞)"));
+        double targetMinimum = spec.TargetMinimum ?? double.NegativeInfinity, targetMaximum = spec.TargetMaximum ?? double.PositiveInfinity;
+        if (double.IsNaN(targetMinimum) || double.IsNaN(targetMaximum) || targetMinimum > targetMaximum)
+            problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, spec.Location, $"Network '{spec.TypeName}'",
+                "the target range", $"[{Bound(targetMinimum)}, {Bound(targetMaximum)}]", "a range with minimum ≤ maximum"));
         if (blocks.Count == 0) return;
         var last = blocks[blocks.Count - 1];
+        CheckClassCount(spec, last, problems);
+        if ((spec.TargetMinimum.HasValue || spec.TargetMaximum.HasValue) && targetMinimum <= targetMaximum
+            && OutputRange(last.Activation) is var (low, high, text) && (targetMinimum < low || targetMaximum > high))
+            problems.Add(Problem.Create(NetworkDiagnostics.OutputRangeTooNarrow, spec.Layers.First(l => l.Name == last.ActivationLayer).Location,
+                last.ActivationLayer!, last.Activation.ToString(), text, Bound(targetMinimum), Bound(targetMaximum)));
         if (spec.Loss == LossKind.SoftmaxCrossEntropy && last.Activation == ActivationKind.Softmax)
         {
             var softmax = spec.Layers.First(l => l.Name == last.ActivationLayer);
@@ -433,6 +466,8 @@ internal static class NetworkPlanner
         block.Activation == ActivationKind.None && next?.Kind == BlockKind.BatchNorm ? next.Activation : block.Activation;
 
     static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    static string Bound(double value) => double.IsInfinity(value) ? (value < 0 ? "−∞" : "∞") : Number(value);
 
     /// <summary>Auto picks He before the ReLU family, LeCun before SELU and Xavier/Glorot otherwise (the pairing each
     /// paper derived).</summary>

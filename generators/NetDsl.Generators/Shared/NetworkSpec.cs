@@ -49,6 +49,9 @@ internal sealed record NetworkSpec(
     bool CanEmit,
     LossKind Loss,
     double LabelSmoothing,
+    int Classes,
+    double? TargetMinimum,
+    double? TargetMaximum,
     EquatableArray<LayerSpec> Layers,
     EquatableArray<Problem> Problems,
     LocationInfo? Location)

@@ -55,6 +55,18 @@ public sealed class NetworkAttribute : Attribute
     /// <summary>Label smoothing ε in [0, 1) for the cross-entropies: targets become y(1 − ε) + ε / K
     /// (K classes, or 2 for binary cross-entropy).</summary>
     public double LabelSmoothing { get; set; }
+
+    /// <summary>The number of classes the targets encode (one-hot for the softmax cross-entropy, one output per label for
+    /// binary cross-entropy, where 2 classes may also use a single output). When set, an output of another width is a
+    /// compile-time error (ND0016).</summary>
+    public int Classes { get; set; }
+
+    /// <summary>The smallest target value, for regression. When set (with <see cref="TargetMaximum"/>), an output
+    /// activation whose range cannot reach the targets is reported (ND0123); leave a bound unset for "unbounded".</summary>
+    public double TargetMinimum { get; set; } = double.NegativeInfinity;
+
+    /// <summary>The largest target value, for regression; see <see cref="TargetMinimum"/>.</summary>
+    public double TargetMaximum { get; set; } = double.PositiveInfinity;
 }
 
 /// <summary>Base of the layer attributes: one per layer property.</summary>
