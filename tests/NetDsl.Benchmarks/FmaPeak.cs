@@ -10,7 +10,7 @@ public static class FmaPeak
     /// <summary>Measures GFLOP/s over all cores for about <paramref name="seconds"/>.</summary>
     public static double Measure(double seconds)
     {
-        int threads = Environment.GetEnvironmentVariable("PEAK_THREADS") is { } count ? int.Parse(count) : Environment.ProcessorCount;
+        int threads = Environment.ProcessorCount;
         const long iterations = 20_000_000;
         // Warm up (JIT and clocks), then time a fixed amount of work on every core at once.
         Chains(iterations / 20);
