@@ -257,4 +257,33 @@ public class KernelTests
         for (int i = 0; i < expected.Length; i++)
             Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * scale, $"θ[{i}]: shared {expected[i]}, one core {actual[i]}");
     }
+
+    ref struct FailingEpilogue(int failFromColumn) : IGemmEpilogue<double>
+    {
+        public readonly void Apply(int row, int column, scoped Span<double> values)
+        {
+            if (column >= failFromColumn) throw new InvalidOperationException($"epilogue failed at column {column}");
+        }
+    }
+
+    [Fact]
+    public void An_exception_in_either_core_s_part_reaches_the_caller_and_the_worker_stays_usable()
+    {
+        var a = TestData.Uniform(64 * 64, 35).Select(v => (double)v).ToArray();
+        foreach (int failFrom in new[] { 0, 48 }) // both parts fail; only the second half of the panels (the worker's) fails
+        {
+            var error = Assert.ThrowsAny<Exception>(() =>
+            {
+                var failing = new FailingEpilogue(failFrom);
+                Gemm.Multiply<double, FailingEpilogue>(a, false, a, false, 64, 64, 64, ref failing);
+            });
+            Assert.Contains("epilogue failed", (error.InnerException ?? error).Message);
+        }
+        var c = new double[64 * 64];
+        var store = new StoreEpilogue<double>(c, 64);
+        Gemm.Multiply<double, StoreEpilogue<double>>(a, false, a, false, 64, 64, 64, ref store);
+        double expected = 0;
+        for (int p = 0; p < 64; p++) expected += a[5 * 64 + p] * a[p * 64 + 7];
+        Assert.Equal(expected, c[5 * 64 + 7], 1e-12);
+    }
 }

@@ -27,6 +27,7 @@ public static unsafe class WorkSharing
     static long posted, finished;
     static delegate*<void*, int, void> postedBody;
     static void* postedJob;
+    static Exception? failure;
 
     /// <summary>The number of parts <see cref="Run"/> splits work into.</summary>
     public static int Parts => Available ? 2 : 1;
@@ -48,22 +49,29 @@ public static unsafe class WorkSharing
             postedJob = job;
             long generation = Interlocked.Increment(ref posted);
             if (Volatile.Read(ref sleeping) == 1) Wake.Release();
-            body(job, 0);
+            Exception? own = null;
+            try
+            {
+                body(job, 0);
+            }
+            catch (Exception error)
+            {
+                // The worker still reads the job on our stack: wait for it before the exception unwinds this frame.
+                own = error;
+            }
             // The worker's part takes about as long as ours: wait with bare pauses, never yielding the core.
             while (Volatile.Read(ref finished) != generation) Pause();
-            if (failure is { } error)
-            {
-                failure = null;
-                throw new AggregateException("The worker thread's part of a shared computation failed.", error);
-            }
+            var workerFailure = failure;
+            failure = null;
+            if (own is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(own);
+            if (workerFailure is not null)
+                throw new AggregateException("The worker thread's part of a shared computation failed.", workerFailure);
         }
         finally
         {
             Volatile.Write(ref busy, 0);
         }
     }
-
-    static Exception? failure;
 
     /// <summary>One spin-loop hint: cheaper and steadier than <see cref="Thread.SpinWait"/>, whose calibrated loop is
     /// long on some processors.</summary>
