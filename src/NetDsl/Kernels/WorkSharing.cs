@@ -154,12 +154,12 @@ public static unsafe class WorkSharing
         Unsafe.AsRef<TLoop>(job.Loop).Run(first, last, part);
     }
 
-    /// <summary>The half-open range of <paramref name="count"/> items that <paramref name="part"/> of
-    /// <see cref="Parts"/> takes; <paramref name="firstShare"/> (0..1) is the caller's share.</summary>
+    /// <summary>The half-open range of <paramref name="count"/> items that <paramref name="part"/> (0 or 1) takes:
+    /// half (rounded to even) to the caller, the rest to the worker.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (int Start, int End) Range(int count, int part, double firstShare = 0.5)
+    public static (int Start, int End) Range(int count, int part)
     {
-        int split = (int)Math.Round(count * firstShare);
+        int split = (int)Math.Round(count / 2.0);
         return part == 0 ? (0, split) : (split, count);
     }
 }
