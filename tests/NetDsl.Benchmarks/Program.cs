@@ -5,6 +5,9 @@ using NetDsl.Benchmarks;
 // `analysis` (the declaration analyzer's time), `profile NAME SECONDS` (a loop for dotnet-trace). Anything else goes to
 // BenchmarkDotNet's switcher, e.g. `--filter *MlpTrainingStep*`.
 
+// NETDSL_ONE_CORE=1 keeps every mode on the calling core (WorkSharing off), to see what sharing gains.
+if (Environment.GetEnvironmentVariable("NETDSL_ONE_CORE") == "1") NetDsl.Kernels.WorkSharing.Enabled = false;
+
 // `profile cnn|mlp|mlp32|dense|infer SECONDS`: runs one workload in a loop, for a profiler to attach (dotnet-trace).
 if (args is ["profile", var name, var seconds])
 {

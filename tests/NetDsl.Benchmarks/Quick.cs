@@ -35,8 +35,9 @@ public static class Quick
     {
         var watch = Stopwatch.StartNew();
         int warmRuns = 0;
-        // Warm-up: long enough for tiered compilation to reach the optimized code.
-        while (watch.Elapsed.TotalSeconds < Math.Min(1.0, seconds / 3) || warmRuns < 3) { workload.Run(); warmRuns++; }
+        // Warm-up: long enough for tiered compilation to reach the optimized code, which takes 30 calls after a quiet
+        // 100 ms; a 2048-wide layer needs seconds for that, so a slow workload warms up for up to 10 s.
+        while (watch.Elapsed.TotalSeconds < 1.0 || (warmRuns < 50 && watch.Elapsed.TotalSeconds < 10)) { workload.Run(); warmRuns++; }
         long perRound = Math.Max(1, (long)(warmRuns / watch.Elapsed.TotalSeconds * seconds / 5));
         var rates = new double[5];
         for (int round = 0; round < rates.Length; round++)

@@ -198,8 +198,9 @@ public class KernelTests
     [InlineData(false, false, true)]
     public void Gemm_matches_a_naive_product_for_every_layout(bool transposeA, bool transposeB, bool onesColumn)
     {
-        // The last two are large enough to be shared between cores: split by column panels, then (one panel) by rows.
-        foreach (var (m, n, k) in new[] { (1, 1, 1), (5, 37, 3), (9, 33, 17), (4, 64, 8), (13, 7, 40), (37, 70, 61), (203, 9, 129) })
+        // (37, 70, 61) and (203, 9, 129) are large enough to be shared between cores: split by column panels, then (one
+        // panel) by rows; (21, 40, 600) walks its inner dimension in several depth blocks.
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (5, 37, 3), (9, 33, 17), (4, 64, 8), (13, 7, 40), (37, 70, 61), (203, 9, 129), (21, 40, 600) })
         {
             var a = TestData.Uniform(m * k, m + n).Select(v => (double)v).ToArray();
             var b = TestData.Uniform(k * n, k + 7).Select(v => (double)v).ToArray();

@@ -167,34 +167,59 @@ public static unsafe class Gemm
             DotProducts<T, TVector, TSimd, TEpilogue>(operands, ref epilogue, firstPanel * panelWidth, Math.Min(lastPanel * panelWidth, columns), firstRow, lastRow);
             return;
         }
-        Span<T> packed = PackBuffer<T>.Get((lastPanel - firstPanel) * panelWidth * k);
-        PackB(operands, panelWidth, firstPanel, lastPanel, packed);
+        // One panel is packed just before the row tiles pass over it, so it is still in L2 when they read it.
+        Span<T> packed = PackBuffer<T>.Get(panelWidth * k);
 
         // A[i, p] lives at i·rowStride + p·depthStride.
         int rowStride = operands.TransposeA ? 1 : k;
         int depthStride = operands.TransposeA ? m : 1;
         ref T a = ref MemoryMarshal.GetReference(operands.A);
+
+        // Over a long inner dimension the sums are carried across depth blocks, so the block of the panel being read
+        // (DepthBlock rows × panelWidth) stays in L1 while every row tile passes over it. Each tile's running sums
+        // then need their own place; with one block they live only as long as the tile and one place serves all.
+        int blocks = k <= 2 * DepthBlock ? 1 : (k + DepthBlock - 1) / DepthBlock; // a panel this short already fits L1
+        int depthBlock = (k + blocks - 1) / blocks; // equal blocks: no short tail block that reloads every tile's sums
+        int sumsStride = blocks == 1 ? 0 : panelWidth;
         Span<T> tile = stackalloc T[RowsPerTile * panelWidth];
+        Span<T> sums = blocks == 1 ? tile : SumsBuffer<T>.Get((lastRow - firstRow + RowsPerTile) * panelWidth);
+        ref T sums0 = ref MemoryMarshal.GetReference(sums);
 
         for (int panel = firstPanel; panel < lastPanel; panel++)
         {
             int column = panel * panelWidth;
             int width = Math.Min(panelWidth, columns - column);
-            ref T panelStart = ref packed[(panel - firstPanel) * panelWidth * k];
-            int i = firstRow;
-            for (; i + RowsPerTile <= lastRow; i += RowsPerTile)
+            PackB(operands, panelWidth, panel, panel + 1, packed);
+            ref T panelStart = ref MemoryMarshal.GetReference(packed);
+            for (int depth = 0; depth < k; depth += depthBlock)
             {
-                FourRows<T, TVector, TSimd>(ref Unsafe.Add(ref a, i * rowStride), rowStride, depthStride, ref panelStart, k, tile);
-                for (int r = 0; r < RowsPerTile; r++)
-                    epilogue.Apply(i + r, column, tile.Slice(r * panelWidth, width));
-            }
-            for (; i < lastRow; i++)
-            {
-                OneRow<T, TVector, TSimd>(ref Unsafe.Add(ref a, i * rowStride), depthStride, ref panelStart, k, tile);
-                epilogue.Apply(i, column, tile[..width]);
+                int depthCount = Math.Min(depthBlock, k - depth);
+                bool carried = depth > 0, finished = depth + depthCount == k;
+                ref T block = ref Unsafe.Add(ref panelStart, depth * panelWidth);
+                ref T aBlock = ref Unsafe.Add(ref a, depth * depthStride);
+                int i = firstRow;
+                for (; i + RowsPerTile <= lastRow; i += RowsPerTile)
+                {
+                    ref T place = ref Unsafe.Add(ref sums0, (i - firstRow) * sumsStride);
+                    FourRows<T, TVector, TSimd>(ref Unsafe.Add(ref aBlock, i * rowStride), rowStride, depthStride, ref block, depthCount, ref place, carried);
+                    if (finished)
+                        for (int r = 0; r < RowsPerTile; r++)
+                            epilogue.Apply(i + r, column, MemoryMarshal.CreateSpan(ref Unsafe.Add(ref place, r * panelWidth), width));
+                }
+                for (; i < lastRow; i++)
+                {
+                    ref T place = ref Unsafe.Add(ref sums0, (i - firstRow) * sumsStride);
+                    OneRow<T, TVector, TSimd>(ref Unsafe.Add(ref aBlock, i * rowStride), depthStride, ref block, depthCount, ref place, carried);
+                    if (finished) epilogue.Apply(i, column, MemoryMarshal.CreateSpan(ref place, width));
+                }
             }
         }
     }
+
+    /// <summary>Rows of a packed panel read per pass over the row tiles: 192 × 32 floats is 24 KB, inside Zen's 48 KB L1
+    /// beside the lines of A in use.</summary>
+    const int DepthBlock = 192;
+
     /// <summary>Products with fewer rows than this (a single prediction, say) skip packing when B is stored n×k.</summary>
     const int FewRows = 8;
 
@@ -253,12 +278,19 @@ public static unsafe class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void FourRows<T, TVector, TSimd>(ref T a, int rowStride, int depthStride, ref T panel, int k, Span<T> tile)
+    static void FourRows<T, TVector, TSimd>(ref T a, int rowStride, int depthStride, ref T panel, int k, ref T t, bool carried)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
     {
         int count = TSimd.Count;
         TVector c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero;
         TVector c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero;
+        if (carried)
+        {
+            c00 = TSimd.Load(ref t); c01 = TSimd.Load(ref Unsafe.Add(ref t, count));
+            c10 = TSimd.Load(ref Unsafe.Add(ref t, 2 * count)); c11 = TSimd.Load(ref Unsafe.Add(ref t, 3 * count));
+            c20 = TSimd.Load(ref Unsafe.Add(ref t, 4 * count)); c21 = TSimd.Load(ref Unsafe.Add(ref t, 5 * count));
+            c30 = TSimd.Load(ref Unsafe.Add(ref t, 6 * count)); c31 = TSimd.Load(ref Unsafe.Add(ref t, 7 * count));
+        }
         ref T a1 = ref Unsafe.Add(ref a, rowStride);
         ref T a2 = ref Unsafe.Add(ref a, 2 * rowStride);
         ref T a3 = ref Unsafe.Add(ref a, 3 * rowStride);
@@ -276,7 +308,6 @@ public static unsafe class Gemm
             x = TSimd.Broadcast(Unsafe.Add(ref a3, at));
             c30 = TSimd.MultiplyAdd(x, b0, c30); c31 = TSimd.MultiplyAdd(x, b1, c31);
         }
-        ref T t = ref MemoryMarshal.GetReference(tile);
         TSimd.Store(c00, ref t); TSimd.Store(c01, ref Unsafe.Add(ref t, count));
         TSimd.Store(c10, ref Unsafe.Add(ref t, 2 * count)); TSimd.Store(c11, ref Unsafe.Add(ref t, 3 * count));
         TSimd.Store(c20, ref Unsafe.Add(ref t, 4 * count)); TSimd.Store(c21, ref Unsafe.Add(ref t, 5 * count));
@@ -284,11 +315,12 @@ public static unsafe class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void OneRow<T, TVector, TSimd>(ref T a, int depthStride, ref T panel, int k, Span<T> tile)
+    static void OneRow<T, TVector, TSimd>(ref T a, int depthStride, ref T panel, int k, ref T t, bool carried)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
     {
         int count = TSimd.Count;
-        TVector c0 = TSimd.Zero, c1 = TSimd.Zero;
+        TVector c0 = carried ? TSimd.Load(ref t) : TSimd.Zero;
+        TVector c1 = carried ? TSimd.Load(ref Unsafe.Add(ref t, count)) : TSimd.Zero;
         for (int p = 0; p < k; p++)
         {
             ref T row = ref Unsafe.Add(ref panel, p * 2 * count);
@@ -296,7 +328,6 @@ public static unsafe class Gemm
             c0 = TSimd.MultiplyAdd(x, TSimd.Load(ref row), c0);
             c1 = TSimd.MultiplyAdd(x, TSimd.Load(ref Unsafe.Add(ref row, count)), c1);
         }
-        ref T t = ref MemoryMarshal.GetReference(tile);
         TSimd.Store(c0, ref t);
         TSimd.Store(c1, ref Unsafe.Add(ref t, count));
     }
@@ -321,12 +352,17 @@ public static unsafe class Gemm
             }
             else
             {
-                // B is stored n×k: read each of the panel's columns contiguously, write it down the panel.
-                for (int c = 0; c < stored; c++)
+                // B is stored n×k: transpose in strips of 16 depths, so the strip's source lines and the panel rows it
+                // writes all stay in L1 (writing whole columns down a long panel missed L1 on every store).
+                for (int strip = 0; strip < k; strip += 16)
                 {
-                    ref T source = ref Unsafe.Add(ref b, (column + c) * k);
-                    ref T target = ref Unsafe.Add(ref destination, c);
-                    for (int p = 0; p < k; p++) Unsafe.Add(ref target, p * panelWidth) = Unsafe.Add(ref source, p);
+                    int depths = Math.Min(16, k - strip);
+                    for (int c = 0; c < stored; c++)
+                    {
+                        ref T source = ref Unsafe.Add(ref b, (column + c) * k + strip);
+                        ref T target = ref Unsafe.Add(ref destination, strip * panelWidth + c);
+                        for (int p = 0; p < depths; p++) Unsafe.Add(ref target, p * panelWidth) = Unsafe.Add(ref source, p);
+                    }
                 }
             }
             bool ones = operands.OnesColumn && n - column < panelWidth && n >= column;
@@ -340,6 +376,18 @@ public static unsafe class Gemm
                     if (ones) Unsafe.Add(ref row, stored) = T.One;
                     MemoryMarshal.CreateSpan(ref Unsafe.Add(ref row, filled), panelWidth - filled).Clear();
                 }
+        }
+    }
+
+    /// <summary>Running sums of the row tiles while a long inner dimension is walked in depth blocks.</summary>
+    static class SumsBuffer<T>
+    {
+        [ThreadStatic] static T[]? buffer;
+
+        public static Span<T> Get(int length)
+        {
+            if (buffer is null || buffer.Length < length) buffer = new T[length];
+            return buffer.AsSpan(0, length);
         }
     }
 

@@ -5,7 +5,9 @@ namespace NetDsl.Kernels;
 /// <summary>Shares one piece of work between the calling thread and one resident worker thread (the machine's second
 /// core) without allocating: the work is a function pointer and a pointer to the caller's job struct, which stays on the
 /// caller's stack because the caller waits for the worker before returning. The worker spins briefly after each job, so
-/// the back-to-back products of a training step do not pay a thread wake-up each, then sleeps.</summary>
+/// the back-to-back products of a training step do not pay a thread wake-up each, then sleeps. A caller that finishes
+/// its part before the worker has started the other runs that part too, so a busy or descheduled second core never
+/// makes a product slower than one core would be.</summary>
 /// <remarks>Only one job at a time uses the worker; a caller that finds it busy (another thread's network, say) runs
 /// both parts itself. With one processor both parts always run on the caller.</remarks>
 public static unsafe class WorkSharing
@@ -24,7 +26,7 @@ public static unsafe class WorkSharing
     static readonly SemaphoreSlim Wake = new(0);
     static Thread? worker;
     static int busy, sleeping;
-    static long posted, finished;
+    static long posted, claimed, finished;
     static delegate*<void*, int, void> postedBody;
     static void* postedJob;
     static Exception? failure;
@@ -59,8 +61,17 @@ public static unsafe class WorkSharing
                 // The worker still reads the job on our stack: wait for it before the exception unwinds this frame.
                 own = error;
             }
-            // The worker's part takes about as long as ours: wait with bare pauses, never yielding the core.
-            while (Volatile.Read(ref finished) != generation) Pause();
+            if (Interlocked.CompareExchange(ref claimed, generation, generation - 1) == generation - 1)
+            {
+                // The worker has not started (its core is busy elsewhere or asleep) and now never will: run its part
+                // here rather than wait.
+                if (own is null) body(job, 1);
+            }
+            else
+            {
+                // The worker's part takes about as long as ours: wait with bare pauses, never yielding the core.
+                while (Volatile.Read(ref finished) != generation) Pause();
+            }
             var workerFailure = failure;
             failure = null;
             if (own is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(own);
@@ -111,6 +122,8 @@ public static unsafe class WorkSharing
                 spins = 0;
             }
             seen = Volatile.Read(ref posted);
+            // The caller takes the part back if it finishes its own first; whoever claims the generation runs it.
+            if (Interlocked.CompareExchange(ref claimed, seen, seen - 1) != seen - 1) continue;
             try
             {
                 postedBody(postedJob, 1);
