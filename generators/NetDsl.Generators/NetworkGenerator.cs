@@ -17,6 +17,8 @@ public static class TrackingNames
 [Generator(LanguageNames.CSharp)]
 public sealed class NetworkGenerator : IIncrementalGenerator
 {
+    const string GpuNetworkTypeName = "NetDsl.Gpu.GpuNetwork";
+
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
         var specs = context.SyntaxProvider
@@ -35,6 +37,19 @@ public sealed class NetworkGenerator : IIncrementalGenerator
         {
             // A type that cannot hold generated members (not partial, generic, ...) gets nothing: its analyzer error says why.
             if (plan.Spec.CanEmit) output.AddSource(plan.Spec.HintName, NetworkEmitter.Emit(plan));
+        });
+
+        // The GPU twins exist only where the project references NetDsl.Gpu (and so ILGPU).
+        var gpuReferenced = context.CompilationProvider
+            .Select(static (compilation, _) => compilation.GetTypeByMetadataName(GpuNetworkTypeName) is not null);
+        context.RegisterSourceOutput(plans.Combine(gpuReferenced), static (output, pair) =>
+        {
+            var (plan, gpu) = pair;
+            if (gpu && plan.Spec.CanEmit) output.AddSource(plan.Spec.HintName.Replace(".g.cs", ".Gpu.g.cs"), NetworkEmitter.EmitGpu(plan));
+        });
+        context.RegisterSourceOutput(gpuReferenced.Combine(plans.Collect()), static (output, pair) =>
+        {
+            if (pair.Left && !pair.Right.IsEmpty) output.AddSource(NetworkEmitter.GpuAccessHintName, NetworkEmitter.EmitGpuAccess());
         });
     }
 }

@@ -13,16 +13,27 @@ public static class Dropout
         if (rate is < 0 or >= 1 || double.IsNaN(rate))
             throw new ArgumentOutOfRangeException(nameof(rate), rate, "A dropout rate must lie in [0, 1).");
         T keep = T.CreateTruncating(1.0 / (1.0 - rate));
-        // Compare 24 uniform bits against the rate scaled to 2^24.
-        uint threshold = (uint)Math.Round(rate * (1 << 24));
-        ulong key = Mix(seed ^ Mix(stream + 0x632BE59BD9B4E019UL));
+        uint threshold = Threshold(rate);
+        ulong key = StreamKey(seed, stream);
         for (int i = 0; i < mask.Length; i++)
-            mask[i] = (uint)(Mix(key + (ulong)i * 0x9E3779B97F4A7C15UL) >> 40) >= threshold ? keep : T.Zero;
+            mask[i] = Keeps(key, i, threshold) ? keep : T.Zero;
     }
+
+    /// <summary>The key of one mask: the seed mixed with the stream (a network's dropout step).</summary>
+    public static ulong StreamKey(ulong seed, ulong stream) => Mix(seed ^ Mix(stream + 0x632BE59BD9B4E019UL));
+
+    /// <summary>The rate scaled to 2^24: an element is dropped when its 24 uniform bits fall below it.</summary>
+    public static uint Threshold(double rate) => (uint)Math.Round(rate * (1 << 24));
+
+    /// <summary>Whether element <paramref name="index"/> of the mask under <paramref name="key"/> is kept. Plain integer
+    /// arithmetic, so GPU kernels call it too and draw the CPU's masks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Keeps(ulong key, long index, uint threshold) =>
+        (uint)(Mix(key + (ulong)index * 0x9E3779B97F4A7C15UL) >> 40) >= threshold;
 
     /// <summary>The SplitMix64 finalizer: a bijective mix of 64 bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static ulong Mix(ulong z)
+    public static ulong Mix(ulong z)
     {
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;

@@ -1,0 +1,189 @@
+using ILGPU;
+using ILGPU.Algorithms;
+
+namespace NetDsl.Gpu;
+
+/// <summary>Receives each element of a product on the device. Generated networks implement it per layer to add the bias
+/// and apply the activation and dropout (forward), or to form dZ = dA ⊙ mask ⊙ act′ (backward); ILGPU compiles one
+/// product kernel per epilogue type with the epilogue inlined.</summary>
+public interface IGpuEpilogue
+{
+    /// <summary>Consumes <c>C[row, column] = value</c>.</summary>
+    void Apply(int row, int column, float value);
+}
+
+/// <summary>The sizes and strides of <c>C = op(A)·op(B)</c>, op(A) m×k and op(B) k×n: op(A)[i, p] sits at
+/// <c>i·ARowStride + p·ADepthStride</c>, op(B)[p, j] at <c>p·BDepthStride + j·BColumnStride</c>.</summary>
+public readonly record struct ProductShape(int M, int N, int K, int ARowStride, int ADepthStride, int BDepthStride, int BColumnStride)
+{
+    /// <summary>The shape of a product of row-major operands: A stored m×k (k×m with <paramref name="transposeA"/>), B
+    /// stored k×n (n×k with <paramref name="transposeB"/>), the same conventions as the CPU's <c>Gemm.Multiply</c>.</summary>
+    public static ProductShape Of(int m, int n, int k, bool transposeA, bool transposeB) => new(m, n, k,
+        transposeA ? 1 : k, transposeA ? m : 1, transposeB ? 1 : n, transposeB ? k : 1);
+}
+
+/// <summary>The weight gradient of a Dense layer, dW = dZᵀ·X, with the regularization gradient l1·sign(w) + l2·w added
+/// in the same pass (l1 and l2 already divided by the batch).</summary>
+public struct WeightGradientEpilogue : IGpuEpilogue
+{
+    /// <summary>dW, laid out like W ([units, inputs]).</summary>
+    public ArrayView<float> Gradient;
+
+    /// <summary>W, for the regularization gradient.</summary>
+    public ArrayView<float> Weights;
+
+    /// <summary>Inputs per unit (W's row length).</summary>
+    public int Inputs;
+
+    /// <summary>Regularization strengths per sample.</summary>
+    public float L1, L2;
+
+    /// <inheritdoc />
+    public readonly void Apply(int row, int column, float value)
+    {
+        int at = row * Inputs + column;
+        float w = Weights[at];
+        Gradient[at] = value + L2 * w + L1 * (w > 0 ? 1f : w < 0 ? -1f : 0f);
+    }
+}
+
+/// <summary>The hyperparameters of one optimizer update, as the update kernels read them.</summary>
+/// <param name="StepSize">α (Adam: α·√(1−β₂ᵗ)/(1−β₁ᵗ), both bias corrections folded in).</param>
+/// <param name="Beta1">Momentum's β or Adam's β₁.</param>
+/// <param name="Beta2">Adam's β₂.</param>
+/// <param name="GradientScale">Momentum: 1 − β with dampening, else 1.</param>
+/// <param name="LookAhead">Nesterov's β (0 for plain momentum).</param>
+/// <param name="Epsilon">Adam's ε·√(1−β₂ᵗ).</param>
+/// <param name="Shrink">AdamW's 1 − α·λ (1 for Adam).</param>
+public readonly record struct UpdateRule(float StepSize, float Beta1, float Beta2, float GradientScale, float LookAhead, float Epsilon, float Shrink);
+
+/// <summary>The kernels every generated network shares: the tiled product, bias gradients, losses, the regularization
+/// penalty and the optimizer updates. Generated code supplies the per-layer epilogues.</summary>
+public static class GpuKernels
+{
+    const int Side = GpuDevice.GroupSide;
+
+    /// <summary>C = op(A)·op(B), one element per thread, each group a Side × Side tile of C: the group stages a Side-wide
+    /// slice of op(A)'s rows and op(B)'s columns in shared memory per step along k (2 KB of the 48 KB a group may use).</summary>
+    public static void Product<TEpilogue>(ArrayView<float> a, ArrayView<float> b, ProductShape shape, TEpilogue epilogue)
+        where TEpilogue : struct, IGpuEpilogue
+    {
+        var tileA = SharedMemory.Allocate<float>(Side * Side);
+        var tileB = SharedMemory.Allocate<float>(Side * Side);
+        int x = Group.IdxX, y = Group.IdxY;
+        int row = Grid.IdxY * Side + y, column = Grid.IdxX * Side + x;
+        // Thread (x, y) loads op(A)[tile row y, depth x] and op(B)[depth y, tile column x].
+        int loadRow = Grid.IdxY * Side + y, loadColumn = Grid.IdxX * Side + x;
+        float sum = 0;
+        for (int depth = 0; depth < shape.K; depth += Side)
+        {
+            int pa = depth + x, pb = depth + y;
+            tileA[y * Side + x] = loadRow < shape.M && pa < shape.K ? a[loadRow * shape.ARowStride + pa * shape.ADepthStride] : 0f;
+            tileB[y * Side + x] = loadColumn < shape.N && pb < shape.K ? b[pb * shape.BDepthStride + loadColumn * shape.BColumnStride] : 0f;
+            Group.Barrier();
+            for (int p = 0; p < Side; p++) sum += tileA[y * Side + p] * tileB[p * Side + x];
+            Group.Barrier();
+        }
+        if (row < shape.M && column < shape.N) epilogue.Apply(row, column, sum);
+    }
+
+    /// <summary>Hands every element of a rows × columns buffer to <paramref name="epilogue"/> (value 0): an elementwise
+    /// pass that reads and writes through the epilogue's own views.</summary>
+    public static void EachElement<TEpilogue>(Index1D index, int columns, TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue =>
+        epilogue.Apply(index / columns, index % columns, 0f);
+
+    /// <summary>db[j] = Σ_rows dZ[row, j]: one thread per column.</summary>
+    public static void ColumnSums(Index1D column, ArrayView<float> values, ArrayView<float> sums, int rows, int columns)
+    {
+        float sum = 0;
+        for (int row = 0; row < rows; row++) sum += values[row * columns + column];
+        sums[column] = sum;
+    }
+
+    /// <summary>Softmax cross-entropy of one sample (optionally label-smoothed): adds loss / batch to
+    /// <paramref name="loss"/>[0] and writes the gradient with respect to the logits, (softmax − target) / batch.</summary>
+    public static void SoftmaxCrossEntropy(Index1D sample, ArrayView<float> logits, ArrayView<float> targets, ArrayView<float> gradient,
+        ArrayView<float> loss, int classes, float smoothing, float inverseBatch)
+    {
+        int start = sample * classes;
+        float max = float.NegativeInfinity;
+        for (int j = 0; j < classes; j++) max = XMath.Max(max, logits[start + j]);
+        float sum = 0;
+        for (int j = 0; j < classes; j++) sum += XMath.Exp(logits[start + j] - max);
+        float logSum = max + XMath.Log(sum);
+        float total = 0;
+        for (int j = 0; j < classes; j++)
+        {
+            float target = targets[start + j] * (1 - smoothing) + smoothing / classes;
+            float logProbability = logits[start + j] - logSum;
+            if (target != 0) total -= target * logProbability;
+            gradient[start + j] = (XMath.Exp(logProbability) - target) * inverseBatch;
+        }
+        Atomic.Add(ref loss[0], total * inverseBatch);
+    }
+
+    /// <summary>Squared error of one sample: adds Σ(ŷ − y)² / count to the loss and writes 2(ŷ − y) / count.</summary>
+    public static void MeanSquaredError(Index1D sample, ArrayView<float> outputs, ArrayView<float> targets, ArrayView<float> gradient,
+        ArrayView<float> loss, int width, float inverseCount)
+    {
+        float total = 0;
+        for (int j = sample * width; j < (sample + 1) * width; j++)
+        {
+            float difference = outputs[j] - targets[j];
+            total += difference * difference;
+            gradient[j] = 2 * difference * inverseCount;
+        }
+        Atomic.Add(ref loss[0], total * inverseCount);
+    }
+
+    /// <summary>Binary cross-entropy of one sample on sigmoid outputs, clamped to [1e-7, 1 − 1e-7] as Keras does; the
+    /// gradient (ŷ − y) / count is taken with respect to the sigmoid's input (the two are fused).</summary>
+    public static void BinaryCrossEntropy(Index1D sample, ArrayView<float> outputs, ArrayView<float> targets, ArrayView<float> gradient,
+        ArrayView<float> loss, int width, float smoothing, float inverseCount)
+    {
+        float total = 0;
+        for (int j = sample * width; j < (sample + 1) * width; j++)
+        {
+            float a = outputs[j];
+            float y = targets[j] * (1 - smoothing) + smoothing / 2;
+            float clamped = XMath.Clamp(a, 1e-7f, 1 - 1e-7f);
+            total -= y * XMath.Log(clamped) + (1 - y) * XMath.Log(1 - clamped);
+            gradient[j] = (a - y) * inverseCount;
+        }
+        Atomic.Add(ref loss[0], total * inverseCount);
+    }
+
+    /// <summary>Adds Σ|w| to <paramref name="sums"/>[0] and Σw² to [1], for the regularization penalty.</summary>
+    public static void PenaltySums(Index1D i, ArrayView<float> weights, ArrayView<float> sums)
+    {
+        float w = weights[i];
+        Atomic.Add(ref sums[0], XMath.Abs(w));
+        Atomic.Add(ref sums[1], w * w);
+    }
+
+    /// <summary>Plain gradient descent: θ ← θ − α·g.</summary>
+    public static void Sgd(Index1D i, ArrayView<float> theta, ArrayView<float> gradient, UpdateRule rule) =>
+        theta[i] -= rule.StepSize * gradient[i];
+
+    /// <summary>Momentum and Nesterov: v ← βv + c·g; θ ← θ − α(v) or θ − α(g + βv).</summary>
+    public static void Momentum(Index1D i, ArrayView<float> theta, ArrayView<float> gradient, ArrayView<float> velocity, UpdateRule rule)
+    {
+        float g = gradient[i];
+        float v = rule.Beta1 * velocity[i] + rule.GradientScale * g;
+        velocity[i] = v;
+        float direction = rule.LookAhead == 0 ? v : g + rule.LookAhead * v;
+        theta[i] -= rule.StepSize * direction;
+    }
+
+    /// <summary>Adam and AdamW with both bias corrections folded into the step size and ε.</summary>
+    public static void Adam(Index1D i, ArrayView<float> theta, ArrayView<float> gradient, ArrayView<float> first, ArrayView<float> second,
+        UpdateRule rule)
+    {
+        float g = gradient[i];
+        float m = rule.Beta1 * first[i] + (1 - rule.Beta1) * g;
+        float v = rule.Beta2 * second[i] + (1 - rule.Beta2) * (g * g);
+        first[i] = m;
+        second[i] = v;
+        theta[i] = rule.Shrink * theta[i] - rule.StepSize * (m / (XMath.Sqrt(v) + rule.Epsilon));
+    }
+}

@@ -1,0 +1,236 @@
+using ILGPU;
+using ILGPU.Runtime;
+using NetDsl.Optimizers;
+
+namespace NetDsl.Gpu;
+
+/// <summary>The device side of a declared network: θ, dθ, optimizer state and activation buffers on one accelerator.
+/// Generated networks derive from it (<c>net.ToGpu(device)</c>) and supply the passes; this class stages data, runs the
+/// loss, the regularization penalty and the optimizer update, and moves θ between host and device.</summary>
+/// <remarks>θ lives on the device between steps: call <see cref="Download"/> to bring it back into the host network (to
+/// save a checkpoint or predict on the CPU) and <see cref="Upload"/> after changing it there.</remarks>
+public abstract class GpuNetwork : IDisposable
+{
+    const ulong Golden = 0x9E3779B97F4A7C15UL;
+
+    readonly List<MemoryBuffer1D<float, Stride1D.Dense>> batchBuffers = [];
+    readonly MemoryBuffer1D<float, Stride1D.Dense> parameters, gradients, scalars;
+    readonly float[] scalarValues = new float[4];
+    ArrayView<float> inputs, targets;
+    GpuOptimizerState? optimizerState;
+    ulong trainingSteps;
+
+    /// <summary>Allocates θ and dθ on <paramref name="device"/> and uploads the host network's θ.</summary>
+    protected GpuNetwork(GpuDevice device, INeuralNetwork network)
+    {
+        Device = device ?? throw new ArgumentNullException(nameof(device));
+        Network = network;
+        parameters = device.Allocate(network.ParameterCount);
+        gradients = device.Allocate(network.ParameterCount);
+        scalars = device.Allocate(scalarValues.Length);
+        Upload();
+    }
+
+    /// <summary>The accelerator this network runs on.</summary>
+    public GpuDevice Device { get; }
+
+    /// <summary>The host network whose θ this copy started from and returns to.</summary>
+    public INeuralNetwork Network { get; }
+
+    /// <summary>The largest batch the activation buffers hold now; they grow when a larger batch arrives.</summary>
+    public int Capacity { get; private set; }
+
+    /// <summary>θ on the device.</summary>
+    protected ArrayView<float> Parameters => parameters.View;
+
+    /// <summary>dθ on the device.</summary>
+    protected ArrayView<float> Gradients => gradients.View;
+
+    /// <summary>The staged inputs of the current batch.</summary>
+    protected ArrayView<float> Inputs => inputs;
+
+    /// <summary>The staged targets of the current batch.</summary>
+    protected ArrayView<float> Targets => targets;
+
+    /// <summary>The key the host network draws its dropout masks from (its seed), so CPU and GPU masks match.</summary>
+    protected abstract ulong DropoutSeed { get; }
+
+    /// <summary>The sample shape, for error messages, e.g. "(784)".</summary>
+    protected abstract string InputShape { get; }
+
+    /// <summary>The network's output after <see cref="Forward"/>.</summary>
+    protected abstract ArrayView<float> Output { get; }
+
+    /// <summary>Allocates every per-sample buffer for <paramref name="capacity"/> samples through <see cref="Allocate"/>.</summary>
+    protected abstract void AllocateActivations(int capacity);
+
+    /// <summary>The forward pass of <paramref name="batch"/> staged samples; with <paramref name="dropout"/> the masks
+    /// are drawn from <paramref name="seed"/>.</summary>
+    protected abstract void Forward(int batch, bool dropout, ulong seed);
+
+    /// <summary>The loss of the staged targets into the loss scalar, and its gradient into the last layer's buffer.</summary>
+    protected abstract void Loss(int batch);
+
+    /// <summary>The backward pass into dθ (l1 and l2 already divided by the batch).</summary>
+    protected abstract void Backward(int batch, bool dropout, ulong seed, float l1, float l2);
+
+    /// <summary>Copies the host network's θ to the device.</summary>
+    public void Upload() => parameters.View.CopyFromCPU(Network.Parameters.ToArray());
+
+    /// <summary>Copies θ from the device into the host network.</summary>
+    public void Download() => Parameters.CopyToCPU(Network.Parameters);
+
+    /// <summary>Copies dθ of the last <see cref="ComputeGradients"/> into <paramref name="destination"/>.</summary>
+    public void DownloadGradients(Span<float> destination)
+    {
+        Shapes.RequireLength(destination.Length, Network.ParameterCount, $"({Network.ParameterCount})", nameof(destination));
+        Gradients.CopyToCPU(destination);
+    }
+
+    /// <summary>Runs inference (dropout off) on a batch and copies the outputs back.</summary>
+    public void PredictBatch(ReadOnlySpan<float> inputs, Span<float> outputs)
+    {
+        int batch = Shapes.BatchSize(inputs.Length, Network.InputSize, InputShape, nameof(inputs));
+        Shapes.RequireBatchLength(outputs.Length, batch, Network.OutputSize, nameof(outputs));
+        Stage(inputs, default, batch);
+        Forward(batch, dropout: false, 0);
+        Output.SubView(0, (long)batch * Network.OutputSize).CopyToCPU(outputs);
+    }
+
+    /// <summary>The loss of a batch (with the regularization penalty) and dθ on the device, as the host network's
+    /// <c>ComputeGradients</c> computes them.</summary>
+    public float ComputeGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets)
+    {
+        int batch = Shapes.BatchSize(inputs.Length, Network.InputSize, InputShape, nameof(inputs));
+        Shapes.RequireBatchLength(targets.Length, batch, Network.OutputSize, nameof(targets));
+        Stage(inputs, targets, batch);
+        scalars.MemSetToZero();
+        bool dropout = Network.DropoutEnabled && HasDropout();
+        ulong seed = unchecked(DropoutSeed + ++trainingSteps * Golden);
+        Forward(batch, dropout, seed);
+        Loss(batch);
+        var regularization = Network.Regularization;
+        Backward(batch, dropout, seed, (float)(regularization.L1 / batch), (float)(regularization.L2 / batch));
+        if (regularization.IsActive)
+            foreach (var tensor in Network.ParameterTensors)
+                if (tensor.WeightDecay) Launch1D(tensor.Length, PenaltySums, parameters.View.SubView(tensor.Offset, tensor.Length), scalars.View.SubView(2, 2));
+        scalars.View.CopyToCPU(scalarValues);
+        double penalty = (regularization.L1 * scalarValues[2] + regularization.L2 * scalarValues[3] / 2) / batch;
+        return (float)(scalarValues[0] + penalty);
+    }
+
+    /// <summary>One training step on the device: <see cref="ComputeGradients"/>, then the optimizer's update of θ with
+    /// state kept on the device. A non-finite loss leaves θ untouched, as on the CPU.</summary>
+    /// <remarks>The optimizer's learning rate is read every step (schedules keep working); its state lives here, so
+    /// passing a different optimizer starts fresh state.</remarks>
+    public float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, IOptimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        float loss = ComputeGradients(inputs, targets);
+        if (!float.IsFinite(loss)) return loss;
+        if (optimizerState is null || !ReferenceEquals(optimizerState.Optimizer, optimizer))
+        {
+            optimizerState?.Dispose();
+            optimizerState = new GpuOptimizerState(Device, optimizer, Network.ParameterCount);
+        }
+        optimizerState.Step(parameters.View, gradients.View);
+        return loss;
+    }
+
+    /// <summary>Waits for every launched kernel to finish.</summary>
+    public void Synchronize() => Device.Accelerator.Synchronize();
+
+    bool HasDropout() => Network.DropoutLayers.Count > 0;
+
+    void Stage(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int batch)
+    {
+        if (batch > Capacity)
+        {
+            foreach (var buffer in batchBuffers) buffer.Dispose();
+            batchBuffers.Clear();
+            Capacity = batch;
+            this.inputs = Allocate((long)batch * Network.InputSize);
+            this.targets = Allocate((long)batch * Network.OutputSize);
+            AllocateActivations(batch);
+        }
+        this.inputs.SubView(0, inputs.Length).CopyFromCPU(inputs);
+        if (!targets.IsEmpty) this.targets.SubView(0, targets.Length).CopyFromCPU(targets);
+    }
+
+    /// <summary>A device buffer of <paramref name="length"/> floats that lives until the batch capacity grows.</summary>
+    protected ArrayView<float> Allocate(long length)
+    {
+        var buffer = Device.Allocate(length);
+        batchBuffers.Add(buffer);
+        return buffer.View;
+    }
+
+    /// <summary>Launches <c>C = op(A)·op(B)</c> with every element handed to <paramref name="epilogue"/>.</summary>
+    protected void Multiply<TEpilogue>(ArrayView<float> a, ArrayView<float> b, ProductShape shape, TEpilogue epilogue)
+        where TEpilogue : struct, IGpuEpilogue
+    {
+        var kernel = Device.Kernel(typeof(TEpilogue), accelerator =>
+            accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ProductShape, TEpilogue>(GpuKernels.Product));
+        int side = GpuDevice.GroupSide;
+        var groups = new Index2D((shape.N + side - 1) / side, (shape.M + side - 1) / side);
+        kernel(new KernelConfig(groups, new Index2D(side, side)), a, b, shape, epilogue);
+    }
+
+    /// <summary>Runs <paramref name="epilogue"/> once for every element of a rows × columns buffer.</summary>
+    protected void ForEachElement<TEpilogue>(int rows, int columns, TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue
+    {
+        var kernel = Device.Kernel((typeof(TEpilogue), nameof(GpuKernels.EachElement)), accelerator =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, int, TEpilogue>(GpuKernels.EachElement));
+        kernel(rows * columns, columns, epilogue);
+    }
+
+    /// <summary>db = column sums of the batch × units gradient dZ.</summary>
+    protected void BiasGradient(ArrayView<float> outputGradient, int batch, int units, ArrayView<float> biasGradient) =>
+        Launch1D(units, ColumnSums, outputGradient, biasGradient, batch, units);
+
+    /// <summary>Softmax cross-entropy of the output logits against the staged targets.</summary>
+    protected void SoftmaxCrossEntropy(ArrayView<float> logits, ArrayView<float> gradient, int batch, int classes, float smoothing) =>
+        Launch1D(batch, SoftmaxCrossEntropyKernel, logits, Targets, gradient, scalars.View, classes, smoothing, 1f / batch);
+
+    /// <summary>Mean squared error of the outputs against the staged targets.</summary>
+    protected void MeanSquaredError(ArrayView<float> outputs, ArrayView<float> gradient, int batch, int width) =>
+        Launch1D(batch, MeanSquaredErrorKernel, outputs, Targets, gradient, scalars.View, width, 1f / (batch * width));
+
+    /// <summary>Binary cross-entropy of sigmoid outputs against the staged targets (gradient fused with the sigmoid).</summary>
+    protected void BinaryCrossEntropy(ArrayView<float> outputs, ArrayView<float> gradient, int batch, int width, float smoothing) =>
+        Launch1D(batch, BinaryCrossEntropyKernel, outputs, Targets, gradient, scalars.View, width, smoothing, 1f / (batch * width));
+
+    // The kernels as delegates, each loaded once per device.
+    static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> ColumnSums = GpuKernels.ColumnSums;
+    static readonly Action<Index1D, ArrayView<float>, ArrayView<float>> PenaltySums = GpuKernels.PenaltySums;
+    static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float> SoftmaxCrossEntropyKernel = GpuKernels.SoftmaxCrossEntropy;
+    static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> MeanSquaredErrorKernel = GpuKernels.MeanSquaredError;
+    static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float> BinaryCrossEntropyKernel = GpuKernels.BinaryCrossEntropy;
+
+    void Launch1D<T1, T2>(long count, Action<Index1D, T1, T2> body, T1 a1, T2 a2) where T1 : struct where T2 : struct =>
+        Device.Kernel(body, accelerator => accelerator.LoadAutoGroupedStreamKernel(body))((int)count, a1, a2);
+
+    void Launch1D<T1, T2, T3, T4>(long count, Action<Index1D, T1, T2, T3, T4> body, T1 a1, T2 a2, T3 a3, T4 a4)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct =>
+        Device.Kernel(body, accelerator => accelerator.LoadAutoGroupedStreamKernel(body))((int)count, a1, a2, a3, a4);
+
+    void Launch1D<T1, T2, T3, T4, T5, T6>(long count, Action<Index1D, T1, T2, T3, T4, T5, T6> body, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct =>
+        Device.Kernel(body, accelerator => accelerator.LoadAutoGroupedStreamKernel(body))((int)count, a1, a2, a3, a4, a5, a6);
+
+    void Launch1D<T1, T2, T3, T4, T5, T6, T7>(long count, Action<Index1D, T1, T2, T3, T4, T5, T6, T7> body, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct =>
+        Device.Kernel(body, accelerator => accelerator.LoadAutoGroupedStreamKernel(body))((int)count, a1, a2, a3, a4, a5, a6, a7);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var buffer in batchBuffers) buffer.Dispose();
+        batchBuffers.Clear();
+        optimizerState?.Dispose();
+        parameters.Dispose();
+        gradients.Dispose();
+        scalars.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

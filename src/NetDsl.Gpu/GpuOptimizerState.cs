@@ -1,0 +1,87 @@
+using ILGPU;
+using ILGPU.Runtime;
+using NetDsl.Optimizers;
+
+namespace NetDsl.Gpu;
+
+/// <summary>An optimizer's update run on the device: the host optimizer supplies the hyperparameters (its learning rate
+/// is read every step, so schedules apply), the state vectors and the step count live here beside θ.</summary>
+internal sealed class GpuOptimizerState : IDisposable
+{
+    static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, UpdateRule> SgdKernel = GpuKernels.Sgd;
+    static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, UpdateRule> MomentumKernel = GpuKernels.Momentum;
+    static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, UpdateRule> AdamKernel = GpuKernels.Adam;
+
+    readonly GpuDevice device;
+    readonly MemoryBuffer1D<float, Stride1D.Dense>? first, second;
+    long steps;
+
+    public GpuOptimizerState(GpuDevice device, IOptimizer optimizer, int parameterCount)
+    {
+        if (optimizer is not (Sgd or Momentum or Nesterov or Adam))
+            throw new ArgumentException(
+                $"{optimizer.GetType().Name} has no GPU update; the GPU path runs Sgd, Momentum, Nesterov, Adam and AdamW.", nameof(optimizer));
+        this.device = device;
+        Optimizer = optimizer;
+        int copies = optimizer switch { Adam => 2, Sgd => 0, _ => 1 };
+        if (copies > 0) first = Zeroed(parameterCount);
+        if (copies > 1) second = Zeroed(parameterCount);
+    }
+
+    public IOptimizer Optimizer { get; }
+
+    MemoryBuffer1D<float, Stride1D.Dense> Zeroed(int length)
+    {
+        var buffer = device.Allocate(length);
+        buffer.MemSetToZero();
+        return buffer;
+    }
+
+    public void Step(ArrayView<float> theta, ArrayView<float> gradient)
+    {
+        steps++;
+        int count = (int)theta.Length;
+        float alpha = (float)Optimizer.LearningRate;
+        switch (Optimizer)
+        {
+            case Sgd:
+                Kernel(SgdKernel)(count, theta, gradient, new UpdateRule(StepSize: alpha, Beta1: 0, Beta2: 0, GradientScale: 1, LookAhead: 0, Epsilon: 0, Shrink: 1));
+                break;
+            case Momentum momentum:
+                Kernel(MomentumKernel)(count, theta, gradient, first!.View, new UpdateRule(StepSize: alpha, Beta1: (float)momentum.Beta, Beta2: 0,
+                    GradientScale: momentum.Dampening ? (float)(1 - momentum.Beta) : 1f, LookAhead: 0, Epsilon: 0, Shrink: 1));
+                break;
+            case Nesterov nesterov:
+                Kernel(MomentumKernel)(count, theta, gradient, first!.View, new UpdateRule(StepSize: alpha, Beta1: (float)nesterov.Beta, Beta2: 0,
+                    GradientScale: 1, LookAhead: (float)nesterov.Beta, Epsilon: 0, Shrink: 1));
+                break;
+            case Adam adam:
+                // The CPU's Adam: both bias corrections folded into the step size and ε.
+                double correction2 = Math.Sqrt(1 - Math.Pow(adam.Beta2, steps));
+                var rule = new UpdateRule(
+                    StepSize: (float)(Optimizer.LearningRate * correction2 / (1 - Math.Pow(adam.Beta1, steps))),
+                    Beta1: (float)adam.Beta1, Beta2: (float)adam.Beta2, GradientScale: 1, LookAhead: 0,
+                    Epsilon: (float)(adam.Epsilon * correction2),
+                    Shrink: (float)(1 - Optimizer.LearningRate * adam.WeightDecay));
+                Kernel(AdamKernel)(count, theta, gradient, first!.View, second!.View, rule);
+                break;
+        }
+    }
+
+    Action<Index1D, T1, T2, T3> Kernel<T1, T2, T3>(Action<Index1D, T1, T2, T3> body) where T1 : struct where T2 : struct where T3 : struct =>
+        device.Kernel(body, accelerator => accelerator.LoadAutoGroupedStreamKernel(body));
+
+    Action<Index1D, T1, T2, T3, T4> Kernel<T1, T2, T3, T4>(Action<Index1D, T1, T2, T3, T4> body)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct =>
+        device.Kernel(body, accelerator => accelerator.LoadAutoGroupedStreamKernel(body));
+
+    Action<Index1D, T1, T2, T3, T4, T5> Kernel<T1, T2, T3, T4, T5>(Action<Index1D, T1, T2, T3, T4, T5> body)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct =>
+        device.Kernel(body, accelerator => accelerator.LoadAutoGroupedStreamKernel(body));
+
+    public void Dispose()
+    {
+        first?.Dispose();
+        second?.Dispose();
+    }
+}

@@ -1,0 +1,246 @@
+using NetDsl.Optimizers;
+using NetDsl.Training;
+
+namespace NetDsl.Gpu.Tests;
+
+/// <summary>One CPU accelerator for the whole class: its kernels compile once.</summary>
+public sealed class SimulatedDevice : IDisposable
+{
+    public GpuDevice Device { get; } = GpuDevice.Create(GpuBackend.Cpu);
+
+    public void Dispose() => Device.Dispose();
+}
+
+/// <summary>Every generated GPU kernel against the CPU path of the same network, on ILGPU's CPU accelerator: forward
+/// outputs and gradients within 1e-4 relative, a few training steps within 1e-3.</summary>
+public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<SimulatedDevice>
+{
+    readonly GpuDevice device = simulated.Device;
+
+    static float[] Uniform(int count, int seed, double low = -1, double high = 1)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => (float)(low + (high - low) * random.NextDouble())).ToArray();
+    }
+
+    static float[] OneHot(int batch, int classes, int seed)
+    {
+        var random = new Random(seed);
+        var targets = new float[batch * classes];
+        for (int s = 0; s < batch; s++) targets[s * classes + random.Next(classes)] = 1;
+        return targets;
+    }
+
+    /// <summary>Each value within <paramref name="relative"/> of the reference, measured against the tensor's largest
+    /// reference magnitude (a value near zero in a tensor of ones is compared at the tensor's scale).</summary>
+    static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double relative, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double scale = 0;
+        foreach (var v in expected) scale = Math.Max(scale, Math.Abs(v));
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= relative * Math.Max(scale, 1e-6),
+                $"{what}[{i}]: CPU {expected[i]}, GPU {actual[i]} (scale {scale})");
+    }
+
+    static void AssertTensorsClose(INeuralNetwork network, ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double relative)
+    {
+        foreach (var tensor in network.ParameterTensors)
+            AssertClose(expected.Slice(tensor.Offset, tensor.Length), actual.Slice(tensor.Offset, tensor.Length), relative, tensor.Name);
+    }
+
+    public static TheoryData<string> Networks => ["classifier", "regressor", "tagger"];
+
+    static (INeuralNetwork Network, Func<GpuDevice, GpuNetwork> ToGpu, float[] Inputs, float[] Targets) Create(string name, int batch, int seed)
+    {
+        switch (name)
+        {
+            case "classifier":
+            {
+                var net = new GpuClassifier(seed);
+                return (net, d => net.ToGpu(d), Uniform(batch * 6, seed + 1), OneHot(batch, 3, seed + 2));
+            }
+            case "regressor":
+            {
+                var net = new GpuRegressor(seed);
+                return (net, d => net.ToGpu(d), Uniform(batch * 5, seed + 1), Uniform(batch * 4, seed + 2, 0, 1));
+            }
+            default:
+            {
+                var net = new GpuTagger(seed);
+                return (net, d => net.ToGpu(d), Uniform(batch * 7, seed + 1), Uniform(batch * 3, seed + 2, 0, 1).Select(v => v > 0.5f ? 1f : 0f).ToArray());
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void Predictions_match_the_CPU_path(string name)
+    {
+        var (cpu, toGpu, inputs, _) = Create(name, batch: 37, seed: 3);
+        using var gpu = toGpu(device);
+        var expected = new float[37 * cpu.OutputSize];
+        var actual = new float[expected.Length];
+        cpu.PredictBatch(inputs, expected);
+        gpu.PredictBatch(inputs, actual);
+        AssertClose(expected, actual, 1e-4, "output");
+    }
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void Gradients_match_the_CPU_path_with_dropout_and_regularization(string name)
+    {
+        // Twins from one seed draw the same dropout masks: the counter-based generator runs in the kernels too.
+        var (cpu, toGpu, inputs, targets) = Create(name, batch: 29, seed: 5);
+        cpu.Regularization = new Regularization(l1: 0.01, l2: 0.03);
+        using var gpu = toGpu(device);
+        float expectedLoss = cpu.ComputeGradients(inputs, targets);
+        float actualLoss = gpu.ComputeGradients(inputs, targets);
+        Assert.True(Math.Abs(expectedLoss - actualLoss) <= 1e-4 * Math.Abs(expectedLoss), $"loss: CPU {expectedLoss}, GPU {actualLoss}");
+        var gradients = new float[cpu.ParameterCount];
+        gpu.DownloadGradients(gradients);
+        AssertTensorsClose(cpu, cpu.Gradients, gradients, 1e-4);
+    }
+
+    [Fact]
+    public void The_dropout_masks_are_the_CPU_masks()
+    {
+        // With dropout off on one side only the gradients must differ: the comparison above is not vacuous.
+        var (cpu, toGpu, inputs, targets) = Create("classifier", batch: 16, seed: 9);
+        using var gpu = toGpu(device);
+        cpu.DropoutEnabled = false;
+        cpu.ComputeGradients(inputs, targets);
+        var withoutDropout = cpu.Gradients.ToArray();
+        cpu.DropoutEnabled = true;
+        gpu.ComputeGradients(inputs, targets);
+        var gradients = new float[cpu.ParameterCount];
+        gpu.DownloadGradients(gradients);
+        double largest = withoutDropout.Zip(gradients, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(largest > 1e-3, $"dropout changed no gradient by more than {largest}");
+    }
+
+    public static TheoryData<string, string> Optimizers => new()
+    {
+        { "classifier", "adam" }, { "classifier", "sgd" }, { "regressor", "sgd" }, { "classifier", "momentum" }, { "regressor", "momentum" }, { "regressor", "nesterov" }, { "tagger", "adamw" },
+    };
+
+    static IOptimizer Optimizer(string name) => name switch
+    {
+        "adam" => new Adam(0.01),
+        "sgd" => new Sgd(0.1),
+        "momentum" => new Momentum(0.5, 0.9),
+        "nesterov" => new Nesterov(0.05, 0.8),
+        _ => new AdamW(0.01, weightDecay: 0.1),
+    };
+
+    [Theory]
+    [MemberData(nameof(Optimizers))]
+    public void Training_steps_match_the_CPU_path(string name, string optimizer)
+    {
+        var (cpu, toGpu, inputs, targets) = Create(name, batch: 24, seed: 7);
+        using var gpu = toGpu(device);
+        var initial = cpu.Parameters.ToArray();
+        var cpuOptimizer = Optimizer(optimizer);
+        var gpuOptimizer = Optimizer(optimizer);
+        var cpuLosses = new List<float>();
+        var gpuLosses = new List<float>();
+        for (int step = 0; step < 5; step++)
+        {
+            cpuLosses.Add(cpu.TrainStep(inputs, targets, cpuOptimizer));
+            gpuLosses.Add(gpu.TrainStep(inputs, targets, gpuOptimizer));
+        }
+        AssertClose(cpuLosses.ToArray(), gpuLosses.ToArray(), 1e-3, "loss");
+        var expected = cpu.Parameters.ToArray();
+        gpu.Download();
+        AssertTensorsClose(cpu, expected, cpu.Parameters, 1e-3);
+        // The steps moved θ well beyond the tolerance, so agreement is not agreement on the starting point.
+        Assert.True(expected.Zip(initial, (a, b) => Math.Abs(a - b)).Max() > 1e-2);
+    }
+
+    [Fact]
+    public void Training_on_the_device_lowers_the_loss()
+    {
+        var (cpu, toGpu, inputs, targets) = Create("classifier", batch: 64, seed: 11);
+        cpu.DropoutEnabled = false;
+        using var gpu = toGpu(device);
+        var optimizer = new Adam(0.02);
+        float first = gpu.TrainStep(inputs, targets, optimizer);
+        float last = first;
+        for (int step = 0; step < 60; step++) last = gpu.TrainStep(inputs, targets, optimizer);
+        Assert.True(last < 0.7 * first, $"loss went from {first} to {last}");
+    }
+
+    [Fact]
+    public void A_larger_batch_grows_the_buffers_and_a_smaller_one_reuses_them()
+    {
+        var (cpu, toGpu, inputs, _) = Create("regressor", batch: 40, seed: 13);
+        using var gpu = toGpu(device);
+        var small = inputs.AsSpan(0, 5 * 5).ToArray();
+        var expected = new float[5 * 4];
+        var actual = new float[5 * 4];
+        gpu.PredictBatch(small, actual);
+        Assert.Equal(5, gpu.Capacity);
+        gpu.PredictBatch(inputs, new float[40 * 4]);
+        Assert.Equal(40, gpu.Capacity);
+        gpu.PredictBatch(small, actual);
+        Assert.Equal(40, gpu.Capacity);
+        cpu.PredictBatch(small, expected);
+        AssertClose(expected, actual, 1e-4, "output");
+    }
+
+    [Fact]
+    public void Kernels_compile_once_per_device()
+    {
+        var (_, toGpu, inputs, targets) = Create("tagger", batch: 8, seed: 17);
+        using (var first = toGpu(device)) first.TrainStep(inputs, targets, new Adam());
+        var compiled = device.CompileTime;
+        Assert.True(compiled > TimeSpan.Zero);
+        using (var second = toGpu(device)) second.TrainStep(inputs, targets, new Adam());
+        Assert.Equal(compiled, device.CompileTime);
+    }
+
+    [Fact]
+    public void A_wrong_input_length_names_both_shapes()
+    {
+        var (_, toGpu, _, _) = Create("classifier", batch: 1, seed: 1);
+        using var gpu = toGpu(device);
+        var error = Assert.Throws<ArgumentException>(() => gpu.PredictBatch(new float[13], new float[6]));
+        Assert.Contains("13", error.Message);
+        Assert.Contains("(6)", error.Message);
+    }
+
+    [Fact]
+    public void An_optimizer_without_a_GPU_update_is_named()
+    {
+        var (_, toGpu, inputs, targets) = Create("classifier", batch: 4, seed: 1);
+        using var gpu = toGpu(device);
+        var error = Assert.Throws<ArgumentException>(() => gpu.TrainStep(inputs, targets, new AdaGrad(0.1)));
+        Assert.Contains("AdaGrad", error.Message);
+    }
+
+    [Fact]
+    public void A_network_without_GPU_kernels_says_which_layer()
+    {
+        var error = Assert.Throws<NotSupportedException>(() => new GpuUnsupportedCnn().ToGpu(device));
+        Assert.Contains("Conv", error.Message);
+        Assert.Contains("GpuUnsupportedCnn", error.Message);
+    }
+
+    [Fact]
+    public void Asking_for_CUDA_without_a_device_is_a_clear_error()
+    {
+        GpuDevice? cuda = null;
+        try
+        {
+            cuda = GpuDevice.Create(GpuBackend.Cuda);
+        }
+        catch (GpuUnavailableException error)
+        {
+            Assert.Contains("CUDA", error.Message);
+            return;
+        }
+        // A machine with a CUDA GPU opens it instead.
+        Assert.False(cuda.IsSimulated);
+        cuda.Dispose();
+    }
+}

@@ -1,0 +1,59 @@
+using NetDsl;
+
+namespace NetDsl.Gpu.Tests;
+
+/// <summary>ReLU, Tanh and dropout between products; no width a multiple of the 16-wide tiles.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy, LabelSmoothing = 0.1)]
+public partial class GpuClassifier
+{
+    [Input(6)] partial Layer Features { get; }
+    [Dense(37)] partial Layer Hidden1 { get; }
+    [ReLU] partial Layer Act1 { get; }
+    [Dropout(0.3)] partial Layer Drop1 { get; }
+    [Dense(19, Init = Init.XavierUniform)] partial Layer Hidden2 { get; }
+    [Tanh] partial Layer Act2 { get; }
+    [Dropout(0.1)] partial Layer Drop2 { get; }
+    [Dense(3)] partial Layer Logits { get; }
+}
+
+/// <summary>ELU, SELU and LeakyReLU, and mean squared error through a sigmoid output and dropout after it (the loss
+/// gradient's own step: mask and derivative).</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class GpuRegressor
+{
+    [Input(5)] partial Layer Features { get; }
+    [Dense(23, Init = Init.He)] partial Layer Hidden1 { get; }
+    [ELU(0.7)] partial Layer Act1 { get; }
+    [Dense(17, Init = Init.LeCun)] partial Layer Hidden2 { get; }
+    [SELU] partial Layer Act2 { get; }
+    [Dense(9, Init = Init.He)] partial Layer Hidden3 { get; }
+    [LeakyReLU(0.05)] partial Layer Act3 { get; }
+    [Dense(4, Init = Init.XavierUniform)] partial Layer Out { get; }
+    [Sigmoid] partial Layer Probability { get; }
+#pragma warning disable ND0109 // deliberate: dropout after the last layer exercises the output step's mask
+    [Dropout(0.15)] partial Layer OutputDrop { get; }
+#pragma warning restore ND0109
+}
+
+/// <summary>Binary cross-entropy fused with the output sigmoid (no derivative of it in the backward pass).</summary>
+[Network(Loss = Loss.BinaryCrossEntropy)]
+public partial class GpuTagger
+{
+    [Input(7)] partial Layer Features { get; }
+    [Dense(20, Init = Init.Xavier)] partial Layer Hidden { get; }
+    [Sigmoid] partial Layer Squash { get; }
+    [Dropout(0.2)] partial Layer Drop { get; }
+    [Dense(3, Init = Init.Xavier)] partial Layer Out { get; }
+    [Sigmoid] partial Layer Probability { get; }
+}
+
+/// <summary>A convolution: no GPU kernel yet, so ToGpu must say so.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class GpuUnsupportedCnn
+{
+    [Input(1, 6, 6)] partial Layer Image { get; }
+    [Conv2D(2, 3)] partial Layer Conv { get; }
+    [ReLU] partial Layer Act { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(3)] partial Layer Logits { get; }
+}
