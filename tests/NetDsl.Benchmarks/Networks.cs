@@ -46,3 +46,19 @@ public partial class TinyMlp
     [Tanh] public partial Layer Act2 { get; }
     [Dense(4, Init = Init.Xavier)] public partial Layer Prediction { get; }
 }
+
+/// <summary>The GPU issue's narrow MLP in the tiny-cuda-nn style: 64 wide, four hidden ReLU layers, mean squared error.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class NarrowMlp
+{
+    [Input(64)] public partial Layer Features { get; }
+    [Dense(64, Init = Init.He)] public partial Layer Hidden1 { get; }
+    [ReLU] public partial Layer Act1 { get; }
+    [Dense(64, Init = Init.He)] public partial Layer Hidden2 { get; }
+    [ReLU] public partial Layer Act2 { get; }
+    [Dense(64, Init = Init.He)] public partial Layer Hidden3 { get; }
+    [ReLU] public partial Layer Act3 { get; }
+    [Dense(64, Init = Init.He)] public partial Layer Hidden4 { get; }
+    [ReLU] public partial Layer Act4 { get; }
+    [Dense(16, Init = Init.Xavier)] public partial Layer Prediction { get; }
+}

@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 using NetDsl.Benchmarks;
 
-// Modes: `quick` (the one-minute overview, one `name value unit` line per figure), `one NAME` (one of those figures),
+// Modes: `quick` (the one-minute overview, one `name value unit` line per figure), `one NAME` (one of those figures), `gpu`,
 // `analysis` (the declaration analyzer's time), `profile NAME SECONDS` (a loop for dotnet-trace). Anything else goes to
 // BenchmarkDotNet's switcher, e.g. `--filter *MlpTrainingStep*`.
 
@@ -34,6 +34,12 @@ if (args is ["analysis"])
 {
     var (milliseconds, diagnostics) = Analysis.Measure();
     Console.WriteLine(FormattableString.Invariant($"analysis-fashion-cnn {milliseconds:0.###} ms ({diagnostics} diagnostics)"));
+    return;
+}
+// `gpu`: the GPU issue's figures on the first CUDA device (`gpu cpu`: the same code on ILGPU's CPU accelerator, tiny sizes).
+if (args is ["gpu", ..])
+{
+    GpuFigures.Run(Console.Out, simulated: args is [_, "cpu"]);
     return;
 }
 if (args is ["quick", ..])

@@ -15,7 +15,7 @@ public abstract class Workload
 
     public abstract void Run();
 
-    protected static float[] RandomValues(int count, int seed, float scale = 1f)
+    public static float[] RandomValues(int count, int seed, float scale = 1f)
     {
         var random = new Random(seed);
         var values = new float[count];
