@@ -37,6 +37,14 @@ public abstract class GpuNetwork : IDisposable
     /// <summary>The host network whose θ this copy started from and returns to.</summary>
     public INeuralNetwork Network { get; }
 
+    /// <summary>Whether this network has fused passes: every layer is at most 128 wide, so the forward pass and the
+    /// backward pass's dZ can each run as one kernel, a tile of samples per group with its activations in shared memory
+    /// (tiny-cuda-nn's design). The weight gradients stay separate tiled products.</summary>
+    public virtual bool HasFusedPasses => false;
+
+    /// <summary>Whether the fused passes run where the network has them (default); off, every layer is its own tiled product.</summary>
+    public bool FusedPasses { get; set; } = true;
+
     /// <summary>The largest batch the activation buffers hold now; they grow when a larger batch arrives.</summary>
     public int Capacity { get; private set; }
 
@@ -174,6 +182,20 @@ public abstract class GpuNetwork : IDisposable
         int side = GpuDevice.GroupSide;
         var groups = new Index2D((shape.N + side - 1) / side, (shape.M + side - 1) / side);
         kernel(new KernelConfig(groups, new Index2D(side, side)), a, b, shape, epilogue);
+    }
+
+    /// <summary>Threads per group of a generated fused pass (one per unit of a layer up to 128 wide).</summary>
+    public const int FusedGroupThreads = 128;
+
+    /// <summary>Samples per group of a generated fused pass.</summary>
+    public const int FusedTileRows = 32;
+
+    /// <summary>Launches a generated fused pass: one group of <see cref="FusedGroupThreads"/> threads per tile of
+    /// <see cref="FusedTileRows"/> samples. The kernel compiles once per device.</summary>
+    protected void LaunchTiles<TPass>(Action<TPass> kernel, int batch, TPass pass) where TPass : struct
+    {
+        var loaded = Device.Kernel(kernel.Method, accelerator => accelerator.LoadStreamKernel(kernel));
+        loaded(new KernelConfig((batch + FusedTileRows - 1) / FusedTileRows, FusedGroupThreads), pass);
     }
 
     /// <summary>Runs <paramref name="epilogue"/> once for every element of a rows × columns buffer.</summary>

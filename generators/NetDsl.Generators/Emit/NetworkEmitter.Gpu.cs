@@ -77,6 +77,11 @@ internal static partial class NetworkEmitter
             w.Line();
             w.Line($"internal OnGpu({plan.Spec.TypeName} host, {Gpu}GpuDevice device) : base(device, host) => this.host = host;");
             w.Line();
+            if (Fusable(blocks))
+            {
+                w.Line("public override bool HasFusedPasses => true;");
+                w.Line();
+            }
             w.Line("protected override ulong DropoutSeed => host._dropoutSeed;");
             w.Line($"protected override string InputShape => {Literal(ShapeText(plan.InputShape))};");
             w.Line($"protected override {View} Output => {last.Name}Output;");
@@ -97,31 +102,53 @@ internal static partial class NetworkEmitter
             EmitGpuLoss(w, plan, last);
             EmitGpuBackward(w, blocks, needsOutputStep ? outputStep : null);
             EmitGpuEpilogues(w, blocks, needsOutputStep ? outputStep : null);
+            if (Fusable(blocks)) EmitFusedPasses(w, blocks);
         }
     }
 
     static string DropoutFields(BlockPlan block, string seed) =>
         $"Dropout = dropout ? 1 : 0, Key = {Kernels}Dropout.StreamKey({seed}, {block.Index}), Threshold = {Kernels}Dropout.Threshold(rates[{block.DropoutIndex}]), Keep = (float)(1 / (1 - rates[{block.DropoutIndex}]))";
 
+    /// <summary>Widest layer a fused pass keeps in shared memory, and the threads of its group (one per unit).</summary>
+    const int FusedWidth = 128;
+
+    /// <summary>Samples per group of a fused pass: two tiles of 32 × 128 floats are 32 KB of the 48 KB a group may use.</summary>
+    const int FusedRows = 32;
+
+    /// <summary>tiny-cuda-nn's design applies when every layer is at most <see cref="FusedWidth"/> wide.</summary>
+    static bool Fusable(List<BlockPlan> blocks) => blocks.All(b => b.Outputs <= FusedWidth);
+
     static void EmitGpuForward(SourceWriter w, NetworkPlan plan, List<BlockPlan> blocks)
     {
+        bool fusable = Fusable(blocks);
         using (w.Block("protected override void Forward(int batch, bool dropout, ulong seed)"))
         {
             if (blocks.Any(b => b.HasDropout)) w.Line("var rates = host.DropoutRates;");
+            foreach (var block in blocks)
+            {
+                var fields = new List<string> { $"Bias = Parameters.SubView({block.Name}BiasOffset, {block.Outputs})", $"Output = {block.Name}Output" };
+                if (block.KeepsActivation) fields.Add($"Activation = {block.Name}Activation");
+                if (block.HasDropout) fields.Add(DropoutFields(block, "seed"));
+                w.Line($"var {Local(block)} = new {block.Name}Forward {{ {string.Join(", ", fields)} }};");
+            }
+            if (fusable)
+                using (w.Block("if (FusedPasses)"))
+                {
+                    w.Line($"LaunchTiles(FusedForward, batch, new FusedForwardPass {{ Batch = batch, Inputs = Inputs, Parameters = Parameters, {string.Join(", ", blocks.Select(b => $"{b.Name} = {Local(b)}"))} }});");
+                    w.Line("return;");
+                }
             for (int i = 0; i < blocks.Count; i++)
             {
                 var block = blocks[i];
                 string input = i == 0 ? "Inputs" : blocks[i - 1].Name + "Output";
-                var fields = new List<string> { $"Bias = Parameters.SubView({block.Name}BiasOffset, {block.Outputs})", $"Output = {block.Name}Output" };
-                if (block.KeepsActivation) fields.Add($"Activation = {block.Name}Activation");
-                if (block.HasDropout) fields.Add(DropoutFields(block, "seed"));
                 w.Line($"// {Describe(block)}");
-                w.Line($"Multiply({input}, Parameters.SubView({block.Name}WeightOffset, {block.Name}WeightLength), {Gpu}ProductShape.Of(batch, {block.Outputs}, {block.Inputs}, false, true),");
-                w.Line($"    new {block.Name}Forward {{ {string.Join(", ", fields)} }});");
+                w.Line($"Multiply({input}, Parameters.SubView({block.Name}WeightOffset, {block.Name}WeightLength), {Gpu}ProductShape.Of(batch, {block.Outputs}, {block.Inputs}, false, true), {Local(block)});");
             }
         }
         w.Line();
     }
+
+    static string Local(BlockPlan block) => char.ToLowerInvariant(block.Name[0]) + block.Name.Substring(1) + "Forward";
 
     static void EmitGpuLoss(SourceWriter w, NetworkPlan plan, BlockPlan last)
     {
@@ -144,8 +171,18 @@ internal static partial class NetworkEmitter
             if (outputStep is not null)
             {
                 w.Line($"// dZ of {outputStep.Name} from the loss gradient, through the steps after its product");
-                w.Line($"ForEachElement(batch, {outputStep.Outputs}, new {outputStep.Name}OutputStep {{ Gradient = {outputStep.Name}Gradient, {GpuChainFields(outputStep, "seed")} }});");
+                w.Line($"ForEachElement(batch, {outputStep.Outputs}, new {outputStep.Name}OutputStep {{ {string.Join(", ", new[] { $"Gradient = {outputStep.Name}Gradient", GpuChainFields(outputStep, "seed") }.Where(f => f.Length > 0))} }});");
             }
+            bool fused = Fusable(blocks) && blocks.Count > 1;
+            if (fused)
+                using (w.Block("if (FusedPasses)"))
+                {
+                    w.Line("// dZ of every layer but the last in one kernel, the tile of each kept in shared memory");
+                    var fields = new List<string> { "Batch = batch", "Parameters = Parameters", $"LastGradient = {blocks[blocks.Count - 1].Name}Gradient" };
+                    for (int i = 1; i < blocks.Count; i++)
+                        fields.Add($"{blocks[i].Name}Input = new {blocks[i].Name}InputGradient {{ {string.Join(", ", new[] { $"Destination = {blocks[i - 1].Name}Gradient", GpuChainFields(blocks[i - 1], "seed") }.Where(f => f.Length > 0))} }}");
+                    w.Line($"LaunchTiles(FusedBackward, batch, new FusedBackwardPass {{ {string.Join(", ", fields)} }});");
+                }
             for (int i = blocks.Count - 1; i >= 0; i--)
             {
                 var block = blocks[i];
@@ -158,8 +195,9 @@ internal static partial class NetworkEmitter
                 if (i == 0) continue;
                 var previous = blocks[i - 1];
                 w.Line($"// dZ of {previous.Name} = (dZ of {block.Name} · W) ⊙ its dropout mask and activation derivative");
-                w.Line($"Multiply({block.Name}Gradient, Parameters.SubView({weights}), {Gpu}ProductShape.Of(batch, {block.Inputs}, {block.Outputs}, false, false),");
-                w.Line($"    new {block.Name}InputGradient {{ Destination = {previous.Name}Gradient, {GpuChainFields(previous, "seed")} }});");
+                string chain = string.Join(", ", new[] { $"Destination = {previous.Name}Gradient", GpuChainFields(previous, "seed") }.Where(f => f.Length > 0));
+                w.Line($"{(fused ? "if (!FusedPasses) " : "")}Multiply({block.Name}Gradient, Parameters.SubView({weights}), {Gpu}ProductShape.Of(batch, {block.Inputs}, {block.Outputs}, false, false),");
+                w.Line($"    new {block.Name}InputGradient {{ {chain} }});");
             }
         }
         w.Line();
@@ -187,7 +225,10 @@ internal static partial class NetworkEmitter
                 w.Line($"public {View} Bias, Output{(block.KeepsActivation ? ", Activation" : "")};");
                 if (block.HasDropout) EmitDropoutFieldDeclarations(w);
                 w.Line();
-                using (w.Block("public readonly void Apply(int row, int column, float value)"))
+                w.Line("public readonly void Apply(int row, int column, float value) => Activate(row, column, value);");
+                w.Line();
+                w.Line("/// <summary>Stores the element's output (and pre-dropout activation) and returns the output.</summary>");
+                using (w.Block("public readonly float Activate(int row, int column, float value)"))
                 {
                     w.Line($"int at = row * {block.Outputs} + column;");
                     w.Line("float v = value + Bias[column];");
@@ -199,6 +240,7 @@ internal static partial class NetworkEmitter
                             w.Line($"v = {Kernels}Dropout.Keeps(Key, at, Threshold) ? v * Keep : 0f;");
                         }
                     w.Line("Output[at] = v;");
+                    w.Line("return v;");
                 }
             }
         }
@@ -218,7 +260,10 @@ internal static partial class NetworkEmitter
                 w.Line($"public {View} {(outputStep ? "Gradient" : "Destination")}{(step.Activation != ActivationKind.None ? ", Activation" : "")};");
                 if (step.HasDropout) EmitDropoutFieldDeclarations(w);
                 w.Line();
-                using (w.Block("public readonly void Apply(int row, int column, float value)"))
+                w.Line("public readonly void Apply(int row, int column, float value) => Form(row, column, value);");
+                w.Line();
+                w.Line("/// <summary>Stores the element's dZ and returns it.</summary>");
+                using (w.Block("public readonly float Form(int row, int column, float value)"))
                 {
                     w.Line($"int at = row * {step.Outputs} + column;");
                     w.Line(outputStep ? "float g = Gradient[at];" : "float g = value;");
@@ -229,6 +274,7 @@ internal static partial class NetworkEmitter
                         w.Line($"g = {GpuDerivative(step, "g", "a")};");
                     }
                     w.Line($"{(outputStep ? "Gradient" : "Destination")}[at] = g;");
+                    w.Line("return g;");
                 }
             }
         }
@@ -269,4 +315,117 @@ internal static partial class NetworkEmitter
             _ => g,
         };
     }
+
+    /// <summary>The fused passes: one group per tile of <see cref="FusedRows"/> samples, one thread per unit. Each layer
+    /// reads the previous layer's tile from shared memory (the first reads the inputs), multiplies by its weights four
+    /// samples at a time, runs the same epilogue as the unfused product (which also stores the element for the weight
+    /// gradients) and writes the result to the other tile.</summary>
+    static void EmitFusedPasses(SourceWriter w, List<BlockPlan> blocks)
+    {
+        string shared = "global::ILGPU.SharedMemory.Allocate<float>";
+        w.Line();
+        w.Line("/// <summary>The forward kernel's arguments: the batch, θ, the inputs and every layer's epilogue.</summary>");
+        using (w.Block("public struct FusedForwardPass"))
+        {
+            w.Line("public int Batch;");
+            w.Line($"public {View} Inputs, Parameters;");
+            foreach (var block in blocks) w.Line($"public {block.Name}Forward {block.Name};");
+        }
+        w.Line();
+        w.Line("/// <summary>The whole forward pass of one tile of samples, activations kept in shared memory.</summary>");
+        using (w.Block("static void FusedForward(FusedForwardPass pass)"))
+        {
+            EmitTileStart(w, shared);
+            for (int i = 0; i < blocks.Count; i++)
+            {
+                var block = blocks[i];
+                string source(string s, string p) => i == 0 ? $"pass.Inputs[(first + {s}) * {block.Inputs} + {p}]" : $"{Tile(i - 1)}[({s}) * {FusedWidth} + {p}]";
+                string store(string s, string value) => i == blocks.Count - 1
+                    ? $"pass.{block.Name}.Activate(first + {s}, unit, {value});"
+                    : $"{Tile(i)}[({s}) * {FusedWidth} + unit] = pass.{block.Name}.Activate(first + {s}, unit, {value});";
+                w.Line($"// {Describe(block)}");
+                EmitTileLayer(w, block.Outputs, block.Inputs, $"{block.Name}WeightOffset + unit * {block.Inputs} + p", source, store);
+                if (i < blocks.Count - 1) w.Line("global::ILGPU.Group.Barrier();");
+            }
+        }
+        if (blocks.Count < 2) return;
+        var last = blocks[blocks.Count - 1];
+        w.Line();
+        w.Line("/// <summary>The backward kernel's arguments: the batch, θ, the last layer's dZ and the epilogue that forms each earlier dZ.</summary>");
+        using (w.Block("public struct FusedBackwardPass"))
+        {
+            w.Line("public int Batch;");
+            w.Line($"public {View} Parameters, LastGradient;");
+            for (int i = 1; i < blocks.Count; i++) w.Line($"public {blocks[i].Name}InputGradient {blocks[i].Name}Input;");
+        }
+        w.Line();
+        w.Line("/// <summary>dZ of every layer but the last for one tile of samples: each layer's dZ tile stays in shared memory for the next.</summary>");
+        using (w.Block("static void FusedBackward(FusedBackwardPass pass)"))
+        {
+            EmitTileStart(w, shared);
+            // The last layer's dZ goes to the tile the loop below reads first.
+            int tile = blocks.Count - 1;
+            w.Line($"if (unit < {last.Outputs})");
+            w.Line($"    for (int s = 0; s < rows; s++) {Tile(tile)}[s * {FusedWidth} + unit] = pass.LastGradient[(first + s) * {last.Outputs} + unit];");
+            w.Line("global::ILGPU.Group.Barrier();");
+            for (int i = blocks.Count - 1; i >= 1; i--)
+            {
+                var block = blocks[i];
+                var previous = blocks[i - 1];
+                int from = i, to = i - 1;
+                w.Line($"// dZ of {previous.Name} = (dZ of {block.Name} · W) ⊙ its dropout mask and activation derivative");
+                EmitTileLayer(w, block.Inputs, block.Outputs, $"{block.Name}WeightOffset + p * {block.Inputs} + unit",
+                    (s, p) => $"{Tile(from)}[({s}) * {FusedWidth} + {p}]",
+                    (s, value) => i == 1
+                        ? $"pass.{block.Name}Input.Form(first + {s}, unit, {value});"
+                        : $"{Tile(to)}[({s}) * {FusedWidth} + unit] = pass.{block.Name}Input.Form(first + {s}, unit, {value});");
+                if (i > 1) w.Line("global::ILGPU.Group.Barrier();");
+            }
+        }
+    }
+
+    /// <summary>Layer i writes tile i mod 2; layer i + 1 reads it.</summary>
+    static string Tile(int layer) => layer % 2 == 0 ? "even" : "odd";
+
+    static void EmitTileStart(SourceWriter w, string shared)
+    {
+        w.Line($"var even = {shared}({FusedRows * FusedWidth});");
+        w.Line($"var odd = {shared}({FusedRows * FusedWidth});");
+        w.Line($"int first = global::ILGPU.Grid.IdxX * {FusedRows}, unit = global::ILGPU.Group.IdxX;");
+        w.Line($"int rows = pass.Batch - first < {FusedRows} ? pass.Batch - first : {FusedRows};");
+    }
+
+    /// <summary>Thread <c>unit</c> (below <paramref name="units"/>) sums <paramref name="depth"/> products for each sample of
+    /// the tile, four samples per weight read.</summary>
+    static void EmitTileLayer(SourceWriter w, int units, int depth, string weightIndex,
+        System.Func<string, string, string> source, System.Func<string, string, string> store)
+    {
+        using (w.Block($"if (unit < {units})"))
+        {
+            w.Line("int s = 0;");
+            using (w.Block("for (; s + 4 <= rows; s += 4)"))
+            {
+                w.Line("float c0 = 0f, c1 = 0f, c2 = 0f, c3 = 0f;");
+                using (w.Block($"for (int p = 0; p < {depth}; p++)"))
+                {
+                    w.Line($"float weight = pass.Parameters[{weightIndex}];");
+                    w.Line($"c0 += {source("s", "p")} * weight;");
+                    w.Line($"c1 += {source("s + 1", "p")} * weight;");
+                    w.Line($"c2 += {source("s + 2", "p")} * weight;");
+                    w.Line($"c3 += {source("s + 3", "p")} * weight;");
+                }
+                w.Line(store("s", "c0"));
+                w.Line(store("s + 1", "c1"));
+                w.Line(store("s + 2", "c2"));
+                w.Line(store("s + 3", "c3"));
+            }
+            using (w.Block("for (; s < rows; s++)"))
+            {
+                w.Line("float c = 0f;");
+                w.Line($"for (int p = 0; p < {depth}; p++) c += {source("s", "p")} * pass.Parameters[{weightIndex}];");
+                w.Line(store("s", "c"));
+            }
+        }
+    }
 }
+
