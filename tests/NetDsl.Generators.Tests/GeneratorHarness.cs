@@ -20,11 +20,31 @@ static class GeneratorHarness
         .Select(path => (MetadataReference)MetadataReference.CreateFromFile(path))
         .ToImmutableArray();
 
-    public static CSharpCompilation Compile(params string[] sources) =>
+    /// <summary>NetDsl.Gpu and ILGPU, for a project that gets GPU twins.</summary>
+    static readonly ImmutableArray<MetadataReference> GpuReferences = References.AddRange(
+        new[] { typeof(NetDsl.Gpu.GpuNetwork).Assembly.Location, typeof(ILGPU.ArrayView<>).Assembly.Location, typeof(ILGPU.Algorithms.XMath).Assembly.Location }
+            .Select(path => (MetadataReference)MetadataReference.CreateFromFile(path)));
+
+    public static CSharpCompilation Compile(params string[] sources) => Compile(gpu: false, sources);
+
+    public static CSharpCompilation Compile(bool gpu, params string[] sources) =>
         CSharpCompilation.Create("NetworkTests",
             sources.Select((source, i) => CSharpSyntaxTree.ParseText(source, ParseOptions, path: $"Network{i}.cs")),
-            References,
+            gpu ? GpuReferences : References,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+
+    /// <summary>Runs the generator on sources compiled with NetDsl.Gpu referenced; returns every generated source by hint
+    /// name and the errors of compiling the output.</summary>
+    public static (Dictionary<string, string> Sources, ImmutableArray<Diagnostic> OutputErrors) GenerateWithGpu(params string[] sources)
+    {
+        var compilation = Compile(gpu: true, sources);
+        var driver = Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
+        Assert.Empty(generatorDiagnostics);
+        var result = driver.GetRunResult().Results.Single();
+        Assert.Null(result.Exception);
+        var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToImmutableArray();
+        return (result.GeneratedSources.ToDictionary(s => s.HintName, s => s.SourceText.ToString()), errors);
+    }
 
     public static GeneratorDriver Driver() =>
         CSharpGeneratorDriver.Create([new NetworkGenerator().AsSourceGenerator()], parseOptions: ParseOptions,

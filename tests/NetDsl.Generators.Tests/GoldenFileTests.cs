@@ -124,7 +124,26 @@ public class GoldenFileTests
     {
         var run = GeneratorHarness.Generate(Networks[name]);
         Assert.Empty(run.OutputErrors);
-        string actual = run.Source.ReplaceLineEndings("\n");
+        CompareWithBaseline(name, run.Source.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void The_GPU_twin_matches_its_baseline_and_only_projects_referencing_NetDsl_Gpu_get_one()
+    {
+        // Without NetDsl.Gpu the generator writes the network's one source (Generate asserts Single); with it, the
+        // network's GPU twin and, once for the assembly, the access attribute ILGPU needs.
+        Assert.Single(GeneratorHarness.Generate(Networks["FashionMlp"]).Generator.GeneratedSources);
+        var (sources, errors) = GeneratorHarness.GenerateWithGpu(Networks["FashionMlp"], Networks["FashionCnn"]);
+        Assert.Empty(errors);
+        Assert.Equal(5, sources.Count); // two networks, two twins, one access attribute
+        Assert.Contains("InternalsVisibleTo(\"ILGPURuntime\")", sources["NetDsl.Gpu.Access.g.cs"]);
+        // A network without GPU kernels gets a ToGpu that names the first layer it cannot run.
+        Assert.Contains("FashionCnn cannot run on the GPU: Conv1 (Conv) has no GPU kernel", sources["Samples.FashionCnn.Gpu.g.cs"]);
+        CompareWithBaseline("FashionMlp.Gpu", sources["Samples.FashionMlp.Gpu.g.cs"].ReplaceLineEndings("\n"));
+    }
+
+    static void CompareWithBaseline(string name, string actual)
+    {
         string path = Path.Combine(GoldenDirectory(), name + ".verified.cs");
         if (Environment.GetEnvironmentVariable("NETDSL_ACCEPT") == "1")
         {
