@@ -29,7 +29,7 @@ public sealed class GpuUnavailableException(string message, Exception? inner = n
 public sealed class GpuDevice : IDisposable
 {
     /// <summary>Threads per side of the square thread groups the product kernels use (16 × 16 = 256 threads).</summary>
-    internal const int GroupSide = 16;
+    public const int GroupSide = 16;
 
     readonly Context context;
     readonly ConcurrentDictionary<object, Delegate> kernels = new();

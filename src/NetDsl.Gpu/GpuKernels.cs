@@ -63,28 +63,70 @@ public static class GpuKernels
 {
     const int Side = GpuDevice.GroupSide;
 
-    /// <summary>C = op(A)·op(B), one element per thread, each group a Side × Side tile of C: the group stages a Side-wide
-    /// slice of op(A)'s rows and op(B)'s columns in shared memory per step along k (2 KB of the 48 KB a group may use).</summary>
+    /// <summary>Rows and columns of C a group computes, and the depth of the operand slices it stages per step.</summary>
+    public const int ProductTile = 4 * Side, ProductDepth = Side;
+
+    /// <summary>C = op(A)·op(B). Each group of Side × Side threads computes a 64 × 64 tile of C, each thread a 4 × 4 block
+    /// of it in registers (rows y + 16i, columns x + 16j, so neighbouring threads read neighbouring shared-memory words);
+    /// per step along k the group stages a 64 × 16 slice of op(A) and a 16 × 64 slice of op(B) in shared memory (8 KB of
+    /// the 48 KB a group may use), every thread loading four elements of each.</summary>
     public static void Product<TEpilogue>(ArrayView<float> a, ArrayView<float> b, ProductShape shape, TEpilogue epilogue)
         where TEpilogue : struct, IGpuEpilogue
     {
-        var tileA = SharedMemory.Allocate<float>(Side * Side);
-        var tileB = SharedMemory.Allocate<float>(Side * Side);
-        int x = Group.IdxX, y = Group.IdxY;
-        int row = Grid.IdxY * Side + y, column = Grid.IdxX * Side + x;
-        // Thread (x, y) loads op(A)[tile row y, depth x] and op(B)[depth y, tile column x].
-        int loadRow = Grid.IdxY * Side + y, loadColumn = Grid.IdxX * Side + x;
-        float sum = 0;
-        for (int depth = 0; depth < shape.K; depth += Side)
+        var tileA = SharedMemory.Allocate<float>(ProductTile * ProductDepth); // [row, depth]
+        var tileB = SharedMemory.Allocate<float>(ProductDepth * ProductTile); // [depth, column]
+        int x = Group.IdxX, y = Group.IdxY, thread = y * Side + x;
+        int firstRow = Grid.IdxY * ProductTile, firstColumn = Grid.IdxX * ProductTile;
+        Row4 c0 = default, c1 = default, c2 = default, c3 = default;
+        for (int depth = 0; depth < shape.K; depth += ProductDepth)
         {
-            int pa = depth + x, pb = depth + y;
-            tileA[y * Side + x] = loadRow < shape.M && pa < shape.K ? a[loadRow * shape.ARowStride + pa * shape.ADepthStride] : 0f;
-            tileB[y * Side + x] = loadColumn < shape.N && pb < shape.K ? b[pb * shape.BDepthStride + loadColumn * shape.BColumnStride] : 0f;
+            for (int q = 0; q < 4; q++)
+            {
+                int e = thread + q * Side * Side;
+                int r = e / ProductDepth, p = e % ProductDepth, row = firstRow + r, pa = depth + p;
+                tileA[e] = row < shape.M && pa < shape.K ? a[row * shape.ARowStride + pa * shape.ADepthStride] : 0f;
+                int pb = e / ProductTile, column = e % ProductTile, gc = firstColumn + column, kb = depth + pb;
+                tileB[e] = gc < shape.N && kb < shape.K ? b[kb * shape.BDepthStride + gc * shape.BColumnStride] : 0f;
+            }
             Group.Barrier();
-            for (int p = 0; p < Side; p++) sum += tileA[y * Side + p] * tileB[p * Side + x];
+            for (int p = 0; p < ProductDepth; p++)
+            {
+                float b0 = tileB[p * ProductTile + x], b1 = tileB[p * ProductTile + x + Side];
+                float b2 = tileB[p * ProductTile + x + 2 * Side], b3 = tileB[p * ProductTile + x + 3 * Side];
+                c0.Add(tileA[y * ProductDepth + p], b0, b1, b2, b3);
+                c1.Add(tileA[(y + Side) * ProductDepth + p], b0, b1, b2, b3);
+                c2.Add(tileA[(y + 2 * Side) * ProductDepth + p], b0, b1, b2, b3);
+                c3.Add(tileA[(y + 3 * Side) * ProductDepth + p], b0, b1, b2, b3);
+            }
             Group.Barrier();
         }
-        if (row < shape.M && column < shape.N) epilogue.Apply(row, column, sum);
+        c0.Store(firstRow + y, firstColumn + x, shape, epilogue);
+        c1.Store(firstRow + y + Side, firstColumn + x, shape, epilogue);
+        c2.Store(firstRow + y + 2 * Side, firstColumn + x, shape, epilogue);
+        c3.Store(firstRow + y + 3 * Side, firstColumn + x, shape, epilogue);
+    }
+
+    /// <summary>One thread's four sums along a row of its block, columns x, x + 16, x + 32, x + 48.</summary>
+    struct Row4
+    {
+        float c0, c1, c2, c3;
+
+        public void Add(float a, float b0, float b1, float b2, float b3)
+        {
+            c0 += a * b0;
+            c1 += a * b1;
+            c2 += a * b2;
+            c3 += a * b3;
+        }
+
+        public readonly void Store<TEpilogue>(int row, int column, ProductShape shape, TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue
+        {
+            if (row >= shape.M) return;
+            if (column < shape.N) epilogue.Apply(row, column, c0);
+            if (column + Side < shape.N) epilogue.Apply(row, column + Side, c1);
+            if (column + 2 * Side < shape.N) epilogue.Apply(row, column + 2 * Side, c2);
+            if (column + 3 * Side < shape.N) epilogue.Apply(row, column + 3 * Side, c3);
+        }
     }
 
     /// <summary>Hands every element of a rows × columns buffer to <paramref name="epilogue"/> (value 0): an elementwise

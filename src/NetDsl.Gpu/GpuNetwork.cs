@@ -179,8 +179,8 @@ public abstract class GpuNetwork : IDisposable
     {
         var kernel = Device.Kernel(typeof(TEpilogue), accelerator =>
             accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ProductShape, TEpilogue>(GpuKernels.Product));
-        int side = GpuDevice.GroupSide;
-        var groups = new Index2D((shape.N + side - 1) / side, (shape.M + side - 1) / side);
+        int side = GpuDevice.GroupSide, tile = GpuKernels.ProductTile;
+        var groups = new Index2D((shape.N + tile - 1) / tile, (shape.M + tile - 1) / tile);
         kernel(new KernelConfig(groups, new Index2D(side, side)), a, b, shape, epilogue);
     }
 

@@ -1,0 +1,50 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace NetDsl.Gpu.Tests;
+
+/// <summary>Stores each element of the product row-major.</summary>
+public struct StoreEpilogue : IGpuEpilogue
+{
+    public ArrayView<float> Destination;
+    public int Width;
+
+    public readonly void Apply(int row, int column, float value) => Destination[row * Width + column] = value;
+}
+
+/// <summary>The shared tiled product against a naive double-precision product, on shapes that cross the 64 × 64 tiles
+/// and the 16-deep steps in every direction, for every operand layout.</summary>
+public sealed class ProductKernelTests(SimulatedDevice simulated) : IClassFixture<SimulatedDevice>
+{
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void The_tiled_product_matches_a_naive_product(bool transposeA, bool transposeB)
+    {
+        var accelerator = simulated.Device.Accelerator;
+        var kernel = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ProductShape, StoreEpilogue>(GpuKernels.Product);
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (70, 130, 33), (129, 65, 17), (5, 3, 200) })
+        {
+            var random = new Random(m * 31 + n * 7 + k);
+            var a = Enumerable.Range(0, m * k).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            var b = Enumerable.Range(0, k * n).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            using var deviceA = accelerator.Allocate1D(a);
+            using var deviceB = accelerator.Allocate1D(b);
+            using var deviceC = accelerator.Allocate1D<float>(m * n);
+            int tile = GpuKernels.ProductTile, side = GpuDevice.GroupSide;
+            kernel(new KernelConfig(new Index2D((n + tile - 1) / tile, (m + tile - 1) / tile), new Index2D(side, side)),
+                deviceA.View, deviceB.View, ProductShape.Of(m, n, k, transposeA, transposeB), new StoreEpilogue { Destination = deviceC.View, Width = n });
+            var c = deviceC.GetAsArray1D();
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double expected = 0;
+                    for (int p = 0; p < k; p++)
+                        expected += (double)(transposeA ? a[p * m + i] : a[i * k + p]) * (transposeB ? b[j * k + p] : b[p * n + j]);
+                    Assert.True(Math.Abs(expected - c[i * n + j]) <= 1e-5 * k, $"({m}×{n}×{k}) C[{i}, {j}]: {c[i * n + j]}, expected {expected}");
+                }
+        }
+    }
+}
