@@ -49,11 +49,11 @@ public struct WeightGradientEpilogue : IGpuEpilogue
 
 /// <summary>The hyperparameters of one optimizer update, as the update kernels read them.</summary>
 /// <param name="StepSize">α (Adam: α·√(1−β₂ᵗ)/(1−β₁ᵗ), both bias corrections folded in).</param>
-/// <param name="Beta1">Momentum's β or Adam's β₁.</param>
+/// <param name="Beta1">Momentum's β, Adam's β₁, RMSprop's and AdaDelta's decay (1 for AdaGrad).</param>
 /// <param name="Beta2">Adam's β₂.</param>
-/// <param name="GradientScale">Momentum: 1 − β with dampening, else 1.</param>
+/// <param name="GradientScale">Momentum: 1 − β with dampening, else 1; RMSprop: 1 − β; AdaGrad: 1.</param>
 /// <param name="LookAhead">Nesterov's β (0 for plain momentum).</param>
-/// <param name="Epsilon">Adam's ε·√(1−β₂ᵗ).</param>
+/// <param name="Epsilon">Adam's ε·√(1−β₂ᵗ); the ε of AdaGrad, RMSprop and AdaDelta.</param>
 /// <param name="Shrink">AdamW's 1 − α·λ (1 for Adam).</param>
 public readonly record struct UpdateRule(float StepSize, float Beta1, float Beta2, float GradientScale, float LookAhead, float Epsilon, float Shrink);
 
@@ -215,6 +215,28 @@ public static class GpuKernels
         velocity[i] = v;
         float direction = rule.LookAhead == 0 ? v : g + rule.LookAhead * v;
         theta[i] -= rule.StepSize * direction;
+    }
+
+    /// <summary>AdaGrad and RMSprop: s ← decay·s + weight·g²; θ ← θ − α·g / (√s + ε) (AdaGrad: decay = weight = 1).</summary>
+    public static void SquareAverage(Index1D i, ArrayView<float> theta, ArrayView<float> gradient, ArrayView<float> squares, UpdateRule rule)
+    {
+        float g = gradient[i];
+        float s = rule.Beta1 * squares[i] + rule.GradientScale * (g * g);
+        squares[i] = s;
+        theta[i] -= rule.StepSize * (g / (XMath.Sqrt(s) + rule.Epsilon));
+    }
+
+    /// <summary>AdaDelta: s ← ρs + (1−ρ)g²; Δ = √(u + ε)/√(s + ε)·g; u ← ρu + (1−ρ)Δ²; θ ← θ − α·Δ.</summary>
+    public static void AdaDelta(Index1D i, ArrayView<float> theta, ArrayView<float> gradient, ArrayView<float> squares, ArrayView<float> updates,
+        UpdateRule rule)
+    {
+        float g = gradient[i], rho = rule.Beta1, rest = 1 - rule.Beta1;
+        float s = rho * squares[i] + rest * (g * g);
+        float u = updates[i];
+        float delta = XMath.Sqrt(u + rule.Epsilon) / XMath.Sqrt(s + rule.Epsilon) * g;
+        squares[i] = s;
+        updates[i] = rho * u + rest * (delta * delta);
+        theta[i] -= rule.StepSize * delta;
     }
 
     /// <summary>Adam and AdamW with both bias corrections folded into the step size and ε.</summary>

@@ -11,6 +11,8 @@ internal sealed class GpuOptimizerState : IDisposable
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, UpdateRule> SgdKernel = GpuKernels.Sgd;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, UpdateRule> MomentumKernel = GpuKernels.Momentum;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, UpdateRule> AdamKernel = GpuKernels.Adam;
+    static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, UpdateRule> SquareAverageKernel = GpuKernels.SquareAverage;
+    static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, UpdateRule> AdaDeltaKernel = GpuKernels.AdaDelta;
 
     readonly GpuDevice device;
     readonly MemoryBuffer1D<float, Stride1D.Dense>? first, second;
@@ -18,12 +20,12 @@ internal sealed class GpuOptimizerState : IDisposable
 
     public GpuOptimizerState(GpuDevice device, IOptimizer optimizer, int parameterCount)
     {
-        if (optimizer is not (Sgd or Momentum or Nesterov or Adam))
+        if (optimizer is not (Sgd or Momentum or Nesterov or Adam or AdaGrad or RmsProp or AdaDelta))
             throw new ArgumentException(
-                $"{optimizer.GetType().Name} has no GPU update; the GPU path runs Sgd, Momentum, Nesterov, Adam and AdamW.", nameof(optimizer));
+                $"{optimizer.GetType().Name} has no GPU update; the GPU path runs NetDsl's own optimizers (Sgd, Momentum, Nesterov, AdaGrad, RmsProp, AdaDelta, Adam, AdamW).", nameof(optimizer));
         this.device = device;
         Optimizer = optimizer;
-        int copies = optimizer switch { Adam => 2, Sgd => 0, _ => 1 };
+        int copies = optimizer switch { Adam or AdaDelta => 2, Sgd => 0, _ => 1 };
         if (copies > 0) first = Zeroed(parameterCount);
         if (copies > 1) second = Zeroed(parameterCount);
     }
@@ -54,6 +56,18 @@ internal sealed class GpuOptimizerState : IDisposable
             case Nesterov nesterov:
                 Kernel(MomentumKernel)(count, theta, gradient, first!.View, new UpdateRule(StepSize: alpha, Beta1: (float)nesterov.Beta, Beta2: 0,
                     GradientScale: 1, LookAhead: (float)nesterov.Beta, Epsilon: 0, Shrink: 1));
+                break;
+            case AdaGrad adaGrad:
+                Kernel(SquareAverageKernel)(count, theta, gradient, first!.View, new UpdateRule(StepSize: alpha, Beta1: 1, Beta2: 0,
+                    GradientScale: 1, LookAhead: 0, Epsilon: (float)adaGrad.Epsilon, Shrink: 1));
+                break;
+            case RmsProp rmsProp:
+                Kernel(SquareAverageKernel)(count, theta, gradient, first!.View, new UpdateRule(StepSize: alpha, Beta1: (float)rmsProp.Beta, Beta2: 0,
+                    GradientScale: (float)(1 - rmsProp.Beta), LookAhead: 0, Epsilon: (float)rmsProp.Epsilon, Shrink: 1));
+                break;
+            case AdaDelta adaDelta:
+                Kernel(AdaDeltaKernel)(count, theta, gradient, first!.View, second!.View, new UpdateRule(StepSize: alpha, Beta1: (float)adaDelta.Rho,
+                    Beta2: 0, GradientScale: 0, LookAhead: 0, Epsilon: (float)adaDelta.Epsilon, Shrink: 1));
                 break;
             case Adam adam:
                 // The CPU's Adam: both bias corrections folded into the step size and ε.
