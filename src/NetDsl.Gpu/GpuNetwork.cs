@@ -83,7 +83,7 @@ public abstract class GpuNetwork : IDisposable
     protected abstract void Backward(int batch, bool dropout, ulong seed, float l1, float l2);
 
     /// <summary>Copies the host network's θ to the device.</summary>
-    public void Upload() => parameters.View.CopyFromCPU(Network.Parameters.ToArray());
+    public void Upload() => Parameters.CopyFromCPU(Network.Parameters);
 
     /// <summary>Copies θ from the device into the host network.</summary>
     public void Download() => Parameters.CopyToCPU(Network.Parameters);
@@ -120,8 +120,12 @@ public abstract class GpuNetwork : IDisposable
         var regularization = Network.Regularization;
         Backward(batch, dropout, seed, (float)(regularization.L1 / batch), (float)(regularization.L2 / batch));
         if (regularization.IsActive)
-            foreach (var tensor in Network.ParameterTensors)
-                if (tensor.WeightDecay) Launch1D(tensor.Length, PenaltySums, parameters.View.SubView(tensor.Offset, tensor.Length), scalars.View.SubView(2, 2));
+        {
+            // Indexed, not foreach: enumerating an IReadOnlyList allocates.
+            var tensors = Network.ParameterTensors;
+            for (int t = 0; t < tensors.Count; t++)
+                if (tensors[t].WeightDecay) Launch1D(tensors[t].Length, PenaltySums, Parameters.SubView(tensors[t].Offset, tensors[t].Length), scalars.View.SubView(2, 2));
+        }
         scalars.View.CopyToCPU(scalarValues);
         double penalty = (regularization.L1 * scalarValues[2] + regularization.L2 * scalarValues[3] / 2) / batch;
         return (float)(scalarValues[0] + penalty);
@@ -177,7 +181,7 @@ public abstract class GpuNetwork : IDisposable
     protected void Multiply<TEpilogue>(ArrayView<float> a, ArrayView<float> b, ProductShape shape, TEpilogue epilogue)
         where TEpilogue : struct, IGpuEpilogue
     {
-        var kernel = Device.Kernel(typeof(TEpilogue), accelerator =>
+        var kernel = Device.Kernel(typeof(TEpilogue), static (accelerator, _) =>
             accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ProductShape, TEpilogue>(GpuKernels.Product));
         int side = GpuDevice.GroupSide, tile = GpuKernels.ProductTile;
         var groups = new Index2D((shape.N + tile - 1) / tile, (shape.M + tile - 1) / tile);
@@ -194,16 +198,23 @@ public abstract class GpuNetwork : IDisposable
     /// <see cref="FusedTileRows"/> samples. The kernel compiles once per device.</summary>
     protected void LaunchTiles<TPass>(Action<TPass> kernel, int batch, TPass pass) where TPass : struct
     {
-        var loaded = Device.Kernel(kernel.Method, accelerator => accelerator.LoadStreamKernel(kernel));
+        var loaded = Device.Kernel(kernel.Method, static (accelerator, method) =>
+            accelerator.LoadStreamKernel(((System.Reflection.MethodInfo)method).CreateDelegate<Action<TPass>>()));
         loaded(new KernelConfig((batch + FusedTileRows - 1) / FusedTileRows, FusedGroupThreads), pass);
     }
 
     /// <summary>Runs <paramref name="epilogue"/> once for every element of a rows × columns buffer.</summary>
     protected void ForEachElement<TEpilogue>(int rows, int columns, TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue
     {
-        var kernel = Device.Kernel((typeof(TEpilogue), nameof(GpuKernels.EachElement)), accelerator =>
+        var kernel = Device.Kernel(ElementKey<TEpilogue>.Key, static (accelerator, _) =>
             accelerator.LoadAutoGroupedStreamKernel<Index1D, int, TEpilogue>(GpuKernels.EachElement));
         kernel(rows * columns, columns, epilogue);
+    }
+
+    /// <summary>One key object per epilogue type for its elementwise kernel (its product kernel is keyed by the type).</summary>
+    static class ElementKey<TEpilogue>
+    {
+        public static readonly object Key = new();
     }
 
     /// <summary>db = column sums of the batch × units gradient dZ.</summary>
@@ -230,19 +241,19 @@ public abstract class GpuNetwork : IDisposable
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float> BinaryCrossEntropyKernel = GpuKernels.BinaryCrossEntropy;
 
     void Launch1D<T1, T2>(long count, Action<Index1D, T1, T2> body, T1 a1, T2 a2) where T1 : struct where T2 : struct =>
-        Device.Kernel(body, accelerator => accelerator.LoadAutoGroupedStreamKernel(body))((int)count, a1, a2);
+        Device.Kernel(body, static (accelerator, key) => accelerator.LoadAutoGroupedStreamKernel((Action<Index1D, T1, T2>)key))((int)count, a1, a2);
 
     void Launch1D<T1, T2, T3, T4>(long count, Action<Index1D, T1, T2, T3, T4> body, T1 a1, T2 a2, T3 a3, T4 a4)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct =>
-        Device.Kernel(body, accelerator => accelerator.LoadAutoGroupedStreamKernel(body))((int)count, a1, a2, a3, a4);
+        Device.Kernel(body, static (accelerator, key) => accelerator.LoadAutoGroupedStreamKernel((Action<Index1D, T1, T2, T3, T4>)key))((int)count, a1, a2, a3, a4);
 
     void Launch1D<T1, T2, T3, T4, T5, T6>(long count, Action<Index1D, T1, T2, T3, T4, T5, T6> body, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct =>
-        Device.Kernel(body, accelerator => accelerator.LoadAutoGroupedStreamKernel(body))((int)count, a1, a2, a3, a4, a5, a6);
+        Device.Kernel(body, static (accelerator, key) => accelerator.LoadAutoGroupedStreamKernel((Action<Index1D, T1, T2, T3, T4, T5, T6>)key))((int)count, a1, a2, a3, a4, a5, a6);
 
     void Launch1D<T1, T2, T3, T4, T5, T6, T7>(long count, Action<Index1D, T1, T2, T3, T4, T5, T6, T7> body, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct =>
-        Device.Kernel(body, accelerator => accelerator.LoadAutoGroupedStreamKernel(body))((int)count, a1, a2, a3, a4, a5, a6, a7);
+        Device.Kernel(body, static (accelerator, key) => accelerator.LoadAutoGroupedStreamKernel((Action<Index1D, T1, T2, T3, T4, T5, T6, T7>)key))((int)count, a1, a2, a3, a4, a5, a6, a7);
 
     /// <inheritdoc />
     public void Dispose()

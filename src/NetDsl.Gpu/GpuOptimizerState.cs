@@ -83,15 +83,15 @@ internal sealed class GpuOptimizerState : IDisposable
     }
 
     Action<Index1D, T1, T2, T3> Kernel<T1, T2, T3>(Action<Index1D, T1, T2, T3> body) where T1 : struct where T2 : struct where T3 : struct =>
-        device.Kernel(body, accelerator => accelerator.LoadAutoGroupedStreamKernel(body));
+        device.Kernel(body, static (accelerator, key) => accelerator.LoadAutoGroupedStreamKernel((Action<Index1D, T1, T2, T3>)key));
 
     Action<Index1D, T1, T2, T3, T4> Kernel<T1, T2, T3, T4>(Action<Index1D, T1, T2, T3, T4> body)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct =>
-        device.Kernel(body, accelerator => accelerator.LoadAutoGroupedStreamKernel(body));
+        device.Kernel(body, static (accelerator, key) => accelerator.LoadAutoGroupedStreamKernel((Action<Index1D, T1, T2, T3, T4>)key));
 
     Action<Index1D, T1, T2, T3, T4, T5> Kernel<T1, T2, T3, T4, T5>(Action<Index1D, T1, T2, T3, T4, T5> body)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct =>
-        device.Kernel(body, accelerator => accelerator.LoadAutoGroupedStreamKernel(body));
+        device.Kernel(body, static (accelerator, key) => accelerator.LoadAutoGroupedStreamKernel((Action<Index1D, T1, T2, T3, T4, T5>)key));
 
     public void Dispose()
     {
