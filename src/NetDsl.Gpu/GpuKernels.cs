@@ -161,7 +161,7 @@ public static class GpuKernels
             if (target != 0) total -= target * logProbability;
             gradient[start + j] = (XMath.Exp(logProbability) - target) * inverseBatch;
         }
-        Atomic.Add(ref loss[0], total * inverseBatch);
+        AddLoss(loss, total * inverseBatch);
     }
 
     /// <summary>Squared error of one sample: adds Σ(ŷ − y)² / count to the loss and writes 2(ŷ − y) / count.</summary>
@@ -175,7 +175,7 @@ public static class GpuKernels
             total += difference * difference;
             gradient[j] = 2 * difference * inverseCount;
         }
-        Atomic.Add(ref loss[0], total * inverseCount);
+        AddLoss(loss, total * inverseCount);
     }
 
     /// <summary>Binary cross-entropy of one sample on sigmoid outputs, clamped to [1e-7, 1 − 1e-7] as Keras does; the
@@ -192,15 +192,34 @@ public static class GpuKernels
             total -= y * XMath.Log(clamped) + (1 - y) * XMath.Log(1 - clamped);
             gradient[j] = (a - y) * inverseCount;
         }
-        Atomic.Add(ref loss[0], total * inverseCount);
+        AddLoss(loss, total * inverseCount);
     }
 
-    /// <summary>Adds Σ|w| to <paramref name="sums"/>[0] and Σw² to [1], for the regularization penalty.</summary>
+    /// <summary>Where a loss kernel stores a non-finite sample loss, apart from the sum in element 0.</summary>
+    public const int NonFiniteLoss = 4;
+
+    /// <summary>Adds a sample's loss to <paramref name="scalars"/>[0]. ILGPU's CPU accelerator adds floats atomically with
+    /// a compare-exchange loop that never ends on NaN (NaN ≠ NaN), so a non-finite value is stored apart instead.</summary>
+    static void AddLoss(ArrayView<float> scalars, float value)
+    {
+        if (float.IsFinite(value)) Atomic.Add(ref scalars[0], value);
+        else scalars[NonFiniteLoss] = value;
+    }
+
+    /// <summary>Adds Σ|w| to <paramref name="sums"/>[0] and Σw² to [1], for the regularization penalty. Non-finite
+    /// weights are skipped (see <see cref="AddLoss"/>); the loss is non-finite then anyway.</summary>
     public static void PenaltySums(Index1D i, ArrayView<float> weights, ArrayView<float> sums)
     {
         float w = weights[i];
+        if (!float.IsFinite(w)) return;
         Atomic.Add(ref sums[0], XMath.Abs(w));
         Atomic.Add(ref sums[1], w * w);
+    }
+
+    /// <summary>Sets <paramref name="flag"/>[0] to 1 when an element is NaN or infinite.</summary>
+    public static void FlagNonFinite(Index1D i, ArrayView<float> values, ArrayView<float> flag)
+    {
+        if (!float.IsFinite(values[i])) flag[0] = 1f;
     }
 
     /// <summary>Plain gradient descent: θ ← θ − α·g.</summary>

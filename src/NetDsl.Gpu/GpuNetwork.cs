@@ -15,7 +15,8 @@ public abstract class GpuNetwork : IDisposable
 
     readonly List<MemoryBuffer1D<float, Stride1D.Dense>> batchBuffers = [];
     readonly MemoryBuffer1D<float, Stride1D.Dense> parameters, gradients, scalars;
-    readonly float[] scalarValues = new float[4];
+    // Loss sum, dθ non-finite flag, Σ|w|, Σw², a non-finite sample loss.
+    readonly float[] scalarValues = new float[5];
     ArrayView<float> inputs, targets;
     GpuOptimizerState? optimizerState;
     ulong trainingSteps;
@@ -126,20 +127,27 @@ public abstract class GpuNetwork : IDisposable
             for (int t = 0; t < tensors.Count; t++)
                 if (tensors[t].WeightDecay) Launch1D(tensors[t].Length, PenaltySums, Parameters.SubView(tensors[t].Offset, tensors[t].Length), scalars.View.SubView(2, 2));
         }
+        // scalars[1] becomes 1 when dθ holds a NaN or ∞, read back with the loss.
+        Launch1D(Network.ParameterCount, FlagNonFinite, Gradients, scalars.View.SubView(1, 1));
         scalars.View.CopyToCPU(scalarValues);
+        GradientsFinite = scalarValues[1] == 0;
         double penalty = (regularization.L1 * scalarValues[2] + regularization.L2 * scalarValues[3] / 2) / batch;
-        return (float)(scalarValues[0] + penalty);
+        float nonFinite = scalarValues[GpuKernels.NonFiniteLoss];
+        return nonFinite != 0 ? nonFinite : (float)(scalarValues[0] + penalty);
     }
 
+    /// <summary>Whether every value of dθ from the last <see cref="ComputeGradients"/> is finite.</summary>
+    public bool GradientsFinite { get; private set; } = true;
+
     /// <summary>One training step on the device: <see cref="ComputeGradients"/>, then the optimizer's update of θ with
-    /// state kept on the device. A non-finite loss leaves θ untouched, as on the CPU.</summary>
+    /// state kept on the device. A non-finite loss or gradient leaves θ untouched, as on the CPU.</summary>
     /// <remarks>The optimizer's learning rate is read every step (schedules keep working); its state lives here, so
     /// passing a different optimizer starts fresh state.</remarks>
     public float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, IOptimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         float loss = ComputeGradients(inputs, targets);
-        if (!float.IsFinite(loss)) return loss;
+        if (!float.IsFinite(loss) || !GradientsFinite) return loss;
         if (optimizerState is null || !ReferenceEquals(optimizerState.Optimizer, optimizer))
         {
             optimizerState?.Dispose();
@@ -236,6 +244,7 @@ public abstract class GpuNetwork : IDisposable
     // The kernels as delegates, each loaded once per device.
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> ColumnSums = GpuKernels.ColumnSums;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>> PenaltySums = GpuKernels.PenaltySums;
+    static readonly Action<Index1D, ArrayView<float>, ArrayView<float>> FlagNonFinite = GpuKernels.FlagNonFinite;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float> SoftmaxCrossEntropyKernel = GpuKernels.SoftmaxCrossEntropy;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> MeanSquaredErrorKernel = GpuKernels.MeanSquaredError;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float> BinaryCrossEntropyKernel = GpuKernels.BinaryCrossEntropy;

@@ -215,6 +215,20 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
     }
 
     [Fact]
+    public void A_non_finite_input_leaves_the_parameters_untouched()
+    {
+        var (cpu, toGpu, inputs, targets) = Create("regressor", batch: 6, seed: 19);
+        using var gpu = toGpu(device);
+        var before = cpu.Parameters.ToArray();
+        inputs[3] = float.NaN;
+        float loss = gpu.TrainStep(inputs, targets, new Sgd(0.1));
+        Assert.True(float.IsNaN(loss));
+        Assert.False(gpu.GradientsFinite);
+        gpu.Download();
+        Assert.Equal(before, cpu.Parameters.ToArray());
+    }
+
+    [Fact]
     public void A_wrong_input_length_names_both_shapes()
     {
         var (_, toGpu, _, _) = Create("classifier", batch: 1, seed: 1);
