@@ -168,7 +168,7 @@ public static unsafe class Gemm
             return;
         }
         // One panel is packed just before the row tiles pass over it, so it is still in L2 when they read it.
-        Span<T> packed = PackBuffer<T>.Get(panelWidth * k);
+        Span<T> packed = Scratch<T>.Packed(panelWidth * k);
 
         // A[i, p] lives at i·rowStride + p·depthStride.
         int rowStride = operands.TransposeA ? 1 : k;
@@ -182,7 +182,7 @@ public static unsafe class Gemm
         int depthBlock = (k + blocks - 1) / blocks; // equal blocks: no short tail block that reloads every tile's sums
         int sumsStride = blocks == 1 ? 0 : panelWidth;
         Span<T> tile = stackalloc T[RowsPerTile * panelWidth];
-        Span<T> sums = blocks == 1 ? tile : SumsBuffer<T>.Get((lastRow - firstRow + RowsPerTile) * panelWidth);
+        Span<T> sums = blocks == 1 ? tile : Scratch<T>.Sums((lastRow - firstRow + RowsPerTile) * panelWidth);
         ref T sums0 = ref MemoryMarshal.GetReference(sums);
 
         for (int panel = firstPanel; panel < lastPanel; panel++)
@@ -379,24 +379,18 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>Running sums of the row tiles while a long inner dimension is walked in depth blocks.</summary>
-    static class SumsBuffer<T>
+    /// <summary>Per-thread scratch: the packed panel, and the row tiles' running sums while a long inner dimension is
+    /// walked in depth blocks. Each grows to the largest product seen on its thread, then every later product reuses
+    /// it: no allocation per step.</summary>
+    static class Scratch<T>
     {
-        [ThreadStatic] static T[]? buffer;
+        [ThreadStatic] static T[]? packed, sums;
 
-        public static Span<T> Get(int length)
-        {
-            if (buffer is null || buffer.Length < length) buffer = new T[length];
-            return buffer.AsSpan(0, length);
-        }
-    }
+        public static Span<T> Packed(int length) => Get(ref packed, length);
 
-    static class PackBuffer<T>
-    {
-        [ThreadStatic] static T[]? buffer;
+        public static Span<T> Sums(int length) => Get(ref sums, length);
 
-        // Grows to the largest product seen on this thread, then every later product reuses it: no allocation per step.
-        public static Span<T> Get(int length)
+        static Span<T> Get(ref T[]? buffer, int length)
         {
             if (buffer is null || buffer.Length < length) buffer = new T[length];
             return buffer.AsSpan(0, length);
