@@ -1,3 +1,4 @@
+using System.Numerics;
 using NetDsl.Kernels;
 
 namespace NetDsl.Tests;
@@ -199,24 +200,34 @@ public class KernelTests
     public void Gemm_matches_a_naive_product_for_every_layout(bool transposeA, bool transposeB, bool onesColumn)
     {
         // (37, 70, 61) and (203, 9, 129) are large enough to be shared between cores: split by column panels, then (one
-        // panel) by rows; (21, 40, 600) walks its inner dimension in several depth blocks.
+        // panel) by rows; (21, 40, 600) walks its inner dimension in several depth blocks. In float, B stored n×k is
+        // packed by 16×16 register transposes where whole blocks fit (n ≥ 16, k ≥ 16) and move by move elsewhere.
         foreach (var (m, n, k) in new[] { (1, 1, 1), (5, 37, 3), (9, 33, 17), (4, 64, 8), (13, 7, 40), (37, 70, 61), (203, 9, 129), (21, 40, 600) })
         {
-            var a = TestData.Uniform(m * k, m + n).Select(v => (double)v).ToArray();
-            var b = TestData.Uniform(k * n, k + 7).Select(v => (double)v).ToArray();
-            int columns = n + (onesColumn ? 1 : 0);
-            var c = new double[m * columns];
-            var store = new StoreEpilogue<double>(c, columns);
-            Gemm.Multiply<double, StoreEpilogue<double>>(a, transposeA, b, transposeB, m, n, k, ref store, onesColumn);
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < columns; j++)
-                {
-                    double expected = 0;
-                    for (int p = 0; p < k; p++)
-                        expected += (transposeA ? a[p * m + i] : a[i * k + p]) * (j == n ? 1 : transposeB ? b[j * k + p] : b[p * n + j]);
-                    Assert.Equal(expected, c[i * columns + j], 1e-12);
-                }
+            CheckProduct<double>(m, n, k, transposeA, transposeB, onesColumn, 1e-12);
+            CheckProduct<float>(m, n, k, transposeA, transposeB, onesColumn, 1e-5 * k);
         }
+    }
+
+    static void CheckProduct<T>(int m, int n, int k, bool transposeA, bool transposeB, bool onesColumn, double tolerance)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var a = TestData.Uniform(m * k, m + n).Select(v => (double)v).ToArray();
+        var b = TestData.Uniform(k * n, k + 7).Select(v => (double)v).ToArray();
+        int columns = n + (onesColumn ? 1 : 0);
+        var c = new T[m * columns];
+        var store = new StoreEpilogue<T>(c, columns);
+        Gemm.Multiply<T, StoreEpilogue<T>>(a.Select(T.CreateChecked).ToArray(), transposeA, b.Select(T.CreateChecked).ToArray(), transposeB,
+            m, n, k, ref store, onesColumn);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < columns; j++)
+            {
+                double expected = 0;
+                for (int p = 0; p < k; p++)
+                    expected += (transposeA ? a[p * m + i] : a[i * k + p]) * (j == n ? 1 : transposeB ? b[j * k + p] : b[p * n + j]);
+                Assert.True(Math.Abs(expected - double.CreateChecked(c[i * columns + j])) <= tolerance,
+                    $"{typeof(T).Name} ({m}, {n}, {k}) C[{i}, {j}] = {c[i * columns + j]}, expected {expected}");
+            }
     }
 
     [Fact]
@@ -286,5 +297,53 @@ public class KernelTests
         double expected = 0;
         for (int p = 0; p < 64; p++) expected += a[5 * 64 + p] * a[p * 64 + 7];
         Assert.Equal(expected, c[5 * 64 + 7], 1e-12);
+    }
+
+    [Theory]
+    [InlineData(3, 1, 28, 28, 2, 2)]   // 14 outputs per row: vectors of 16 run into the next row
+    [InlineData(100, 1, 28, 28, 2, 2)] // large enough to share planes between the cores
+    [InlineData(2, 3, 7, 9, 2, 2)]     // odd sizes: the last input row and column take no window
+    [InlineData(2, 2, 40, 40, 2, 2)]   // 20 outputs per row: one whole vector and a tail
+    [InlineData(2, 3, 9, 9, 3, 2)]     // 3×3 windows take the general loop
+    public void Max_pooling_and_its_backward_match_a_naive_window_walk_with_first_wins_ties(int batch, int channels, int height, int width, int window, int stride)
+    {
+        var g = new ConvGeometry(channels, height, width, window, window, stride, 0, 0, (height - window) / stride + 1, (width - window) / stride + 1);
+        // Values on a coarse grid, so many windows hold ties, and one NaN.
+        var input = TestData.Uniform(batch * g.InputSize, height * width).Select(v => MathF.Round(v * 2) / 2).ToArray();
+        input[input.Length / 2] = float.NaN;
+        int outputs = batch * channels * g.OutputPixels;
+        var output = new float[outputs];
+        var winners = new float[outputs];
+        Pooling.MaxForward<float>(input, output, winners, batch, g);
+        for (int s = 0; s < batch; s++)
+            for (int c = 0; c < channels; c++)
+                for (int oy = 0; oy < g.OutputHeight; oy++)
+                    for (int ox = 0; ox < g.OutputWidth; ox++)
+                    {
+                        int best = -1;
+                        for (int ky = 0; ky < window; ky++)
+                            for (int kx = 0; kx < window; kx++)
+                            {
+                                int at = (c * height + oy * stride + ky) * width + ox * stride + kx;
+                                if (best < 0 || input[s * g.InputSize + at] > input[s * g.InputSize + best]) best = at;
+                            }
+                        int o = (s * channels + c) * g.OutputPixels + oy * g.OutputWidth + ox;
+                        Assert.True(best == (int)winners[o], $"sample {s} channel {c} output ({oy}, {ox}): winner {winners[o]}, expected {best}");
+                        Assert.Equal(input[s * g.InputSize + best], output[o]);
+                    }
+
+        // Backward: each output's gradient lands on its winner, every other input gets zero. The destination starts
+        // full of NaN so an input the kernel forgets to write shows.
+        var outputGradient = TestData.Uniform(outputs, 5);
+        var expected = new float[input.Length];
+        for (int o = 0; o < outputs; o++)
+        {
+            int sample = o / (channels * g.OutputPixels);
+            expected[sample * g.InputSize + (int)winners[o]] += outputGradient[o];
+        }
+        var inputGradient = Enumerable.Repeat(float.NaN, input.Length).ToArray();
+        Pooling.MaxBackward<float>(outputGradient, winners, inputGradient, batch, g);
+        for (int i = 0; i < input.Length; i++)
+            Assert.True(expected[i] == inputGradient[i], $"input gradient {i}: {inputGradient[i]}, expected {expected[i]}");
     }
 }

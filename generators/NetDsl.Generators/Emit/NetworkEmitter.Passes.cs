@@ -34,18 +34,21 @@ internal static partial class NetworkEmitter
                 case BlockKind.Dense: EmitDenseForward(w, plan, block); break;
                 case BlockKind.Conv: EmitConvForward(w, plan, block); break;
                 case BlockKind.BatchNorm:
-                    w.Line($"{BlockInput(plan, block)}.CopyTo(activation);");
-                    string common = $"activation, batch, {block.Channels}, {block.Spatial}, parameters.Slice({block.Name}WeightOffset, {block.Channels}), parameters.Slice({block.Name}BiasOffset, {block.Channels})";
+                    string common = $"batch, {block.Channels}, {block.Spatial}, parameters.Slice({block.Name}WeightOffset, {block.Channels}), parameters.Slice({block.Name}BiasOffset, {block.Channels})";
                     string running = $"statistics.Slice({block.StatisticsOffset}, {2 * block.Channels})";
                     w.Line("if (training)");
-                    w.Line($"    {Kernels}BatchNormalization.TrainingForward({common}, buffers.{block.Name}Normalized.AsSpan(0, {n}), buffers.{block.Name}InverseDeviation, updateStatistics ? {running} : default, {Number(block.Momentum)}, {Number(block.Epsilon)});");
-                    if (block.InputBlock >= 0 && plan.Blocks[block.InputBlock].IsFolded)
+                    w.Line($"    {Kernels}BatchNormalization.TrainingForward({BlockInput(plan, block)}, activation, {common}, buffers.{block.Name}Normalized.AsSpan(0, {n}), buffers.{block.Name}InverseDeviation, updateStatistics ? {running} : default, {Number(block.Momentum)}, {Number(block.Epsilon)});");
+                    using (w.Block("else"))
                     {
-                        w.Line($"// At inference with folding on, {plan.Blocks[block.InputBlock].Name} already produced the normalized values.");
-                        w.Line("else if (folded.IsEmpty)");
+                        w.Line($"{BlockInput(plan, block)}.CopyTo(activation);");
+                        if (block.InputBlock >= 0 && plan.Blocks[block.InputBlock].IsFolded)
+                        {
+                            w.Line($"// With folding on, {plan.Blocks[block.InputBlock].Name} already produced the normalized values.");
+                            w.Line("if (folded.IsEmpty)");
+                            w.Line($"    {Kernels}BatchNormalization.InferenceForward(activation, {common}, {running}, {Number(block.Epsilon)});");
+                        }
+                        else w.Line($"{Kernels}BatchNormalization.InferenceForward(activation, {common}, {running}, {Number(block.Epsilon)});");
                     }
-                    else w.Line("else");
-                    w.Line($"    {Kernels}BatchNormalization.InferenceForward({common}, {running}, {Number(block.Epsilon)});");
                     EmitActivationAndDropout(w, block);
                     break;
                 case BlockKind.MaxPool:
@@ -315,7 +318,7 @@ internal static partial class NetworkEmitter
                             w.Line($"var gradient = buffers.{previous!.Name}Gradient.AsSpan(0, batch * {previous.Outputs});");
                             w.Line(block.Kind switch
                             {
-                                BlockKind.MaxPool => $"{Kernels}Pooling.MaxBackward<T>({own}, buffers.{block.Name}Winners.AsSpan(0, batch * {block.Outputs}), gradient, batch);",
+                                BlockKind.MaxPool => $"{Kernels}Pooling.MaxBackward<T>({own}, buffers.{block.Name}Winners.AsSpan(0, batch * {block.Outputs}), gradient, batch, {GeometryOf(block)});",
                                 BlockKind.AvgPool => $"{Kernels}Pooling.AverageBackward<T>({own}, gradient, batch, {GeometryOf(block)});",
                                 _ => $"{own}.CopyTo(gradient);",
                             });
@@ -386,8 +389,9 @@ internal static partial class NetworkEmitter
         using (w.Block(""))
         {
             w.Line($"var gradient = buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs});");
-            w.Line($"{Kernels}BatchNormalization.Backward<T>(gradient, buffers.{block.Name}Normalized.AsSpan(0, batch * {block.Outputs}), buffers.{block.Name}InverseDeviation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}BiasOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
-            if (previous is not null) w.Line($"gradient.CopyTo(buffers.{previous.Name}Gradient);");
+            // The input gradient goes straight to the step before, or (with none) overwrites dy.
+            string destination = previous is null ? "gradient" : $"buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs})";
+            w.Line($"{Kernels}BatchNormalization.Backward<T>(gradient, {destination}, buffers.{block.Name}Normalized.AsSpan(0, batch * {block.Outputs}), buffers.{block.Name}InverseDeviation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}BiasOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
         }
         if (previous is not null) EmitArrivalScope(w, plan, previous, block);
     }

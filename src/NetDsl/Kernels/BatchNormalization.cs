@@ -16,12 +16,12 @@ public static unsafe class BatchNormalization
     const int SharedWorkThreshold = 16 * 1024;
 
     /// <summary>One call's operands, on the caller's stack while both cores work on them.</summary>
-    ref struct Job<T>(Span<T> values, Span<T> gradient, ReadOnlySpan<T> normalized, ReadOnlySpan<T> inverseDeviation, ReadOnlySpan<T> gamma,
+    ref struct Job<T>(ReadOnlySpan<T> input, Span<T> values, Span<T> gradient, ReadOnlySpan<T> normalized, ReadOnlySpan<T> inverseDeviation, ReadOnlySpan<T> gamma,
         ReadOnlySpan<T> beta, Span<T> statistic, Span<T> gammaGradient, Span<T> betaGradient, Span<float> running, int batch, int channels,
         int spatial, double momentum, double epsilon) where T : unmanaged
     {
         public Span<T> Values = values, Gradient = gradient, Statistic = statistic, GammaGradient = gammaGradient, BetaGradient = betaGradient;
-        public ReadOnlySpan<T> Normalized = normalized, InverseDeviation = inverseDeviation, Gamma = gamma, Beta = beta;
+        public ReadOnlySpan<T> Input = input, Normalized = normalized, InverseDeviation = inverseDeviation, Gamma = gamma, Beta = beta;
         public Span<float> Running = running;
         public int Batch = batch, Channels = channels, Spatial = spatial;
         public double Momentum = momentum, Epsilon = epsilon;
@@ -39,12 +39,20 @@ public static unsafe class BatchNormalization
     /// Running statistics (mean then variance, C each) are updated when <paramref name="running"/> is not empty.</summary>
     public static void TrainingForward<T>(Span<T> values, int batch, int channels, int spatial, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
         Span<T> normalized, Span<T> inverseDeviation, Span<float> running, double momentum, double epsilon)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        TrainingForward(values, values, batch, channels, spatial, gamma, beta, normalized, inverseDeviation, running, momentum, epsilon);
+
+    /// <summary>The training forward from <paramref name="input"/> into <paramref name="output"/> (which may be the same
+    /// memory): one pass fewer over the activations than copying first.</summary>
+    public static void TrainingForward<T>(ReadOnlySpan<T> input, Span<T> output, int batch, int channels, int spatial, ReadOnlySpan<T> gamma,
+        ReadOnlySpan<T> beta, Span<T> normalized, Span<T> inverseDeviation, Span<float> running, double momentum, double epsilon)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Check(values.Length, batch, channels, spatial, nameof(values));
+        Check(input.Length, batch, channels, spatial, nameof(input));
+        Check(output.Length, batch, channels, spatial, nameof(output));
         Check(normalized.Length, batch, channels, spatial, nameof(normalized));
         // x̂ goes to the job's Gradient slot (the forward pass has no gradient), 1/σ to its Statistic slot.
-        var job = new Job<T>(values, normalized, default, default, gamma, beta, inverseDeviation, default, default, running,
+        var job = new Job<T>(input, output, normalized, default, default, gamma, beta, inverseDeviation, default, default, running,
             batch, channels, spatial, momentum, epsilon);
         Share(ref job, &ForwardChannels, &ForwardPart<T>);
     }
@@ -62,11 +70,11 @@ public static unsafe class BatchNormalization
         for (int c = first; c < last; c++)
         {
             // Sums are taken about the channel's first value: a shift that keeps the one-pass variance accurate.
-            T shift = job.Values[c * spatial];
+            T shift = job.Input[c * spatial];
             double sum = 0, squares = 0;
             for (int s = 0; s < job.Batch; s++)
             {
-                var (planeSum, planeSquares) = ShiftedSums(job.Values.Slice((s * channels + c) * spatial, spatial), shift);
+                var (planeSum, planeSquares) = ShiftedSums(job.Input.Slice((s * channels + c) * spatial, spatial), shift);
                 sum += planeSum;
                 squares += planeSquares;
             }
@@ -79,7 +87,7 @@ public static unsafe class BatchNormalization
             for (int s = 0; s < job.Batch; s++)
             {
                 int at = (s * channels + c) * spatial;
-                Normalize(job.Values.Slice(at, spatial), job.Gradient.Slice(at, spatial), m, scale, g, b);
+                Normalize(job.Input.Slice(at, spatial), job.Values.Slice(at, spatial), job.Gradient.Slice(at, spatial), m, scale, g, b);
             }
             if (!job.Running.IsEmpty)
             {
@@ -118,8 +126,10 @@ public static unsafe class BatchNormalization
     }
 
     /// <summary>x̂ = (v − mean)·scale into <paramref name="normalized"/>, γx̂ + β into <paramref name="values"/>.</summary>
-    static void Normalize<T>(Span<T> values, Span<T> normalized, T mean, T scale, T gamma, T beta) where T : unmanaged, IFloatingPointIeee754<T>
+    static void Normalize<T>(ReadOnlySpan<T> input, Span<T> values, Span<T> normalized, T mean, T scale, T gamma, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
+        ref T x = ref MemoryMarshal.GetReference(input);
         ref T v = ref MemoryMarshal.GetReference(values);
         ref T n = ref MemoryMarshal.GetReference(normalized);
         int i = 0;
@@ -128,14 +138,14 @@ public static unsafe class BatchNormalization
             Vector<T> m = new(mean), s = new(scale), g = new(gamma), b = new(beta);
             for (; i <= values.Length - Vector<T>.Count; i += Vector<T>.Count)
             {
-                var xHat = (Vector.LoadUnsafe(ref v, (nuint)i) - m) * s;
+                var xHat = (Vector.LoadUnsafe(ref x, (nuint)i) - m) * s;
                 xHat.StoreUnsafe(ref n, (nuint)i);
                 (g * xHat + b).StoreUnsafe(ref v, (nuint)i);
             }
         }
         for (; i < values.Length; i++)
         {
-            T xHat = (Unsafe.Add(ref v, i) - mean) * scale;
+            T xHat = (Unsafe.Add(ref x, i) - mean) * scale;
             Unsafe.Add(ref n, i) = xHat;
             Unsafe.Add(ref v, i) = gamma * xHat + beta;
         }
@@ -179,11 +189,20 @@ public static unsafe class BatchNormalization
     /// dz = (γ/σ)/N · (N·dy − Σdy − x̂·Σ(dy·x̂)).</summary>
     public static void Backward<T>(Span<T> gradient, ReadOnlySpan<T> normalized, ReadOnlySpan<T> inverseDeviation, ReadOnlySpan<T> gamma,
         Span<T> gammaGradient, Span<T> betaGradient, int batch, int channels, int spatial)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        Backward(gradient, gradient, normalized, inverseDeviation, gamma, gammaGradient, betaGradient, batch, channels, spatial);
+
+    /// <summary>The backward pass reading dy from <paramref name="outputGradient"/> and writing dz into
+    /// <paramref name="inputGradient"/> (which may be the same memory).</summary>
+    public static void Backward<T>(ReadOnlySpan<T> outputGradient, Span<T> inputGradient, ReadOnlySpan<T> normalized, ReadOnlySpan<T> inverseDeviation,
+        ReadOnlySpan<T> gamma, Span<T> gammaGradient, Span<T> betaGradient, int batch, int channels, int spatial)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Check(gradient.Length, batch, channels, spatial, nameof(gradient));
+        Check(outputGradient.Length, batch, channels, spatial, nameof(outputGradient));
+        Check(inputGradient.Length, batch, channels, spatial, nameof(inputGradient));
         Check(normalized.Length, batch, channels, spatial, nameof(normalized));
-        var job = new Job<T>(default, gradient, normalized, inverseDeviation, gamma, default, default, gammaGradient, betaGradient, default,
+        // dy travels in the job's Input slot, dz in its Values slot.
+        var job = new Job<T>(outputGradient, inputGradient, default, normalized, inverseDeviation, gamma, default, default, gammaGradient, betaGradient, default,
             batch, channels, spatial, 0, 0);
         Share(ref job, &BackwardChannels, &BackwardPart<T>);
     }
@@ -204,7 +223,7 @@ public static unsafe class BatchNormalization
             for (int s = 0; s < job.Batch; s++)
             {
                 int at = (s * channels + c) * spatial;
-                var (planeDy, planeDyXHat) = GradientSums<T>(job.Gradient.Slice(at, spatial), job.Normalized.Slice(at, spatial));
+                var (planeDy, planeDyXHat) = GradientSums<T>(job.Input.Slice(at, spatial), job.Normalized.Slice(at, spatial));
                 sumDy += planeDy;
                 sumDyXHat += planeDyXHat;
             }
@@ -216,7 +235,7 @@ public static unsafe class BatchNormalization
             for (int s = 0; s < job.Batch; s++)
             {
                 int at = (s * channels + c) * spatial;
-                InputGradient(job.Gradient.Slice(at, spatial), job.Normalized.Slice(at, spatial), a, b, d);
+                InputGradient(job.Input.Slice(at, spatial), job.Values.Slice(at, spatial), job.Normalized.Slice(at, spatial), a, b, d);
             }
         }
     }
@@ -247,18 +266,20 @@ public static unsafe class BatchNormalization
         return (double.CreateTruncating(sumDy), double.CreateTruncating(sumDyXHat));
     }
 
-    static void InputGradient<T>(Span<T> gradient, ReadOnlySpan<T> normalized, T a, T b, T d) where T : unmanaged, IFloatingPointIeee754<T>
+    static void InputGradient<T>(ReadOnlySpan<T> gradient, Span<T> destination, ReadOnlySpan<T> normalized, T a, T b, T d)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         ref T g = ref MemoryMarshal.GetReference(gradient);
+        ref T z = ref MemoryMarshal.GetReference(destination);
         ref T n = ref MemoryMarshal.GetReference(normalized);
         int i = 0;
         if (Vector.IsHardwareAccelerated)
         {
             Vector<T> va = new(a), vb = new(b), vd = new(d);
             for (; i <= gradient.Length - Vector<T>.Count; i += Vector<T>.Count)
-                (va * Vector.LoadUnsafe(ref g, (nuint)i) + vd * Vector.LoadUnsafe(ref n, (nuint)i) + vb).StoreUnsafe(ref g, (nuint)i);
+                (va * Vector.LoadUnsafe(ref g, (nuint)i) + vd * Vector.LoadUnsafe(ref n, (nuint)i) + vb).StoreUnsafe(ref z, (nuint)i);
         }
-        for (; i < gradient.Length; i++) Unsafe.Add(ref g, i) = a * Unsafe.Add(ref g, i) + b + d * Unsafe.Add(ref n, i);
+        for (; i < gradient.Length; i++) Unsafe.Add(ref z, i) = a * Unsafe.Add(ref g, i) + b + d * Unsafe.Add(ref n, i);
     }
 
     static void Check(int length, int batch, int channels, int spatial, string name)

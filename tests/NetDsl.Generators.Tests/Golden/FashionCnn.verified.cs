@@ -291,12 +291,15 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         {
             var output = buffers.Norm1Output.AsSpan(0, batch * 25088);
             var activation = output;
-            buffers.Conv1Output.AsSpan(0, batch * 25088).CopyTo(activation);
             if (training)
-                global::NetDsl.Kernels.BatchNormalization.TrainingForward(activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), buffers.Norm1Normalized.AsSpan(0, batch * 25088), buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 64) : default, 0.9, 1E-05);
-            // At inference with folding on, Conv1 already produced the normalized values.
-            else if (folded.IsEmpty)
-                global::NetDsl.Kernels.BatchNormalization.InferenceForward(activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), statistics.Slice(0, 64), 1E-05);
+                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * 25088), activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), buffers.Norm1Normalized.AsSpan(0, batch * 25088), buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 64) : default, 0.9, 1E-05);
+            else
+            {
+                buffers.Conv1Output.AsSpan(0, batch * 25088).CopyTo(activation);
+                // With folding on, Conv1 already produced the normalized values.
+                if (folded.IsEmpty)
+                    global::NetDsl.Kernels.BatchNormalization.InferenceForward(activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), statistics.Slice(0, 64), 1E-05);
+            }
             global::NetDsl.Kernels.Activations.ReLU(activation);
         }
         // Pool1: MaxPool 2×2 → 32×14×14
@@ -391,14 +394,13 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         // Pool1: route the gradient back to the winning inputs
         {
             var gradient = buffers.Norm1Gradient.AsSpan(0, batch * 25088);
-            global::NetDsl.Kernels.Pooling.MaxBackward<T>(buffers.Pool1Gradient.AsSpan(0, batch * 6272), buffers.Pool1Winners.AsSpan(0, batch * 6272), gradient, batch);
+            global::NetDsl.Kernels.Pooling.MaxBackward<T>(buffers.Pool1Gradient.AsSpan(0, batch * 6272), buffers.Pool1Winners.AsSpan(0, batch * 6272), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(32, 28, 28, 2, 2, 2, 0, 0, 14, 14));
             global::NetDsl.Kernels.Activations.ReLUBackward(gradient, buffers.Norm1Output.AsSpan(0, batch * 25088));
         }
         // Norm1: dγ, dβ and the gradient of its input from x̂ and 1/σ
         {
             var gradient = buffers.Norm1Gradient.AsSpan(0, batch * 25088);
-            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Norm1Normalized.AsSpan(0, batch * 25088), buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 32), gradients.Slice(Norm1WeightOffset, 32), gradients.Slice(Norm1BiasOffset, 32), batch, 32, 784);
-            gradient.CopyTo(buffers.Conv1Gradient);
+            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv1Gradient.AsSpan(0, batch * 25088), buffers.Norm1Normalized.AsSpan(0, batch * 25088), buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 32), gradients.Slice(Norm1WeightOffset, 32), gradients.Slice(Norm1BiasOffset, 32), batch, 32, 784);
         }
         // Conv1: dW summed over samples
         {

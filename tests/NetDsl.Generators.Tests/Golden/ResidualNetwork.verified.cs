@@ -337,12 +337,15 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             var output = buffers.Norm1Output.AsSpan(0, batch * 512);
             var activation = output;
-            buffers.Conv1Output.AsSpan(0, batch * 512).CopyTo(activation);
             if (training)
-                global::NetDsl.Kernels.BatchNormalization.TrainingForward(activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), buffers.Norm1Normalized.AsSpan(0, batch * 512), buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 16) : default, 0.9, 1E-05);
-            // At inference with folding on, Conv1 already produced the normalized values.
-            else if (folded.IsEmpty)
-                global::NetDsl.Kernels.BatchNormalization.InferenceForward(activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), statistics.Slice(0, 16), 1E-05);
+                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * 512), activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), buffers.Norm1Normalized.AsSpan(0, batch * 512), buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 16) : default, 0.9, 1E-05);
+            else
+            {
+                buffers.Conv1Output.AsSpan(0, batch * 512).CopyTo(activation);
+                // With folding on, Conv1 already produced the normalized values.
+                if (folded.IsEmpty)
+                    global::NetDsl.Kernels.BatchNormalization.InferenceForward(activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), statistics.Slice(0, 16), 1E-05);
+            }
             global::NetDsl.Kernels.Activations.ReLU(activation);
         }
         // Conv2: Conv2D 8×8×8 → 8×8×8, kernel 3, stride 1 (no bias: BatchNorm follows)
@@ -355,12 +358,15 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             var output = buffers.Norm2Output.AsSpan(0, batch * 512);
             var activation = output;
-            buffers.Conv2Output.AsSpan(0, batch * 512).CopyTo(activation);
             if (training)
-                global::NetDsl.Kernels.BatchNormalization.TrainingForward(activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), buffers.Norm2Normalized.AsSpan(0, batch * 512), buffers.Norm2InverseDeviation, updateStatistics ? statistics.Slice(16, 16) : default, 0.9, 1E-05);
-            // At inference with folding on, Conv2 already produced the normalized values.
-            else if (folded.IsEmpty)
-                global::NetDsl.Kernels.BatchNormalization.InferenceForward(activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), statistics.Slice(16, 16), 1E-05);
+                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv2Output.AsSpan(0, batch * 512), activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), buffers.Norm2Normalized.AsSpan(0, batch * 512), buffers.Norm2InverseDeviation, updateStatistics ? statistics.Slice(16, 16) : default, 0.9, 1E-05);
+            else
+            {
+                buffers.Conv2Output.AsSpan(0, batch * 512).CopyTo(activation);
+                // With folding on, Conv2 already produced the normalized values.
+                if (folded.IsEmpty)
+                    global::NetDsl.Kernels.BatchNormalization.InferenceForward(activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), statistics.Slice(16, 16), 1E-05);
+            }
         }
         // Skip: Add, width 512, ReLU (SkipAct)
         {
@@ -463,8 +469,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         // Norm2: dγ, dβ and the gradient of its input from x̂ and 1/σ
         {
             var gradient = buffers.Norm2Gradient.AsSpan(0, batch * 512);
-            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Norm2Normalized.AsSpan(0, batch * 512), buffers.Norm2InverseDeviation, parameters.Slice(Norm2WeightOffset, 8), gradients.Slice(Norm2WeightOffset, 8), gradients.Slice(Norm2BiasOffset, 8), batch, 8, 64);
-            gradient.CopyTo(buffers.Conv2Gradient);
+            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv2Gradient.AsSpan(0, batch * 512), buffers.Norm2Normalized.AsSpan(0, batch * 512), buffers.Norm2InverseDeviation, parameters.Slice(Norm2WeightOffset, 8), gradients.Slice(Norm2WeightOffset, 8), gradients.Slice(Norm2BiasOffset, 8), batch, 8, 64);
         }
         // Conv2: dW summed over samples, and the gradient of Norm1 through col2im
         {
@@ -482,8 +487,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         // Norm1: dγ, dβ and the gradient of its input from x̂ and 1/σ
         {
             var gradient = buffers.Norm1Gradient.AsSpan(0, batch * 512);
-            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Norm1Normalized.AsSpan(0, batch * 512), buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 8), gradients.Slice(Norm1WeightOffset, 8), gradients.Slice(Norm1BiasOffset, 8), batch, 8, 64);
-            gradient.CopyTo(buffers.Conv1Gradient);
+            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv1Gradient.AsSpan(0, batch * 512), buffers.Norm1Normalized.AsSpan(0, batch * 512), buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 8), gradients.Slice(Norm1WeightOffset, 8), gradients.Slice(Norm1BiasOffset, 8), batch, 8, 64);
         }
         // Conv1: dW summed over samples, and the gradient of Stem through col2im
         {
