@@ -24,6 +24,7 @@ public static class Quick
         Print(output, "tiny-step-b64", () => Rate(new TrainingStep(new TinyMlp(), 64, false)), "samples/s");
         Print(output, "tiny-step-b1", () => Rate(new TrainingStep(new TinyMlp(), 1, false)), "samples/s");
         Print(output, "fma-peak", () => FmaPeak.Measure(2), "GFLOP/s");
+        Print(output, "l2-read", () => CacheRead.Measure(2), "GB/s");
         Print(output, "alloc-per-step", () => AllocatedPerStep(), "bytes");
     }
 
