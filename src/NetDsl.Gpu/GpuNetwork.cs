@@ -1,5 +1,6 @@
 using ILGPU;
 using ILGPU.Runtime;
+using NetDsl.Kernels;
 using NetDsl.Optimizers;
 
 namespace NetDsl.Gpu;
@@ -14,7 +15,7 @@ public abstract class GpuNetwork : IDisposable
     const ulong Golden = 0x9E3779B97F4A7C15UL;
 
     readonly List<MemoryBuffer1D<float, Stride1D.Dense>> batchBuffers = [];
-    readonly MemoryBuffer1D<float, Stride1D.Dense> parameters, gradients, scalars;
+    readonly MemoryBuffer1D<float, Stride1D.Dense> parameters, gradients, statistics, scalars;
     // Loss sum, dθ non-finite flag, Σ|w|, Σw², a non-finite sample loss.
     readonly float[] scalarValues = new float[5];
     ArrayView<float> inputs, targets;
@@ -28,6 +29,7 @@ public abstract class GpuNetwork : IDisposable
         Network = network;
         parameters = device.Allocate(network.ParameterCount);
         gradients = device.Allocate(network.ParameterCount);
+        statistics = device.Allocate(Math.Max(1, network.RunningStatistics.Length));
         scalars = device.Allocate(scalarValues.Length);
         Upload();
     }
@@ -55,6 +57,9 @@ public abstract class GpuNetwork : IDisposable
     /// <summary>dθ on the device.</summary>
     protected ArrayView<float> Gradients => gradients.View;
 
+    /// <summary>The BatchNorm layers' running means and variances on the device, laid out as the host network's.</summary>
+    protected ArrayView<float> Statistics => statistics.View;
+
     /// <summary>The staged inputs of the current batch.</summary>
     protected ArrayView<float> Inputs => inputs;
 
@@ -73,9 +78,10 @@ public abstract class GpuNetwork : IDisposable
     /// <summary>Allocates every per-sample buffer for <paramref name="capacity"/> samples through <see cref="Allocate"/>.</summary>
     protected abstract void AllocateActivations(int capacity);
 
-    /// <summary>The forward pass of <paramref name="batch"/> staged samples; with <paramref name="dropout"/> the masks
-    /// are drawn from <paramref name="seed"/>.</summary>
-    protected abstract void Forward(int batch, bool dropout, ulong seed);
+    /// <summary>The forward pass of <paramref name="batch"/> staged samples: in <paramref name="training"/>, BatchNorm
+    /// normalizes with the batch's statistics and moves its running ones; with <paramref name="dropout"/> the masks are
+    /// drawn from <paramref name="seed"/>.</summary>
+    protected abstract void Forward(int batch, bool training, bool dropout, ulong seed);
 
     /// <summary>The loss of the staged targets into the loss scalar, and its gradient into the last layer's buffer.</summary>
     protected abstract void Loss(int batch);
@@ -83,11 +89,19 @@ public abstract class GpuNetwork : IDisposable
     /// <summary>The backward pass into dθ (l1 and l2 already divided by the batch).</summary>
     protected abstract void Backward(int batch, bool dropout, ulong seed, float l1, float l2);
 
-    /// <summary>Copies the host network's θ to the device.</summary>
-    public void Upload() => Parameters.CopyFromCPU(Network.Parameters);
+    /// <summary>Copies the host network's θ (and BatchNorm running statistics) to the device.</summary>
+    public void Upload()
+    {
+        Parameters.CopyFromCPU(Network.Parameters);
+        if (!Network.RunningStatistics.IsEmpty) Statistics.SubView(0, Network.RunningStatistics.Length).CopyFromCPU(Network.RunningStatistics);
+    }
 
-    /// <summary>Copies θ from the device into the host network.</summary>
-    public void Download() => Parameters.CopyToCPU(Network.Parameters);
+    /// <summary>Copies θ (and BatchNorm running statistics) from the device into the host network.</summary>
+    public void Download()
+    {
+        Parameters.CopyToCPU(Network.Parameters);
+        if (!Network.RunningStatistics.IsEmpty) Statistics.SubView(0, Network.RunningStatistics.Length).CopyToCPU(Network.RunningStatistics);
+    }
 
     /// <summary>Copies dθ of the last <see cref="ComputeGradients"/> into <paramref name="destination"/>.</summary>
     public void DownloadGradients(Span<float> destination)
@@ -102,7 +116,7 @@ public abstract class GpuNetwork : IDisposable
         int batch = Shapes.BatchSize(inputs.Length, Network.InputSize, InputShape, nameof(inputs));
         Shapes.RequireBatchLength(outputs.Length, batch, Network.OutputSize, nameof(outputs));
         Stage(inputs, default, batch);
-        Forward(batch, dropout: false, 0);
+        Forward(batch, training: false, dropout: false, 0);
         Output.SubView(0, (long)batch * Network.OutputSize).CopyToCPU(outputs);
     }
 
@@ -116,7 +130,7 @@ public abstract class GpuNetwork : IDisposable
         scalars.MemSetToZero();
         bool dropout = Network.DropoutEnabled && HasDropout();
         ulong seed = unchecked(DropoutSeed + ++trainingSteps * Golden);
-        Forward(batch, dropout, seed);
+        Forward(batch, training: true, dropout, seed);
         Loss(batch);
         var regularization = Network.Regularization;
         Backward(batch, dropout, seed, (float)(regularization.L1 / batch), (float)(regularization.L2 / batch));
@@ -241,6 +255,103 @@ public abstract class GpuNetwork : IDisposable
     protected void BinaryCrossEntropy(ArrayView<float> outputs, ArrayView<float> gradient, int batch, int width, float smoothing) =>
         Launch1D(batch, BinaryCrossEntropyKernel, outputs, Targets, gradient, scalars.View, width, smoothing, 1f / (batch * width));
 
+    /// <summary>The patch matrix of a batch for a convolution (see <see cref="GpuLayerKernels.Im2Patches"/>).</summary>
+    protected void Patches(ArrayView<float> input, ArrayView<float> patches, int batch, ConvGeometry geometry) =>
+        Launch1D((long)batch * geometry.OutputPixels * geometry.PatchSize, Im2PatchesKernel, input, patches, geometry);
+
+    /// <summary>A convolution's dZ (NCHW) as pixel-major rows of <paramref name="channels"/>.</summary>
+    protected void PixelMajor(ArrayView<float> values, ArrayView<float> pixelMajor, int batch, int channels, int pixels) =>
+        Launch1D((long)batch * channels * pixels, ToPixelMajorKernel, values, pixelMajor, channels, pixels);
+
+    /// <summary>A convolution's input gradient from its patches' gradient, each element handed to <paramref name="epilogue"/>.</summary>
+    protected void PatchesToImage<TEpilogue>(ArrayView<float> patchGradient, int batch, ConvGeometry geometry, TEpilogue epilogue)
+        where TEpilogue : struct, IGpuEpilogue =>
+        Device.Kernel(Keys<TEpilogue>.PatchesToImage, static (accelerator, _) =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ConvGeometry, TEpilogue>(GpuLayerKernels.PatchesToImage))(
+            batch * geometry.InputSize, patchGradient, geometry, epilogue);
+
+    /// <summary>Max pooling of a batch, each output handed to <paramref name="epilogue"/>.</summary>
+    protected void MaxPool<TEpilogue>(ArrayView<float> input, ArrayView<float> winners, int batch, ConvGeometry geometry, TEpilogue epilogue)
+        where TEpilogue : struct, IGpuEpilogue =>
+        Device.Kernel(Keys<TEpilogue>.MaxPool, static (accelerator, _) =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvGeometry, TEpilogue>(GpuLayerKernels.MaxPoolForward))(
+            batch * geometry.Channels * geometry.OutputPixels, input, winners, geometry, epilogue);
+
+    /// <summary>Max pooling's input gradient, each element handed to <paramref name="epilogue"/>.</summary>
+    protected void MaxPoolGradient<TEpilogue>(ArrayView<float> outputGradient, ArrayView<float> winners, int batch, ConvGeometry geometry,
+        TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue =>
+        Device.Kernel(Keys<TEpilogue>.MaxPoolGradient, static (accelerator, _) =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvGeometry, TEpilogue>(GpuLayerKernels.MaxPoolBackward))(
+            batch * geometry.InputSize, outputGradient, winners, geometry, epilogue);
+
+    /// <summary>Average pooling of a batch, each output handed to <paramref name="epilogue"/>.</summary>
+    protected void AveragePool<TEpilogue>(ArrayView<float> input, int batch, ConvGeometry geometry, TEpilogue epilogue)
+        where TEpilogue : struct, IGpuEpilogue =>
+        Device.Kernel(Keys<TEpilogue>.AveragePool, static (accelerator, _) =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ConvGeometry, TEpilogue>(GpuLayerKernels.AveragePoolForward))(
+            batch * geometry.Channels * geometry.OutputPixels, input, geometry, epilogue);
+
+    /// <summary>Average pooling's input gradient, each element handed to <paramref name="epilogue"/>.</summary>
+    protected void AveragePoolGradient<TEpilogue>(ArrayView<float> outputGradient, int batch, ConvGeometry geometry, TEpilogue epilogue)
+        where TEpilogue : struct, IGpuEpilogue =>
+        Device.Kernel(Keys<TEpilogue>.AveragePoolGradient, static (accelerator, _) =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ConvGeometry, TEpilogue>(GpuLayerKernels.AveragePoolBackward))(
+            batch * geometry.InputSize, outputGradient, geometry, epilogue);
+
+    /// <summary>Batch normalization of a batch: with <paramref name="training"/> the batch's moments (and, with
+    /// <paramref name="update"/>, the running statistics moved toward them), else the running statistics'; x̂ into
+    /// <paramref name="normalized"/>, γx̂ + β to <paramref name="epilogue"/>. <paramref name="moments"/> holds 2C floats,
+    /// <paramref name="running"/> the layer's 2C running statistics.</summary>
+    protected void BatchNorm<TEpilogue>(ArrayView<float> input, ArrayView<float> normalized, ArrayView<float> moments, ArrayView<float> gamma,
+        ArrayView<float> beta, ArrayView<float> running, int batch, int channels, int spatial, double momentum, double epsilon,
+        bool training, bool update, TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue
+    {
+        if (training)
+            Device.Kernel(BatchNormStatisticsKernel, static (accelerator, key) => accelerator.LoadStreamKernel(
+                (Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int>)key))(
+                new KernelConfig(channels, GpuLayerKernels.ChannelGroupThreads), input, moments, running, batch, channels, spatial,
+                (float)momentum, (float)epsilon, update ? 1 : 0);
+        else
+            Launch1D(channels, BatchNormRunningMomentsKernel, running, moments, channels, (float)epsilon);
+        Device.Kernel(Keys<TEpilogue>.BatchNorm, static (accelerator, _) =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, TEpilogue>(
+                GpuLayerKernels.BatchNormNormalize))(batch * channels * spatial, input, normalized, moments, gamma, beta, channels, spatial, epilogue);
+    }
+
+    /// <summary>Batch normalization's backward: dγ and dβ into <paramref name="gammaGradient"/> and
+    /// <paramref name="betaGradient"/>, its input gradient to <paramref name="epilogue"/>. <paramref name="coefficients"/>
+    /// holds 3C floats of scratch.</summary>
+    protected void BatchNormGradient<TEpilogue>(ArrayView<float> gradient, ArrayView<float> normalized, ArrayView<float> moments,
+        ArrayView<float> gamma, ArrayView<float> gammaGradient, ArrayView<float> betaGradient, ArrayView<float> coefficients,
+        int batch, int channels, int spatial, TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue
+    {
+        Device.Kernel(BatchNormGradientSumsKernel, static (accelerator, key) => accelerator.LoadStreamKernel(
+            (Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>)key))(
+            new KernelConfig(channels, GpuLayerKernels.ChannelGroupThreads), gradient, normalized, moments, gamma, gammaGradient, betaGradient,
+            coefficients, batch, channels, spatial);
+        Device.Kernel(Keys<TEpilogue>.BatchNormGradient, static (accelerator, _) =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, TEpilogue>(
+                GpuLayerKernels.BatchNormInputGradient))(batch * channels * spatial, gradient, normalized, coefficients, channels, spatial, epilogue);
+    }
+
+    /// <summary>Hands every element of a rows × width buffer, with its value, to <paramref name="epilogue"/>.</summary>
+    protected void Pass<TEpilogue>(ArrayView<float> source, int rows, int width, TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue =>
+        Device.Kernel(Keys<TEpilogue>.Pass, static (accelerator, _) =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, TEpilogue>(GpuLayerKernels.Pass))(rows * width, source, width, epilogue);
+
+    /// <summary>One key object per epilogue type and generic layer kernel, so each instantiation compiles once per device.</summary>
+    static class Keys<TEpilogue>
+    {
+        public static readonly object PatchesToImage = new(), MaxPool = new(), MaxPoolGradient = new(), AveragePool = new(),
+            AveragePoolGradient = new(), BatchNorm = new(), BatchNormGradient = new(), Pass = new();
+    }
+
+    static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvGeometry> Im2PatchesKernel = GpuLayerKernels.Im2Patches;
+    static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> ToPixelMajorKernel = GpuLayerKernels.ToPixelMajor;
+    static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> BatchNormRunningMomentsKernel = GpuLayerKernels.BatchNormRunningMoments;
+    static readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int> BatchNormStatisticsKernel = GpuLayerKernels.BatchNormStatistics;
+    static readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> BatchNormGradientSumsKernel = GpuLayerKernels.BatchNormGradientSums;
+
     // The kernels as delegates, each loaded once per device.
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> ColumnSums = GpuKernels.ColumnSums;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>> PenaltySums = GpuKernels.PenaltySums;
@@ -248,6 +359,9 @@ public abstract class GpuNetwork : IDisposable
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float> SoftmaxCrossEntropyKernel = GpuKernels.SoftmaxCrossEntropy;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> MeanSquaredErrorKernel = GpuKernels.MeanSquaredError;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float> BinaryCrossEntropyKernel = GpuKernels.BinaryCrossEntropy;
+
+    void Launch1D<T1, T2, T3>(long count, Action<Index1D, T1, T2, T3> body, T1 a1, T2 a2, T3 a3) where T1 : struct where T2 : struct where T3 : struct =>
+        Device.Kernel(body, static (accelerator, key) => accelerator.LoadAutoGroupedStreamKernel((Action<Index1D, T1, T2, T3>)key))((int)count, a1, a2, a3);
 
     void Launch1D<T1, T2>(long count, Action<Index1D, T1, T2> body, T1 a1, T2 a2) where T1 : struct where T2 : struct =>
         Device.Kernel(body, static (accelerator, key) => accelerator.LoadAutoGroupedStreamKernel((Action<Index1D, T1, T2>)key))((int)count, a1, a2);
@@ -272,6 +386,7 @@ public abstract class GpuNetwork : IDisposable
         optimizerState?.Dispose();
         parameters.Dispose();
         gradients.Dispose();
+        statistics.Dispose();
         scalars.Dispose();
         GC.SuppressFinalize(this);
     }

@@ -133,13 +133,14 @@ public class GoldenFileTests
         // Without NetDsl.Gpu the generator writes the network's one source (Generate asserts Single); with it, the
         // network's GPU twin and, once for the assembly, the access attribute ILGPU needs.
         Assert.Single(GeneratorHarness.Generate(Networks["FashionMlp"]).Generator.GeneratedSources);
-        var (sources, errors) = GeneratorHarness.GenerateWithGpu(Networks["FashionMlp"], Networks["FashionCnn"]);
+        var (sources, errors) = GeneratorHarness.GenerateWithGpu(Networks["FashionMlp"], Networks["FashionCnn"], Networks["ResidualNetwork"]);
         Assert.Empty(errors);
-        Assert.Equal(5, sources.Count); // two networks, two twins, one access attribute
+        Assert.Equal(7, sources.Count); // three networks, three twins, one access attribute
         Assert.Contains("InternalsVisibleTo(\"ILGPURuntime\")", sources["NetDsl.Gpu.Access.g.cs"]);
         // A network without GPU kernels gets a ToGpu that names the first layer it cannot run.
-        Assert.Contains("FashionCnn cannot run on the GPU: Conv1 (Conv) has no GPU kernel", sources["Samples.FashionCnn.Gpu.g.cs"]);
+        Assert.Contains("ResidualNetwork cannot run on the GPU: Skip (a skip connection) has no GPU kernel", sources["Samples.ResidualNetwork.Gpu.g.cs"]);
         CompareWithBaseline("FashionMlp.Gpu", sources["Samples.FashionMlp.Gpu.g.cs"].ReplaceLineEndings("\n"));
+        CompareWithBaseline("FashionCnn.Gpu", sources["Samples.FashionCnn.Gpu.g.cs"].ReplaceLineEndings("\n"));
     }
 
     static void CompareWithBaseline(string name, string actual)

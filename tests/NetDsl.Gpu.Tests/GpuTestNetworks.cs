@@ -47,13 +47,48 @@ public partial class GpuTagger
     [Sigmoid] partial Layer Probability { get; }
 }
 
-/// <summary>A convolution: no GPU kernel yet, so ToGpu must say so.</summary>
+/// <summary>A convolution with same padding and no bias (BatchNorm follows), BatchNorm over channels, overlapping max
+/// pooling on an odd map, a strided convolution whose same padding falls on one side only, with bias and ELU, average
+/// pooling, dropout after a convolution block and a Dense head: every layer kind of the GPU's CNN path.</summary>
 [Network(Loss = Loss.SoftmaxCrossEntropy)]
-public partial class GpuUnsupportedCnn
+public partial class GpuCnn
 {
-    [Input(1, 6, 6)] partial Layer Image { get; }
-    [Conv2D(2, 3)] partial Layer Conv { get; }
-    [ReLU] partial Layer Act { get; }
+    [Input(2, 9, 9)] partial Layer Image { get; }
+    [Conv2D(4, 3, Init = Init.He)] partial Layer Conv1 { get; }
+    [BatchNorm] partial Layer Norm1 { get; }
+    [ReLU] partial Layer Act1 { get; }
+    [MaxPool(3, Stride = 2)] partial Layer Pool1 { get; }
+    [Conv2D(5, 3, Stride = 2, Init = Init.He)] partial Layer Conv2 { get; }
+    [ELU] partial Layer Act2 { get; }
+    [AvgPool(2)] partial Layer Pool2 { get; }
+    [Dropout(0.2)] partial Layer Drop2 { get; }
     [Flatten] partial Layer Flat { get; }
+    [Dense(7, Init = Init.Xavier)] partial Layer Hidden { get; }
+    [Tanh] partial Layer Act3 { get; }
+    [Dropout(0.25)] partial Layer Drop3 { get; }
+    [Dense(3)] partial Layer Logits { get; }
+}
+
+/// <summary>Dropout on the inputs (a layer of its own), a Dense layer without bias before BatchNorm over features,
+/// Maxout, and mean squared error.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class GpuNormedMlp
+{
+    [Input(6)] partial Layer Features { get; }
+    [Dropout(0.1)] partial Layer InputDrop { get; }
+    [Dense(12, Init = Init.He)] partial Layer Hidden { get; }
+    [BatchNorm] partial Layer Norm { get; }
+    [Maxout(3)] partial Layer Pieces { get; }
+    [Dense(2, Init = Init.Xavier)] partial Layer Out { get; }
+}
+
+/// <summary>A skip connection: no GPU kernel yet, so ToGpu must say so.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class GpuUnsupportedResidual
+{
+    [Input(4)] partial Layer Features { get; }
+    [Dense(4)] partial Layer Hidden { get; }
+    [ReLU] partial Layer Act { get; }
+    [Add(nameof(Features))] partial Layer Skip { get; }
     [Dense(3)] partial Layer Logits { get; }
 }

@@ -3,15 +3,6 @@ using ILGPU.Runtime;
 
 namespace NetDsl.Gpu.Tests;
 
-/// <summary>Stores each element of the product row-major.</summary>
-public struct StoreEpilogue : IGpuEpilogue
-{
-    public ArrayView<float> Destination;
-    public int Width;
-
-    public readonly void Apply(int row, int column, float value) => Destination[row * Width + column] = value;
-}
-
 /// <summary>The shared tiled product against a naive double-precision product, on shapes that cross the 64 × 64 tiles
 /// and the 16-deep steps in every direction, for every operand layout.</summary>
 public sealed class ProductKernelTests(SimulatedDevice simulated) : IClassFixture<SimulatedDevice>
@@ -35,7 +26,7 @@ public sealed class ProductKernelTests(SimulatedDevice simulated) : IClassFixtur
             using var deviceC = accelerator.Allocate1D<float>(m * n);
             int tile = GpuKernels.ProductTile, side = GpuDevice.GroupSide;
             kernel(new KernelConfig(new Index2D((n + tile - 1) / tile, (m + tile - 1) / tile), new Index2D(side, side)),
-                deviceA.View, deviceB.View, ProductShape.Of(m, n, k, transposeA, transposeB), new StoreEpilogue { Destination = deviceC.View, Width = n });
+                deviceA.View, deviceB.View, ProductShape.Of(m, n, k, transposeA, transposeB), new StoreEpilogue { Output = deviceC.View, Width = n });
             var c = deviceC.GetAsArray1D();
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < n; j++)

@@ -26,8 +26,8 @@ internal static partial class NetworkEmitter
     {
         foreach (var block in plan.Blocks)
         {
-            if (block.Kind != BlockKind.Dense)
-                return $"{block.Name} ({(block.Kind == BlockKind.Elementwise ? "an activation or dropout that follows no Dense layer" : block.Kind.ToString())}) has no GPU kernel; the GPU path runs networks of Dense layers with their activations and dropout";
+            if (block.Kind is BlockKind.Add or BlockKind.PReLU)
+                return $"{block.Name} ({(block.Kind == BlockKind.Add ? "a skip connection" : "PReLU")}) has no GPU kernel; the GPU path runs Dense, Conv2D, BatchNorm, pooling, Maxout, Flatten, activation and dropout layers";
             if (block.Activation == ActivationKind.Softmax)
                 return $"{block.ActivationLayer} (Softmax inside the network) has no GPU kernel; end with logits and SoftmaxCrossEntropy";
         }
@@ -72,8 +72,7 @@ internal static partial class NetworkEmitter
         using (w.Block($"public sealed class OnGpu : {Gpu}GpuNetwork"))
         {
             w.Line($"readonly {plan.Spec.TypeName} host;");
-            var buffers = blocks.SelectMany(b => b.KeepsActivation ? new[] { b.Name + "Output", b.Name + "Activation", b.Name + "Gradient" } : new[] { b.Name + "Output", b.Name + "Gradient" }).ToList();
-            w.Line($"{View} {string.Join(", ", buffers)};");
+            w.Line($"{View} {string.Join(", ", blocks.SelectMany(b => GpuBuffers(b).Select(buffer => buffer.Name)))};");
             w.Line();
             w.Line($"internal OnGpu({plan.Spec.TypeName} host, {Gpu}GpuDevice device) : base(device, host) => this.host = host;");
             w.Line();
@@ -87,12 +86,8 @@ internal static partial class NetworkEmitter
             w.Line($"protected override {View} Output => {last.Name}Output;");
             w.Line();
             using (w.Block("protected override void AllocateActivations(int capacity)"))
-                foreach (var b in blocks)
-                {
-                    w.Line($"{b.Name}Output = Allocate((long)capacity * {b.Outputs});");
-                    if (b.KeepsActivation) w.Line($"{b.Name}Activation = Allocate((long)capacity * {b.Outputs});");
-                    w.Line($"{b.Name}Gradient = Allocate((long)capacity * {b.Outputs});");
-                }
+                foreach (var (name, perSample, fixedLength) in blocks.SelectMany(GpuBuffers))
+                    w.Line($"{name} = Allocate({(perSample > 0 ? $"(long)capacity * {perSample}" : fixedLength.ToString(System.Globalization.CultureInfo.InvariantCulture))});");
             w.Line();
             // The loss gradient still passes back through the last layer's dropout and activation, except binary
             // cross-entropy's, which is taken with respect to the sigmoid's input.
@@ -106,6 +101,33 @@ internal static partial class NetworkEmitter
         }
     }
 
+    /// <summary>A block's device buffers: its output, kept activation and gradient (dZ), and what its kind needs besides:
+    /// a convolution's patch matrix (reused for the patches' gradient) and pixel-major dZ, BatchNorm's x̂, moments and
+    /// backward coefficients, max pooling's winners. Sized per sample, or fixed where the length does not grow.</summary>
+    static IEnumerable<(string Name, int PerSample, int Fixed)> GpuBuffers(BlockPlan b)
+    {
+        yield return (b.Name + "Output", b.Outputs, 0);
+        if (b.KeepsActivation) yield return (b.Name + "Activation", b.Outputs, 0);
+        yield return (b.Name + "Gradient", b.Outputs, 0);
+        switch (b.Kind)
+        {
+            case BlockKind.Conv:
+                yield return (b.Name + "Patches", b.Geometry!.OutputPixels * b.Geometry.PatchSize, 0);
+                yield return (b.Name + "PixelGradient", b.Outputs, 0);
+                break;
+            case BlockKind.BatchNorm:
+                yield return (b.Name + "Normalized", b.Outputs, 0);
+                yield return (b.Name + "Moments", 0, 2 * b.Channels);
+                yield return (b.Name + "Coefficients", 0, 3 * b.Channels);
+                break;
+            case BlockKind.MaxPool:
+                yield return (b.Name + "Winners", b.Outputs, 0);
+                break;
+        }
+    }
+
+    static string InputOf(List<BlockPlan> blocks, BlockPlan block) => block.InputBlock < 0 ? "Inputs" : blocks[block.InputBlock].Name + "Output";
+
     static string DropoutFields(BlockPlan block, string seed) =>
         $"Dropout = dropout ? 1 : 0, Key = {Kernels}Dropout.StreamKey({seed}, {block.Index}), Threshold = {Kernels}Dropout.Threshold(rates[{block.DropoutIndex}]), Keep = (float)(1 / (1 - rates[{block.DropoutIndex}]))";
 
@@ -116,17 +138,18 @@ internal static partial class NetworkEmitter
     const int FusedRows = 32;
 
     /// <summary>tiny-cuda-nn's design applies when every layer is at most <see cref="FusedWidth"/> wide.</summary>
-    static bool Fusable(List<BlockPlan> blocks) => blocks.All(b => b.Outputs <= FusedWidth);
+    static bool Fusable(List<BlockPlan> blocks) => blocks.All(b => b.Kind == BlockKind.Dense && b.HasBias && b.Outputs <= FusedWidth);
 
     static void EmitGpuForward(SourceWriter w, NetworkPlan plan, List<BlockPlan> blocks)
     {
         bool fusable = Fusable(blocks);
-        using (w.Block("protected override void Forward(int batch, bool dropout, ulong seed)"))
+        using (w.Block("protected override void Forward(int batch, bool training, bool dropout, ulong seed)"))
         {
             if (blocks.Any(b => b.HasDropout)) w.Line("var rates = host.DropoutRates;");
             foreach (var block in blocks)
             {
-                var fields = new List<string> { $"Bias = Parameters.SubView({block.Name}BiasOffset, {block.Outputs})", $"Output = {block.Name}Output" };
+                var fields = new List<string> { $"Output = {block.Name}Output" };
+                if (block.IsProduct && block.HasBias) fields.Insert(0, $"Bias = Parameters.SubView({block.Name}BiasOffset, {block.BiasLength})");
                 if (block.KeepsActivation) fields.Add($"Activation = {block.Name}Activation");
                 if (block.HasDropout) fields.Add(DropoutFields(block, "seed"));
                 w.Line($"var {Local(block)} = new {block.Name}Forward {{ {string.Join(", ", fields)} }};");
@@ -137,12 +160,36 @@ internal static partial class NetworkEmitter
                     w.Line($"LaunchTiles(FusedForward, batch, new FusedForwardPass {{ Batch = batch, Inputs = Inputs, Parameters = Parameters, {string.Join(", ", blocks.Select(b => $"{b.Name} = {Local(b)}"))} }});");
                     w.Line("return;");
                 }
-            for (int i = 0; i < blocks.Count; i++)
+            foreach (var block in blocks)
             {
-                var block = blocks[i];
-                string input = i == 0 ? "Inputs" : blocks[i - 1].Name + "Output";
+                string input = InputOf(blocks, block), local = Local(block);
+                string weights = $"Parameters.SubView({block.Name}WeightOffset, {block.Name}WeightLength)";
                 w.Line($"// {Describe(block)}");
-                w.Line($"Multiply({input}, Parameters.SubView({block.Name}WeightOffset, {block.Name}WeightLength), {Gpu}ProductShape.Of(batch, {block.Outputs}, {block.Inputs}, false, true), {Local(block)});");
+                switch (block.Kind)
+                {
+                    case BlockKind.Dense:
+                        w.Line($"Multiply({input}, {weights}, {Gpu}ProductShape.Of(batch, {block.Outputs}, {block.Inputs}, false, true), {local});");
+                        break;
+                    case BlockKind.Conv:
+                        // Z = patches · Wᵀ, pixel-major rows; the epilogue writes each element to its NCHW place.
+                        var g = block.Geometry!;
+                        w.Line($"Patches({input}, {block.Name}Patches, batch, {GeometryOf(block)});");
+                        w.Line($"Multiply({block.Name}Patches, {weights}, {Gpu}ProductShape.Of(batch * {g.OutputPixels}, {block.Channels}, {g.PatchSize}, false, true), {local});");
+                        break;
+                    case BlockKind.BatchNorm:
+                        w.Line($"BatchNorm({input}, {block.Name}Normalized, {block.Name}Moments, Parameters.SubView({block.Name}WeightOffset, {block.Channels}), Parameters.SubView({block.Name}BiasOffset, {block.Channels}),");
+                        w.Line($"    Statistics.SubView({block.StatisticsOffset}, {2 * block.Channels}), batch, {block.Channels}, {block.Spatial}, {Number(block.Momentum)}, {Number(block.Epsilon)}, training, update: training, {local});");
+                        break;
+                    case BlockKind.MaxPool:
+                        w.Line($"MaxPool({input}, {block.Name}Winners, batch, {GeometryOf(block)}, {local});");
+                        break;
+                    case BlockKind.AvgPool:
+                        w.Line($"AveragePool({input}, batch, {GeometryOf(block)}, {local});");
+                        break;
+                    default:
+                        w.Line($"Pass({input}, batch, {block.Inputs}, {local});");
+                        break;
+                }
             }
         }
         w.Line();
@@ -186,18 +233,56 @@ internal static partial class NetworkEmitter
             for (int i = blocks.Count - 1; i >= 0; i--)
             {
                 var block = blocks[i];
-                string input = i == 0 ? "Inputs" : blocks[i - 1].Name + "Output";
+                var previous = i > 0 ? blocks[i - 1] : null;
+                // A gradient flows back into the previous block only if it or a block before it has parameters.
+                bool needsInput = previous is not null && blocks.Take(i).Any(b => b.HasParameters);
+                string receiver = previous is null ? "" : $"new {block.Name}InputGradient {{ {string.Join(", ", new[] { $"Destination = {previous.Name}Gradient", GpuChainFields(previous, "seed") }.Where(f => f.Length > 0))} }}";
                 string weights = $"{block.Name}WeightOffset, {block.Name}WeightLength";
-                w.Line($"// {block.Name}: dW = dZᵀ·X (with the regularization gradient), db = Σ dZ");
-                w.Line($"Multiply({block.Name}Gradient, {input}, {Gpu}ProductShape.Of({block.Outputs}, {block.Inputs}, batch, true, false),");
-                w.Line($"    new {Gpu}WeightGradientEpilogue {{ Gradient = Gradients.SubView({weights}), Weights = Parameters.SubView({weights}), Inputs = {block.Inputs}, L1 = l1, L2 = l2 }});");
-                w.Line($"BiasGradient({block.Name}Gradient, batch, {block.Outputs}, Gradients.SubView({block.Name}BiasOffset, {block.Outputs}));");
-                if (i == 0) continue;
-                var previous = blocks[i - 1];
-                w.Line($"// dZ of {previous.Name} = (dZ of {block.Name} · W) ⊙ its dropout mask and activation derivative");
-                string chain = string.Join(", ", new[] { $"Destination = {previous.Name}Gradient", GpuChainFields(previous, "seed") }.Where(f => f.Length > 0));
-                w.Line($"{(fused ? "if (!FusedPasses) " : "")}Multiply({block.Name}Gradient, Parameters.SubView({weights}), {Gpu}ProductShape.Of(batch, {block.Inputs}, {block.Outputs}, false, false),");
-                w.Line($"    new {block.Name}InputGradient {{ {chain} }});");
+                string weightGradient = $"new {Gpu}WeightGradientEpilogue {{ Gradient = Gradients.SubView({weights}), Weights = Parameters.SubView({weights}), Inputs = {block.FanIn}, L1 = l1, L2 = l2 }}";
+                switch (block.Kind)
+                {
+                    case BlockKind.Dense:
+                        w.Line($"// {block.Name}: dW = dZᵀ·X (with the regularization gradient){(block.HasBias ? ", db = Σ dZ" : "")}");
+                        w.Line($"Multiply({block.Name}Gradient, {InputOf(blocks, block)}, {Gpu}ProductShape.Of({block.Outputs}, {block.Inputs}, batch, true, false), {weightGradient});");
+                        if (block.HasBias) w.Line($"BiasGradient({block.Name}Gradient, batch, {block.Outputs}, Gradients.SubView({block.Name}BiasOffset, {block.Outputs}));");
+                        if (!needsInput) break;
+                        w.Line($"// dZ of {previous!.Name} = (dZ of {block.Name} · W) ⊙ its dropout mask and activation derivative");
+                        w.Line($"{(fused ? "if (!FusedPasses) " : "")}Multiply({block.Name}Gradient, Parameters.SubView({weights}), {Gpu}ProductShape.Of(batch, {block.Inputs}, {block.Outputs}, false, false),");
+                        w.Line($"    {receiver});");
+                        break;
+                    case BlockKind.Conv:
+                        var g = block.Geometry!;
+                        string rows = $"batch * {g.OutputPixels}";
+                        w.Line($"// {block.Name}: dZ as pixel-major rows; dW = dZᵀ·patches (with the regularization gradient){(block.HasBias ? ", db = Σ dZ" : "")}");
+                        w.Line($"PixelMajor({block.Name}Gradient, {block.Name}PixelGradient, batch, {block.Channels}, {g.OutputPixels});");
+                        w.Line($"Multiply({block.Name}PixelGradient, {block.Name}Patches, {Gpu}ProductShape.Of({block.Channels}, {g.PatchSize}, {rows}, true, false), {weightGradient});");
+                        if (block.HasBias) w.Line($"BiasGradient({block.Name}PixelGradient, {rows}, {block.Channels}, Gradients.SubView({block.Name}BiasOffset, {block.Channels}));");
+                        if (!needsInput) break;
+                        w.Line($"// The patches' gradient dZ·W (over the patches, no longer needed), gathered back onto {previous!.Name}'s output");
+                        w.Line($"Multiply({block.Name}PixelGradient, Parameters.SubView({weights}), {Gpu}ProductShape.Of({rows}, {g.PatchSize}, {block.Channels}, false, false), new {Gpu}StoreEpilogue {{ Output = {block.Name}Patches, Width = {g.PatchSize} }});");
+                        w.Line($"PatchesToImage({block.Name}Patches, batch, {GeometryOf(block)}, {receiver});");
+                        break;
+                    case BlockKind.BatchNorm:
+                        w.Line($"// {block.Name}: dγ, dβ and the gradient of its input from x̂ and 1/σ");
+                        w.Line($"BatchNormGradient({block.Name}Gradient, {block.Name}Normalized, {block.Name}Moments, Parameters.SubView({block.Name}WeightOffset, {block.Channels}), Gradients.SubView({block.Name}WeightOffset, {block.Channels}),");
+                        w.Line($"    Gradients.SubView({block.Name}BiasOffset, {block.Channels}), {block.Name}Coefficients, batch, {block.Channels}, {block.Spatial}, {(needsInput ? receiver : $"new {Gpu}StoreEpilogue {{ Output = {block.Name}Gradient, Width = {block.Outputs} }}")});");
+                        break;
+                    case BlockKind.MaxPool:
+                        if (!needsInput) break;
+                        w.Line($"// {block.Name}: each output's gradient back to the input that won its window");
+                        w.Line($"MaxPoolGradient({block.Name}Gradient, {block.Name}Winners, batch, {GeometryOf(block)}, {receiver});");
+                        break;
+                    case BlockKind.AvgPool:
+                        if (!needsInput) break;
+                        w.Line($"// {block.Name}: each output's gradient spread over its window");
+                        w.Line($"AveragePoolGradient({block.Name}Gradient, batch, {GeometryOf(block)}, {receiver});");
+                        break;
+                    default:
+                        if (!needsInput) break;
+                        w.Line($"// {block.Name}: the gradient passes to {previous!.Name}");
+                        w.Line($"Pass({block.Name}Gradient, batch, {block.Inputs}, {receiver});");
+                        break;
+                }
             }
         }
         w.Line();
@@ -219,10 +304,15 @@ internal static partial class NetworkEmitter
         foreach (var block in blocks)
         {
             w.Line();
-            w.Line($"/// <summary>{Escape(Describe(block))}: bias{(block.Activation == ActivationKind.None ? "" : ", " + block.Activation)}{(block.HasDropout ? ", dropout" : "")} on each element of the product.</summary>");
+            var steps = new List<string>();
+            if (block.IsProduct && block.HasBias) steps.Add("bias");
+            if (block.Activation != ActivationKind.None) steps.Add(block.Activation.ToString());
+            if (block.HasDropout) steps.Add("dropout");
+            w.Line($"/// <summary>{Escape(Describe(block))}: {(steps.Count == 0 ? "stores" : string.Join(", ", steps) + " on")} each element {(block.IsProduct ? "of the product" : "it produces")}.</summary>");
             using (w.Block($"public struct {block.Name}Forward : {Interface}"))
             {
-                w.Line($"public {View} Bias, Output{(block.KeepsActivation ? ", Activation" : "")};");
+                bool bias = block.IsProduct && block.HasBias;
+                w.Line($"public {View} {(bias ? "Bias, " : "")}Output{(block.KeepsActivation ? ", Activation" : "")};");
                 if (block.HasDropout) EmitDropoutFieldDeclarations(w);
                 w.Line();
                 w.Line("public readonly void Apply(int row, int column, float value) => Activate(row, column, value);");
@@ -230,8 +320,11 @@ internal static partial class NetworkEmitter
                 w.Line("/// <summary>Stores the element's output (and pre-dropout activation) and returns the output.</summary>");
                 using (w.Block("public readonly float Activate(int row, int column, float value)"))
                 {
-                    w.Line($"int at = row * {block.Outputs} + column;");
-                    w.Line("float v = value + Bias[column];");
+                    // A convolution's product row is a sample's pixel and its column a filter: the element's NCHW place.
+                    w.Line(block.Kind == BlockKind.Conv
+                        ? $"int at = row / {block.Geometry!.OutputPixels} * {block.Outputs} + column * {block.Geometry.OutputPixels} + row % {block.Geometry.OutputPixels};"
+                        : $"int at = row * {block.Outputs} + column;");
+                    w.Line(bias ? "float v = value + Bias[column];" : "float v = value;");
                     if (block.Activation != ActivationKind.None) w.Line($"v = {GpuActivation(block, "v")};");
                     if (block.HasDropout)
                         using (w.Block("if (Dropout != 0)"))

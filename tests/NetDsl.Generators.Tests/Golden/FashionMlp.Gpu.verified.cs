@@ -34,7 +34,7 @@ partial class FashionMlp
             LogitsGradient = Allocate((long)capacity * 10);
         }
 
-        protected override void Forward(int batch, bool dropout, ulong seed)
+        protected override void Forward(int batch, bool training, bool dropout, ulong seed)
         {
             var rates = host.DropoutRates;
             var hidden1Forward = new Hidden1Forward { Bias = Parameters.SubView(Hidden1BiasOffset, 256), Output = Hidden1Output, Activation = Hidden1Activation, Dropout = dropout ? 1 : 0, Key = global::NetDsl.Kernels.Dropout.StreamKey(seed, 0), Threshold = global::NetDsl.Kernels.Dropout.Threshold(rates[0]), Keep = (float)(1 / (1 - rates[0])) };
@@ -54,22 +54,19 @@ partial class FashionMlp
         {
             var rates = host.DropoutRates;
             // Logits: dW = dZᵀ·X (with the regularization gradient), db = Σ dZ
-            Multiply(LogitsGradient, Hidden2Output, global::NetDsl.Gpu.ProductShape.Of(10, 128, batch, true, false),
-                new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(LogitsWeightOffset, LogitsWeightLength), Weights = Parameters.SubView(LogitsWeightOffset, LogitsWeightLength), Inputs = 128, L1 = l1, L2 = l2 });
+            Multiply(LogitsGradient, Hidden2Output, global::NetDsl.Gpu.ProductShape.Of(10, 128, batch, true, false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(LogitsWeightOffset, LogitsWeightLength), Weights = Parameters.SubView(LogitsWeightOffset, LogitsWeightLength), Inputs = 128, L1 = l1, L2 = l2 });
             BiasGradient(LogitsGradient, batch, 10, Gradients.SubView(LogitsBiasOffset, 10));
             // dZ of Hidden2 = (dZ of Logits · W) ⊙ its dropout mask and activation derivative
             Multiply(LogitsGradient, Parameters.SubView(LogitsWeightOffset, LogitsWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, 128, 10, false, false),
                 new LogitsInputGradient { Destination = Hidden2Gradient, Activation = dropout ? Hidden2Activation : Hidden2Output, Dropout = dropout ? 1 : 0, Key = global::NetDsl.Kernels.Dropout.StreamKey(seed, 1), Threshold = global::NetDsl.Kernels.Dropout.Threshold(rates[1]), Keep = (float)(1 / (1 - rates[1])) });
             // Hidden2: dW = dZᵀ·X (with the regularization gradient), db = Σ dZ
-            Multiply(Hidden2Gradient, Hidden1Output, global::NetDsl.Gpu.ProductShape.Of(128, 256, batch, true, false),
-                new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(Hidden2WeightOffset, Hidden2WeightLength), Weights = Parameters.SubView(Hidden2WeightOffset, Hidden2WeightLength), Inputs = 256, L1 = l1, L2 = l2 });
+            Multiply(Hidden2Gradient, Hidden1Output, global::NetDsl.Gpu.ProductShape.Of(128, 256, batch, true, false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(Hidden2WeightOffset, Hidden2WeightLength), Weights = Parameters.SubView(Hidden2WeightOffset, Hidden2WeightLength), Inputs = 256, L1 = l1, L2 = l2 });
             BiasGradient(Hidden2Gradient, batch, 128, Gradients.SubView(Hidden2BiasOffset, 128));
             // dZ of Hidden1 = (dZ of Hidden2 · W) ⊙ its dropout mask and activation derivative
             Multiply(Hidden2Gradient, Parameters.SubView(Hidden2WeightOffset, Hidden2WeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, 256, 128, false, false),
                 new Hidden2InputGradient { Destination = Hidden1Gradient, Activation = dropout ? Hidden1Activation : Hidden1Output, Dropout = dropout ? 1 : 0, Key = global::NetDsl.Kernels.Dropout.StreamKey(seed, 0), Threshold = global::NetDsl.Kernels.Dropout.Threshold(rates[0]), Keep = (float)(1 / (1 - rates[0])) });
             // Hidden1: dW = dZᵀ·X (with the regularization gradient), db = Σ dZ
-            Multiply(Hidden1Gradient, Inputs, global::NetDsl.Gpu.ProductShape.Of(256, 784, batch, true, false),
-                new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(Hidden1WeightOffset, Hidden1WeightLength), Weights = Parameters.SubView(Hidden1WeightOffset, Hidden1WeightLength), Inputs = 784, L1 = l1, L2 = l2 });
+            Multiply(Hidden1Gradient, Inputs, global::NetDsl.Gpu.ProductShape.Of(256, 784, batch, true, false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(Hidden1WeightOffset, Hidden1WeightLength), Weights = Parameters.SubView(Hidden1WeightOffset, Hidden1WeightLength), Inputs = 784, L1 = l1, L2 = l2 });
             BiasGradient(Hidden1Gradient, batch, 256, Gradients.SubView(Hidden1BiasOffset, 256));
         }
 
