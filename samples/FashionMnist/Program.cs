@@ -68,15 +68,11 @@ var result = Metrics.Evaluate(network, test);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {result.Accuracy:F4}"));
 return 0;
 
-// --gpu: the same network and recipe trained through its generated GPU twin on the first CUDA device; θ comes back to
-// the host network at the end, which then predicts the test set on the CPU.
+// --gpu: the same network and recipe (schedule included) trained through its generated GPU twin on the first CUDA
+// device; θ and BatchNorm's running statistics come back to the host network at the end, which then predicts the test
+// set on the CPU.
 int TrainOnGpu()
 {
-    if (options.Model != "mlp")
-    {
-        Console.Error.WriteLine("error: --gpu trains the MLP; the CNN's convolution, pooling and BatchNorm have no GPU kernels yet.");
-        return 2;
-    }
     NetDsl.Gpu.GpuDevice device;
     try
     {
@@ -89,18 +85,20 @@ int TrainOnGpu()
         return 2;
     }
     using var _ = device;
-    var host = new FashionMlp(options.Seed);
-    using var twin = host.ToGpu(device);
+    var host = NewNetwork();
+    using NetDsl.Gpu.GpuNetwork twin = host is FashionCnn cnn ? cnn.ToGpu(device) : ((FashionMlp)host).ToGpu(device);
     Console.WriteLine($"device: {device.Name}");
     var adam = new Adam(options.LearningRate);
     var batches = new MiniBatches(train, options.BatchSize, options.Seed);
     var devOutputs = new float[dev.Count * 10];
     var bestWeights = host.Parameters.ToArray();
+    var bestStatistics = host.RunningStatistics.ToArray();
     double bestDev = -1;
     var clock = Stopwatch.StartNew();
     for (int epoch = 1; epoch <= options.Epochs; epoch++)
     {
         var epochClock = Stopwatch.StartNew();
+        if (options.Schedule is { } schedule) adam.LearningRate = schedule.RateAt(epoch - 1, options.LearningRate);
         batches.Shuffle(epoch);
         double lossSum = 0;
         for (int b = 0; b < batches.BatchCount; b++)
@@ -124,9 +122,11 @@ int TrainOnGpu()
             bestDev = devAccuracy;
             twin.Download();
             host.Parameters.CopyTo(bestWeights);
+            host.RunningStatistics.CopyTo(bestStatistics);
         }
     }
     bestWeights.CopyTo(host.Parameters);
+    bestStatistics.CopyTo(host.RunningStatistics);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"training time: {clock.Elapsed.TotalSeconds:F1} s; keeping the best dev epoch's weights"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {Metrics.Evaluate(host, test).Accuracy:F4}"));
     return 0;

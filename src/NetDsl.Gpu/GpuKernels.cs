@@ -16,6 +16,10 @@ public interface IGpuEpilogue
 /// <c>i·ARowStride + p·ADepthStride</c>, op(B)[p, j] at <c>p·BDepthStride + j·BColumnStride</c>.</summary>
 public readonly record struct ProductShape(int M, int N, int K, int ARowStride, int ADepthStride, int BDepthStride, int BColumnStride)
 {
+    /// <summary>Split-K: the depth each layer of groups sums (0: all of K). Group layer z sums depths
+    /// [z·DepthPerGroup, (z + 1)·DepthPerGroup) and hands its partial C[i, j] to the epilogue as row z·M + i.</summary>
+    public int DepthPerGroup { get; init; }
+
     /// <summary>The shape of a product of row-major operands: A stored m×k (k×m with <paramref name="transposeA"/>), B
     /// stored k×n (n×k with <paramref name="transposeB"/>), the same conventions as the CPU's <c>Gemm.Multiply</c>.</summary>
     public static ProductShape Of(int m, int n, int k, bool transposeA, bool transposeB) => new(m, n, k,
@@ -69,7 +73,8 @@ public static class GpuKernels
     /// <summary>C = op(A)·op(B). Each group of Side × Side threads computes a 64 × 64 tile of C, each thread a 4 × 4 block
     /// of it in registers (rows y + 16i, columns x + 16j, so neighbouring threads read neighbouring shared-memory words);
     /// per step along k the group stages a 64 × 16 slice of op(A) and a 16 × 64 slice of op(B) in shared memory (8 KB of
-    /// the 48 KB a group may use), every thread loading four elements of each.</summary>
+    /// the 48 KB a group may use), every thread loading four elements of each. With <see cref="ProductShape.DepthPerGroup"/>
+    /// the grid's third dimension splits k (see <see cref="SumSplits"/>).</summary>
     public static void Product<TEpilogue>(ArrayView<float> a, ArrayView<float> b, ProductShape shape, TEpilogue epilogue)
         where TEpilogue : struct, IGpuEpilogue
     {
@@ -77,16 +82,18 @@ public static class GpuKernels
         var tileB = SharedMemory.Allocate<float>(ProductDepth * ProductTile); // [depth, column]
         int x = Group.IdxX, y = Group.IdxY, thread = y * Side + x;
         int firstRow = Grid.IdxY * ProductTile, firstColumn = Grid.IdxX * ProductTile;
+        int depthPerGroup = shape.DepthPerGroup > 0 ? shape.DepthPerGroup : shape.K;
+        int firstDepth = Grid.IdxZ * depthPerGroup, endDepth = XMath.Min(shape.K, firstDepth + depthPerGroup);
         Row4 c0 = default, c1 = default, c2 = default, c3 = default;
-        for (int depth = 0; depth < shape.K; depth += ProductDepth)
+        for (int depth = firstDepth; depth < endDepth; depth += ProductDepth)
         {
             for (int q = 0; q < 4; q++)
             {
                 int e = thread + q * Side * Side;
                 int r = e / ProductDepth, p = e % ProductDepth, row = firstRow + r, pa = depth + p;
-                tileA[e] = row < shape.M && pa < shape.K ? a[row * shape.ARowStride + pa * shape.ADepthStride] : 0f;
+                tileA[e] = row < shape.M && pa < endDepth ? a[row * shape.ARowStride + pa * shape.ADepthStride] : 0f;
                 int pb = e / ProductTile, column = e % ProductTile, gc = firstColumn + column, kb = depth + pb;
-                tileB[e] = gc < shape.N && kb < shape.K ? b[kb * shape.BDepthStride + gc * shape.BColumnStride] : 0f;
+                tileB[e] = gc < shape.N && kb < endDepth ? b[kb * shape.BDepthStride + gc * shape.BColumnStride] : 0f;
             }
             Group.Barrier();
             for (int p = 0; p < ProductDepth; p++)
@@ -100,10 +107,21 @@ public static class GpuKernels
             }
             Group.Barrier();
         }
-        c0.Store(firstRow + y, firstColumn + x, shape, epilogue);
-        c1.Store(firstRow + y + Side, firstColumn + x, shape, epilogue);
-        c2.Store(firstRow + y + 2 * Side, firstColumn + x, shape, epilogue);
-        c3.Store(firstRow + y + 3 * Side, firstColumn + x, shape, epilogue);
+        int rowOffset = Grid.IdxZ * shape.M;
+        c0.Store(firstRow + y, firstColumn + x, shape, rowOffset, epilogue);
+        c1.Store(firstRow + y + Side, firstColumn + x, shape, rowOffset, epilogue);
+        c2.Store(firstRow + y + 2 * Side, firstColumn + x, shape, rowOffset, epilogue);
+        c3.Store(firstRow + y + 3 * Side, firstColumn + x, shape, rowOffset, epilogue);
+    }
+
+    /// <summary>Finishes a split-K product: C[i, j] = Σ_z partials[z·M·N + i·N + j] to the epilogue, one thread per
+    /// element, the splits added in order.</summary>
+    public static void SumSplits<TEpilogue>(Index1D i, ArrayView<float> partials, int splits, int m, int n, TEpilogue epilogue)
+        where TEpilogue : struct, IGpuEpilogue
+    {
+        float sum = 0;
+        for (int z = 0; z < splits; z++) sum += partials[z * m * n + i];
+        epilogue.Apply(i / n, i % n, sum);
     }
 
     /// <summary>One thread's four sums along a row of its block, columns x, x + 16, x + 32, x + 48.</summary>
@@ -119,13 +137,14 @@ public static class GpuKernels
             c3 += a * b3;
         }
 
-        public readonly void Store<TEpilogue>(int row, int column, ProductShape shape, TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue
+        public readonly void Store<TEpilogue>(int row, int column, ProductShape shape, int rowOffset, TEpilogue epilogue)
+            where TEpilogue : struct, IGpuEpilogue
         {
             if (row >= shape.M) return;
-            if (column < shape.N) epilogue.Apply(row, column, c0);
-            if (column + Side < shape.N) epilogue.Apply(row, column + Side, c1);
-            if (column + 2 * Side < shape.N) epilogue.Apply(row, column + 2 * Side, c2);
-            if (column + 3 * Side < shape.N) epilogue.Apply(row, column + 3 * Side, c3);
+            if (column < shape.N) epilogue.Apply(rowOffset + row, column, c0);
+            if (column + Side < shape.N) epilogue.Apply(rowOffset + row, column + Side, c1);
+            if (column + 2 * Side < shape.N) epilogue.Apply(rowOffset + row, column + 2 * Side, c2);
+            if (column + 3 * Side < shape.N) epilogue.Apply(rowOffset + row, column + 3 * Side, c3);
         }
     }
 

@@ -199,16 +199,54 @@ public abstract class GpuNetwork : IDisposable
         return buffer.View;
     }
 
-    /// <summary>Launches <c>C = op(A)·op(B)</c> with every element handed to <paramref name="epilogue"/>.</summary>
+    /// <summary>Launches <c>C = op(A)·op(B)</c> with every element handed to <paramref name="epilogue"/>. A product with
+    /// few tiles of C over a long k (a convolution's weight gradient sums over every pixel of the batch) is split along
+    /// k so that enough groups run at once: each layer of groups writes its partial C to a scratch buffer, and one more
+    /// kernel adds the layers and runs the epilogue.</summary>
     protected void Multiply<TEpilogue>(ArrayView<float> a, ArrayView<float> b, ProductShape shape, TEpilogue epilogue)
         where TEpilogue : struct, IGpuEpilogue
     {
-        var kernel = Device.Kernel(typeof(TEpilogue), static (accelerator, _) =>
-            accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ProductShape, TEpilogue>(GpuKernels.Product));
         int side = GpuDevice.GroupSide, tile = GpuKernels.ProductTile;
         var groups = new Index2D((shape.N + tile - 1) / tile, (shape.M + tile - 1) / tile);
-        kernel(new KernelConfig(groups, new Index2D(side, side)), a, b, shape, epilogue);
+        int splits = SplitsFor(shape, groups.Size);
+        if (splits == 1)
+        {
+            var kernel = Device.Kernel(typeof(TEpilogue), static (accelerator, _) =>
+                accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ProductShape, TEpilogue>(GpuKernels.Product));
+            kernel(new KernelConfig(groups, new Index2D(side, side)), a, b, shape, epilogue);
+            return;
+        }
+        int depthPerGroup = (shape.K + splits - 1) / splits;
+        long partialLength = (long)splits * shape.M * shape.N;
+        if (partials is not { } buffer || buffer.Length < partialLength)
+        {
+            // Kernels still queued may read the smaller buffer: let them finish before it goes.
+            Device.Accelerator.Synchronize();
+            partials?.Dispose();
+            partials = Device.Allocate(partialLength);
+        }
+        var store = new StoreEpilogue { Output = partials.View, Width = shape.N };
+        var product = Device.Kernel(typeof(StoreEpilogue), static (accelerator, _) =>
+            accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ProductShape, StoreEpilogue>(GpuKernels.Product));
+        product(new KernelConfig(new Index3D(groups.X, groups.Y, splits), new Index3D(side, side, 1)), a, b,
+            shape with { DepthPerGroup = depthPerGroup }, store);
+        Device.Kernel(Keys<TEpilogue>.SumSplits, static (accelerator, _) =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, int, TEpilogue>(GpuKernels.SumSplits))(
+            shape.M * shape.N, partials.View, splits, shape.M, shape.N, epilogue);
     }
+
+    MemoryBuffer1D<float, Stride1D.Dense>? partials;
+
+    /// <summary>Groups a product should keep busy at once: enough for every multiprocessor of a large GPU.</summary>
+    const int TargetGroups = 128;
+
+    /// <summary>Depth below which a layer of groups is not worth its partial tile.</summary>
+    const int MinimumSplitDepth = 512;
+
+    /// <summary>How many layers of groups split <paramref name="shape"/>'s k: 1 unless the tiles of C are too few to fill the
+    /// device and k is long.</summary>
+    public static int SplitsFor(ProductShape shape, long tiles) =>
+        tiles >= TargetGroups ? 1 : (int)Math.Max(1, Math.Min(TargetGroups / tiles, shape.K / MinimumSplitDepth));
 
     /// <summary>Threads per group of a generated fused pass (one per unit of a layer up to 128 wide).</summary>
     public const int FusedGroupThreads = 128;
@@ -343,7 +381,7 @@ public abstract class GpuNetwork : IDisposable
     static class Keys<TEpilogue>
     {
         public static readonly object PatchesToImage = new(), MaxPool = new(), MaxPoolGradient = new(), AveragePool = new(),
-            AveragePoolGradient = new(), BatchNorm = new(), BatchNormGradient = new(), Pass = new();
+            AveragePoolGradient = new(), BatchNorm = new(), BatchNormGradient = new(), Pass = new(), SumSplits = new();
     }
 
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvGeometry> Im2PatchesKernel = GpuLayerKernels.Im2Patches;
@@ -384,6 +422,7 @@ public abstract class GpuNetwork : IDisposable
         foreach (var buffer in batchBuffers) buffer.Dispose();
         batchBuffers.Clear();
         optimizerState?.Dispose();
+        partials?.Dispose();
         parameters.Dispose();
         gradients.Dispose();
         statistics.Dispose();

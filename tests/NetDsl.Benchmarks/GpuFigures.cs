@@ -6,8 +6,8 @@ using NetDsl.Optimizers;
 namespace NetDsl.Benchmarks;
 
 /// <summary>The GPU figures of the GPU issue, one <c>name value unit</c> line each: training samples/s of the MLP at
-/// batch 1024 and 65536 and of the narrow MLP at 2^18, single-sample inference latency, and the first step's kernel
-/// compile time. <c>gpu cpu</c> runs the same on ILGPU's CPU accelerator at 1/256 of the batch sizes, to check the mode
+/// batch 1024 and 65536, of the narrow MLP at 2^18 and of the Fashion CNN at 64 and 1024, single-sample inference
+/// latency, and the first step's kernel compile time. <c>gpu cpu</c> runs the same on ILGPU's CPU accelerator at 1/256 of the batch sizes, to check the mode
 /// anywhere; its figures mean nothing.</summary>
 public static class GpuFigures
 {
@@ -30,8 +30,12 @@ public static class GpuFigures
         var narrow = new NarrowMlp();
         using (var twin = narrow.ToGpu(device))
             Print(output, "gpu-narrow-step-b262144", Rate(twin, narrow, (1 << 18) / shrink), "samples/s");
-        // The CNN's convolution, pooling and BatchNorm have no GPU kernels yet: no cnn line.
-        output.WriteLine("# gpu-cnn-step-b64: not measured (no GPU convolution kernels yet)");
+        var cnn = new BenchCnn();
+        using (var twin = cnn.ToGpu(device))
+        {
+            Print(output, "gpu-cnn-step-b64", Rate(twin, cnn, Math.Max(2, 64 / shrink)), "samples/s");
+            Print(output, "gpu-cnn-step-b1024", Rate(twin, cnn, Math.Max(2, 1024 / shrink)), "samples/s");
+        }
         Print(output, "gpu-compile-total", device.CompileTime.TotalSeconds, "s");
     }
 

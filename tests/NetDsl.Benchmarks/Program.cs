@@ -39,7 +39,15 @@ if (args is ["analysis"])
 // `gpu`: the GPU issue's figures on the first CUDA device (`gpu cpu`: the same code on ILGPU's CPU accelerator, tiny sizes).
 if (args is ["gpu", ..])
 {
-    GpuFigures.Run(Console.Out, simulated: args is [_, "cpu"]);
+    try
+    {
+        GpuFigures.Run(Console.Out, simulated: args is [_, "cpu"]);
+    }
+    catch (NetDsl.Gpu.GpuUnavailableException error)
+    {
+        Console.Error.WriteLine($"error: {error.Message}");
+        Environment.ExitCode = 2;
+    }
     return;
 }
 if (args is ["quick", ..])

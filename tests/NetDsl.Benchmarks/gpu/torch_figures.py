@@ -19,9 +19,18 @@ def narrow():  # NarrowMlp: 64 wide, four hidden ReLU layers, 16 outputs, mean s
     return nn.Sequential(*layers, nn.Linear(64, 16))
 
 
+def cnn():  # BenchCnn: Conv32-BN-ReLU-Pool-Conv64-BN-ReLU-Pool-Dense128-ReLU-Dropout(0.3)-Dense10, same padding
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 10))
+
+
 def rate(model, loss_fn, batch, inputs, outputs, device, seconds=2.0):
-    """Samples per second of training steps over about `seconds`, after three warm-up steps."""
-    x = torch.rand(batch, inputs, device=device) * 2 - 1
+    """Samples per second of training steps over about `seconds`, after three warm-up steps. `inputs` is the sample's
+    shape (an int for a vector)."""
+    shape = inputs if isinstance(inputs, tuple) else (inputs,)
+    x = torch.rand(batch, *shape, device=device) * 2 - 1
     if loss_fn is nn.functional.cross_entropy:
         y = torch.randint(0, outputs, (batch,), device=device)
     else:
@@ -69,6 +78,9 @@ def main():
     print(f"torch-gpu-mlp-step-b65536 {rate(model, nn.functional.cross_entropy, 65536, 784, 10, device):.3f} samples/s")
     print(f"torch-gpu-mlp-infer-b1 {inference_us(model.eval(), device):.3f} us")
     print(f"torch-gpu-narrow-step-b262144 {rate(narrow().to(device), nn.functional.mse_loss, 1 << 18, 64, 16, device):.3f} samples/s")
+    conv = cnn().to(device)
+    print(f"torch-gpu-cnn-step-b64 {rate(conv, nn.functional.cross_entropy, 64, (1, 28, 28), 10, device):.3f} samples/s")
+    print(f"torch-gpu-cnn-step-b1024 {rate(conv, nn.functional.cross_entropy, 1024, (1, 28, 28), 10, device):.3f} samples/s")
     return 0
 
 
