@@ -245,6 +245,49 @@ public static class GpuLayerKernels
     public static void Pass<TEpilogue>(Index1D i, ArrayView<float> source, int width, TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue =>
         epilogue.Apply(i / width, i % width, source[i]);
 
+    /// <summary>A skip connection's sum, first[i] + second[i], to the epilogue; one thread per element.</summary>
+    public static void Sum<TEpilogue>(Index1D i, ArrayView<float> first, ArrayView<float> second, int width, TEpilogue epilogue)
+        where TEpilogue : struct, IGpuEpilogue =>
+        epilogue.Apply(i / width, i % width, first[i] + second[i]);
+
+    /// <summary>PReLU, z &gt; 0 ? z : a_c·z with a learned slope per channel, to the epilogue; one thread per element.</summary>
+    public static void PReLUForward<TEpilogue>(Index1D i, ArrayView<float> input, ArrayView<float> slopes, int channels, int spatial,
+        TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue
+    {
+        int perSample = channels * spatial;
+        float z = input[i];
+        epilogue.Apply(i / perSample, i % perSample, z > 0 ? z : slopes[i / spatial % channels] * z);
+    }
+
+    /// <summary>PReLU's slope gradient, one channel per group: da_c = Σ g·z over z ≤ 0.</summary>
+    public static void PReLUSlopeGradient(ArrayView<float> gradient, ArrayView<float> input, ArrayView<float> slopeGradient,
+        int batch, int channels, int spatial)
+    {
+        var sums = SharedMemory.Allocate<double>(ChannelGroupThreads);
+        var unused = SharedMemory.Allocate<double>(ChannelGroupThreads);
+        int channel = Grid.IdxX, thread = Group.IdxX, count = batch * spatial;
+        double sum = 0;
+        for (int e = thread; e < count; e += ChannelGroupThreads)
+        {
+            int at = (e / spatial * channels + channel) * spatial + e % spatial;
+            float z = input[at];
+            if (z <= 0) sum += (double)gradient[at] * z;
+        }
+        sums[thread] = sum;
+        unused[thread] = 0;
+        Reduce(sums, unused, thread);
+        if (thread == 0) slopeGradient[channel] = (float)sums[0];
+    }
+
+    /// <summary>PReLU's input gradient, g where z &gt; 0 and a_c·g elsewhere, to the epilogue; one thread per element.</summary>
+    public static void PReLUInputGradient<TEpilogue>(Index1D i, ArrayView<float> gradient, ArrayView<float> input, ArrayView<float> slopes,
+        int channels, int spatial, TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue
+    {
+        int perSample = channels * spatial;
+        float g = gradient[i];
+        epilogue.Apply(i / perSample, i % perSample, input[i] > 0 ? g : slopes[i / spatial % channels] * g);
+    }
+
     /// <summary>Tree sum of two per-thread arrays of a <see cref="ChannelGroupThreads"/> group into element 0.</summary>
     static void Reduce(ArrayView<double> first, ArrayView<double> second, int thread)
     {

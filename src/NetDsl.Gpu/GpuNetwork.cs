@@ -372,6 +372,33 @@ public abstract class GpuNetwork : IDisposable
                 GpuLayerKernels.BatchNormInputGradient))(batch * channels * spatial, gradient, normalized, coefficients, channels, spatial, epilogue);
     }
 
+    /// <summary>A skip connection: first + second, each element handed to <paramref name="epilogue"/>.</summary>
+    protected void Sum<TEpilogue>(ArrayView<float> first, ArrayView<float> second, int rows, int width, TEpilogue epilogue)
+        where TEpilogue : struct, IGpuEpilogue =>
+        Device.Kernel(Keys<TEpilogue>.Sum, static (accelerator, _) =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, TEpilogue>(GpuLayerKernels.Sum))(
+            rows * width, first, second, width, epilogue);
+
+    /// <summary>PReLU with per-channel <paramref name="slopes"/>, each output handed to <paramref name="epilogue"/>.</summary>
+    protected void PReLU<TEpilogue>(ArrayView<float> input, ArrayView<float> slopes, int batch, int channels, int spatial, TEpilogue epilogue)
+        where TEpilogue : struct, IGpuEpilogue =>
+        Device.Kernel(Keys<TEpilogue>.PReLU, static (accelerator, _) =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, TEpilogue>(GpuLayerKernels.PReLUForward))(
+            batch * channels * spatial, input, slopes, channels, spatial, epilogue);
+
+    /// <summary>PReLU's backward: the slopes' gradient into <paramref name="slopeGradient"/>, the input gradient to
+    /// <paramref name="epilogue"/>.</summary>
+    protected void PReLUGradient<TEpilogue>(ArrayView<float> gradient, ArrayView<float> input, ArrayView<float> slopes, ArrayView<float> slopeGradient,
+        int batch, int channels, int spatial, TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue
+    {
+        Device.Kernel(PReLUSlopeGradientKernel, static (accelerator, key) => accelerator.LoadStreamKernel(
+            (Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>)key))(
+            new KernelConfig(channels, GpuLayerKernels.ChannelGroupThreads), gradient, input, slopeGradient, batch, channels, spatial);
+        Device.Kernel(Keys<TEpilogue>.PReLUGradient, static (accelerator, _) =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, TEpilogue>(
+                GpuLayerKernels.PReLUInputGradient))(batch * channels * spatial, gradient, input, slopes, channels, spatial, epilogue);
+    }
+
     /// <summary>Hands every element of a rows × width buffer, with its value, to <paramref name="epilogue"/>.</summary>
     protected void Pass<TEpilogue>(ArrayView<float> source, int rows, int width, TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue =>
         Device.Kernel(Keys<TEpilogue>.Pass, static (accelerator, _) =>
@@ -381,9 +408,11 @@ public abstract class GpuNetwork : IDisposable
     static class Keys<TEpilogue>
     {
         public static readonly object PatchesToImage = new(), MaxPool = new(), MaxPoolGradient = new(), AveragePool = new(),
-            AveragePoolGradient = new(), BatchNorm = new(), BatchNormGradient = new(), Pass = new(), SumSplits = new();
+            AveragePoolGradient = new(), BatchNorm = new(), BatchNormGradient = new(), Pass = new(), SumSplits = new(),
+            Sum = new(), PReLU = new(), PReLUGradient = new();
     }
 
+    static readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> PReLUSlopeGradientKernel = GpuLayerKernels.PReLUSlopeGradient;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvGeometry> Im2PatchesKernel = GpuLayerKernels.Im2Patches;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> ToPixelMajorKernel = GpuLayerKernels.ToPixelMajor;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> BatchNormRunningMomentsKernel = GpuLayerKernels.BatchNormRunningMoments;

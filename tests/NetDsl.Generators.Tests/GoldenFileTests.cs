@@ -133,12 +133,12 @@ public class GoldenFileTests
         // Without NetDsl.Gpu the generator writes the network's one source (Generate asserts Single); with it, the
         // network's GPU twin and, once for the assembly, the access attribute ILGPU needs.
         Assert.Single(GeneratorHarness.Generate(Networks["FashionMlp"]).Generator.GeneratedSources);
-        var (sources, errors) = GeneratorHarness.GenerateWithGpu(Networks["FashionMlp"], Networks["FashionCnn"], Networks["ResidualNetwork"]);
+        var (sources, errors) = GeneratorHarness.GenerateWithGpu(Networks["FashionMlp"], Networks["FashionCnn"], Networks["SoftmaxInside"]);
         Assert.Empty(errors);
         Assert.Equal(7, sources.Count); // three networks, three twins, one access attribute
         Assert.Contains("InternalsVisibleTo(\"ILGPURuntime\")", sources["NetDsl.Gpu.Access.g.cs"]);
         // A network without GPU kernels gets a ToGpu that names the first layer it cannot run.
-        Assert.Contains("ResidualNetwork cannot run on the GPU: Skip (a skip connection) has no GPU kernel", sources["Samples.ResidualNetwork.Gpu.g.cs"]);
+        Assert.Contains("SoftmaxInside cannot run on the GPU: Attention (Softmax inside the network) has no GPU kernel", sources["SoftmaxInside.Gpu.g.cs"]);
         CompareWithBaseline("FashionMlp.Gpu", sources["Samples.FashionMlp.Gpu.g.cs"].ReplaceLineEndings("\n"));
         CompareWithBaseline("FashionCnn.Gpu", sources["Samples.FashionCnn.Gpu.g.cs"].ReplaceLineEndings("\n"));
     }

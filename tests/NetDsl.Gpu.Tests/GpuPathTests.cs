@@ -54,7 +54,7 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
     public static TheoryData<string, bool> Networks => new()
     {
         { "classifier", true }, { "classifier", false }, { "regressor", true }, { "regressor", false }, { "tagger", true }, { "tagger", false },
-        { "cnn", false }, { "normed", false },
+        { "cnn", false }, { "normed", false }, { "residual", false },
     };
 
     static (INeuralNetwork Network, Func<GpuDevice, GpuNetwork> ToGpu, float[] Inputs, float[] Targets) Create(string name, int batch, int seed)
@@ -75,6 +75,11 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
             {
                 var net = new GpuCnn(seed);
                 return (net, d => net.ToGpu(d), Uniform(batch * 162, seed + 1), OneHot(batch, 3, seed + 2));
+            }
+            case "residual":
+            {
+                var net = new GpuResidual(seed);
+                return (net, d => net.ToGpu(d), Uniform(batch * 50, seed + 1), OneHot(batch, 3, seed + 2));
             }
             case "normed":
             {
@@ -98,7 +103,7 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
         // CPU folds them into the product before; the GPU normalizes with them).
         cpu.ComputeGradients(inputs, targets);
         using var gpu = toGpu(device);
-        Assert.Equal(name is not ("cnn" or "normed"), gpu.HasFusedPasses);
+        Assert.Equal(name is not ("cnn" or "normed" or "residual"), gpu.HasFusedPasses);
         gpu.FusedPasses = fused;
         var expected = new float[37 * cpu.OutputSize];
         var actual = new float[expected.Length];
@@ -147,7 +152,7 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
     public static TheoryData<string, string> Optimizers => new()
     {
         { "classifier", "adam" }, { "classifier", "sgd" }, { "regressor", "momentum" }, { "regressor", "nesterov" }, { "tagger", "adamw" },
-        { "classifier", "adagrad" }, { "regressor", "rmsprop" }, { "tagger", "adadelta" }, { "cnn", "adam" }, { "normed", "momentum" },
+        { "classifier", "adagrad" }, { "regressor", "rmsprop" }, { "tagger", "adadelta" }, { "cnn", "adam" }, { "normed", "momentum" }, { "residual", "rmsprop" },
     };
 
     static IOptimizer Optimizer(string name) => name switch
@@ -278,10 +283,10 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
     [Fact]
     public void A_network_without_GPU_kernels_says_which_layer()
     {
-        var error = Assert.Throws<NotSupportedException>(() => new GpuUnsupportedResidual().ToGpu(device));
-        Assert.Contains("Skip", error.Message);
-        Assert.Contains("skip connection", error.Message);
-        Assert.Contains("GpuUnsupportedResidual", error.Message);
+        var error = Assert.Throws<NotSupportedException>(() => new GpuUnsupportedSoftmax().ToGpu(device));
+        Assert.Contains("Attention", error.Message);
+        Assert.Contains("Softmax inside the network", error.Message);
+        Assert.Contains("GpuUnsupportedSoftmax", error.Message);
     }
 
     [Fact]

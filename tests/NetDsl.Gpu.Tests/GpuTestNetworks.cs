@@ -82,13 +82,35 @@ public partial class GpuNormedMlp
     [Dense(2, Init = Init.Xavier)] partial Layer Out { get; }
 }
 
-/// <summary>A skip connection: no GPU kernel yet, so ToGpu must say so.</summary>
+/// <summary>Skip connections (one around two convolutions with BatchNorm, one adding a Dense layer's output to itself)
+/// and PReLU with a learned slope per channel.</summary>
 [Network(Loss = Loss.SoftmaxCrossEntropy)]
-public partial class GpuUnsupportedResidual
+public partial class GpuResidual
+{
+    [Input(2, 5, 5)] partial Layer Image { get; }
+    [Conv2D(3, 3, Init = Init.He)] partial Layer Stem { get; }
+    [PReLU] partial Layer StemAct { get; }
+    [Conv2D(3, 3, Init = Init.He)] partial Layer Conv1 { get; }
+    [BatchNorm] partial Layer Norm1 { get; }
+    [ReLU] partial Layer Act1 { get; }
+    [Conv2D(3, 3, Init = Init.He)] partial Layer Conv2 { get; }
+    [BatchNorm] partial Layer Norm2 { get; }
+    [Add(nameof(StemAct))] partial Layer Skip { get; }
+    [ReLU] partial Layer SkipAct { get; }
+    [Dropout(0.2)] partial Layer Drop { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(6, Init = Init.Xavier)] partial Layer Hidden { get; }
+    [Add(nameof(Hidden))] partial Layer Doubled { get; }
+    [Tanh] partial Layer DoubledAct { get; }
+    [Dense(3)] partial Layer Logits { get; }
+}
+
+/// <summary>A softmax inside the network: no GPU kernel, so ToGpu must say so.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class GpuUnsupportedSoftmax
 {
     [Input(4)] partial Layer Features { get; }
-    [Dense(4)] partial Layer Hidden { get; }
-    [ReLU] partial Layer Act { get; }
-    [Add(nameof(Features))] partial Layer Skip { get; }
-    [Dense(3)] partial Layer Logits { get; }
+    [Dense(4)] partial Layer Scores { get; }
+    [Softmax] partial Layer Attention { get; }
+    [Dense(3)] partial Layer Out { get; }
 }

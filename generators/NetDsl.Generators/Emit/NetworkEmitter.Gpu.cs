@@ -26,8 +26,6 @@ internal static partial class NetworkEmitter
     {
         foreach (var block in plan.Blocks)
         {
-            if (block.Kind is BlockKind.Add or BlockKind.PReLU)
-                return $"{block.Name} ({(block.Kind == BlockKind.Add ? "a skip connection" : "PReLU")}) has no GPU kernel; the GPU path runs Dense, Conv2D, BatchNorm, pooling, Maxout, Flatten, activation and dropout layers";
             if (block.Activation == ActivationKind.Softmax)
                 return $"{block.ActivationLayer} (Softmax inside the network) has no GPU kernel; end with logits and SoftmaxCrossEntropy";
         }
@@ -186,6 +184,12 @@ internal static partial class NetworkEmitter
                     case BlockKind.AvgPool:
                         w.Line($"AveragePool({input}, batch, {GeometryOf(block)}, {local});");
                         break;
+                    case BlockKind.Add:
+                        w.Line($"Sum({input}, {(block.SourceBlock < 0 ? "Inputs" : blocks[block.SourceBlock].Name + "Output")}, batch, {block.Outputs}, {local});");
+                        break;
+                    case BlockKind.PReLU:
+                        w.Line($"PReLU({input}, Parameters.SubView({block.Name}WeightOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial}, {local});");
+                        break;
                     default:
                         w.Line($"Pass({input}, batch, {block.Inputs}, {local});");
                         break;
@@ -236,7 +240,7 @@ internal static partial class NetworkEmitter
                 var previous = i > 0 ? blocks[i - 1] : null;
                 // A gradient flows back into the previous block only if it or a block before it has parameters.
                 bool needsInput = previous is not null && blocks.Take(i).Any(b => b.HasParameters);
-                string receiver = previous is null ? "" : $"new {block.Name}InputGradient {{ {string.Join(", ", new[] { $"Destination = {previous.Name}Gradient", GpuChainFields(previous, "seed") }.Where(f => f.Length > 0))} }}";
+                string receiver = previous is null ? "" : $"new {block.Name}InputGradient {{ {ReceiverFields(blocks, previous)} }}";
                 string weights = $"{block.Name}WeightOffset, {block.Name}WeightLength";
                 string weightGradient = $"new {Gpu}WeightGradientEpilogue {{ Gradient = Gradients.SubView({weights}), Weights = Parameters.SubView({weights}), Inputs = {block.FanIn}, L1 = l1, L2 = l2 }}";
                 switch (block.Kind)
@@ -267,6 +271,11 @@ internal static partial class NetworkEmitter
                         w.Line($"BatchNormGradient({block.Name}Gradient, {block.Name}Normalized, {block.Name}Moments, Parameters.SubView({block.Name}WeightOffset, {block.Channels}), Gradients.SubView({block.Name}WeightOffset, {block.Channels}),");
                         w.Line($"    Gradients.SubView({block.Name}BiasOffset, {block.Channels}), {block.Name}Coefficients, batch, {block.Channels}, {block.Spatial}, {(needsInput ? receiver : $"new {Gpu}StoreEpilogue {{ Output = {block.Name}Gradient, Width = {block.Outputs} }}")});");
                         break;
+                    case BlockKind.PReLU:
+                        w.Line($"// {block.Name}: the slopes' gradient Σ g·z over z ≤ 0, and its input gradient");
+                        w.Line($"PReLUGradient({block.Name}Gradient, {InputOf(blocks, block)}, Parameters.SubView({block.Name}WeightOffset, {block.Channels}), Gradients.SubView({block.Name}WeightOffset, {block.Channels}),");
+                        w.Line($"    batch, {block.Channels}, {block.Spatial}, {(needsInput ? receiver : $"new {Gpu}StoreEpilogue {{ Output = {block.Name}Gradient, Width = {block.Outputs} }}")});");
+                        break;
                     case BlockKind.MaxPool:
                         if (!needsInput) break;
                         w.Line($"// {block.Name}: each output's gradient back to the input that won its window");
@@ -279,7 +288,9 @@ internal static partial class NetworkEmitter
                         break;
                     default:
                         if (!needsInput) break;
-                        w.Line($"// {block.Name}: the gradient passes to {previous!.Name}");
+                        w.Line(block.Kind == BlockKind.Add
+                            ? $"// {block.Name}: the sum passes its gradient to {previous!.Name}; the skip path takes it where {(block.SourceBlock < 0 ? "the network input" : blocks[block.SourceBlock].Name)} is consumed"
+                            : $"// {block.Name}: the gradient passes to {previous!.Name}");
                         w.Line($"Pass({block.Name}Gradient, batch, {block.Inputs}, {receiver});");
                         break;
                 }
@@ -287,6 +298,17 @@ internal static partial class NetworkEmitter
         }
         w.Line();
     }
+
+    /// <summary>The skip connections that add <paramref name="step"/>'s output: their dZ joins the gradient flowing back
+    /// into it.</summary>
+    static IEnumerable<BlockPlan> GpuSkipsAt(List<BlockPlan> blocks, BlockPlan step) =>
+        blocks.Where(b => b.Kind == BlockKind.Add && b.SourceBlock == step.Index);
+
+    /// <summary>The fields of the epilogue that turns a gradient arriving at <paramref name="previous"/>'s output into its dZ.</summary>
+    static string ReceiverFields(List<BlockPlan> blocks, BlockPlan previous) => string.Join(", ",
+        new[] { $"Destination = {previous.Name}Gradient", GpuChainFields(previous, "seed") }
+            .Concat(GpuSkipsAt(blocks, previous).Select(skip => $"{skip.Name}Gradient = {skip.Name}Gradient"))
+            .Where(f => f.Length > 0));
 
     /// <summary>The fields a backward epilogue needs to undo <paramref name="step"/>'s dropout and activation.</summary>
     static string GpuChainFields(BlockPlan step, string seed)
@@ -348,9 +370,10 @@ internal static partial class NetworkEmitter
             w.Line(outputStep
                 ? $"/// <summary>dZ of {step.Name} from the loss gradient: its dropout mask and activation derivative, element by element.</summary>"
                 : $"/// <summary>dZ of {step.Name} on each element of dZ({blocks[i].Name})·W: its dropout mask and activation derivative.</summary>");
+            var skips = outputStep ? new List<BlockPlan>() : GpuSkipsAt(blocks, step).ToList();
             using (w.Block($"public struct {name} : {Interface}"))
             {
-                w.Line($"public {View} {(outputStep ? "Gradient" : "Destination")}{(step.Activation != ActivationKind.None ? ", Activation" : "")};");
+                w.Line($"public {View} {(outputStep ? "Gradient" : "Destination")}{(step.Activation != ActivationKind.None ? ", Activation" : "")}{string.Concat(skips.Select(skip => $", {skip.Name}Gradient"))};");
                 if (step.HasDropout) EmitDropoutFieldDeclarations(w);
                 w.Line();
                 w.Line("public readonly void Apply(int row, int column, float value) => Form(row, column, value);");
@@ -360,6 +383,7 @@ internal static partial class NetworkEmitter
                 {
                     w.Line($"int at = row * {step.Outputs} + column;");
                     w.Line(outputStep ? "float g = Gradient[at];" : "float g = value;");
+                    foreach (var skip in skips) w.Line($"g += {skip.Name}Gradient[at]; // {skip.Name} added {step.Name}'s output");
                     if (step.HasDropout) w.Line($"if (Dropout != 0) g = {Kernels}Dropout.Keeps(Key, at, Threshold) ? g * Keep : 0f;");
                     if (step.Activation != ActivationKind.None)
                     {
