@@ -10,4 +10,4 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader ||
     "$work/dotnet/dotnet" "$work/app/NetDsl.Benchmarks.dll" gpu
     PYTHONUNBUFFERED=1 python3 "$(dirname "$0")/torch_figures.py"
 } | tee "$work/figures.txt"
-python3 "$(dirname "$0")/compare.py" < "$work/figures.txt"
+python3 "$(dirname "$0")/../compare.py" < "$work/figures.txt"

@@ -1,6 +1,6 @@
 """PyTorch's side of the GPU comparison: the networks of `NetDsl.Benchmarks -- gpu`, trained the same way (Adam,
 the same losses, the loss read back every step), printed as `torch-<name> value unit` lines. Run it on the GPU machine
-right after the .NET figures; compare.py prints the ratios."""
+right after the .NET figures; ../compare.py prints the ratios."""
 import sys
 import time
 
