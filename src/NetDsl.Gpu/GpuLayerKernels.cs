@@ -100,15 +100,12 @@ public static class GpuLayerKernels
     public static void MaxPoolBackward<TEpilogue>(Index1D i, ArrayView<float> outputGradient, ArrayView<float> winners, ConvGeometry g,
         TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue
     {
-        int sample = i / g.InputSize, at = i % g.InputSize;
-        int c = at / (g.Height * g.Width), y = at / g.Width % g.Height, x = at % g.Width;
+        WindowsHolding(i, g, out int sample, out int at, out int plane, out int firstRow, out int lastRow, out int firstColumn, out int lastColumn);
         float sum = 0;
-        WindowsOf(y, g.KernelHeight, g.Stride, g.OutputHeight, out int firstRow, out int lastRow);
-        WindowsOf(x, g.KernelWidth, g.Stride, g.OutputWidth, out int firstColumn, out int lastColumn);
         for (int oy = firstRow; oy <= lastRow; oy++)
             for (int ox = firstColumn; ox <= lastColumn; ox++)
             {
-                int o = sample * g.Channels * g.OutputPixels + c * g.OutputPixels + oy * g.OutputWidth + ox;
+                int o = plane + oy * g.OutputWidth + ox;
                 if ((int)winners[o] == at) sum += outputGradient[o];
             }
         epilogue.Apply(sample, at, sum);
@@ -132,15 +129,24 @@ public static class GpuLayerKernels
     public static void AveragePoolBackward<TEpilogue>(Index1D i, ArrayView<float> outputGradient, ConvGeometry g, TEpilogue epilogue)
         where TEpilogue : struct, IGpuEpilogue
     {
-        int sample = i / g.InputSize, at = i % g.InputSize;
-        int c = at / (g.Height * g.Width), y = at / g.Width % g.Height, x = at % g.Width;
+        WindowsHolding(i, g, out int sample, out int at, out int plane, out int firstRow, out int lastRow, out int firstColumn, out int lastColumn);
         float sum = 0;
-        WindowsOf(y, g.KernelHeight, g.Stride, g.OutputHeight, out int firstRow, out int lastRow);
-        WindowsOf(x, g.KernelWidth, g.Stride, g.OutputWidth, out int firstColumn, out int lastColumn);
         for (int oy = firstRow; oy <= lastRow; oy++)
             for (int ox = firstColumn; ox <= lastColumn; ox++)
-                sum += outputGradient[sample * g.Channels * g.OutputPixels + c * g.OutputPixels + oy * g.OutputWidth + ox];
+                sum += outputGradient[plane + oy * g.OutputWidth + ox];
         epilogue.Apply(sample, at, sum / (g.KernelHeight * g.KernelWidth));
+    }
+
+    /// <summary>Input element <paramref name="i"/> of a batch: its sample, its index within the sample, where its
+    /// channel's output plane starts, and the rows and columns of the windows (no padding) that hold it.</summary>
+    static void WindowsHolding(int i, ConvGeometry g, out int sample, out int at, out int plane,
+        out int firstRow, out int lastRow, out int firstColumn, out int lastColumn)
+    {
+        sample = i / g.InputSize;
+        at = i % g.InputSize;
+        plane = (sample * g.Channels + at / (g.Height * g.Width)) * g.OutputPixels;
+        WindowsOf(at / g.Width % g.Height, g.KernelHeight, g.Stride, g.OutputHeight, out firstRow, out lastRow);
+        WindowsOf(at % g.Width, g.KernelWidth, g.Stride, g.OutputWidth, out firstColumn, out lastColumn);
     }
 
     /// <summary>The windows (along one axis, no padding) that contain position <paramref name="position"/>: o·stride ≤
