@@ -119,7 +119,7 @@ public static unsafe class Pooling
     /// <summary>Each output is its window's maximum; <paramref name="argMax"/> records the winning input's index within
     /// its sample (as a number, so it lives in the same buffers) for the backward pass. Ties go to the first input in
     /// row-major window order. A large batch's planes are shared between the cores.</summary>
-    public static unsafe void MaxForward<T>(ReadOnlySpan<T> input, Span<T> output, Span<T> argMax, int batch, in ConvGeometry g)
+    public static void MaxForward<T>(ReadOnlySpan<T> input, Span<T> output, Span<T> argMax, int batch, in ConvGeometry g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int planeSize = g.Height * g.Width, planes = batch * g.Channels;
@@ -143,7 +143,7 @@ public static unsafe class Pooling
         public readonly int Planes = planes;
     }
 
-    static unsafe void MaxForwardPart<T>(void* job, int part) where T : unmanaged, IFloatingPointIeee754<T>
+    static void MaxForwardPart<T>(void* job, int part) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ref var j = ref Unsafe.AsRef<MaxJob<T>>(job);
         var (first, last) = WorkSharing.Range(j.Planes, part);
@@ -252,7 +252,7 @@ public static unsafe class Pooling
     /// <summary>Routes each output gradient to the input that won its window, knowing the windows: 2×2 windows of
     /// stride 2 that tile the input write every input once (the gradient or zero) in vectors, with no clearing pass;
     /// other windows clear and scatter. A large batch's planes are shared between the cores.</summary>
-    public static unsafe void MaxBackward<T>(ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> argMax, Span<T> inputGradient, int batch,
+    public static void MaxBackward<T>(ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> argMax, Span<T> inputGradient, int batch,
         in ConvGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int planeSize = g.Height * g.Width, planes = batch * g.Channels;
@@ -274,7 +274,7 @@ public static unsafe class Pooling
         public readonly int Planes = planes;
     }
 
-    static unsafe void MaxBackwardPart<T>(void* job, int part) where T : unmanaged, IFloatingPointIeee754<T>
+    static void MaxBackwardPart<T>(void* job, int part) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ref var j = ref Unsafe.AsRef<RouteJob<T>>(job);
         var (first, last) = WorkSharing.Range(j.Planes, part);
