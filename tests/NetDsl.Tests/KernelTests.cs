@@ -345,5 +345,16 @@ public class KernelTests
         Pooling.MaxBackward<float>(outputGradient, winners, inputGradient, batch, g);
         for (int i = 0; i < input.Length; i++)
             Assert.True(expected[i] == inputGradient[i], $"input gradient {i}: {inputGradient[i]}, expected {expected[i]}");
+
+        // Through a ReLU before the pooling: the same routing times ReLU′ at the winner, [pooled value > 0] (the NaN
+        // window passes nothing, as ReLU's backward on NaN gives 0).
+        var gatedExpected = new float[input.Length];
+        for (int o = 0; o < outputs; o++)
+            if (output[o] > 0)
+                gatedExpected[o / (channels * g.OutputPixels) * g.InputSize + (int)winners[o]] += outputGradient[o];
+        Array.Fill(inputGradient, float.NaN);
+        Pooling.MaxBackward<float>(outputGradient, winners, inputGradient, batch, g, reluOutputs: output);
+        for (int i = 0; i < input.Length; i++)
+            Assert.True(gatedExpected[i] == inputGradient[i], $"gated input gradient {i}: {inputGradient[i]}, expected {gatedExpected[i]}");
     }
 }

@@ -316,13 +316,15 @@ internal static partial class NetworkEmitter
                         using (w.Block(""))
                         {
                             w.Line($"var gradient = buffers.{previous!.Name}Gradient.AsSpan(0, batch * {previous.Outputs});");
+                            bool reluInside = ReLUFoldsIntoMaxPool(plan, previous, block);
                             w.Line(block.Kind switch
                             {
+                                BlockKind.MaxPool when reluInside => $"{Kernels}Pooling.MaxBackward<T>({own}, buffers.{block.Name}Winners.AsSpan(0, batch * {block.Outputs}), gradient, batch, {GeometryOf(block)}, reluOutputs: buffers.{block.Name}Output.AsSpan(0, batch * {block.Outputs})); // {previous.ActivationLayer}'s derivative at each winner",
                                 BlockKind.MaxPool => $"{Kernels}Pooling.MaxBackward<T>({own}, buffers.{block.Name}Winners.AsSpan(0, batch * {block.Outputs}), gradient, batch, {GeometryOf(block)});",
                                 BlockKind.AvgPool => $"{Kernels}Pooling.AverageBackward<T>({own}, gradient, batch, {GeometryOf(block)});",
                                 _ => $"{own}.CopyTo(gradient);",
                             });
-                            EmitGradientArrival(w, plan, previous, block);
+                            if (!reluInside) EmitGradientArrival(w, plan, previous, block);
                         }
                         break;
                 }
@@ -330,6 +332,13 @@ internal static partial class NetworkEmitter
         }
         w.Line();
     }
+
+    /// <summary>Max pooling right after a ReLU (nothing else between, no dropout, no skip reading that output) routes each
+    /// gradient only where its window's maximum is positive: that is ReLU′ at the winner, and every other input gets zero
+    /// anyway, so the ReLU's backward pass over the larger tensor folds into the routing.</summary>
+    static bool ReLUFoldsIntoMaxPool(NetworkPlan plan, BlockPlan previous, BlockPlan block) =>
+        block.Kind == BlockKind.MaxPool && block.Activation == ActivationKind.None && !block.HasDropout
+        && previous.Index == block.Index - 1 && previous.Activation == ActivationKind.ReLU && !previous.HasDropout && !SkipsAt(plan, previous).Any();
 
     static void EmitDenseBackward(SourceWriter w, NetworkPlan plan, BlockPlan block, BlockPlan? previous)
     {

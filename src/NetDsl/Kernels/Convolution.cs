@@ -252,23 +252,28 @@ public static unsafe class Pooling
     /// <summary>Routes each output gradient to the input that won its window, knowing the windows: 2×2 windows of
     /// stride 2 that tile the input write every input once (the gradient or zero) in vectors, with no clearing pass;
     /// other windows clear and scatter. A large batch's planes are shared between the cores.</summary>
+    /// <param name="reluOutputs">When the pooled inputs are a ReLU's outputs, the pooled values: a gradient passes only
+    /// where its window's maximum is positive, which is the ReLU's derivative at the winner (every other input gets
+    /// zero anyway), so the ReLU's own backward pass over the larger input is not needed.</param>
     public static void MaxBackward<T>(ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> argMax, Span<T> inputGradient, int batch,
-        in ConvGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
+        in ConvGeometry g, ReadOnlySpan<T> reluOutputs = default) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int planeSize = g.Height * g.Width, planes = batch * g.Channels;
         if (inputGradient.Length < planes * planeSize || outputGradient.Length < planes * g.OutputPixels || argMax.Length < planes * g.OutputPixels)
             throw new ArgumentException($"Max pooling backward over {batch} samples of {g.Channels}×{g.Height}×{g.Width} needs {planes * g.OutputPixels} output gradients and {planes * planeSize} input gradients, got {outputGradient.Length} and {inputGradient.Length}.");
-        var job = new RouteJob<T>(outputGradient, argMax, inputGradient, g, planes);
+        if (!reluOutputs.IsEmpty && reluOutputs.Length < planes * g.OutputPixels)
+            throw new ArgumentException($"The pooled ReLU outputs hold {reluOutputs.Length} values but {batch} samples need {planes * g.OutputPixels}.", nameof(reluOutputs));
+        var job = new RouteJob<T>(outputGradient, argMax, reluOutputs, inputGradient, g, planes);
         if (WorkSharing.Parts > 1 && (long)planes * planeSize >= SharedPoolingThreshold)
             WorkSharing.Run(&MaxBackwardPart<T>, Unsafe.AsPointer(ref job));
         else
             MaxBackwardPlanes(ref job, 0, planes);
     }
 
-    ref struct RouteJob<T>(ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> winners, Span<T> inputGradient, ConvGeometry geometry, int planes)
-        where T : unmanaged
+    ref struct RouteJob<T>(ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> winners, ReadOnlySpan<T> reluOutputs, Span<T> inputGradient,
+        ConvGeometry geometry, int planes) where T : unmanaged
     {
-        public readonly ReadOnlySpan<T> OutputGradient = outputGradient, Winners = winners;
+        public readonly ReadOnlySpan<T> OutputGradient = outputGradient, Winners = winners, ReluOutputs = reluOutputs;
         public readonly Span<T> InputGradient = inputGradient;
         public readonly ConvGeometry Geometry = geometry;
         public readonly int Planes = planes;
@@ -289,6 +294,8 @@ public static unsafe class Pooling
         ref T dy = ref MemoryMarshal.GetReference(job.OutputGradient);
         ref T dx = ref MemoryMarshal.GetReference(job.InputGradient);
         ref T winners = ref MemoryMarshal.GetReference(job.Winners);
+        ref T pooled = ref MemoryMarshal.GetReference(job.ReluOutputs);
+        bool gated = !job.ReluOutputs.IsEmpty;
         bool tiled = g.KernelHeight == 2 && g.KernelWidth == 2 && g.Stride == 2 && g.Height == 2 * g.OutputHeight && width == 2 * outputWidth;
         if (!tiled)
         {
@@ -297,7 +304,8 @@ public static unsafe class Pooling
             {
                 int sampleStart = plane / channels * sampleSize;
                 for (int o = plane * outputPixels; o < (plane + 1) * outputPixels; o++)
-                    Unsafe.Add(ref dx, sampleStart + Index<T>.To(Unsafe.Add(ref winners, o))) += Unsafe.Add(ref dy, o);
+                    if (!gated || Unsafe.Add(ref pooled, o) > T.Zero)
+                        Unsafe.Add(ref dx, sampleStart + Index<T>.To(Unsafe.Add(ref winners, o))) += Unsafe.Add(ref dy, o);
             }
             return;
         }
@@ -317,6 +325,7 @@ public static unsafe class Pooling
                 if (vectors)
                     for (; (ox + 16 <= outputWidth || ox == 0) && o + 16 <= outputEnd && top + 2 * ox + width + 32 <= inputEnd; ox += 16, o += 16)
                         RoutePairs16(ref Unsafe.As<T, float>(ref Unsafe.Add(ref dy, o)), ref Unsafe.As<T, float>(ref Unsafe.Add(ref winners, o)),
+                            gated, ref Unsafe.As<T, float>(ref Unsafe.Add(ref pooled, gated ? o : 0)),
                             top + 2 * ox - sampleStart, width, ref Unsafe.As<T, float>(ref Unsafe.Add(ref dx, top + 2 * ox)));
                 if (ox > outputWidth)
                 {
@@ -327,7 +336,7 @@ public static unsafe class Pooling
                 for (; ox < outputWidth; ox++, o++)
                 {
                     int at = top + 2 * ox, winner = sampleStart + Index<T>.To(Unsafe.Add(ref winners, o));
-                    T gradient = Unsafe.Add(ref dy, o);
+                    T gradient = !gated || Unsafe.Add(ref pooled, o) > T.Zero ? Unsafe.Add(ref dy, o) : T.Zero;
                     Unsafe.Add(ref dx, at) = winner == at ? gradient : T.Zero;
                     Unsafe.Add(ref dx, at + 1) = winner == at + 1 ? gradient : T.Zero;
                     Unsafe.Add(ref dx, at + width) = winner == at + width ? gradient : T.Zero;
@@ -342,11 +351,14 @@ public static unsafe class Pooling
 
     /// <summary>Sixteen 2×2 stride-2 windows: each gradient goes to its winner (given as an index within the sample;
     /// the first window's top-left input is <paramref name="firstIndex"/>), zero to the other three, as the top row's 32
-    /// values at <paramref name="top"/> and the bottom row's <paramref name="width"/> further.</summary>
+    /// values at <paramref name="top"/> and the bottom row's <paramref name="width"/> further. With
+    /// <paramref name="gated"/>, a gradient whose pooled value (at <paramref name="pooled"/>) is not positive is zero.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void RoutePairs16(ref float outputGradient, ref float winners, int firstIndex, int width, ref float top)
+    static void RoutePairs16(ref float outputGradient, ref float winners, bool gated, ref float pooled, int firstIndex, int width, ref float top)
     {
         var gradient = Vector512.LoadUnsafe(ref outputGradient);
+        if (gated)
+            gradient = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.LoadUnsafe(ref pooled), Vector512<float>.Zero), gradient, Vector512<float>.Zero);
         var offset = Vector512.ConvertToInt32(Vector512.LoadUnsafe(ref winners)) - (Vector512.Create(firstIndex) + EvenLanes);
         var topLeft = Vector512.ConditionalSelect(Vector512.Equals(offset, Vector512<int>.Zero).AsSingle(), gradient, Vector512<float>.Zero);
         var topRight = Vector512.ConditionalSelect(Vector512.Equals(offset, Vector512<int>.One).AsSingle(), gradient, Vector512<float>.Zero);

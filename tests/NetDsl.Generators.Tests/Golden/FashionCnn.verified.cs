@@ -394,8 +394,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         // Pool1: route the gradient back to the winning inputs
         {
             var gradient = buffers.Norm1Gradient.AsSpan(0, batch * 25088);
-            global::NetDsl.Kernels.Pooling.MaxBackward<T>(buffers.Pool1Gradient.AsSpan(0, batch * 6272), buffers.Pool1Winners.AsSpan(0, batch * 6272), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(32, 28, 28, 2, 2, 2, 0, 0, 14, 14));
-            global::NetDsl.Kernels.Activations.ReLUBackward(gradient, buffers.Norm1Output.AsSpan(0, batch * 25088));
+            global::NetDsl.Kernels.Pooling.MaxBackward<T>(buffers.Pool1Gradient.AsSpan(0, batch * 6272), buffers.Pool1Winners.AsSpan(0, batch * 6272), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(32, 28, 28, 2, 2, 2, 0, 0, 14, 14), reluOutputs: buffers.Pool1Output.AsSpan(0, batch * 6272)); // Act1's derivative at each winner
         }
         // Norm1: dγ, dβ and the gradient of its input from x̂ and 1/σ
         {
