@@ -17,6 +17,19 @@ public struct StoreEpilogue : IGpuEpilogue
     public readonly void Apply(int row, int column, float value) => Output[row * Width + column] = value;
 }
 
+/// <summary>Stores a product row-major with a bias per column: the values a softmax then normalizes.</summary>
+public struct BiasedStoreEpilogue : IGpuEpilogue
+{
+    /// <summary>The destination and the bias.</summary>
+    public ArrayView<float> Output, Bias;
+
+    /// <summary>Columns per row.</summary>
+    public int Width;
+
+    /// <inheritdoc />
+    public readonly void Apply(int row, int column, float value) => Output[row * Width + column] = value + Bias[column];
+}
+
 /// <summary>The kernels of the layers that are not products: convolution's patch layout (im2col) and its inverse,
 /// pooling, batch normalization and plain copies. Every kernel that produces a layer's values hands each one to an
 /// epilogue as (sample, index within the sample, value), so the generated per-layer epilogues (activation, dropout,
@@ -292,6 +305,30 @@ public static class GpuLayerKernels
         int perSample = channels * spatial;
         float g = gradient[i];
         epilogue.Apply(i / perSample, i % perSample, input[i] > 0 ? g : slopes[i / spatial % channels] * g);
+    }
+
+    /// <summary>A softmax over each row of <paramref name="width"/> values, one thread per row (a sample), each result
+    /// handed to the epilogue (which applies dropout and stores). The row is read three times and written through the
+    /// epilogue last, so the epilogue may write over <paramref name="values"/>.</summary>
+    public static void SoftmaxRows<TEpilogue>(Index1D row, ArrayView<float> values, int width, TEpilogue epilogue)
+        where TEpilogue : struct, IGpuEpilogue
+    {
+        int start = row * width;
+        float max = values[start];
+        for (int j = 1; j < width; j++) max = XMath.Max(max, values[start + j]);
+        float sum = 0;
+        for (int j = 0; j < width; j++) sum += XMath.Exp(values[start + j] - max);
+        float inverse = 1f / sum;
+        for (int j = 0; j < width; j++) epilogue.Apply(row, j, XMath.Exp(values[start + j] - max) * inverse);
+    }
+
+    /// <summary>A softmax's backward in place, one thread per row: g ← a ⊙ (g − Σ g·a), with a the softmax's output.</summary>
+    public static void SoftmaxRowsBackward(Index1D row, ArrayView<float> gradient, ArrayView<float> output, int width)
+    {
+        int start = row * width;
+        float dot = 0;
+        for (int j = start; j < start + width; j++) dot += gradient[j] * output[j];
+        for (int j = start; j < start + width; j++) gradient[j] = output[j] * (gradient[j] - dot);
     }
 
     /// <summary>Tree sum of two per-thread arrays of a <see cref="ChannelGroupThreads"/> group into element 0.</summary>

@@ -399,6 +399,16 @@ public abstract class GpuNetwork : IDisposable
                 GpuLayerKernels.PReLUInputGradient))(batch * channels * spatial, gradient, input, slopes, channels, spatial, epilogue);
     }
 
+    /// <summary>A softmax over each of <paramref name="rows"/> rows of <paramref name="values"/>, each result handed to
+    /// <paramref name="epilogue"/> (which may write over <paramref name="values"/>).</summary>
+    protected void SoftmaxRows<TEpilogue>(ArrayView<float> values, int rows, int width, TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue =>
+        Device.Kernel(Keys<TEpilogue>.SoftmaxRows, static (accelerator, _) =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, TEpilogue>(GpuLayerKernels.SoftmaxRows))(rows, values, width, epilogue);
+
+    /// <summary>A softmax's backward in place over <paramref name="gradient"/>, from the softmax's <paramref name="output"/>.</summary>
+    protected void SoftmaxRowsBackward(ArrayView<float> gradient, ArrayView<float> output, int rows, int width) =>
+        Launch1D(rows, SoftmaxRowsBackwardKernel, gradient, output, width);
+
     /// <summary>Hands every element of a rows × width buffer, with its value, to <paramref name="epilogue"/>.</summary>
     protected void Pass<TEpilogue>(ArrayView<float> source, int rows, int width, TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue =>
         Device.Kernel(Keys<TEpilogue>.Pass, static (accelerator, _) =>
@@ -409,10 +419,11 @@ public abstract class GpuNetwork : IDisposable
     {
         public static readonly object PatchesToImage = new(), MaxPool = new(), MaxPoolGradient = new(), AveragePool = new(),
             AveragePoolGradient = new(), BatchNorm = new(), BatchNormGradient = new(), Pass = new(), SumSplits = new(),
-            Sum = new(), PReLU = new(), PReLUGradient = new();
+            Sum = new(), PReLU = new(), PReLUGradient = new(), SoftmaxRows = new();
     }
 
     static readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> PReLUSlopeGradientKernel = GpuLayerKernels.PReLUSlopeGradient;
+    static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> SoftmaxRowsBackwardKernel = GpuLayerKernels.SoftmaxRowsBackward;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvGeometry> Im2PatchesKernel = GpuLayerKernels.Im2Patches;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> ToPixelMajorKernel = GpuLayerKernels.ToPixelMajor;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> BatchNormRunningMomentsKernel = GpuLayerKernels.BatchNormRunningMoments;

@@ -133,14 +133,16 @@ public class GoldenFileTests
         // Without NetDsl.Gpu the generator writes the network's one source (Generate asserts Single); with it, the
         // network's GPU twin and, once for the assembly, the access attribute ILGPU needs.
         Assert.Single(GeneratorHarness.Generate(Networks["FashionMlp"]).Generator.GeneratedSources);
-        var (sources, errors) = GeneratorHarness.GenerateWithGpu(Networks["FashionMlp"], Networks["FashionCnn"], Networks["SoftmaxInside"]);
+        var (sources, errors) = GeneratorHarness.GenerateWithGpu(Networks["FashionMlp"], Networks["FashionCnn"], Networks["SoftmaxInside"], Networks["InvalidNetwork"]);
         Assert.Empty(errors);
-        Assert.Equal(7, sources.Count); // three networks, three twins, one access attribute
+        Assert.Equal(9, sources.Count); // four networks, four twins, one access attribute
+        // Every layer kind runs on the GPU; a declaration with errors gets a ToGpu that says so.
+        Assert.Contains("cannot run on the GPU: its declaration has errors", sources.Single(s => s.Key.EndsWith("InvalidNetwork.Gpu.g.cs")).Value);
         Assert.Contains("InternalsVisibleTo(\"ILGPURuntime\")", sources["NetDsl.Gpu.Access.g.cs"]);
-        // A network without GPU kernels gets a ToGpu that names the first layer it cannot run.
-        Assert.Contains("SoftmaxInside cannot run on the GPU: Attention (Softmax inside the network) has no GPU kernel", sources["SoftmaxInside.Gpu.g.cs"]);
         CompareWithBaseline("FashionMlp.Gpu", sources["Samples.FashionMlp.Gpu.g.cs"].ReplaceLineEndings("\n"));
         CompareWithBaseline("FashionCnn.Gpu", sources["Samples.FashionCnn.Gpu.g.cs"].ReplaceLineEndings("\n"));
+        // Softmax inside: the product stores, a row kernel normalizes; backward, the Jacobian runs row by row.
+        CompareWithBaseline("SoftmaxInside.Gpu", sources["SoftmaxInside.Gpu.g.cs"].ReplaceLineEndings("\n"));
     }
 
     static void CompareWithBaseline(string name, string actual)

@@ -49,8 +49,8 @@ public sealed class CudaCompilationTests : IDisposable
     public void The_product_compiles_for_CUDA_with_every_generated_epilogue()
     {
         var twins = new[] { typeof(GpuClassifier.OnGpu), typeof(GpuRegressor.OnGpu), typeof(GpuTagger.OnGpu), typeof(GpuCnn.OnGpu),
-            typeof(GpuNormedMlp.OnGpu), typeof(GpuResidual.OnGpu) };
-        var epilogues = twins.SelectMany(Epilogues).Concat([typeof(StoreEpilogue), typeof(WeightGradientEpilogue)]).ToList();
+            typeof(GpuNormedMlp.OnGpu), typeof(GpuResidual.OnGpu), typeof(GpuAttention.OnGpu) };
+        var epilogues = twins.SelectMany(Epilogues).Concat([typeof(StoreEpilogue), typeof(BiasedStoreEpilogue), typeof(WeightGradientEpilogue)]).ToList();
         Assert.True(epilogues.Count > 40, $"only {epilogues.Count} epilogues found");
         foreach (var epilogue in epilogues)
         {
@@ -70,10 +70,11 @@ public sealed class CudaCompilationTests : IDisposable
             foreach (var name in new[] { nameof(GpuLayerKernels.PatchesToImage), nameof(GpuLayerKernels.MaxPoolForward), nameof(GpuLayerKernels.MaxPoolBackward),
                 nameof(GpuLayerKernels.AveragePoolForward), nameof(GpuLayerKernels.AveragePoolBackward), nameof(GpuLayerKernels.BatchNormNormalize),
                 nameof(GpuLayerKernels.BatchNormInputGradient), nameof(GpuLayerKernels.Pass), nameof(GpuLayerKernels.Sum),
-                nameof(GpuLayerKernels.PReLUForward), nameof(GpuLayerKernels.PReLUInputGradient) })
+                nameof(GpuLayerKernels.PReLUForward), nameof(GpuLayerKernels.PReLUInputGradient), nameof(GpuLayerKernels.SoftmaxRows) })
                 Compile(Kernel(typeof(GpuLayerKernels), name, epilogue), explicitlyGrouped: false);
         Compile(Kernel(typeof(GpuKernels), nameof(GpuKernels.EachElement), typeof(GpuRegressor.OnGpu).GetNestedType("OutOutputStep")!), explicitlyGrouped: false);
-        foreach (var name in new[] { nameof(GpuLayerKernels.Im2Patches), nameof(GpuLayerKernels.ToPixelMajor), nameof(GpuLayerKernels.BatchNormRunningMoments) })
+        foreach (var name in new[] { nameof(GpuLayerKernels.Im2Patches), nameof(GpuLayerKernels.ToPixelMajor), nameof(GpuLayerKernels.BatchNormRunningMoments),
+            nameof(GpuLayerKernels.SoftmaxRowsBackward) })
             Compile(Kernel(typeof(GpuLayerKernels), name), explicitlyGrouped: false);
         // One group per channel, sums in double in shared memory.
         foreach (var name in new[] { nameof(GpuLayerKernels.BatchNormStatistics), nameof(GpuLayerKernels.BatchNormGradientSums), nameof(GpuLayerKernels.PReLUSlopeGradient) })

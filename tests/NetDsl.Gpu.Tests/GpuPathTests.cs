@@ -54,7 +54,7 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
     public static TheoryData<string, bool> Networks => new()
     {
         { "classifier", true }, { "classifier", false }, { "regressor", true }, { "regressor", false }, { "tagger", true }, { "tagger", false },
-        { "cnn", false }, { "normed", false }, { "residual", false },
+        { "cnn", false }, { "normed", false }, { "residual", false }, { "attention", false },
     };
 
     static (INeuralNetwork Network, Func<GpuDevice, GpuNetwork> ToGpu, float[] Inputs, float[] Targets) Create(string name, int batch, int seed)
@@ -75,6 +75,11 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
             {
                 var net = new GpuCnn(seed);
                 return (net, d => net.ToGpu(d), Uniform(batch * 162, seed + 1), OneHot(batch, 3, seed + 2));
+            }
+            case "attention":
+            {
+                var net = new GpuAttention(seed);
+                return (net, d => net.ToGpu(d), Uniform(batch * 5, seed + 1), Uniform(batch * 4, seed + 2, 0, 0.5));
             }
             case "residual":
             {
@@ -103,7 +108,7 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
         // CPU folds them into the product before; the GPU normalizes with them).
         cpu.ComputeGradients(inputs, targets);
         using var gpu = toGpu(device);
-        Assert.Equal(name is not ("cnn" or "normed" or "residual"), gpu.HasFusedPasses);
+        Assert.Equal(name is not ("cnn" or "normed" or "residual" or "attention"), gpu.HasFusedPasses);
         gpu.FusedPasses = fused;
         var expected = new float[37 * cpu.OutputSize];
         var actual = new float[expected.Length];
@@ -152,7 +157,7 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
     public static TheoryData<string, string> Optimizers => new()
     {
         { "classifier", "adam" }, { "classifier", "sgd" }, { "regressor", "momentum" }, { "regressor", "nesterov" }, { "tagger", "adamw" },
-        { "classifier", "adagrad" }, { "regressor", "rmsprop" }, { "tagger", "adadelta" }, { "cnn", "adam" }, { "normed", "momentum" }, { "residual", "rmsprop" },
+        { "classifier", "adagrad" }, { "regressor", "rmsprop" }, { "tagger", "adadelta" }, { "cnn", "adam" }, { "normed", "momentum" }, { "residual", "rmsprop" }, { "attention", "adam" },
     };
 
     static IOptimizer Optimizer(string name) => name switch
@@ -278,15 +283,6 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
         using var gpu = toGpu(device);
         var error = Assert.Throws<ArgumentException>(() => gpu.TrainStep(inputs, targets, new HostOnlyOptimizer()));
         Assert.Contains(nameof(HostOnlyOptimizer), error.Message);
-    }
-
-    [Fact]
-    public void A_network_without_GPU_kernels_says_which_layer()
-    {
-        var error = Assert.Throws<NotSupportedException>(() => new GpuUnsupportedSoftmax().ToGpu(device));
-        Assert.Contains("Attention", error.Message);
-        Assert.Contains("Softmax inside the network", error.Message);
-        Assert.Contains("GpuUnsupportedSoftmax", error.Message);
     }
 
     [Fact]

@@ -105,12 +105,17 @@ public partial class GpuResidual
     [Dense(3)] partial Layer Logits { get; }
 }
 
-/// <summary>A softmax inside the network: no GPU kernel, so ToGpu must say so.</summary>
+/// <summary>A softmax inside the network (with dropout after it, so its output is kept apart) and a softmax output
+/// under mean squared error: the row kernels forward and backward.</summary>
 [Network(Loss = Loss.MeanSquaredError)]
-public partial class GpuUnsupportedSoftmax
+public partial class GpuAttention
 {
-    [Input(4)] partial Layer Features { get; }
-    [Dense(4)] partial Layer Scores { get; }
+    [Input(5)] partial Layer Features { get; }
+    [Dense(9, Init = Init.Xavier)] partial Layer Scores { get; }
     [Softmax] partial Layer Attention { get; }
-    [Dense(3)] partial Layer Out { get; }
+    [Dropout(0.2)] partial Layer Drop { get; }
+    [Dense(6, Init = Init.Xavier)] partial Layer Mix { get; }
+    [Tanh] partial Layer Act { get; }
+    [Dense(4, Init = Init.Xavier)] partial Layer Out { get; }
+    [Softmax] partial Layer Distribution { get; }
 }

@@ -21,17 +21,6 @@ internal static partial class NetworkEmitter
         "// ILGPU compiles kernels in a dynamic assembly named ILGPURuntime; the epilogues of internal networks must be visible to it.",
         "[assembly: global::System.Runtime.CompilerServices.InternalsVisibleTo(\"ILGPURuntime\")]", "");
 
-    /// <summary>Why the network cannot run on the GPU yet, or null when every layer has a GPU kernel.</summary>
-    static string? GpuUnsupported(NetworkPlan plan)
-    {
-        foreach (var block in plan.Blocks)
-        {
-            if (block.Activation == ActivationKind.Softmax)
-                return $"{block.ActivationLayer} (Softmax inside the network) has no GPU kernel; end with logits and SoftmaxCrossEntropy";
-        }
-        return null;
-    }
-
     public static string EmitGpu(NetworkPlan plan)
     {
         var spec = plan.Spec;
@@ -42,7 +31,8 @@ internal static partial class NetworkEmitter
         var scopes = spec.ContainingTypes.Select(t => w.Block($"partial {t.Keyword} {t.Name}")).ToList();
         using (w.Block($"partial class {spec.TypeName}"))
         {
-            string? unsupported = plan.IsValid ? GpuUnsupported(plan) : "its declaration has errors";
+            // Every layer kind has GPU kernels; only a declaration with errors has no twin.
+            string? unsupported = plan.IsValid ? null : "its declaration has errors";
             w.Line($"/// <summary>Copies θ to <paramref name=\"device\"/> and returns the network's GPU twin, which trains and predicts there.</summary>");
             if (unsupported is not null)
             {
@@ -136,7 +126,17 @@ internal static partial class NetworkEmitter
     const int FusedRows = 32;
 
     /// <summary>tiny-cuda-nn's design applies when every layer is at most <see cref="FusedWidth"/> wide.</summary>
-    static bool Fusable(List<BlockPlan> blocks) => blocks.All(b => b.Kind == BlockKind.Dense && b.HasBias && b.Outputs <= FusedWidth);
+    static bool Fusable(List<BlockPlan> blocks) =>
+        blocks.All(b => b.Kind == BlockKind.Dense && b.HasBias && b.Activation != ActivationKind.Softmax && b.Outputs <= FusedWidth);
+
+    static bool Softmax(BlockPlan block) => block.Activation == ActivationKind.Softmax;
+
+    /// <summary>Whether a step's activation derivative applies element by element in an epilogue; a softmax's Jacobian
+    /// needs the whole row and runs after it (SoftmaxRowsBackward).</summary>
+    static bool ElementwiseDerivative(BlockPlan step) => step.Activation != ActivationKind.None && !Softmax(step);
+
+    /// <summary>The softmax's output a step's derivative is taken from: before dropout when the step has both.</summary>
+    static string GpuActivationOutput(BlockPlan step) => step.KeepsActivation ? $"dropout ? {step.Name}Activation : {step.Name}Output" : $"{step.Name}Output";
 
     static void EmitGpuForward(SourceWriter w, NetworkPlan plan, List<BlockPlan> blocks)
     {
@@ -147,7 +147,7 @@ internal static partial class NetworkEmitter
             foreach (var block in blocks)
             {
                 var fields = new List<string> { $"Output = {block.Name}Output" };
-                if (block.IsProduct && block.HasBias) fields.Insert(0, $"Bias = Parameters.SubView({block.Name}BiasOffset, {block.BiasLength})");
+                if (ForwardBias(block)) fields.Insert(0, $"Bias = Parameters.SubView({block.Name}BiasOffset, {block.BiasLength})");
                 if (block.KeepsActivation) fields.Add($"Activation = {block.Name}Activation");
                 if (block.HasDropout) fields.Add(DropoutFields(block, "seed"));
                 w.Line($"var {Local(block)} = new {block.Name}Forward {{ {string.Join(", ", fields)} }};");
@@ -160,7 +160,12 @@ internal static partial class NetworkEmitter
                 }
             foreach (var block in blocks)
             {
-                string input = InputOf(blocks, block), local = Local(block);
+                string input = InputOf(blocks, block);
+                // A softmax needs its whole row: the core step stores its values, then one thread per sample normalizes
+                // them and hands each to the layer's epilogue (dropout, store).
+                string local = !Softmax(block) ? Local(block)
+                    : block.IsProduct && block.HasBias ? $"new {Gpu}BiasedStoreEpilogue {{ Output = {block.Name}Output, Bias = Parameters.SubView({block.Name}BiasOffset, {block.BiasLength}), Width = {block.Outputs} }}"
+                    : $"new {Gpu}StoreEpilogue {{ Output = {block.Name}Output, Width = {block.Outputs} }}";
                 string weights = $"Parameters.SubView({block.Name}WeightOffset, {block.Name}WeightLength)";
                 w.Line($"// {Describe(block)}");
                 switch (block.Kind)
@@ -191,13 +196,25 @@ internal static partial class NetworkEmitter
                         w.Line($"PReLU({input}, Parameters.SubView({block.Name}WeightOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial}, {local});");
                         break;
                     default:
-                        w.Line($"Pass({input}, batch, {block.Inputs}, {local});");
+                        if (!Softmax(block)) w.Line($"Pass({input}, batch, {block.Inputs}, {local});");
                         break;
                 }
+                // A standalone softmax reads its input directly.
+                if (Softmax(block))
+                    w.Line($"SoftmaxRows({(block.Kind == BlockKind.Elementwise ? input : block.Name + "Output")}, batch, {block.Outputs}, {Local(block)});");
             }
         }
         w.Line();
     }
+
+    /// <summary>The softmax's Jacobian applied to the gradient that has just reached <paramref name="step"/>'s output (with its
+    /// dropout mask already applied by the epilogue that wrote it).</summary>
+    static void EmitSoftmaxBackward(SourceWriter w, BlockPlan step) =>
+        w.Line($"SoftmaxRowsBackward({step.Name}Gradient, {GpuActivationOutput(step)}, batch, {step.Outputs}); // {step.ActivationLayer}'s Jacobian, row by row");
+
+    /// <summary>Whether the forward epilogue adds the bias: a product's, unless a softmax follows (then the product's
+    /// store adds it, before the softmax).</summary>
+    static bool ForwardBias(BlockPlan block) => block.IsProduct && block.HasBias && !Softmax(block);
 
     static string Local(BlockPlan block) => char.ToLowerInvariant(block.Name[0]) + block.Name.Substring(1) + "Forward";
 
@@ -223,6 +240,7 @@ internal static partial class NetworkEmitter
             {
                 w.Line($"// dZ of {outputStep.Name} from the loss gradient, through the steps after its product");
                 w.Line($"ForEachElement(batch, {outputStep.Outputs}, new {outputStep.Name}OutputStep {{ {string.Join(", ", new[] { $"Gradient = {outputStep.Name}Gradient", GpuChainFields(outputStep, "seed") }.Where(f => f.Length > 0))} }});");
+                if (Softmax(outputStep)) EmitSoftmaxBackward(w, outputStep);
             }
             bool fused = Fusable(blocks) && blocks.Count > 1;
             if (fused)
@@ -294,6 +312,7 @@ internal static partial class NetworkEmitter
                         w.Line($"Pass({block.Name}Gradient, batch, {block.Inputs}, {receiver});");
                         break;
                 }
+                if (needsInput && Softmax(previous!)) EmitSoftmaxBackward(w, previous!);
             }
         }
         w.Line();
@@ -314,8 +333,7 @@ internal static partial class NetworkEmitter
     static string GpuChainFields(BlockPlan step, string seed)
     {
         var fields = new List<string>();
-        if (step.Activation != ActivationKind.None)
-            fields.Add(step.KeepsActivation ? $"Activation = dropout ? {step.Name}Activation : {step.Name}Output" : $"Activation = {step.Name}Output");
+        if (ElementwiseDerivative(step)) fields.Add($"Activation = {GpuActivationOutput(step)}");
         if (step.HasDropout) fields.Add(DropoutFields(step, seed));
         return string.Join(", ", fields);
     }
@@ -327,13 +345,15 @@ internal static partial class NetworkEmitter
         {
             w.Line();
             var steps = new List<string>();
-            if (block.IsProduct && block.HasBias) steps.Add("bias");
-            if (block.Activation != ActivationKind.None) steps.Add(block.Activation.ToString());
+            if (ForwardBias(block)) steps.Add("bias");
+            if (block.Activation != ActivationKind.None && !Softmax(block)) steps.Add(block.Activation.ToString());
             if (block.HasDropout) steps.Add("dropout");
-            w.Line($"/// <summary>{Escape(Describe(block))}: {(steps.Count == 0 ? "stores" : string.Join(", ", steps) + " on")} each element {(block.IsProduct ? "of the product" : "it produces")}.</summary>");
+            w.Line(Softmax(block)
+                ? $"/// <summary>{Escape(Describe(block))}: {(block.HasDropout ? "dropout on" : "stores")} each value of the softmax (SoftmaxRows).</summary>"
+                : $"/// <summary>{Escape(Describe(block))}: {(steps.Count == 0 ? "stores" : string.Join(", ", steps) + " on")} each element {(block.IsProduct ? "of the product" : "it produces")}.</summary>");
             using (w.Block($"public struct {block.Name}Forward : {Interface}"))
             {
-                bool bias = block.IsProduct && block.HasBias;
+                bool bias = ForwardBias(block);
                 w.Line($"public {View} {(bias ? "Bias, " : "")}Output{(block.KeepsActivation ? ", Activation" : "")};");
                 if (block.HasDropout) EmitDropoutFieldDeclarations(w);
                 w.Line();
@@ -347,7 +367,7 @@ internal static partial class NetworkEmitter
                         ? $"int at = row / {block.Geometry!.OutputPixels} * {block.Outputs} + column * {block.Geometry.OutputPixels} + row % {block.Geometry.OutputPixels};"
                         : $"int at = row * {block.Outputs} + column;");
                     w.Line(bias ? "float v = value + Bias[column];" : "float v = value;");
-                    if (block.Activation != ActivationKind.None) w.Line($"v = {GpuActivation(block, "v")};");
+                    if (block.Activation != ActivationKind.None && !Softmax(block)) w.Line($"v = {GpuActivation(block, "v")};");
                     if (block.HasDropout)
                         using (w.Block("if (Dropout != 0)"))
                         {
@@ -373,7 +393,7 @@ internal static partial class NetworkEmitter
             var skips = outputStep ? new List<BlockPlan>() : GpuSkipsAt(blocks, step).ToList();
             using (w.Block($"public struct {name} : {Interface}"))
             {
-                w.Line($"public {View} {(outputStep ? "Gradient" : "Destination")}{(step.Activation != ActivationKind.None ? ", Activation" : "")}{string.Concat(skips.Select(skip => $", {skip.Name}Gradient"))};");
+                w.Line($"public {View} {(outputStep ? "Gradient" : "Destination")}{(ElementwiseDerivative(step) ? ", Activation" : "")}{string.Concat(skips.Select(skip => $", {skip.Name}Gradient"))};");
                 if (step.HasDropout) EmitDropoutFieldDeclarations(w);
                 w.Line();
                 w.Line("public readonly void Apply(int row, int column, float value) => Form(row, column, value);");
@@ -385,7 +405,7 @@ internal static partial class NetworkEmitter
                     w.Line(outputStep ? "float g = Gradient[at];" : "float g = value;");
                     foreach (var skip in skips) w.Line($"g += {skip.Name}Gradient[at]; // {skip.Name} added {step.Name}'s output");
                     if (step.HasDropout) w.Line($"if (Dropout != 0) g = {Kernels}Dropout.Keeps(Key, at, Threshold) ? g * Keep : 0f;");
-                    if (step.Activation != ActivationKind.None)
+                    if (ElementwiseDerivative(step))
                     {
                         w.Line("float a = Activation[at];");
                         w.Line($"g = {GpuDerivative(step, "g", "a")};");
