@@ -357,4 +357,31 @@ public class KernelTests
         for (int i = 0; i < input.Length; i++)
             Assert.True(gatedExpected[i] == inputGradient[i], $"gated input gradient {i}: {inputGradient[i]}, expected {gatedExpected[i]}");
     }
+
+    [Theory]
+    [InlineData(3, 7, 7, 3, 1, 1)] // same padding at stride 1: one tap is copied in, no clearing pass
+    [InlineData(2, 6, 5, 5, 1, 2)] // a 5×5 same convolution
+    [InlineData(2, 7, 7, 3, 2, 1)] // strided: cleared, every tap added
+    [InlineData(2, 6, 6, 3, 1, 0)] // valid: the output is smaller than the input
+    public void Col2im_writes_the_adjoint_of_im2col_over_whatever_the_image_held(int channels, int height, int width, int kernel, int stride, int pad)
+    {
+        int outputHeight = (height + 2 * pad - kernel) / stride + 1, outputWidth = (width + 2 * pad - kernel) / stride + 1;
+        var g = new ConvGeometry(channels, height, width, kernel, kernel, stride, pad, pad, outputHeight, outputWidth);
+        var columns = TestData.Uniform(g.PatchSize * g.OutputPixels, height * 10 + kernel).Select(v => (double)v).ToArray();
+        var expected = new double[g.InputSize];
+        for (int c = 0; c < channels; c++)
+            for (int ky = 0; ky < kernel; ky++)
+                for (int kx = 0; kx < kernel; kx++)
+                    for (int oy = 0; oy < outputHeight; oy++)
+                        for (int ox = 0; ox < outputWidth; ox++)
+                        {
+                            int y = oy * stride + ky - pad, x = ox * stride + kx - pad;
+                            if (y >= 0 && y < height && x >= 0 && x < width)
+                                expected[(c * height + y) * width + x] += columns[((c * kernel + ky) * kernel + kx) * g.OutputPixels + oy * outputWidth + ox];
+                        }
+        var image = Enumerable.Repeat(double.NaN, g.InputSize).ToArray();
+        Convolution.Col2Im<double>(columns, image, g);
+        for (int i = 0; i < image.Length; i++)
+            Assert.True(Math.Abs(expected[i] - image[i]) <= 1e-12, $"image[{i}] = {image[i]}, expected {expected[i]}");
+    }
 }

@@ -189,8 +189,7 @@ internal static partial class NetworkEmitter
                         w.Line($"var store = new {Kernels}StoreEpilogue<T>(columnGradient, {g.OutputPixels});");
                         w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}StoreEpilogue<T>>(parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), true, dz, false, {g.PatchSize}, {g.OutputPixels}, {block.Channels}, ref store);");
                         w.Line($"var image = buffers.{previous.Name}Gradient.AsSpan(s * {block.Inputs}, {block.Inputs});");
-                        w.Line("image.Clear();");
-                        w.Line($"{Kernels}Convolution.Col2ImAdd<T>(columnGradient, image, {GeometryOf(block)});");
+                        w.Line($"{Kernels}Convolution.Col2Im<T>(columnGradient, image, {GeometryOf(block)});");
                     }
                 }
             }

@@ -80,35 +80,65 @@ public static class Convolution
         return (first, last);
     }
 
+    /// <summary>Writes the image gradient from the column-matrix gradient (the adjoint of <see cref="Im2Col"/>),
+    /// overwriting <paramref name="image"/>. At stride 1 with the output as large as the input, the tap at (padTop,
+    /// padLeft) reads every pixel at its own place, so that tap's row is copied in and the others are added: no
+    /// clearing pass. Otherwise the image is cleared and every tap added.</summary>
+    public static void Col2Im<T>(ReadOnlySpan<T> columns, Span<T> image, in ConvGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool identityTap = g.Stride == 1 && g.OutputHeight == g.Height && g.OutputWidth == g.Width
+            && g.PadTop < g.KernelHeight && g.PadLeft < g.KernelWidth;
+        if (!identityTap)
+        {
+            image[..g.InputSize].Clear();
+            Col2ImAdd(columns, image, g);
+            return;
+        }
+        int pixels = g.OutputPixels;
+        for (int c = 0; c < g.Channels; c++)
+        {
+            int identity = (c * g.KernelHeight + g.PadTop) * g.KernelWidth + g.PadLeft;
+            columns.Slice(identity * pixels, pixels).CopyTo(image.Slice(c * pixels, pixels));
+            AddTaps(columns, image, g, c, skipTap: identity);
+        }
+    }
+
     /// <summary>Adds each column-matrix gradient back to the image position it was read from (the adjoint of
     /// <see cref="Im2Col"/>); <paramref name="image"/> is accumulated into, so clear it first.</summary>
     public static void Col2ImAdd<T>(ReadOnlySpan<T> columns, Span<T> image, in ConvGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        for (int c = 0; c < g.Channels; c++) AddTaps(columns, image, g, c, skipTap: -1);
+    }
+
+    /// <summary>Adds the column rows of channel <paramref name="c"/>'s taps (all but <paramref name="skipTap"/>) into the image.</summary>
+    static void AddTaps<T>(ReadOnlySpan<T> columns, Span<T> image, in ConvGeometry g, int c, int skipTap) where T : unmanaged, IFloatingPointIeee754<T>
+    {
         int pixels = g.OutputPixels;
-        for (int c = 0; c < g.Channels; c++)
-            for (int ky = 0; ky < g.KernelHeight; ky++)
-                for (int kx = 0; kx < g.KernelWidth; kx++)
+        for (int ky = 0; ky < g.KernelHeight; ky++)
+            for (int kx = 0; kx < g.KernelWidth; kx++)
+            {
+                int tap = (c * g.KernelHeight + ky) * g.KernelWidth + kx;
+                if (tap == skipTap) continue;
+                var row = columns.Slice(tap * pixels, pixels);
+                for (int oy = 0; oy < g.OutputHeight; oy++)
                 {
-                    var row = columns.Slice(((c * g.KernelHeight + ky) * g.KernelWidth + kx) * pixels, pixels);
-                    for (int oy = 0; oy < g.OutputHeight; oy++)
+                    int y = oy * g.Stride + ky - g.PadTop;
+                    if ((uint)y >= (uint)g.Height) continue;
+                    var destination = image.Slice((c * g.Height + y) * g.Width, g.Width);
+                    var source = row.Slice(oy * g.OutputWidth, g.OutputWidth);
+                    if (g.Stride == 1)
                     {
-                        int y = oy * g.Stride + ky - g.PadTop;
-                        if ((uint)y >= (uint)g.Height) continue;
-                        var destination = image.Slice((c * g.Height + y) * g.Width, g.Width);
-                        var source = row.Slice(oy * g.OutputWidth, g.OutputWidth);
-                        if (g.Stride == 1)
-                        {
-                            var (first, last) = InsideColumns(g, kx);
-                            Arithmetic.Add(destination.Slice(first + kx - g.PadLeft, last - first), source[first..last]);
-                            continue;
-                        }
-                        for (int ox = 0; ox < g.OutputWidth; ox++)
-                        {
-                            int x = ox * g.Stride + kx - g.PadLeft;
-                            if ((uint)x < (uint)g.Width) destination[x] += source[ox];
-                        }
+                        var (first, last) = InsideColumns(g, kx);
+                        Arithmetic.Add(destination.Slice(first + kx - g.PadLeft, last - first), source[first..last]);
+                        continue;
+                    }
+                    for (int ox = 0; ox < g.OutputWidth; ox++)
+                    {
+                        int x = ox * g.Stride + kx - g.PadLeft;
+                        if ((uint)x < (uint)g.Width) destination[x] += source[ox];
                     }
                 }
+            }
     }
 }
 

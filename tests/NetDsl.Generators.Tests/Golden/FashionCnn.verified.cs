@@ -639,8 +639,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
                 var store = new global::NetDsl.Kernels.StoreEpilogue<T>(columnGradient, 49);
                 global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), true, dz, false, 128, 49, 64, ref store);
                 var image = buffers.Pool1Gradient.AsSpan(s * 6272, 6272);
-                image.Clear();
-                global::NetDsl.Kernels.Convolution.Col2ImAdd<T>(columnGradient, image, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
+                global::NetDsl.Kernels.Convolution.Col2Im<T>(columnGradient, image, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
             }
         }
     }

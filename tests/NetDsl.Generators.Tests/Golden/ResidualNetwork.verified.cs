@@ -782,8 +782,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
                 var store = new global::NetDsl.Kernels.StoreEpilogue<T>(columnGradient, 64);
                 global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv1WeightOffset, Conv1WeightLength), true, dz, false, 72, 64, 8, ref store);
                 var image = buffers.StemGradient.AsSpan(s * 512, 512);
-                image.Clear();
-                global::NetDsl.Kernels.Convolution.Col2ImAdd<T>(columnGradient, image, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
+                global::NetDsl.Kernels.Convolution.Col2Im<T>(columnGradient, image, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
             }
         }
     }
@@ -832,8 +831,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
                 var store = new global::NetDsl.Kernels.StoreEpilogue<T>(columnGradient, 64);
                 global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), true, dz, false, 72, 64, 8, ref store);
                 var image = buffers.Norm1Gradient.AsSpan(s * 512, 512);
-                image.Clear();
-                global::NetDsl.Kernels.Convolution.Col2ImAdd<T>(columnGradient, image, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
+                global::NetDsl.Kernels.Convolution.Col2Im<T>(columnGradient, image, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
             }
         }
     }
