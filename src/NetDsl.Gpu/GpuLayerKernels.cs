@@ -31,7 +31,7 @@ public struct BiasedStoreEpilogue : IGpuEpilogue
 }
 
 /// <summary>The kernels of the layers that are not products: convolution's patch layout (im2col) and its inverse,
-/// pooling, batch normalization and plain copies. Every kernel that produces a layer's values hands each one to an
+/// pooling, batch normalization, PReLU, the skip connection's sum, softmax rows and plain passes. Every kernel that produces a layer's values hands each one to an
 /// epilogue as (sample, index within the sample, value), so the generated per-layer epilogues (activation, dropout,
 /// derivative) run inside it. Windows and patches follow the CPU's <see cref="ConvGeometry"/>: samples are C×H×W
 /// row-major, as in PyTorch.</summary>
