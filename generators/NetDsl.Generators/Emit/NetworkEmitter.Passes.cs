@@ -36,8 +36,10 @@ internal static partial class NetworkEmitter
                 case BlockKind.BatchNorm:
                     string common = $"batch, {block.Channels}, {block.Spatial}, parameters.Slice({block.Name}WeightOffset, {block.Channels}), parameters.Slice({block.Name}BiasOffset, {block.Channels})";
                     string running = $"statistics.Slice({block.StatisticsOffset}, {2 * block.Channels})";
+                    // A ReLU right after it is taken in the training pass that writes the output.
+                    bool relu = block.Activation == ActivationKind.ReLU;
                     w.Line("if (training)");
-                    w.Line($"    {Kernels}BatchNormalization.TrainingForward({BlockInput(plan, block)}, activation, {common}, buffers.{block.Name}Normalized.AsSpan(0, {n}), buffers.{block.Name}InverseDeviation, updateStatistics ? {running} : default, {Number(block.Momentum)}, {Number(block.Epsilon)});");
+                    w.Line($"    {Kernels}BatchNormalization.TrainingForward({BlockInput(plan, block)}, activation, {common}, buffers.{block.Name}Normalized.AsSpan(0, {n}), buffers.{block.Name}InverseDeviation, updateStatistics ? {running} : default, {Number(block.Momentum)}, {Number(block.Epsilon)}{(relu ? ", relu: true" : "")});");
                     using (w.Block("else"))
                     {
                         w.Line($"{BlockInput(plan, block)}.CopyTo(activation);");
@@ -48,8 +50,13 @@ internal static partial class NetworkEmitter
                             w.Line($"    {Kernels}BatchNormalization.InferenceForward(activation, {common}, {running}, {Number(block.Epsilon)});");
                         }
                         else w.Line($"{Kernels}BatchNormalization.InferenceForward(activation, {common}, {running}, {Number(block.Epsilon)});");
+                        if (relu) w.Line(ActivationForward(block, "activation"));
                     }
-                    EmitActivationAndDropout(w, block);
+                    if (relu)
+                    {
+                        if (block.HasDropout) EmitDropoutOnWholeBatch(w, block, maskDrawn: false);
+                    }
+                    else EmitActivationAndDropout(w, block);
                     break;
                 case BlockKind.MaxPool:
                     w.Line($"{Kernels}Pooling.MaxForward({BlockInput(plan, block)}, activation, buffers.{block.Name}Winners.AsSpan(0, {n}), batch, {GeometryOf(block)});");

@@ -24,6 +24,7 @@ public static unsafe class BatchNormalization
         public ReadOnlySpan<T> Input = input, Normalized = normalized, InverseDeviation = inverseDeviation, Gamma = gamma, Beta = beta;
         public Span<float> Running = running;
         public int Batch = batch, Channels = channels, Spatial = spatial;
+        public bool ReLU;
         public double Momentum = momentum, Epsilon = epsilon;
     }
 
@@ -43,9 +44,10 @@ public static unsafe class BatchNormalization
         TrainingForward(values, values, batch, channels, spatial, gamma, beta, normalized, inverseDeviation, running, momentum, epsilon);
 
     /// <summary>The training forward from <paramref name="input"/> into <paramref name="output"/> (which may be the same
-    /// memory): one pass fewer over the activations than copying first.</summary>
+    /// memory): one pass fewer over the activations than copying first. With <paramref name="relu"/> the output is
+    /// max(γx̂ + β, 0), the ReLU that follows taken in the same pass.</summary>
     public static void TrainingForward<T>(ReadOnlySpan<T> input, Span<T> output, int batch, int channels, int spatial, ReadOnlySpan<T> gamma,
-        ReadOnlySpan<T> beta, Span<T> normalized, Span<T> inverseDeviation, Span<float> running, double momentum, double epsilon)
+        ReadOnlySpan<T> beta, Span<T> normalized, Span<T> inverseDeviation, Span<float> running, double momentum, double epsilon, bool relu = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(input.Length, batch, channels, spatial, nameof(input));
@@ -54,6 +56,7 @@ public static unsafe class BatchNormalization
         // x̂ goes to the job's Gradient slot (the forward pass has no gradient), 1/σ to its Statistic slot.
         var job = new Job<T>(input, output, normalized, default, default, gamma, beta, inverseDeviation, default, default, running,
             batch, channels, spatial, momentum, epsilon);
+        job.ReLU = relu;
         Share(ref job, &ForwardChannels, &ForwardPart<T>);
     }
 
@@ -87,7 +90,7 @@ public static unsafe class BatchNormalization
             for (int s = 0; s < job.Batch; s++)
             {
                 int at = (s * channels + c) * spatial;
-                Normalize(job.Input.Slice(at, spatial), job.Values.Slice(at, spatial), job.Gradient.Slice(at, spatial), m, scale, g, b);
+                Normalize(job.Input.Slice(at, spatial), job.Values.Slice(at, spatial), job.Gradient.Slice(at, spatial), m, scale, g, b, job.ReLU);
             }
             if (!job.Running.IsEmpty)
             {
@@ -126,7 +129,7 @@ public static unsafe class BatchNormalization
     }
 
     /// <summary>x̂ = (v − mean)·scale into <paramref name="normalized"/>, γx̂ + β into <paramref name="values"/>.</summary>
-    static void Normalize<T>(ReadOnlySpan<T> input, Span<T> values, Span<T> normalized, T mean, T scale, T gamma, T beta)
+    static void Normalize<T>(ReadOnlySpan<T> input, Span<T> values, Span<T> normalized, T mean, T scale, T gamma, T beta, bool relu)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ref T x = ref MemoryMarshal.GetReference(input);
@@ -140,14 +143,16 @@ public static unsafe class BatchNormalization
             {
                 var xHat = (Vector.LoadUnsafe(ref x, (nuint)i) - m) * s;
                 xHat.StoreUnsafe(ref n, (nuint)i);
-                (g * xHat + b).StoreUnsafe(ref v, (nuint)i);
+                var y = g * xHat + b;
+                (relu ? Vector.Max(y, Vector<T>.Zero) : y).StoreUnsafe(ref v, (nuint)i);
             }
         }
         for (; i < values.Length; i++)
         {
             T xHat = (Unsafe.Add(ref x, i) - mean) * scale;
             Unsafe.Add(ref n, i) = xHat;
-            Unsafe.Add(ref v, i) = gamma * xHat + beta;
+            T y = gamma * xHat + beta;
+            Unsafe.Add(ref v, i) = relu ? T.Max(y, T.Zero) : y;
         }
     }
 

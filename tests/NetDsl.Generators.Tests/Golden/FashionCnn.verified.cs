@@ -292,15 +292,15 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             var output = buffers.Norm1Output.AsSpan(0, batch * 25088);
             var activation = output;
             if (training)
-                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * 25088), activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), buffers.Norm1Normalized.AsSpan(0, batch * 25088), buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 64) : default, 0.9, 1E-05);
+                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * 25088), activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), buffers.Norm1Normalized.AsSpan(0, batch * 25088), buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 64) : default, 0.9, 1E-05, relu: true);
             else
             {
                 buffers.Conv1Output.AsSpan(0, batch * 25088).CopyTo(activation);
                 // With folding on, Conv1 already produced the normalized values.
                 if (folded.IsEmpty)
                     global::NetDsl.Kernels.BatchNormalization.InferenceForward(activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), statistics.Slice(0, 64), 1E-05);
+                global::NetDsl.Kernels.Activations.ReLU(activation);
             }
-            global::NetDsl.Kernels.Activations.ReLU(activation);
         }
         // Pool1: MaxPool 2×2 → 32×14×14
         {

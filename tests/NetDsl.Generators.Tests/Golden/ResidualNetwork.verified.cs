@@ -338,15 +338,15 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var output = buffers.Norm1Output.AsSpan(0, batch * 512);
             var activation = output;
             if (training)
-                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * 512), activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), buffers.Norm1Normalized.AsSpan(0, batch * 512), buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 16) : default, 0.9, 1E-05);
+                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * 512), activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), buffers.Norm1Normalized.AsSpan(0, batch * 512), buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 16) : default, 0.9, 1E-05, relu: true);
             else
             {
                 buffers.Conv1Output.AsSpan(0, batch * 512).CopyTo(activation);
                 // With folding on, Conv1 already produced the normalized values.
                 if (folded.IsEmpty)
                     global::NetDsl.Kernels.BatchNormalization.InferenceForward(activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), statistics.Slice(0, 16), 1E-05);
+                global::NetDsl.Kernels.Activations.ReLU(activation);
             }
-            global::NetDsl.Kernels.Activations.ReLU(activation);
         }
         // Conv2: Conv2D 8×8×8 → 8×8×8, kernel 3, stride 1 (no bias: BatchNorm follows)
         {
