@@ -148,11 +148,6 @@ public static class GpuKernels
         }
     }
 
-    /// <summary>Hands every element of a rows × columns buffer to <paramref name="epilogue"/> (value 0): an elementwise
-    /// pass that reads and writes through the epilogue's own views.</summary>
-    public static void EachElement<TEpilogue>(Index1D index, int columns, TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue =>
-        epilogue.Apply(index / columns, index % columns, 0f);
-
     /// <summary>db[j] = Σ_rows dZ[row, j]: one thread per column.</summary>
     public static void ColumnSums(Index1D column, ArrayView<float> values, ArrayView<float> sums, int rows, int columns)
     {

@@ -184,7 +184,7 @@ public static class GpuLayerKernels
         double shift = values[channel * spatial], sum = 0, square = 0;
         for (int e = thread; e < count; e += ChannelGroupThreads)
         {
-            double d = values[(e / spatial * channels + channel) * spatial + e % spatial] - shift;
+            double d = values[ChannelElement(e, channel, channels, spatial)] - shift;
             sum += d;
             square += d * d;
         }
@@ -232,7 +232,7 @@ public static class GpuLayerKernels
         double sum = 0, product = 0;
         for (int e = thread; e < count; e += ChannelGroupThreads)
         {
-            int at = (e / spatial * channels + channel) * spatial + e % spatial;
+            int at = ChannelElement(e, channel, channels, spatial);
             double dy = gradient[at];
             sum += dy;
             product += dy * normalized[at];
@@ -283,18 +283,16 @@ public static class GpuLayerKernels
         int batch, int channels, int spatial)
     {
         var sums = SharedMemory.Allocate<double>(ChannelGroupThreads);
-        var unused = SharedMemory.Allocate<double>(ChannelGroupThreads);
         int channel = Grid.IdxX, thread = Group.IdxX, count = batch * spatial;
         double sum = 0;
         for (int e = thread; e < count; e += ChannelGroupThreads)
         {
-            int at = (e / spatial * channels + channel) * spatial + e % spatial;
+            int at = ChannelElement(e, channel, channels, spatial);
             float z = input[at];
             if (z <= 0) sum += (double)gradient[at] * z;
         }
         sums[thread] = sum;
-        unused[thread] = 0;
-        Reduce(sums, unused, thread);
+        Reduce(sums, thread);
         if (thread == 0) slopeGradient[channel] = (float)sums[0];
     }
 
@@ -329,6 +327,21 @@ public static class GpuLayerKernels
         float dot = 0;
         for (int j = start; j < start + width; j++) dot += gradient[j] * output[j];
         for (int j = start; j < start + width; j++) gradient[j] = output[j] * (gradient[j] - dot);
+    }
+
+    /// <summary>Element <paramref name="e"/> of a channel's batch × spatial values in a C×H×W batch: sample e / spatial,
+    /// position e % spatial.</summary>
+    static int ChannelElement(int e, int channel, int channels, int spatial) => (e / spatial * channels + channel) * spatial + e % spatial;
+
+    /// <summary>Tree sum of a per-thread array of a <see cref="ChannelGroupThreads"/> group into element 0.</summary>
+    static void Reduce(ArrayView<double> values, int thread)
+    {
+        Group.Barrier();
+        for (int half = ChannelGroupThreads / 2; half > 0; half /= 2)
+        {
+            if (thread < half) values[thread] += values[thread + half];
+            Group.Barrier();
+        }
     }
 
     /// <summary>Tree sum of two per-thread arrays of a <see cref="ChannelGroupThreads"/> group into element 0.</summary>

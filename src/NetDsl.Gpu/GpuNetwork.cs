@@ -263,20 +263,6 @@ public abstract class GpuNetwork : IDisposable
         loaded(new KernelConfig((batch + FusedTileRows - 1) / FusedTileRows, FusedGroupThreads), pass);
     }
 
-    /// <summary>Runs <paramref name="epilogue"/> once for every element of a rows × columns buffer.</summary>
-    protected void ForEachElement<TEpilogue>(int rows, int columns, TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue
-    {
-        var kernel = Device.Kernel(ElementKey<TEpilogue>.Key, static (accelerator, _) =>
-            accelerator.LoadAutoGroupedStreamKernel<Index1D, int, TEpilogue>(GpuKernels.EachElement));
-        kernel(rows * columns, columns, epilogue);
-    }
-
-    /// <summary>One key object per epilogue type for its elementwise kernel (its product kernel is keyed by the type).</summary>
-    static class ElementKey<TEpilogue>
-    {
-        public static readonly object Key = new();
-    }
-
     /// <summary>db = column sums of the batch × units gradient dZ.</summary>
     protected void BiasGradient(ArrayView<float> outputGradient, int batch, int units, ArrayView<float> biasGradient) =>
         Launch1D(units, ColumnSums, outputGradient, biasGradient, batch, units);
@@ -414,7 +400,8 @@ public abstract class GpuNetwork : IDisposable
         Device.Kernel(Keys<TEpilogue>.Pass, static (accelerator, _) =>
             accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, TEpilogue>(GpuLayerKernels.Pass))(rows * width, source, width, epilogue);
 
-    /// <summary>One key object per epilogue type and generic layer kernel, so each instantiation compiles once per device.</summary>
+    /// <summary>One key object per epilogue type and generic layer kernel (the product is keyed by the type itself), so
+    /// each instantiation compiles once per device.</summary>
     static class Keys<TEpilogue>
     {
         public static readonly object PatchesToImage = new(), MaxPool = new(), MaxPoolGradient = new(), AveragePool = new(),

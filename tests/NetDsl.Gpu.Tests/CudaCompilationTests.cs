@@ -72,7 +72,7 @@ public sealed class CudaCompilationTests : IDisposable
                 nameof(GpuLayerKernels.BatchNormInputGradient), nameof(GpuLayerKernels.Pass), nameof(GpuLayerKernels.Sum),
                 nameof(GpuLayerKernels.PReLUForward), nameof(GpuLayerKernels.PReLUInputGradient), nameof(GpuLayerKernels.SoftmaxRows) })
                 Compile(Kernel(typeof(GpuLayerKernels), name, epilogue), explicitlyGrouped: false);
-        Compile(Kernel(typeof(GpuKernels), nameof(GpuKernels.EachElement), typeof(GpuRegressor.OnGpu).GetNestedType("OutOutputStep")!), explicitlyGrouped: false);
+        Compile(Kernel(typeof(GpuLayerKernels), nameof(GpuLayerKernels.Pass), typeof(GpuRegressor.OnGpu).GetNestedType("OutOutputStep")!), explicitlyGrouped: false);
         foreach (var name in new[] { nameof(GpuLayerKernels.Im2Patches), nameof(GpuLayerKernels.ToPixelMajor), nameof(GpuLayerKernels.BatchNormRunningMoments),
             nameof(GpuLayerKernels.SoftmaxRowsBackward) })
             Compile(Kernel(typeof(GpuLayerKernels), name), explicitlyGrouped: false);

@@ -81,6 +81,7 @@ internal static partial class NetworkEmitter
             // cross-entropy's, which is taken with respect to the sigmoid's input.
             var outputStep = plan.Spec.Loss == LossKind.BinaryCrossEntropy ? last with { Activation = ActivationKind.None } : last;
             bool needsOutputStep = outputStep.HasDropout || outputStep.Activation != ActivationKind.None;
+            // The elementwise part of that step (dropout mask, derivative) is an epilogue; a softmax's Jacobian runs after it.
             EmitGpuForward(w, plan, blocks);
             EmitGpuLoss(w, plan, last);
             EmitGpuBackward(w, blocks, needsOutputStep ? outputStep : null);
@@ -134,6 +135,10 @@ internal static partial class NetworkEmitter
     /// <summary>Whether a step's activation derivative applies element by element in an epilogue; a softmax's Jacobian
     /// needs the whole row and runs after it (SoftmaxRowsBackward).</summary>
     static bool ElementwiseDerivative(BlockPlan step) => step.Activation != ActivationKind.None && !Softmax(step);
+
+    /// <summary>Whether the loss gradient's own step has an elementwise part: without dropout, a softmax output needs only
+    /// its Jacobian.</summary>
+    static bool ElementwiseOutputStep(BlockPlan step) => step.HasDropout || ElementwiseDerivative(step);
 
     /// <summary>The softmax's output a step's derivative is taken from: before dropout when the step has both.</summary>
     static string GpuActivationOutput(BlockPlan step) => step.KeepsActivation ? $"dropout ? {step.Name}Activation : {step.Name}Output" : $"{step.Name}Output";
@@ -239,7 +244,8 @@ internal static partial class NetworkEmitter
             if (outputStep is not null)
             {
                 w.Line($"// dZ of {outputStep.Name} from the loss gradient, through the steps after its product");
-                w.Line($"ForEachElement(batch, {outputStep.Outputs}, new {outputStep.Name}OutputStep {{ {string.Join(", ", new[] { $"Gradient = {outputStep.Name}Gradient", GpuChainFields(outputStep, "seed") }.Where(f => f.Length > 0))} }});");
+                if (ElementwiseOutputStep(outputStep))
+                    w.Line($"Pass({outputStep.Name}Gradient, batch, {outputStep.Outputs}, new {outputStep.Name}OutputStep {{ {ReceiverFields(blocks, outputStep)} }});");
                 if (Softmax(outputStep)) EmitSoftmaxBackward(w, outputStep);
             }
             bool fused = Fusable(blocks) && blocks.Count > 1;
@@ -249,7 +255,7 @@ internal static partial class NetworkEmitter
                     w.Line("// dZ of every layer but the last in one kernel, the tile of each kept in shared memory");
                     var fields = new List<string> { "Batch = batch", "Parameters = Parameters", $"LastGradient = {blocks[blocks.Count - 1].Name}Gradient" };
                     for (int i = 1; i < blocks.Count; i++)
-                        fields.Add($"{blocks[i].Name}Input = new {blocks[i].Name}InputGradient {{ {string.Join(", ", new[] { $"Destination = {blocks[i - 1].Name}Gradient", GpuChainFields(blocks[i - 1], "seed") }.Where(f => f.Length > 0))} }}");
+                        fields.Add($"{blocks[i].Name}Input = new {blocks[i].Name}InputGradient {{ {ReceiverFields(blocks, blocks[i - 1])} }}");
                     w.Line($"LaunchTiles(FusedBackward, batch, new FusedBackwardPass {{ {string.Join(", ", fields)} }});");
                 }
             for (int i = blocks.Count - 1; i >= 0; i--)
@@ -383,7 +389,7 @@ internal static partial class NetworkEmitter
         {
             // Block i's input gradient forms dZ of block i − 1; past the last block comes the loss gradient's own step.
             bool outputStep = i == blocks.Count;
-            if (outputStep && outputStepBlock is null) break;
+            if (outputStep && (outputStepBlock is null || !ElementwiseOutputStep(outputStepBlock))) break;
             var step = outputStep ? outputStepBlock! : blocks[i - 1];
             string name = outputStep ? $"{step.Name}OutputStep" : $"{blocks[i].Name}InputGradient";
             w.Line();
@@ -393,7 +399,7 @@ internal static partial class NetworkEmitter
             var skips = outputStep ? new List<BlockPlan>() : GpuSkipsAt(blocks, step).ToList();
             using (w.Block($"public struct {name} : {Interface}"))
             {
-                w.Line($"public {View} {(outputStep ? "Gradient" : "Destination")}{(ElementwiseDerivative(step) ? ", Activation" : "")}{string.Concat(skips.Select(skip => $", {skip.Name}Gradient"))};");
+                w.Line($"public {View} Destination{(ElementwiseDerivative(step) ? ", Activation" : "")}{string.Concat(skips.Select(skip => $", {skip.Name}Gradient"))};");
                 if (step.HasDropout) EmitDropoutFieldDeclarations(w);
                 w.Line();
                 w.Line("public readonly void Apply(int row, int column, float value) => Form(row, column, value);");
@@ -402,7 +408,7 @@ internal static partial class NetworkEmitter
                 using (w.Block("public readonly float Form(int row, int column, float value)"))
                 {
                     w.Line($"int at = row * {step.Outputs} + column;");
-                    w.Line(outputStep ? "float g = Gradient[at];" : "float g = value;");
+                    w.Line("float g = value;");
                     foreach (var skip in skips) w.Line($"g += {skip.Name}Gradient[at]; // {skip.Name} added {step.Name}'s output");
                     if (step.HasDropout) w.Line($"if (Dropout != 0) g = {Kernels}Dropout.Keeps(Key, at, Threshold) ? g * Keep : 0f;");
                     if (ElementwiseDerivative(step))
@@ -410,7 +416,7 @@ internal static partial class NetworkEmitter
                         w.Line("float a = Activation[at];");
                         w.Line($"g = {GpuDerivative(step, "g", "a")};");
                     }
-                    w.Line($"{(outputStep ? "Gradient" : "Destination")}[at] = g;");
+                    w.Line("Destination[at] = g;");
                     w.Line("return g;");
                 }
             }

@@ -48,7 +48,6 @@ partial class SoftmaxInside
         {
             var rates = host.DropoutRates;
             // dZ of Out from the loss gradient, through the steps after its product
-            ForEachElement(batch, 4, new OutOutputStep { Gradient = OutGradient });
             SoftmaxRowsBackward(OutGradient, OutOutput, batch, 4); // Distribution's Jacobian, row by row
             // Out: dW = dZᵀ·X (with the regularization gradient), db = Σ dZ
             Multiply(OutGradient, HiddenOutput, global::NetDsl.Gpu.ProductShape.Of(4, 9, batch, true, false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(OutWeightOffset, OutWeightLength), Weights = Parameters.SubView(OutWeightOffset, OutWeightLength), Inputs = 9, L1 = l1, L2 = l2 });
@@ -124,23 +123,6 @@ partial class SoftmaxInside
                 float g = value;
                 if (Dropout != 0) g = global::NetDsl.Kernels.Dropout.Keeps(Key, at, Threshold) ? g * Keep : 0f;
                 Destination[at] = g;
-                return g;
-            }
-        }
-
-        /// <summary>dZ of Out from the loss gradient: its dropout mask and activation derivative, element by element.</summary>
-        public struct OutOutputStep : global::NetDsl.Gpu.IGpuEpilogue
-        {
-            public global::ILGPU.ArrayView<float> Gradient;
-
-            public readonly void Apply(int row, int column, float value) => Form(row, column, value);
-
-            /// <summary>Stores the element's dZ and returns it.</summary>
-            public readonly float Form(int row, int column, float value)
-            {
-                int at = row * 4 + column;
-                float g = Gradient[at];
-                Gradient[at] = g;
                 return g;
             }
         }
