@@ -4,9 +4,9 @@ using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-// libtorch's figures for the networks and layer of NetDsl's `quick` mode, on two threads, measured the same way (the
-// median of five timed rounds after a warm-up of at least a second and 50 calls), printed as `torch-<name> value unit`
-// lines so that ../NetDsl.Benchmarks/compare.py can put each NetDsl figure beside them. Run through run.sh.
+// libtorch's figures for the networks and layer of NetDsl's `quick` mode, on two threads, measured by the same code
+// (Quick.Rate), printed as `torch-<name> value unit` lines so that ../NetDsl.Benchmarks/compare.py can put each NetDsl
+// figure beside them. Run through run.sh.
 torch.set_num_threads(2);
 torch.random.manual_seed(0);
 Console.WriteLine($"# libtorch {torch.__version__} through TorchSharp, {torch.get_num_threads()} threads");
@@ -35,23 +35,8 @@ static Module<Tensor, Tensor> Cnn() => Sequential(
     ("conv2", Conv2d(32, 64, 3, padding: 1, bias: false)), ("norm2", BatchNorm2d(64)), ("act2", ReLU()), ("pool2", MaxPool2d(2)),
     ("flat", Flatten()), ("hidden", Linear(64 * 7 * 7, 128)), ("act3", ReLU()), ("drop", Dropout(0.3)), ("logits", Linear(128, 10)));
 
-// Items per second: the median of five rounds of about seconds/5 each, after the warm-up.
-static double Rate(Action run, int itemsPerRun, double seconds = 2.5)
-{
-    var watch = Stopwatch.StartNew();
-    int warmRuns = 0;
-    while (watch.Elapsed.TotalSeconds < 1.0 || (warmRuns < 50 && watch.Elapsed.TotalSeconds < 10)) { run(); warmRuns++; }
-    long perRound = Math.Max(1, (long)(warmRuns / watch.Elapsed.TotalSeconds * seconds / 5));
-    var rates = new double[5];
-    for (int round = 0; round < rates.Length; round++)
-    {
-        watch.Restart();
-        for (long i = 0; i < perRound; i++) run();
-        rates[round] = perRound * itemsPerRun / watch.Elapsed.TotalSeconds;
-    }
-    Array.Sort(rates);
-    return rates[rates.Length / 2];
-}
+// Items per second, timed as the quick mode times NetDsl (Quick.Rate: the median of five rounds after the warm-up).
+static double Rate(Action run, int itemsPerRun, double seconds = 2.5) => NetDsl.Benchmarks.Quick.Rate(new Step(run, itemsPerRun), seconds);
 
 // One Adam step (lr 1e-4) as NetDsl's TrainStep takes it: forward, loss, backward, update, the loss read back.
 static double TrainingRate(Module<Tensor, Tensor> model, int batch, int inputs, int outputs, bool classify, double seconds = 2.5)
@@ -102,4 +87,12 @@ static double DenseRate(int size)
         var db = dy.sum(0);
         var dx = dy.matmul(w);
     }, 1, seconds: 4);
+}
+
+/// <summary>A libtorch call as a workload of the quick mode.</summary>
+sealed class Step(Action run, int itemsPerRun) : NetDsl.Benchmarks.Workload
+{
+    public override int ItemsPerRun => itemsPerRun;
+
+    public override void Run() => run();
 }
