@@ -10,7 +10,7 @@ set -eu
 root=$(git rev-parse --show-toplevel)
 runtime=${NETDSL_TORCH_RUNTIME:-/tmp/netdsl-torch-runtime}
 if [ ! -x "$runtime/dotnet/dotnet" ]; then
-    command -v patchelf >/dev/null || apt-get install -y -q patchelf >/dev/null
+    command -v patchelf >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q patchelf >/dev/null; }
     mkdir -p "$runtime/sources" "$runtime/lists/partial" "$runtime/debs" "$runtime/root" "$runtime/dotnet"
     printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
         > "$runtime/sources/trixie.sources"

@@ -61,12 +61,12 @@ public ref struct WeightGradientEpilogue<T>(Span<T> weightGradient, Span<T> bias
 }
 
 /// <summary>The shared matrix product: <c>C = op(A) · op(B)</c>, with op(A) m×k and op(B) k×n, every piece of C
-/// handed to an epilogue. B is packed into panels two vectors wide; a 4-row micro-kernel keeps 8 accumulators in
+/// handed to an epilogue. B is packed into panels two vectors wide; an 8-row micro-kernel keeps 16 accumulators in
 /// registers and broadcasts A. A product large enough to repay the hand-off is split between the two cores
 /// (<see cref="WorkSharing"/>): by column panels when there are several, else by rows; each core packs the panels it uses.</summary>
 public static unsafe class Gemm
 {
-    const int RowsPerTile = 4;
+    const int RowsPerTile = 8;
 
     /// <summary>Multiply-adds below which a product stays on one core: the hand-off costs about a microsecond.</summary>
     const long SharedWorkThreshold = 96 * 1024;
@@ -123,7 +123,7 @@ public static unsafe class Gemm
         int panelWidth = 2 * TSimd.Count;
         int panels = (o.Columns + panelWidth - 1) / panelWidth;
         bool worthSharing = WorkSharing.Parts > 1 && (long)o.M * o.Columns * o.K >= SharedWorkThreshold
-            && (panels >= 2 || o.M >= 4 * RowsPerTile);
+            && (panels >= 2 || o.M >= 2 * RowsPerTile);
         if (!worthSharing)
         {
             Compute<T, TVector, TSimd, TEpilogue>(o, ref job.Epilogue, 0, panels, 0, o.M);
@@ -186,6 +186,14 @@ public static unsafe class Gemm
         Span<T> sums = blocks == 1 ? tile : Scratch<T>.Sums((lastRow - firstRow + RowsPerTile) * panelWidth);
         ref T sums0 = ref MemoryMarshal.GetReference(sums);
 
+        // A's whole 8-row tiles are packed once when several panels will read them: each tile's rows become one
+        // stream, [depth][row], instead of eight streams a row apart (or one strided stream of A stored k×m).
+        int tiles = (lastRow - firstRow) / RowsPerTile;
+        bool packA = lastPanel - firstPanel >= 2 && tiles > 0;
+        Span<T> packedA = packA ? Scratch<T>.PackedA(tiles * RowsPerTile * k) : default;
+        if (packA) PackA(operands, firstRow, tiles, packedA);
+        ref T packedA0 = ref MemoryMarshal.GetReference(packedA);
+
         for (int panel = firstPanel; panel < lastPanel; panel++)
         {
             int column = panel * panelWidth;
@@ -202,10 +210,22 @@ public static unsafe class Gemm
                 for (; i + RowsPerTile <= lastRow; i += RowsPerTile)
                 {
                     ref T place = ref Unsafe.Add(ref sums0, (i - firstRow) * sumsStride);
-                    FourRows<T, TVector, TSimd>(ref Unsafe.Add(ref aBlock, i * rowStride), rowStride, depthStride, ref block, depthCount, ref place, carried);
+                    if (packA)
+                        EightRows<T, TVector, TSimd>(ref Unsafe.Add(ref packedA0, (i - firstRow) * k + depth * RowsPerTile), 1, RowsPerTile, ref block, depthCount, ref place, carried);
+                    else
+                        EightRows<T, TVector, TSimd>(ref Unsafe.Add(ref aBlock, i * rowStride), rowStride, depthStride, ref block, depthCount, ref place, carried);
                     if (finished)
                         for (int r = 0; r < RowsPerTile; r++)
                             epilogue.Apply(i + r, column, MemoryMarshal.CreateSpan(ref Unsafe.Add(ref place, r * panelWidth), width));
+                }
+                if (i + 4 <= lastRow)
+                {
+                    ref T place = ref Unsafe.Add(ref sums0, (i - firstRow) * sumsStride);
+                    FourRows<T, TVector, TSimd>(ref Unsafe.Add(ref aBlock, i * rowStride), rowStride, depthStride, ref block, depthCount, ref place, carried);
+                    if (finished)
+                        for (int r = 0; r < 4; r++)
+                            epilogue.Apply(i + r, column, MemoryMarshal.CreateSpan(ref Unsafe.Add(ref place, r * panelWidth), width));
+                    i += 4;
                 }
                 for (; i < lastRow; i++)
                 {
@@ -278,11 +298,69 @@ public static unsafe class Gemm
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void FourRows<T, TVector, TSimd>(ref T a, int rowStride, int depthStride, ref T panel, int k, ref T t, bool carried)
+    // The micro-kernels are kept out of line: inlined into Compute they shared its registers, and the JIT reloaded
+    // loop bounds from the stack on every step of the inner loop (half the FMA rate on a core with two FMA units).
+
+    /// <summary>Eight rows of C times one panel: 16 accumulators, enough independent FMA chains for two FMA units
+    /// of four cycles' latency; each step loads the panel row once and broadcasts eight values of A.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void EightRows<T, TVector, TSimd>(ref T a, nint rowStride, nint depthStride, ref T panel, int k, ref T t, bool carried)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
     {
-        int count = TSimd.Count;
+        nint count = TSimd.Count;
+        TVector c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero;
+        TVector c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero;
+        TVector c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero;
+        TVector c60 = TSimd.Zero, c61 = TSimd.Zero, c70 = TSimd.Zero, c71 = TSimd.Zero;
+        if (carried)
+        {
+            c00 = Load(ref t, 0); c01 = Load(ref t, 1); c10 = Load(ref t, 2); c11 = Load(ref t, 3);
+            c20 = Load(ref t, 4); c21 = Load(ref t, 5); c30 = Load(ref t, 6); c31 = Load(ref t, 7);
+            c40 = Load(ref t, 8); c41 = Load(ref t, 9); c50 = Load(ref t, 10); c51 = Load(ref t, 11);
+            c60 = Load(ref t, 12); c61 = Load(ref t, 13); c70 = Load(ref t, 14); c71 = Load(ref t, 15);
+        }
+        // Rows 0-3 and 4-7 from two moving bases, each row at base + r·rowStride.
+        ref T upper = ref a;
+        ref T lower = ref Unsafe.Add(ref a, 4 * rowStride);
+        nint twoRows = 2 * rowStride, threeRows = 3 * rowStride;
+        for (; k > 0; k--)
+        {
+            TVector b0 = TSimd.Load(ref panel), b1 = TSimd.Load(ref Unsafe.Add(ref panel, count));
+            TVector x = TSimd.Broadcast(upper);
+            c00 = TSimd.MultiplyAdd(x, b0, c00); c01 = TSimd.MultiplyAdd(x, b1, c01);
+            x = TSimd.Broadcast(Unsafe.Add(ref upper, rowStride));
+            c10 = TSimd.MultiplyAdd(x, b0, c10); c11 = TSimd.MultiplyAdd(x, b1, c11);
+            x = TSimd.Broadcast(Unsafe.Add(ref upper, twoRows));
+            c20 = TSimd.MultiplyAdd(x, b0, c20); c21 = TSimd.MultiplyAdd(x, b1, c21);
+            x = TSimd.Broadcast(Unsafe.Add(ref upper, threeRows));
+            c30 = TSimd.MultiplyAdd(x, b0, c30); c31 = TSimd.MultiplyAdd(x, b1, c31);
+            x = TSimd.Broadcast(lower);
+            c40 = TSimd.MultiplyAdd(x, b0, c40); c41 = TSimd.MultiplyAdd(x, b1, c41);
+            x = TSimd.Broadcast(Unsafe.Add(ref lower, rowStride));
+            c50 = TSimd.MultiplyAdd(x, b0, c50); c51 = TSimd.MultiplyAdd(x, b1, c51);
+            x = TSimd.Broadcast(Unsafe.Add(ref lower, twoRows));
+            c60 = TSimd.MultiplyAdd(x, b0, c60); c61 = TSimd.MultiplyAdd(x, b1, c61);
+            x = TSimd.Broadcast(Unsafe.Add(ref lower, threeRows));
+            c70 = TSimd.MultiplyAdd(x, b0, c70); c71 = TSimd.MultiplyAdd(x, b1, c71);
+            upper = ref Unsafe.Add(ref upper, depthStride);
+            lower = ref Unsafe.Add(ref lower, depthStride);
+            panel = ref Unsafe.Add(ref panel, 2 * count);
+        }
+        Store(c00, ref t, 0); Store(c01, ref t, 1); Store(c10, ref t, 2); Store(c11, ref t, 3);
+        Store(c20, ref t, 4); Store(c21, ref t, 5); Store(c30, ref t, 6); Store(c31, ref t, 7);
+        Store(c40, ref t, 8); Store(c41, ref t, 9); Store(c50, ref t, 10); Store(c51, ref t, 11);
+        Store(c60, ref t, 12); Store(c61, ref t, 13); Store(c70, ref t, 14); Store(c71, ref t, 15);
+
+        static TVector Load(ref T t, int vector) => TSimd.Load(ref Unsafe.Add(ref t, vector * TSimd.Count));
+        static void Store(TVector value, ref T t, int vector) => TSimd.Store(value, ref Unsafe.Add(ref t, vector * TSimd.Count));
+    }
+
+    /// <summary>Four rows of C times one panel (the rows an eight-row tile leaves).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void FourRows<T, TVector, TSimd>(ref T a, nint rowStride, nint depthStride, ref T panel, int k, ref T t, bool carried)
+        where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
+    {
+        nint count = TSimd.Count;
         TVector c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero;
         TVector c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero;
         if (carried)
@@ -292,22 +370,20 @@ public static unsafe class Gemm
             c20 = TSimd.Load(ref Unsafe.Add(ref t, 4 * count)); c21 = TSimd.Load(ref Unsafe.Add(ref t, 5 * count));
             c30 = TSimd.Load(ref Unsafe.Add(ref t, 6 * count)); c31 = TSimd.Load(ref Unsafe.Add(ref t, 7 * count));
         }
-        ref T a1 = ref Unsafe.Add(ref a, rowStride);
-        ref T a2 = ref Unsafe.Add(ref a, 2 * rowStride);
-        ref T a3 = ref Unsafe.Add(ref a, 3 * rowStride);
-        for (int p = 0; p < k; p++)
+        nint twoRows = 2 * rowStride, threeRows = 3 * rowStride;
+        for (; k > 0; k--)
         {
-            ref T row = ref Unsafe.Add(ref panel, p * 2 * count);
-            TVector b0 = TSimd.Load(ref row), b1 = TSimd.Load(ref Unsafe.Add(ref row, count));
-            int at = p * depthStride;
-            TVector x = TSimd.Broadcast(Unsafe.Add(ref a, at));
+            TVector b0 = TSimd.Load(ref panel), b1 = TSimd.Load(ref Unsafe.Add(ref panel, count));
+            TVector x = TSimd.Broadcast(a);
             c00 = TSimd.MultiplyAdd(x, b0, c00); c01 = TSimd.MultiplyAdd(x, b1, c01);
-            x = TSimd.Broadcast(Unsafe.Add(ref a1, at));
+            x = TSimd.Broadcast(Unsafe.Add(ref a, rowStride));
             c10 = TSimd.MultiplyAdd(x, b0, c10); c11 = TSimd.MultiplyAdd(x, b1, c11);
-            x = TSimd.Broadcast(Unsafe.Add(ref a2, at));
+            x = TSimd.Broadcast(Unsafe.Add(ref a, twoRows));
             c20 = TSimd.MultiplyAdd(x, b0, c20); c21 = TSimd.MultiplyAdd(x, b1, c21);
-            x = TSimd.Broadcast(Unsafe.Add(ref a3, at));
+            x = TSimd.Broadcast(Unsafe.Add(ref a, threeRows));
             c30 = TSimd.MultiplyAdd(x, b0, c30); c31 = TSimd.MultiplyAdd(x, b1, c31);
+            a = ref Unsafe.Add(ref a, depthStride);
+            panel = ref Unsafe.Add(ref panel, 2 * count);
         }
         TSimd.Store(c00, ref t); TSimd.Store(c01, ref Unsafe.Add(ref t, count));
         TSimd.Store(c10, ref Unsafe.Add(ref t, 2 * count)); TSimd.Store(c11, ref Unsafe.Add(ref t, 3 * count));
@@ -315,22 +391,48 @@ public static unsafe class Gemm
         TSimd.Store(c30, ref Unsafe.Add(ref t, 6 * count)); TSimd.Store(c31, ref Unsafe.Add(ref t, 7 * count));
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void OneRow<T, TVector, TSimd>(ref T a, int depthStride, ref T panel, int k, ref T t, bool carried)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void OneRow<T, TVector, TSimd>(ref T a, nint depthStride, ref T panel, int k, ref T t, bool carried)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
     {
-        int count = TSimd.Count;
+        nint count = TSimd.Count;
         TVector c0 = carried ? TSimd.Load(ref t) : TSimd.Zero;
         TVector c1 = carried ? TSimd.Load(ref Unsafe.Add(ref t, count)) : TSimd.Zero;
-        for (int p = 0; p < k; p++)
+        for (; k > 0; k--)
         {
-            ref T row = ref Unsafe.Add(ref panel, p * 2 * count);
-            TVector x = TSimd.Broadcast(Unsafe.Add(ref a, p * depthStride));
-            c0 = TSimd.MultiplyAdd(x, TSimd.Load(ref row), c0);
-            c1 = TSimd.MultiplyAdd(x, TSimd.Load(ref Unsafe.Add(ref row, count)), c1);
+            TVector x = TSimd.Broadcast(a);
+            c0 = TSimd.MultiplyAdd(x, TSimd.Load(ref panel), c0);
+            c1 = TSimd.MultiplyAdd(x, TSimd.Load(ref Unsafe.Add(ref panel, count)), c1);
+            a = ref Unsafe.Add(ref a, depthStride);
+            panel = ref Unsafe.Add(ref panel, 2 * count);
         }
         TSimd.Store(c0, ref t);
         TSimd.Store(c1, ref Unsafe.Add(ref t, count));
+    }
+
+    /// <summary>Copies the 8-row tiles of op(A) starting at <paramref name="firstRow"/> into <paramref name="packed"/>,
+    /// each stored k depths × 8 rows contiguous.</summary>
+    static void PackA<T>(in Operands<T> operands, int firstRow, int tiles, Span<T> packed)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int m = operands.M, k = operands.K;
+        ref T a = ref MemoryMarshal.GetReference(operands.A);
+        ref T target = ref MemoryMarshal.GetReference(packed);
+        for (int t = 0; t < tiles; t++)
+        {
+            int row = firstRow + t * RowsPerTile;
+            ref T tile = ref Unsafe.Add(ref target, t * RowsPerTile * k);
+            if (operands.TransposeA)
+                for (int p = 0; p < k; p++)
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref a, p * m + row), RowsPerTile)
+                        .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref tile, p * RowsPerTile), RowsPerTile));
+            else
+                for (int r = 0; r < RowsPerTile; r++)
+                {
+                    ref T source = ref Unsafe.Add(ref a, (row + r) * k);
+                    for (int p = 0; p < k; p++) Unsafe.Add(ref tile, p * RowsPerTile + r) = Unsafe.Add(ref source, p);
+                }
+        }
     }
 
     /// <summary>Copies panels [firstPanel, lastPanel) of op(B) (plus the ones column) into <paramref name="packed"/>,
@@ -438,9 +540,11 @@ public static unsafe class Gemm
     /// it: no allocation per step.</summary>
     static class Scratch<T>
     {
-        [ThreadStatic] static T[]? packed, sums;
+        [ThreadStatic] static T[]? packed, packedA, sums;
 
         public static Span<T> Packed(int length) => Get(ref packed, length);
+
+        public static Span<T> PackedA(int length) => Get(ref packedA, length);
 
         public static Span<T> Sums(int length) => Get(ref sums, length);
 
