@@ -427,12 +427,47 @@ public static unsafe class Gemm
                     MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref a, p * m + row), RowsPerTile)
                         .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref tile, p * RowsPerTile), RowsPerTile));
             else
-                for (int r = 0; r < RowsPerTile; r++)
-                {
-                    ref T source = ref Unsafe.Add(ref a, (row + r) * k);
-                    for (int p = 0; p < k; p++) Unsafe.Add(ref tile, p * RowsPerTile + r) = Unsafe.Add(ref source, p);
-                }
+            {
+                ref T source = ref Unsafe.Add(ref a, row * k);
+                int p = 0;
+                if (typeof(T) == typeof(float) && Avx.IsSupported)
+                    for (; p + 8 <= k; p += 8)
+                        Transpose8(ref Unsafe.As<T, float>(ref Unsafe.Add(ref source, p)), k,
+                            ref Unsafe.As<T, float>(ref Unsafe.Add(ref tile, p * RowsPerTile)));
+                for (; p < k; p++)
+                    for (int r = 0; r < RowsPerTile; r++)
+                        Unsafe.Add(ref tile, p * RowsPerTile + r) = Unsafe.Add(ref source, r * k + p);
+            }
         }
+    }
+
+    /// <summary>Writes the transpose of an 8×8 block (rows <paramref name="sourceStride"/> apart) as 8 contiguous rows
+    /// of 8, in registers: 32-bit and 64-bit interleaves within 128-bit lanes, then the lanes exchanged.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose8(ref float source, int sourceStride, ref float target)
+    {
+        nint stride = sourceStride;
+        var r0 = Vector256.LoadUnsafe(ref source);
+        var r1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, stride));
+        var r2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 2 * stride));
+        var r3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 3 * stride));
+        var r4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 4 * stride));
+        var r5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 5 * stride));
+        var r6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 6 * stride));
+        var r7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 7 * stride));
+        // t: pairs of rows interleaved; s: four rows' values at depths {0,4}, {1,5}, {2,6}, {3,7} per 128-bit lane.
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE), s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE), s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(s0, s4, 0x20).StoreUnsafe(ref target);
+        Avx.Permute2x128(s1, s5, 0x20).StoreUnsafe(ref target, 8);
+        Avx.Permute2x128(s2, s6, 0x20).StoreUnsafe(ref target, 16);
+        Avx.Permute2x128(s3, s7, 0x20).StoreUnsafe(ref target, 24);
+        Avx.Permute2x128(s0, s4, 0x31).StoreUnsafe(ref target, 32);
+        Avx.Permute2x128(s1, s5, 0x31).StoreUnsafe(ref target, 40);
+        Avx.Permute2x128(s2, s6, 0x31).StoreUnsafe(ref target, 48);
+        Avx.Permute2x128(s3, s7, 0x31).StoreUnsafe(ref target, 56);
     }
 
     /// <summary>Copies panels [firstPanel, lastPanel) of op(B) (plus the ones column) into <paramref name="packed"/>,
