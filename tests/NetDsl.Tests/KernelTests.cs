@@ -361,7 +361,34 @@ public class KernelTests
     }
 
     [Theory]
-    [InlineData(3, 7, 7, 3, 1, 1)] // same padding at stride 1: one tap is copied in, no clearing pass
+    [InlineData(3, 7, 7, 3, 1, 1, 1, 7, 7)] // same padding at stride 1: each tap's row is the plane shifted
+    [InlineData(2, 6, 5, 5, 1, 2, 2, 6, 5)] // a 5×5 same convolution: shifts of up to two rows and columns
+    [InlineData(2, 5, 6, 2, 1, 0, 0, 5, 6)] // a 2×2 same convolution: all padding below and to the right
+    [InlineData(2, 4, 4, 3, 1, 0, 1, 2, 4)] // valid vertically, same horizontally: still a shifted plane
+    [InlineData(2, 7, 7, 3, 2, 1, 1, 4, 4)] // strided: window by window
+    [InlineData(2, 6, 6, 3, 1, 0, 0, 4, 4)] // valid: narrower output, row by row
+    public void Im2col_lays_out_every_window_with_zeros_for_padding(int channels, int height, int width, int kernel, int stride,
+        int padTop, int padLeft, int outputHeight, int outputWidth)
+    {
+        var g = new ConvGeometry(channels, height, width, kernel, kernel, stride, padTop, padLeft, outputHeight, outputWidth);
+        var image = TestData.Uniform(g.InputSize, height * 10 + kernel).Select(v => (double)v).ToArray();
+        var columns = Enumerable.Repeat(double.NaN, g.PatchSize * g.OutputPixels).ToArray();
+        Convolution.Im2Col<double>(image, columns, g);
+        for (int c = 0; c < channels; c++)
+            for (int ky = 0; ky < kernel; ky++)
+                for (int kx = 0; kx < kernel; kx++)
+                    for (int oy = 0; oy < outputHeight; oy++)
+                        for (int ox = 0; ox < outputWidth; ox++)
+                        {
+                            int y = oy * stride + ky - padTop, x = ox * stride + kx - padLeft;
+                            double expected = y >= 0 && y < height && x >= 0 && x < width ? image[(c * height + y) * width + x] : 0;
+                            int at = ((c * kernel + ky) * kernel + kx) * g.OutputPixels + oy * outputWidth + ox;
+                            Assert.True(expected == columns[at], $"tap ({c}, {ky}, {kx}) at ({oy}, {ox}): {columns[at]}, expected {expected}");
+                        }
+    }
+
+    [Theory]
+    [InlineData(3, 7, 7, 3, 1, 1)] // same padding at stride 1: one tap is copied in, the others added as shifted planes
     [InlineData(2, 6, 5, 5, 1, 2)] // a 5×5 same convolution
     [InlineData(2, 7, 7, 3, 2, 1)] // strided: cleared, every tap added
     [InlineData(2, 6, 6, 3, 1, 0)] // valid: the output is smaller than the input

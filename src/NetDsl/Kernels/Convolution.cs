@@ -38,11 +38,17 @@ public static class Convolution
     public static void Im2Col<T>(ReadOnlySpan<T> image, Span<T> columns, in ConvGeometry g) where T : unmanaged, INumberBase<T>
     {
         int pixels = g.OutputPixels;
+        bool shifted = g.Stride == 1 && g.OutputWidth == g.Width;
         for (int c = 0; c < g.Channels; c++)
             for (int ky = 0; ky < g.KernelHeight; ky++)
                 for (int kx = 0; kx < g.KernelWidth; kx++)
                 {
                     var row = columns.Slice(((c * g.KernelHeight + ky) * g.KernelWidth + kx) * pixels, pixels);
+                    if (shifted)
+                    {
+                        CopyShiftedTap(image.Slice(c * g.Height * g.Width, g.Height * g.Width), row, g, ky, kx);
+                        continue;
+                    }
                     for (int oy = 0; oy < g.OutputHeight; oy++)
                     {
                         int y = oy * g.Stride + ky - g.PadTop;
@@ -71,6 +77,39 @@ public static class Convolution
                 }
     }
 
+    /// <summary>At stride 1 with the output as wide as the input, a tap's row of the column matrix is the channel's
+    /// plane shifted by (ky − padTop)·W + kx − padLeft: one contiguous copy, then zeros where the window hangs over the
+    /// padding (whole rows above and below, and the columns that wrapped into the neighbouring image row).</summary>
+    static void CopyShiftedTap<T>(ReadOnlySpan<T> plane, Span<T> row, in ConvGeometry g, int ky, int kx) where T : unmanaged, INumberBase<T>
+    {
+        int width = g.Width;
+        var (start, end) = ShiftedRange(plane.Length, g, ky, kx, out int shift);
+        row[..start].Clear();
+        row[end..].Clear();
+        if (end > start) plane.Slice(start + shift, end - start).CopyTo(row.Slice(start));
+        var (first, last) = InsideColumns(g, kx);
+        ref T values = ref MemoryMarshal.GetReference(row);
+        for (int at = start / width * width; at < end; at += width)
+        {
+            for (int ox = 0; ox < first; ox++) Unsafe.Add(ref values, at + ox) = T.Zero;
+            for (int ox = last; ox < width; ox++) Unsafe.Add(ref values, at + ox) = T.Zero;
+        }
+    }
+
+    /// <summary>The range of a shifted tap's row whose source lies in the plane: the output rows whose window row is
+    /// inside the image, trimmed where the shift would read before or past the plane (only wrapped columns are trimmed,
+    /// and those read as zero).</summary>
+    static (int Start, int End) ShiftedRange(int planeLength, in ConvGeometry g, int ky, int kx, out int shift)
+    {
+        int width = g.Width;
+        int firstRow = Math.Clamp(g.PadTop - ky, 0, g.OutputHeight);
+        int lastRow = Math.Clamp(g.Height + g.PadTop - ky, firstRow, g.OutputHeight);
+        shift = (ky - g.PadTop) * width + kx - g.PadLeft;
+        int start = Math.Max(firstRow * width, -shift);
+        int end = Math.Max(start, Math.Min(lastRow * width, planeLength - shift));
+        return (start, end);
+    }
+
     /// <summary>For stride 1: the output columns [first, last) whose window column <paramref name="kx"/> falls inside
     /// the image (x = ox + kx − padLeft in [0, W)).</summary>
     static (int First, int Last) InsideColumns(in ConvGeometry g, int kx)
@@ -84,7 +123,9 @@ public static class Convolution
     /// overwriting <paramref name="image"/>. At stride 1 with the output as large as the input, the tap at (padTop,
     /// padLeft) reads every pixel at its own place, so that tap's row is copied in and the others are added: no
     /// clearing pass. Otherwise the image is cleared and every tap added.</summary>
-    public static void Col2Im<T>(ReadOnlySpan<T> columns, Span<T> image, in ConvGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <remarks>In that case <paramref name="columns"/> serves as scratch: its entries that stand for padding are
+    /// zeroed, so each tap's row is added back as one contiguous shifted run.</remarks>
+    public static void Col2Im<T>(Span<T> columns, Span<T> image, in ConvGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool identityTap = g.Stride == 1 && g.OutputHeight == g.Height && g.OutputWidth == g.Width
             && g.PadTop < g.KernelHeight && g.PadLeft < g.KernelWidth;
@@ -98,9 +139,32 @@ public static class Convolution
         for (int c = 0; c < g.Channels; c++)
         {
             int identity = (c * g.KernelHeight + g.PadTop) * g.KernelWidth + g.PadLeft;
-            columns.Slice(identity * pixels, pixels).CopyTo(image.Slice(c * pixels, pixels));
-            AddTaps(columns, image, g, c, skipTap: identity);
+            var plane = image.Slice(c * pixels, pixels);
+            columns.Slice(identity * pixels, pixels).CopyTo(plane);
+            for (int ky = 0; ky < g.KernelHeight; ky++)
+                for (int kx = 0; kx < g.KernelWidth; kx++)
+                {
+                    int tap = (c * g.KernelHeight + ky) * g.KernelWidth + kx;
+                    if (tap != identity) AddShiftedTap(columns.Slice(tap * pixels, pixels), plane, g, ky, kx);
+                }
         }
+    }
+
+    /// <summary>The adjoint of <see cref="CopyShiftedTap"/>: zeroes the row's wrapped columns (they stand for padding),
+    /// then adds the row to the plane as one shifted run.</summary>
+    static void AddShiftedTap<T>(Span<T> row, Span<T> plane, in ConvGeometry g, int ky, int kx) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int width = g.Width;
+        var (start, end) = ShiftedRange(plane.Length, g, ky, kx, out int shift);
+        if (end <= start) return;
+        var (first, last) = InsideColumns(g, kx);
+        ref T values = ref MemoryMarshal.GetReference(row);
+        for (int at = start / width * width; at < end; at += width)
+        {
+            for (int ox = 0; ox < first; ox++) Unsafe.Add(ref values, at + ox) = T.Zero;
+            for (int ox = last; ox < width; ox++) Unsafe.Add(ref values, at + ox) = T.Zero;
+        }
+        Arithmetic.Add(plane.Slice(start + shift, end - start), row[start..end]);
     }
 
     /// <summary>Adds each column-matrix gradient back to the image position it was read from (the adjoint of

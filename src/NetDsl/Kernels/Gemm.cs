@@ -482,7 +482,18 @@ public static unsafe class Gemm
             int column = panel * panelWidth;
             ref T destination = ref packed[(panel - firstPanel) * panelWidth * k];
             int stored = Math.Max(0, Math.Min(panelWidth, n - column));
-            if (!operands.TransposeB)
+            if (!operands.TransposeB && Vector256.IsHardwareAccelerated && stored == panelWidth && panelWidth % Vector256<T>.Count == 0)
+            {
+                // Whole panel rows by vector moves: a copy call per 32-value row cost as much as the copy.
+                for (int p = 0; p < k; p++)
+                {
+                    ref T source = ref Unsafe.Add(ref b, p * n + column);
+                    ref T target = ref Unsafe.Add(ref destination, p * panelWidth);
+                    for (int c = 0; c < panelWidth; c += Vector256<T>.Count)
+                        Vector256.LoadUnsafe(ref source, (nuint)c).StoreUnsafe(ref target, (nuint)c);
+                }
+            }
+            else if (!operands.TransposeB)
             {
                 for (int p = 0; p < k; p++)
                     MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref b, p * n + column), stored)
