@@ -182,8 +182,7 @@ public static unsafe class Gemm
         int blocks = k <= 2 * DepthBlock ? 1 : (k + DepthBlock - 1) / DepthBlock; // a panel this short already fits L1
         int depthBlock = (k + blocks - 1) / blocks; // equal blocks: no short tail block that reloads every tile's sums
         int sumsStride = blocks == 1 ? 0 : panelWidth;
-        Span<T> tile = stackalloc T[RowsPerTile * panelWidth];
-        Span<T> sums = blocks == 1 ? tile : Scratch<T>.Sums((lastRow - firstRow + RowsPerTile) * panelWidth);
+        Span<T> sums = Scratch<T>.Sums((blocks == 1 ? RowsPerTile : lastRow - firstRow + RowsPerTile) * panelWidth);
         ref T sums0 = ref MemoryMarshal.GetReference(sums);
 
         // A's whole 8-row tiles are packed once when several panels will read them: each tile's rows become one
@@ -422,10 +421,13 @@ public static unsafe class Gemm
         {
             int row = firstRow + t * RowsPerTile;
             ref T tile = ref Unsafe.Add(ref target, t * RowsPerTile * k);
-            if (operands.TransposeA)
+            if (operands.TransposeA && Vector256<T>.Count == RowsPerTile && Vector256.IsHardwareAccelerated)
                 for (int p = 0; p < k; p++)
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref a, p * m + row), RowsPerTile)
-                        .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref tile, p * RowsPerTile), RowsPerTile));
+                    Vector256.LoadUnsafe(ref Unsafe.Add(ref a, p * m + row)).StoreUnsafe(ref Unsafe.Add(ref tile, p * RowsPerTile));
+            else if (operands.TransposeA)
+                for (int p = 0; p < k; p++)
+                    for (int r = 0; r < RowsPerTile; r++)
+                        Unsafe.Add(ref tile, p * RowsPerTile + r) = Unsafe.Add(ref a, p * m + row + r);
             else
             {
                 ref T source = ref Unsafe.Add(ref a, row * k);
@@ -581,11 +583,15 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>Per-thread scratch: the packed panel, and the row tiles' running sums while a long inner dimension is
-    /// walked in depth blocks. Each grows to the largest product seen on its thread, then every later product reuses
-    /// it: no allocation per step.</summary>
-    static class Scratch<T>
+    /// <summary>Per-thread scratch: the packed panels of A and B, and the row tiles' running sums while a long inner
+    /// dimension is walked in depth blocks. Each grows to the largest product seen on its thread, then every later
+    /// product reuses it: no allocation per step. Each starts on a 64-byte boundary (pinned arrays, which never move):
+    /// a 512-bit load that straddles two cache lines costs two, and an array's data otherwise starts wherever the
+    /// allocator put it.</summary>
+    static class Scratch<T> where T : unmanaged
     {
+        const int Alignment = 64;
+
         [ThreadStatic] static T[]? packed, packedA, sums;
 
         public static Span<T> Packed(int length) => Get(ref packed, length);
@@ -596,8 +602,12 @@ public static unsafe class Gemm
 
         static Span<T> Get(ref T[]? buffer, int length)
         {
-            if (buffer is null || buffer.Length < length) buffer = new T[length];
-            return buffer.AsSpan(0, length);
+            int slack = Alignment / Unsafe.SizeOf<T>();
+            if (buffer is null || buffer.Length < length + slack)
+                buffer = GC.AllocateUninitializedArray<T>(length + slack, pinned: true);
+            nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
+            int offset = (int)((Alignment - address % Alignment) % Alignment) / Unsafe.SizeOf<T>();
+            return buffer.AsSpan(offset, length);
         }
     }
 }
