@@ -261,6 +261,8 @@ public static unsafe class Gemm
             {
                 int width = Math.Min(segment, lastColumn - column);
                 int j = 0;
+                for (; j + 8 <= width && column + j + 8 <= n; j += 8)
+                    EightDots<T, TVector, TSimd>(ref a, ref Unsafe.Add(ref b0, (column + j) * k), k, ref values[j]);
                 for (; j + 4 <= width && column + j + 4 <= n; j += 4)
                 {
                     ref T b = ref Unsafe.Add(ref b0, (column + j) * k);
@@ -294,6 +296,64 @@ public static unsafe class Gemm
                 }
                 epilogue.Apply(i, column, values[..width]);
             }
+        }
+    }
+
+    /// <summary>Eight dot products of A's row with eight consecutive rows of B (k apart) into
+    /// <paramref name="results"/>: eight independent FMA chains, each load of A shared by eight, and the eight sums
+    /// reduced together (for 512-bit floats: halves added, then three rounds of pairwise adds across the eight).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void EightDots<T, TVector, TSimd>(ref T a, ref T b, int k, ref T results)
+        where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
+    {
+        nint count = TSimd.Count, stride = k;
+        TVector c0 = TSimd.Zero, c1 = TSimd.Zero, c2 = TSimd.Zero, c3 = TSimd.Zero;
+        TVector c4 = TSimd.Zero, c5 = TSimd.Zero, c6 = TSimd.Zero, c7 = TSimd.Zero;
+        ref T b4 = ref Unsafe.Add(ref b, 4 * stride);
+        nint p = 0;
+        for (; p + count <= k; p += count)
+        {
+            TVector x = TSimd.Load(ref Unsafe.Add(ref a, p));
+            c0 = TSimd.MultiplyAdd(x, TSimd.Load(ref Unsafe.Add(ref b, p)), c0);
+            c1 = TSimd.MultiplyAdd(x, TSimd.Load(ref Unsafe.Add(ref b, stride + p)), c1);
+            c2 = TSimd.MultiplyAdd(x, TSimd.Load(ref Unsafe.Add(ref b, 2 * stride + p)), c2);
+            c3 = TSimd.MultiplyAdd(x, TSimd.Load(ref Unsafe.Add(ref b, 3 * stride + p)), c3);
+            c4 = TSimd.MultiplyAdd(x, TSimd.Load(ref Unsafe.Add(ref b4, p)), c4);
+            c5 = TSimd.MultiplyAdd(x, TSimd.Load(ref Unsafe.Add(ref b4, stride + p)), c5);
+            c6 = TSimd.MultiplyAdd(x, TSimd.Load(ref Unsafe.Add(ref b4, 2 * stride + p)), c6);
+            c7 = TSimd.MultiplyAdd(x, TSimd.Load(ref Unsafe.Add(ref b4, 3 * stride + p)), c7);
+        }
+        if (typeof(TVector) == typeof(Vector512<float>) && Avx.IsSupported)
+            Sums8(Unsafe.As<TVector, Vector512<float>>(ref c0), Unsafe.As<TVector, Vector512<float>>(ref c1),
+                Unsafe.As<TVector, Vector512<float>>(ref c2), Unsafe.As<TVector, Vector512<float>>(ref c3),
+                Unsafe.As<TVector, Vector512<float>>(ref c4), Unsafe.As<TVector, Vector512<float>>(ref c5),
+                Unsafe.As<TVector, Vector512<float>>(ref c6), Unsafe.As<TVector, Vector512<float>>(ref c7))
+                .StoreUnsafe(ref Unsafe.As<T, float>(ref results));
+        else
+        {
+            results = TSimd.Sum(c0); Unsafe.Add(ref results, 1) = TSimd.Sum(c1);
+            Unsafe.Add(ref results, 2) = TSimd.Sum(c2); Unsafe.Add(ref results, 3) = TSimd.Sum(c3);
+            Unsafe.Add(ref results, 4) = TSimd.Sum(c4); Unsafe.Add(ref results, 5) = TSimd.Sum(c5);
+            Unsafe.Add(ref results, 6) = TSimd.Sum(c6); Unsafe.Add(ref results, 7) = TSimd.Sum(c7);
+        }
+        for (; p < k; p++)
+        {
+            T x = Unsafe.Add(ref a, p);
+            for (int j = 0; j < 8; j++) Unsafe.Add(ref results, j) += x * Unsafe.Add(ref b, j * stride + p);
+        }
+
+        // Each sum's 512-bit halves added, then pairwise adds within 128-bit lanes leave sum j's lane-l part at element
+        // j % 4 of lane l of h0123 (j < 4) or h4567; the last step adds the lanes.
+        static Vector256<float> Sums8(Vector512<float> c0, Vector512<float> c1, Vector512<float> c2, Vector512<float> c3,
+            Vector512<float> c4, Vector512<float> c5, Vector512<float> c6, Vector512<float> c7)
+        {
+            Vector256<float> v0 = c0.GetLower() + c0.GetUpper(), v1 = c1.GetLower() + c1.GetUpper();
+            Vector256<float> v2 = c2.GetLower() + c2.GetUpper(), v3 = c3.GetLower() + c3.GetUpper();
+            Vector256<float> v4 = c4.GetLower() + c4.GetUpper(), v5 = c5.GetLower() + c5.GetUpper();
+            Vector256<float> v6 = c6.GetLower() + c6.GetUpper(), v7 = c7.GetLower() + c7.GetUpper();
+            var h0123 = Avx.HorizontalAdd(Avx.HorizontalAdd(v0, v1), Avx.HorizontalAdd(v2, v3));
+            var h4567 = Avx.HorizontalAdd(Avx.HorizontalAdd(v4, v5), Avx.HorizontalAdd(v6, v7));
+            return Avx.Permute2x128(h0123, h4567, 0x20) + Avx.Permute2x128(h0123, h4567, 0x31);
         }
     }
 
