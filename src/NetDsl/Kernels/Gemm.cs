@@ -148,7 +148,7 @@ public static unsafe class Gemm
         }
         else
         {
-            // Whole 4-row tiles to the caller, the rest (with any leftover rows) to the worker.
+            // Whole 8-row tiles to the caller, the rest (with any leftover rows) to the worker.
             int split = o.M / 2 / RowsPerTile * RowsPerTile;
             Compute<T, TVector, TSimd, TEpilogue>(o, ref job.Epilogue, 0, panels, part == 0 ? 0 : split, part == 0 ? split : o.M);
         }
@@ -236,7 +236,7 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>Rows of a packed panel read per pass over the row tiles: 192 × 32 floats is 24 KB, inside Zen's 48 KB L1
+    /// <summary>Rows of a packed panel read per pass over the row tiles: 192 × 32 floats is 24 KB, inside the 48 KB L1 of Zen 5 and of current Xeons
     /// beside the lines of A in use.</summary>
     const int DepthBlock = 192;
 
