@@ -82,11 +82,18 @@ public static class Convolution
     /// padding (whole rows above and below, and the columns that wrapped into the neighbouring image row).</summary>
     static void CopyShiftedTap<T>(ReadOnlySpan<T> plane, Span<T> row, in ConvGeometry g, int ky, int kx) where T : unmanaged, INumberBase<T>
     {
-        int width = g.Width;
         var (start, end) = ShiftedRange(plane.Length, g, ky, kx, out int shift);
         row[..start].Clear();
         row[end..].Clear();
         if (end > start) plane.Slice(start + shift, end - start).CopyTo(row.Slice(start));
+        ZeroWrappedColumns(row, start, end, g, kx);
+    }
+
+    /// <summary>Zeroes, in the image rows that [start, end) of a shifted tap's row touches, the columns whose window
+    /// column <paramref name="kx"/> falls outside the image (in the shifted run they hold the neighbouring row's pixels).</summary>
+    static void ZeroWrappedColumns<T>(Span<T> row, int start, int end, in ConvGeometry g, int kx) where T : unmanaged, INumberBase<T>
+    {
+        int width = g.Width;
         var (first, last) = InsideColumns(g, kx);
         ref T values = ref MemoryMarshal.GetReference(row);
         for (int at = start / width * width; at < end; at += width)
@@ -154,16 +161,9 @@ public static class Convolution
     /// then adds the row to the plane as one shifted run.</summary>
     static void AddShiftedTap<T>(Span<T> row, Span<T> plane, in ConvGeometry g, int ky, int kx) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int width = g.Width;
         var (start, end) = ShiftedRange(plane.Length, g, ky, kx, out int shift);
         if (end <= start) return;
-        var (first, last) = InsideColumns(g, kx);
-        ref T values = ref MemoryMarshal.GetReference(row);
-        for (int at = start / width * width; at < end; at += width)
-        {
-            for (int ox = 0; ox < first; ox++) Unsafe.Add(ref values, at + ox) = T.Zero;
-            for (int ox = last; ox < width; ox++) Unsafe.Add(ref values, at + ox) = T.Zero;
-        }
+        ZeroWrappedColumns(row, start, end, g, kx);
         Arithmetic.Add(plane.Slice(start + shift, end - start), row[start..end]);
     }
 
