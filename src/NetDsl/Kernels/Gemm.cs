@@ -236,15 +236,15 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>Rows of a packed panel read per pass over the row tiles: 192 × 32 floats is 24 KB, inside the 48 KB L1 of Zen 5 and of current Xeons
-    /// beside the lines of A in use.</summary>
+    /// <summary>Rows of a packed panel read per pass over the row tiles: 192 × 32 floats is 24 KB, inside the 48 KB L1
+    /// of Zen 5 and of current Xeons beside the lines of A in use.</summary>
     const int DepthBlock = 192;
 
     /// <summary>Products with fewer rows than this (a single prediction, say) skip packing when B is stored n×k.</summary>
     const int FewRows = 8;
 
     /// <summary>C = A·Bᵀ for a few rows of A, as dot products of A's rows with B's rows, both contiguous: packing B
-    /// would cost as much as the product. Four columns at a time share each load of A.</summary>
+    /// would cost as much as the product. Eight columns at a time (then four, then one) share each load of A.</summary>
     static void DotProducts<T, TVector, TSimd, TEpilogue>(in Operands<T> operands, ref TEpilogue epilogue,
         int firstColumn, int lastColumn, int firstRow, int lastRow)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
