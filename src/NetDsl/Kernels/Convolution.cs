@@ -171,38 +171,31 @@ public static class Convolution
     /// <see cref="Im2Col"/>); <paramref name="image"/> is accumulated into, so clear it first.</summary>
     public static void Col2ImAdd<T>(ReadOnlySpan<T> columns, Span<T> image, in ConvGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int c = 0; c < g.Channels; c++) AddTaps(columns, image, g, c, skipTap: -1);
-    }
-
-    /// <summary>Adds the column rows of channel <paramref name="c"/>'s taps (all but <paramref name="skipTap"/>) into the image.</summary>
-    static void AddTaps<T>(ReadOnlySpan<T> columns, Span<T> image, in ConvGeometry g, int c, int skipTap) where T : unmanaged, IFloatingPointIeee754<T>
-    {
         int pixels = g.OutputPixels;
-        for (int ky = 0; ky < g.KernelHeight; ky++)
-            for (int kx = 0; kx < g.KernelWidth; kx++)
-            {
-                int tap = (c * g.KernelHeight + ky) * g.KernelWidth + kx;
-                if (tap == skipTap) continue;
-                var row = columns.Slice(tap * pixels, pixels);
-                for (int oy = 0; oy < g.OutputHeight; oy++)
+        for (int c = 0; c < g.Channels; c++)
+            for (int ky = 0; ky < g.KernelHeight; ky++)
+                for (int kx = 0; kx < g.KernelWidth; kx++)
                 {
-                    int y = oy * g.Stride + ky - g.PadTop;
-                    if ((uint)y >= (uint)g.Height) continue;
-                    var destination = image.Slice((c * g.Height + y) * g.Width, g.Width);
-                    var source = row.Slice(oy * g.OutputWidth, g.OutputWidth);
-                    if (g.Stride == 1)
+                    var row = columns.Slice(((c * g.KernelHeight + ky) * g.KernelWidth + kx) * pixels, pixels);
+                    for (int oy = 0; oy < g.OutputHeight; oy++)
                     {
-                        var (first, last) = InsideColumns(g, kx);
-                        Arithmetic.Add(destination.Slice(first + kx - g.PadLeft, last - first), source[first..last]);
-                        continue;
-                    }
-                    for (int ox = 0; ox < g.OutputWidth; ox++)
-                    {
-                        int x = ox * g.Stride + kx - g.PadLeft;
-                        if ((uint)x < (uint)g.Width) destination[x] += source[ox];
+                        int y = oy * g.Stride + ky - g.PadTop;
+                        if ((uint)y >= (uint)g.Height) continue;
+                        var destination = image.Slice((c * g.Height + y) * g.Width, g.Width);
+                        var source = row.Slice(oy * g.OutputWidth, g.OutputWidth);
+                        if (g.Stride == 1)
+                        {
+                            var (first, last) = InsideColumns(g, kx);
+                            Arithmetic.Add(destination.Slice(first + kx - g.PadLeft, last - first), source[first..last]);
+                            continue;
+                        }
+                        for (int ox = 0; ox < g.OutputWidth; ox++)
+                        {
+                            int x = ox * g.Stride + kx - g.PadLeft;
+                            if ((uint)x < (uint)g.Width) destination[x] += source[ox];
+                        }
                     }
                 }
-            }
     }
 }
 
