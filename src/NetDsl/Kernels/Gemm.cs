@@ -302,7 +302,7 @@ public static unsafe class Gemm
     /// <summary>Eight dot products of A's row with eight consecutive rows of B (k apart) into
     /// <paramref name="results"/>: eight independent FMA chains, each load of A shared by eight, and the eight sums
     /// reduced together (for 512-bit floats: halves added, then three rounds of pairwise adds across the eight).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     static void EightDots<T, TVector, TSimd>(ref T a, ref T b, int k, ref T results)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
     {
@@ -362,7 +362,7 @@ public static unsafe class Gemm
 
     /// <summary>Eight rows of C times one panel: 16 accumulators, enough independent FMA chains for two FMA units
     /// of four cycles' latency; each step loads the panel row once and broadcasts eight values of A.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     static void EightRows<T, TVector, TSimd>(ref T a, nint rowStride, nint depthStride, ref T panel, int k, ref T t, bool carried)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
     {
@@ -415,7 +415,7 @@ public static unsafe class Gemm
     }
 
     /// <summary>Four rows of C times one panel (the rows an eight-row tile leaves).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     static void FourRows<T, TVector, TSimd>(ref T a, nint rowStride, nint depthStride, ref T panel, int k, ref T t, bool carried)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
     {
@@ -450,7 +450,7 @@ public static unsafe class Gemm
         TSimd.Store(c30, ref Unsafe.Add(ref t, 6 * count)); TSimd.Store(c31, ref Unsafe.Add(ref t, 7 * count));
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     static void OneRow<T, TVector, TSimd>(ref T a, nint depthStride, ref T panel, int k, ref T t, bool carried)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
     {
