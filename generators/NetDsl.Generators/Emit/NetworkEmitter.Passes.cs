@@ -126,8 +126,7 @@ internal static partial class NetworkEmitter
     {
         var g = block.Geometry!;
         int patch = g.PatchSize * g.OutputPixels;
-        w.Line($"var columns = buffers.{block.Name}Columns.AsSpan(s * {patch}, {patch});");
-        w.Line($"{Kernels}Convolution.Im2Col({BlockInput(plan, block)}.Slice(s * {block.Inputs}, {block.Inputs}), columns, {GeometryOf(block)});");
+        EmitIm2Col(w, plan, block);
         w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, $".Slice(s * {block.Outputs}, {block.Outputs})"))} }};");
         w.Line($"{Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({Weights(block)}, false, columns, false, {block.Channels}, {g.OutputPixels}, {g.PatchSize}, ref epilogue);");
         if (plan.Blocks.FirstOrDefault(b => b.InputBlock == block.Index && FusedIntoProduct(plan, b)) is { } pool)
@@ -138,6 +137,16 @@ internal static partial class NetworkEmitter
                 ? $"{Kernels}Pooling.MaxForward(output{sample}, {pooled}, buffers.{pool.Name}Winners.AsSpan(s * {pool.Outputs}, {pool.Outputs}), 1, {GeometryOf(pool)});"
                 : $"{Kernels}Pooling.AverageForward(output{sample}, {pooled}, 1, {GeometryOf(pool)});");
         }
+    }
+
+    /// <summary>A sample's patch matrix, built in its core's own columns buffer: it stays in L2 for the product that
+    /// reads it, and backward builds it again rather than keeping every sample's (the batch's would be several times
+    /// the activations, written once and read once from memory).</summary>
+    static void EmitIm2Col(SourceWriter w, NetworkPlan plan, BlockPlan block)
+    {
+        int patch = block.Geometry!.PatchSize * block.Geometry.OutputPixels;
+        w.Line($"var columns = buffers.{block.Name}Columns.AsSpan(part * {patch}, {patch});");
+        w.Line($"{Kernels}Convolution.Im2Col({BlockInput(plan, block)}.Slice(s * {block.Inputs}, {block.Inputs}), columns, {GeometryOf(block)});");
     }
 
     /// <summary>One struct per convolution and direction holding what its per-sample body reads, so the samples can be
@@ -169,7 +178,7 @@ internal static partial class NetworkEmitter
             w.Line($"/// <summary>{block.Name}'s backward pass for a range of samples: part 0 sums dW{(block.HasBias ? " and db" : "")} into the gradient, part 1 into {block.Name}PartialGradient{(previous is null ? "" : $"; each sample's input gradient goes to {previous.Name} through col2im")}.</summary>");
             using (w.Block($"ref struct {block.Name}BackwardSamples<T> : {Kernels}ISampleLoop {ElementConstraint}"))
             {
-                w.Line($"public {ReadOnlySpan}<T> parameters;");
+                w.Line($"public {ReadOnlySpan}<T> parameters, inputs;");
                 w.Line($"public {Span}<T> gradients;");
                 w.Line("public ActivationBuffers<T> buffers;");
                 w.Line("public int batch;");
@@ -189,9 +198,10 @@ internal static partial class NetworkEmitter
                     if (previous is not null) w.Line($"var columnGradient = buffers.{block.Name}ColumnGradient.AsSpan(part * {patch}, {patch});");
                     using (w.Block("for (int s = first; s < last; s++)"))
                     {
+                        EmitIm2Col(w, plan, block);
                         w.Line($"var dz = buffers.{block.Name}Gradient.AsSpan(s * {block.Outputs}, {block.Outputs});");
                         w.Line($"var epilogue = new {Kernels}WeightGradientEpilogue<T>(weightGradient, biasGradient, {g.PatchSize}, accumulate: s > first, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), partL1, partL2);");
-                        w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}WeightGradientEpilogue<T>>(dz, false, buffers.{block.Name}Columns.AsSpan(s * {patch}, {patch}), true, {block.Channels}, {g.PatchSize}, {g.OutputPixels}, ref epilogue, appendOnesColumn: {Bool(block.HasBias)});");
+                        w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}WeightGradientEpilogue<T>>(dz, false, columns, true, {block.Channels}, {g.PatchSize}, {g.OutputPixels}, ref epilogue, appendOnesColumn: {Bool(block.HasBias)});");
                         if (previous is null) continue;
                         w.Line($"var store = new {Kernels}StoreEpilogue<T>(columnGradient, {g.OutputPixels});");
                         w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}StoreEpilogue<T>>(parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), true, dz, false, {g.PatchSize}, {g.OutputPixels}, {block.Channels}, ref store);");
@@ -386,7 +396,7 @@ internal static partial class NetworkEmitter
         w.Line($"// {block.Name}: dW{(block.HasBias ? " and db" : "")} summed over samples{(previous is null ? "" : $", and the gradient of {previous.Name} through col2im")}");
         using (w.Block(""))
         {
-            w.Line($"var samples = new {block.Name}BackwardSamples<T> {{ parameters = parameters, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 }};");
+            w.Line($"var samples = new {block.Name}BackwardSamples<T> {{ parameters = parameters, inputs = inputs, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 }};");
             using (w.Block($"if ({Kernels}WorkSharing.ForSamples(ref samples, batch, {2 * ConvWork(block)}))"))
             {
                 w.Line("// The second core summed its samples apart; add them in.");
@@ -518,8 +528,8 @@ internal static partial class NetworkEmitter
                 if (block.Kind == BlockKind.Conv)
                 {
                     int patch = block.Geometry!.PatchSize * block.Geometry.OutputPixels;
-                    Buffer("Columns", $"capacity * {patch}");
-                    // One column gradient and one partial dW per core (see the block's BackwardSamples).
+                    // One patch matrix, one column gradient and one partial dW per core (see the block's sample loops).
+                    Buffer("Columns", $"2 * {patch}");
                     Buffer("ColumnGradient", $"2 * {patch}");
                     Buffer("PartialGradient", $"{block.WeightLength + block.BiasLength}");
                 }

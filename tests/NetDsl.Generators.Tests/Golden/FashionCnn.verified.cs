@@ -383,7 +383,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         }
         // Conv2: dW and db summed over samples, and the gradient of Pool1 through col2im
         {
-            var samples = new Conv2BackwardSamples<T> { parameters = parameters, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
+            var samples = new Conv2BackwardSamples<T> { parameters = parameters, inputs = inputs, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
             if (global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 802816))
             {
                 // The second core summed its samples apart; add them in.
@@ -403,7 +403,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         }
         // Conv1: dW summed over samples
         {
-            var samples = new Conv1BackwardSamples<T> { parameters = parameters, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
+            var samples = new Conv1BackwardSamples<T> { parameters = parameters, inputs = inputs, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
             if (global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 451584))
             {
                 // The second core summed its samples apart; add them in.
@@ -428,7 +428,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         public bool DropoutActive;
         public readonly T[] Conv1Output = new T[capacity * 25088];
         public readonly T[] Conv1Gradient = new T[capacity * 25088];
-        public readonly T[] Conv1Columns = new T[capacity * 7056];
+        public readonly T[] Conv1Columns = new T[2 * 7056];
         public readonly T[] Conv1ColumnGradient = new T[2 * 7056];
         public readonly T[] Conv1PartialGradient = new T[288];
         public readonly T[] Norm1Output = new T[capacity * 25088];
@@ -440,7 +440,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         public readonly T[] Pool1Winners = new T[capacity * 6272];
         public readonly T[] Conv2Output = new T[capacity * 3136];
         public readonly T[] Conv2Gradient = new T[capacity * 3136];
-        public readonly T[] Conv2Columns = new T[capacity * 6272];
+        public readonly T[] Conv2Columns = new T[2 * 6272];
         public readonly T[] Conv2ColumnGradient = new T[2 * 6272];
         public readonly T[] Conv2PartialGradient = new T[8256];
         public readonly T[] Pool2Output = new T[capacity * 576];
@@ -563,7 +563,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         {
             for (int s = first; s < last; s++)
             {
-                var columns = buffers.Conv1Columns.AsSpan(s * 7056, 7056);
+                var columns = buffers.Conv1Columns.AsSpan(part * 7056, 7056);
                 global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * 784, 784), columns, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28));
                 var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(288, 32), Output = output.Slice(s * 25088, 25088) };
                 global::NetDsl.Kernels.Gemm.Multiply<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), false, columns, false, 32, 784, 9, ref epilogue);
@@ -574,7 +574,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
     /// <summary>Conv1's backward pass for a range of samples: part 0 sums dW into the gradient, part 1 into Conv1PartialGradient.</summary>
     ref struct Conv1BackwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
-        public global::System.ReadOnlySpan<T> parameters;
+        public global::System.ReadOnlySpan<T> parameters, inputs;
         public global::System.Span<T> gradients;
         public ActivationBuffers<T> buffers;
         public int batch;
@@ -588,9 +588,11 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             T partL1 = part == 0 ? l1 : T.Zero, partL2 = part == 0 ? l2 : T.Zero;
             for (int s = first; s < last; s++)
             {
+                var columns = buffers.Conv1Columns.AsSpan(part * 7056, 7056);
+                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * 784, 784), columns, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28));
                 var dz = buffers.Conv1Gradient.AsSpan(s * 25088, 25088);
                 var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 9, accumulate: s > first, parameters.Slice(Conv1WeightOffset, Conv1WeightLength), partL1, partL2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.Conv1Columns.AsSpan(s * 7056, 7056), true, 32, 9, 784, ref epilogue, appendOnesColumn: false);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, columns, true, 32, 9, 784, ref epilogue, appendOnesColumn: false);
             }
         }
     }
@@ -606,7 +608,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         {
             for (int s = first; s < last; s++)
             {
-                var columns = buffers.Conv2Columns.AsSpan(s * 6272, 6272);
+                var columns = buffers.Conv2Columns.AsSpan(part * 6272, 6272);
                 global::NetDsl.Kernels.Convolution.Im2Col(buffers.Pool1Output.AsSpan(0, batch * 6272).Slice(s * 6272, 6272), columns, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
                 var epilogue = new Conv2ForwardEpilogue<T> { Bias = parameters.Slice(Conv2BiasOffset, 64), Output = output.Slice(s * 3136, 3136) };
                 global::NetDsl.Kernels.Gemm.Multiply<T, Conv2ForwardEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), false, columns, false, 64, 49, 128, ref epilogue);
@@ -618,7 +620,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
     /// <summary>Conv2's backward pass for a range of samples: part 0 sums dW and db into the gradient, part 1 into Conv2PartialGradient; each sample's input gradient goes to Pool1 through col2im.</summary>
     ref struct Conv2BackwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
-        public global::System.ReadOnlySpan<T> parameters;
+        public global::System.ReadOnlySpan<T> parameters, inputs;
         public global::System.Span<T> gradients;
         public ActivationBuffers<T> buffers;
         public int batch;
@@ -633,9 +635,11 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             var columnGradient = buffers.Conv2ColumnGradient.AsSpan(part * 6272, 6272);
             for (int s = first; s < last; s++)
             {
+                var columns = buffers.Conv2Columns.AsSpan(part * 6272, 6272);
+                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Pool1Output.AsSpan(0, batch * 6272).Slice(s * 6272, 6272), columns, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
                 var dz = buffers.Conv2Gradient.AsSpan(s * 3136, 3136);
                 var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 128, accumulate: s > first, parameters.Slice(Conv2WeightOffset, Conv2WeightLength), partL1, partL2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.Conv2Columns.AsSpan(s * 6272, 6272), true, 64, 128, 49, ref epilogue, appendOnesColumn: true);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, columns, true, 64, 128, 49, ref epilogue, appendOnesColumn: true);
                 var store = new global::NetDsl.Kernels.StoreEpilogue<T>(columnGradient, 49);
                 global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), true, dz, false, 128, 49, 64, ref store);
                 var image = buffers.Pool1Gradient.AsSpan(s * 6272, 6272);

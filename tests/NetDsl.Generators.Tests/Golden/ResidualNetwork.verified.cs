@@ -473,7 +473,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         }
         // Conv2: dW summed over samples, and the gradient of Norm1 through col2im
         {
-            var samples = new Conv2BackwardSamples<T> { parameters = parameters, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
+            var samples = new Conv2BackwardSamples<T> { parameters = parameters, inputs = inputs, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
             if (global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 73728))
             {
                 // The second core summed its samples apart; add them in.
@@ -491,7 +491,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         }
         // Conv1: dW summed over samples, and the gradient of Stem through col2im
         {
-            var samples = new Conv1BackwardSamples<T> { parameters = parameters, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
+            var samples = new Conv1BackwardSamples<T> { parameters = parameters, inputs = inputs, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
             if (global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 73728))
             {
                 // The second core summed its samples apart; add them in.
@@ -505,7 +505,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         }
         // Stem: dW and db summed over samples
         {
-            var samples = new StemBackwardSamples<T> { parameters = parameters, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
+            var samples = new StemBackwardSamples<T> { parameters = parameters, inputs = inputs, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
             if (global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 9216))
             {
                 // The second core summed its samples apart; add them in.
@@ -531,12 +531,12 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         public bool DropoutActive;
         public readonly T[] StemOutput = new T[capacity * 512];
         public readonly T[] StemGradient = new T[capacity * 512];
-        public readonly T[] StemColumns = new T[capacity * 576];
+        public readonly T[] StemColumns = new T[2 * 576];
         public readonly T[] StemColumnGradient = new T[2 * 576];
         public readonly T[] StemPartialGradient = new T[80];
         public readonly T[] Conv1Output = new T[capacity * 512];
         public readonly T[] Conv1Gradient = new T[capacity * 512];
-        public readonly T[] Conv1Columns = new T[capacity * 4608];
+        public readonly T[] Conv1Columns = new T[2 * 4608];
         public readonly T[] Conv1ColumnGradient = new T[2 * 4608];
         public readonly T[] Conv1PartialGradient = new T[576];
         public readonly T[] Norm1Output = new T[capacity * 512];
@@ -545,7 +545,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         public readonly T[] Norm1InverseDeviation = new T[8];
         public readonly T[] Conv2Output = new T[capacity * 512];
         public readonly T[] Conv2Gradient = new T[capacity * 512];
-        public readonly T[] Conv2Columns = new T[capacity * 4608];
+        public readonly T[] Conv2Columns = new T[2 * 4608];
         public readonly T[] Conv2ColumnGradient = new T[2 * 4608];
         public readonly T[] Conv2PartialGradient = new T[576];
         public readonly T[] Norm2Output = new T[capacity * 512];
@@ -707,7 +707,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             for (int s = first; s < last; s++)
             {
-                var columns = buffers.StemColumns.AsSpan(s * 576, 576);
+                var columns = buffers.StemColumns.AsSpan(part * 576, 576);
                 global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * 64, 64), columns, new global::NetDsl.Kernels.ConvGeometry(1, 8, 8, 3, 3, 1, 1, 1, 8, 8));
                 var epilogue = new StemForwardEpilogue<T> { Bias = parameters.Slice(StemBiasOffset, 8), Output = output.Slice(s * 512, 512) };
                 global::NetDsl.Kernels.Gemm.Multiply<T, StemForwardEpilogue<T>>(parameters.Slice(StemWeightOffset, StemWeightLength), false, columns, false, 8, 64, 9, ref epilogue);
@@ -718,7 +718,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     /// <summary>Stem's backward pass for a range of samples: part 0 sums dW and db into the gradient, part 1 into StemPartialGradient.</summary>
     ref struct StemBackwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
-        public global::System.ReadOnlySpan<T> parameters;
+        public global::System.ReadOnlySpan<T> parameters, inputs;
         public global::System.Span<T> gradients;
         public ActivationBuffers<T> buffers;
         public int batch;
@@ -732,9 +732,11 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             T partL1 = part == 0 ? l1 : T.Zero, partL2 = part == 0 ? l2 : T.Zero;
             for (int s = first; s < last; s++)
             {
+                var columns = buffers.StemColumns.AsSpan(part * 576, 576);
+                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * 64, 64), columns, new global::NetDsl.Kernels.ConvGeometry(1, 8, 8, 3, 3, 1, 1, 1, 8, 8));
                 var dz = buffers.StemGradient.AsSpan(s * 512, 512);
                 var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 9, accumulate: s > first, parameters.Slice(StemWeightOffset, StemWeightLength), partL1, partL2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.StemColumns.AsSpan(s * 576, 576), true, 8, 9, 64, ref epilogue, appendOnesColumn: true);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, columns, true, 8, 9, 64, ref epilogue, appendOnesColumn: true);
             }
         }
     }
@@ -750,7 +752,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             for (int s = first; s < last; s++)
             {
-                var columns = buffers.Conv1Columns.AsSpan(s * 4608, 4608);
+                var columns = buffers.Conv1Columns.AsSpan(part * 4608, 4608);
                 global::NetDsl.Kernels.Convolution.Im2Col(buffers.StemOutput.AsSpan(0, batch * 512).Slice(s * 512, 512), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
                 var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(576, 8), Output = output.Slice(s * 512, 512) };
                 global::NetDsl.Kernels.Gemm.Multiply<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), false, columns, false, 8, 64, 72, ref epilogue);
@@ -761,7 +763,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     /// <summary>Conv1's backward pass for a range of samples: part 0 sums dW into the gradient, part 1 into Conv1PartialGradient; each sample's input gradient goes to Stem through col2im.</summary>
     ref struct Conv1BackwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
-        public global::System.ReadOnlySpan<T> parameters;
+        public global::System.ReadOnlySpan<T> parameters, inputs;
         public global::System.Span<T> gradients;
         public ActivationBuffers<T> buffers;
         public int batch;
@@ -776,9 +778,11 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var columnGradient = buffers.Conv1ColumnGradient.AsSpan(part * 4608, 4608);
             for (int s = first; s < last; s++)
             {
+                var columns = buffers.Conv1Columns.AsSpan(part * 4608, 4608);
+                global::NetDsl.Kernels.Convolution.Im2Col(buffers.StemOutput.AsSpan(0, batch * 512).Slice(s * 512, 512), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
                 var dz = buffers.Conv1Gradient.AsSpan(s * 512, 512);
                 var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 72, accumulate: s > first, parameters.Slice(Conv1WeightOffset, Conv1WeightLength), partL1, partL2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.Conv1Columns.AsSpan(s * 4608, 4608), true, 8, 72, 64, ref epilogue, appendOnesColumn: false);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, columns, true, 8, 72, 64, ref epilogue, appendOnesColumn: false);
                 var store = new global::NetDsl.Kernels.StoreEpilogue<T>(columnGradient, 64);
                 global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv1WeightOffset, Conv1WeightLength), true, dz, false, 72, 64, 8, ref store);
                 var image = buffers.StemGradient.AsSpan(s * 512, 512);
@@ -799,7 +803,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             for (int s = first; s < last; s++)
             {
-                var columns = buffers.Conv2Columns.AsSpan(s * 4608, 4608);
+                var columns = buffers.Conv2Columns.AsSpan(part * 4608, 4608);
                 global::NetDsl.Kernels.Convolution.Im2Col(buffers.Norm1Output.AsSpan(0, batch * 512).Slice(s * 512, 512), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
                 var epilogue = new Conv2ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(1160, 8), Output = output.Slice(s * 512, 512) };
                 global::NetDsl.Kernels.Gemm.Multiply<T, Conv2ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv2WeightOffset, Conv2WeightLength) : folded.Slice(584, Conv2WeightLength)), false, columns, false, 8, 64, 72, ref epilogue);
@@ -810,7 +814,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     /// <summary>Conv2's backward pass for a range of samples: part 0 sums dW into the gradient, part 1 into Conv2PartialGradient; each sample's input gradient goes to Norm1 through col2im.</summary>
     ref struct Conv2BackwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
-        public global::System.ReadOnlySpan<T> parameters;
+        public global::System.ReadOnlySpan<T> parameters, inputs;
         public global::System.Span<T> gradients;
         public ActivationBuffers<T> buffers;
         public int batch;
@@ -825,9 +829,11 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var columnGradient = buffers.Conv2ColumnGradient.AsSpan(part * 4608, 4608);
             for (int s = first; s < last; s++)
             {
+                var columns = buffers.Conv2Columns.AsSpan(part * 4608, 4608);
+                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Norm1Output.AsSpan(0, batch * 512).Slice(s * 512, 512), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
                 var dz = buffers.Conv2Gradient.AsSpan(s * 512, 512);
                 var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 72, accumulate: s > first, parameters.Slice(Conv2WeightOffset, Conv2WeightLength), partL1, partL2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, buffers.Conv2Columns.AsSpan(s * 4608, 4608), true, 8, 72, 64, ref epilogue, appendOnesColumn: false);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, columns, true, 8, 72, 64, ref epilogue, appendOnesColumn: false);
                 var store = new global::NetDsl.Kernels.StoreEpilogue<T>(columnGradient, 64);
                 global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), true, dz, false, 72, 64, 8, ref store);
                 var image = buffers.Norm1Gradient.AsSpan(s * 512, 512);
