@@ -10,22 +10,27 @@ public class BatchNormTests
     {
         const int batch = 8, channels = 3, spatial = 5;
         var values = TestData.Uniform(batch * channels * spatial, 3, -2, 5).Select(v => (double)v).ToArray();
-        var normalized = new double[values.Length];
+        var output = new double[values.Length];
+        var batchMean = new double[channels];
         var inverse = new double[channels];
         var running = new float[2 * channels];
         running.AsSpan(channels).Fill(1);
         double[] gamma = [1, 1, 1], beta = [0, 0, 0];
         var original = (double[])values.Clone();
-        BatchNormalization.TrainingForward<double>(values, batch, channels, spatial, gamma, beta, normalized, inverse, running, 0.9, 1e-5);
+        BatchNormalization.TrainingForward<double>(values, output, batch, channels, spatial, gamma, beta, batchMean, inverse, running, 0.9, 1e-5);
+        Assert.Equal(original, values); // backward reads the input again
         for (int c = 0; c < channels; c++)
         {
-            var channel = Enumerable.Range(0, batch).SelectMany(s => values.Skip((s * channels + c) * spatial).Take(spatial)).ToArray();
+            var channel = Enumerable.Range(0, batch).SelectMany(s => output.Skip((s * channels + c) * spatial).Take(spatial)).ToArray();
             double mean = channel.Average();
             double variance = channel.Average(v => (v - mean) * (v - mean));
             Assert.Equal(0, mean, 12);
             var raw = Enumerable.Range(0, batch).SelectMany(s => original.Skip((s * channels + c) * spatial).Take(spatial)).ToArray();
             double rawMean = raw.Average(), rawVariance = raw.Average(v => (v - rawMean) * (v - rawMean));
             Assert.Equal(rawVariance / (rawVariance + 1e-5), variance, 12); // exactly 1 but for ε
+            // What backward reads again: the batch mean and 1/σ.
+            Assert.Equal(rawMean, batchMean[c], 12);
+            Assert.Equal(1 / Math.Sqrt(rawVariance + 1e-5), inverse[c], 12);
             // Running averages: r ← 0.9 r + 0.1 · batch value, the variance unbiased.
             Assert.Equal(0.1 * rawMean, running[c], 5);
             Assert.Equal(0.9 + 0.1 * rawVariance * raw.Length / (raw.Length - 1), running[channels + c], 5);

@@ -39,7 +39,7 @@ internal static partial class NetworkEmitter
                     // A ReLU right after it is taken in the training pass that writes the output.
                     bool relu = block.Activation == ActivationKind.ReLU;
                     w.Line("if (training)");
-                    w.Line($"    {Kernels}BatchNormalization.TrainingForward({BlockInput(plan, block)}, activation, {common}, buffers.{block.Name}Normalized.AsSpan(0, {n}), buffers.{block.Name}InverseDeviation, updateStatistics ? {running} : default, {Number(block.Momentum)}, {Number(block.Epsilon)}{(relu ? ", relu: true" : "")});");
+                    w.Line($"    {Kernels}BatchNormalization.TrainingForward({BlockInput(plan, block)}, activation, {common}, buffers.{block.Name}Mean, buffers.{block.Name}InverseDeviation, updateStatistics ? {running} : default, {Number(block.Momentum)}, {Number(block.Epsilon)}{(relu ? ", relu: true" : "")});");
                     using (w.Block("else"))
                     {
                         w.Line($"{BlockInput(plan, block)}.CopyTo(activation);");
@@ -410,13 +410,13 @@ internal static partial class NetworkEmitter
 
     static void EmitBatchNormBackward(SourceWriter w, NetworkPlan plan, BlockPlan block, BlockPlan? previous)
     {
-        w.Line($"// {block.Name}: dγ, dβ and the gradient of its input from x̂ and 1/σ");
+        w.Line($"// {block.Name}: dγ, dβ and the gradient of its input from its input, μ and 1/σ");
         using (w.Block(""))
         {
             w.Line($"var gradient = buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs});");
             // The input gradient goes straight to the step before, or (with none) overwrites dy.
             string destination = previous is null ? "gradient" : $"buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs})";
-            w.Line($"{Kernels}BatchNormalization.Backward<T>(gradient, {destination}, buffers.{block.Name}Normalized.AsSpan(0, batch * {block.Outputs}), buffers.{block.Name}InverseDeviation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}BiasOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
+            w.Line($"{Kernels}BatchNormalization.Backward<T>(gradient, {destination}, {BlockInput(plan, block)}, buffers.{block.Name}Mean, buffers.{block.Name}InverseDeviation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}BiasOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
         }
         if (previous is not null) EmitArrivalScope(w, plan, previous, block);
     }
@@ -535,7 +535,7 @@ internal static partial class NetworkEmitter
                 }
                 if (block.Kind == BlockKind.BatchNorm)
                 {
-                    Buffer("Normalized", perBatch);
+                    Buffer("Mean", $"{block.Channels}");
                     Buffer("InverseDeviation", $"{block.Channels}");
                 }
                 if (block.Kind == BlockKind.MaxPool) Buffer("Winners", perBatch);

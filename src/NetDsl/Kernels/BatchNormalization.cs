@@ -9,23 +9,25 @@ namespace NetDsl.Kernels;
 /// running variance takes the unbiased batch variance, as PyTorch). Inference: the running averages replace μ_B, σ²_B.</summary>
 /// <remarks>Each plane (one sample's positions of one channel) is walked with vectors; sums are gathered per plane in
 /// <typeparamref name="T"/> and across planes in double. Channels are shared between the two cores when there is
-/// enough work.</remarks>
+/// enough work. x̂ is not kept: backward takes it again from the input z and the batch mean (z is kept anyway, as the
+/// output of the step before), which spares writing a tensor the size of the activations and reading it back.</remarks>
 public static unsafe class BatchNormalization
 {
     /// <summary>Values below which one core normalizes the whole batch.</summary>
     const int SharedWorkThreshold = 16 * 1024;
 
     /// <summary>One call's operands, on the caller's stack while both cores work on them.</summary>
-    ref struct Job<T>(ReadOnlySpan<T> input, Span<T> values, Span<T> gradient, ReadOnlySpan<T> normalized, ReadOnlySpan<T> inverseDeviation, ReadOnlySpan<T> gamma,
-        ReadOnlySpan<T> beta, Span<T> statistic, Span<T> gammaGradient, Span<T> betaGradient, Span<float> running, int batch, int channels,
-        int spatial, double momentum, double epsilon) where T : unmanaged
+    /// <remarks>Forward: z in <see cref="Input"/>, y into <see cref="Values"/>, μ and 1/σ into <see cref="Mean"/> and
+    /// <see cref="InverseDeviation"/>. Backward: dy in <see cref="Input"/>, dz into <see cref="Values"/>, z in
+    /// <see cref="ForwardInput"/>, μ and 1/σ from <see cref="SavedMean"/> and <see cref="SavedInverseDeviation"/>.</remarks>
+    ref struct Job<T> where T : unmanaged
     {
-        public Span<T> Values = values, Gradient = gradient, Statistic = statistic, GammaGradient = gammaGradient, BetaGradient = betaGradient;
-        public ReadOnlySpan<T> Input = input, Normalized = normalized, InverseDeviation = inverseDeviation, Gamma = gamma, Beta = beta;
-        public Span<float> Running = running;
-        public int Batch = batch, Channels = channels, Spatial = spatial;
+        public ReadOnlySpan<T> Input, ForwardInput, Gamma, Beta, SavedMean, SavedInverseDeviation;
+        public Span<T> Values, Mean, InverseDeviation, GammaGradient, BetaGradient;
+        public Span<float> Running;
+        public int Batch, Channels, Spatial;
         public bool ReLU;
-        public double Momentum = momentum, Epsilon = epsilon;
+        public double Momentum, Epsilon;
     }
 
     static void Share<T>(ref Job<T> job, delegate*<ref Job<T>, int, int, void> channelsBody, delegate*<void*, int, void> part) where T : unmanaged
@@ -36,27 +38,25 @@ public static unsafe class BatchNormalization
             channelsBody(ref job, 0, job.Channels);
     }
 
-    /// <summary>Normalizes <paramref name="values"/> in place with batch statistics, keeping x̂ and 1/σ for backward.
-    /// Running statistics (mean then variance, C each) are updated when <paramref name="running"/> is not empty.</summary>
-    public static void TrainingForward<T>(Span<T> values, int batch, int channels, int spatial, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
-        Span<T> normalized, Span<T> inverseDeviation, Span<float> running, double momentum, double epsilon)
-        where T : unmanaged, IFloatingPointIeee754<T> =>
-        TrainingForward(values, values, batch, channels, spatial, gamma, beta, normalized, inverseDeviation, running, momentum, epsilon);
-
-    /// <summary>The training forward from <paramref name="input"/> into <paramref name="output"/> (which may be the same
-    /// memory): one pass fewer over the activations than copying first. With <paramref name="relu"/> the output is
-    /// max(γx̂ + β, 0), the ReLU that follows taken in the same pass.</summary>
+    /// <summary>Normalizes <paramref name="input"/> z with batch statistics into <paramref name="output"/> (other
+    /// memory: backward reads z again), keeping the batch mean μ and 1/σ per channel for backward. Running statistics
+    /// (mean then variance, C each) are updated when <paramref name="running"/> is not empty. With
+    /// <paramref name="relu"/> the output is max(γx̂ + β, 0), the ReLU that follows taken in the same pass.</summary>
     public static void TrainingForward<T>(ReadOnlySpan<T> input, Span<T> output, int batch, int channels, int spatial, ReadOnlySpan<T> gamma,
-        ReadOnlySpan<T> beta, Span<T> normalized, Span<T> inverseDeviation, Span<float> running, double momentum, double epsilon, bool relu = false)
+        ReadOnlySpan<T> beta, Span<T> mean, Span<T> inverseDeviation, Span<float> running, double momentum, double epsilon, bool relu = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(input.Length, batch, channels, spatial, nameof(input));
         Check(output.Length, batch, channels, spatial, nameof(output));
-        Check(normalized.Length, batch, channels, spatial, nameof(normalized));
-        // x̂ goes to the job's Gradient slot (the forward pass has no gradient), 1/σ to its Statistic slot.
-        var job = new Job<T>(input, output, normalized, default, default, gamma, beta, inverseDeviation, default, default, running,
-            batch, channels, spatial, momentum, epsilon);
-        job.ReLU = relu;
+        CheckChannels(mean.Length, channels, nameof(mean));
+        CheckChannels(inverseDeviation.Length, channels, nameof(inverseDeviation));
+        if (input.Overlaps(output))
+            throw new ArgumentException("The output must not overlap the input: backward reads the input again.", nameof(output));
+        var job = new Job<T>
+        {
+            Input = input, Values = output, Mean = mean, InverseDeviation = inverseDeviation, Gamma = gamma, Beta = beta, Running = running,
+            Batch = batch, Channels = channels, Spatial = spatial, Momentum = momentum, Epsilon = epsilon, ReLU = relu,
+        };
         Share(ref job, &ForwardChannels, &ForwardPart<T>);
     }
 
@@ -85,12 +85,15 @@ public static unsafe class BatchNormalization
             double mean = double.CreateTruncating(shift) + shiftedMean;
             double variance = Math.Max(0, squares / count - shiftedMean * shiftedMean);
             double inverse = 1 / Math.Sqrt(variance + job.Epsilon);
-            job.Statistic[c] = T.CreateTruncating(inverse);
-            T g = job.Gamma[c], b = job.Beta[c], m = T.CreateTruncating(mean), scale = T.CreateTruncating(inverse);
+            T m = T.CreateTruncating(mean), scale = T.CreateTruncating(inverse);
+            job.Mean[c] = m;
+            job.InverseDeviation[c] = scale;
+            // y = γ(z − μ)/σ + β = a·(z − μ) + β; centred first, as a·z − a·μ would cancel when |μ| ≫ σ.
+            T a = job.Gamma[c] * scale, b = job.Beta[c];
             for (int s = 0; s < job.Batch; s++)
             {
                 int at = (s * channels + c) * spatial;
-                Normalize(job.Input.Slice(at, spatial), job.Values.Slice(at, spatial), job.Gradient.Slice(at, spatial), m, scale, g, b, job.ReLU);
+                Normalize(job.Input.Slice(at, spatial), job.Values.Slice(at, spatial), m, a, b, job.ReLU);
             }
             if (!job.Running.IsEmpty)
             {
@@ -128,30 +131,25 @@ public static unsafe class BatchNormalization
         return (double.CreateTruncating(sum), double.CreateTruncating(squares));
     }
 
-    /// <summary>x̂ = (v − mean)·scale into <paramref name="normalized"/>, γx̂ + β into <paramref name="values"/>.</summary>
-    static void Normalize<T>(ReadOnlySpan<T> input, Span<T> values, Span<T> normalized, T mean, T scale, T gamma, T beta, bool relu)
+    /// <summary>a·(z − μ) + b (then max with 0 under <paramref name="relu"/>) into <paramref name="values"/>.</summary>
+    static void Normalize<T>(ReadOnlySpan<T> input, Span<T> values, T mean, T a, T b, bool relu)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ref T x = ref MemoryMarshal.GetReference(input);
         ref T v = ref MemoryMarshal.GetReference(values);
-        ref T n = ref MemoryMarshal.GetReference(normalized);
         int i = 0;
         if (Vector.IsHardwareAccelerated)
         {
-            Vector<T> m = new(mean), s = new(scale), g = new(gamma), b = new(beta);
+            Vector<T> m = new(mean), va = new(a), vb = new(b);
             for (; i <= values.Length - Vector<T>.Count; i += Vector<T>.Count)
             {
-                var xHat = (Vector.LoadUnsafe(ref x, (nuint)i) - m) * s;
-                xHat.StoreUnsafe(ref n, (nuint)i);
-                var y = g * xHat + b;
+                var y = va * (Vector.LoadUnsafe(ref x, (nuint)i) - m) + vb;
                 (relu ? Vector.Max(y, Vector<T>.Zero) : y).StoreUnsafe(ref v, (nuint)i);
             }
         }
         for (; i < values.Length; i++)
         {
-            T xHat = (Unsafe.Add(ref x, i) - mean) * scale;
-            Unsafe.Add(ref n, i) = xHat;
-            T y = gamma * xHat + beta;
+            T y = a * (Unsafe.Add(ref x, i) - mean) + b;
             Unsafe.Add(ref v, i) = relu ? T.Max(y, T.Zero) : y;
         }
     }
@@ -190,25 +188,24 @@ public static unsafe class BatchNormalization
         }
     }
 
-    /// <summary>Backward of the training forward: dγ = Σ dy·x̂, dβ = Σ dy, and in place
-    /// dz = (γ/σ)/N · (N·dy − Σdy − x̂·Σ(dy·x̂)).</summary>
-    public static void Backward<T>(Span<T> gradient, ReadOnlySpan<T> normalized, ReadOnlySpan<T> inverseDeviation, ReadOnlySpan<T> gamma,
-        Span<T> gammaGradient, Span<T> betaGradient, int batch, int channels, int spatial)
-        where T : unmanaged, IFloatingPointIeee754<T> =>
-        Backward(gradient, gradient, normalized, inverseDeviation, gamma, gammaGradient, betaGradient, batch, channels, spatial);
-
-    /// <summary>The backward pass reading dy from <paramref name="outputGradient"/> and writing dz into
-    /// <paramref name="inputGradient"/> (which may be the same memory).</summary>
-    public static void Backward<T>(ReadOnlySpan<T> outputGradient, Span<T> inputGradient, ReadOnlySpan<T> normalized, ReadOnlySpan<T> inverseDeviation,
-        ReadOnlySpan<T> gamma, Span<T> gammaGradient, Span<T> betaGradient, int batch, int channels, int spatial)
+    /// <summary>Backward of the training forward, reading dy from <paramref name="outputGradient"/> and writing dz
+    /// into <paramref name="inputGradient"/> (which may be the same memory): with x̂ = (z − μ)/σ taken again from the
+    /// forward's <paramref name="input"/> z and its <paramref name="mean"/> and <paramref name="inverseDeviation"/>,
+    /// dγ = Σ dy·x̂, dβ = Σ dy and dz = (γ/σ)/N · (N·dy − Σdy − x̂·Σ(dy·x̂)).</summary>
+    public static void Backward<T>(ReadOnlySpan<T> outputGradient, Span<T> inputGradient, ReadOnlySpan<T> input, ReadOnlySpan<T> mean,
+        ReadOnlySpan<T> inverseDeviation, ReadOnlySpan<T> gamma, Span<T> gammaGradient, Span<T> betaGradient, int batch, int channels, int spatial)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(outputGradient.Length, batch, channels, spatial, nameof(outputGradient));
         Check(inputGradient.Length, batch, channels, spatial, nameof(inputGradient));
-        Check(normalized.Length, batch, channels, spatial, nameof(normalized));
-        // dy travels in the job's Input slot, dz in its Values slot.
-        var job = new Job<T>(outputGradient, inputGradient, default, normalized, inverseDeviation, gamma, default, default, gammaGradient, betaGradient, default,
-            batch, channels, spatial, 0, 0);
+        Check(input.Length, batch, channels, spatial, nameof(input));
+        CheckChannels(mean.Length, channels, nameof(mean));
+        CheckChannels(inverseDeviation.Length, channels, nameof(inverseDeviation));
+        var job = new Job<T>
+        {
+            Input = outputGradient, Values = inputGradient, ForwardInput = input, SavedMean = mean, SavedInverseDeviation = inverseDeviation,
+            Gamma = gamma, GammaGradient = gammaGradient, BetaGradient = betaGradient, Batch = batch, Channels = channels, Spatial = spatial,
+        };
         Share(ref job, &BackwardChannels, &BackwardPart<T>);
     }
 
@@ -224,67 +221,78 @@ public static unsafe class BatchNormalization
         int count = job.Batch * job.Spatial, channels = job.Channels, spatial = job.Spatial;
         for (int c = first; c < last; c++)
         {
-            double sumDy = 0, sumDyXHat = 0;
+            T mean = job.SavedMean[c];
+            double inverse = double.CreateTruncating(job.SavedInverseDeviation[c]);
+            double sumDy = 0, sumDyCentered = 0;
             for (int s = 0; s < job.Batch; s++)
             {
                 int at = (s * channels + c) * spatial;
-                var (planeDy, planeDyXHat) = GradientSums<T>(job.Input.Slice(at, spatial), job.Normalized.Slice(at, spatial));
+                var (planeDy, planeDyCentered) = GradientSums<T>(job.Input.Slice(at, spatial), job.ForwardInput.Slice(at, spatial), mean);
                 sumDy += planeDy;
-                sumDyXHat += planeDyXHat;
+                sumDyCentered += planeDyCentered;
             }
+            double sumDyXHat = sumDyCentered * inverse;
             job.GammaGradient[c] = T.CreateTruncating(sumDyXHat);
             job.BetaGradient[c] = T.CreateTruncating(sumDy);
-            double factor = double.CreateTruncating(job.Gamma[c]) * double.CreateTruncating(job.InverseDeviation[c]) / count;
-            // dz = a·dy + x̂·d + b with a = factor·N, d = −factor·Σ(dy·x̂), b = −factor·Σdy.
-            T a = T.CreateTruncating(factor * count), b = T.CreateTruncating(-factor * sumDy), d = T.CreateTruncating(-factor * sumDyXHat);
+            double factor = double.CreateTruncating(job.Gamma[c]) * inverse / count;
+            // dz = a·dy + d·(z − μ) + b with a = factor·N, d = −factor·Σ(dy·x̂)/σ, b = −factor·Σdy.
+            T a = T.CreateTruncating(factor * count), b = T.CreateTruncating(-factor * sumDy), d = T.CreateTruncating(-factor * sumDyXHat * inverse);
             for (int s = 0; s < job.Batch; s++)
             {
                 int at = (s * channels + c) * spatial;
-                InputGradient(job.Input.Slice(at, spatial), job.Values.Slice(at, spatial), job.Normalized.Slice(at, spatial), a, b, d);
+                InputGradient(job.Input.Slice(at, spatial), job.Values.Slice(at, spatial), job.ForwardInput.Slice(at, spatial), mean, a, b, d);
             }
         }
     }
 
-    static (double SumDy, double SumDyXHat) GradientSums<T>(ReadOnlySpan<T> gradient, ReadOnlySpan<T> normalized) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Σ dy and Σ dy·(z − μ) over one plane.</summary>
+    static (double SumDy, double SumDyCentered) GradientSums<T>(ReadOnlySpan<T> gradient, ReadOnlySpan<T> input, T mean) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ref T g = ref MemoryMarshal.GetReference(gradient);
-        ref T n = ref MemoryMarshal.GetReference(normalized);
+        ref T x = ref MemoryMarshal.GetReference(input);
         int i = 0;
-        T sumDy = T.Zero, sumDyXHat = T.Zero;
+        T sumDy = T.Zero, sumDyCentered = T.Zero;
         if (Vector.IsHardwareAccelerated && gradient.Length >= Vector<T>.Count)
         {
-            Vector<T> vectorDy = Vector<T>.Zero, vectorDyXHat = Vector<T>.Zero;
+            Vector<T> vectorDy = Vector<T>.Zero, vectorDyCentered = Vector<T>.Zero, m = new(mean);
             for (; i <= gradient.Length - Vector<T>.Count; i += Vector<T>.Count)
             {
                 var dy = Vector.LoadUnsafe(ref g, (nuint)i);
                 vectorDy += dy;
-                vectorDyXHat += dy * Vector.LoadUnsafe(ref n, (nuint)i);
+                vectorDyCentered += dy * (Vector.LoadUnsafe(ref x, (nuint)i) - m);
             }
             sumDy = Vector.Sum(vectorDy);
-            sumDyXHat = Vector.Sum(vectorDyXHat);
+            sumDyCentered = Vector.Sum(vectorDyCentered);
         }
         for (; i < gradient.Length; i++)
         {
             sumDy += Unsafe.Add(ref g, i);
-            sumDyXHat += Unsafe.Add(ref g, i) * Unsafe.Add(ref n, i);
+            sumDyCentered += Unsafe.Add(ref g, i) * (Unsafe.Add(ref x, i) - mean);
         }
-        return (double.CreateTruncating(sumDy), double.CreateTruncating(sumDyXHat));
+        return (double.CreateTruncating(sumDy), double.CreateTruncating(sumDyCentered));
     }
 
-    static void InputGradient<T>(ReadOnlySpan<T> gradient, Span<T> destination, ReadOnlySpan<T> normalized, T a, T b, T d)
+    /// <summary>dz = a·dy + d·(z − μ) + b over one plane.</summary>
+    static void InputGradient<T>(ReadOnlySpan<T> gradient, Span<T> destination, ReadOnlySpan<T> input, T mean, T a, T b, T d)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ref T g = ref MemoryMarshal.GetReference(gradient);
         ref T z = ref MemoryMarshal.GetReference(destination);
-        ref T n = ref MemoryMarshal.GetReference(normalized);
+        ref T x = ref MemoryMarshal.GetReference(input);
         int i = 0;
         if (Vector.IsHardwareAccelerated)
         {
-            Vector<T> va = new(a), vb = new(b), vd = new(d);
+            Vector<T> va = new(a), vb = new(b), vd = new(d), m = new(mean);
             for (; i <= gradient.Length - Vector<T>.Count; i += Vector<T>.Count)
-                (va * Vector.LoadUnsafe(ref g, (nuint)i) + vd * Vector.LoadUnsafe(ref n, (nuint)i) + vb).StoreUnsafe(ref z, (nuint)i);
+                (va * Vector.LoadUnsafe(ref g, (nuint)i) + vd * (Vector.LoadUnsafe(ref x, (nuint)i) - m) + vb).StoreUnsafe(ref z, (nuint)i);
         }
-        for (; i < gradient.Length; i++) Unsafe.Add(ref z, i) = a * Unsafe.Add(ref g, i) + b + d * Unsafe.Add(ref n, i);
+        for (; i < gradient.Length; i++) Unsafe.Add(ref z, i) = a * Unsafe.Add(ref g, i) + b + d * (Unsafe.Add(ref x, i) - mean);
+    }
+
+    static void CheckChannels(int length, int channels, string name)
+    {
+        if (length < channels)
+            throw new ArgumentException($"{name} holds {length} values but {channels} channels need {channels}.", name);
     }
 
     static void Check(int length, int batch, int channels, int spatial, string name)

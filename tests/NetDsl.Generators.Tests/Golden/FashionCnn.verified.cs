@@ -292,7 +292,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             var output = buffers.Norm1Output.AsSpan(0, batch * 25088);
             var activation = output;
             if (training)
-                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * 25088), activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), buffers.Norm1Normalized.AsSpan(0, batch * 25088), buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 64) : default, 0.9, 1E-05, relu: true);
+                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * 25088), activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), buffers.Norm1Mean, buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 64) : default, 0.9, 1E-05, relu: true);
             else
             {
                 buffers.Conv1Output.AsSpan(0, batch * 25088).CopyTo(activation);
@@ -396,10 +396,10 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             var gradient = buffers.Norm1Gradient.AsSpan(0, batch * 25088);
             global::NetDsl.Kernels.Pooling.MaxBackward<T>(buffers.Pool1Gradient.AsSpan(0, batch * 6272), buffers.Pool1Winners.AsSpan(0, batch * 6272), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(32, 28, 28, 2, 2, 2, 0, 0, 14, 14), reluOutputs: buffers.Pool1Output.AsSpan(0, batch * 6272)); // Act1's derivative at each winner
         }
-        // Norm1: dγ, dβ and the gradient of its input from x̂ and 1/σ
+        // Norm1: dγ, dβ and the gradient of its input from its input, μ and 1/σ
         {
             var gradient = buffers.Norm1Gradient.AsSpan(0, batch * 25088);
-            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv1Gradient.AsSpan(0, batch * 25088), buffers.Norm1Normalized.AsSpan(0, batch * 25088), buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 32), gradients.Slice(Norm1WeightOffset, 32), gradients.Slice(Norm1BiasOffset, 32), batch, 32, 784);
+            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv1Gradient.AsSpan(0, batch * 25088), buffers.Conv1Output.AsSpan(0, batch * 25088), buffers.Norm1Mean, buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 32), gradients.Slice(Norm1WeightOffset, 32), gradients.Slice(Norm1BiasOffset, 32), batch, 32, 784);
         }
         // Conv1: dW summed over samples
         {
@@ -433,7 +433,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         public readonly T[] Conv1PartialGradient = new T[288];
         public readonly T[] Norm1Output = new T[capacity * 25088];
         public readonly T[] Norm1Gradient = new T[capacity * 25088];
-        public readonly T[] Norm1Normalized = new T[capacity * 25088];
+        public readonly T[] Norm1Mean = new T[32];
         public readonly T[] Norm1InverseDeviation = new T[32];
         public readonly T[] Pool1Output = new T[capacity * 6272];
         public readonly T[] Pool1Gradient = new T[capacity * 6272];

@@ -338,7 +338,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var output = buffers.Norm1Output.AsSpan(0, batch * 512);
             var activation = output;
             if (training)
-                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * 512), activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), buffers.Norm1Normalized.AsSpan(0, batch * 512), buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 16) : default, 0.9, 1E-05, relu: true);
+                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * 512), activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), buffers.Norm1Mean, buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 16) : default, 0.9, 1E-05, relu: true);
             else
             {
                 buffers.Conv1Output.AsSpan(0, batch * 512).CopyTo(activation);
@@ -359,7 +359,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var output = buffers.Norm2Output.AsSpan(0, batch * 512);
             var activation = output;
             if (training)
-                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv2Output.AsSpan(0, batch * 512), activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), buffers.Norm2Normalized.AsSpan(0, batch * 512), buffers.Norm2InverseDeviation, updateStatistics ? statistics.Slice(16, 16) : default, 0.9, 1E-05);
+                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv2Output.AsSpan(0, batch * 512), activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), buffers.Norm2Mean, buffers.Norm2InverseDeviation, updateStatistics ? statistics.Slice(16, 16) : default, 0.9, 1E-05);
             else
             {
                 buffers.Conv2Output.AsSpan(0, batch * 512).CopyTo(activation);
@@ -466,10 +466,10 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var gradient = buffers.Norm2Gradient.AsSpan(0, batch * 512);
             buffers.SkipGradient.AsSpan(0, batch * 512).CopyTo(gradient);
         }
-        // Norm2: dγ, dβ and the gradient of its input from x̂ and 1/σ
+        // Norm2: dγ, dβ and the gradient of its input from its input, μ and 1/σ
         {
             var gradient = buffers.Norm2Gradient.AsSpan(0, batch * 512);
-            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv2Gradient.AsSpan(0, batch * 512), buffers.Norm2Normalized.AsSpan(0, batch * 512), buffers.Norm2InverseDeviation, parameters.Slice(Norm2WeightOffset, 8), gradients.Slice(Norm2WeightOffset, 8), gradients.Slice(Norm2BiasOffset, 8), batch, 8, 64);
+            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv2Gradient.AsSpan(0, batch * 512), buffers.Conv2Output.AsSpan(0, batch * 512), buffers.Norm2Mean, buffers.Norm2InverseDeviation, parameters.Slice(Norm2WeightOffset, 8), gradients.Slice(Norm2WeightOffset, 8), gradients.Slice(Norm2BiasOffset, 8), batch, 8, 64);
         }
         // Conv2: dW summed over samples, and the gradient of Norm1 through col2im
         {
@@ -484,10 +484,10 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var gradient = buffers.Norm1Gradient.AsSpan(0, batch * 512);
             global::NetDsl.Kernels.Activations.ReLUBackward(gradient, buffers.Norm1Output.AsSpan(0, batch * 512));
         }
-        // Norm1: dγ, dβ and the gradient of its input from x̂ and 1/σ
+        // Norm1: dγ, dβ and the gradient of its input from its input, μ and 1/σ
         {
             var gradient = buffers.Norm1Gradient.AsSpan(0, batch * 512);
-            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv1Gradient.AsSpan(0, batch * 512), buffers.Norm1Normalized.AsSpan(0, batch * 512), buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 8), gradients.Slice(Norm1WeightOffset, 8), gradients.Slice(Norm1BiasOffset, 8), batch, 8, 64);
+            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv1Gradient.AsSpan(0, batch * 512), buffers.Conv1Output.AsSpan(0, batch * 512), buffers.Norm1Mean, buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 8), gradients.Slice(Norm1WeightOffset, 8), gradients.Slice(Norm1BiasOffset, 8), batch, 8, 64);
         }
         // Conv1: dW summed over samples, and the gradient of Stem through col2im
         {
@@ -541,7 +541,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         public readonly T[] Conv1PartialGradient = new T[576];
         public readonly T[] Norm1Output = new T[capacity * 512];
         public readonly T[] Norm1Gradient = new T[capacity * 512];
-        public readonly T[] Norm1Normalized = new T[capacity * 512];
+        public readonly T[] Norm1Mean = new T[8];
         public readonly T[] Norm1InverseDeviation = new T[8];
         public readonly T[] Conv2Output = new T[capacity * 512];
         public readonly T[] Conv2Gradient = new T[capacity * 512];
@@ -550,7 +550,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         public readonly T[] Conv2PartialGradient = new T[576];
         public readonly T[] Norm2Output = new T[capacity * 512];
         public readonly T[] Norm2Gradient = new T[capacity * 512];
-        public readonly T[] Norm2Normalized = new T[capacity * 512];
+        public readonly T[] Norm2Mean = new T[8];
         public readonly T[] Norm2InverseDeviation = new T[8];
         public readonly T[] SkipOutput = new T[capacity * 512];
         public readonly T[] SkipGradient = new T[capacity * 512];
