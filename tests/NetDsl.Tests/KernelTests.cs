@@ -204,8 +204,10 @@ public class KernelTests
         // A's 8-row tiles packed (each core reads two or more panels) and a 4-row and a 1-row tile left over. In float,
         // B stored n×k is packed by 16×16 register transposes where whole blocks fit (n ≥ 16, k ≥ 16) and move by move
         // elsewhere. (3, 45, 70) with B stored n×k takes the few-rows path: dot products eight, four and one column at a
-        // time, vectors and a scalar tail along k.
-        foreach (var (m, n, k) in new[] { (1, 1, 1), (5, 37, 3), (9, 33, 17), (4, 64, 8), (13, 7, 40), (37, 70, 61), (203, 9, 129), (21, 40, 600), (45, 100, 500), (3, 45, 70) })
+        // time, vectors and a scalar tail along k. (301, 70, 900) has more A than L2 holds: blocks of 256 rows and 180
+        // depths, the second block 5 tiles, a 4-row and a 1-row tile, every panel under each block of A (a part with
+        // one panel takes the usual path).
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (5, 37, 3), (9, 33, 17), (4, 64, 8), (13, 7, 40), (37, 70, 61), (203, 9, 129), (21, 40, 600), (45, 100, 500), (3, 45, 70), (301, 70, 900) })
         {
             CheckProduct<double>(m, n, k, transposeA, transposeB, onesColumn, 1e-12);
             CheckProduct<float>(m, n, k, transposeA, transposeB, onesColumn, 1e-5 * k);
