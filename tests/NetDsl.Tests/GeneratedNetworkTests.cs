@@ -49,6 +49,9 @@ public class GeneratedNetworkTests
         // Hidden1 and Hidden2 keep output, activation, mask and dZ; Logits keeps output and dZ.
         Assert.Equal(4 * 256 + 4 * 128 + 2 * 10, FashionSizedMlp.ActivationValuesPerSample);
         Assert.Equal((4 * 256 + 4 * 128 + 2 * 10) * 128L * 4, plan.ActivationBytes);
+        // A CNN: the convolution (3×6×6) and BatchNorm keep output and gradient each (no patch matrices per sample, no
+        // x̂), the pooling (3×3×3) output, gradient and winners, Hidden output, activation, mask and dZ, Out output and dZ.
+        Assert.Equal(2 * 108 + 2 * 108 + 3 * 27 + 4 * 5 + 2 * 4, MixedCnn.ActivationValuesPerSample);
     }
 
     [Fact]

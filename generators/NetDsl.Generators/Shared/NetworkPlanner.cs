@@ -480,12 +480,12 @@ internal static class NetworkPlanner
             : InitKind.Xavier;
     }
 
-    /// <summary>Output, gradient (core blocks), pre-dropout activation, dropout mask, and per kind the im2col columns,
-    /// the normalized values or the max-pool winners, per sample.</summary>
+    /// <summary>Output, gradient (core blocks), pre-dropout activation, dropout mask and the max-pool winners, per
+    /// sample. A convolution's patch matrix is built per sample in one buffer per core and BatchNorm keeps two values
+    /// per channel: neither grows with the batch.</summary>
     static int ValuesPerSample(BlockPlan block) =>
         block.Outputs * (1 + (block.IsCore ? 1 : 0) + (block.KeepsActivation ? 1 : 0) + (block.HasDropout ? 1 : 0)
-            + (block.Kind is BlockKind.BatchNorm or BlockKind.MaxPool ? 1 : 0))
-        + (block.Kind == BlockKind.Conv ? block.Geometry!.PatchSize * block.Geometry.OutputPixels : 0);
+            + (block.Kind == BlockKind.MaxPool ? 1 : 0));
 
     static BlockPlan Block(int index, string name, BlockKind kind, int inputs, int outputs, int channels) =>
         new(index, name, kind, inputs, outputs, channels, ActivationKind.None, 0, null, 0, null, InitKind.Auto, EquatableArray<double>.Empty,

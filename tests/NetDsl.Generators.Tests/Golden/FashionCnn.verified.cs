@@ -16,7 +16,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
     /// <summary>Length of θ.</summary>
     public const int ParameterCount = 18218;
     /// <summary>Values a training pass caches per sample: outputs, kept activations, dropout masks, gradients.</summary>
-    public const int ActivationValuesPerSample = 165668;
+    public const int ActivationValuesPerSample = 127252;
 
     public const int ImageSize = 784;
     public const int Conv1Size = 25088;

@@ -16,7 +16,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     /// <summary>Length of θ.</summary>
     public const int ParameterCount = 1850;
     /// <summary>Values a training pass caches per sample: outputs, kept activations, dropout masks, gradients.</summary>
-    public const int ActivationValuesPerSample = 17092;
+    public const int ActivationValuesPerSample = 6276;
 
     public const int ImageSize = 64;
     public const int StemSize = 512;
