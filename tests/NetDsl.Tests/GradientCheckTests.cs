@@ -117,6 +117,15 @@ public class GradientCheckTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Weight_gradient_of_a_narrow_patch_taken_transposed_matches_finite_differences()
+    {
+        AssertGood(new NarrowPatchCnn(seed: 4), TestData.Uniform(5 * 36, 31), TestData.OneHot(5, 3, 32));
+        // With the penalty, which joins the transposed product's first sample.
+        var penalized = new NarrowPatchCnn(seed: 5) { Regularization = Regularization.ElasticNet(0.05, 0.3) };
+        AssertGood(penalized, TestData.Uniform(5 * 36, 33), TestData.OneHot(5, 3, 34));
+    }
+
+    [Fact]
     public void Convolutions_shared_between_cores_match_finite_differences()
     {
         var network = new SharedCnn(seed: 4) { Regularization = Regularization.ElasticNet(0.01, 0.1) };

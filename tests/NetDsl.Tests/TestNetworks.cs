@@ -233,3 +233,17 @@ public partial class SharedCnn
     [Flatten] partial Layer Flat { get; }
     [Dense(3)] partial Layer Out { get; }
 }
+
+/// <summary>A convolution with a narrow patch (one channel, 3×3) and more filters, without a bias (BatchNorm follows):
+/// its weight gradient is taken as the transposed product, filters as columns.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class NarrowPatchCnn
+{
+    [Input(1, 6, 6)] partial Layer Image { get; }
+    [Conv2D(16, 3)] partial Layer Conv { get; }
+    [BatchNorm] partial Layer Norm { get; }
+    [ReLU] partial Layer Act { get; }
+    [MaxPool(2)] partial Layer Pool { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(3)] partial Layer Logits { get; }
+}

@@ -60,6 +60,36 @@ public ref struct WeightGradientEpilogue<T>(Span<T> weightGradient, Span<T> bias
     }
 }
 
+/// <summary>The weight gradient from the transposed product <c>dWᵀ = X · dZ</c> ([inputs, units]): row i of the
+/// product holds input i's gradient for a run of units, stored at <c>dW[unit, i]</c>. A convolution whose patch is
+/// narrower than its filter count takes this form (the patch matrix as A, the output gradient as B stored n×k), so the
+/// product's columns are the filters instead of the few patch rows padded to a whole panel.</summary>
+/// <remarks>As <see cref="WeightGradientEpilogue{T}"/>, without a bias: with <paramref name="accumulate"/> the gradient
+/// is added to; otherwise the regularization gradient l1·sign(w) + l2·w of <paramref name="weights"/> joins it.</remarks>
+public ref struct TransposedWeightGradientEpilogue<T>(Span<T> weightGradient, int inputs, bool accumulate = false,
+    ReadOnlySpan<T> weights = default, T l1 = default, T l2 = default) : IGemmEpilogue<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    readonly Span<T> weightGradient = weightGradient;
+    readonly ReadOnlySpan<T> weights = weights;
+
+    /// <inheritdoc />
+    public readonly void Apply(int row, int column, scoped Span<T> values)
+    {
+        bool regularize = !accumulate && (l1 != T.Zero || l2 != T.Zero);
+        for (int j = 0; j < values.Length; j++)
+        {
+            int at = (column + j) * inputs + row;
+            if (accumulate) weightGradient[at] += values[j];
+            else
+            {
+                T w = regularize ? weights[at] : T.Zero;
+                weightGradient[at] = regularize ? values[j] + (l2 * w + l1 * T.CreateTruncating(T.Sign(w))) : values[j];
+            }
+        }
+    }
+}
+
 /// <summary>The shared matrix product: <c>C = op(A) · op(B)</c>, with op(A) m×k and op(B) k×n, every piece of C
 /// handed to an epilogue. B is packed into panels two vectors wide; an 8-row micro-kernel keeps 16 accumulators in
 /// registers and broadcasts A. A product large enough to repay the hand-off is split between the two cores

@@ -583,7 +583,6 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         public void Run(int first, int last, int part)
         {
             var weightGradient = part == 0 ? gradients.Slice(Conv1WeightOffset, Conv1WeightLength) : buffers.Conv1PartialGradient.AsSpan(0, Conv1WeightLength);
-            var biasGradient = default(global::System.Span<T>);
             // Regularization joins the weight gradient once, in part 0.
             T partL1 = part == 0 ? l1 : T.Zero, partL2 = part == 0 ? l2 : T.Zero;
             for (int s = first; s < last; s++)
@@ -591,8 +590,9 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
                 var columns = buffers.Conv1Columns.AsSpan(part * 7056, 7056);
                 global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * 784, 784), columns, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28));
                 var dz = buffers.Conv1Gradient.AsSpan(s * 25088, 25088);
-                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 9, accumulate: s > first, parameters.Slice(Conv1WeightOffset, Conv1WeightLength), partL1, partL2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, columns, true, 32, 9, 784, ref epilogue, appendOnesColumn: false);
+                // dWᵀ = columns · dzᵀ: the 32 filters as the product's columns, not the 9 patch rows padded to a panel.
+                var epilogue = new global::NetDsl.Kernels.TransposedWeightGradientEpilogue<T>(weightGradient, 9, accumulate: s > first, parameters.Slice(Conv1WeightOffset, Conv1WeightLength), partL1, partL2);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.TransposedWeightGradientEpilogue<T>>(columns, false, dz, true, 9, 32, 784, ref epilogue);
             }
         }
     }
