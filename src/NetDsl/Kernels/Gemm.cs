@@ -60,7 +60,7 @@ public ref struct WeightGradientEpilogue<T>(Span<T> weightGradient, Span<T> bias
     }
 }
 
-/// <summary>The weight gradient from the transposed product <c>dWᵀ = X · dZ</c> ([inputs, units]): row i of the
+/// <summary>The weight gradient from the transposed product <c>dWᵀ = Xᵀ · dZ</c> ([inputs, units]): row i of the
 /// product holds input i's gradient for a run of units, stored at <c>dW[unit, i]</c>. A convolution whose patch is
 /// narrower than its filter count takes this form (the patch matrix as A, the output gradient as B stored n×k), so the
 /// product's columns are the filters instead of the few patch rows padded to a whole panel.</summary>
