@@ -51,13 +51,16 @@ public ref struct WeightGradientEpilogue<T>(Span<T> weightGradient, Span<T> bias
                 if (l1 != T.Zero || l2 != T.Zero)
                 {
                     var w = this.weights.Slice(row * inputs + column, count);
-                    for (int i = 0; i < count; i++) destination[i] += l2 * w[i] + l1 * T.CreateTruncating(T.Sign(w[i]));
+                    for (int i = 0; i < count; i++) destination[i] += PenaltyGradient(w[i], l1, l2);
                 }
             }
         }
         if (count < values.Length && !biasGradient.IsEmpty)
             biasGradient[row] = accumulate ? biasGradient[row] + values[Math.Max(count, 0)] : values[Math.Max(count, 0)];
     }
+
+    /// <summary>The regularization gradient at <paramref name="w"/>: l1·sign(w) + l2·w.</summary>
+    internal static T PenaltyGradient(T w, T l1, T l2) => l2 * w + l1 * T.CreateTruncating(T.Sign(w));
 }
 
 /// <summary>The weight gradient from the transposed product <c>dWᵀ = Xᵀ · dZ</c> ([inputs, units]): row i of the
@@ -84,7 +87,7 @@ public ref struct TransposedWeightGradientEpilogue<T>(Span<T> weightGradient, in
             else
             {
                 T w = regularize ? weights[at] : T.Zero;
-                weightGradient[at] = regularize ? values[j] + (l2 * w + l1 * T.CreateTruncating(T.Sign(w))) : values[j];
+                weightGradient[at] = regularize ? values[j] + WeightGradientEpilogue<T>.PenaltyGradient(w, l1, l2) : values[j];
             }
         }
     }
@@ -238,36 +241,54 @@ public static unsafe class Gemm
             {
                 int depthCount = Math.Min(depthBlock, k - depth);
                 bool carried = depth > 0, finished = depth + depthCount == k;
-                ref T block = ref Unsafe.Add(ref panelStart, depth * panelWidth);
-                ref T aBlock = ref Unsafe.Add(ref a, depth * depthStride);
-                int i = firstRow;
-                for (; i + RowsPerTile <= lastRow; i += RowsPerTile)
-                {
-                    ref T place = ref Unsafe.Add(ref sums0, (i - firstRow) * sumsStride);
-                    if (packA)
-                        EightRows<T, TVector, TSimd>(ref Unsafe.Add(ref packedA0, (i - firstRow) * k + depth * RowsPerTile), 1, RowsPerTile, ref block, depthCount, ref place, carried);
-                    else
-                        EightRows<T, TVector, TSimd>(ref Unsafe.Add(ref aBlock, i * rowStride), rowStride, depthStride, ref block, depthCount, ref place, carried);
-                    if (finished)
-                        for (int r = 0; r < RowsPerTile; r++)
-                            epilogue.Apply(i + r, column, MemoryMarshal.CreateSpan(ref Unsafe.Add(ref place, r * panelWidth), width));
-                }
-                if (i + 4 <= lastRow)
-                {
-                    ref T place = ref Unsafe.Add(ref sums0, (i - firstRow) * sumsStride);
-                    FourRows<T, TVector, TSimd>(ref Unsafe.Add(ref aBlock, i * rowStride), rowStride, depthStride, ref block, depthCount, ref place, carried);
-                    if (finished)
-                        for (int r = 0; r < 4; r++)
-                            epilogue.Apply(i + r, column, MemoryMarshal.CreateSpan(ref Unsafe.Add(ref place, r * panelWidth), width));
-                    i += 4;
-                }
-                for (; i < lastRow; i++)
-                {
-                    ref T place = ref Unsafe.Add(ref sums0, (i - firstRow) * sumsStride);
-                    OneRow<T, TVector, TSimd>(ref Unsafe.Add(ref aBlock, i * rowStride), depthStride, ref block, depthCount, ref place, carried);
-                    if (finished) epilogue.Apply(i, column, MemoryMarshal.CreateSpan(ref place, width));
-                }
+                RowTiles<T, TVector, TSimd, TEpilogue>(ref Unsafe.Add(ref packedA0, depth * RowsPerTile), k, packA,
+                    ref Unsafe.Add(ref a, firstRow * rowStride + depth * depthStride), rowStride, depthStride, lastRow - firstRow,
+                    ref Unsafe.Add(ref panelStart, depth * panelWidth), depthCount, ref sums0, sumsStride, carried, finished,
+                    firstRow, column, width, ref epilogue);
             }
+        }
+    }
+
+    /// <summary>Rows [0, <paramref name="rows"/>) of C times one panel's depth block: whole 8-row tiles (from packed A,
+    /// a row <paramref name="packedRowStride"/> apart, when <paramref name="packed"/>; else from A itself), then a 4-row
+    /// tile and single rows, which always read A itself. Row i's sums lie at <paramref name="sums"/> + i ·
+    /// <paramref name="sumsStride"/> (0: one place, reused by each tile in turn); when <paramref name="finished"/>, each
+    /// tile's rows go to the epilogue, as rows <paramref name="firstRow"/> + i, as soon as the tile is done.</summary>
+    static void RowTiles<T, TVector, TSimd, TEpilogue>(ref T packedA, int packedRowStride, bool packed, ref T a, nint rowStride,
+        nint depthStride, int rows, ref T block, int depthCount, ref T sums, int sumsStride, bool carried, bool finished,
+        int firstRow, int column, int width, ref TEpilogue epilogue)
+        where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
+        where TEpilogue : IGemmEpilogue<T>, allows ref struct
+    {
+        int panelWidth = 2 * TSimd.Count, i = 0;
+        for (; i + RowsPerTile <= rows; i += RowsPerTile)
+        {
+            ref T place = ref Unsafe.Add(ref sums, i * sumsStride);
+            if (packed)
+                EightRows<T, TVector, TSimd>(ref Unsafe.Add(ref packedA, i * packedRowStride), 1, RowsPerTile, ref block, depthCount, ref place, carried);
+            else
+                EightRows<T, TVector, TSimd>(ref Unsafe.Add(ref a, i * rowStride), rowStride, depthStride, ref block, depthCount, ref place, carried);
+            if (finished) HandOver(ref epilogue, firstRow + i, RowsPerTile, ref place);
+        }
+        if (i + 4 <= rows)
+        {
+            ref T place = ref Unsafe.Add(ref sums, i * sumsStride);
+            FourRows<T, TVector, TSimd>(ref Unsafe.Add(ref a, i * rowStride), rowStride, depthStride, ref block, depthCount, ref place, carried);
+            if (finished) HandOver(ref epilogue, firstRow + i, 4, ref place);
+            i += 4;
+        }
+        for (; i < rows; i++)
+        {
+            ref T place = ref Unsafe.Add(ref sums, i * sumsStride);
+            OneRow<T, TVector, TSimd>(ref Unsafe.Add(ref a, i * rowStride), depthStride, ref block, depthCount, ref place, carried);
+            if (finished) HandOver(ref epilogue, firstRow + i, 1, ref place);
+        }
+
+        // A tile's rows lie a panel apart from its place on.
+        void HandOver(ref TEpilogue epilogue, int row, int count, ref T place)
+        {
+            for (int r = 0; r < count; r++)
+                epilogue.Apply(row + r, column, MemoryMarshal.CreateSpan(ref Unsafe.Add(ref place, r * panelWidth), width));
         }
     }
 
@@ -316,25 +337,10 @@ public static unsafe class Gemm
                 ref T aBlock = ref Unsafe.Add(ref a, blockRow * rowStride + depth * depthStride);
                 for (int p = 0; p < panels; p++)
                 {
-                    ref T block = ref Unsafe.Add(ref packedB0, (p * k + depth) * panelWidth);
-                    ref T place = ref Unsafe.Add(ref sums0, p * panelSums);
-                    int i = 0;
-                    for (; i + RowsPerTile <= rows; i += RowsPerTile)
-                        EightRows<T, TVector, TSimd>(ref Unsafe.Add(ref packedA0, i * depthCount), 1, RowsPerTile, ref block, depthCount,
-                            ref Unsafe.Add(ref place, i * panelWidth), carried);
-                    if (i + 4 <= rows)
-                    {
-                        FourRows<T, TVector, TSimd>(ref Unsafe.Add(ref aBlock, i * rowStride), rowStride, depthStride, ref block, depthCount,
-                            ref Unsafe.Add(ref place, i * panelWidth), carried);
-                        i += 4;
-                    }
-                    for (; i < rows; i++)
-                        OneRow<T, TVector, TSimd>(ref Unsafe.Add(ref aBlock, i * rowStride), depthStride, ref block, depthCount,
-                            ref Unsafe.Add(ref place, i * panelWidth), carried);
-                    if (!finished) continue;
                     int column = (firstPanel + p) * panelWidth, width = Math.Min(panelWidth, columns - column);
-                    for (int r = 0; r < rows; r++)
-                        epilogue.Apply(blockRow + r, column, MemoryMarshal.CreateSpan(ref Unsafe.Add(ref place, r * panelWidth), width));
+                    RowTiles<T, TVector, TSimd, TEpilogue>(ref packedA0, depthCount, true, ref aBlock, rowStride, depthStride, rows,
+                        ref Unsafe.Add(ref packedB0, (p * k + depth) * panelWidth), depthCount, ref Unsafe.Add(ref sums0, p * panelSums),
+                        panelWidth, carried, finished, blockRow, column, width, ref epilogue);
                 }
             }
         }
