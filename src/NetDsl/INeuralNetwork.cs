@@ -53,6 +53,9 @@ public interface INeuralNetwork
     /// <summary>L1/L2 penalty on the weights, included in the training loss and its gradients (float and double).</summary>
     Training.Regularization Regularization { get; set; }
 
+    /// <summary>The arithmetic of <see cref="PredictBatch"/>: float (the default) or int8 Dense layers.</summary>
+    InferencePrecision InferencePrecision { get; set; }
+
     /// <summary>Predicts a batch: <paramref name="inputs"/> holds whole samples, <paramref name="outputs"/> one output each.</summary>
     void PredictBatch(ReadOnlySpan<float> inputs, Span<float> outputs);
 

@@ -86,6 +86,20 @@ public sealed record MemoryPlan(int ParameterCount, int ActivationValuesPerSampl
         $"optimizer state {Shapes.Bytes(OptimizerStateBytes)}, activations {Shapes.Bytes(ActivationBytes)}, total {Shapes.Bytes(TotalBytes)}");
 }
 
+/// <summary>The arithmetic of a network's predictions (<see cref="INeuralNetwork.PredictBatch"/>); training always runs in
+/// float.</summary>
+public enum InferencePrecision
+{
+    /// <summary>Everything in 32-bit floats.</summary>
+    Float32 = 0,
+    /// <summary>Every Dense layer multiplies 8-bit weights (one scale per unit, quantized from θ whenever θ has changed)
+    /// by 7-bit inputs (one scale and zero point per sample, quantized at each call), as PyTorch's dynamic quantization
+    /// does; everything else (bias, activations, convolutions, pooling, BatchNorm) stays float. A quarter of the weight
+    /// bytes, which is what limits a single prediction; each product term is off by at most |w|·s/2 + |x|·scale/2.
+    /// A network without Dense layers predicts as in <see cref="Float32"/>.</summary>
+    Int8 = 1,
+}
+
 /// <summary>How a forward pass treats dropout.</summary>
 public enum PassMode
 {

@@ -18,6 +18,7 @@ public static class Quick
         Print(output, "mlp-step-b128", () => Rate(new TrainingStep(new BenchMlp(), 128, true)), "samples/s");
         Print(output, "mlp-step-b1024", () => Rate(new TrainingStep(new BenchMlp(), 1024, true)), "samples/s");
         Print(output, "mlp-infer-b1", () => 1e6 / Rate(new Prediction(new BenchMlp(), 1)), "us");
+        Print(output, "mlp-infer-b1-int8", () => 1e6 / Rate(new Prediction(new BenchMlp { InferencePrecision = InferencePrecision.Int8 }, 1)), "us");
         var dense = new Lazy<DenseLayer>(() => new DenseLayer(2048));
         Print(output, "dense2048-fwd-bwd", () => Rate(dense.Value, seconds: 4) * dense.Value.FlopsPerRun / 1e9, "GFLOP/s");
         Print(output, "cnn-step-b64", () => Rate(new TrainingStep(new BenchCnn(), 64, true), seconds: 4), "samples/s");

@@ -131,8 +131,11 @@ internal static partial class NetworkEmitter
             "ulong _dropoutSeed;",
             "ulong _trainingSteps;",
             "int _lastBatch;");
+        if (plan.DerivesWeights) w.Line("ulong _version;");
         if (plan.FoldedCount > 0)
-            w.Lines("ulong _version, _foldedVersion = ulong.MaxValue;", $"readonly float[] _folded = new float[{plan.FoldedCount}];");
+            w.Lines("ulong _foldedVersion = ulong.MaxValue;", $"readonly float[] _folded = new float[{plan.FoldedCount}];");
+        if (plan.DenseBlocks.Any())
+            w.Lines("ulong _quantizedVersion = ulong.MaxValue;", $"{Kernels}QuantizedDense[]? _quantized;");
         w.Lines(
             "",
             $"/// <summary>Creates the network with deterministic initial weights drawn from <paramref name=\"seed\"/>.</summary>",
@@ -148,17 +151,40 @@ internal static partial class NetworkEmitter
         Member(w, valid, "public static string SummaryTable", $"{Runtime}Layer.FormatTable({Literal(name)}, _layers, ParameterCount)");
         Member(w, valid, $"public static {Runtime}MemoryPlan PlanMemory(int batchSize, int optimizerStateCopies = 2)",
             "new(ParameterCount, ActivationValuesPerSample, batchSize, optimizerStateCopies)");
-        // Handing out θ or the statistics may change them: the folded inference weights are then recomputed.
-        Member(w, valid, $"public {Span}<float> Parameters", valid && plan.FoldedCount > 0 ? "Touch(_parameters)" : "_parameters");
+        // Handing out θ or the statistics may change them: the folded or quantized inference weights are then recomputed.
+        Member(w, valid, $"public {Span}<float> Parameters", valid && plan.DerivesWeights ? "Touch(_parameters)" : "_parameters");
         Member(w, valid, $"public {Span}<float> Gradients", "_gradients");
         w.Line("/// <summary>BatchNorm running means and variances (per layer: C means, then C variances); empty without BatchNorm.</summary>");
-        Member(w, valid, $"public {Span}<float> RunningStatistics", plan.FoldedCount > 0 ? "Touch(_statistics)" : "_statistics");
+        Member(w, valid, $"public {Span}<float> RunningStatistics", plan.DerivesWeights ? "Touch(_statistics)" : "_statistics");
+        w.Line($"/// <summary>The arithmetic of predictions: float, or int8 Dense layers (<see cref=\"{Runtime}InferencePrecision\"/>).</summary>");
+        w.Line($"public {Runtime}InferencePrecision InferencePrecision {{ get; set; }}");
+        if (valid && plan.DerivesWeights)
+        {
+            w.Line();
+            w.Line("float[] Touch(float[] values) { _version++; return values; }");
+            w.Line();
+        }
+        if (valid && plan.DenseBlocks.Any())
+        {
+            using (w.Block($"{Kernels}QuantizedDense[]? QuantizedWeights()"))
+            {
+                w.Line($"if (InferencePrecision != {Runtime}InferencePrecision.Int8) return null;");
+                w.Line("if (_quantized is not null && _quantizedVersion == _version) return _quantized;");
+                w.Line($"{ReadOnlySpan}<float> parameters = _parameters;");
+                if (plan.DenseBlocks.Any(b => b.IsFolded)) w.Line("var folded = FoldedParameters();");
+                w.Line($"_quantized ??= [{string.Join(", ", plan.DenseBlocks.Select(b => $"new({b.Outputs}, {b.Inputs})"))}];");
+                int index = 0;
+                foreach (var block in plan.DenseBlocks)
+                    w.Line($"_quantized[{index++}].Quantize({Weights(block)});");
+                w.Line("_quantizedVersion = _version;");
+                w.Line("return _quantized;");
+            }
+            w.Line();
+        }
         if (valid && plan.FoldedCount > 0)
         {
             w.Line("/// <summary>Inference folds each BatchNorm into the product before it (W′ = sW, b′ = s(b − μ) + β, s = γ/√(σ² + ε)).</summary>");
             w.Line("public bool FoldBatchNormAtInference { get; set; } = true;");
-            w.Line();
-            w.Line("float[] Touch(float[] values) { _version++; return values; }");
             w.Line();
             using (w.Block($"{ReadOnlySpan}<float> FoldedParameters()"))
             {
@@ -210,7 +236,7 @@ internal static partial class NetworkEmitter
                 if (block.HasBias) w.Line($"_parameters.AsSpan({block.Name}BiasOffset, {block.Name}BiasLength).Clear();");
             }
             w.Lines("_dropoutSeed = random.NextUInt64();", "_trainingSteps = 0;");
-            if (plan.FoldedCount > 0) w.Line("_version++;");
+            if (plan.DerivesWeights) w.Line("_version++;");
         });
 
         Method(w, valid, $"public void Predict({ReadOnlySpan}<float> input, {Span}<float> output)", () =>
@@ -225,7 +251,7 @@ internal static partial class NetworkEmitter
             BatchOf(w, plan, "inputs");
             w.Line($"{Runtime}Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));");
             w.Line("var buffers = FloatBuffers(batch);");
-            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false, {(plan.FoldedCount > 0 ? "FoldedParameters()" : "default")}, _dropoutRates);");
+            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false, {(plan.FoldedCount > 0 ? "FoldedParameters()" : "default")}, _dropoutRates, {(plan.DenseBlocks.Any() ? "QuantizedWeights()" : "null")});");
             w.Line($"buffers.{plan.Blocks.Last().Name}Output.AsSpan(0, batch * OutputSize).CopyTo(outputs);");
         });
 
@@ -236,8 +262,8 @@ internal static partial class NetworkEmitter
             w.Line("var buffers = FloatBuffers(batch);");
             w.Line($"var mode = DropoutEnabled ? {Runtime}PassMode.Training : {Runtime}PassMode.TrainingWithoutDropout;");
             w.Line("ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);");
-            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates);");
-            if (plan.FoldedCount > 0) w.Line("_version++; // θ and the running statistics are about to change");
+            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null);");
+            if (plan.DerivesWeights) w.Line("_version++; // θ and the running statistics are about to change");
             w.Line("double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);");
             w.Line("Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));");
             w.Line("return (float)loss;");
@@ -256,7 +282,7 @@ internal static partial class NetworkEmitter
             BatchOf(w, plan, "inputs");
             w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
             w.Line("var buffers = FloatBuffers(batch);");
-            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false, {(plan.FoldedCount > 0 ? "FoldedParameters()" : "default")}, _dropoutRates);");
+            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false, {(plan.FoldedCount > 0 ? "FoldedParameters()" : "default")}, _dropoutRates, null);");
             w.Line("return (float)LossOf<float>(buffers, targets, batch, withGradient: false);");
         });
 
@@ -319,7 +345,7 @@ internal static partial class NetworkEmitter
         BatchOf(w, plan, "inputs");
         w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
         w.Line("var buffers = DoubleBuffers(batch);");
-        w.Line($"Forward<double>(parameters, buffers, inputs, batch, {Runtime}PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);");
+        w.Line($"Forward<double>(parameters, buffers, inputs, batch, {Runtime}PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);");
     }
 
     static void BatchOf(SourceWriter w, NetworkPlan plan, string parameter) =>

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 
 namespace NetDsl.Generators.Shared;
@@ -123,4 +124,11 @@ internal sealed record NetworkPlan(
     public bool IsValid => !Problems.Any(p => p.IsError);
 
     public int InputSize => InputShape.Aggregate(1, (a, b) => a * b);
+
+    /// <summary>Dense blocks in order: the products that int8 inference quantizes.</summary>
+    public IEnumerable<BlockPlan> DenseBlocks => Blocks.Where(b => b.Kind == BlockKind.Dense);
+
+    /// <summary>Whether inference keeps weights derived from θ (folded BatchNorms, int8 Dense weights), which a version
+    /// counter tells stale.</summary>
+    public bool DerivesWeights => FoldedCount > 0 || DenseBlocks.Any();
 }

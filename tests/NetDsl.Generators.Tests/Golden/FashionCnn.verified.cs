@@ -117,8 +117,11 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
     ulong _dropoutSeed;
     ulong _trainingSteps;
     int _lastBatch;
-    ulong _version, _foldedVersion = ulong.MaxValue;
+    ulong _version;
+    ulong _foldedVersion = ulong.MaxValue;
     readonly float[] _folded = new float[320];
+    ulong _quantizedVersion = ulong.MaxValue;
+    global::NetDsl.Kernels.QuantizedDense[]? _quantized;
 
     /// <summary>Creates the network with deterministic initial weights drawn from <paramref name="seed"/>.</summary>
     public FashionCnn(int seed = 0) => Initialize(seed);
@@ -130,10 +133,25 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
     public global::System.Span<float> Gradients => _gradients;
     /// <summary>BatchNorm running means and variances (per layer: C means, then C variances); empty without BatchNorm.</summary>
     public global::System.Span<float> RunningStatistics => Touch(_statistics);
-    /// <summary>Inference folds each BatchNorm into the product before it (W′ = sW, b′ = s(b − μ) + β, s = γ/√(σ² + ε)).</summary>
-    public bool FoldBatchNormAtInference { get; set; } = true;
+    /// <summary>The arithmetic of predictions: float, or int8 Dense layers (<see cref="global::NetDsl.InferencePrecision"/>).</summary>
+    public global::NetDsl.InferencePrecision InferencePrecision { get; set; }
 
     float[] Touch(float[] values) { _version++; return values; }
+
+    global::NetDsl.Kernels.QuantizedDense[]? QuantizedWeights()
+    {
+        if (InferencePrecision != global::NetDsl.InferencePrecision.Int8) return null;
+        if (_quantized is not null && _quantizedVersion == _version) return _quantized;
+        global::System.ReadOnlySpan<float> parameters = _parameters;
+        _quantized ??= [new(128, 64), new(10, 128)];
+        _quantized[0].Quantize(parameters.Slice(HiddenWeightOffset, HiddenWeightLength));
+        _quantized[1].Quantize(parameters.Slice(LogitsWeightOffset, LogitsWeightLength));
+        _quantizedVersion = _version;
+        return _quantized;
+    }
+
+    /// <summary>Inference folds each BatchNorm into the product before it (W′ = sW, b′ = s(b − μ) + β, s = γ/√(σ² + ε)).</summary>
+    public bool FoldBatchNormAtInference { get; set; } = true;
 
     global::System.ReadOnlySpan<float> FoldedParameters()
     {
@@ -181,7 +199,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates);
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates, QuantizedWeights());
         buffers.LogitsOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
     }
 
@@ -192,7 +210,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         var buffers = FloatBuffers(batch);
         var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
         ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
-        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates);
+        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null);
         _version++; // θ and the running statistics are about to change
         double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
         Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
@@ -212,7 +230,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates);
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates, null);
         return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
     }
 
@@ -222,7 +240,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
         return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
     }
 
@@ -233,7 +251,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
         double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
         Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
         return loss;
@@ -276,7 +294,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         bool training = mode != global::NetDsl.PassMode.Inference;
@@ -329,13 +347,15 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             var mask = buffers.HiddenMask.AsSpan(0, batch * 128);
             if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 6);
             var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 128), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
-            global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 64), false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 128, 64, ref epilogue);
+            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 64), quantized[0], batch, ref epilogue);
+            else global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 64), false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 128, 64, ref epilogue);
         }
         // Logits: Dense 128 → 10
         {
             var output = buffers.LogitsOutput.AsSpan(0, batch * 10);
             var epilogue = new LogitsForwardEpilogue<T> { Bias = parameters.Slice(LogitsBiasOffset, 10), Output = output };
-            global::NetDsl.Kernels.Gemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 128), false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), true, batch, 10, 128, ref epilogue);
+            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 128), quantized[1], batch, ref epilogue);
+            else global::NetDsl.Kernels.Gemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 128), false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), true, batch, 10, 128, ref epilogue);
         }
     }
 

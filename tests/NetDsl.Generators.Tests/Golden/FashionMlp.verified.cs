@@ -91,6 +91,9 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
     ulong _dropoutSeed;
     ulong _trainingSteps;
     int _lastBatch;
+    ulong _version;
+    ulong _quantizedVersion = ulong.MaxValue;
+    global::NetDsl.Kernels.QuantizedDense[]? _quantized;
 
     /// <summary>Creates the network with deterministic initial weights drawn from <paramref name="seed"/>.</summary>
     public FashionMlp(int seed = 0) => Initialize(seed);
@@ -98,10 +101,28 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
     public static global::System.Collections.Generic.IReadOnlyList<global::NetDsl.Layer> Summary => _layers;
     public static string SummaryTable => global::NetDsl.Layer.FormatTable("FashionMlp", _layers, ParameterCount);
     public static global::NetDsl.MemoryPlan PlanMemory(int batchSize, int optimizerStateCopies = 2) => new(ParameterCount, ActivationValuesPerSample, batchSize, optimizerStateCopies);
-    public global::System.Span<float> Parameters => _parameters;
+    public global::System.Span<float> Parameters => Touch(_parameters);
     public global::System.Span<float> Gradients => _gradients;
     /// <summary>BatchNorm running means and variances (per layer: C means, then C variances); empty without BatchNorm.</summary>
-    public global::System.Span<float> RunningStatistics => _statistics;
+    public global::System.Span<float> RunningStatistics => Touch(_statistics);
+    /// <summary>The arithmetic of predictions: float, or int8 Dense layers (<see cref="global::NetDsl.InferencePrecision"/>).</summary>
+    public global::NetDsl.InferencePrecision InferencePrecision { get; set; }
+
+    float[] Touch(float[] values) { _version++; return values; }
+
+    global::NetDsl.Kernels.QuantizedDense[]? QuantizedWeights()
+    {
+        if (InferencePrecision != global::NetDsl.InferencePrecision.Int8) return null;
+        if (_quantized is not null && _quantizedVersion == _version) return _quantized;
+        global::System.ReadOnlySpan<float> parameters = _parameters;
+        _quantized ??= [new(256, 784), new(128, 256), new(10, 128)];
+        _quantized[0].Quantize(parameters.Slice(Hidden1WeightOffset, Hidden1WeightLength));
+        _quantized[1].Quantize(parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength));
+        _quantized[2].Quantize(parameters.Slice(LogitsWeightOffset, LogitsWeightLength));
+        _quantizedVersion = _version;
+        return _quantized;
+    }
+
     public bool DropoutEnabled { get; set; } = true;
     /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
     public global::System.Span<double> DropoutRates => _dropoutRates;
@@ -120,6 +141,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         _parameters.AsSpan(LogitsBiasOffset, LogitsBiasLength).Clear();
         _dropoutSeed = random.NextUInt64();
         _trainingSteps = 0;
+        _version++;
     }
 
     public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
@@ -134,7 +156,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates);
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates, QuantizedWeights());
         buffers.LogitsOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
     }
 
@@ -145,7 +167,8 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         var buffers = FloatBuffers(batch);
         var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
         ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
-        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates);
+        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null);
+        _version++; // θ and the running statistics are about to change
         double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
         Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
         return (float)loss;
@@ -164,7 +187,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates);
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
         return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
     }
 
@@ -174,7 +197,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
         return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
     }
 
@@ -185,7 +208,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
         double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
         Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
         return loss;
@@ -222,7 +245,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         buffers.DropoutActive = dropout;
@@ -233,7 +256,8 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             var mask = buffers.Hidden1Mask.AsSpan(0, batch * 256);
             if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 0);
             var epilogue = new Hidden1ForwardEpilogue<T> { Bias = parameters.Slice(Hidden1BiasOffset, 256), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
-            global::NetDsl.Kernels.Gemm.Multiply<T, Hidden1ForwardEpilogue<T>>(inputs, false, parameters.Slice(Hidden1WeightOffset, Hidden1WeightLength), true, batch, 256, 784, ref epilogue);
+            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, Hidden1ForwardEpilogue<T>>(inputs, quantized[0], batch, ref epilogue);
+            else global::NetDsl.Kernels.Gemm.Multiply<T, Hidden1ForwardEpilogue<T>>(inputs, false, parameters.Slice(Hidden1WeightOffset, Hidden1WeightLength), true, batch, 256, 784, ref epilogue);
         }
         // Hidden2: Dense 256 → 128, ReLU (Act2), Dropout 0.2 (Drop2)
         {
@@ -242,13 +266,15 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             var mask = buffers.Hidden2Mask.AsSpan(0, batch * 128);
             if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[1], dropoutSeed, 1);
             var epilogue = new Hidden2ForwardEpilogue<T> { Bias = parameters.Slice(Hidden2BiasOffset, 128), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
-            global::NetDsl.Kernels.Gemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * 256), false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), true, batch, 128, 256, ref epilogue);
+            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * 256), quantized[1], batch, ref epilogue);
+            else global::NetDsl.Kernels.Gemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * 256), false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), true, batch, 128, 256, ref epilogue);
         }
         // Logits: Dense 128 → 10
         {
             var output = buffers.LogitsOutput.AsSpan(0, batch * 10);
             var epilogue = new LogitsForwardEpilogue<T> { Bias = parameters.Slice(LogitsBiasOffset, 10), Output = output };
-            global::NetDsl.Kernels.Gemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Hidden2Output.AsSpan(0, batch * 128), false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), true, batch, 10, 128, ref epilogue);
+            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Hidden2Output.AsSpan(0, batch * 128), quantized[2], batch, ref epilogue);
+            else global::NetDsl.Kernels.Gemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Hidden2Output.AsSpan(0, batch * 128), false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), true, batch, 10, 128, ref epilogue);
         }
     }
 

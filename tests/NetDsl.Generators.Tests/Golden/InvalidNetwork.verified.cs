@@ -30,6 +30,8 @@ partial class InvalidNetwork : global::NetDsl.INeuralNetwork
     public global::System.Span<float> Gradients => throw NetworkDeclarationError();
     /// <summary>BatchNorm running means and variances (per layer: C means, then C variances); empty without BatchNorm.</summary>
     public global::System.Span<float> RunningStatistics => throw NetworkDeclarationError();
+    /// <summary>The arithmetic of predictions: float, or int8 Dense layers (<see cref="global::NetDsl.InferencePrecision"/>).</summary>
+    public global::NetDsl.InferencePrecision InferencePrecision { get; set; }
     public bool DropoutEnabled { get; set; } = true;
     /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
     public global::System.Span<double> DropoutRates => throw NetworkDeclarationError();

@@ -85,6 +85,9 @@ partial class Models
         ulong _dropoutSeed;
         ulong _trainingSteps;
         int _lastBatch;
+        ulong _version;
+        ulong _quantizedVersion = ulong.MaxValue;
+        global::NetDsl.Kernels.QuantizedDense[]? _quantized;
 
         /// <summary>Creates the network with deterministic initial weights drawn from <paramref name="seed"/>.</summary>
         public SigmoidRegressor(int seed = 0) => Initialize(seed);
@@ -92,10 +95,27 @@ partial class Models
         public static global::System.Collections.Generic.IReadOnlyList<global::NetDsl.Layer> Summary => _layers;
         public static string SummaryTable => global::NetDsl.Layer.FormatTable("SigmoidRegressor", _layers, ParameterCount);
         public static global::NetDsl.MemoryPlan PlanMemory(int batchSize, int optimizerStateCopies = 2) => new(ParameterCount, ActivationValuesPerSample, batchSize, optimizerStateCopies);
-        public global::System.Span<float> Parameters => _parameters;
+        public global::System.Span<float> Parameters => Touch(_parameters);
         public global::System.Span<float> Gradients => _gradients;
         /// <summary>BatchNorm running means and variances (per layer: C means, then C variances); empty without BatchNorm.</summary>
-        public global::System.Span<float> RunningStatistics => _statistics;
+        public global::System.Span<float> RunningStatistics => Touch(_statistics);
+        /// <summary>The arithmetic of predictions: float, or int8 Dense layers (<see cref="global::NetDsl.InferencePrecision"/>).</summary>
+        public global::NetDsl.InferencePrecision InferencePrecision { get; set; }
+
+        float[] Touch(float[] values) { _version++; return values; }
+
+        global::NetDsl.Kernels.QuantizedDense[]? QuantizedWeights()
+        {
+            if (InferencePrecision != global::NetDsl.InferencePrecision.Int8) return null;
+            if (_quantized is not null && _quantizedVersion == _version) return _quantized;
+            global::System.ReadOnlySpan<float> parameters = _parameters;
+            _quantized ??= [new(11, 6), new(4, 11)];
+            _quantized[0].Quantize(parameters.Slice(HiddenWeightOffset, HiddenWeightLength));
+            _quantized[1].Quantize(parameters.Slice(OutWeightOffset, OutWeightLength));
+            _quantizedVersion = _version;
+            return _quantized;
+        }
+
         public bool DropoutEnabled { get; set; } = true;
         /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
         public global::System.Span<double> DropoutRates => _dropoutRates;
@@ -112,6 +132,7 @@ partial class Models
             _parameters.AsSpan(OutBiasOffset, OutBiasLength).Clear();
             _dropoutSeed = random.NextUInt64();
             _trainingSteps = 0;
+            _version++;
         }
 
         public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
@@ -126,7 +147,7 @@ partial class Models
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates);
+            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates, QuantizedWeights());
             buffers.OutOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
         }
 
@@ -137,7 +158,8 @@ partial class Models
             var buffers = FloatBuffers(batch);
             var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
             ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
-            Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates);
+            Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null);
+            _version++; // θ and the running statistics are about to change
             double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
             Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
             return (float)loss;
@@ -156,7 +178,7 @@ partial class Models
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates);
+            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
             return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
         }
 
@@ -166,7 +188,7 @@ partial class Models
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
+            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
             return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
         }
 
@@ -177,7 +199,7 @@ partial class Models
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
+            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
             double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
             Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
             return loss;
@@ -216,7 +238,7 @@ partial class Models
         global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
         global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-        static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+        static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
         {
             bool dropout = mode == global::NetDsl.PassMode.Training;
             buffers.DropoutActive = dropout;
@@ -236,7 +258,8 @@ partial class Models
             {
                 var output = buffers.HiddenOutput.AsSpan(0, batch * 11);
                 var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 11), Output = output };
-                global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.InputDropOutput.AsSpan(0, batch * 6), false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 11, 6, ref epilogue);
+                if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.InputDropOutput.AsSpan(0, batch * 6), quantized[0], batch, ref epilogue);
+                else global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.InputDropOutput.AsSpan(0, batch * 6), false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 11, 6, ref epilogue);
             }
             // Gate: width 11, Sigmoid (Gate)
             {
@@ -249,7 +272,8 @@ partial class Models
             {
                 var output = buffers.OutOutput.AsSpan(0, batch * 4);
                 var epilogue = new OutForwardEpilogue<T> { Bias = parameters.Slice(OutBiasOffset, 4), Output = output };
-                global::NetDsl.Kernels.Gemm.Multiply<T, OutForwardEpilogue<T>>(buffers.GateOutput.AsSpan(0, batch * 11), false, parameters.Slice(OutWeightOffset, OutWeightLength), true, batch, 4, 11, ref epilogue);
+                if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.GateOutput.AsSpan(0, batch * 11), quantized[1], batch, ref epilogue);
+                else global::NetDsl.Kernels.Gemm.Multiply<T, OutForwardEpilogue<T>>(buffers.GateOutput.AsSpan(0, batch * 11), false, parameters.Slice(OutWeightOffset, OutWeightLength), true, batch, 4, 11, ref epilogue);
             }
         }
 

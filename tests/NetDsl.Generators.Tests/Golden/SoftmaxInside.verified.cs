@@ -75,6 +75,9 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
     ulong _dropoutSeed;
     ulong _trainingSteps;
     int _lastBatch;
+    ulong _version;
+    ulong _quantizedVersion = ulong.MaxValue;
+    global::NetDsl.Kernels.QuantizedDense[]? _quantized;
 
     /// <summary>Creates the network with deterministic initial weights drawn from <paramref name="seed"/>.</summary>
     public SoftmaxInside(int seed = 0) => Initialize(seed);
@@ -82,10 +85,27 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
     public static global::System.Collections.Generic.IReadOnlyList<global::NetDsl.Layer> Summary => _layers;
     public static string SummaryTable => global::NetDsl.Layer.FormatTable("SoftmaxInside", _layers, ParameterCount);
     public static global::NetDsl.MemoryPlan PlanMemory(int batchSize, int optimizerStateCopies = 2) => new(ParameterCount, ActivationValuesPerSample, batchSize, optimizerStateCopies);
-    public global::System.Span<float> Parameters => _parameters;
+    public global::System.Span<float> Parameters => Touch(_parameters);
     public global::System.Span<float> Gradients => _gradients;
     /// <summary>BatchNorm running means and variances (per layer: C means, then C variances); empty without BatchNorm.</summary>
-    public global::System.Span<float> RunningStatistics => _statistics;
+    public global::System.Span<float> RunningStatistics => Touch(_statistics);
+    /// <summary>The arithmetic of predictions: float, or int8 Dense layers (<see cref="global::NetDsl.InferencePrecision"/>).</summary>
+    public global::NetDsl.InferencePrecision InferencePrecision { get; set; }
+
+    float[] Touch(float[] values) { _version++; return values; }
+
+    global::NetDsl.Kernels.QuantizedDense[]? QuantizedWeights()
+    {
+        if (InferencePrecision != global::NetDsl.InferencePrecision.Int8) return null;
+        if (_quantized is not null && _quantizedVersion == _version) return _quantized;
+        global::System.ReadOnlySpan<float> parameters = _parameters;
+        _quantized ??= [new(9, 5), new(4, 9)];
+        _quantized[0].Quantize(parameters.Slice(HiddenWeightOffset, HiddenWeightLength));
+        _quantized[1].Quantize(parameters.Slice(OutWeightOffset, OutWeightLength));
+        _quantizedVersion = _version;
+        return _quantized;
+    }
+
     public bool DropoutEnabled { get; set; } = true;
     /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
     public global::System.Span<double> DropoutRates => _dropoutRates;
@@ -102,6 +122,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         _parameters.AsSpan(OutBiasOffset, OutBiasLength).Clear();
         _dropoutSeed = random.NextUInt64();
         _trainingSteps = 0;
+        _version++;
     }
 
     public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
@@ -116,7 +137,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(5)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates);
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates, QuantizedWeights());
         buffers.OutOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
     }
 
@@ -127,7 +148,8 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         var buffers = FloatBuffers(batch);
         var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
         ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
-        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates);
+        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null);
+        _version++; // θ and the running statistics are about to change
         double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
         Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
         return (float)loss;
@@ -146,7 +168,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(5)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates);
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
         return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
     }
 
@@ -156,7 +178,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(5)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
         return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
     }
 
@@ -167,7 +189,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(5)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
         double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
         Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
         return loss;
@@ -203,7 +225,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         buffers.DropoutActive = dropout;
@@ -214,7 +236,8 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
             var mask = buffers.HiddenMask.AsSpan(0, batch * 9);
             if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 0);
             var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 9), Output = output, Activation = activation };
-            global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(inputs, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 9, 5, ref epilogue);
+            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(inputs, quantized[0], batch, ref epilogue);
+            else global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(inputs, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 9, 5, ref epilogue);
             global::NetDsl.Kernels.Activations.SoftmaxRows(activation, 9);
             if (dropout)
             {
@@ -227,7 +250,8 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
             var output = buffers.OutOutput.AsSpan(0, batch * 4);
             var activation = output;
             var epilogue = new OutForwardEpilogue<T> { Bias = parameters.Slice(OutBiasOffset, 4), Output = output, Activation = activation };
-            global::NetDsl.Kernels.Gemm.Multiply<T, OutForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 9), false, parameters.Slice(OutWeightOffset, OutWeightLength), true, batch, 4, 9, ref epilogue);
+            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 9), quantized[1], batch, ref epilogue);
+            else global::NetDsl.Kernels.Gemm.Multiply<T, OutForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 9), false, parameters.Slice(OutWeightOffset, OutWeightLength), true, batch, 4, 9, ref epilogue);
             global::NetDsl.Kernels.Activations.SoftmaxRows(activation, 4);
         }
     }

@@ -1,0 +1,371 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NetDsl.Kernels;
+
+/// <summary>A Dense layer's weights in 8 bits for inference: each unit's row scaled by its own factor
+/// (<c>w ≈ scale · q</c>, q in [−127, 127], the row's largest magnitude at ±127), stored for the int8 product as
+/// [input / 4][unit][4] — four consecutive inputs of sixteen units fill one 64-byte line, which is what one
+/// multiply-add of unsigned by signed bytes consumes.</summary>
+/// <remarks>Units are padded to a multiple of 16 and inputs to a multiple of 4 with zero weights. Each unit also keeps
+/// the sum of its quantized weights, which removes the inputs' zero point from the integer sums. A non-finite weight
+/// makes its unit's scale NaN, so that unit's outputs are NaN as they would be in float.</remarks>
+public sealed unsafe class QuantizedDense
+{
+    const int UnitBlock = 16;
+
+    /// <summary>Units (rows of the float weight matrix).</summary>
+    public int Units { get; }
+
+    /// <summary>Inputs per unit (columns of the float weight matrix).</summary>
+    public int Inputs { get; }
+
+    internal int PaddedUnits { get; }
+    internal int PaddedInputs { get; }
+    readonly sbyte[] packed;
+    readonly int packedStart;
+    internal readonly float[] Scales;
+    internal readonly int[] WeightSums;
+
+    /// <summary>Space for a layer of <paramref name="units"/> × <paramref name="inputs"/> weights; fill it with
+    /// <see cref="Quantize"/>.</summary>
+    public QuantizedDense(int units, int inputs)
+    {
+        if (units <= 0 || inputs <= 0)
+            throw new ArgumentOutOfRangeException(nameof(units), $"A quantized layer needs positive sizes, got {units} units × {inputs} inputs.");
+        Units = units;
+        Inputs = inputs;
+        PaddedUnits = (units + UnitBlock - 1) / UnitBlock * UnitBlock;
+        PaddedInputs = (inputs + 3) / 4 * 4;
+        // Pinned and 64-byte aligned: every 512-bit load of a line of weights then reads exactly one cache line.
+        packed = GC.AllocateArray<sbyte>(PaddedUnits * PaddedInputs + 64, pinned: true);
+        nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(packed));
+        packedStart = (int)((64 - address % 64) % 64);
+        Scales = new float[PaddedUnits];
+        WeightSums = new int[PaddedUnits];
+    }
+
+    internal ref sbyte Packed => ref packed[packedStart];
+
+    /// <summary>Quantizes <paramref name="weights"/>, stored [units, inputs] row-major as a Dense layer keeps them.</summary>
+    public void Quantize(ReadOnlySpan<float> weights)
+    {
+        if (weights.Length != Units * Inputs)
+            throw new ArgumentException($"The weights hold {weights.Length} values but a layer of shape ({Units}, {Inputs}) needs {Units * Inputs}.", nameof(weights));
+        var values = packed.AsSpan(packedStart, PaddedUnits * PaddedInputs);
+        values.Clear();
+        for (int unit = 0; unit < Units; unit++)
+        {
+            var row = weights.Slice(unit * Inputs, Inputs);
+            float largest = 0;
+            bool finite = true;
+            foreach (float w in row)
+            {
+                finite &= float.IsFinite(w);
+                largest = MathF.Max(largest, MathF.Abs(w));
+            }
+            float scale = !finite ? float.NaN : largest / 127f;
+            int sum = 0;
+            if (finite && largest > 0)
+            {
+                for (int input = 0; input < Inputs; input++)
+                {
+                    int q = Math.Clamp((int)MathF.Round(row[input] / scale), -127, 127);
+                    values[At(unit, input)] = (sbyte)q;
+                    sum += q;
+                }
+            }
+            Scales[unit] = scale;
+            WeightSums[unit] = sum;
+        }
+    }
+
+    /// <summary>The quantized weight of <paramref name="unit"/> for <paramref name="input"/>; times
+    /// <see cref="Scale"/> it approximates the float weight to within half a scale.</summary>
+    public int Weight(int unit, int input) => packed[packedStart + At(unit, input)];
+
+    /// <summary>The factor of <paramref name="unit"/>'s quantized weights.</summary>
+    public float Scale(int unit) => Scales[unit];
+
+    int At(int unit, int input) => ((input >> 2) * PaddedUnits + unit) * 4 + (input & 3);
+}
+
+/// <summary>Inference products on 8-bit weights (<see cref="QuantizedDense"/>) and 7-bit inputs, the float result handed
+/// to the same generated epilogues as <see cref="Gemm"/>. Each input row is quantized on its own: its range (widened to
+/// hold zero) split in 127 steps, <c>x ≈ s·(q − z)</c>. Then <c>Σ w·x ≈ s·scale·(Σ q_w·q_x − z·Σ q_w)</c>, the integer sums
+/// exact. Seven bits keep the two products that one unsigned-by-signed byte multiply-add adds within 16 bits
+/// (2 · 127 · 127 &lt; 2¹⁵), so nothing saturates.</summary>
+/// <remarks>One row's error is bounded per product term: |w̃x̃ − wx| ≤ |w̃|·s/2 + |x|·scale/2. Like dynamic
+/// quantization in PyTorch (<c>quantize_dynamic</c>), it trades that error for a quarter of the weight bytes — what
+/// limits a single prediction, whose weights come from L2 once per call.</remarks>
+public static unsafe class QuantizedGemm
+{
+    /// <summary>Multiply-adds below which a product stays on one core.</summary>
+    const long SharedWorkThreshold = 128 * 1024;
+
+    /// <summary>Units per pass of the widest kernel: eight 16-unit accumulators.</summary>
+    const int TileUnits = 128;
+
+    [ThreadStatic] static bool vectorsDisabled;
+
+    /// <summary>Forces the portable path on the calling thread (for tests on machines with AVX-512).</summary>
+    internal static bool VectorsDisabled { get => vectorsDisabled; set => vectorsDisabled = value; }
+
+    /// <summary>C[batch, units] = inputs · Wᵀ with <paramref name="layer"/>'s int8 weights; every row segment of C goes to
+    /// <paramref name="epilogue"/> as floats (bias, activation and the rest are the epilogue's).</summary>
+    /// <remarks>As with <see cref="Gemm.Multiply"/>, the epilogue may run on two threads for different pieces.</remarks>
+    public static void Multiply<T, TEpilogue>(ReadOnlySpan<T> inputs, QuantizedDense layer, int batch, ref TEpilogue epilogue)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TEpilogue : IGemmEpilogue<T>, allows ref struct
+    {
+        if (typeof(T) != typeof(float))
+            throw new NotSupportedException($"Int8 inference computes in float; it was asked for {typeof(T).Name}.");
+        if (batch <= 0) throw new ArgumentOutOfRangeException(nameof(batch), $"The batch must be positive, got {batch}.");
+        if (inputs.Length < batch * layer.Inputs)
+            throw new ArgumentException($"The inputs hold {inputs.Length} values but a batch of {batch} × ({layer.Inputs}) needs {batch * layer.Inputs}.", nameof(inputs));
+
+        int stride = layer.PaddedInputs;
+        var quantized = Scratch.Bytes(batch * stride);
+        var scales = Scratch.Scales(batch);
+        var zeros = Scratch.Zeros(batch);
+        var rows = MemoryMarshal.Cast<T, float>(inputs);
+        for (int row = 0; row < batch; row++)
+            QuantizeRow(rows.Slice(row * layer.Inputs, layer.Inputs), quantized.Slice(row * stride, stride), out scales[row], out zeros[row]);
+
+        fixed (byte* x = quantized)
+        fixed (float* rowScales = scales)
+        fixed (int* rowZeros = zeros)
+        {
+            var job = new Job<T, TEpilogue>(layer, x, rowScales, rowZeros, batch, epilogue);
+            int blocks = layer.PaddedUnits / 16;
+            bool share = WorkSharing.Parts > 1 && (long)batch * layer.PaddedUnits * layer.PaddedInputs >= SharedWorkThreshold
+                && (batch >= 2 || blocks >= 2);
+            if (!share) Compute(ref job, 0, batch, 0, blocks);
+            else WorkSharing.Run(&Part<T, TEpilogue>, Unsafe.AsPointer(ref job));
+        }
+    }
+
+    /// <summary>Quantizes one row: <c>s = (max(0, hi) − min(0, lo)) / 127</c>, <c>z = round(−min(0, lo) / s)</c>,
+    /// <c>q = clamp(round(x / s) + z, 0, 127)</c>; padding gets q = 0 (its weights are zero). A non-finite value gives
+    /// s = NaN, so the row's outputs are NaN as in float.</summary>
+    internal static void QuantizeRow(ReadOnlySpan<float> row, Span<byte> quantized, out float scale, out int zero)
+    {
+        float lo = 0, hi = 0;
+        bool finite = true;
+        int start = 0;
+        if (Vector512.IsHardwareAccelerated && !VectorsDisabled && row.Length >= 16)
+        {
+            // x − x is 0 for finite x and NaN otherwise; NaN survives the sum, so one check at the end finds it.
+            Vector512<float> low = Vector512<float>.Zero, high = Vector512<float>.Zero, check = Vector512<float>.Zero;
+            for (; start + 16 <= row.Length; start += 16)
+            {
+                var x = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(row), (nuint)start);
+                low = Vector512.MinNative(low, x);
+                high = Vector512.MaxNative(high, x);
+                check += x - x;
+            }
+            finite = Vector512.Sum(check) == 0;
+            for (int j = 0; j < 16; j++) { lo = MathF.Min(lo, low.GetElement(j)); hi = MathF.Max(hi, high.GetElement(j)); }
+        }
+        for (int at = start; at < row.Length; at++)
+        {
+            float x = row[at];
+            finite &= float.IsFinite(x);
+            lo = MathF.Min(lo, x);
+            hi = MathF.Max(hi, x);
+        }
+        quantized.Clear();
+        if (!finite || hi == lo)
+        {
+            scale = finite ? 0f : float.NaN;
+            zero = 0;
+            return;
+        }
+        scale = (hi - lo) / 127f;
+        float inverse = 1f / scale;
+        zero = Math.Clamp((int)MathF.Round(-lo * inverse), 0, 127);
+        int i = 0;
+        if (Avx512F.IsSupported && !VectorsDisabled)
+        {
+            var factor = Vector512.Create(inverse);
+            var shift = Vector512.Create((float)zero);
+            var top = Vector512.Create(127f);
+            for (; i + 16 <= row.Length; i += 16)
+            {
+                var q = Vector512.Min(Vector512.Max(Vector512.Round(Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(row), (nuint)i) * factor) + shift, Vector512<float>.Zero), top);
+                Avx512F.ConvertToVector128Byte(Vector512.ConvertToInt32(q)).StoreUnsafe(ref quantized[i]);
+            }
+        }
+        for (; i < row.Length; i++)
+            quantized[i] = (byte)Math.Clamp((int)MathF.Round(row[i] * inverse) + zero, 0, 127);
+    }
+
+    ref struct Job<T, TEpilogue>(QuantizedDense layer, byte* inputs, float* scales, int* zeros, int batch, TEpilogue epilogue)
+        where T : unmanaged where TEpilogue : allows ref struct
+    {
+        public readonly QuantizedDense Layer = layer;
+        public readonly byte* Inputs = inputs;
+        public readonly float* Scales = scales;
+        public readonly int* Zeros = zeros;
+        public readonly int Batch = batch;
+        public TEpilogue Epilogue = epilogue;
+    }
+
+    static void Part<T, TEpilogue>(void* state, int part)
+        where T : unmanaged, IFloatingPointIeee754<T> where TEpilogue : IGemmEpilogue<T>, allows ref struct
+    {
+        ref var job = ref Unsafe.AsRef<Job<T, TEpilogue>>(state);
+        int blocks = job.Layer.PaddedUnits / 16;
+        if (job.Batch >= 2)
+        {
+            var (first, last) = WorkSharing.Range(job.Batch, part);
+            Compute(ref job, first, last, 0, blocks);
+        }
+        else
+        {
+            // One row: the units split in halves of whole tiles where there are tiles, else of 16-unit blocks.
+            int tileBlocks = TileUnits / 16;
+            int split = blocks >= 2 * tileBlocks ? (blocks / tileBlocks + 1) / 2 * tileBlocks : (blocks + 1) / 2;
+            Compute(ref job, 0, 1, part == 0 ? 0 : split, part == 0 ? split : blocks);
+        }
+    }
+
+    /// <summary>Rows [firstRow, lastRow) × 16-unit blocks [firstBlock, lastBlock).</summary>
+    static void Compute<T, TEpilogue>(ref Job<T, TEpilogue> job, int firstRow, int lastRow, int firstBlock, int lastBlock)
+        where T : unmanaged, IFloatingPointIeee754<T> where TEpilogue : IGemmEpilogue<T>, allows ref struct
+    {
+        var layer = job.Layer;
+        int stride = layer.PaddedInputs;
+        Span<int> sums = stackalloc int[TileUnits];
+        Span<T> values = stackalloc T[TileUnits];
+        var floats = MemoryMarshal.Cast<T, float>(values);
+        ref sbyte weights = ref layer.Packed;
+        for (int row = firstRow; row < lastRow; row++)
+        {
+            byte* x = job.Inputs + (nint)row * stride;
+            // The row was just written by the caller's core: ask for all its lines at once, or the worker's core waits
+            // for each line's transfer in turn as the product reaches it.
+            if (Sse.IsSupported)
+                for (int line = 0; line < stride; line += 64) Sse.Prefetch0(x + line);
+            float scale = job.Scales[row];
+            int zero = job.Zeros[row];
+            for (int block = firstBlock; block < lastBlock;)
+            {
+                int count = Math.Min(TileUnits / 16, lastBlock - block), unit = block * 16;
+                ref sbyte tile = ref Unsafe.Add(ref weights, unit * 4);
+                if (Vector512.IsHardwareAccelerated && Avx512BW.IsSupported && !VectorsDisabled)
+                {
+                    if (count == TileUnits / 16) EightBlocks(x, ref tile, stride, layer.PaddedUnits, sums);
+                    else for (int b = 0; b < count; b++) OneBlock(x, ref Unsafe.Add(ref tile, b * 64), stride, layer.PaddedUnits, sums.Slice(b * 16, 16));
+                }
+                else Portable(x, ref tile, stride, layer.PaddedUnits, count * 16, sums);
+                int width = Math.Min(count * 16, layer.Units - unit);
+                Dequantize(sums, layer.Scales.AsSpan(unit, count * 16), layer.WeightSums.AsSpan(unit, count * 16), scale, zero, floats[..(count * 16)]);
+                job.Epilogue.Apply(row, unit, values[..width]);
+                block += count;
+            }
+        }
+    }
+
+    /// <summary>y = s · scale · (Σ q_w·q_x − z · Σ q_w) per unit.</summary>
+    static void Dequantize(ReadOnlySpan<int> sums, ReadOnlySpan<float> scales, ReadOnlySpan<int> weightSums, float scale, int zero, Span<float> values)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated && !VectorsDisabled)
+        {
+            var rowScale = Vector512.Create(scale);
+            var rowZero = Vector512.Create(zero);
+            for (; j + 16 <= values.Length; j += 16)
+            {
+                var exact = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(sums), (nuint)j) - rowZero * Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(weightSums), (nuint)j);
+                (rowScale * Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(scales), (nuint)j) * Vector512.ConvertToSingle(exact))
+                    .StoreUnsafe(ref MemoryMarshal.GetReference(values), (nuint)j);
+            }
+        }
+        for (; j < values.Length; j++) values[j] = scale * scales[j] * (sums[j] - zero * weightSums[j]);
+    }
+
+    /// <summary>128 units' integer sums over all inputs: eight 16-unit accumulators, each step one broadcast of four
+    /// inputs and eight lines of weights, read as one forward stream.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    static void EightBlocks(byte* x, ref sbyte tile, int inputs, int paddedUnits, Span<int> sums)
+    {
+        var ones = Vector512.Create((short)1);
+        Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        sbyte* w = (sbyte*)Unsafe.AsPointer(ref tile);
+        nint step = paddedUnits * 4;
+        for (int p = 0; p < inputs; p += 4, w += step)
+        {
+            var q = Vector512.Create(*(int*)(x + p)).AsByte();
+            a0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w)), ones);
+            a1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 64)), ones);
+            a2 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 128)), ones);
+            a3 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 192)), ones);
+            a4 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 256)), ones);
+            a5 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 320)), ones);
+            a6 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 384)), ones);
+            a7 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 448)), ones);
+        }
+        ref int s = ref MemoryMarshal.GetReference(sums);
+        a0.StoreUnsafe(ref s); a1.StoreUnsafe(ref s, 16); a2.StoreUnsafe(ref s, 32); a3.StoreUnsafe(ref s, 48);
+        a4.StoreUnsafe(ref s, 64); a5.StoreUnsafe(ref s, 80); a6.StoreUnsafe(ref s, 96); a7.StoreUnsafe(ref s, 112);
+    }
+
+    /// <summary>One 16-unit block's integer sums (the layer's last blocks, fewer than a tile).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    static void OneBlock(byte* x, ref sbyte block, int inputs, int paddedUnits, Span<int> sums)
+    {
+        var ones = Vector512.Create((short)1);
+        Vector512<int> a0 = default, a1 = default;
+        sbyte* w = (sbyte*)Unsafe.AsPointer(ref block);
+        nint step = paddedUnits * 4;
+        int p = 0;
+        // Two accumulators over alternate steps: the multiply-adds' latency is not one chain.
+        for (; p + 8 <= inputs; p += 8, w += 2 * step)
+        {
+            a0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(x + p)).AsByte(), Vector512.Load(w)), ones);
+            a1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(x + p + 4)).AsByte(), Vector512.Load(w + step)), ones);
+        }
+        if (p < inputs)
+            a0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(x + p)).AsByte(), Vector512.Load(w)), ones);
+        (a0 + a1).StoreUnsafe(ref MemoryMarshal.GetReference(sums));
+    }
+
+    /// <summary>The same integer sums without vectors, for processors without AVX-512 BW.</summary>
+    static void Portable(byte* x, ref sbyte tile, int inputs, int paddedUnits, int units, Span<int> sums)
+    {
+        sums[..units].Clear();
+        for (int p = 0; p < inputs; p += 4)
+        {
+            ref sbyte line = ref Unsafe.Add(ref tile, (p >> 2) * paddedUnits * 4);
+            int x0 = x[p], x1 = x[p + 1], x2 = x[p + 2], x3 = x[p + 3];
+            for (int j = 0; j < units; j++)
+            {
+                ref sbyte w = ref Unsafe.Add(ref line, j * 4);
+                sums[j] += x0 * w + x1 * Unsafe.Add(ref w, 1) + x2 * Unsafe.Add(ref w, 2) + x3 * Unsafe.Add(ref w, 3);
+            }
+        }
+    }
+
+    static class Scratch
+    {
+        [ThreadStatic] static byte[]? bytes;
+        [ThreadStatic] static float[]? scales;
+        [ThreadStatic] static int[]? zeros;
+
+        public static Span<byte> Bytes(int length) => Get(ref bytes, length);
+
+        public static Span<float> Scales(int length) => Get(ref scales, length);
+
+        public static Span<int> Zeros(int length) => Get(ref zeros, length);
+
+        static Span<TValue> Get<TValue>(ref TValue[]? buffer, int length)
+        {
+            if (buffer is null || buffer.Length < length) buffer = GC.AllocateArray<TValue>(length, pinned: true);
+            return buffer.AsSpan(0, length);
+        }
+    }
+}
