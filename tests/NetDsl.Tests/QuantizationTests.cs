@@ -9,7 +9,7 @@ namespace NetDsl.Tests;
 /// networks' use of it (which layers, which weights, when they are quantized again).</summary>
 public class QuantizationTests
 {
-    /// <summary>Rows whose values are whole steps of a power of two, holding both ends of the 7-bit range, and weights
+    /// <summary>Rows whose values are whole steps of a power of two, holding both ends of the inputs' range, and weights
     /// that are whole steps with ±127 in every row: quantization is exact, so the product must equal Σ w·x computed in
     /// double (every partial sum is an integer times a power of two well inside float's 24 bits).</summary>
     [Theory]
@@ -26,13 +26,14 @@ public class QuantizationTests
             for (int i = 0; i < inputs; i++)
                 weights[u * inputs + i] = (i == u % inputs ? (u % 2 == 0 ? 127 : -127) : random.Next(-127, 128)) / 128f;
         var x = new float[batch * inputs];
-        var zeros = new[] { 40, 0, 127 };
+        int levels = QuantizedGemm.InputLevels;
+        var zeros = new[] { levels / 3, 0, levels };
         var steps = new[] { 1f / 32, 1f / 4, 2f };
         for (int r = 0; r < batch; r++)
             for (int i = 0; i < inputs; i++)
             {
                 // Both ends of the range appear, so the row's scale is exactly its step and its zero point exact.
-                int q = i == 0 ? 0 : i == 1 ? 127 : random.Next(0, 128);
+                int q = i == 0 ? 0 : i == 1 ? levels : random.Next(0, levels + 1);
                 x[r * inputs + i] = (q - zeros[r % 3]) * steps[r % 3];
             }
         var layer = new QuantizedDense(units, inputs);
@@ -64,7 +65,7 @@ public class QuantizationTests
         {
             var row = x.AsSpan(r * inputs, inputs);
             // The row's step, from its range widened to hold zero.
-            double step = (Math.Max(0, row.ToArray().Max()) - Math.Min(0, row.ToArray().Min())) / 127.0;
+            double step = (Math.Max(0, row.ToArray().Max()) - Math.Min(0, row.ToArray().Min())) / QuantizedGemm.InputLevels;
             for (int u = 0; u < units; u++)
             {
                 double expected = 0, bound = 0;
@@ -163,9 +164,10 @@ public class QuantizationTests
     {
         int inputs = x.Length;
         float lo = Math.Min(0, x.Min()), hi = Math.Max(0, x.Max());
-        float step = (hi - lo) / 127f, inverse = 1f / step;
-        int zero = Math.Clamp((int)MathF.Round(-lo * inverse), 0, 127);
-        var qx = x.Select(v => Math.Clamp((int)MathF.Round(v * inverse) + zero, 0, 127)).ToArray();
+        int levels = QuantizedGemm.InputLevels;
+        float step = (hi - lo) / levels, inverse = 1f / step;
+        int zero = Math.Clamp((int)MathF.Round(-lo * inverse), 0, levels);
+        var qx = x.Select(v => Math.Clamp((int)MathF.Round(v * inverse) + zero, 0, levels)).ToArray();
         var y = new float[units];
         for (int u = 0; u < units; u++)
         {
@@ -200,6 +202,8 @@ public class QuantizationTests
         AssertSameAsFreshCopy(network, x);
     }
 
+    /// <summary>A Dense layer without bias before a BatchNorm is folded at inference (W′ = γW/√(σ² + ε)); the int8
+    /// product must quantize W′, so each output stays within the bound computed from W′ and the sample's step.</summary>
     [Fact]
     public void A_folded_BatchNorm_is_quantized_with_its_product()
     {
@@ -208,7 +212,7 @@ public class QuantizationTests
         for (int c = 0; c < 4; c++)
         {
             statistics[c] = 0.3f * c - 0.4f; // means
-            statistics[4 + c] = 0.25f + c; // variances
+            statistics[4 + c] = 0.25f + 3 * c; // variances
         }
         var x = TestData.Uniform(6 * 5, 8);
         var exact = new float[24];
@@ -216,8 +220,28 @@ public class QuantizationTests
         network.InferencePrecision = InferencePrecision.Int8;
         var quantized = new float[24];
         network.PredictBatch(x, quantized);
-        double largest = exact.Max(MathF.Abs), difference = exact.Zip(quantized, (a, b) => Math.Abs(a - b)).Max();
-        Assert.InRange(difference, 1e-7, 0.02 * largest);
+
+        var net = (INeuralNetwork)network;
+        var theta = net.Parameters.ToArray();
+        var w = net.ParameterTensors.Single(t => t.Name == "Hidden.weight");
+        var gamma = net.ParameterTensors.Single(t => t.Name == "Norm.weight");
+        bool differs = false;
+        for (int r = 0; r < 6; r++)
+        {
+            var row = x.AsSpan(r * 5, 5).ToArray();
+            double step = (Math.Max(0, row.Max()) - Math.Min(0, row.Min())) / QuantizedGemm.InputLevels;
+            for (int c = 0; c < 4; c++)
+            {
+                double factor = theta[gamma.Offset + c] / Math.Sqrt(statistics[4 + c] + 1e-5);
+                var folded = Enumerable.Range(0, 5).Select(i => factor * theta[w.Offset + c * 5 + i]).ToArray();
+                double scale = folded.Max(Math.Abs) / 127, bound = 0;
+                for (int i = 0; i < 5; i++) bound += (Math.Abs(folded[i]) + scale / 2) * step / 2 + Math.Abs(row[i]) * scale / 2;
+                double error = Math.Abs(quantized[r * 4 + c] - exact[r * 4 + c]);
+                Assert.True(error <= bound * 1.01 + 1e-5, $"sample {r} channel {c}: error {error} above the bound {bound}");
+                differs |= error > 1e-6;
+            }
+        }
+        Assert.True(differs, "int8 predictions should differ from float ones");
     }
 
     static void AssertSameAsFreshCopy(SmallClassifier network, float[] x)

@@ -93,18 +93,28 @@ public sealed unsafe class QuantizedDense
     int At(int unit, int input) => ((input >> 2) * PaddedUnits + unit) * 4 + (input & 3);
 }
 
-/// <summary>Inference products on 8-bit weights (<see cref="QuantizedDense"/>) and 7-bit inputs, the float result handed
+/// <summary>Inference products on 8-bit weights (<see cref="QuantizedDense"/>) and 5-bit inputs, the float result handed
 /// to the same generated epilogues as <see cref="Gemm"/>. Each input row is quantized on its own: its range (widened to
-/// hold zero) split in 127 steps, <c>x ≈ s·(q − z)</c>. Then <c>Σ w·x ≈ s·scale·(Σ q_w·q_x − z·Σ q_w)</c>, the integer sums
-/// exact. Seven bits keep the two products that one unsigned-by-signed byte multiply-add adds within 16 bits
-/// (2 · 127 · 127 &lt; 2¹⁵), so nothing saturates.</summary>
+/// hold zero) split in 31 steps, <c>x ≈ s·(q − z)</c>. Then <c>Σ w·x ≈ s·scale·(Σ q_w·q_x − z·Σ q_w)</c>, the integer sums
+/// exact. The processor has no 8-bit dot product that .NET exposes here (VNNI), so a line of products takes an
+/// unsigned-by-signed byte multiply-add into 16 bits and a widening one into 32, both on one port; five-bit inputs let
+/// four lines' 16-bit sums add before one widening without saturating.</summary>
 /// <remarks>One row's error is bounded per product term: |w̃x̃ − wx| ≤ |w̃|·s/2 + |x|·scale/2. Like dynamic
-/// quantization in PyTorch (<c>quantize_dynamic</c>), it trades that error for a quarter of the weight bytes — what
-/// limits a single prediction, whose weights come from L2 once per call.</remarks>
+/// quantization in PyTorch (<c>quantize_dynamic</c>), it trades that error for a quarter of the weight bytes and four
+/// times the products per instruction — what limits a single prediction. On Fashion-MNIST the sample MLP's test accuracy
+/// moved from 0.8883 to 0.8878 (six-bit inputs: 0.8888, 15% slower).</remarks>
 public static unsafe class QuantizedGemm
 {
     /// <summary>Multiply-adds below which a product stays on one core.</summary>
     const long SharedWorkThreshold = 128 * 1024;
+
+    /// <summary>Multiply-adds below which a single row's product stays on one core.</summary>
+    const long SharedRowThreshold = 1024 * 1024;
+
+    /// <summary>The largest quantized input: 5 bits, so four steps' byte products (each at most 2 · 31 · 127 in
+    /// magnitude) add within 16 bits before they are widened — one widening multiply-add per four, where the
+    /// multiply-adds' port is the limit.</summary>
+    internal const int InputLevels = 31;
 
     /// <summary>Units per pass of the widest kernel: eight 16-unit accumulators.</summary>
     const int TileUnits = 128;
@@ -141,15 +151,17 @@ public static unsafe class QuantizedGemm
         {
             var job = new Job<T, TEpilogue>(layer, x, rowScales, rowZeros, batch, epilogue);
             int blocks = layer.PaddedUnits / 16;
-            bool share = WorkSharing.Parts > 1 && (long)batch * layer.PaddedUnits * layer.PaddedInputs >= SharedWorkThreshold
-                && (batch >= 2 || blocks >= 2);
+            // A single row's product is shared only when it is large: on a 2 µs product the hand-off (the job, the
+            // quantized row and the outputs crossing between the cores) took what the second core saved.
+            long work = (long)batch * layer.PaddedUnits * layer.PaddedInputs;
+            bool share = WorkSharing.Parts > 1 && (batch >= 2 ? work >= SharedWorkThreshold : blocks >= 2 && work >= SharedRowThreshold);
             if (!share) Compute(ref job, 0, batch, 0, blocks);
             else WorkSharing.Run(&Part<T, TEpilogue>, Unsafe.AsPointer(ref job));
         }
     }
 
-    /// <summary>Quantizes one row: <c>s = (max(0, hi) − min(0, lo)) / 127</c>, <c>z = round(−min(0, lo) / s)</c>,
-    /// <c>q = clamp(round(x / s) + z, 0, 127)</c>; padding gets q = 0 (its weights are zero). A non-finite value gives
+    /// <summary>Quantizes one row: <c>s = (max(0, hi) − min(0, lo)) / 31</c>, <c>z = round(−min(0, lo) / s)</c>,
+    /// <c>q = clamp(round(x / s) + z, 0, 31)</c>; padding gets q = 0 (its weights are zero). A non-finite value gives
     /// s = NaN, so the row's outputs are NaN as in float.</summary>
     internal static void QuantizeRow(ReadOnlySpan<float> row, Span<byte> quantized, out float scale, out int zero)
     {
@@ -168,7 +180,11 @@ public static unsafe class QuantizedGemm
                 check += x - x;
             }
             finite = Vector512.Sum(check) == 0;
-            for (int j = 0; j < 16; j++) { lo = MathF.Min(lo, low.GetElement(j)); hi = MathF.Max(hi, high.GetElement(j)); }
+            // Halves folded onto each other down to four lanes (both started at zero, so zero stays in the range).
+            var low4 = Vector128.Min(Vector256.Min(low.GetLower(), low.GetUpper()).GetLower(), Vector256.Min(low.GetLower(), low.GetUpper()).GetUpper());
+            var high4 = Vector128.Max(Vector256.Max(high.GetLower(), high.GetUpper()).GetLower(), Vector256.Max(high.GetLower(), high.GetUpper()).GetUpper());
+            lo = MathF.Min(MathF.Min(low4[0], low4[1]), MathF.Min(low4[2], low4[3]));
+            hi = MathF.Max(MathF.Max(high4[0], high4[1]), MathF.Max(high4[2], high4[3]));
         }
         for (int at = start; at < row.Length; at++)
         {
@@ -184,15 +200,15 @@ public static unsafe class QuantizedGemm
             zero = 0;
             return;
         }
-        scale = (hi - lo) / 127f;
+        scale = (hi - lo) / InputLevels;
         float inverse = 1f / scale;
-        zero = Math.Clamp((int)MathF.Round(-lo * inverse), 0, 127);
+        zero = Math.Clamp((int)MathF.Round(-lo * inverse), 0, InputLevels);
         int i = 0;
         if (Avx512F.IsSupported && !VectorsDisabled)
         {
             var factor = Vector512.Create(inverse);
             var shift = Vector512.Create((float)zero);
-            var top = Vector512.Create(127f);
+            var top = Vector512.Create((float)InputLevels);
             for (; i + 16 <= row.Length; i += 16)
             {
                 var q = Vector512.Min(Vector512.Max(Vector512.Round(Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(row), (nuint)i) * factor) + shift, Vector512<float>.Zero), top);
@@ -200,7 +216,7 @@ public static unsafe class QuantizedGemm
             }
         }
         for (; i < row.Length; i++)
-            quantized[i] = (byte)Math.Clamp((int)MathF.Round(row[i] * inverse) + zero, 0, 127);
+            quantized[i] = (byte)Math.Clamp((int)MathF.Round(row[i] * inverse) + zero, 0, InputLevels);
     }
 
     ref struct Job<T, TEpilogue>(QuantizedDense layer, byte* inputs, float* scales, int* zeros, int batch, TEpilogue epilogue)
@@ -234,6 +250,7 @@ public static unsafe class QuantizedGemm
     }
 
     /// <summary>Rows [firstRow, lastRow) × 16-unit blocks [firstBlock, lastBlock).</summary>
+    [SkipLocalsInit]
     static void Compute<T, TEpilogue>(ref Job<T, TEpilogue> job, int firstRow, int lastRow, int firstBlock, int lastBlock)
         where T : unmanaged, IFloatingPointIeee754<T> where TEpilogue : IGemmEpilogue<T>, allows ref struct
     {
@@ -297,22 +314,50 @@ public static unsafe class QuantizedGemm
         Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         sbyte* w = (sbyte*)Unsafe.AsPointer(ref tile);
         nint step = paddedUnits * 4;
-        for (int p = 0; p < inputs; p += 4, w += step)
+        int p = 0;
+        // Four steps' byte products added in 16 bits before they are widened: one widening multiply-add per four lines.
+        for (; p + 16 <= inputs; p += 16, w += 4 * step)
+        {
+            var q0 = Vector512.Create(*(int*)(x + p)).AsByte();
+            var q1 = Vector512.Create(*(int*)(x + p + 4)).AsByte();
+            var q2 = Vector512.Create(*(int*)(x + p + 8)).AsByte();
+            var q3 = Vector512.Create(*(int*)(x + p + 12)).AsByte();
+            a0 += Widen(Four(q0, q1, q2, q3, w, step), ones);
+            a1 += Widen(Four(q0, q1, q2, q3, w + 64, step), ones);
+            a2 += Widen(Four(q0, q1, q2, q3, w + 128, step), ones);
+            a3 += Widen(Four(q0, q1, q2, q3, w + 192, step), ones);
+            a4 += Widen(Four(q0, q1, q2, q3, w + 256, step), ones);
+            a5 += Widen(Four(q0, q1, q2, q3, w + 320, step), ones);
+            a6 += Widen(Four(q0, q1, q2, q3, w + 384, step), ones);
+            a7 += Widen(Four(q0, q1, q2, q3, w + 448, step), ones);
+        }
+        for (; p < inputs; p += 4, w += step)
         {
             var q = Vector512.Create(*(int*)(x + p)).AsByte();
-            a0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w)), ones);
-            a1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 64)), ones);
-            a2 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 128)), ones);
-            a3 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 192)), ones);
-            a4 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 256)), ones);
-            a5 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 320)), ones);
-            a6 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 384)), ones);
-            a7 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 448)), ones);
+            a0 += Widen(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w)), ones);
+            a1 += Widen(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 64)), ones);
+            a2 += Widen(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 128)), ones);
+            a3 += Widen(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 192)), ones);
+            a4 += Widen(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 256)), ones);
+            a5 += Widen(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 320)), ones);
+            a6 += Widen(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 384)), ones);
+            a7 += Widen(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 448)), ones);
         }
         ref int s = ref MemoryMarshal.GetReference(sums);
         a0.StoreUnsafe(ref s); a1.StoreUnsafe(ref s, 16); a2.StoreUnsafe(ref s, 32); a3.StoreUnsafe(ref s, 48);
         a4.StoreUnsafe(ref s, 64); a5.StoreUnsafe(ref s, 80); a6.StoreUnsafe(ref s, 96); a7.StoreUnsafe(ref s, 112);
     }
+
+    /// <summary>Four consecutive steps' byte products for one line of sixteen units, summed in 16 bits (each at most
+    /// 2 · 31 · 127 in magnitude, four of them within 2¹⁵).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<short> Four(Vector512<byte> q0, Vector512<byte> q1, Vector512<byte> q2, Vector512<byte> q3, sbyte* w, nint step) =>
+        Avx512BW.MultiplyAddAdjacent(q0, Vector512.Load(w)) + Avx512BW.MultiplyAddAdjacent(q1, Vector512.Load(w + step))
+        + (Avx512BW.MultiplyAddAdjacent(q2, Vector512.Load(w + 2 * step)) + Avx512BW.MultiplyAddAdjacent(q3, Vector512.Load(w + 3 * step)));
+
+    /// <summary>Adjacent 16-bit pairs summed into 32 bits: each unit's four inputs of a step into one lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<int> Widen(Vector512<short> pairs, Vector512<short> ones) => Avx512BW.MultiplyAddAdjacent(pairs, ones);
 
     /// <summary>One 16-unit block's integer sums (the layer's last blocks, fewer than a tile).</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
