@@ -13,12 +13,14 @@ public class QuantizationTests
     /// that are whole steps with ±127 in every row: quantization is exact, so the product must equal Σ w·x computed in
     /// double (every partial sum is an integer times a power of two well inside float's 24 bits).</summary>
     [Theory]
-    [InlineData(150, 30, 3, false)] // one 128-unit tile, two 16-unit blocks, inputs padded 30 → 32
-    [InlineData(300, 501, 2, false)] // shared between the cores by rows
-    [InlineData(300, 501, 1, false)] // one row, shared by units
-    [InlineData(37, 9, 2, true)] // the portable path
-    [InlineData(300, 501, 1, true)]
-    public void Exactly_representable_values_give_the_exact_product(int units, int inputs, int batch, bool portable)
+    [InlineData(150, 30, 3, null)] // one 128-unit tile, two 16-unit blocks, inputs padded 30 → 32
+    [InlineData(300, 501, 2, null)] // shared between the cores by rows
+    [InlineData(300, 1001, 4, null)] // shared, inputs past four steps' groups
+    [InlineData(37, 9, 2, QuantizedGemm.Kernel.Portable)]
+    [InlineData(300, 501, 1, QuantizedGemm.Kernel.Portable)]
+    [InlineData(150, 30, 3, QuantizedGemm.Kernel.Avx2)] // two groups of four blocks and two single blocks
+    [InlineData(300, 1001, 2, QuantizedGemm.Kernel.Avx2)]
+    internal void Exactly_representable_values_give_the_exact_product(int units, int inputs, int batch, QuantizedGemm.Kernel? kernel)
     {
         var random = new Random(units + inputs);
         var weights = new float[units * inputs];
@@ -38,7 +40,7 @@ public class QuantizationTests
             }
         var layer = new QuantizedDense(units, inputs);
         layer.Quantize(weights);
-        var y = Run(x, layer, batch, portable);
+        var y = Run(x, layer, batch, kernel);
         for (int r = 0; r < batch; r++)
             for (int u = 0; u < units; u++)
             {
@@ -59,7 +61,7 @@ public class QuantizationTests
         var x = TestData.Uniform(batch * inputs, 2, -1.5, 4);
         var layer = new QuantizedDense(units, inputs);
         layer.Quantize(weights);
-        var y = Run(x, layer, batch, portable: false);
+        var y = Run(x, layer, batch, null);
         bool differs = false;
         for (int r = 0; r < batch; r++)
         {
@@ -94,7 +96,7 @@ public class QuantizationTests
         Assert.Equal(2f / 127, layer.Scale(0), 7);
         Assert.Equal(0f, layer.Scale(1));
         Assert.Equal(new[] { 127, 42, -42 }, new[] { layer.Weight(2, 0), layer.Weight(2, 1), layer.Weight(2, 2) });
-        var y = Run([1f, 2f, -1f], layer, 1, portable: false);
+        var y = Run([1f, 2f, -1f], layer, 1, null);
         Assert.Equal(0f, y[1]);
     }
 
@@ -104,10 +106,10 @@ public class QuantizationTests
         var weights = new float[] { 1, 2, float.NaN, 4, 5, 6 };
         var layer = new QuantizedDense(2, 3);
         layer.Quantize(weights);
-        var y = Run([1f, 1f, 1f], layer, 1, portable: false);
+        var y = Run([1f, 1f, 1f], layer, 1, null);
         Assert.True(float.IsNaN(y[0]));
         Assert.Equal(15f, y[1], 1);
-        y = Run([1f, float.PositiveInfinity, 1f], layer, 1, portable: false);
+        y = Run([1f, float.PositiveInfinity, 1f], layer, 1, null);
         Assert.True(float.IsNaN(y[1]));
     }
 
@@ -118,7 +120,7 @@ public class QuantizationTests
         var error = Assert.Throws<ArgumentException>(() => layer.Quantize(new float[23]));
         Assert.Contains("23", error.Message);
         Assert.Contains("(4, 6)", error.Message);
-        error = Assert.Throws<ArgumentException>(() => Run(new float[11], layer, 2, portable: false));
+        error = Assert.Throws<ArgumentException>(() => Run(new float[11], layer, 2, null));
         Assert.Contains("11", error.Message);
         Assert.Contains("2 × (6)", error.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new QuantizedDense(0, 3));
@@ -255,18 +257,18 @@ public class QuantizationTests
         Assert.Equal(expected, actual);
     }
 
-    static float[] Run(float[] x, QuantizedDense layer, int batch, bool portable)
+    static float[] Run(float[] x, QuantizedDense layer, int batch, QuantizedGemm.Kernel? kernel)
     {
         var y = new float[batch * layer.Units];
         var store = new StoreEpilogue<float>(y, layer.Units);
-        QuantizedGemm.VectorsDisabled = portable;
+        QuantizedGemm.ForcedKernel = kernel;
         try
         {
             QuantizedGemm.Multiply<float, StoreEpilogue<float>>(x, layer, batch, ref store);
         }
         finally
         {
-            QuantizedGemm.VectorsDisabled = false;
+            QuantizedGemm.ForcedKernel = null;
         }
         return y;
     }

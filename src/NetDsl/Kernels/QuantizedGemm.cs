@@ -119,10 +119,13 @@ public static unsafe class QuantizedGemm
     /// <summary>Units per pass of the widest kernel: eight 16-unit accumulators.</summary>
     const int TileUnits = 128;
 
-    [ThreadStatic] static bool vectorsDisabled;
+    internal enum Kernel { Portable, Avx2, Avx512 }
 
-    /// <summary>Forces the portable path on the calling thread (for tests on machines with AVX-512).</summary>
-    internal static bool VectorsDisabled { get => vectorsDisabled; set => vectorsDisabled = value; }
+    [ThreadStatic] static Kernel? forcedKernel;
+
+    /// <summary>Forces an integer kernel for products started on the calling thread (tests take every path on a machine
+    /// with AVX-512); the portable one also keeps the row helpers scalar.</summary>
+    internal static Kernel? ForcedKernel { get => forcedKernel; set => forcedKernel = value; }
 
     /// <summary>C[batch, units] = inputs · Wᵀ with <paramref name="layer"/>'s int8 weights; every row segment of C goes to
     /// <paramref name="epilogue"/> as floats (bias, activation and the rest are the epilogue's).</summary>
@@ -138,18 +141,20 @@ public static unsafe class QuantizedGemm
             throw new ArgumentException($"The inputs hold {inputs.Length} values but a batch of {batch} × ({layer.Inputs}) needs {batch * layer.Inputs}.", nameof(inputs));
 
         int stride = layer.PaddedInputs;
+        bool vectors = Vector512.IsHardwareAccelerated && ForcedKernel != Kernel.Portable;
         var quantized = Scratch.Bytes(batch * stride);
         var scales = Scratch.Scales(batch);
         var zeros = Scratch.Zeros(batch);
         var rows = MemoryMarshal.Cast<T, float>(inputs);
         for (int row = 0; row < batch; row++)
-            QuantizeRow(rows.Slice(row * layer.Inputs, layer.Inputs), quantized.Slice(row * stride, stride), out scales[row], out zeros[row]);
+            QuantizeRow(rows.Slice(row * layer.Inputs, layer.Inputs), quantized.Slice(row * stride, stride), out scales[row], out zeros[row], vectors);
 
         fixed (byte* x = quantized)
         fixed (float* rowScales = scales)
         fixed (int* rowZeros = zeros)
         {
-            var job = new Job<T, TEpilogue>(layer, x, rowScales, rowZeros, batch, epilogue);
+            var kernel = ForcedKernel ?? (Vector512.IsHardwareAccelerated && Avx512BW.IsSupported ? Kernel.Avx512 : Avx2.IsSupported ? Kernel.Avx2 : Kernel.Portable);
+            var job = new Job<T, TEpilogue>(layer, x, rowScales, rowZeros, batch, epilogue) { Kernel = kernel, Vectors = vectors };
             int blocks = layer.PaddedUnits / 16;
             // A single row's product is shared only when it is large: on a 2 µs product the hand-off (the job, the
             // quantized row and the outputs crossing between the cores) took what the second core saved.
@@ -163,12 +168,12 @@ public static unsafe class QuantizedGemm
     /// <summary>Quantizes one row: <c>s = (max(0, hi) − min(0, lo)) / 31</c>, <c>z = round(−min(0, lo) / s)</c>,
     /// <c>q = clamp(round(x / s) + z, 0, 31)</c>; padding gets q = 0 (its weights are zero). A non-finite value gives
     /// s = NaN, so the row's outputs are NaN as in float.</summary>
-    internal static void QuantizeRow(ReadOnlySpan<float> row, Span<byte> quantized, out float scale, out int zero)
+    internal static void QuantizeRow(ReadOnlySpan<float> row, Span<byte> quantized, out float scale, out int zero, bool vectors)
     {
         float lo = 0, hi = 0;
         bool finite = true;
         int start = 0;
-        if (Vector512.IsHardwareAccelerated && !VectorsDisabled && row.Length >= 16)
+        if (vectors && row.Length >= 16)
         {
             // x − x is 0 for finite x and NaN otherwise; NaN survives the sum, so one check at the end finds it.
             Vector512<float> low = Vector512<float>.Zero, high = Vector512<float>.Zero, check = Vector512<float>.Zero;
@@ -204,7 +209,7 @@ public static unsafe class QuantizedGemm
         float inverse = 1f / scale;
         zero = Math.Clamp((int)MathF.Round(-lo * inverse), 0, InputLevels);
         int i = 0;
-        if (Avx512F.IsSupported && !VectorsDisabled)
+        if (vectors && Avx512F.IsSupported)
         {
             var factor = Vector512.Create(inverse);
             var shift = Vector512.Create((float)zero);
@@ -227,6 +232,10 @@ public static unsafe class QuantizedGemm
         public readonly float* Scales = scales;
         public readonly int* Zeros = zeros;
         public readonly int Batch = batch;
+        /// <summary>The integer kernel and whether the row helpers use 512-bit vectors (a worker reads them here, not
+        /// from its own thread's setting).</summary>
+        public Kernel Kernel;
+        public bool Vectors;
         public TEpilogue Epilogue = epilogue;
     }
 
@@ -273,14 +282,20 @@ public static unsafe class QuantizedGemm
             {
                 int count = Math.Min(TileUnits / 16, lastBlock - block), unit = block * 16;
                 ref sbyte tile = ref Unsafe.Add(ref weights, unit * 4);
-                if (Vector512.IsHardwareAccelerated && Avx512BW.IsSupported && !VectorsDisabled)
+                if (job.Kernel == Kernel.Avx512)
                 {
                     if (count == TileUnits / 16) EightBlocks(x, ref tile, stride, layer.PaddedUnits, sums);
                     else for (int b = 0; b < count; b++) OneBlock(x, ref Unsafe.Add(ref tile, b * 64), stride, layer.PaddedUnits, sums.Slice(b * 16, 16));
                 }
+                else if (job.Kernel == Kernel.Avx2)
+                {
+                    int b = 0;
+                    for (; b + 4 <= count; b += 4) FourBlocks256(x, ref Unsafe.Add(ref tile, b * 64), stride, layer.PaddedUnits, sums.Slice(b * 16, 64));
+                    for (; b < count; b++) OneBlock256(x, ref Unsafe.Add(ref tile, b * 64), stride, layer.PaddedUnits, sums.Slice(b * 16, 16));
+                }
                 else Portable(x, ref tile, stride, layer.PaddedUnits, count * 16, sums);
                 int width = Math.Min(count * 16, layer.Units - unit);
-                Dequantize(sums, layer.Scales.AsSpan(unit, count * 16), layer.WeightSums.AsSpan(unit, count * 16), scale, zero, floats[..(count * 16)]);
+                Dequantize(sums, layer.Scales.AsSpan(unit, count * 16), layer.WeightSums.AsSpan(unit, count * 16), scale, zero, floats[..(count * 16)], job.Vectors);
                 job.Epilogue.Apply(row, unit, values[..width]);
                 block += count;
             }
@@ -288,10 +303,10 @@ public static unsafe class QuantizedGemm
     }
 
     /// <summary>y = s · scale · (Σ q_w·q_x − z · Σ q_w) per unit.</summary>
-    static void Dequantize(ReadOnlySpan<int> sums, ReadOnlySpan<float> scales, ReadOnlySpan<int> weightSums, float scale, int zero, Span<float> values)
+    static void Dequantize(ReadOnlySpan<int> sums, ReadOnlySpan<float> scales, ReadOnlySpan<int> weightSums, float scale, int zero, Span<float> values, bool vectors)
     {
         int j = 0;
-        if (Vector512.IsHardwareAccelerated && !VectorsDisabled)
+        if (vectors)
         {
             var rowScale = Vector512.Create(scale);
             var rowZero = Vector512.Create(zero);
@@ -378,6 +393,71 @@ public static unsafe class QuantizedGemm
             a0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(x + p)).AsByte(), Vector512.Load(w)), ones);
         (a0 + a1).StoreUnsafe(ref MemoryMarshal.GetReference(sums));
     }
+
+    /// <summary>The 256-bit form of <see cref="EightBlocks"/> for processors with AVX2 only: four 16-unit blocks, each
+    /// line of weights two vectors, eight accumulators (of the sixteen registers).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    static void FourBlocks256(byte* x, ref sbyte tile, int inputs, int paddedUnits, Span<int> sums)
+    {
+        var ones = Vector256.Create((short)1);
+        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        sbyte* w = (sbyte*)Unsafe.AsPointer(ref tile);
+        nint step = paddedUnits * 4;
+        int p = 0;
+        for (; p + 16 <= inputs; p += 16, w += 4 * step)
+        {
+            var q0 = Vector256.Create(*(int*)(x + p)).AsByte();
+            var q1 = Vector256.Create(*(int*)(x + p + 4)).AsByte();
+            var q2 = Vector256.Create(*(int*)(x + p + 8)).AsByte();
+            var q3 = Vector256.Create(*(int*)(x + p + 12)).AsByte();
+            a0 += Avx2.MultiplyAddAdjacent(Four256(q0, q1, q2, q3, w, step), ones);
+            a1 += Avx2.MultiplyAddAdjacent(Four256(q0, q1, q2, q3, w + 32, step), ones);
+            a2 += Avx2.MultiplyAddAdjacent(Four256(q0, q1, q2, q3, w + 64, step), ones);
+            a3 += Avx2.MultiplyAddAdjacent(Four256(q0, q1, q2, q3, w + 96, step), ones);
+            a4 += Avx2.MultiplyAddAdjacent(Four256(q0, q1, q2, q3, w + 128, step), ones);
+            a5 += Avx2.MultiplyAddAdjacent(Four256(q0, q1, q2, q3, w + 160, step), ones);
+            a6 += Avx2.MultiplyAddAdjacent(Four256(q0, q1, q2, q3, w + 192, step), ones);
+            a7 += Avx2.MultiplyAddAdjacent(Four256(q0, q1, q2, q3, w + 224, step), ones);
+        }
+        for (; p < inputs; p += 4, w += step)
+        {
+            var q = Vector256.Create(*(int*)(x + p)).AsByte();
+            a0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w)), ones);
+            a1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w + 32)), ones);
+            a2 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w + 64)), ones);
+            a3 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w + 96)), ones);
+            a4 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w + 128)), ones);
+            a5 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w + 160)), ones);
+            a6 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w + 192)), ones);
+            a7 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w + 224)), ones);
+        }
+        ref int s = ref MemoryMarshal.GetReference(sums);
+        a0.StoreUnsafe(ref s); a1.StoreUnsafe(ref s, 8); a2.StoreUnsafe(ref s, 16); a3.StoreUnsafe(ref s, 24);
+        a4.StoreUnsafe(ref s, 32); a5.StoreUnsafe(ref s, 40); a6.StoreUnsafe(ref s, 48); a7.StoreUnsafe(ref s, 56);
+    }
+
+    /// <summary>One 16-unit block in 256-bit vectors (the blocks after the last group of four).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    static void OneBlock256(byte* x, ref sbyte block, int inputs, int paddedUnits, Span<int> sums)
+    {
+        var ones = Vector256.Create((short)1);
+        Vector256<int> a0 = default, a1 = default;
+        sbyte* w = (sbyte*)Unsafe.AsPointer(ref block);
+        nint step = paddedUnits * 4;
+        for (int p = 0; p < inputs; p += 4, w += step)
+        {
+            var q = Vector256.Create(*(int*)(x + p)).AsByte();
+            a0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w)), ones);
+            a1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w + 32)), ones);
+        }
+        a0.StoreUnsafe(ref MemoryMarshal.GetReference(sums));
+        a1.StoreUnsafe(ref MemoryMarshal.GetReference(sums), 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<short> Four256(Vector256<byte> q0, Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3, sbyte* w, nint step) =>
+        Avx2.MultiplyAddAdjacent(q0, Vector256.Load(w)) + Avx2.MultiplyAddAdjacent(q1, Vector256.Load(w + step))
+        + (Avx2.MultiplyAddAdjacent(q2, Vector256.Load(w + 2 * step)) + Avx2.MultiplyAddAdjacent(q3, Vector256.Load(w + 3 * step)));
 
     /// <summary>The same integer sums without vectors, for processors without AVX-512 BW.</summary>
     static void Portable(byte* x, ref sbyte tile, int inputs, int paddedUnits, int units, Span<int> sums)
