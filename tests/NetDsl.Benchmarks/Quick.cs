@@ -52,15 +52,20 @@ public static class Quick
         return rates[rates.Length / 2];
     }
 
-    /// <summary>Bytes allocated (all threads) per training step and prediction of the MLP after warm-up.</summary>
+    /// <summary>Bytes allocated (all threads) per training step and prediction of the MLP after warm-up (predictions in
+    /// float and int8, of a batch and of one sample).</summary>
     static double AllocatedPerStep()
     {
         var step = new TrainingStep(new BenchMlp(), 128, true);
         var predict = new Prediction(new BenchMlp(), 128);
-        for (int i = 0; i < 50; i++) { step.Run(); predict.Run(); }
+        var quantized = new BenchMlp { InferencePrecision = InferencePrecision.Int8 };
+        var predictInt8 = new Prediction(quantized, 128);
+        var predictOneInt8 = new Prediction(quantized, 1);
+        void Run() { step.Run(); predict.Run(); predictInt8.Run(); predictOneInt8.Run(); }
+        for (int i = 0; i < 50; i++) Run();
         long before = GC.GetTotalAllocatedBytes(precise: true);
         const int steps = 200;
-        for (int i = 0; i < steps; i++) { step.Run(); predict.Run(); }
+        for (int i = 0; i < steps; i++) Run();
         return (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)steps;
     }
 }

@@ -15,11 +15,15 @@ public class MlpTrainingStep
     [Benchmark] public void Step() => step.Run();
 }
 
-/// <summary>Single-sample inference of the reference MLP.</summary>
+/// <summary>Single-sample inference of the reference MLP, in float and with int8 Dense layers.</summary>
 [MemoryDiagnoser]
 public class MlpInference
 {
-    readonly Prediction prediction = new(new BenchMlp(), 1);
+    Prediction prediction = null!;
+
+    [Params(InferencePrecision.Float32, InferencePrecision.Int8)] public InferencePrecision Precision { get; set; }
+
+    [GlobalSetup] public void Setup() => prediction = new(new BenchMlp { InferencePrecision = Precision }, 1);
 
     [Benchmark] public void PredictOne() => prediction.Run();
 }

@@ -19,8 +19,11 @@ def describe(values):
     return middle, f"{middle:.3f}{spread}"
 
 
+# Figures whose reference is another workload's: int8 predictions against libtorch's float ones (the same task).
+REFERENCE_OF = {"mlp-infer-b1-int8": "mlp-infer-b1"}
+
 for name, (values, unit) in figures.items():
-    reference = figures.get("torch-" + name)
+    reference = figures.get("torch-" + REFERENCE_OF.get(name, name))
     if name.startswith("torch-") or reference is None:
         continue
     value, shown = describe(values)
