@@ -256,13 +256,19 @@ public static unsafe class Gemm
     /// tile's rows go to the epilogue, as rows <paramref name="firstRow"/> + i, as soon as the tile is done.</summary>
     static void RowTiles<T, TVector, TSimd, TEpilogue>(ref T packedA, int packedRowStride, bool packed, ref T a, nint rowStride,
         nint depthStride, int rows, ref T block, int depthCount, ref T sums, int sumsStride, bool carried, bool finished,
-        int firstRow, int column, int width, ref TEpilogue epilogue)
+        int firstRow, int column, int width, ref TEpilogue epilogue, byte* upcoming = null, int upcomingBytes = 0)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
         where TEpilogue : IGemmEpilogue<T>, allows ref struct
     {
         int panelWidth = 2 * TSimd.Count, i = 0;
+        // Each tile asks for its share of the block the next pass will read (from beyond L2) to be brought to L2, so the
+        // next pass's first tile does not wait on memory for it.
+        int share = upcoming == null ? 0 : (upcomingBytes / Math.Max(1, rows / RowsPerTile) + 63) & ~63;
         for (; i + RowsPerTile <= rows; i += RowsPerTile)
         {
+            if (share > 0 && Sse.IsSupported)
+                for (int line = 0; line < share && (i / RowsPerTile) * share + line < upcomingBytes; line += 64)
+                    Sse.Prefetch1(upcoming + (i / RowsPerTile) * share + line);
             ref T place = ref Unsafe.Add(ref sums, i * sumsStride);
             if (packed)
                 EightRows<T, TVector, TSimd>(ref Unsafe.Add(ref packedA, i * packedRowStride), 1, RowsPerTile, ref block, depthCount, ref place, carried);
@@ -338,9 +344,13 @@ public static unsafe class Gemm
                 for (int p = 0; p < panels; p++)
                 {
                     int column = (firstPanel + p) * panelWidth, width = Math.Min(panelWidth, columns - column);
+                    // The block the next pass reads: the next panel's, or the first panel's of the next depth block.
+                    int nextPanel = p + 1 < panels ? p + 1 : 0, nextDepth = p + 1 < panels ? depth : depth + depthCount;
+                    byte* upcoming = nextDepth < k ? (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref packedB0, (nextPanel * k + nextDepth) * panelWidth)) : null;
                     RowTiles<T, TVector, TSimd, TEpilogue>(ref packedA0, depthCount, true, ref aBlock, rowStride, depthStride, rows,
                         ref Unsafe.Add(ref packedB0, (p * k + depth) * panelWidth), depthCount, ref Unsafe.Add(ref sums0, p * panelSums),
-                        panelWidth, carried, finished, blockRow, column, width, ref epilogue);
+                        panelWidth, carried, finished, blockRow, column, width, ref epilogue,
+                        upcoming, Math.Min(depthBlock, k - nextDepth) * panelWidth * Unsafe.SizeOf<T>());
                 }
             }
         }
