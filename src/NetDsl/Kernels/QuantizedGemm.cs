@@ -142,9 +142,10 @@ public static unsafe class QuantizedGemm
 
         int stride = layer.PaddedInputs;
         bool vectors = Vector512.IsHardwareAccelerated && ForcedKernel != Kernel.Portable;
-        var quantized = Scratch.Bytes(batch * stride);
-        var scales = Scratch.Scales(batch);
-        var zeros = Scratch.Zeros(batch);
+        var scratch = Rows.For(batch, stride);
+        var quantized = scratch.Bytes.AsSpan(0, batch * stride);
+        var scales = scratch.Scales.AsSpan(0, batch);
+        var zeros = scratch.Zeros.AsSpan(0, batch);
         var rows = MemoryMarshal.Cast<T, float>(inputs);
         for (int row = 0; row < batch; row++)
             QuantizeRow(rows.Slice(row * layer.Inputs, layer.Inputs), quantized.Slice(row * stride, stride), out scales[row], out zeros[row], vectors);
@@ -211,13 +212,17 @@ public static unsafe class QuantizedGemm
         int i = 0;
         if (vectors && Avx512F.IsSupported)
         {
+            // The processor's own conversion rounds to nearest even, as MathF.Round does; the values are finite and
+            // small, so none of the saturating conversion's fix-ups are needed, and the clamp runs on integers.
             var factor = Vector512.Create(inverse);
-            var shift = Vector512.Create((float)zero);
-            var top = Vector512.Create((float)InputLevels);
+            var shift = Vector512.Create(zero);
+            var top = Vector512.Create(InputLevels);
+            ref float source = ref MemoryMarshal.GetReference(row);
+            ref byte destination = ref MemoryMarshal.GetReference(quantized);
             for (; i + 16 <= row.Length; i += 16)
             {
-                var q = Vector512.Min(Vector512.Max(Vector512.Round(Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(row), (nuint)i) * factor) + shift, Vector512<float>.Zero), top);
-                Avx512F.ConvertToVector128Byte(Vector512.ConvertToInt32(q)).StoreUnsafe(ref quantized[i]);
+                var q = Avx512F.ConvertToVector512Int32(Vector512.LoadUnsafe(ref source, (nuint)i) * factor) + shift;
+                Avx512F.ConvertToVector128Byte(Vector512.Min(Vector512.Max(q, Vector512<int>.Zero), top)).StoreUnsafe(ref destination, (nuint)i);
             }
         }
         for (; i < row.Length; i++)
@@ -475,22 +480,25 @@ public static unsafe class QuantizedGemm
         }
     }
 
-    static class Scratch
+    /// <summary>A thread's quantized rows with their scales and zero points: one thread-local lookup per product.</summary>
+    sealed class Rows
     {
-        [ThreadStatic] static byte[]? bytes;
-        [ThreadStatic] static float[]? scales;
-        [ThreadStatic] static int[]? zeros;
+        [ThreadStatic] static Rows? current;
 
-        public static Span<byte> Bytes(int length) => Get(ref bytes, length);
+        public byte[] Bytes = [];
+        public float[] Scales = [];
+        public int[] Zeros = [];
 
-        public static Span<float> Scales(int length) => Get(ref scales, length);
-
-        public static Span<int> Zeros(int length) => Get(ref zeros, length);
-
-        static Span<TValue> Get<TValue>(ref TValue[]? buffer, int length)
+        public static Rows For(int batch, int stride)
         {
-            if (buffer is null || buffer.Length < length) buffer = GC.AllocateArray<TValue>(length, pinned: true);
-            return buffer.AsSpan(0, length);
+            var rows = current ??= new Rows();
+            if (rows.Bytes.Length < batch * stride) rows.Bytes = GC.AllocateArray<byte>(batch * stride, pinned: true);
+            if (rows.Scales.Length < batch)
+            {
+                rows.Scales = GC.AllocateArray<float>(batch, pinned: true);
+                rows.Zeros = GC.AllocateArray<int>(batch, pinned: true);
+            }
+            return rows;
         }
     }
 }
