@@ -328,8 +328,8 @@ public static unsafe class QuantizedGemm
         for (; j < values.Length; j++) values[j] = scale * scales[j] * (sums[j] - zero * weightSums[j]);
     }
 
-    /// <summary>128 units' integer sums over all inputs: eight 16-unit accumulators, each step one broadcast of four
-    /// inputs and eight lines of weights, read as one forward stream.</summary>
+    /// <summary>128 units' integer sums over all inputs: eight 16-unit accumulators; each group of four steps
+    /// broadcasts sixteen inputs and adds four lines of weights per accumulator in 16 bits before one widening.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     static void EightBlocks(byte* x, ref sbyte tile, int inputs, int paddedUnits, Span<int> sums)
     {
