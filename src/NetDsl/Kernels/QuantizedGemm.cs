@@ -143,21 +143,22 @@ public static unsafe class QuantizedGemm
 
         int stride = layer.PaddedInputs;
         var forced = ForcedKernel;
-        bool vectors = Vector512.IsHardwareAccelerated && forced != Kernel.Portable;
+        // The row helpers' vector width: 512 bits where the product's kernel is AVX-512, 256 with AVX2, else scalar.
+        int lanes = forced == Kernel.Portable ? 1 : forced != Kernel.Avx2 && Vector512.IsHardwareAccelerated ? 16 : Avx2.IsSupported ? 8 : 1;
         var scratch = Rows.For(batch, stride);
         var quantized = scratch.Bytes.AsSpan(0, batch * stride);
         var scales = scratch.Scales.AsSpan(0, batch);
         var zeros = scratch.Zeros.AsSpan(0, batch);
         var rows = MemoryMarshal.Cast<T, float>(inputs);
         for (int row = 0; row < batch; row++)
-            QuantizeRow(rows.Slice(row * layer.Inputs, layer.Inputs), quantized.Slice(row * stride, stride), out scales[row], out zeros[row], vectors);
+            QuantizeRow(rows.Slice(row * layer.Inputs, layer.Inputs), quantized.Slice(row * stride, stride), out scales[row], out zeros[row], lanes);
 
         fixed (byte* x = quantized)
         fixed (float* rowScales = scales)
         fixed (int* rowZeros = zeros)
         {
             var kernel = forced ?? (Vector512.IsHardwareAccelerated && Avx512BW.IsSupported ? Kernel.Avx512 : Avx2.IsSupported ? Kernel.Avx2 : Kernel.Portable);
-            var job = new Job<T, TEpilogue>(layer, x, rowScales, rowZeros, batch, epilogue) { Kernel = kernel, Vectors = vectors };
+            var job = new Job<T, TEpilogue>(layer, x, rowScales, rowZeros, batch, epilogue) { Kernel = kernel, Lanes = lanes };
             int blocks = layer.PaddedUnits / 16;
             // A single row's product is shared only when it is large: on a 2 µs product the hand-off (the job, the
             // quantized row and the outputs crossing between the cores) took what the second core saved.
@@ -171,12 +172,12 @@ public static unsafe class QuantizedGemm
     /// <summary>Quantizes one row: <c>s = (max(0, hi) − min(0, lo)) / 31</c>, <c>z = round(−min(0, lo) / s)</c>,
     /// <c>q = clamp(round(x / s) + z, 0, 31)</c>; padding gets q = 0 (its weights are zero). A non-finite value gives
     /// s = NaN, so the row's outputs are NaN as in float.</summary>
-    internal static void QuantizeRow(ReadOnlySpan<float> row, Span<byte> quantized, out float scale, out int zero, bool vectors)
+    internal static void QuantizeRow(ReadOnlySpan<float> row, Span<byte> quantized, out float scale, out int zero, int lanes)
     {
         float lo = 0, hi = 0;
         bool finite = true;
         int start = 0;
-        if (vectors && row.Length >= 16)
+        if (lanes == 16 && row.Length >= 16)
         {
             // x − x is 0 for finite x and NaN otherwise; NaN survives the sum, so one check at the end finds it.
             Vector512<float> low = Vector512<float>.Zero, high = Vector512<float>.Zero, check = Vector512<float>.Zero;
@@ -191,6 +192,22 @@ public static unsafe class QuantizedGemm
             // Halves folded onto each other down to four lanes (both started at zero, so zero stays in the range).
             var low4 = Vector128.Min(Vector256.Min(low.GetLower(), low.GetUpper()).GetLower(), Vector256.Min(low.GetLower(), low.GetUpper()).GetUpper());
             var high4 = Vector128.Max(Vector256.Max(high.GetLower(), high.GetUpper()).GetLower(), Vector256.Max(high.GetLower(), high.GetUpper()).GetUpper());
+            lo = MathF.Min(MathF.Min(low4[0], low4[1]), MathF.Min(low4[2], low4[3]));
+            hi = MathF.Max(MathF.Max(high4[0], high4[1]), MathF.Max(high4[2], high4[3]));
+        }
+        else if (lanes == 8 && row.Length >= 8)
+        {
+            Vector256<float> low = Vector256<float>.Zero, high = Vector256<float>.Zero, check = Vector256<float>.Zero;
+            for (; start + 8 <= row.Length; start += 8)
+            {
+                var x = Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(row), (nuint)start);
+                low = Vector256.MinNative(low, x);
+                high = Vector256.MaxNative(high, x);
+                check += x - x;
+            }
+            finite = Vector256.Sum(check) == 0;
+            var low4 = Vector128.Min(low.GetLower(), low.GetUpper());
+            var high4 = Vector128.Max(high.GetLower(), high.GetUpper());
             lo = MathF.Min(MathF.Min(low4[0], low4[1]), MathF.Min(low4[2], low4[3]));
             hi = MathF.Max(MathF.Max(high4[0], high4[1]), MathF.Max(high4[2], high4[3]));
         }
@@ -212,7 +229,7 @@ public static unsafe class QuantizedGemm
         float inverse = 1f / scale;
         zero = Math.Clamp((int)MathF.Round(-lo * inverse), 0, InputLevels);
         int i = 0;
-        if (vectors && Avx512F.IsSupported)
+        if (lanes == 16 && Avx512F.IsSupported)
         {
             // The processor's own conversion rounds to nearest even, as MathF.Round does; the values are finite and
             // small, so none of the saturating conversion's fix-ups are needed, and the clamp runs on integers.
@@ -227,6 +244,21 @@ public static unsafe class QuantizedGemm
                 Avx512F.ConvertToVector128Byte(Vector512.Min(Vector512.Max(q, Vector512<int>.Zero), top)).StoreUnsafe(ref destination, (nuint)i);
             }
         }
+        else if (lanes == 8)
+        {
+            var factor = Vector256.Create(inverse);
+            var shift = Vector256.Create(zero);
+            var top = Vector256.Create(InputLevels);
+            ref float source = ref MemoryMarshal.GetReference(row);
+            ref byte destination = ref MemoryMarshal.GetReference(quantized);
+            for (; i + 8 <= row.Length; i += 8)
+            {
+                var q = Vector256.Min(Vector256.Max(Avx.ConvertToVector256Int32(Vector256.LoadUnsafe(ref source, (nuint)i) * factor) + shift, Vector256<int>.Zero), top);
+                // Eight values of 0..31 narrowed twice; the first eight bytes are theirs.
+                var words = Vector256.Narrow(q, q);
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref destination, i), Vector256.Narrow(words, words).AsUInt64().ToScalar());
+            }
+        }
         for (; i < row.Length; i++)
             quantized[i] = (byte)Math.Clamp((int)MathF.Round(row[i] * inverse) + zero, 0, InputLevels);
     }
@@ -239,10 +271,10 @@ public static unsafe class QuantizedGemm
         public readonly float* Scales = scales;
         public readonly int* Zeros = zeros;
         public readonly int Batch = batch;
-        /// <summary>The integer kernel and whether the row helpers use 512-bit vectors (a worker reads them here, not
-        /// from its own thread's setting).</summary>
+        /// <summary>The integer kernel and the row helpers' vector width (a worker reads them here, not from its own
+        /// thread's setting).</summary>
         public Kernel Kernel;
-        public bool Vectors;
+        public int Lanes;
         public TEpilogue Epilogue = epilogue;
     }
 
@@ -303,7 +335,7 @@ public static unsafe class QuantizedGemm
                 }
                 else Portable(x, ref tile, stride, layer.PaddedUnits, count * 16, sums);
                 int width = Math.Min(count * 16, layer.Units - unit);
-                Dequantize(sums, layer.Scales.AsSpan(unit, count * 16), layer.WeightSums.AsSpan(unit, count * 16), scale, zero, floats[..(count * 16)], job.Vectors);
+                Dequantize(sums, layer.Scales.AsSpan(unit, count * 16), layer.WeightSums.AsSpan(unit, count * 16), scale, zero, floats[..(count * 16)], job.Lanes);
                 job.Epilogue.Apply(row, unit, values[..width]);
                 block += count;
             }
@@ -311,10 +343,21 @@ public static unsafe class QuantizedGemm
     }
 
     /// <summary>y = s · scale · (Σ q_w·q_x − z · Σ q_w) per unit.</summary>
-    static void Dequantize(ReadOnlySpan<int> sums, ReadOnlySpan<float> scales, ReadOnlySpan<int> weightSums, float scale, int zero, Span<float> values, bool vectors)
+    static void Dequantize(ReadOnlySpan<int> sums, ReadOnlySpan<float> scales, ReadOnlySpan<int> weightSums, float scale, int zero, Span<float> values, int lanes)
     {
         int j = 0;
-        if (vectors)
+        if (lanes == 8)
+        {
+            var rowScale = Vector256.Create(scale);
+            var rowZero = Vector256.Create(zero);
+            for (; j + 8 <= values.Length; j += 8)
+            {
+                var exact = Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(sums), (nuint)j) - rowZero * Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(weightSums), (nuint)j);
+                (rowScale * Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(scales), (nuint)j) * Vector256.ConvertToSingle(exact))
+                    .StoreUnsafe(ref MemoryMarshal.GetReference(values), (nuint)j);
+            }
+        }
+        if (lanes == 16)
         {
             var rowScale = Vector512.Create(scale);
             var rowZero = Vector512.Create(zero);
