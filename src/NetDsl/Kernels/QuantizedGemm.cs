@@ -218,9 +218,11 @@ public static unsafe class QuantizedGemm
             lo = MathF.Min(lo, x);
             hi = MathF.Max(hi, x);
         }
-        quantized.Clear();
+        // Every input gets its value below; only the padding (zero weights) must be zero.
+        quantized[row.Length..].Clear();
         if (!finite || hi == lo)
         {
+            quantized.Clear();
             scale = finite ? 0f : float.NaN;
             zero = 0;
             return;
