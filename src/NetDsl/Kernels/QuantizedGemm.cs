@@ -142,23 +142,21 @@ public static unsafe class QuantizedGemm
             throw new ArgumentException($"The inputs hold {inputs.Length} values but a batch of {batch} × ({layer.Inputs}) needs {batch * layer.Inputs}.", nameof(inputs));
 
         int stride = layer.PaddedInputs;
-        var forced = ForcedKernel;
-        // The row helpers' vector width: 512 bits where the product's kernel is AVX-512, 256 with AVX2, else scalar.
-        int lanes = forced == Kernel.Portable ? 1 : forced != Kernel.Avx2 && Vector512.IsHardwareAccelerated ? 16 : Avx2.IsSupported ? 8 : 1;
+        // The row helpers take the kernel's vector width too: 512 bits with AVX-512, 256 with AVX2, else scalar.
+        var kernel = ForcedKernel ?? (Vector512.IsHardwareAccelerated && Avx512BW.IsSupported ? Kernel.Avx512 : Avx2.IsSupported ? Kernel.Avx2 : Kernel.Portable);
         var scratch = Rows.For(batch, stride);
         var quantized = scratch.Bytes.AsSpan(0, batch * stride);
         var scales = scratch.Scales.AsSpan(0, batch);
         var zeros = scratch.Zeros.AsSpan(0, batch);
         var rows = MemoryMarshal.Cast<T, float>(inputs);
         for (int row = 0; row < batch; row++)
-            QuantizeRow(rows.Slice(row * layer.Inputs, layer.Inputs), quantized.Slice(row * stride, stride), out scales[row], out zeros[row], lanes);
+            QuantizeRow(rows.Slice(row * layer.Inputs, layer.Inputs), quantized.Slice(row * stride, stride), out scales[row], out zeros[row], kernel);
 
         fixed (byte* x = quantized)
         fixed (float* rowScales = scales)
         fixed (int* rowZeros = zeros)
         {
-            var kernel = forced ?? (Vector512.IsHardwareAccelerated && Avx512BW.IsSupported ? Kernel.Avx512 : Avx2.IsSupported ? Kernel.Avx2 : Kernel.Portable);
-            var job = new Job<T, TEpilogue>(layer, x, rowScales, rowZeros, batch, epilogue) { Kernel = kernel, Lanes = lanes };
+            var job = new Job<T, TEpilogue>(layer, x, rowScales, rowZeros, batch, kernel, epilogue);
             int blocks = layer.PaddedUnits / 16;
             // A single row's product is shared only when it is large: on a 2 µs product the hand-off (the job, the
             // quantized row and the outputs crossing between the cores) took what the second core saved.
@@ -172,12 +170,12 @@ public static unsafe class QuantizedGemm
     /// <summary>Quantizes one row: <c>s = (max(0, hi) − min(0, lo)) / 31</c>, <c>z = round(−min(0, lo) / s)</c>,
     /// <c>q = clamp(round(x / s) + z, 0, 31)</c>; padding gets q = 0 (its weights are zero). A non-finite value gives
     /// s = NaN, so the row's outputs are NaN as in float.</summary>
-    internal static void QuantizeRow(ReadOnlySpan<float> row, Span<byte> quantized, out float scale, out int zero, int lanes)
+    internal static void QuantizeRow(ReadOnlySpan<float> row, Span<byte> quantized, out float scale, out int zero, Kernel kernel)
     {
         float lo = 0, hi = 0;
         bool finite = true;
         int start = 0;
-        if (lanes == 16 && row.Length >= 16)
+        if (kernel == Kernel.Avx512 && row.Length >= 16)
         {
             // x − x is 0 for finite x and NaN otherwise; NaN survives the sum, so one check at the end finds it.
             Vector512<float> low = Vector512<float>.Zero, high = Vector512<float>.Zero, check = Vector512<float>.Zero;
@@ -195,7 +193,7 @@ public static unsafe class QuantizedGemm
             lo = MathF.Min(MathF.Min(low4[0], low4[1]), MathF.Min(low4[2], low4[3]));
             hi = MathF.Max(MathF.Max(high4[0], high4[1]), MathF.Max(high4[2], high4[3]));
         }
-        else if (lanes == 8 && row.Length >= 8)
+        else if (kernel == Kernel.Avx2 && row.Length >= 8)
         {
             Vector256<float> low = Vector256<float>.Zero, high = Vector256<float>.Zero, check = Vector256<float>.Zero;
             for (; start + 8 <= row.Length; start += 8)
@@ -231,7 +229,7 @@ public static unsafe class QuantizedGemm
         float inverse = 1f / scale;
         zero = Math.Clamp((int)MathF.Round(-lo * inverse), 0, InputLevels);
         int i = 0;
-        if (lanes == 16 && Avx512F.IsSupported)
+        if (kernel == Kernel.Avx512)
         {
             // The processor's own conversion rounds to nearest even, as MathF.Round does; the values are finite and
             // small, so none of the saturating conversion's fix-ups are needed, and the clamp runs on integers.
@@ -246,7 +244,7 @@ public static unsafe class QuantizedGemm
                 Avx512F.ConvertToVector128Byte(Vector512.Min(Vector512.Max(q, Vector512<int>.Zero), top)).StoreUnsafe(ref destination, (nuint)i);
             }
         }
-        else if (lanes == 8)
+        else if (kernel == Kernel.Avx2)
         {
             var factor = Vector256.Create(inverse);
             var shift = Vector256.Create(zero);
@@ -265,7 +263,8 @@ public static unsafe class QuantizedGemm
             quantized[i] = (byte)Math.Clamp((int)MathF.Round(row[i] * inverse) + zero, 0, InputLevels);
     }
 
-    ref struct Job<T, TEpilogue>(QuantizedDense layer, byte* inputs, float* scales, int* zeros, int batch, TEpilogue epilogue)
+    /// <remarks>The kernel travels here: a worker reads it from the job, not from its own thread's setting.</remarks>
+    ref struct Job<T, TEpilogue>(QuantizedDense layer, byte* inputs, float* scales, int* zeros, int batch, Kernel kernel, TEpilogue epilogue)
         where T : unmanaged where TEpilogue : allows ref struct
     {
         public readonly QuantizedDense Layer = layer;
@@ -273,10 +272,7 @@ public static unsafe class QuantizedGemm
         public readonly float* Scales = scales;
         public readonly int* Zeros = zeros;
         public readonly int Batch = batch;
-        /// <summary>The integer kernel and the row helpers' vector width (a worker reads them here, not from its own
-        /// thread's setting).</summary>
-        public Kernel Kernel;
-        public int Lanes;
+        public readonly Kernel Kernel = kernel;
         public TEpilogue Epilogue = epilogue;
     }
 
@@ -337,7 +333,7 @@ public static unsafe class QuantizedGemm
                 }
                 else Portable(x, ref tile, stride, layer.PaddedUnits, count * 16, sums);
                 int width = Math.Min(count * 16, layer.Units - unit);
-                Dequantize(sums, layer.Scales.AsSpan(unit, count * 16), layer.WeightSums.AsSpan(unit, count * 16), scale, zero, floats[..(count * 16)], job.Lanes);
+                Dequantize(sums, layer.Scales.AsSpan(unit, count * 16), layer.WeightSums.AsSpan(unit, count * 16), scale, zero, floats[..(count * 16)], job.Kernel);
                 job.Epilogue.Apply(row, unit, values[..width]);
                 block += count;
             }
@@ -345,10 +341,10 @@ public static unsafe class QuantizedGemm
     }
 
     /// <summary>y = s · scale · (Σ q_w·q_x − z · Σ q_w) per unit.</summary>
-    static void Dequantize(ReadOnlySpan<int> sums, ReadOnlySpan<float> scales, ReadOnlySpan<int> weightSums, float scale, int zero, Span<float> values, int lanes)
+    static void Dequantize(ReadOnlySpan<int> sums, ReadOnlySpan<float> scales, ReadOnlySpan<int> weightSums, float scale, int zero, Span<float> values, Kernel kernel)
     {
         int j = 0;
-        if (lanes == 8)
+        if (kernel == Kernel.Avx2)
         {
             var rowScale = Vector256.Create(scale);
             var rowZero = Vector256.Create(zero);
@@ -359,7 +355,7 @@ public static unsafe class QuantizedGemm
                     .StoreUnsafe(ref MemoryMarshal.GetReference(values), (nuint)j);
             }
         }
-        if (lanes == 16)
+        if (kernel == Kernel.Avx512)
         {
             var rowScale = Vector512.Create(scale);
             var rowZero = Vector512.Create(zero);
