@@ -90,7 +90,7 @@ internal static partial class NetworkEmitter
         EmitMaskBeforeProduct(w, block);
         w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, ""))} }};");
         // Predictions with int8 inference take the same epilogue after the int8 product.
-        w.Line($"if (quantized is not null) {Kernels}QuantizedGemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(plan, block)}, quantized[{plan.DenseBlocks.ToList().IndexOf(block)}], batch, ref epilogue);");
+        w.Line($"if (quantized is not null) {Kernels}QuantizedGemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(plan, block)}, quantized[{DenseIndex(plan, block)}], batch, ref epilogue);");
         w.Line($"else {Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(plan, block)}, false, {Weights(block)}, true, batch, {block.Outputs}, {block.Inputs}, ref epilogue);");
         if (block.Activation == ActivationKind.Softmax)
         {
@@ -98,6 +98,9 @@ internal static partial class NetworkEmitter
             if (block.HasDropout) EmitDropoutOnWholeBatch(w, block, maskDrawn: true);
         }
     }
+
+    /// <summary>The Dense block's place among the network's Dense blocks: its slot in the int8 weights.</summary>
+    static int DenseIndex(NetworkPlan plan, BlockPlan block) => plan.DenseBlocks.ToList().IndexOf(block);
 
     // Z[F, OH·OW] = W[F, C·K·K] · im2col(x) per sample: the output lands in (channel, row, column) order directly.
     // The samples are shared between the cores by the block's loop struct (see EmitSampleLoops).

@@ -173,9 +173,8 @@ internal static partial class NetworkEmitter
                 w.Line($"{ReadOnlySpan}<float> parameters = _parameters;");
                 if (plan.DenseBlocks.Any(b => b.IsFolded)) w.Line("var folded = FoldedParameters();");
                 w.Line($"_quantized ??= [{string.Join(", ", plan.DenseBlocks.Select(b => $"new({b.Outputs}, {b.Inputs})"))}];");
-                int index = 0;
                 foreach (var block in plan.DenseBlocks)
-                    w.Line($"_quantized[{index++}].Quantize({Weights(block)});");
+                    w.Line($"_quantized[{DenseIndex(plan, block)}].Quantize({Weights(block)});");
                 w.Line("_quantizedVersion = _version;");
                 w.Line("return _quantized;");
             }

@@ -79,16 +79,12 @@ public ref struct TransposedWeightGradientEpilogue<T>(Span<T> weightGradient, in
     /// <inheritdoc />
     public readonly void Apply(int row, int column, scoped Span<T> values)
     {
-        bool regularize = !accumulate && (l1 != T.Zero || l2 != T.Zero);
+        bool regularize = l1 != T.Zero || l2 != T.Zero;
         for (int j = 0; j < values.Length; j++)
         {
             int at = (column + j) * inputs + row;
             if (accumulate) weightGradient[at] += values[j];
-            else
-            {
-                T w = regularize ? weights[at] : T.Zero;
-                weightGradient[at] = regularize ? values[j] + WeightGradientEpilogue<T>.PenaltyGradient(w, l1, l2) : values[j];
-            }
+            else weightGradient[at] = regularize ? values[j] + WeightGradientEpilogue<T>.PenaltyGradient(weights[at], l1, l2) : values[j];
         }
     }
 }
@@ -267,8 +263,8 @@ public static unsafe class Gemm
         for (; i + RowsPerTile <= rows; i += RowsPerTile)
         {
             if (share > 0 && Sse.IsSupported)
-                for (int line = 0; line < share && (i / RowsPerTile) * share + line < upcomingBytes; line += 64)
-                    Sse.Prefetch1(upcoming + (i / RowsPerTile) * share + line);
+                for (int at = i / RowsPerTile * share, end = Math.Min(at + share, upcomingBytes); at < end; at += 64)
+                    Sse.Prefetch1(upcoming + at);
             ref T place = ref Unsafe.Add(ref sums, i * sumsStride);
             if (packed)
                 EightRows<T, TVector, TSimd>(ref Unsafe.Add(ref packedA, i * packedRowStride), 1, RowsPerTile, ref block, depthCount, ref place, carried);
