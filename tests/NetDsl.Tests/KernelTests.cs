@@ -416,4 +416,26 @@ public class KernelTests
         for (int i = 0; i < image.Length; i++)
             Assert.True(Math.Abs(expected[i] - image[i]) <= 1e-12, $"image[{i}] = {image[i]}, expected {expected[i]}");
     }
+
+    [Fact]
+    public void Non_finite_values_are_found_at_every_position_of_the_vector_paths_and_tail_and_nothing_else_is()
+    {
+        // Lengths up to 140 reach the four-vector 512-bit loop (64 values), the 256-bit loop and the scalar tail.
+        float[] finite = [0f, -0f, 1f, -2.5f, float.MaxValue, float.MinValue, float.Epsilon, -float.Epsilon, 1.17549435e-38f];
+        float[] nonFinite = [float.NaN, -float.NaN, float.PositiveInfinity, float.NegativeInfinity,
+            BitConverter.UInt32BitsToSingle(0x7F80_0001), BitConverter.UInt32BitsToSingle(0xFFC0_1234)];
+        for (int length = 0; length <= 140; length++)
+        {
+            var values = Enumerable.Range(0, length).Select(i => finite[i % finite.Length]).ToArray();
+            Assert.False(Shapes.HasNonFinite(values), $"length {length}: no value is NaN or ±∞");
+            for (int at = 0; at < length; at++)
+            {
+                var bad = nonFinite[(at + length) % nonFinite.Length];
+                values[at] = bad;
+                Assert.True(Shapes.HasNonFinite(values), $"length {length}: {bad} at {at} not found");
+                Assert.False(Shapes.HasNonFinite(values.AsSpan(0, at)), $"length {length}: found before {at}");
+                values[at] = finite[at % finite.Length];
+            }
+        }
+    }
 }

@@ -5,7 +5,7 @@ namespace NetDsl.Tests;
 public class OptimizerTests
 {
     // 35 parameters exercise 512-bit, 256-bit and scalar paths.
-    static float[] Values(int seed) => TestData.Uniform(35, seed);
+    static float[] Values(int seed, int count = 35) => TestData.Uniform(count, seed);
 
     [Fact]
     public void Sgd_step_is_theta_minus_alpha_times_gradient()
@@ -43,18 +43,37 @@ public class OptimizerTests
     }
 
     /// <summary>Runs an optimizer for four steps beside a double-precision reference of its formula.</summary>
-    static void MatchesReference(IOptimizer optimizer, Func<double, double, double[], double> step, int stateSize, double tolerance = 1e-5)
+    static void MatchesReference(IOptimizer optimizer, Func<double, double, double[], double> step, int stateSize, double tolerance = 1e-5,
+        int count = 35)
     {
-        var theta = Values(20);
+        var theta = Values(20, count);
         var reference = theta.Select(v => (double)v).ToArray();
         var states = reference.Select(_ => new double[stateSize]).ToArray();
         for (int t = 1; t <= 4; t++)
         {
-            var gradient = Values(30 + t);
+            var gradient = Values(30 + t, count);
             optimizer.Step(theta, gradient);
             for (int i = 0; i < theta.Length; i++) reference[i] = step(reference[i], gradient[i], states[i]);
         }
         for (int i = 0; i < theta.Length; i++) Assert.Equal(reference[i], theta[i], tolerance);
+    }
+
+    [Fact]
+    public void A_long_theta_shared_between_the_cores_gets_every_value_updated_by_the_formula()
+    {
+        // 100,003 values: above the size where the update is split between the cores, with the split on a whole vector
+        // and an odd tail in the second part. Rules with no, one and two state vectors.
+        const int count = 100_003;
+        MatchesReference(new Sgd(0.1), (theta, g, _) => theta - 0.1 * g, 0, count: count);
+        MatchesReference(new Momentum(0.1, 0.8), (theta, g, v) => { v[0] = 0.8 * v[0] + 0.2 * g; return theta - 0.1 * v[0]; }, 1, count: count);
+        MatchesReference(new Adam(0.01, 0.9, 0.999, 1e-8), (theta, g, s) =>
+        {
+            // s = [m, v, t]: the step count is kept per value, since the reference steps each value in turn.
+            double t = ++s[2];
+            s[0] = 0.9 * s[0] + 0.1 * g;
+            s[1] = 0.999 * s[1] + 0.001 * g * g;
+            return theta - 0.01 * (s[0] / (1 - Math.Pow(0.9, t))) / (Math.Sqrt(s[1] / (1 - Math.Pow(0.999, t))) + 1e-8);
+        }, 3, count: count);
     }
 
     [Fact]

@@ -1,4 +1,7 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace NetDsl.Kernels;
 
@@ -216,6 +219,25 @@ public static class Arithmetic
     /// <summary>values ← values + addend (one convolution filter's bias over its row of pixels).</summary>
     public static void AddScalar<T>(Span<T> values, T addend) where T : unmanaged, IFloatingPointIeee754<T> =>
         Elementwise.Map<T, AddScalarOperator>(values, addend);
+
+    /// <summary>destination ← source, for the row segments the epilogues hand on: inlined vector moves, where
+    /// <see cref="Span{T}.CopyTo"/> calls a general copy whose set-up cost as much as moving 32 values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Copy<T>(ReadOnlySpan<T> source, Span<T> destination) where T : unmanaged
+    {
+        if (destination.Length < source.Length)
+            throw new ArgumentException($"The destination holds {destination.Length} values but {source.Length} are copied.", nameof(destination));
+        ref T from = ref MemoryMarshal.GetReference(source);
+        ref T to = ref MemoryMarshal.GetReference(destination);
+        int i = 0, n = source.Length;
+        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
+            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+                Vector512.LoadUnsafe(ref from, (nuint)i).StoreUnsafe(ref to, (nuint)i);
+        if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
+                Vector256.LoadUnsafe(ref from, (nuint)i).StoreUnsafe(ref to, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref to, i) = Unsafe.Add(ref from, i);
+    }
 
     /// <summary>values ← values ⊙ factors (a dropout mask).</summary>
     public static void Multiply<T>(Span<T> values, ReadOnlySpan<T> factors) where T : unmanaged, IFloatingPointIeee754<T> =>

@@ -219,10 +219,11 @@ public static unsafe class Gemm
         Span<T> sums = Scratch<T>.Sums((blocks == 1 ? RowsPerTile : lastRow - firstRow + RowsPerTile) * panelWidth);
         ref T sums0 = ref MemoryMarshal.GetReference(sums);
 
-        // A's whole 8-row tiles are packed once when several panels will read them: each tile's rows become one
-        // stream, [depth][row], instead of eight streams a row apart (or one strided stream of A stored k×m).
+        // A's whole 8-row tiles are packed once when three or more panels will read them: each tile's rows become one
+        // stream, [depth][row], instead of eight streams a row apart (or one strided stream of A stored k×m). For two
+        // panels the copy costs what it saves (a convolution's per-sample products with 64 filters: the CNN step +8%).
         int tiles = (lastRow - firstRow) / RowsPerTile;
-        bool packA = lastPanel - firstPanel >= 2 && tiles > 0;
+        bool packA = lastPanel - firstPanel >= 3 && tiles > 0;
         Span<T> packedA = packA ? Scratch<T>.PackedA(tiles * RowsPerTile * k) : default;
         if (packA) PackA(operands, firstRow, tiles, 0, k, packedA);
         ref T packedA0 = ref MemoryMarshal.GetReference(packedA);

@@ -13,13 +13,50 @@ internal interface IUpdateRule
         where TVector : struct where TSimd : ISimd<float, TVector>;
 }
 
-/// <summary>The loop every optimizer shares: 512-bit vectors, then 256-bit, then scalars, over θ, dθ and the state.</summary>
-internal static class UpdateLoop
+/// <summary>The loop every optimizer shares: 512-bit vectors, then 256-bit, then scalars, over θ, dθ and the state.
+/// A long θ is split between the two cores (<see cref="WorkSharing"/>); every value's update is the same either way.</summary>
+internal static unsafe class UpdateLoop
 {
     static readonly float[] NoState = new float[16];
 
+    /// <summary>Parameters below which an update stays on one core: Adam's square root and division cost about half a
+    /// nanosecond per value, so below this the hand-off (about a microsecond) would not be repaid.</summary>
+    const int SharedUpdateThreshold = 32 * 1024;
+
     /// <remarks>Only <see cref="OptimizerBase.Step"/> calls it, after checking that θ and dθ have the same length.</remarks>
     public static void Run<TRule>(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> first, Span<float> second, in TRule rule)
+        where TRule : struct, IUpdateRule
+    {
+        if (parameters.Length < SharedUpdateThreshold || WorkSharing.Parts < 2)
+        {
+            RunRange(parameters, gradients, first, second, rule);
+            return;
+        }
+        var job = new SharedUpdate<TRule>(parameters, gradients, first, second, rule);
+        WorkSharing.Run(&UpdatePart<TRule>, Unsafe.AsPointer(ref job));
+    }
+
+    /// <summary>One update's operands, on the caller's stack while both parts run.</summary>
+    ref struct SharedUpdate<TRule>(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> first, Span<float> second, TRule rule)
+        where TRule : struct, IUpdateRule
+    {
+        public readonly Span<float> Parameters = parameters, First = first, Second = second;
+        public readonly ReadOnlySpan<float> Gradients = gradients;
+        public readonly TRule Rule = rule;
+    }
+
+    static void UpdatePart<TRule>(void* state, int part) where TRule : struct, IUpdateRule
+    {
+        ref var job = ref Unsafe.AsRef<SharedUpdate<TRule>>(state);
+        // The split falls on a whole 512-bit vector, so each part's vector loop meets no tail but the last.
+        int split = job.Parameters.Length / 2 / 16 * 16;
+        var (start, length) = part == 0 ? (0, split) : (split, job.Parameters.Length - split);
+        RunRange(job.Parameters.Slice(start, length), job.Gradients.Slice(start, length),
+            job.First.IsEmpty ? default : job.First.Slice(start, length),
+            job.Second.IsEmpty ? default : job.Second.Slice(start, length), job.Rule);
+    }
+
+    static void RunRange<TRule>(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> first, Span<float> second, in TRule rule)
         where TRule : struct, IUpdateRule
     {
         ref float theta = ref MemoryMarshal.GetReference(parameters);
