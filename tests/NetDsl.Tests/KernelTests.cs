@@ -438,4 +438,24 @@ public class KernelTests
             }
         }
     }
+
+    [Fact]
+    public void Copy_moves_every_value_of_each_length_and_leaves_the_rest_of_the_destination()
+    {
+        // Lengths up to 70 reach the 512-bit and 256-bit moves and the scalar tail, in float and double.
+        for (int length = 0; length <= 70; length++)
+        {
+            var source = Enumerable.Range(1, length).Select(i => (float)i).ToArray();
+            var destination = Enumerable.Repeat(-1f, length + 3).ToArray();
+            Arithmetic.Copy<float>(source, destination);
+            Assert.Equal(source.Concat([-1f, -1f, -1f]), destination);
+            var doubles = source.Select(v => (double)v).ToArray();
+            var doubleDestination = new double[length];
+            Arithmetic.Copy<double>(doubles, doubleDestination);
+            Assert.Equal(doubles, doubleDestination);
+        }
+        var error = Assert.Throws<ArgumentException>(() => Arithmetic.Copy<float>(new float[33], new float[32]));
+        Assert.Contains("32", error.Message);
+        Assert.Contains("33", error.Message);
+    }
 }

@@ -602,17 +602,17 @@ internal static partial class NetworkEmitter
                     if (block.IsFolded) w.Line($"if (!Bias.IsEmpty) {addBias} // the folded BatchNorm's shift, at inference");
                     if (softmax)
                     {
-                        w.Line("values.CopyTo(Activation.Slice(at));");
+                        w.Line($"{Kernels}Arithmetic.Copy(values, Activation.Slice(at));");
                         continue;
                     }
                     if (block.Activation != ActivationKind.None) w.Line(ActivationForward(block, "values"));
                     if (block.HasDropout)
                         using (w.Block("if (Dropout)"))
                         {
-                            if (block.KeepsActivation) w.Line("values.CopyTo(Activation.Slice(at));");
+                            if (block.KeepsActivation) w.Line($"{Kernels}Arithmetic.Copy(values, Activation.Slice(at));");
                             w.Line($"{Kernels}Arithmetic.Multiply(values, Mask.Slice(at, values.Length));");
                         }
-                    w.Line("values.CopyTo(Output.Slice(at));");
+                    w.Line($"{Kernels}Arithmetic.Copy(values, Output.Slice(at));");
                 }
             }
             w.Line();
@@ -650,7 +650,7 @@ internal static partial class NetworkEmitter
                         if (step.Activation != ActivationKind.None)
                             w.Line(ActivationBackward(step, "values", $"{step.Name}Activation.Slice(at, values.Length)"));
                     }
-                    w.Line("values.CopyTo(Destination.Slice(at));");
+                    w.Line($"{Kernels}Arithmetic.Copy(values, Destination.Slice(at));");
                 }
             }
             w.Line();

@@ -21,7 +21,7 @@ public ref struct StoreEpilogue<T>(Span<T> destination, int width) : IGemmEpilog
     readonly Span<T> destination = destination;
 
     /// <inheritdoc />
-    public readonly void Apply(int row, int column, scoped Span<T> values) => values.CopyTo(destination.Slice(row * width + column));
+    public readonly void Apply(int row, int column, scoped Span<T> values) => Arithmetic.Copy<T>(values, destination.Slice(row * width + column));
 }
 
 /// <summary>Splits the product <c>dZᵀ · [X | 1]</c> into the weight gradient <c>dW = dZᵀ·X</c> ([units, inputs]) and,
@@ -47,7 +47,7 @@ public ref struct WeightGradientEpilogue<T>(Span<T> weightGradient, Span<T> bias
             if (accumulate) Arithmetic.Add(destination, values[..count]);
             else
             {
-                values[..count].CopyTo(destination);
+                Arithmetic.Copy<T>(values[..count], destination);
                 if (l1 != T.Zero || l2 != T.Zero)
                 {
                     var w = this.weights.Slice(row * inputs + column, count);

@@ -485,7 +485,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         {
             int at = row * 784 + column;
             if (!Bias.IsEmpty) global::NetDsl.Kernels.Arithmetic.AddScalar(values, Bias[row]); // the folded BatchNorm's shift, at inference
-            values.CopyTo(Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
         }
     }
 
@@ -500,7 +500,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             int at = row * 49 + column;
             global::NetDsl.Kernels.Arithmetic.AddScalar(values, Bias[row]);
             global::NetDsl.Kernels.Activations.LeakyReLU(values, T.CreateTruncating(0.1));
-            values.CopyTo(Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
         }
     }
 
@@ -520,10 +520,10 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             global::NetDsl.Kernels.Activations.ReLU(values);
             if (Dropout)
             {
-                values.CopyTo(Activation.Slice(at));
+                global::NetDsl.Kernels.Arithmetic.Copy(values, Activation.Slice(at));
                 global::NetDsl.Kernels.Arithmetic.Multiply(values, Mask.Slice(at, values.Length));
             }
-            values.CopyTo(Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
         }
     }
 
@@ -537,7 +537,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         {
             int at = row * 10 + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
-            values.CopyTo(Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
         }
     }
 
@@ -550,7 +550,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
             int at = row * 64 + column;
-            values.CopyTo(Destination.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Destination.Slice(at));
         }
     }
 
@@ -567,7 +567,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             int at = row * 128 + column;
             if (Dropout) global::NetDsl.Kernels.Arithmetic.Multiply(values, HiddenMask.Slice(at, values.Length));
             global::NetDsl.Kernels.Activations.ReLUBackward(values, HiddenActivation.Slice(at, values.Length));
-            values.CopyTo(Destination.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Destination.Slice(at));
         }
     }
 

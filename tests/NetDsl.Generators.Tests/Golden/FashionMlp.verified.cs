@@ -358,10 +358,10 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             global::NetDsl.Kernels.Activations.ReLU(values);
             if (Dropout)
             {
-                values.CopyTo(Activation.Slice(at));
+                global::NetDsl.Kernels.Arithmetic.Copy(values, Activation.Slice(at));
                 global::NetDsl.Kernels.Arithmetic.Multiply(values, Mask.Slice(at, values.Length));
             }
-            values.CopyTo(Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
         }
     }
 
@@ -381,10 +381,10 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             global::NetDsl.Kernels.Activations.ReLU(values);
             if (Dropout)
             {
-                values.CopyTo(Activation.Slice(at));
+                global::NetDsl.Kernels.Arithmetic.Copy(values, Activation.Slice(at));
                 global::NetDsl.Kernels.Arithmetic.Multiply(values, Mask.Slice(at, values.Length));
             }
-            values.CopyTo(Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
         }
     }
 
@@ -398,7 +398,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         {
             int at = row * 10 + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
-            values.CopyTo(Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
         }
     }
 
@@ -415,7 +415,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             int at = row * 256 + column;
             if (Dropout) global::NetDsl.Kernels.Arithmetic.Multiply(values, Hidden1Mask.Slice(at, values.Length));
             global::NetDsl.Kernels.Activations.ReLUBackward(values, Hidden1Activation.Slice(at, values.Length));
-            values.CopyTo(Destination.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Destination.Slice(at));
         }
     }
 
@@ -432,7 +432,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             int at = row * 128 + column;
             if (Dropout) global::NetDsl.Kernels.Arithmetic.Multiply(values, Hidden2Mask.Slice(at, values.Length));
             global::NetDsl.Kernels.Activations.ReLUBackward(values, Hidden2Activation.Slice(at, values.Length));
-            values.CopyTo(Destination.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Destination.Slice(at));
         }
     }
 

@@ -599,7 +599,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             int at = row * 64 + column;
             global::NetDsl.Kernels.Arithmetic.AddScalar(values, Bias[row]);
             global::NetDsl.Kernels.Activations.ReLU(values);
-            values.CopyTo(Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
         }
     }
 
@@ -613,7 +613,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             int at = row * 64 + column;
             if (!Bias.IsEmpty) global::NetDsl.Kernels.Arithmetic.AddScalar(values, Bias[row]); // the folded BatchNorm's shift, at inference
-            values.CopyTo(Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
         }
     }
 
@@ -627,7 +627,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             int at = row * 64 + column;
             if (!Bias.IsEmpty) global::NetDsl.Kernels.Arithmetic.AddScalar(values, Bias[row]); // the folded BatchNorm's shift, at inference
-            values.CopyTo(Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
         }
     }
 
@@ -642,7 +642,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             int at = row * 16 + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
             global::NetDsl.Kernels.Activations.ReLU(values);
-            values.CopyTo(Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
         }
     }
 
@@ -656,7 +656,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             int at = row * 16 + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
-            values.CopyTo(Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
         }
     }
 
@@ -670,7 +670,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             int at = row * 10 + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
-            values.CopyTo(Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
         }
     }
 
@@ -683,7 +683,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
             int at = row * 8 + column;
-            values.CopyTo(Destination.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Destination.Slice(at));
         }
     }
 
@@ -700,7 +700,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             int at = row * 16 + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Skip2Skip.Slice(at, values.Length));
             global::NetDsl.Kernels.Activations.ReLUBackward(values, HiddenActivation.Slice(at, values.Length));
-            values.CopyTo(Destination.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Destination.Slice(at));
         }
     }
 
@@ -713,7 +713,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
             int at = row * 16 + column;
-            values.CopyTo(Destination.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Destination.Slice(at));
         }
     }
 

@@ -343,7 +343,7 @@ partial class Models
                 int at = row * 11 + column;
                 global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
                 global::NetDsl.Kernels.Activations.Tanh(values);
-                values.CopyTo(Output.Slice(at));
+                global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
             }
         }
 
@@ -358,7 +358,7 @@ partial class Models
                 int at = row * 4 + column;
                 global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
                 global::NetDsl.Kernels.Activations.Sigmoid(values);
-                values.CopyTo(Output.Slice(at));
+                global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
             }
         }
 
@@ -375,7 +375,7 @@ partial class Models
                 int at = row * 11 + column;
                 global::NetDsl.Kernels.Activations.SigmoidBackward(values, GateActivation.Slice(at, values.Length));
                 global::NetDsl.Kernels.Activations.TanhBackward(values, HiddenActivation.Slice(at, values.Length));
-                values.CopyTo(Destination.Slice(at));
+                global::NetDsl.Kernels.Arithmetic.Copy(values, Destination.Slice(at));
             }
         }
 

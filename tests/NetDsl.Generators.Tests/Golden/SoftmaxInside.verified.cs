@@ -324,7 +324,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         {
             int at = row * 9 + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
-            values.CopyTo(Activation.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Activation.Slice(at));
         }
     }
     /// <summary>Out: Dense 9 → 4, Softmax (Distribution): bias on each tile of the product.</summary>
@@ -338,7 +338,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         {
             int at = row * 4 + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
-            values.CopyTo(Activation.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Copy(values, Activation.Slice(at));
         }
     }
 }
