@@ -142,6 +142,8 @@ public static unsafe class Gemm
         public readonly Operands<T> Operands = operands;
         public TEpilogue Epilogue = epilogue;
         public bool SplitByPanels;
+        /// <summary>Panels claimed so far by either part, when they share the panels one at a time.</summary>
+        public int PanelsTaken;
     }
 
     static void Dispatch<T, TVector, TSimd, TEpilogue>(ref Job<T, TEpilogue> job)
@@ -170,10 +172,17 @@ public static unsafe class Gemm
         ref readonly var o = ref job.Operands;
         int panelWidth = 2 * TSimd.Count;
         int panels = (o.Columns + panelWidth - 1) / panelWidth;
-        if (job.SplitByPanels)
+        if (job.SplitByPanels && TakesBlockedPath(o, (panels + 1) / 2, o.M))
         {
+            // Each part packs its own panels of B up front, so they are split in halves.
             var (first, last) = WorkSharing.Range(panels, part);
             Compute<T, TVector, TSimd, TEpilogue>(o, ref job.Epilogue, first, last, 0, o.M);
+        }
+        else if (job.SplitByPanels)
+        {
+            // Panels are claimed one at a time, the caller's from the first and the worker's from the last: a core that
+            // runs faster (this VM's two cores differ by up to a quarter) or starts sooner takes more of them.
+            Compute<T, TVector, TSimd, TEpilogue>(o, ref job.Epilogue, 0, panels, 0, o.M, (int*)Unsafe.AsPointer(ref job.PanelsTaken), fromLast: part == 1);
         }
         else
         {
@@ -183,9 +192,11 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>The product restricted to column panels [firstPanel, lastPanel) and rows [firstRow, lastRow).</summary>
+    /// <summary>The product restricted to column panels [firstPanel, lastPanel) and rows [firstRow, lastRow). With
+    /// <paramref name="panelsTaken"/> the panels are shared with the other part: each is claimed through that count, from
+    /// the first panel on or (<paramref name="fromLast"/>) from the last one back, until the two ends meet.</summary>
     static void Compute<T, TVector, TSimd, TEpilogue>(in Operands<T> operands, ref TEpilogue epilogue,
-        int firstPanel, int lastPanel, int firstRow, int lastRow)
+        int firstPanel, int lastPanel, int firstRow, int lastRow, int* panelsTaken = null, bool fromLast = false)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
         where TEpilogue : IGemmEpilogue<T>, allows ref struct
     {
@@ -208,9 +219,11 @@ public static unsafe class Gemm
         // Over a long inner dimension the sums are carried across depth blocks, so the block of the panel being read
         // (DepthBlock rows × panelWidth) stays in L1 while every row tile passes over it. Each tile's running sums
         // then need their own place; with one block they live only as long as the tile and one place serves all.
-        int blocks = k <= 2 * DepthBlock ? 1 : (k + DepthBlock - 1) / DepthBlock; // a panel this short already fits L1
+        int blocks = DepthBlocks(k);
         int depthBlock = (k + blocks - 1) / blocks; // equal blocks: no short tail block that reloads every tile's sums
-        if (blocks > 1 && lastPanel - firstPanel >= 2 && (long)(lastRow - firstRow) * k * Unsafe.SizeOf<T>() > PackedALimit)
+        // The panels this part will pass over: all of its range, or about half when it shares them.
+        int ownPanels = panelsTaken == null ? lastPanel - firstPanel : (lastPanel - firstPanel + 1) / 2;
+        if (panelsTaken == null && TakesBlockedPath(operands, ownPanels, lastRow - firstRow))
         {
             ComputeBlocked<T, TVector, TSimd, TEpilogue>(operands, ref epilogue, firstPanel, lastPanel, firstRow, lastRow, depthBlock);
             return;
@@ -223,13 +236,15 @@ public static unsafe class Gemm
         // stream, [depth][row], instead of eight streams a row apart (or one strided stream of A stored k×m). For two
         // panels the copy costs what it saves (a convolution's per-sample products with 64 filters: the CNN step +8%).
         int tiles = (lastRow - firstRow) / RowsPerTile;
-        bool packA = lastPanel - firstPanel >= 3 && tiles > 0;
+        bool packA = ownPanels >= 3 && tiles > 0;
         Span<T> packedA = packA ? Scratch<T>.PackedA(tiles * RowsPerTile * k) : default;
         if (packA) PackA(operands, firstRow, tiles, 0, k, packedA);
         ref T packedA0 = ref MemoryMarshal.GetReference(packedA);
 
-        for (int panel = firstPanel; panel < lastPanel; panel++)
+        for (int claimed = 0; ; claimed++)
         {
+            if (panelsTaken == null ? firstPanel + claimed >= lastPanel : Interlocked.Increment(ref *panelsTaken) > lastPanel - firstPanel) break;
+            int panel = fromLast ? lastPanel - 1 - claimed : firstPanel + claimed;
             int column = panel * panelWidth;
             int width = Math.Min(panelWidth, columns - column);
             PackB(operands, panelWidth, panel, panel + 1, packed);
@@ -298,6 +313,13 @@ public static unsafe class Gemm
     /// <summary>Bytes of A above which a product with several panels and depth blocks takes <see cref="ComputeBlocked"/>:
     /// beyond this, A no longer stays in L2 (2 MB per core here) between one panel and the next.</summary>
     const long PackedALimit = 1 << 20;
+
+    /// <summary>Depth blocks over an inner dimension of <paramref name="k"/>: one when a panel this short already fits L1.</summary>
+    static int DepthBlocks(int k) => k <= 2 * DepthBlock ? 1 : (k + DepthBlock - 1) / DepthBlock;
+
+    /// <summary>Whether a part with <paramref name="panels"/> panels of <paramref name="rows"/> rows takes <see cref="ComputeBlocked"/>.</summary>
+    static bool TakesBlockedPath<T>(in Operands<T> operands, int panels, int rows) where T : unmanaged =>
+        DepthBlocks(operands.K) > 1 && panels >= 2 && (long)rows * operands.K * Unsafe.SizeOf<T>() > PackedALimit;
 
     /// <summary>Rows of A per block in <see cref="ComputeBlocked"/>: one depth block of them packed (192 KB), their
     /// running sums over one core's 32 panels of the 2048 layer (1 MB) and the panel block in use fit L2 together.
