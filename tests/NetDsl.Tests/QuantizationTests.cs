@@ -32,12 +32,17 @@ public class QuantizationTests
         var zeros = new[] { levels / 3, 0, levels };
         var steps = new[] { 1f / 32, 1f / 4, 2f };
         for (int r = 0; r < batch; r++)
+        {
+            // Both ends of the range appear, so the row's scale is exactly its step and its zero point exact; they sit
+            // at different places in each row, so every lane and running set of the range search must see its end.
+            int lowAt = (7 + 19 * r) % inputs, highAt = (lowAt + 1 + 16 * (r + 1)) % inputs;
+            if (highAt == lowAt) highAt = (lowAt + 1) % inputs;
             for (int i = 0; i < inputs; i++)
             {
-                // Both ends of the range appear, so the row's scale is exactly its step and its zero point exact.
-                int q = i == 0 ? 0 : i == 1 ? levels : random.Next(0, levels + 1);
+                int q = i == lowAt ? 0 : i == highAt ? levels : random.Next(0, levels + 1);
                 x[r * inputs + i] = (q - zeros[r % 3]) * steps[r % 3];
             }
+        }
         var layer = new QuantizedDense(units, inputs);
         layer.Quantize(weights);
         var y = Run(x, layer, batch, kernel);
@@ -111,6 +116,19 @@ public class QuantizationTests
         Assert.Equal(15f, y[1], 1);
         y = Run([1f, float.PositiveInfinity, 1f], layer, 1, null);
         Assert.True(float.IsNaN(y[1]));
+
+        // A non-finite input anywhere in a long row (both running sets of the vector search, its single-vector step and
+        // the scalar tail) makes every output of the row NaN.
+        const int inputs = 83;
+        var wide = new QuantizedDense(3, inputs);
+        wide.Quantize(TestData.Uniform(3 * inputs, 5, -0.5, 0.5));
+        foreach (var bad in new[] { float.NaN, float.NegativeInfinity })
+            for (int at = 0; at < inputs; at++)
+            {
+                var x = TestData.Uniform(inputs, 6);
+                x[at] = bad;
+                Assert.All(Run(x, wide, 1, null), v => Assert.True(float.IsNaN(v), $"{bad} at {at} gave {v}"));
+            }
     }
 
     [Fact]
