@@ -235,6 +235,33 @@ public class KernelTests
             }
     }
 
+    /// <summary>Counts, for each element of C, how many times a piece holding it reached the epilogue (from either core).</summary>
+    ref struct CountingEpilogue(Span<int> counts, int columns) : IGemmEpilogue<float>
+    {
+        readonly Span<int> counts = counts;
+
+        public readonly void Apply(int row, int column, scoped Span<float> values)
+        {
+            for (int j = 0; j < values.Length; j++) Interlocked.Increment(ref counts[row * columns + column + j]);
+        }
+    }
+
+    [Fact]
+    public void Every_element_of_the_product_reaches_the_epilogue_exactly_once_whichever_way_the_cores_share_it()
+    {
+        // Shared products of each kind: dot products for three rows with B stored n×k (columns split in halves), panels
+        // claimed one at a time from both ends, the blocked path for A beyond L2 (halves), and a single panel split by rows.
+        foreach (var (m, n, k, transposeB) in new[] { (3, 2000, 64, true), (45, 100, 500, false), (64, 330, 200, true), (301, 70, 900, false), (203, 9, 129, false) })
+            for (int round = 0; round < 20; round++)
+            {
+                var counts = new int[m * n];
+                var epilogue = new CountingEpilogue(counts, n);
+                Gemm.Multiply<float, CountingEpilogue>(new float[m * k], false, new float[k * n], transposeB, m, n, k, ref epilogue);
+                int wrong = Array.FindIndex(counts, c => c != 1);
+                Assert.True(wrong < 0, $"({m}, {n}, {k}) C[{wrong / n}, {wrong % n}] reached the epilogue {(wrong < 0 ? 1 : counts[wrong])} times");
+            }
+    }
+
     [Fact]
     public void Dropout_masks_keep_the_expected_fraction_scaled_and_repeat_for_the_same_seed()
     {
@@ -287,7 +314,7 @@ public class KernelTests
     public void An_exception_in_either_core_s_part_reaches_the_caller_and_the_worker_stays_usable()
     {
         var a = TestData.Uniform(64 * 64, 35).Select(v => (double)v).ToArray();
-        foreach (int failFrom in new[] { 0, 48 }) // both parts fail; only the second half of the panels (the worker's) fails
+        foreach (int failFrom in new[] { 0, 48 }) // every panel fails; only the last panel (the worker's first) fails
         {
             var error = Assert.ThrowsAny<Exception>(() =>
             {

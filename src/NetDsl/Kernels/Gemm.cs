@@ -172,9 +172,10 @@ public static unsafe class Gemm
         ref readonly var o = ref job.Operands;
         int panelWidth = 2 * TSimd.Count;
         int panels = (o.Columns + panelWidth - 1) / panelWidth;
-        if (job.SplitByPanels && TakesBlockedPath(o, (panels + 1) / 2, o.M))
+        if (job.SplitByPanels && (TakesDotProducts(o) || TakesBlockedPath(o, (panels + 1) / 2, o.M)))
         {
-            // Each part packs its own panels of B up front, so they are split in halves.
+            // Dot products take their columns in one range; the blocked path packs each part's panels of B up front.
+            // Both split the panels in halves.
             var (first, last) = WorkSharing.Range(panels, part);
             Compute<T, TVector, TSimd, TEpilogue>(o, ref job.Epilogue, first, last, 0, o.M);
         }
@@ -203,7 +204,7 @@ public static unsafe class Gemm
         if (firstPanel >= lastPanel || firstRow >= lastRow) return;
         int panelWidth = 2 * TSimd.Count;
         int columns = operands.Columns, k = operands.K, m = operands.M;
-        if (operands.TransposeB && !operands.TransposeA && m < FewRows)
+        if (TakesDotProducts(operands))
         {
             DotProducts<T, TVector, TSimd, TEpilogue>(operands, ref epilogue, firstPanel * panelWidth, Math.Min(lastPanel * panelWidth, columns), firstRow, lastRow);
             return;
@@ -313,6 +314,10 @@ public static unsafe class Gemm
     /// <summary>Bytes of A above which a product with several panels and depth blocks takes <see cref="ComputeBlocked"/>:
     /// beyond this, A no longer stays in L2 (2 MB per core here) between one panel and the next.</summary>
     const long PackedALimit = 1 << 20;
+
+    /// <summary>Whether the product is taken as dot products: a few rows (a single prediction, say) with B stored n×k.</summary>
+    static bool TakesDotProducts<T>(in Operands<T> operands) where T : unmanaged =>
+        operands.TransposeB && !operands.TransposeA && operands.M < FewRows;
 
     /// <summary>Depth blocks over an inner dimension of <paramref name="k"/>: one when a panel this short already fits L1.</summary>
     static int DepthBlocks(int k) => k <= 2 * DepthBlock ? 1 : (k + DepthBlock - 1) / DepthBlock;
