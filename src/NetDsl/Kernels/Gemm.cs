@@ -144,6 +144,15 @@ public static unsafe class Gemm
         public bool SplitByPanels;
         /// <summary>Panels claimed so far by either part, when they share the panels one at a time.</summary>
         public int PanelsTaken;
+        public BlockedShares Shares;
+    }
+
+    /// <summary>How the two parts of a blocked product (<see cref="ComputeBlocked"/>) share its row blocks: per half of
+    /// the panels, the row blocks claimed so far and, once packed, that half's panels of B.</summary>
+    struct BlockedShares
+    {
+        public int Taken0, Taken1;
+        public nint PackedB0, PackedB1;
     }
 
     static void Dispatch<T, TVector, TSimd, TEpilogue>(ref Job<T, TEpilogue> job)
@@ -172,10 +181,14 @@ public static unsafe class Gemm
         ref readonly var o = ref job.Operands;
         int panelWidth = 2 * TSimd.Count;
         int panels = (o.Columns + panelWidth - 1) / panelWidth;
-        if (job.SplitByPanels && (TakesDotProducts(o) || TakesBlockedPath(o, (panels + 1) / 2, o.M)))
+        if (job.SplitByPanels && TakesBlockedPath(o, (panels + 1) / 2, o.M))
         {
-            // Dot products take their columns in one range; the blocked path packs each part's panels of B up front.
-            // Both split the panels in halves.
+            var (first, last) = WorkSharing.Range(panels, part);
+            ComputeBlocked<T, TVector, TSimd, TEpilogue>(o, ref job.Epilogue, first, last, 0, o.M, (BlockedShares*)Unsafe.AsPointer(ref job.Shares), part);
+        }
+        else if (job.SplitByPanels && TakesDotProducts(o))
+        {
+            // Dot products take their columns in one range.
             var (first, last) = WorkSharing.Range(panels, part);
             Compute<T, TVector, TSimd, TEpilogue>(o, ref job.Epilogue, first, last, 0, o.M);
         }
@@ -226,7 +239,7 @@ public static unsafe class Gemm
         int ownPanels = panelsTaken == null ? lastPanel - firstPanel : (lastPanel - firstPanel + 1) / 2;
         if (panelsTaken == null && TakesBlockedPath(operands, ownPanels, lastRow - firstRow))
         {
-            ComputeBlocked<T, TVector, TSimd, TEpilogue>(operands, ref epilogue, firstPanel, lastPanel, firstRow, lastRow, depthBlock);
+            ComputeBlocked<T, TVector, TSimd, TEpilogue>(operands, ref epilogue, firstPanel, lastPanel, firstRow, lastRow);
             return;
         }
         int sumsStride = blocks == 1 ? 0 : panelWidth;
@@ -337,16 +350,48 @@ public static unsafe class Gemm
     /// running sums of the row block's tiles over all panels stay in L2 across the depth blocks. Memory then carries
     /// B once per row block instead of all of A once per panel: for one core's half of the 2048² layer 80 MB instead
     /// of 512 MB.</summary>
+    /// <remarks>Shared between the cores (<paramref name="shares"/>), each part packs its half of the panels of B,
+    /// publishes it, takes its half's row blocks one at a time and then any of the other half's row blocks still
+    /// unclaimed, with the other half's packed B: this VM's two cores differ in speed by up to a quarter for seconds at a
+    /// time, and with fixed halves the faster one then waited up to a quarter of the product for the other.</remarks>
     static void ComputeBlocked<T, TVector, TSimd, TEpilogue>(in Operands<T> operands, ref TEpilogue epilogue,
-        int firstPanel, int lastPanel, int firstRow, int lastRow, int depthBlock)
+        int firstPanel, int lastPanel, int firstRow, int lastRow, BlockedShares* shares = null, int part = 0)
+        where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
+        where TEpilogue : IGemmEpilogue<T>, allows ref struct
+    {
+        int panelWidth = 2 * TSimd.Count, k = operands.K;
+        Span<T> packedB = Scratch<T>.Packed((lastPanel - firstPanel) * panelWidth * k);
+        PackB(operands, panelWidth, firstPanel, lastPanel, packedB);
+        var own = (T*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(packedB));
+        if (shares == null)
+        {
+            RowBlocks<T, TVector, TSimd, TEpilogue>(operands, ref epilogue, own, firstPanel, lastPanel, firstRow, lastRow, null);
+            return;
+        }
+        // A part that runs after the other (the worker never started) finds all of the other half's row blocks taken,
+        // so it never reads a packed B that its own packing has since overwritten.
+        Volatile.Write(ref part == 0 ? ref shares->PackedB0 : ref shares->PackedB1, (nint)own);
+        RowBlocks<T, TVector, TSimd, TEpilogue>(operands, ref epilogue, own, firstPanel, lastPanel, firstRow, lastRow,
+            part == 0 ? &shares->Taken0 : &shares->Taken1);
+        var other = (T*)Volatile.Read(ref part == 0 ? ref shares->PackedB1 : ref shares->PackedB0);
+        if (other == null) return;
+        var (otherFirst, otherLast) = WorkSharing.Range((operands.Columns + panelWidth - 1) / panelWidth, 1 - part);
+        RowBlocks<T, TVector, TSimd, TEpilogue>(operands, ref epilogue, other, otherFirst, otherLast, firstRow, lastRow,
+            part == 0 ? &shares->Taken1 : &shares->Taken0);
+    }
+
+    /// <summary>The blocks of <see cref="RowBlock"/> rows of [firstRow, lastRow) times panels [firstPanel, lastPanel),
+    /// packed at <paramref name="packedB"/>: all of them in order, or those claimed one at a time through
+    /// <paramref name="taken"/>. For each block and depth block, that block of A is packed and every panel passes under it.</summary>
+    static void RowBlocks<T, TVector, TSimd, TEpilogue>(in Operands<T> operands, ref TEpilogue epilogue, T* packedB,
+        int firstPanel, int lastPanel, int firstRow, int lastRow, int* taken)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
         where TEpilogue : IGemmEpilogue<T>, allows ref struct
     {
         int panelWidth = 2 * TSimd.Count, panels = lastPanel - firstPanel;
         int columns = operands.Columns, k = operands.K;
-        Span<T> packedB = Scratch<T>.Packed(panels * panelWidth * k);
-        PackB(operands, panelWidth, firstPanel, lastPanel, packedB);
-        ref T packedB0 = ref MemoryMarshal.GetReference(packedB);
+        int blocks = DepthBlocks(k), depthBlock = (k + blocks - 1) / blocks;
+        ref T packedB0 = ref *packedB;
         int rowStride = operands.TransposeA ? 1 : k;
         int depthStride = operands.TransposeA ? operands.M : 1;
         ref T a = ref MemoryMarshal.GetReference(operands.A);
@@ -355,9 +400,13 @@ public static unsafe class Gemm
         ref T sums0 = ref MemoryMarshal.GetReference(Scratch<T>.Sums(panels * panelSums));
         Span<T> packedA = Scratch<T>.PackedA(RowBlock * depthBlock);
         ref T packedA0 = ref MemoryMarshal.GetReference(packedA);
+        int rowBlocks = (lastRow - firstRow + RowBlock - 1) / RowBlock;
 
-        for (int blockRow = firstRow; blockRow < lastRow; blockRow += RowBlock)
+        for (int claimed = 0; ; claimed++)
         {
+            int block = taken == null ? claimed : Interlocked.Increment(ref *taken) - 1;
+            if (block >= rowBlocks) break;
+            int blockRow = firstRow + block * RowBlock;
             int rows = Math.Min(RowBlock, lastRow - blockRow), tiles = rows / RowsPerTile;
             for (int depth = 0; depth < k; depth += depthBlock)
             {
