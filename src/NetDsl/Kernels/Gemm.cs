@@ -144,6 +144,7 @@ public static unsafe class Gemm
         public bool SplitByPanels;
         /// <summary>Panels claimed so far by either part, when they share the panels one at a time.</summary>
         public int PanelsTaken;
+        /// <summary>Row blocks claimed and halves of B packed, when the parts share a blocked product.</summary>
         public BlockedShares Shares;
     }
 
