@@ -250,7 +250,8 @@ public class KernelTests
     public void Every_element_of_the_product_reaches_the_epilogue_exactly_once_whichever_way_the_cores_share_it()
     {
         // Shared products of each kind: dot products for three rows with B stored n×k (columns split in halves), panels
-        // claimed one at a time from both ends, the blocked path for A beyond L2 (halves), and a single panel split by rows.
+        // claimed one at a time from both ends (with and without depth blocks), the blocked path for A beyond L2 (halves
+        // of B, row blocks claimed, either core taking the other's), and a single panel split by rows.
         foreach (var (m, n, k, transposeB) in new[] { (3, 2000, 64, true), (45, 100, 500, false), (64, 330, 200, true), (301, 70, 900, false), (203, 9, 129, false) })
             for (int round = 0; round < 20; round++)
             {
