@@ -221,7 +221,8 @@ public static class Arithmetic
         Elementwise.Map<T, AddScalarOperator>(values, addend);
 
     /// <summary>destination ← source, for the row segments the epilogues hand on: inlined vector moves, where
-    /// <see cref="Span{T}.CopyTo"/> calls a general copy whose set-up cost as much as moving 32 values.</summary>
+    /// <see cref="Span{T}.CopyTo"/> calls a general copy whose set-up cost as much as moving 32 values. Unlike
+    /// <see cref="Span{T}.CopyTo"/>, the two must not overlap (an epilogue's segment is scratch, never its output).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Copy<T>(ReadOnlySpan<T> source, Span<T> destination) where T : unmanaged
     {
