@@ -182,9 +182,11 @@ public static unsafe class QuantizedGemm
     /// s = NaN, so the row's outputs are NaN as in float.</summary>
     internal static void QuantizeRow(ReadOnlySpan<float> row, Span<byte> quantized, out float scale, out int zero, Kernel kernel)
     {
-        float lo = 0, hi = 0;
         bool finite = true;
         int start = 0;
+        // The vector loops leave their range in four lanes; all start at zero, so zero stays in the range (and with no
+        // vector loop the range starts as [0, 0]).
+        Vector128<float> low4 = default, high4 = default;
         if (kernel == Kernel.Avx512 && row.Length >= 16)
         {
             // x − x is 0 for finite x and NaN otherwise; NaN survives the sum, so one check at the end finds it. Two
@@ -213,11 +215,11 @@ public static unsafe class QuantizedGemm
             low = Vector512.MinNative(low, low2);
             high = Vector512.MaxNative(high, high2);
             finite = Vector512.Sum(check + check2) == 0;
-            // Halves folded onto each other down to four lanes (both started at zero, so zero stays in the range).
-            var low4 = Vector128.Min(Vector256.Min(low.GetLower(), low.GetUpper()).GetLower(), Vector256.Min(low.GetLower(), low.GetUpper()).GetUpper());
-            var high4 = Vector128.Max(Vector256.Max(high.GetLower(), high.GetUpper()).GetLower(), Vector256.Max(high.GetLower(), high.GetUpper()).GetUpper());
-            lo = MathF.Min(MathF.Min(low4[0], low4[1]), MathF.Min(low4[2], low4[3]));
-            hi = MathF.Max(MathF.Max(high4[0], high4[1]), MathF.Max(high4[2], high4[3]));
+            // Halves folded onto each other down to four lanes.
+            var low8 = Vector256.Min(low.GetLower(), low.GetUpper());
+            var high8 = Vector256.Max(high.GetLower(), high.GetUpper());
+            low4 = Vector128.Min(low8.GetLower(), low8.GetUpper());
+            high4 = Vector128.Max(high8.GetLower(), high8.GetUpper());
         }
         else if (kernel == Kernel.Avx2 && row.Length >= 8)
         {
@@ -230,11 +232,11 @@ public static unsafe class QuantizedGemm
                 check += x - x;
             }
             finite = Vector256.Sum(check) == 0;
-            var low4 = Vector128.Min(low.GetLower(), low.GetUpper());
-            var high4 = Vector128.Max(high.GetLower(), high.GetUpper());
-            lo = MathF.Min(MathF.Min(low4[0], low4[1]), MathF.Min(low4[2], low4[3]));
-            hi = MathF.Max(MathF.Max(high4[0], high4[1]), MathF.Max(high4[2], high4[3]));
+            low4 = Vector128.Min(low.GetLower(), low.GetUpper());
+            high4 = Vector128.Max(high.GetLower(), high.GetUpper());
         }
+        float lo = MathF.Min(MathF.Min(low4[0], low4[1]), MathF.Min(low4[2], low4[3]));
+        float hi = MathF.Max(MathF.Max(high4[0], high4[1]), MathF.Max(high4[2], high4[3]));
         for (int at = start; at < row.Length; at++)
         {
             float x = row[at];
