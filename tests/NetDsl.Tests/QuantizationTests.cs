@@ -131,6 +131,38 @@ public class QuantizationTests
             }
     }
 
+    /// <summary>A row from −9.5 to 21.5 has a step of exactly 1 and zero point round(9.5) = 10 (ties to even), so its
+    /// top, 21.5, rounds to 22 + 10 = 32: one level past the 31 that keeps four steps' sums within 16 bits. Every kernel's
+    /// row quantization must clamp it to 31 wherever it sits (the wide vector step, the single-vector one, the scalar
+    /// tail) and give every other value round(x) + 10.</summary>
+    [Theory]
+    [InlineData(QuantizedGemm.Kernel.Portable)]
+    [InlineData(QuantizedGemm.Kernel.Avx2)]
+    [InlineData(QuantizedGemm.Kernel.Avx512)]
+    internal void Rounding_at_both_ends_of_the_range_stays_within_the_levels(QuantizedGemm.Kernel kernel)
+    {
+        if (kernel == QuantizedGemm.Kernel.Avx2 && !System.Runtime.Intrinsics.X86.Avx2.IsSupported) return;
+        if (kernel == QuantizedGemm.Kernel.Avx512 && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported) return;
+        const int inputs = 150; // two 64-value steps, a 16-value one and six left over
+        var random = new Random(7);
+        var quantized = new byte[inputs];
+        for (int top = 0; top < inputs; top++)
+        {
+            var row = new float[inputs];
+            for (int i = 0; i < inputs; i++) row[i] = random.Next(-9, 22) + (random.Next(2) == 0 ? 0 : 0.25f);
+            row[top] = 21.5f;
+            row[(top + 1 + top % 50) % inputs] = -9.5f;
+            QuantizedGemm.QuantizeRow(row, quantized, out float scale, out int zero, kernel);
+            Assert.Equal(1f, scale);
+            Assert.Equal(10, zero);
+            for (int i = 0; i < inputs; i++)
+            {
+                int expected = Math.Clamp((int)Math.Round((double)row[i], MidpointRounding.ToEven) + 10, 0, QuantizedGemm.InputLevels);
+                Assert.True(expected == quantized[i], $"{kernel}, top at {top}: {row[i]} at {i} gave {quantized[i]}, not {expected}");
+            }
+        }
+    }
+
     [Fact]
     public void Wrong_lengths_name_both_shapes()
     {
