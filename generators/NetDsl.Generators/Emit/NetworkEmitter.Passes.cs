@@ -10,7 +10,7 @@ internal static partial class NetworkEmitter
     static void EmitForward(SourceWriter w, NetworkPlan plan)
     {
         var method = w.Block(
-            $"static void Forward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Runtime}PassMode mode, ulong dropoutSeed, {Span}<float> statistics, bool updateStatistics, {ReadOnlySpan}<T> folded, {ReadOnlySpan}<double> dropoutRates, {Kernels}QuantizedDense[]? quantized) {ElementConstraint}");
+            $"static void Forward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Runtime}PassMode mode, ulong dropoutSeed, {Span}<float> statistics, bool updateStatistics, {ReadOnlySpan}<T> folded, {ReadOnlySpan}<double> dropoutRates, {Kernels}QuantizedDense[]? quantized, {Kernels}InputMajorDense[]? inputMajor) {ElementConstraint}");
         w.Line($"bool dropout = mode == {Runtime}PassMode.Training;");
         if (plan.Blocks.Any(b => b.Kind == BlockKind.BatchNorm)) w.Line($"bool training = mode != {Runtime}PassMode.Inference;");
         w.Line("buffers.DropoutActive = dropout;");
@@ -91,6 +91,7 @@ internal static partial class NetworkEmitter
         w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, ""))} }};");
         // Predictions with int8 inference take the same epilogue after the int8 product.
         w.Line($"if (quantized is not null) {Kernels}QuantizedGemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(plan, block)}, quantized[{DenseIndex(plan, block)}], batch, ref epilogue);");
+        w.Line($"else if (inputMajor is not null) {Kernels}InputMajorGemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(plan, block)}, inputMajor[{DenseIndex(plan, block)}], batch, ref epilogue);");
         w.Line($"else {Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(plan, block)}, false, {Weights(block)}, true, batch, {block.Outputs}, {block.Inputs}, ref epilogue);");
         if (block.Activation == ActivationKind.Softmax)
         {

@@ -14,6 +14,8 @@ internal static partial class NetworkEmitter
     const string ReadOnlySpan = "global::System.ReadOnlySpan";
     const string Span = "global::System.Span";
     const string ElementConstraint = "where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>";
+    /// <summary>Float predictions of fewer rows than this take <c>InputMajorGemm</c>: the rows for which the runtime would otherwise take dot products (<c>Gemm.FewRows</c>).</summary>
+    const int FewRows = 8;
 
     public static string Emit(NetworkPlan plan)
     {
@@ -135,7 +137,8 @@ internal static partial class NetworkEmitter
         if (plan.FoldedCount > 0)
             w.Lines("ulong _foldedVersion = ulong.MaxValue;", $"readonly float[] _folded = new float[{plan.FoldedCount}];");
         if (plan.DenseBlocks.Any())
-            w.Lines("ulong _quantizedVersion = ulong.MaxValue;", $"{Kernels}QuantizedDense[]? _quantized;");
+            w.Lines("ulong _quantizedVersion = ulong.MaxValue;", $"{Kernels}QuantizedDense[]? _quantized;",
+                "ulong _inputMajorVersion = ulong.MaxValue;", $"{Kernels}InputMajorDense[]? _inputMajor;");
         w.Lines(
             "",
             $"/// <summary>Creates the network with deterministic initial weights drawn from <paramref name=\"seed\"/>.</summary>",
@@ -179,11 +182,27 @@ internal static partial class NetworkEmitter
                 w.Line("return _quantized;");
             }
             w.Line();
+            w.Line($"/// <summary>Float predictions of fewer than {FewRows} rows read each Dense layer's weights input by input, one stream instead of a stream per unit (<see cref=\"{Kernels}InputMajorDense\"/>).</summary>");
+            using (w.Block($"{Kernels}InputMajorDense[]? InputMajorWeights(int batch)"))
+            {
+                w.Line($"if (InferencePrecision != {Runtime}InferencePrecision.Float32 || batch >= {FewRows}) return null;");
+                w.Line("if (_inputMajor is not null && _inputMajorVersion == _version) return _inputMajor;");
+                w.Line($"{ReadOnlySpan}<float> parameters = _parameters;");
+                if (plan.DenseBlocks.Any(b => b.IsFolded)) w.Line("var folded = FoldedParameters();");
+                w.Line($"_inputMajor ??= [{string.Join(", ", plan.DenseBlocks.Select(b => $"new({b.Outputs}, {b.Inputs})"))}];");
+                foreach (var block in plan.DenseBlocks)
+                    w.Line($"_inputMajor[{DenseIndex(plan, block)}].Load({Weights(block)});");
+                w.Line("_inputMajorVersion = _version;");
+                w.Line("return _inputMajor;");
+            }
+            w.Line();
         }
         if (valid && plan.FoldedCount > 0)
         {
             w.Line("/// <summary>Inference folds each BatchNorm into the product before it (W′ = sW, b′ = s(b − μ) + β, s = γ/√(σ² + ε)).</summary>");
-            w.Line("public bool FoldBatchNormAtInference { get; set; } = true;");
+            // The quantized and input-major copies hold W′ or W as folding was set when they were made: a change counts as new θ.
+            w.Line("public bool FoldBatchNormAtInference { get => _foldAtInference; set { _foldAtInference = value; _version++; } }");
+            w.Line("bool _foldAtInference = true;");
             w.Line();
             using (w.Block($"{ReadOnlySpan}<float> FoldedParameters()"))
             {
@@ -250,7 +269,7 @@ internal static partial class NetworkEmitter
             BatchOf(w, plan, "inputs");
             w.Line($"{Runtime}Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));");
             w.Line("var buffers = FloatBuffers(batch);");
-            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false, {(plan.FoldedCount > 0 ? "FoldedParameters()" : "default")}, _dropoutRates, {(plan.DenseBlocks.Any() ? "QuantizedWeights()" : "null")});");
+            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false, {(plan.FoldedCount > 0 ? "FoldedParameters()" : "default")}, _dropoutRates, {(plan.DenseBlocks.Any() ? "QuantizedWeights(), InputMajorWeights(batch)" : "null, null")});");
             w.Line($"buffers.{plan.Blocks.Last().Name}Output.AsSpan(0, batch * OutputSize).CopyTo(outputs);");
         });
 
@@ -261,7 +280,7 @@ internal static partial class NetworkEmitter
             w.Line("var buffers = FloatBuffers(batch);");
             w.Line($"var mode = DropoutEnabled ? {Runtime}PassMode.Training : {Runtime}PassMode.TrainingWithoutDropout;");
             w.Line("ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);");
-            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null);");
+            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null, null);");
             if (plan.DerivesWeights) w.Line("_version++; // θ and the running statistics are about to change");
             w.Line("double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);");
             w.Line("Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));");
@@ -281,7 +300,7 @@ internal static partial class NetworkEmitter
             BatchOf(w, plan, "inputs");
             w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
             w.Line("var buffers = FloatBuffers(batch);");
-            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false, {(plan.FoldedCount > 0 ? "FoldedParameters()" : "default")}, _dropoutRates, null);");
+            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false, {(plan.FoldedCount > 0 ? "FoldedParameters()" : "default")}, _dropoutRates, null, null);");
             w.Line("return (float)LossOf<float>(buffers, targets, batch, withGradient: false);");
         });
 
@@ -344,7 +363,7 @@ internal static partial class NetworkEmitter
         BatchOf(w, plan, "inputs");
         w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
         w.Line("var buffers = DoubleBuffers(batch);");
-        w.Line($"Forward<double>(parameters, buffers, inputs, batch, {Runtime}PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);");
+        w.Line($"Forward<double>(parameters, buffers, inputs, batch, {Runtime}PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);");
     }
 
     static void BatchOf(SourceWriter w, NetworkPlan plan, string parameter) =>

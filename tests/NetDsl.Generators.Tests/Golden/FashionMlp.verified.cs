@@ -94,6 +94,8 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
     ulong _version;
     ulong _quantizedVersion = ulong.MaxValue;
     global::NetDsl.Kernels.QuantizedDense[]? _quantized;
+    ulong _inputMajorVersion = ulong.MaxValue;
+    global::NetDsl.Kernels.InputMajorDense[]? _inputMajor;
 
     /// <summary>Creates the network with deterministic initial weights drawn from <paramref name="seed"/>.</summary>
     public FashionMlp(int seed = 0) => Initialize(seed);
@@ -121,6 +123,20 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         _quantized[2].Quantize(parameters.Slice(LogitsWeightOffset, LogitsWeightLength));
         _quantizedVersion = _version;
         return _quantized;
+    }
+
+    /// <summary>Float predictions of fewer than 8 rows read each Dense layer's weights input by input, one stream instead of a stream per unit (<see cref="global::NetDsl.Kernels.InputMajorDense"/>).</summary>
+    global::NetDsl.Kernels.InputMajorDense[]? InputMajorWeights(int batch)
+    {
+        if (InferencePrecision != global::NetDsl.InferencePrecision.Float32 || batch >= 8) return null;
+        if (_inputMajor is not null && _inputMajorVersion == _version) return _inputMajor;
+        global::System.ReadOnlySpan<float> parameters = _parameters;
+        _inputMajor ??= [new(256, 784), new(128, 256), new(10, 128)];
+        _inputMajor[0].Load(parameters.Slice(Hidden1WeightOffset, Hidden1WeightLength));
+        _inputMajor[1].Load(parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength));
+        _inputMajor[2].Load(parameters.Slice(LogitsWeightOffset, LogitsWeightLength));
+        _inputMajorVersion = _version;
+        return _inputMajor;
     }
 
     public bool DropoutEnabled { get; set; } = true;
@@ -156,7 +172,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates, QuantizedWeights());
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates, QuantizedWeights(), InputMajorWeights(batch));
         buffers.LogitsOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
     }
 
@@ -167,7 +183,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         var buffers = FloatBuffers(batch);
         var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
         ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
-        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null);
+        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null, null);
         _version++; // θ and the running statistics are about to change
         double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
         Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
@@ -187,7 +203,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
         return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
     }
 
@@ -197,7 +213,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
         return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
     }
 
@@ -208,7 +224,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
         double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
         Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
         return loss;
@@ -245,7 +261,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         buffers.DropoutActive = dropout;
@@ -257,6 +273,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 0);
             var epilogue = new Hidden1ForwardEpilogue<T> { Bias = parameters.Slice(Hidden1BiasOffset, 256), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, Hidden1ForwardEpilogue<T>>(inputs, quantized[0], batch, ref epilogue);
+            else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, Hidden1ForwardEpilogue<T>>(inputs, inputMajor[0], batch, ref epilogue);
             else global::NetDsl.Kernels.Gemm.Multiply<T, Hidden1ForwardEpilogue<T>>(inputs, false, parameters.Slice(Hidden1WeightOffset, Hidden1WeightLength), true, batch, 256, 784, ref epilogue);
         }
         // Hidden2: Dense 256 → 128, ReLU (Act2), Dropout 0.2 (Drop2)
@@ -267,6 +284,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[1], dropoutSeed, 1);
             var epilogue = new Hidden2ForwardEpilogue<T> { Bias = parameters.Slice(Hidden2BiasOffset, 128), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * 256), quantized[1], batch, ref epilogue);
+            else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * 256), inputMajor[1], batch, ref epilogue);
             else global::NetDsl.Kernels.Gemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * 256), false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), true, batch, 128, 256, ref epilogue);
         }
         // Logits: Dense 128 → 10
@@ -274,6 +292,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             var output = buffers.LogitsOutput.AsSpan(0, batch * 10);
             var epilogue = new LogitsForwardEpilogue<T> { Bias = parameters.Slice(LogitsBiasOffset, 10), Output = output };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Hidden2Output.AsSpan(0, batch * 128), quantized[2], batch, ref epilogue);
+            else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Hidden2Output.AsSpan(0, batch * 128), inputMajor[2], batch, ref epilogue);
             else global::NetDsl.Kernels.Gemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Hidden2Output.AsSpan(0, batch * 128), false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), true, batch, 10, 128, ref epilogue);
         }
     }

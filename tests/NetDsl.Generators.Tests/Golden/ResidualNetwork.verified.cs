@@ -150,6 +150,8 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     readonly float[] _folded = new float[1168];
     ulong _quantizedVersion = ulong.MaxValue;
     global::NetDsl.Kernels.QuantizedDense[]? _quantized;
+    ulong _inputMajorVersion = ulong.MaxValue;
+    global::NetDsl.Kernels.InputMajorDense[]? _inputMajor;
 
     /// <summary>Creates the network with deterministic initial weights drawn from <paramref name="seed"/>.</summary>
     public ResidualNetwork(int seed = 0) => Initialize(seed);
@@ -179,8 +181,23 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         return _quantized;
     }
 
+    /// <summary>Float predictions of fewer than 8 rows read each Dense layer's weights input by input, one stream instead of a stream per unit (<see cref="global::NetDsl.Kernels.InputMajorDense"/>).</summary>
+    global::NetDsl.Kernels.InputMajorDense[]? InputMajorWeights(int batch)
+    {
+        if (InferencePrecision != global::NetDsl.InferencePrecision.Float32 || batch >= 8) return null;
+        if (_inputMajor is not null && _inputMajorVersion == _version) return _inputMajor;
+        global::System.ReadOnlySpan<float> parameters = _parameters;
+        _inputMajor ??= [new(16, 8), new(16, 16), new(10, 16)];
+        _inputMajor[0].Load(parameters.Slice(HiddenWeightOffset, HiddenWeightLength));
+        _inputMajor[1].Load(parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength));
+        _inputMajor[2].Load(parameters.Slice(LogitsWeightOffset, LogitsWeightLength));
+        _inputMajorVersion = _version;
+        return _inputMajor;
+    }
+
     /// <summary>Inference folds each BatchNorm into the product before it (W′ = sW, b′ = s(b − μ) + β, s = γ/√(σ² + ε)).</summary>
-    public bool FoldBatchNormAtInference { get; set; } = true;
+    public bool FoldBatchNormAtInference { get => _foldAtInference; set { _foldAtInference = value; _version++; } }
+    bool _foldAtInference = true;
 
     global::System.ReadOnlySpan<float> FoldedParameters()
     {
@@ -236,7 +253,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 8, 8)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates, QuantizedWeights());
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates, QuantizedWeights(), InputMajorWeights(batch));
         buffers.LogitsOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
     }
 
@@ -247,7 +264,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         var buffers = FloatBuffers(batch);
         var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
         ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
-        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null);
+        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null, null);
         _version++; // θ and the running statistics are about to change
         double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
         Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
@@ -267,7 +284,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 8, 8)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates, null);
+        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates, null, null);
         return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
     }
 
@@ -277,7 +294,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 8, 8)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
         return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
     }
 
@@ -288,7 +305,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 8, 8)", nameof(inputs));
         global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
         var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
+        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
         double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
         Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
         return loss;
@@ -335,7 +352,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         bool training = mode != global::NetDsl.PassMode.Inference;
@@ -406,6 +423,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var output = buffers.HiddenOutput.AsSpan(0, batch * 16);
             var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 16), Output = output };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 8), quantized[0], batch, ref epilogue);
+            else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 8), inputMajor[0], batch, ref epilogue);
             else global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 8), false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 16, 8, ref epilogue);
         }
         // Hidden2: Dense 16 → 16
@@ -413,6 +431,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var output = buffers.Hidden2Output.AsSpan(0, batch * 16);
             var epilogue = new Hidden2ForwardEpilogue<T> { Bias = parameters.Slice(Hidden2BiasOffset, 16), Output = output };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 16), quantized[1], batch, ref epilogue);
+            else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 16), inputMajor[1], batch, ref epilogue);
             else global::NetDsl.Kernels.Gemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 16), false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), true, batch, 16, 16, ref epilogue);
         }
         // Skip2: Add, width 16
@@ -427,6 +446,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var output = buffers.LogitsOutput.AsSpan(0, batch * 10);
             var epilogue = new LogitsForwardEpilogue<T> { Bias = parameters.Slice(LogitsBiasOffset, 10), Output = output };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Skip2Output.AsSpan(0, batch * 16), quantized[2], batch, ref epilogue);
+            else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Skip2Output.AsSpan(0, batch * 16), inputMajor[2], batch, ref epilogue);
             else global::NetDsl.Kernels.Gemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Skip2Output.AsSpan(0, batch * 16), false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), true, batch, 10, 16, ref epilogue);
         }
     }

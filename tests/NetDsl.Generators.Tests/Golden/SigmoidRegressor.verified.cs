@@ -88,6 +88,8 @@ partial class Models
         ulong _version;
         ulong _quantizedVersion = ulong.MaxValue;
         global::NetDsl.Kernels.QuantizedDense[]? _quantized;
+        ulong _inputMajorVersion = ulong.MaxValue;
+        global::NetDsl.Kernels.InputMajorDense[]? _inputMajor;
 
         /// <summary>Creates the network with deterministic initial weights drawn from <paramref name="seed"/>.</summary>
         public SigmoidRegressor(int seed = 0) => Initialize(seed);
@@ -114,6 +116,19 @@ partial class Models
             _quantized[1].Quantize(parameters.Slice(OutWeightOffset, OutWeightLength));
             _quantizedVersion = _version;
             return _quantized;
+        }
+
+        /// <summary>Float predictions of fewer than 8 rows read each Dense layer's weights input by input, one stream instead of a stream per unit (<see cref="global::NetDsl.Kernels.InputMajorDense"/>).</summary>
+        global::NetDsl.Kernels.InputMajorDense[]? InputMajorWeights(int batch)
+        {
+            if (InferencePrecision != global::NetDsl.InferencePrecision.Float32 || batch >= 8) return null;
+            if (_inputMajor is not null && _inputMajorVersion == _version) return _inputMajor;
+            global::System.ReadOnlySpan<float> parameters = _parameters;
+            _inputMajor ??= [new(11, 6), new(4, 11)];
+            _inputMajor[0].Load(parameters.Slice(HiddenWeightOffset, HiddenWeightLength));
+            _inputMajor[1].Load(parameters.Slice(OutWeightOffset, OutWeightLength));
+            _inputMajorVersion = _version;
+            return _inputMajor;
         }
 
         public bool DropoutEnabled { get; set; } = true;
@@ -147,7 +162,7 @@ partial class Models
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates, QuantizedWeights());
+            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates, QuantizedWeights(), InputMajorWeights(batch));
             buffers.OutOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
         }
 
@@ -158,7 +173,7 @@ partial class Models
             var buffers = FloatBuffers(batch);
             var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
             ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
-            Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null);
+            Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null, null);
             _version++; // θ and the running statistics are about to change
             double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
             Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
@@ -178,7 +193,7 @@ partial class Models
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
+            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
             return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
         }
 
@@ -188,7 +203,7 @@ partial class Models
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
+            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
             return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
         }
 
@@ -199,7 +214,7 @@ partial class Models
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null);
+            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
             double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
             Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
             return loss;
@@ -238,7 +253,7 @@ partial class Models
         global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
         global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-        static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+        static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
         {
             bool dropout = mode == global::NetDsl.PassMode.Training;
             buffers.DropoutActive = dropout;
@@ -259,6 +274,7 @@ partial class Models
                 var output = buffers.HiddenOutput.AsSpan(0, batch * 11);
                 var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 11), Output = output };
                 if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.InputDropOutput.AsSpan(0, batch * 6), quantized[0], batch, ref epilogue);
+                else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.InputDropOutput.AsSpan(0, batch * 6), inputMajor[0], batch, ref epilogue);
                 else global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.InputDropOutput.AsSpan(0, batch * 6), false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 11, 6, ref epilogue);
             }
             // Gate: width 11, Sigmoid (Gate)
@@ -273,6 +289,7 @@ partial class Models
                 var output = buffers.OutOutput.AsSpan(0, batch * 4);
                 var epilogue = new OutForwardEpilogue<T> { Bias = parameters.Slice(OutBiasOffset, 4), Output = output };
                 if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.GateOutput.AsSpan(0, batch * 11), quantized[1], batch, ref epilogue);
+                else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.GateOutput.AsSpan(0, batch * 11), inputMajor[1], batch, ref epilogue);
                 else global::NetDsl.Kernels.Gemm.Multiply<T, OutForwardEpilogue<T>>(buffers.GateOutput.AsSpan(0, batch * 11), false, parameters.Slice(OutWeightOffset, OutWeightLength), true, batch, 4, 11, ref epilogue);
             }
         }
