@@ -296,6 +296,35 @@ public class QuantizationTests
         Assert.True(differs, "int8 predictions should differ from float ones");
     }
 
+    /// <summary>The int8 weights are W′ while BatchNorm folds into the product and W once it no longer does: after the
+    /// switch a prediction must match a network that never folded.</summary>
+    [Fact]
+    public void Switching_BatchNorm_folding_quantizes_the_weights_again()
+    {
+        DenseNorm Network(bool fold)
+        {
+            var network = new DenseNorm(seed: 2) { InferencePrecision = InferencePrecision.Int8, FoldBatchNormAtInference = fold };
+            var statistics = network.RunningStatistics;
+            for (int c = 0; c < 4; c++)
+            {
+                statistics[c] = 0.3f * c - 0.4f;
+                statistics[4 + c] = 0.25f + 3 * c;
+            }
+            return network;
+        }
+        var x = TestData.Uniform(6 * 5, 8);
+        var switched = Network(fold: true);
+        var before = new float[24];
+        switched.PredictBatch(x, before);
+        switched.FoldBatchNormAtInference = false;
+        var after = new float[24];
+        switched.PredictBatch(x, after);
+        var expected = new float[24];
+        Network(fold: false).PredictBatch(x, expected);
+        Assert.Equal(expected, after);
+        Assert.NotEqual(expected, before);
+    }
+
     static void AssertSameAsFreshCopy(SmallClassifier network, float[] x)
     {
         var copy = new SmallClassifier { InferencePrecision = InferencePrecision.Int8 };
