@@ -14,7 +14,7 @@ namespace NetDsl.Kernels;
 /// stream (each input's weights for a run of units, contiguous), read at about 100 GB/s.</remarks>
 public sealed unsafe class InputMajorDense
 {
-    internal const int UnitBlock = 16;
+    const int UnitBlock = 16;
 
     /// <summary>Units (rows of the float weight matrix).</summary>
     public int Units { get; }
