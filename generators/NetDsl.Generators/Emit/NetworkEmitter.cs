@@ -146,6 +146,26 @@ internal static partial class NetworkEmitter
             "");
     }
 
+    /// <summary>A getter of the per-Dense-layer copies that predictions read instead of θ (int8, input-major): null when
+    /// <paramref name="unused"/> holds, else made again from the weights (W′ where a BatchNorm folds) whenever θ may have
+    /// changed since the last call.</summary>
+    static void EmitDenseCopies(SourceWriter w, NetworkPlan plan, string type, string signature, string field, string fill, string unused)
+    {
+        using (w.Block($"{Kernels}{type}[]? {signature}"))
+        {
+            w.Line($"if ({unused}) return null;");
+            w.Line($"if ({field} is not null && {field}Version == _version) return {field};");
+            w.Line($"{ReadOnlySpan}<float> parameters = _parameters;");
+            if (plan.DenseBlocks.Any(b => b.IsFolded)) w.Line("var folded = FoldedParameters();");
+            w.Line($"{field} ??= [{string.Join(", ", plan.DenseBlocks.Select(b => $"new({b.Outputs}, {b.Inputs})"))}];");
+            foreach (var block in plan.DenseBlocks)
+                w.Line($"{field}[{DenseIndex(plan, block)}].{fill}({Weights(block)});");
+            w.Line($"{field}Version = _version;");
+            w.Line($"return {field};");
+        }
+        w.Line();
+    }
+
     /// <summary>The members every network has, valid or not.</summary>
     static void EmitSurface(SourceWriter w, NetworkPlan plan, bool valid)
     {
@@ -154,7 +174,7 @@ internal static partial class NetworkEmitter
         Member(w, valid, "public static string SummaryTable", $"{Runtime}Layer.FormatTable({Literal(name)}, _layers, ParameterCount)");
         Member(w, valid, $"public static {Runtime}MemoryPlan PlanMemory(int batchSize, int optimizerStateCopies = 2)",
             "new(ParameterCount, ActivationValuesPerSample, batchSize, optimizerStateCopies)");
-        // Handing out θ or the statistics may change them: the folded or quantized inference weights are then recomputed.
+        // Handing out θ or the statistics may change them: the folded, quantized and input-major inference weights are then recomputed.
         Member(w, valid, $"public {Span}<float> Parameters", valid && plan.DerivesWeights ? "Touch(_parameters)" : "_parameters");
         Member(w, valid, $"public {Span}<float> Gradients", "_gradients");
         w.Line("/// <summary>BatchNorm running means and variances (per layer: C means, then C variances); empty without BatchNorm.</summary>");
@@ -169,33 +189,11 @@ internal static partial class NetworkEmitter
         }
         if (valid && plan.DenseBlocks.Any())
         {
-            using (w.Block($"{Kernels}QuantizedDense[]? QuantizedWeights()"))
-            {
-                w.Line($"if (InferencePrecision != {Runtime}InferencePrecision.Int8) return null;");
-                w.Line("if (_quantized is not null && _quantizedVersion == _version) return _quantized;");
-                w.Line($"{ReadOnlySpan}<float> parameters = _parameters;");
-                if (plan.DenseBlocks.Any(b => b.IsFolded)) w.Line("var folded = FoldedParameters();");
-                w.Line($"_quantized ??= [{string.Join(", ", plan.DenseBlocks.Select(b => $"new({b.Outputs}, {b.Inputs})"))}];");
-                foreach (var block in plan.DenseBlocks)
-                    w.Line($"_quantized[{DenseIndex(plan, block)}].Quantize({Weights(block)});");
-                w.Line("_quantizedVersion = _version;");
-                w.Line("return _quantized;");
-            }
-            w.Line();
+            EmitDenseCopies(w, plan, "QuantizedDense", "QuantizedWeights()", "_quantized", "Quantize",
+                $"InferencePrecision != {Runtime}InferencePrecision.Int8");
             w.Line($"/// <summary>Float predictions of fewer than {FewRows} rows read each Dense layer's weights input by input, one stream instead of a stream per unit (<see cref=\"{Kernels}InputMajorDense\"/>).</summary>");
-            using (w.Block($"{Kernels}InputMajorDense[]? InputMajorWeights(int batch)"))
-            {
-                w.Line($"if (InferencePrecision != {Runtime}InferencePrecision.Float32 || batch >= {FewRows}) return null;");
-                w.Line("if (_inputMajor is not null && _inputMajorVersion == _version) return _inputMajor;");
-                w.Line($"{ReadOnlySpan}<float> parameters = _parameters;");
-                if (plan.DenseBlocks.Any(b => b.IsFolded)) w.Line("var folded = FoldedParameters();");
-                w.Line($"_inputMajor ??= [{string.Join(", ", plan.DenseBlocks.Select(b => $"new({b.Outputs}, {b.Inputs})"))}];");
-                foreach (var block in plan.DenseBlocks)
-                    w.Line($"_inputMajor[{DenseIndex(plan, block)}].Load({Weights(block)});");
-                w.Line("_inputMajorVersion = _version;");
-                w.Line("return _inputMajor;");
-            }
-            w.Line();
+            EmitDenseCopies(w, plan, "InputMajorDense", "InputMajorWeights(int batch)", "_inputMajor", "Load",
+                $"InferencePrecision != {Runtime}InferencePrecision.Float32 || batch >= {FewRows}");
         }
         if (valid && plan.FoldedCount > 0)
         {
