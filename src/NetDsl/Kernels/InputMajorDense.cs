@@ -164,8 +164,8 @@ public static unsafe class InputMajorGemm
         nint count = TSimd.Count;
         TVector c0 = TSimd.Zero, c1 = TSimd.Zero, c2 = TSimd.Zero, c3 = TSimd.Zero, c4 = TSimd.Zero, c5 = TSimd.Zero, c6 = TSimd.Zero, c7 = TSimd.Zero;
         TVector d0 = TSimd.Zero, d1 = TSimd.Zero, d2 = TSimd.Zero, d3 = TSimd.Zero, d4 = TSimd.Zero, d5 = TSimd.Zero, d6 = TSimd.Zero, d7 = TSimd.Zero;
-        int p = 0;
-        for (; p + 2 <= inputs; p += 2, w = ref Unsafe.Add(ref w, 2 * stride))
+        // Inputs two at a time, the second set skipping the last input of an odd count.
+        for (int p = 0; p < inputs; p += 2, w = ref Unsafe.Add(ref w, 2 * stride))
         {
             TVector a = TSimd.Broadcast(x[p]);
             c0 = TSimd.MultiplyAdd(a, TSimd.Load(ref w), c0);
@@ -176,6 +176,7 @@ public static unsafe class InputMajorGemm
             c5 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, 5 * count)), c5);
             c6 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, 6 * count)), c6);
             c7 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, 7 * count)), c7);
+            if (p + 1 == inputs) break;
             ref float next = ref Unsafe.Add(ref w, stride);
             TVector b = TSimd.Broadcast(x[p + 1]);
             d0 = TSimd.MultiplyAdd(b, TSimd.Load(ref next), d0);
@@ -186,18 +187,6 @@ public static unsafe class InputMajorGemm
             d5 = TSimd.MultiplyAdd(b, TSimd.Load(ref Unsafe.Add(ref next, 5 * count)), d5);
             d6 = TSimd.MultiplyAdd(b, TSimd.Load(ref Unsafe.Add(ref next, 6 * count)), d6);
             d7 = TSimd.MultiplyAdd(b, TSimd.Load(ref Unsafe.Add(ref next, 7 * count)), d7);
-        }
-        if (p < inputs)
-        {
-            TVector a = TSimd.Broadcast(x[p]);
-            c0 = TSimd.MultiplyAdd(a, TSimd.Load(ref w), c0);
-            c1 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, count)), c1);
-            c2 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, 2 * count)), c2);
-            c3 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, 3 * count)), c3);
-            c4 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, 4 * count)), c4);
-            c5 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, 5 * count)), c5);
-            c6 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, 6 * count)), c6);
-            c7 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, 7 * count)), c7);
         }
         TSimd.Store(TSimd.Add(c0, d0), ref sums);
         TSimd.Store(TSimd.Add(c1, d1), ref Unsafe.Add(ref sums, count));
@@ -215,13 +204,12 @@ public static unsafe class InputMajorGemm
         where TVector : struct where TSimd : ISimd<float, TVector>
     {
         TVector c = TSimd.Zero, d = TSimd.Zero;
-        int p = 0;
-        for (; p + 2 <= inputs; p += 2, w = ref Unsafe.Add(ref w, 2 * stride))
+        for (int p = 0; p < inputs; p += 2, w = ref Unsafe.Add(ref w, 2 * stride))
         {
             c = TSimd.MultiplyAdd(TSimd.Broadcast(x[p]), TSimd.Load(ref w), c);
+            if (p + 1 == inputs) break;
             d = TSimd.MultiplyAdd(TSimd.Broadcast(x[p + 1]), TSimd.Load(ref Unsafe.Add(ref w, stride)), d);
         }
-        if (p < inputs) c = TSimd.MultiplyAdd(TSimd.Broadcast(x[p]), TSimd.Load(ref w), c);
         TSimd.Store(TSimd.Add(c, d), ref sums);
     }
 }
