@@ -49,12 +49,14 @@ public class InputMajorTests
     [Fact]
     public void Each_weight_is_stored_input_by_input_and_wrong_lengths_name_both_shapes()
     {
-        var weights = TestData.Uniform(7 * 5, 1);
+        // 37 × 50: whole 16 × 16 blocks (transposed in registers) and the partial ones at both edges.
+        var weights = TestData.Uniform(37 * 50, 1);
+        var wide = new InputMajorDense(37, 50);
+        wide.Load(weights);
+        for (int u = 0; u < 37; u++)
+            for (int i = 0; i < 50; i++)
+                Assert.True(weights[u * 50 + i] == wide.Weight(u, i), $"unit {u} input {i}");
         var layer = new InputMajorDense(7, 5);
-        layer.Load(weights);
-        for (int u = 0; u < 7; u++)
-            for (int i = 0; i < 5; i++)
-                Assert.Equal(weights[u * 5 + i], layer.Weight(u, i));
         var error = Assert.Throws<ArgumentException>(() => layer.Load(new float[34]));
         Assert.Contains("34", error.Message);
         Assert.Contains("(7, 5)", error.Message);

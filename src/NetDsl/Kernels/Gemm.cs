@@ -803,7 +803,7 @@ public static unsafe class Gemm
     /// <paramref name="targetStride"/> apart, in registers: four rounds of in-register shuffles (32-bit, 64-bit, then
     /// 128-bit lanes twice) cost a fraction of the 256 scalar moves with strided stores they replace.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Transpose16(ref float source, int sourceStride, ref float target, int targetStride)
+    internal static void Transpose16(ref float source, int sourceStride, ref float target, int targetStride)
     {
         // After the first two rounds, lane l of q{g}{j} holds rows 4g..4g+3 at depth 4l + j: sixteen registers.
         FourRows(ref source, sourceStride, out var q00, out var q01, out var q02, out var q03);

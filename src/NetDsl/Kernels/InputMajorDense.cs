@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NetDsl.Kernels;
 
@@ -48,12 +49,20 @@ public sealed unsafe class InputMajorDense
         if (weights.Length != Units * Inputs)
             throw new ArgumentException($"The weights hold {weights.Length} values but a layer of shape ({Units}, {Inputs}) needs {Units * Inputs}.", nameof(weights));
         var target = values.AsSpan(start, PaddedUnits * Inputs);
-        // Blocks of 16 × 16 keep both the rows read and the rows written within a few cache lines.
+        // Blocks of 16 × 16 keep both the rows read and the rows written within a few cache lines; whole blocks are
+        // transposed in registers where AVX-512 is (the sample MLP's three layers: 0.6 ms one value at a time).
         for (int unit = 0; unit < Units; unit += UnitBlock)
             for (int input = 0; input < Inputs; input += UnitBlock)
+            {
+                if (Avx512F.IsSupported && unit + UnitBlock <= Units && input + UnitBlock <= Inputs)
+                {
+                    Gemm.Transpose16(ref Unsafe.AsRef(in weights[unit * Inputs + input]), Inputs, ref target[input * PaddedUnits + unit], PaddedUnits);
+                    continue;
+                }
                 for (int u = unit; u < Math.Min(unit + UnitBlock, Units); u++)
                     for (int i = input; i < Math.Min(input + UnitBlock, Inputs); i++)
                         target[i * PaddedUnits + u] = weights[u * Inputs + i];
+            }
     }
 
     /// <summary>The weight of <paramref name="unit"/> for <paramref name="input"/>.</summary>
