@@ -849,13 +849,9 @@ public static unsafe class Gemm
 
     /// <summary>Per-thread scratch: the packed panels of A and B, and the row tiles' running sums while a long inner
     /// dimension is walked in depth blocks. Each grows to the largest product seen on its thread, then every later
-    /// product reuses it: no allocation per step. Each starts on a 64-byte boundary (pinned arrays, which never move):
-    /// a 512-bit load that straddles two cache lines costs two, and an array's data otherwise starts wherever the
-    /// allocator put it.</summary>
+    /// product reuses it: no allocation per step. Each starts on a 64-byte boundary (<see cref="AlignedArray"/>).</summary>
     static class Scratch<T> where T : unmanaged
     {
-        const int Alignment = 64;
-
         [ThreadStatic] static T[]? packed, packedA, sums;
 
         public static Span<T> Packed(int length) => Get(ref packed, length);
@@ -866,12 +862,9 @@ public static unsafe class Gemm
 
         static Span<T> Get(ref T[]? buffer, int length)
         {
-            int slack = Alignment / Unsafe.SizeOf<T>();
-            if (buffer is null || buffer.Length < length + slack)
-                buffer = GC.AllocateUninitializedArray<T>(length + slack, pinned: true);
-            nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
-            int offset = (int)((Alignment - address % Alignment) % Alignment) / Unsafe.SizeOf<T>();
-            return buffer.AsSpan(offset, length);
+            if (buffer is null || buffer.Length - AlignedArray.Start(buffer) < length)
+                buffer = AlignedArray.Allocate<T>(length, uninitialized: true);
+            return buffer.AsSpan(AlignedArray.Start(buffer), length);
         }
     }
 }

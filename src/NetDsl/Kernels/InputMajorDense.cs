@@ -13,32 +13,18 @@ namespace NetDsl.Kernels;
 /// streams the weights from L2. Stored as the layer keeps them ([units, inputs]), eight units' dot products read eight
 /// rows at once — eight streams, which this Xeon's cores read at about 74 GB/s; input by input the product is one
 /// stream (each input's weights for a run of units, contiguous), read at about 100 GB/s.</remarks>
-public sealed unsafe class InputMajorDense
+public sealed class InputMajorDense : DenseWeightsCopy
 {
-    const int UnitBlock = 16;
-
-    /// <summary>Units (rows of the float weight matrix).</summary>
-    public int Units { get; }
-
-    /// <summary>Inputs per unit (columns of the float weight matrix).</summary>
-    public int Inputs { get; }
-
-    internal int PaddedUnits { get; }
     readonly float[] values;
     readonly int start;
 
     /// <summary>Space for a layer of <paramref name="units"/> × <paramref name="inputs"/> weights; fill it with
     /// <see cref="Load"/>.</summary>
-    public InputMajorDense(int units, int inputs)
+    public InputMajorDense(int units, int inputs) : base(units, inputs)
     {
-        if (units <= 0 || inputs <= 0)
-            throw new ArgumentOutOfRangeException(nameof(units), $"A layer needs positive sizes, got {units} units × {inputs} inputs.");
-        Units = units;
-        Inputs = inputs;
-        PaddedUnits = (units + UnitBlock - 1) / UnitBlock * UnitBlock;
-        values = GC.AllocateArray<float>(PaddedUnits * inputs + 16, pinned: true);
-        nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(values));
-        start = (int)((64 - address % 64) % 64 / sizeof(float));
+        // Zeroed once: the padding units keep zero weights, as Load writes only the layer's own.
+        values = AlignedArray.Allocate<float>(PaddedUnits * inputs);
+        start = AlignedArray.Start(values);
     }
 
     internal ref float Start => ref values[start];
@@ -46,8 +32,7 @@ public sealed unsafe class InputMajorDense
     /// <summary>Copies <paramref name="weights"/>, stored [units, inputs] row-major as a Dense layer keeps them, input by input.</summary>
     public void Load(ReadOnlySpan<float> weights)
     {
-        if (weights.Length != Units * Inputs)
-            throw new ArgumentException($"The weights hold {weights.Length} values but a layer of shape ({Units}, {Inputs}) needs {Units * Inputs}.", nameof(weights));
+        RequireShape(weights);
         var target = values.AsSpan(start, PaddedUnits * Inputs);
         // Blocks of 16 × 16 keep both the rows read and the rows written within a few cache lines; whole blocks are
         // transposed in registers where AVX-512 is (the sample MLP's three layers: 0.6 ms one value at a time).
@@ -89,9 +74,7 @@ public static unsafe class InputMajorGemm
     {
         if (typeof(T) != typeof(float))
             throw new NotSupportedException($"Input-major weights are float; the product was asked for {typeof(T).Name}.");
-        if (batch <= 0) throw new ArgumentOutOfRangeException(nameof(batch), $"The batch must be positive, got {batch}.");
-        if (inputs.Length < batch * layer.Inputs)
-            throw new ArgumentException($"The inputs hold {inputs.Length} values but a batch of {batch} × ({layer.Inputs}) needs {batch * layer.Inputs}.", nameof(inputs));
+        layer.RequireBatch(inputs.Length, batch);
         fixed (T* x = inputs)
         {
             var job = new Job<TEpilogue>((float*)x, layer, batch, epilogue);

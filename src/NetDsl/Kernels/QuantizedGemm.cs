@@ -13,17 +13,8 @@ namespace NetDsl.Kernels;
 /// <remarks>Units are padded to a multiple of 16 and inputs to a multiple of 4 with zero weights. Each unit also keeps
 /// the sum of its quantized weights, which removes the inputs' zero point from the integer sums. A non-finite weight
 /// makes its unit's scale NaN, so that unit's outputs are NaN as they would be in float.</remarks>
-public sealed unsafe class QuantizedDense
+public sealed unsafe class QuantizedDense : DenseWeightsCopy
 {
-    const int UnitBlock = 16;
-
-    /// <summary>Units (rows of the float weight matrix).</summary>
-    public int Units { get; }
-
-    /// <summary>Inputs per unit (columns of the float weight matrix).</summary>
-    public int Inputs { get; }
-
-    internal int PaddedUnits { get; }
     internal int PaddedInputs { get; }
     readonly sbyte[] packed;
     readonly int packedStart;
@@ -32,18 +23,12 @@ public sealed unsafe class QuantizedDense
 
     /// <summary>Space for a layer of <paramref name="units"/> × <paramref name="inputs"/> weights; fill it with
     /// <see cref="Quantize"/>.</summary>
-    public QuantizedDense(int units, int inputs)
+    public QuantizedDense(int units, int inputs) : base(units, inputs)
     {
-        if (units <= 0 || inputs <= 0)
-            throw new ArgumentOutOfRangeException(nameof(units), $"A quantized layer needs positive sizes, got {units} units × {inputs} inputs.");
-        Units = units;
-        Inputs = inputs;
-        PaddedUnits = (units + UnitBlock - 1) / UnitBlock * UnitBlock;
         PaddedInputs = (inputs + 3) / 4 * 4;
-        // Pinned and 64-byte aligned: every 512-bit load of a line of weights then reads exactly one cache line.
-        packed = GC.AllocateArray<sbyte>(PaddedUnits * PaddedInputs + 64, pinned: true);
-        nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(packed));
-        packedStart = (int)((64 - address % 64) % 64);
+        // 64-byte aligned: every 512-bit load of a line of weights then reads exactly one cache line.
+        packed = AlignedArray.Allocate<sbyte>(PaddedUnits * PaddedInputs);
+        packedStart = AlignedArray.Start(packed);
         Scales = new float[PaddedUnits];
         WeightSums = new int[PaddedUnits];
     }
@@ -53,8 +38,7 @@ public sealed unsafe class QuantizedDense
     /// <summary>Quantizes <paramref name="weights"/>, stored [units, inputs] row-major as a Dense layer keeps them.</summary>
     public void Quantize(ReadOnlySpan<float> weights)
     {
-        if (weights.Length != Units * Inputs)
-            throw new ArgumentException($"The weights hold {weights.Length} values but a layer of shape ({Units}, {Inputs}) needs {Units * Inputs}.", nameof(weights));
+        RequireShape(weights);
         var values = packed.AsSpan(packedStart, PaddedUnits * PaddedInputs);
         values.Clear();
         for (int unit = 0; unit < Units; unit++)
@@ -147,9 +131,7 @@ public static unsafe class QuantizedGemm
     {
         if (typeof(T) != typeof(float))
             throw new NotSupportedException($"Int8 inference computes in float; it was asked for {typeof(T).Name}.");
-        if (batch <= 0) throw new ArgumentOutOfRangeException(nameof(batch), $"The batch must be positive, got {batch}.");
-        if (inputs.Length < batch * layer.Inputs)
-            throw new ArgumentException($"The inputs hold {inputs.Length} values but a batch of {batch} × ({layer.Inputs}) needs {batch * layer.Inputs}.", nameof(inputs));
+        layer.RequireBatch(inputs.Length, batch);
 
         int stride = layer.PaddedInputs;
         // The row helpers take the kernel's vector width too: 512 bits with AVX-512, 256 with AVX2, else scalar.
