@@ -46,6 +46,27 @@ public class InputMajorTests
             }
     }
 
+    /// <summary>Rows of a batch pass over the weights two at a time; each row's sums must still come out exactly as
+    /// when the row is multiplied alone, whatever its place in the batch (the same order of additions).</summary>
+    [Fact]
+    public void A_row_gives_the_same_bits_alone_and_paired_in_a_batch()
+    {
+        const int units = 300, inputs = 97, batch = 5; // two whole runs and a leftover; two pairs and a single row
+        var layer = new InputMajorDense(units, inputs);
+        layer.Load(TestData.Uniform(units * inputs, 11));
+        var x = TestData.Uniform(batch * inputs, 12);
+        var together = new float[batch * units];
+        var store = new StoreEpilogue<float>(together, units);
+        InputMajorGemm.Multiply<float, StoreEpilogue<float>>(x, layer, batch, ref store);
+        for (int r = 0; r < batch; r++)
+        {
+            var alone = new float[units];
+            var one = new StoreEpilogue<float>(alone, units);
+            InputMajorGemm.Multiply<float, StoreEpilogue<float>>(x.AsSpan(r * inputs, inputs), layer, 1, ref one);
+            Assert.Equal(alone, together.AsSpan(r * units, units).ToArray());
+        }
+    }
+
     [Fact]
     public void Each_weight_is_stored_input_by_input_and_wrong_lengths_name_both_shapes()
     {

@@ -57,9 +57,9 @@ public sealed class InputMajorDense : DenseWeightsCopy
 /// <summary>Float products of a few rows with a Dense layer's weights stored input by input (<see cref="InputMajorDense"/>):
 /// each row's outputs for a run of units are summed as Σ x_p · Wᵀ[p, units], the input broadcast and the run of weights one
 /// contiguous read, every piece handed to the same generated epilogues as <see cref="Gemm"/>.</summary>
-/// <remarks>Runs of 8 vectors of units (128 for 512-bit floats) at a time, sixteen accumulators (two sets over
-/// alternate inputs, so no sum waits on the one before). A product large enough to repay the hand-off is split between
-/// the cores by whole runs. The sums are taken in input order, so they round differently from <see cref="Gemm"/>'s
+/// <remarks>Runs of 8 vectors of units (128 for 512-bit floats) at a time, one accumulator per vector and row, two rows
+/// per pass over the weights where there are two. A product large enough to repay the hand-off is split between the
+/// cores by whole runs. The sums are taken in input order, so they round differently from <see cref="Gemm"/>'s
 /// dot products of the same values (both are within float's rounding of the exact product).</remarks>
 public static unsafe class InputMajorGemm
 {
@@ -119,7 +119,8 @@ public static unsafe class InputMajorGemm
         Compute<T, TVector, TSimd, TEpilogue>(ref job, first, last);
     }
 
-    /// <summary>Every row times the runs [firstRun, lastRun).</summary>
+    /// <summary>Every row times the runs [firstRun, lastRun). Whole runs take the rows two at a time, so a batch of a
+    /// few rows reads the weights once per pair of rows.</summary>
     [SkipLocalsInit]
     static void Compute<T, TVector, TSimd, TEpilogue>(ref Job<TEpilogue> job, int firstRun, int lastRun)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<float, TVector>
@@ -128,36 +129,81 @@ public static unsafe class InputMajorGemm
         var layer = job.Layer;
         int inputs = layer.Inputs, stride = layer.PaddedUnits, width = RunWidth<TVector, TSimd>();
         // T is float (checked by Multiply); the epilogue takes the sums as T.
-        Span<T> values = stackalloc T[8 * 16];
-        var sums = MemoryMarshal.Cast<T, float>(values);
+        Span<T> values = stackalloc T[2 * 8 * 16];
+        Span<T> first = values[..width], second = values.Slice(width, width);
+        ref float sums = ref MemoryMarshal.Cast<T, float>(first)[0], secondSums = ref MemoryMarshal.Cast<T, float>(second)[0];
         ref float weights = ref layer.Start;
-        for (int row = 0; row < job.Batch; row++)
+        for (int run = firstRun; run < lastRun; run++)
         {
-            float* x = job.Inputs + (nint)row * inputs;
-            for (int run = firstRun; run < lastRun; run++)
+            int unit = run * width, vectors = Math.Min(8, (stride - unit) / TSimd.Count);
+            int count = Math.Min(vectors * TSimd.Count, layer.Units - unit);
+            ref float start = ref Unsafe.Add(ref weights, unit);
+            int row = 0;
+            if (vectors == 8)
+                for (; row + 2 <= job.Batch; row += 2)
+                {
+                    float* x = job.Inputs + (nint)row * inputs;
+                    TwoRows<TVector, TSimd>(x, x + inputs, ref start, inputs, stride, ref sums, ref secondSums);
+                    job.Epilogue.Apply(row, unit, first[..count]);
+                    job.Epilogue.Apply(row + 1, unit, second[..count]);
+                }
+            for (; row < job.Batch; row++)
             {
-                int unit = run * width, vectors = Math.Min(8, (stride - unit) / TSimd.Count);
-                ref float first = ref Unsafe.Add(ref weights, unit);
-                if (vectors == 8) EightVectors<TVector, TSimd>(x, ref first, inputs, stride, ref sums[0]);
+                float* x = job.Inputs + (nint)row * inputs;
+                if (vectors == 8) EightVectors<TVector, TSimd>(x, ref start, inputs, stride, ref sums);
                 else
                     for (int v = 0; v < vectors; v++)
-                        OneVector<TVector, TSimd>(x, ref Unsafe.Add(ref first, v * TSimd.Count), inputs, stride, ref sums[v * TSimd.Count]);
-                int count = Math.Min(vectors * TSimd.Count, layer.Units - unit);
-                job.Epilogue.Apply(row, unit, values[..count]);
+                        OneVector<TVector, TSimd>(x, ref Unsafe.Add(ref start, v * TSimd.Count), inputs, stride, ref Unsafe.Add(ref sums, v * TSimd.Count));
+                job.Epilogue.Apply(row, unit, first[..count]);
             }
         }
     }
 
-    /// <summary>Eight vectors of units' sums over all inputs: sixteen accumulators, the inputs taken two at a time.</summary>
+    /// <summary>Eight vectors of units' sums over all inputs for two rows: sixteen accumulators, each load of weights
+    /// serving both rows.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    static void TwoRows<TVector, TSimd>(float* x, float* y, ref float w, int inputs, int stride, ref float sums, ref float secondSums)
+        where TVector : struct where TSimd : ISimd<float, TVector>
+    {
+        nint count = TSimd.Count;
+        TVector c0 = TSimd.Zero, c1 = TSimd.Zero, c2 = TSimd.Zero, c3 = TSimd.Zero, c4 = TSimd.Zero, c5 = TSimd.Zero, c6 = TSimd.Zero, c7 = TSimd.Zero;
+        TVector d0 = TSimd.Zero, d1 = TSimd.Zero, d2 = TSimd.Zero, d3 = TSimd.Zero, d4 = TSimd.Zero, d5 = TSimd.Zero, d6 = TSimd.Zero, d7 = TSimd.Zero;
+        for (int p = 0; p < inputs; p++, w = ref Unsafe.Add(ref w, stride))
+        {
+            TVector a = TSimd.Broadcast(x[p]), b = TSimd.Broadcast(y[p]);
+            TVector w0 = TSimd.Load(ref w), w1 = TSimd.Load(ref Unsafe.Add(ref w, count));
+            c0 = TSimd.MultiplyAdd(a, w0, c0); d0 = TSimd.MultiplyAdd(b, w0, d0);
+            c1 = TSimd.MultiplyAdd(a, w1, c1); d1 = TSimd.MultiplyAdd(b, w1, d1);
+            TVector w2 = TSimd.Load(ref Unsafe.Add(ref w, 2 * count)), w3 = TSimd.Load(ref Unsafe.Add(ref w, 3 * count));
+            c2 = TSimd.MultiplyAdd(a, w2, c2); d2 = TSimd.MultiplyAdd(b, w2, d2);
+            c3 = TSimd.MultiplyAdd(a, w3, c3); d3 = TSimd.MultiplyAdd(b, w3, d3);
+            TVector w4 = TSimd.Load(ref Unsafe.Add(ref w, 4 * count)), w5 = TSimd.Load(ref Unsafe.Add(ref w, 5 * count));
+            c4 = TSimd.MultiplyAdd(a, w4, c4); d4 = TSimd.MultiplyAdd(b, w4, d4);
+            c5 = TSimd.MultiplyAdd(a, w5, c5); d5 = TSimd.MultiplyAdd(b, w5, d5);
+            TVector w6 = TSimd.Load(ref Unsafe.Add(ref w, 6 * count)), w7 = TSimd.Load(ref Unsafe.Add(ref w, 7 * count));
+            c6 = TSimd.MultiplyAdd(a, w6, c6); d6 = TSimd.MultiplyAdd(b, w6, d6);
+            c7 = TSimd.MultiplyAdd(a, w7, c7); d7 = TSimd.MultiplyAdd(b, w7, d7);
+        }
+        TSimd.Store(c0, ref sums); TSimd.Store(c1, ref Unsafe.Add(ref sums, count));
+        TSimd.Store(c2, ref Unsafe.Add(ref sums, 2 * count)); TSimd.Store(c3, ref Unsafe.Add(ref sums, 3 * count));
+        TSimd.Store(c4, ref Unsafe.Add(ref sums, 4 * count)); TSimd.Store(c5, ref Unsafe.Add(ref sums, 5 * count));
+        TSimd.Store(c6, ref Unsafe.Add(ref sums, 6 * count)); TSimd.Store(c7, ref Unsafe.Add(ref sums, 7 * count));
+        TSimd.Store(d0, ref secondSums); TSimd.Store(d1, ref Unsafe.Add(ref secondSums, count));
+        TSimd.Store(d2, ref Unsafe.Add(ref secondSums, 2 * count)); TSimd.Store(d3, ref Unsafe.Add(ref secondSums, 3 * count));
+        TSimd.Store(d4, ref Unsafe.Add(ref secondSums, 4 * count)); TSimd.Store(d5, ref Unsafe.Add(ref secondSums, 5 * count));
+        TSimd.Store(d6, ref Unsafe.Add(ref secondSums, 6 * count)); TSimd.Store(d7, ref Unsafe.Add(ref secondSums, 7 * count));
+    }
+
+    /// <summary>Eight vectors of units' sums over all inputs for one row: eight accumulators, each summing its inputs in
+    /// order as <see cref="TwoRows"/> does, so a row's outputs do not depend on whether it was paired. Eight FMA chains
+    /// keep two FMA units of four cycles' latency busy, and the loop waits on L2 long before that.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     static void EightVectors<TVector, TSimd>(float* x, ref float w, int inputs, int stride, ref float sums)
         where TVector : struct where TSimd : ISimd<float, TVector>
     {
         nint count = TSimd.Count;
         TVector c0 = TSimd.Zero, c1 = TSimd.Zero, c2 = TSimd.Zero, c3 = TSimd.Zero, c4 = TSimd.Zero, c5 = TSimd.Zero, c6 = TSimd.Zero, c7 = TSimd.Zero;
-        TVector d0 = TSimd.Zero, d1 = TSimd.Zero, d2 = TSimd.Zero, d3 = TSimd.Zero, d4 = TSimd.Zero, d5 = TSimd.Zero, d6 = TSimd.Zero, d7 = TSimd.Zero;
-        // Inputs two at a time, the second set skipping the last input of an odd count.
-        for (int p = 0; p < inputs; p += 2, w = ref Unsafe.Add(ref w, 2 * stride))
+        for (int p = 0; p < inputs; p++, w = ref Unsafe.Add(ref w, stride))
         {
             TVector a = TSimd.Broadcast(x[p]);
             c0 = TSimd.MultiplyAdd(a, TSimd.Load(ref w), c0);
@@ -168,26 +214,11 @@ public static unsafe class InputMajorGemm
             c5 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, 5 * count)), c5);
             c6 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, 6 * count)), c6);
             c7 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, 7 * count)), c7);
-            if (p + 1 == inputs) break;
-            ref float next = ref Unsafe.Add(ref w, stride);
-            TVector b = TSimd.Broadcast(x[p + 1]);
-            d0 = TSimd.MultiplyAdd(b, TSimd.Load(ref next), d0);
-            d1 = TSimd.MultiplyAdd(b, TSimd.Load(ref Unsafe.Add(ref next, count)), d1);
-            d2 = TSimd.MultiplyAdd(b, TSimd.Load(ref Unsafe.Add(ref next, 2 * count)), d2);
-            d3 = TSimd.MultiplyAdd(b, TSimd.Load(ref Unsafe.Add(ref next, 3 * count)), d3);
-            d4 = TSimd.MultiplyAdd(b, TSimd.Load(ref Unsafe.Add(ref next, 4 * count)), d4);
-            d5 = TSimd.MultiplyAdd(b, TSimd.Load(ref Unsafe.Add(ref next, 5 * count)), d5);
-            d6 = TSimd.MultiplyAdd(b, TSimd.Load(ref Unsafe.Add(ref next, 6 * count)), d6);
-            d7 = TSimd.MultiplyAdd(b, TSimd.Load(ref Unsafe.Add(ref next, 7 * count)), d7);
         }
-        TSimd.Store(TSimd.Add(c0, d0), ref sums);
-        TSimd.Store(TSimd.Add(c1, d1), ref Unsafe.Add(ref sums, count));
-        TSimd.Store(TSimd.Add(c2, d2), ref Unsafe.Add(ref sums, 2 * count));
-        TSimd.Store(TSimd.Add(c3, d3), ref Unsafe.Add(ref sums, 3 * count));
-        TSimd.Store(TSimd.Add(c4, d4), ref Unsafe.Add(ref sums, 4 * count));
-        TSimd.Store(TSimd.Add(c5, d5), ref Unsafe.Add(ref sums, 5 * count));
-        TSimd.Store(TSimd.Add(c6, d6), ref Unsafe.Add(ref sums, 6 * count));
-        TSimd.Store(TSimd.Add(c7, d7), ref Unsafe.Add(ref sums, 7 * count));
+        TSimd.Store(c0, ref sums); TSimd.Store(c1, ref Unsafe.Add(ref sums, count));
+        TSimd.Store(c2, ref Unsafe.Add(ref sums, 2 * count)); TSimd.Store(c3, ref Unsafe.Add(ref sums, 3 * count));
+        TSimd.Store(c4, ref Unsafe.Add(ref sums, 4 * count)); TSimd.Store(c5, ref Unsafe.Add(ref sums, 5 * count));
+        TSimd.Store(c6, ref Unsafe.Add(ref sums, 6 * count)); TSimd.Store(c7, ref Unsafe.Add(ref sums, 7 * count));
     }
 
     /// <summary>One vector of units' sums (the runs after the last whole one), two accumulators over alternate inputs.</summary>
