@@ -72,14 +72,27 @@ public static unsafe class InputMajorGemm
         where T : unmanaged, IFloatingPointIeee754<T>
         where TEpilogue : IGemmEpilogue<T>, allows ref struct
     {
+        var width = Vector512.IsHardwareAccelerated ? Width.Vector512 : Vector256.IsHardwareAccelerated ? Width.Vector256 : Width.Scalar;
+        Multiply(inputs, layer, batch, ref epilogue, width);
+    }
+
+    /// <summary>The vector width a product runs at.</summary>
+    internal enum Width { Vector512, Vector256, Scalar }
+
+    /// <summary><see cref="Multiply{T, TEpilogue}(ReadOnlySpan{T}, InputMajorDense, int, ref TEpilogue)"/> at a given
+    /// width (the tests take every width on one machine).</summary>
+    internal static void Multiply<T, TEpilogue>(ReadOnlySpan<T> inputs, InputMajorDense layer, int batch, ref TEpilogue epilogue, Width width)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TEpilogue : IGemmEpilogue<T>, allows ref struct
+    {
         if (typeof(T) != typeof(float))
             throw new NotSupportedException($"Input-major weights are float; the product was asked for {typeof(T).Name}.");
         layer.RequireBatch(inputs.Length, batch);
         fixed (T* x = inputs)
         {
             var job = new Job<TEpilogue>((float*)x, layer, batch, epilogue);
-            if (Vector512.IsHardwareAccelerated) Dispatch<T, Vector512<float>, Simd512<float>, TEpilogue>(ref job);
-            else if (Vector256.IsHardwareAccelerated) Dispatch<T, Vector256<float>, Simd256<float>, TEpilogue>(ref job);
+            if (width == Width.Vector512) Dispatch<T, Vector512<float>, Simd512<float>, TEpilogue>(ref job);
+            else if (width == Width.Vector256) Dispatch<T, Vector256<float>, Simd256<float>, TEpilogue>(ref job);
             else Dispatch<T, float, Scalar<float>, TEpilogue>(ref job);
         }
     }
@@ -104,9 +117,10 @@ public static unsafe class InputMajorGemm
             Compute<T, TVector, TSimd, TEpilogue>(ref job, 0, runs);
     }
 
-    /// <summary>Runs of up to eight vectors of units.</summary>
+    /// <summary>Runs of up to eight vectors of units, each starting at one of the layer's own units (narrow vectors
+    /// could otherwise make a run of padding alone).</summary>
     static int Runs<TVector, TSimd>(InputMajorDense layer) where TVector : struct where TSimd : ISimd<float, TVector> =>
-        (layer.PaddedUnits + RunWidth<TVector, TSimd>() - 1) / RunWidth<TVector, TSimd>();
+        (layer.Units + RunWidth<TVector, TSimd>() - 1) / RunWidth<TVector, TSimd>();
 
     static int RunWidth<TVector, TSimd>() where TVector : struct where TSimd : ISimd<float, TVector> => 8 * TSimd.Count;
 
