@@ -198,14 +198,8 @@ public static unsafe class InputMajorGemm
             c6 = TSimd.MultiplyAdd(a, w6, c6); d6 = TSimd.MultiplyAdd(b, w6, d6);
             c7 = TSimd.MultiplyAdd(a, w7, c7); d7 = TSimd.MultiplyAdd(b, w7, d7);
         }
-        TSimd.Store(c0, ref sums); TSimd.Store(c1, ref Unsafe.Add(ref sums, count));
-        TSimd.Store(c2, ref Unsafe.Add(ref sums, 2 * count)); TSimd.Store(c3, ref Unsafe.Add(ref sums, 3 * count));
-        TSimd.Store(c4, ref Unsafe.Add(ref sums, 4 * count)); TSimd.Store(c5, ref Unsafe.Add(ref sums, 5 * count));
-        TSimd.Store(c6, ref Unsafe.Add(ref sums, 6 * count)); TSimd.Store(c7, ref Unsafe.Add(ref sums, 7 * count));
-        TSimd.Store(d0, ref secondSums); TSimd.Store(d1, ref Unsafe.Add(ref secondSums, count));
-        TSimd.Store(d2, ref Unsafe.Add(ref secondSums, 2 * count)); TSimd.Store(d3, ref Unsafe.Add(ref secondSums, 3 * count));
-        TSimd.Store(d4, ref Unsafe.Add(ref secondSums, 4 * count)); TSimd.Store(d5, ref Unsafe.Add(ref secondSums, 5 * count));
-        TSimd.Store(d6, ref Unsafe.Add(ref secondSums, 6 * count)); TSimd.Store(d7, ref Unsafe.Add(ref secondSums, 7 * count));
+        Store<TVector, TSimd>(ref sums, c0, c1, c2, c3, c4, c5, c6, c7);
+        Store<TVector, TSimd>(ref secondSums, d0, d1, d2, d3, d4, d5, d6, d7);
     }
 
     /// <summary>Eight vectors of units' sums over all inputs for one row: eight accumulators, each summing its inputs in
@@ -229,6 +223,15 @@ public static unsafe class InputMajorGemm
             c6 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, 6 * count)), c6);
             c7 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, 7 * count)), c7);
         }
+        Store<TVector, TSimd>(ref sums, c0, c1, c2, c3, c4, c5, c6, c7);
+    }
+
+    /// <summary>Eight vectors of sums, one after another from <paramref name="sums"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store<TVector, TSimd>(ref float sums, TVector c0, TVector c1, TVector c2, TVector c3, TVector c4, TVector c5, TVector c6, TVector c7)
+        where TVector : struct where TSimd : ISimd<float, TVector>
+    {
+        nint count = TSimd.Count;
         TSimd.Store(c0, ref sums); TSimd.Store(c1, ref Unsafe.Add(ref sums, count));
         TSimd.Store(c2, ref Unsafe.Add(ref sums, 2 * count)); TSimd.Store(c3, ref Unsafe.Add(ref sums, 3 * count));
         TSimd.Store(c4, ref Unsafe.Add(ref sums, 4 * count)); TSimd.Store(c5, ref Unsafe.Add(ref sums, 5 * count));
