@@ -141,13 +141,7 @@ public class InputMajorTests
         network.Parameters[0] += 0.75f;
         AssertOneRowAsBatch(network, x, SmallClassifier.InputSize, 3, "after a write to the parameters");
 
-        var normalized = new DenseNorm(seed: 2);
-        var statistics = normalized.RunningStatistics;
-        for (int c = 0; c < 4; c++)
-        {
-            statistics[c] = 0.3f * c - 0.4f;
-            statistics[4 + c] = 0.25f + 3 * c;
-        }
+        var normalized = new DenseNorm(seed: 2).WithSpreadStatistics();
         var z = TestData.Uniform(8 * 5, 8);
         AssertOneRowAsBatch(normalized, z, 5, 4, "folded");
         normalized.FoldBatchNormAtInference = false;

@@ -259,13 +259,8 @@ public class QuantizationTests
     [Fact]
     public void A_folded_BatchNorm_is_quantized_with_its_product()
     {
-        var network = new DenseNorm(seed: 2);
-        var statistics = network.RunningStatistics;
-        for (int c = 0; c < 4; c++)
-        {
-            statistics[c] = 0.3f * c - 0.4f; // means
-            statistics[4 + c] = 0.25f + 3 * c; // variances
-        }
+        var network = new DenseNorm(seed: 2).WithSpreadStatistics();
+        var statistics = network.RunningStatistics; // means, then variances
         var x = TestData.Uniform(6 * 5, 8);
         var exact = new float[24];
         network.PredictBatch(x, exact);
@@ -301,17 +296,8 @@ public class QuantizationTests
     [Fact]
     public void Switching_BatchNorm_folding_quantizes_the_weights_again()
     {
-        DenseNorm Network(bool fold)
-        {
-            var network = new DenseNorm(seed: 2) { InferencePrecision = InferencePrecision.Int8, FoldBatchNormAtInference = fold };
-            var statistics = network.RunningStatistics;
-            for (int c = 0; c < 4; c++)
-            {
-                statistics[c] = 0.3f * c - 0.4f;
-                statistics[4 + c] = 0.25f + 3 * c;
-            }
-            return network;
-        }
+        DenseNorm Network(bool fold) =>
+            new DenseNorm(seed: 2) { InferencePrecision = InferencePrecision.Int8, FoldBatchNormAtInference = fold }.WithSpreadStatistics();
         var x = TestData.Uniform(6 * 5, 8);
         var switched = Network(fold: true);
         var before = new float[24];

@@ -97,8 +97,9 @@ public static unsafe class Gemm
 {
     const int RowsPerTile = 8;
 
-    /// <summary>Multiply-adds below which a product stays on one core: the hand-off costs about a microsecond.</summary>
-    const long SharedWorkThreshold = 96 * 1024;
+    /// <summary>Multiply-adds below which a product stays on one core: the hand-off costs about a microsecond.
+    /// <see cref="InputMajorGemm"/> shares float products by the same measure.</summary>
+    internal const long SharedWorkThreshold = 96 * 1024;
 
     /// <summary>Computes <c>op(A)·op(B)</c>. With <paramref name="transposeA"/> A is stored k×m, else m×k; with
     /// <paramref name="transposeB"/> B is stored n×k, else k×n (all row-major, dense). With

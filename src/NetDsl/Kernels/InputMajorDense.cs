@@ -63,9 +63,6 @@ public sealed class InputMajorDense : DenseWeightsCopy
 /// dot products of the same values (both are within float's rounding of the exact product).</remarks>
 public static unsafe class InputMajorGemm
 {
-    /// <summary>Multiply-adds below which a product stays on one core.</summary>
-    const long SharedWorkThreshold = 96 * 1024;
-
     /// <summary>C[batch, units] = inputs · Wᵀ; every row segment of C goes to <paramref name="epilogue"/>.</summary>
     /// <remarks>As with <see cref="Gemm.Multiply"/>, the epilogue may run on two threads for different pieces.</remarks>
     public static void Multiply<T, TEpilogue>(ReadOnlySpan<T> inputs, InputMajorDense layer, int batch, ref TEpilogue epilogue)
@@ -111,7 +108,7 @@ public static unsafe class InputMajorGemm
     {
         int runs = Runs<TVector, TSimd>(job.Layer);
         long work = (long)job.Batch * job.Layer.PaddedUnits * job.Layer.Inputs;
-        if (WorkSharing.Parts > 1 && runs >= 2 && work >= SharedWorkThreshold)
+        if (WorkSharing.Parts > 1 && runs >= 2 && work >= Gemm.SharedWorkThreshold)
             WorkSharing.Run(&Part<T, TVector, TSimd, TEpilogue>, Unsafe.AsPointer(ref job));
         else
             Compute<T, TVector, TSimd, TEpilogue>(ref job, 0, runs);
