@@ -6,11 +6,13 @@ namespace NetDsl.Tests;
 
 /// <summary>Float predictions of a few rows read Dense weights input by input (<see cref="InputMajorDense"/>): the product
 /// against a double-precision one, each output element handed over exactly once, and the generated networks' use of the
-/// copy (its rows agree with a batch taken by <see cref="Gemm"/>; it follows θ and the folding setting).</summary>
+/// copy (its rows are the same bits as in a batch taken by <see cref="Gemm"/>; it follows θ and the folding setting).</summary>
 public class InputMajorTests
 {
     /// <summary>Shapes for each path: one row of the sample's first layer (two runs of units, shared between the cores),
-    /// the logits layer (a single vector), runs with leftover vectors, a product shared over three runs, one weight.</summary>
+    /// the logits layer (a single vector), runs with leftover vectors, a product shared over three runs, one weight;
+    /// then eight-row tiles: with pairs and a single row after them, over a run's odd vector, one run split by rows (at a
+    /// tile, and at a pair).</summary>
     [Theory]
     [InlineData(256, 784, 1)]
     [InlineData(10, 128, 3)]
@@ -18,6 +20,11 @@ public class InputMajorTests
     [InlineData(300, 501, 2)]
     [InlineData(1, 1, 1)]
     [InlineData(17, 3, 5)]
+    [InlineData(256, 784, 11)]
+    [InlineData(300, 97, 15)]
+    [InlineData(40, 33, 9)]
+    [InlineData(128, 200, 24)]
+    [InlineData(128, 1000, 5)]
     public void Products_match_the_double_precision_product_and_reach_the_epilogue_once(int units, int inputs, int batch)
     {
         var weights = TestData.Uniform(units * inputs, units + inputs, -0.5, 0.5);
@@ -62,28 +69,32 @@ public class InputMajorTests
             }
     }
 
-    /// <summary>Rows of a batch pass over the weights two at a time; each row's sums must still come out exactly as
-    /// when the row is multiplied alone, whatever its place in the batch (the same order of additions).</summary>
+    /// <summary>Rows of a batch pass over the weights eight or two at a time, or alone; each row's sums must still come out
+    /// exactly as when the row is multiplied alone, whatever its place in the batch, and exactly as <see cref="Gemm"/>'s
+    /// packed product of the whole batch gives them (another code path over W as the layer stores it, with the same order
+    /// of additions).</summary>
     [Fact]
-    public void A_row_gives_the_same_bits_alone_and_paired_in_a_batch()
+    public void A_row_gives_the_same_bits_alone_in_any_batch_and_in_the_packed_product()
     {
-        const int units = 300, inputs = 97, batch = 5; // two whole runs and a leftover; two pairs and a single row
+        const int units = 300, inputs = 97, batch = 19; // two whole runs and one of three vectors; two tiles, a pair, one row
+        var weights = TestData.Uniform(units * inputs, 11);
         var layer = new InputMajorDense(units, inputs);
-        layer.Load(TestData.Uniform(units * inputs, 11));
+        layer.Load(weights);
         var x = TestData.Uniform(batch * inputs, 12);
+        var packed = new float[batch * units];
+        var reference = new StoreEpilogue<float>(packed, units);
+        Gemm.Multiply<float, StoreEpilogue<float>>(x, false, weights, true, batch, units, inputs, ref reference);
         foreach (var width in Widths())
-        {
-            var together = new float[batch * units];
-            var store = new StoreEpilogue<float>(together, units);
-            InputMajorGemm.Multiply<float, StoreEpilogue<float>>(x, layer, batch, ref store, width);
-            for (int r = 0; r < batch; r++)
-            {
-                var alone = new float[units];
-                var one = new StoreEpilogue<float>(alone, units);
-                InputMajorGemm.Multiply<float, StoreEpilogue<float>>(x.AsSpan(r * inputs, inputs), layer, 1, ref one, width);
-                Assert.Equal(alone, together.AsSpan(r * units, units).ToArray());
-            }
-        }
+            foreach (int rows in new[] { 1, 2, 5, 9, batch })
+                for (int first = 0; first + rows <= batch; first += rows)
+                {
+                    var some = new float[rows * units];
+                    var store = new StoreEpilogue<float>(some, units);
+                    InputMajorGemm.Multiply<float, StoreEpilogue<float>>(x.AsSpan(first * inputs, rows * inputs), layer, rows, ref store, width);
+                    for (int i = 0; i < some.Length; i++)
+                        Assert.True(BitConverter.SingleToInt32Bits(some[i]) == BitConverter.SingleToInt32Bits(packed[first * units + i]),
+                            $"{width}, rows {first}..{first + rows - 1}, row {first + i / units} unit {i % units}: {some[i]} against {packed[first * units + i]}");
+                }
     }
 
     [Fact]
@@ -110,21 +121,23 @@ public class InputMajorTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new InputMajorDense(3, 0));
     }
 
-    /// <summary>Rows predicted one, three and seven at a time take the input-major copy; eight and more take the product
-    /// of the whole batch. Both must give the same outputs to within float rounding.</summary>
+    /// <summary>Rows predicted 1, 3, 7, 8 and 13 at a time take the input-major copy; a batch of
+    /// <see cref="InputMajorGemm.RowLimit"/> or more takes <see cref="Gemm"/> on θ itself. A row's prediction is the same
+    /// bits either way.</summary>
     [Fact]
-    public void A_few_rows_predict_as_a_batch_does()
+    public void A_row_predicts_the_same_bits_in_any_batch()
     {
         var network = new FashionSizedMlp(seed: 4);
-        var x = TestData.Uniform(16 * 784, 5, 0, 1);
-        var batch = new float[16 * 10];
+        const int total = 2 * InputMajorGemm.RowLimit;
+        var x = TestData.Uniform(total * 784, 5, 0, 1);
+        var batch = new float[total * 10];
         network.PredictBatch(x, batch);
-        foreach (int rows in new[] { 1, 3, 7 })
-            for (int first = 0; first + rows <= 16; first += rows)
+        foreach (int rows in new[] { 1, 3, 7, 8, 13 })
+            for (int first = 0; first + rows <= total; first += rows)
             {
                 var few = new float[rows * 10];
                 network.PredictBatch(x.AsSpan(first * 784, rows * 784), few);
-                AssertClose(batch.AsSpan(first * 10, rows * 10), few, $"rows {first}..{first + rows - 1}");
+                Assert.Equal(batch.AsSpan(first * 10, rows * 10).ToArray(), few);
             }
     }
 
@@ -134,15 +147,15 @@ public class InputMajorTests
     public void The_copy_follows_training_writes_and_the_folding_setting()
     {
         var network = new SmallClassifier(seed: 1);
-        var x = TestData.Uniform(8 * SmallClassifier.InputSize, 2);
+        var x = TestData.Uniform(InputMajorGemm.RowLimit * SmallClassifier.InputSize, 2);
         AssertOneRowAsBatch(network, x, SmallClassifier.InputSize, 3, "fresh");
-        network.TrainStep(x, TestData.OneHot(8, 3, 3), new Adam(0.05));
+        network.TrainStep(x, TestData.OneHot(InputMajorGemm.RowLimit, 3, 3), new Adam(0.05));
         AssertOneRowAsBatch(network, x, SmallClassifier.InputSize, 3, "after a training step");
         network.Parameters[0] += 0.75f;
         AssertOneRowAsBatch(network, x, SmallClassifier.InputSize, 3, "after a write to the parameters");
 
         var normalized = new DenseNorm(seed: 2).WithSpreadStatistics();
-        var z = TestData.Uniform(8 * 5, 8);
+        var z = TestData.Uniform(InputMajorGemm.RowLimit * 5, 8);
         AssertOneRowAsBatch(normalized, z, 5, 4, "folded");
         normalized.FoldBatchNormAtInference = false;
         AssertOneRowAsBatch(normalized, z, 5, 4, "unfolded after folded");
@@ -150,21 +163,15 @@ public class InputMajorTests
         AssertOneRowAsBatch(normalized, z, 5, 4, "folded again");
     }
 
-    /// <summary>Row 0 predicted alone against the same row within a batch of eight (the whole-batch product).</summary>
+    /// <summary>Row 0 predicted alone against the same row within a batch that <see cref="Gemm"/> takes on θ itself.</summary>
     static void AssertOneRowAsBatch(INeuralNetwork network, float[] x, int inputs, int outputs, string when)
     {
-        var batch = new float[8 * outputs];
+        var batch = new float[InputMajorGemm.RowLimit * outputs];
         network.PredictBatch(x, batch);
         var one = new float[outputs];
         network.PredictBatch(x.AsSpan(0, inputs), one);
-        AssertClose(batch.AsSpan(0, outputs), one, when);
-    }
-
-    static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
-    {
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected[i])),
-                $"{what}, output {i}: {actual[i]} against {expected[i]}");
+        for (int i = 0; i < outputs; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(one[i]) == BitConverter.SingleToInt32Bits(batch[i]), $"{when}, output {i}: {one[i]} against {batch[i]}");
     }
 
     ref struct StoreAndCount(Span<float> output, Span<int> counts, int columns) : IGemmEpilogue<float>

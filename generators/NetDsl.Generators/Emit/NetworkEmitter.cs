@@ -14,8 +14,6 @@ internal static partial class NetworkEmitter
     const string ReadOnlySpan = "global::System.ReadOnlySpan";
     const string Span = "global::System.Span";
     const string ElementConstraint = "where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>";
-    /// <summary>Float predictions of fewer rows than this take <c>InputMajorGemm</c>: the rows for which the runtime would otherwise take dot products (<c>Gemm.FewRows</c>).</summary>
-    const int FewRows = 8;
 
     public static string Emit(NetworkPlan plan)
     {
@@ -191,9 +189,9 @@ internal static partial class NetworkEmitter
         {
             EmitDenseCopies(w, plan, "QuantizedDense", "QuantizedWeights()", "_quantized", "Quantize",
                 $"InferencePrecision != {Runtime}InferencePrecision.Int8");
-            w.Line($"/// <summary>Float predictions of fewer than {FewRows} rows read each Dense layer's weights input by input, one stream instead of a stream per unit (<see cref=\"{Kernels}InputMajorDense\"/>).</summary>");
+            w.Line($"/// <summary>Float predictions of fewer rows than <see cref=\"{Kernels}InputMajorGemm.RowLimit\"/> read each Dense layer's weights from a copy stored input by input, packed once instead of at every call (<see cref=\"{Kernels}InputMajorDense\"/>).</summary>");
             EmitDenseCopies(w, plan, "InputMajorDense", "InputMajorWeights(int batch)", "_inputMajor", "Load",
-                $"InferencePrecision != {Runtime}InferencePrecision.Float32 || batch >= {FewRows}");
+                $"InferencePrecision != {Runtime}InferencePrecision.Float32 || batch >= {Kernels}InputMajorGemm.RowLimit");
         }
         if (valid && plan.FoldedCount > 0)
         {

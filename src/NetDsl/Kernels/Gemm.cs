@@ -95,7 +95,7 @@ public ref struct TransposedWeightGradientEpilogue<T>(Span<T> weightGradient, in
 /// (<see cref="WorkSharing"/>): by column panels when there are several, else by rows; each core packs the panels it uses.</summary>
 public static unsafe class Gemm
 {
-    const int RowsPerTile = 8;
+    internal const int RowsPerTile = 8;
 
     /// <summary>Multiply-adds below which a product stays on one core: the hand-off costs about a microsecond.
     /// <see cref="InputMajorGemm"/> shares float products by the same measure.</summary>
@@ -299,9 +299,9 @@ public static unsafe class Gemm
                     Sse.Prefetch1(upcoming + at);
             ref T place = ref Unsafe.Add(ref sums, i * sumsStride);
             if (packed)
-                EightRows<T, TVector, TSimd>(ref Unsafe.Add(ref packedA, i * packedRowStride), 1, RowsPerTile, ref block, depthCount, ref place, carried);
+                EightRows<T, TVector, TSimd>(ref Unsafe.Add(ref packedA, i * packedRowStride), 1, RowsPerTile, ref block, panelWidth, depthCount, ref place, carried);
             else
-                EightRows<T, TVector, TSimd>(ref Unsafe.Add(ref a, i * rowStride), rowStride, depthStride, ref block, depthCount, ref place, carried);
+                EightRows<T, TVector, TSimd>(ref Unsafe.Add(ref a, i * rowStride), rowStride, depthStride, ref block, panelWidth, depthCount, ref place, carried);
             if (finished) HandOver(ref epilogue, firstRow + i, RowsPerTile, ref place);
         }
         if (i + 4 <= rows)
@@ -566,9 +566,10 @@ public static unsafe class Gemm
     // loop bounds from the stack on every step of the inner loop (half the FMA rate on a core with two FMA units).
 
     /// <summary>Eight rows of C times one panel: 16 accumulators, enough independent FMA chains for two FMA units
-    /// of four cycles' latency; each step loads the panel row once and broadcasts eight values of A.</summary>
+    /// of four cycles' latency; each step loads the panel row once and broadcasts eight values of A. The panel's rows lie
+    /// <paramref name="panelStride"/> apart: a packed panel's two vectors, or a row of <see cref="InputMajorDense"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    static void EightRows<T, TVector, TSimd>(ref T a, nint rowStride, nint depthStride, ref T panel, int k, ref T t, bool carried)
+    internal static void EightRows<T, TVector, TSimd>(ref T a, nint rowStride, nint depthStride, ref T panel, nint panelStride, int k, ref T t, bool carried)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
     {
         nint count = TSimd.Count;
@@ -608,7 +609,7 @@ public static unsafe class Gemm
             c70 = TSimd.MultiplyAdd(x, b0, c70); c71 = TSimd.MultiplyAdd(x, b1, c71);
             upper = ref Unsafe.Add(ref upper, depthStride);
             lower = ref Unsafe.Add(ref lower, depthStride);
-            panel = ref Unsafe.Add(ref panel, 2 * count);
+            panel = ref Unsafe.Add(ref panel, panelStride);
         }
         Store(c00, ref t, 0); Store(c01, ref t, 1); Store(c10, ref t, 2); Store(c11, ref t, 3);
         Store(c20, ref t, 4); Store(c21, ref t, 5); Store(c30, ref t, 6); Store(c31, ref t, 7);

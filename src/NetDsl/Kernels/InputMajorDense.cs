@@ -57,12 +57,19 @@ public sealed class InputMajorDense : DenseWeightsCopy
 /// <summary>Float products of a few rows with a Dense layer's weights stored input by input (<see cref="InputMajorDense"/>):
 /// each row's outputs for a run of units are summed as Σ x_p · Wᵀ[p, units], the input broadcast and the run of weights one
 /// contiguous read, every piece handed to the same generated epilogues as <see cref="Gemm"/>.</summary>
-/// <remarks>Runs of 8 vectors of units (128 for 512-bit floats) at a time, one accumulator per vector and row, two rows
-/// per pass over the weights where there are two. A product large enough to repay the hand-off is split between the
-/// cores by whole runs. The sums are taken in input order, so they round differently from <see cref="Gemm"/>'s
-/// dot products of the same values (both are within float's rounding of the exact product).</remarks>
+/// <remarks>Runs of 8 vectors of units (128 for 512-bit floats) at a time: eight rows at once by <see cref="Gemm"/>'s
+/// micro-kernel reading the copy in place, then two rows per pass over the weights, then one. A product large enough to
+/// repay the hand-off is split between the cores by whole runs, or by rows where there is one run. Every kernel sums
+/// each output in one chain over the inputs in order, as <see cref="Gemm"/>'s packed product does, so a row's outputs are
+/// the same bits here and there, whatever its batch and whichever kernel or core took it.</remarks>
 public static unsafe class InputMajorGemm
 {
+    /// <summary>Float predictions of fewer rows than this read the input-major copy (the generated networks ask here).
+    /// Below it the copy saves packing the weights at every call: the sample MLP's layers 1.5–2.5× faster at 8–15 rows
+    /// than <see cref="Gemm"/>, even at 32; for a 3136-input layer (1.6 MB, the Fashion CNN's) about even at 8–16 rows
+    /// and behind from 24, where the packed panels' reuse in L1 wins.</summary>
+    public const int RowLimit = 16;
+
     /// <summary>C[batch, units] = inputs · Wᵀ; every row segment of C goes to <paramref name="epilogue"/>.</summary>
     /// <remarks>As with <see cref="Gemm.Multiply"/>, the epilogue may run on two threads for different pieces.</remarks>
     public static void Multiply<T, TEpilogue>(ReadOnlySpan<T> inputs, InputMajorDense layer, int batch, ref TEpilogue epilogue)
@@ -108,10 +115,10 @@ public static unsafe class InputMajorGemm
     {
         int runs = Runs<TVector, TSimd>(job.Layer);
         long work = (long)job.Batch * job.Layer.PaddedUnits * job.Layer.Inputs;
-        if (WorkSharing.Parts > 1 && runs >= 2 && work >= Gemm.SharedWorkThreshold)
+        if (WorkSharing.Parts > 1 && (runs >= 2 || job.Batch >= 2) && work >= Gemm.SharedWorkThreshold)
             WorkSharing.Run(&Part<T, TVector, TSimd, TEpilogue>, Unsafe.AsPointer(ref job));
         else
-            Compute<T, TVector, TSimd, TEpilogue>(ref job, 0, runs);
+            Compute<T, TVector, TSimd, TEpilogue>(ref job, 0, runs, 0, job.Batch);
     }
 
     /// <summary>Runs of up to eight vectors of units, each starting at one of the layer's own units (narrow vectors
@@ -126,39 +133,77 @@ public static unsafe class InputMajorGemm
         where TEpilogue : IGemmEpilogue<T>, allows ref struct
     {
         ref var job = ref Unsafe.AsRef<Job<TEpilogue>>(state);
-        var (first, last) = WorkSharing.Range(Runs<TVector, TSimd>(job.Layer), part);
-        Compute<T, TVector, TSimd, TEpilogue>(ref job, first, last);
+        int runs = Runs<TVector, TSimd>(job.Layer);
+        if (runs >= 2)
+        {
+            var (first, last) = WorkSharing.Range(runs, part);
+            Compute<T, TVector, TSimd, TEpilogue>(ref job, first, last, 0, job.Batch);
+        }
+        else
+        {
+            // One run: the rows split, at whole 8-row tiles where each part gets one, else near the middle at a pair, so
+            // the passes over the weights even out (a row's sums are the same bits whichever kernel and core take it).
+            int split = job.Batch >= 2 * Gemm.RowsPerTile ? job.Batch / 2 / Gemm.RowsPerTile * Gemm.RowsPerTile
+                : job.Batch == 2 ? 1 : (job.Batch + 3) / 4 * 2;
+            Compute<T, TVector, TSimd, TEpilogue>(ref job, 0, runs, part == 0 ? 0 : split, part == 0 ? split : job.Batch);
+        }
     }
 
-    /// <summary>Every row times the runs [firstRun, lastRun). Whole runs take the rows two at a time, so a batch of a
-    /// few rows reads the weights once per pair of rows.</summary>
+    /// <summary>Rows [firstRow, lastRow) times the runs [firstRun, lastRun): eight rows at a time by <see cref="Gemm"/>'s
+    /// micro-kernel reading two vectors of units straight from the copy, then the rows left two at a time, then one.
+    /// Every kernel sums each output over the inputs in order in one chain, as <see cref="Gemm"/> does, so a row's
+    /// outputs are the same bits whichever kernel took it and however large its batch.</summary>
     [SkipLocalsInit]
-    static void Compute<T, TVector, TSimd, TEpilogue>(ref Job<TEpilogue> job, int firstRun, int lastRun)
+    static void Compute<T, TVector, TSimd, TEpilogue>(ref Job<TEpilogue> job, int firstRun, int lastRun, int firstRow, int lastRow)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<float, TVector>
         where TEpilogue : IGemmEpilogue<T>, allows ref struct
     {
         var layer = job.Layer;
-        int inputs = layer.Inputs, stride = layer.PaddedUnits, width = RunWidth<TVector, TSimd>();
-        // T is float (checked by Multiply); the epilogue takes the sums as T.
+        int inputs = layer.Inputs, stride = layer.PaddedUnits, width = RunWidth<TVector, TSimd>(), pair = 2 * TSimd.Count;
+        // T is float (checked by Multiply); the epilogue takes the sums as T. Room for two rows of a run, or for a tile
+        // of eight rows of two vectors.
         Span<T> values = stackalloc T[2 * 8 * 16];
         Span<T> first = values[..width], second = values.Slice(width, width);
-        ref float sums = ref MemoryMarshal.Cast<T, float>(first)[0], secondSums = ref MemoryMarshal.Cast<T, float>(second)[0];
+        ref float sums = ref MemoryMarshal.Cast<T, float>(values)[0], secondSums = ref Unsafe.Add(ref sums, width);
         ref float weights = ref layer.Start;
         for (int run = firstRun; run < lastRun; run++)
         {
             int unit = run * width, vectors = Math.Min(8, (stride - unit) / TSimd.Count);
             int count = Math.Min(vectors * TSimd.Count, layer.Units - unit);
             ref float start = ref Unsafe.Add(ref weights, unit);
-            int row = 0;
+            // Tiles take only the vectors that hold some of the layer's units (narrow vectors leave some of padding alone).
+            int used = (count + TSimd.Count - 1) / TSimd.Count;
+            int row = firstRow;
+            for (; row + Gemm.RowsPerTile <= lastRow; row += Gemm.RowsPerTile)
+            {
+                ref float x = ref *(job.Inputs + (nint)row * inputs);
+                int v = 0;
+                for (; v + 2 <= used; v += 2)
+                {
+                    Gemm.EightRows<float, TVector, TSimd>(ref x, inputs, 1, ref Unsafe.Add(ref start, v * TSimd.Count), stride, inputs, ref sums, carried: false);
+                    int column = v * TSimd.Count, columns = Math.Min(pair, count - column);
+                    for (int r = 0; r < Gemm.RowsPerTile; r++)
+                        job.Epilogue.Apply(row + r, unit + column, values.Slice(r * pair, columns));
+                }
+                if (v < used)
+                {
+                    // An odd vector left: each row's own, 16 values of the tile's room per row.
+                    for (int r = 0; r < Gemm.RowsPerTile; r++)
+                        OneVector<TVector, TSimd>(job.Inputs + (nint)(row + r) * inputs, ref Unsafe.Add(ref start, v * TSimd.Count), inputs, stride, ref Unsafe.Add(ref sums, r * TSimd.Count));
+                    int column = v * TSimd.Count, columns = count - column;
+                    for (int r = 0; r < Gemm.RowsPerTile; r++)
+                        job.Epilogue.Apply(row + r, unit + column, values.Slice(r * TSimd.Count, columns));
+                }
+            }
             if (vectors == 8)
-                for (; row + 2 <= job.Batch; row += 2)
+                for (; row + 2 <= lastRow; row += 2)
                 {
                     float* x = job.Inputs + (nint)row * inputs;
                     TwoRows<TVector, TSimd>(x, x + inputs, ref start, inputs, stride, ref sums, ref secondSums);
                     job.Epilogue.Apply(row, unit, first[..count]);
                     job.Epilogue.Apply(row + 1, unit, second[..count]);
                 }
-            for (; row < job.Batch; row++)
+            for (; row < lastRow; row++)
             {
                 float* x = job.Inputs + (nint)row * inputs;
                 if (vectors == 8) EightVectors<TVector, TSimd>(x, ref start, inputs, stride, ref sums);
@@ -235,18 +280,15 @@ public static unsafe class InputMajorGemm
         TSimd.Store(c6, ref Unsafe.Add(ref sums, 6 * count)); TSimd.Store(c7, ref Unsafe.Add(ref sums, 7 * count));
     }
 
-    /// <summary>One vector of units' sums (the runs after the last whole one), two accumulators over alternate inputs.</summary>
+    /// <summary>One vector of units' sums (the runs after the last whole one), one accumulator in input order as in the
+    /// other kernels. Its chain waits on each FMA in turn; it only ever takes the last few units of a layer.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     static void OneVector<TVector, TSimd>(float* x, ref float w, int inputs, int stride, ref float sums)
         where TVector : struct where TSimd : ISimd<float, TVector>
     {
-        TVector c = TSimd.Zero, d = TSimd.Zero;
-        for (int p = 0; p < inputs; p += 2, w = ref Unsafe.Add(ref w, 2 * stride))
-        {
+        TVector c = TSimd.Zero;
+        for (int p = 0; p < inputs; p++, w = ref Unsafe.Add(ref w, stride))
             c = TSimd.MultiplyAdd(TSimd.Broadcast(x[p]), TSimd.Load(ref w), c);
-            if (p + 1 == inputs) break;
-            d = TSimd.MultiplyAdd(TSimd.Broadcast(x[p + 1]), TSimd.Load(ref Unsafe.Add(ref w, stride)), d);
-        }
-        TSimd.Store(TSimd.Add(c, d), ref sums);
+        TSimd.Store(c, ref sums);
     }
 }

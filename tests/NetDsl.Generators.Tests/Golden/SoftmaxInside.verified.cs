@@ -108,10 +108,10 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         return _quantized;
     }
 
-    /// <summary>Float predictions of fewer than 8 rows read each Dense layer's weights input by input, one stream instead of a stream per unit (<see cref="global::NetDsl.Kernels.InputMajorDense"/>).</summary>
+    /// <summary>Float predictions of fewer rows than <see cref="global::NetDsl.Kernels.InputMajorGemm.RowLimit"/> read each Dense layer's weights from a copy stored input by input, packed once instead of at every call (<see cref="global::NetDsl.Kernels.InputMajorDense"/>).</summary>
     global::NetDsl.Kernels.InputMajorDense[]? InputMajorWeights(int batch)
     {
-        if (InferencePrecision != global::NetDsl.InferencePrecision.Float32 || batch >= 8) return null;
+        if (InferencePrecision != global::NetDsl.InferencePrecision.Float32 || batch >= global::NetDsl.Kernels.InputMajorGemm.RowLimit) return null;
         if (_inputMajor is not null && _inputMajorVersion == _version) return _inputMajor;
         global::System.ReadOnlySpan<float> parameters = _parameters;
         _inputMajor ??= [new(9, 5), new(4, 9)];
