@@ -123,21 +123,35 @@ public class InputMajorTests
 
     /// <summary>Rows predicted 1, 3, 7, 8 and 13 at a time take the input-major copy; a batch of
     /// <see cref="InputMajorGemm.RowLimit"/> or more takes <see cref="Gemm"/> on θ itself. A row's prediction is the same
-    /// bits either way.</summary>
-    [Fact]
-    public void A_row_predicts_the_same_bits_in_any_batch()
+    /// bits either way: in the sample-sized MLP, with BatchNorm folded into a Dense layer, behind convolutions and
+    /// pooling, and with residual connections.</summary>
+    [Theory]
+    [InlineData("mlp")]
+    [InlineData("folded")]
+    [InlineData("cnn")]
+    [InlineData("strided")]
+    [InlineData("residual")]
+    public void A_row_predicts_the_same_bits_in_any_batch(string name)
     {
-        var network = new FashionSizedMlp(seed: 4);
+        INeuralNetwork network = name switch
+        {
+            "mlp" => new FashionSizedMlp(seed: 4),
+            "folded" => new DenseNorm(seed: 2).WithSpreadStatistics(),
+            "cnn" => new MixedCnn(seed: 3),
+            "strided" => new StridedCnn(seed: 5),
+            _ => new ResidualCnn(seed: 6),
+        };
+        int inputs = network.InputSize, outputs = network.OutputSize;
         const int total = 2 * InputMajorGemm.RowLimit;
-        var x = TestData.Uniform(total * 784, 5, 0, 1);
-        var batch = new float[total * 10];
+        var x = TestData.Uniform(total * inputs, 5, 0, 1);
+        var batch = new float[total * outputs];
         network.PredictBatch(x, batch);
         foreach (int rows in new[] { 1, 3, 7, 8, 13 })
             for (int first = 0; first + rows <= total; first += rows)
             {
-                var few = new float[rows * 10];
-                network.PredictBatch(x.AsSpan(first * 784, rows * 784), few);
-                Assert.Equal(batch.AsSpan(first * 10, rows * 10).ToArray(), few);
+                var few = new float[rows * outputs];
+                network.PredictBatch(x.AsSpan(first * inputs, rows * inputs), few);
+                Assert.Equal(batch.AsSpan(first * outputs, rows * outputs).ToArray(), few);
             }
     }
 

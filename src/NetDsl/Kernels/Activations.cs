@@ -153,6 +153,8 @@ public static class Activations
 
     readonly struct ELUForward : IUnaryOperator
     {
+        public static bool Approximates => true;
+
         public static TV Apply<T, TV, TS>(TV x, TV alpha) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
             TS.SelectPositive(x, x, TS.Multiply(alpha, TS.Subtract(TS.Exp(x), TS.Broadcast(T.One))));
     }
@@ -178,6 +180,8 @@ public static class Activations
 
     readonly struct SigmoidForward : IUnaryOperator
     {
+        public static bool Approximates => true;
+
         public static TV Apply<T, TV, TS>(TV x, TV _) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV>
         {
             var one = TS.Broadcast(T.One);
@@ -193,6 +197,8 @@ public static class Activations
 
     readonly struct TanhForward : IUnaryOperator
     {
+        public static bool Approximates => true;
+
         // tanh(x) = 1 − 2 / (e^(2x) + 1): saturates cleanly to ±1 when e^(2x) overflows to ∞ or underflows to 0.
         public static TV Apply<T, TV, TS>(TV x, TV _) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV>
         {
