@@ -121,7 +121,18 @@ public class InputMajorTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new InputMajorDense(3, 0));
     }
 
-    /// <summary>Rows predicted 1, 3, 7, 8 and 13 at a time take the input-major copy; a batch of
+    /// <summary>A copy of up to 1 MiB serves predictions of up to 31 rows; a larger one (the Fashion CNN's 3136-input
+    /// layer, 1.6 MB) up to 15, beyond which <see cref="Gemm"/>'s packed panels win.</summary>
+    [Fact]
+    public void Large_copies_serve_fewer_rows()
+    {
+        Assert.Equal(InputMajorGemm.RowLimit, new InputMajorDense(256, 784).RowLimit);
+        Assert.Equal(InputMajorGemm.RowLimit, new InputMajorDense(256, 1024).RowLimit); // exactly 1 MiB
+        Assert.Equal(InputMajorGemm.RowLimit / 2, new InputMajorDense(256, 1025).RowLimit);
+        Assert.Equal(InputMajorGemm.RowLimit / 2, new InputMajorDense(128, 3136).RowLimit);
+    }
+
+    /// <summary>Rows predicted 1, 3, 7, 8, 13, 20 and 31 at a time take the input-major copy; a batch of
     /// <see cref="InputMajorGemm.RowLimit"/> or more takes <see cref="Gemm"/> on θ itself. A row's prediction is the same
     /// bits either way: in the sample-sized MLP, with BatchNorm folded into a Dense layer, behind convolutions and
     /// pooling, and with residual connections.</summary>
@@ -146,7 +157,7 @@ public class InputMajorTests
         var x = TestData.Uniform(total * inputs, 5, 0, 1);
         var batch = new float[total * outputs];
         network.PredictBatch(x, batch);
-        foreach (int rows in new[] { 1, 3, 7, 8, 13 })
+        foreach (int rows in new[] { 1, 3, 7, 8, 13, 20, 31 })
             for (int first = 0; first + rows <= total; first += rows)
             {
                 var few = new float[rows * outputs];

@@ -91,7 +91,7 @@ internal static partial class NetworkEmitter
         w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, ""))} }};");
         // Predictions with int8 weights, and float predictions of a few rows, take the same epilogue after their own product.
         w.Line($"if (quantized is not null) {Kernels}QuantizedGemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(plan, block)}, quantized[{DenseIndex(plan, block)}], batch, ref epilogue);");
-        w.Line($"else if (inputMajor is not null) {Kernels}InputMajorGemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(plan, block)}, inputMajor[{DenseIndex(plan, block)}], batch, ref epilogue);");
+        w.Line($"else if (inputMajor is not null && batch < inputMajor[{DenseIndex(plan, block)}].RowLimit) {Kernels}InputMajorGemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(plan, block)}, inputMajor[{DenseIndex(plan, block)}], batch, ref epilogue);");
         w.Line($"else {Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(plan, block)}, false, {Weights(block)}, true, batch, {block.Outputs}, {block.Inputs}, ref epilogue);");
         if (block.Activation == ActivationKind.Softmax)
         {

@@ -189,7 +189,7 @@ internal static partial class NetworkEmitter
         {
             EmitDenseCopies(w, plan, "QuantizedDense", "QuantizedWeights()", "_quantized", "Quantize",
                 $"InferencePrecision != {Runtime}InferencePrecision.Int8");
-            w.Line($"/// <summary>Float predictions of fewer rows than <see cref=\"{Kernels}InputMajorGemm.RowLimit\"/> read each Dense layer's weights from a copy stored input by input, packed once instead of at every call (<see cref=\"{Kernels}InputMajorDense\"/>).</summary>");
+            w.Line($"/// <summary>Float predictions of fewer rows than <see cref=\"{Kernels}InputMajorGemm.RowLimit\"/> read each Dense layer's weights from a copy stored input by input, packed once instead of at every call, where the batch is below the copy's own <see cref=\"{Kernels}InputMajorDense.RowLimit\"/> (<see cref=\"{Kernels}InputMajorDense\"/>).</summary>");
             EmitDenseCopies(w, plan, "InputMajorDense", "InputMajorWeights(int batch)", "_inputMajor", "Load",
                 $"InferencePrecision != {Runtime}InferencePrecision.Float32 || batch >= {Kernels}InputMajorGemm.RowLimit");
         }

@@ -25,7 +25,18 @@ public sealed class InputMajorDense : DenseWeightsCopy
         // Zeroed once: the padding units keep zero weights, as Load writes only the layer's own.
         values = AlignedArray.Allocate<float>(PaddedUnits * inputs);
         start = AlignedArray.Start(values);
+        RowLimit = (long)PaddedUnits * inputs * sizeof(float) <= LargeCopy ? InputMajorGemm.RowLimit : InputMajorGemm.RowLimit / 2;
     }
+
+    /// <summary>Bytes above which a copy serves fewer rows: half of this Xeon's 2 MB L2 per core.</summary>
+    const long LargeCopy = 1 << 20;
+
+    /// <summary>Predictions of fewer rows than this take this copy; more take <see cref="Gemm"/> on the layer's weights.
+    /// <see cref="InputMajorGemm.RowLimit"/> for a copy of up to 1 MiB (the sample MLP's layers: 1.1–1.5× faster at 16–31
+    /// rows than <see cref="Gemm"/>, which packs the weights at every call); half of it for a larger one, which every
+    /// eight rows read again from L2 or beyond while the packed panels are reused from L1 (a 3136-input layer of 1.6 MB,
+    /// the Fashion CNN's: about even at 8–16 rows, 0.73–0.78× at 24–32).</summary>
+    public int RowLimit { get; }
 
     internal ref float Start => ref values[start];
 
@@ -64,11 +75,10 @@ public sealed class InputMajorDense : DenseWeightsCopy
 /// the same bits here and there, whatever its batch and whichever kernel or core took it.</remarks>
 public static unsafe class InputMajorGemm
 {
-    /// <summary>Float predictions of fewer rows than this read the input-major copy (the generated networks ask here).
-    /// Below it the copy saves packing the weights at every call: the sample MLP's layers 1.5–2.5× faster at 8–15 rows
-    /// than <see cref="Gemm"/>, even at 32; for a 3136-input layer (1.6 MB, the Fashion CNN's) about even at 8–16 rows
-    /// and behind from 24, where the packed panels' reuse in L1 wins.</summary>
-    public const int RowLimit = 16;
+    /// <summary>Float predictions of fewer rows than this may read the input-major copies, each layer's below its own
+    /// <see cref="InputMajorDense.RowLimit"/> (the generated networks ask both). Below it a copy saves packing the weights
+    /// at every call: the sample MLP's layers 1.5–2.5× faster at 8–15 rows than <see cref="Gemm"/>, 1.1–1.5× at 16–31.</summary>
+    public const int RowLimit = 32;
 
     /// <summary>C[batch, units] = inputs · Wᵀ; every row segment of C goes to <paramref name="epilogue"/>.</summary>
     /// <remarks>As with <see cref="Gemm.Multiply"/>, the epilogue may run on two threads for different pieces.</remarks>
@@ -171,7 +181,8 @@ public static unsafe class InputMajorGemm
             int unit = run * width, vectors = Math.Min(8, (stride - unit) / TSimd.Count);
             int count = Math.Min(vectors * TSimd.Count, layer.Units - unit);
             ref float start = ref Unsafe.Add(ref weights, unit);
-            // Tiles take only the vectors that hold some of the layer's units (narrow vectors leave some of padding alone).
+            // Tiles take only the vectors that hold some of the layer's units (with narrow vectors a run's last ones may
+            // hold padding alone).
             int used = (count + TSimd.Count - 1) / TSimd.Count;
             int row = firstRow;
             for (; row + Gemm.RowsPerTile <= lastRow; row += Gemm.RowsPerTile)

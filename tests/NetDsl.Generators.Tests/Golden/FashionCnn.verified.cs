@@ -152,7 +152,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         return _quantized;
     }
 
-    /// <summary>Float predictions of fewer rows than <see cref="global::NetDsl.Kernels.InputMajorGemm.RowLimit"/> read each Dense layer's weights from a copy stored input by input, packed once instead of at every call (<see cref="global::NetDsl.Kernels.InputMajorDense"/>).</summary>
+    /// <summary>Float predictions of fewer rows than <see cref="global::NetDsl.Kernels.InputMajorGemm.RowLimit"/> read each Dense layer's weights from a copy stored input by input, packed once instead of at every call, where the batch is below the copy's own <see cref="global::NetDsl.Kernels.InputMajorDense.RowLimit"/> (<see cref="global::NetDsl.Kernels.InputMajorDense"/>).</summary>
     global::NetDsl.Kernels.InputMajorDense[]? InputMajorWeights(int batch)
     {
         if (InferencePrecision != global::NetDsl.InferencePrecision.Float32 || batch >= global::NetDsl.Kernels.InputMajorGemm.RowLimit) return null;
@@ -364,7 +364,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 6);
             var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 128), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 64), quantized[0], batch, ref epilogue);
-            else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 64), inputMajor[0], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[0].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 64), inputMajor[0], batch, ref epilogue);
             else global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 64), false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 128, 64, ref epilogue);
         }
         // Logits: Dense 128 → 10
@@ -372,7 +372,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             var output = buffers.LogitsOutput.AsSpan(0, batch * 10);
             var epilogue = new LogitsForwardEpilogue<T> { Bias = parameters.Slice(LogitsBiasOffset, 10), Output = output };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 128), quantized[1], batch, ref epilogue);
-            else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 128), inputMajor[1], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[1].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 128), inputMajor[1], batch, ref epilogue);
             else global::NetDsl.Kernels.Gemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 128), false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), true, batch, 10, 128, ref epilogue);
         }
     }

@@ -125,7 +125,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         return _quantized;
     }
 
-    /// <summary>Float predictions of fewer rows than <see cref="global::NetDsl.Kernels.InputMajorGemm.RowLimit"/> read each Dense layer's weights from a copy stored input by input, packed once instead of at every call (<see cref="global::NetDsl.Kernels.InputMajorDense"/>).</summary>
+    /// <summary>Float predictions of fewer rows than <see cref="global::NetDsl.Kernels.InputMajorGemm.RowLimit"/> read each Dense layer's weights from a copy stored input by input, packed once instead of at every call, where the batch is below the copy's own <see cref="global::NetDsl.Kernels.InputMajorDense.RowLimit"/> (<see cref="global::NetDsl.Kernels.InputMajorDense"/>).</summary>
     global::NetDsl.Kernels.InputMajorDense[]? InputMajorWeights(int batch)
     {
         if (InferencePrecision != global::NetDsl.InferencePrecision.Float32 || batch >= global::NetDsl.Kernels.InputMajorGemm.RowLimit) return null;
@@ -273,7 +273,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 0);
             var epilogue = new Hidden1ForwardEpilogue<T> { Bias = parameters.Slice(Hidden1BiasOffset, 256), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, Hidden1ForwardEpilogue<T>>(inputs, quantized[0], batch, ref epilogue);
-            else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, Hidden1ForwardEpilogue<T>>(inputs, inputMajor[0], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[0].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, Hidden1ForwardEpilogue<T>>(inputs, inputMajor[0], batch, ref epilogue);
             else global::NetDsl.Kernels.Gemm.Multiply<T, Hidden1ForwardEpilogue<T>>(inputs, false, parameters.Slice(Hidden1WeightOffset, Hidden1WeightLength), true, batch, 256, 784, ref epilogue);
         }
         // Hidden2: Dense 256 → 128, ReLU (Act2), Dropout 0.2 (Drop2)
@@ -284,7 +284,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[1], dropoutSeed, 1);
             var epilogue = new Hidden2ForwardEpilogue<T> { Bias = parameters.Slice(Hidden2BiasOffset, 128), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * 256), quantized[1], batch, ref epilogue);
-            else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * 256), inputMajor[1], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[1].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * 256), inputMajor[1], batch, ref epilogue);
             else global::NetDsl.Kernels.Gemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * 256), false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), true, batch, 128, 256, ref epilogue);
         }
         // Logits: Dense 128 → 10
@@ -292,7 +292,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             var output = buffers.LogitsOutput.AsSpan(0, batch * 10);
             var epilogue = new LogitsForwardEpilogue<T> { Bias = parameters.Slice(LogitsBiasOffset, 10), Output = output };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Hidden2Output.AsSpan(0, batch * 128), quantized[2], batch, ref epilogue);
-            else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Hidden2Output.AsSpan(0, batch * 128), inputMajor[2], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[2].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Hidden2Output.AsSpan(0, batch * 128), inputMajor[2], batch, ref epilogue);
             else global::NetDsl.Kernels.Gemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Hidden2Output.AsSpan(0, batch * 128), false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), true, batch, 10, 128, ref epilogue);
         }
     }

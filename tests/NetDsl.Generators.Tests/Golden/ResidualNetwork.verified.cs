@@ -181,7 +181,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         return _quantized;
     }
 
-    /// <summary>Float predictions of fewer rows than <see cref="global::NetDsl.Kernels.InputMajorGemm.RowLimit"/> read each Dense layer's weights from a copy stored input by input, packed once instead of at every call (<see cref="global::NetDsl.Kernels.InputMajorDense"/>).</summary>
+    /// <summary>Float predictions of fewer rows than <see cref="global::NetDsl.Kernels.InputMajorGemm.RowLimit"/> read each Dense layer's weights from a copy stored input by input, packed once instead of at every call, where the batch is below the copy's own <see cref="global::NetDsl.Kernels.InputMajorDense.RowLimit"/> (<see cref="global::NetDsl.Kernels.InputMajorDense"/>).</summary>
     global::NetDsl.Kernels.InputMajorDense[]? InputMajorWeights(int batch)
     {
         if (InferencePrecision != global::NetDsl.InferencePrecision.Float32 || batch >= global::NetDsl.Kernels.InputMajorGemm.RowLimit) return null;
@@ -423,7 +423,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var output = buffers.HiddenOutput.AsSpan(0, batch * 16);
             var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 16), Output = output };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 8), quantized[0], batch, ref epilogue);
-            else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 8), inputMajor[0], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[0].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 8), inputMajor[0], batch, ref epilogue);
             else global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 8), false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 16, 8, ref epilogue);
         }
         // Hidden2: Dense 16 → 16
@@ -431,7 +431,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var output = buffers.Hidden2Output.AsSpan(0, batch * 16);
             var epilogue = new Hidden2ForwardEpilogue<T> { Bias = parameters.Slice(Hidden2BiasOffset, 16), Output = output };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 16), quantized[1], batch, ref epilogue);
-            else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 16), inputMajor[1], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[1].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 16), inputMajor[1], batch, ref epilogue);
             else global::NetDsl.Kernels.Gemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 16), false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), true, batch, 16, 16, ref epilogue);
         }
         // Skip2: Add, width 16
@@ -446,7 +446,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var output = buffers.LogitsOutput.AsSpan(0, batch * 10);
             var epilogue = new LogitsForwardEpilogue<T> { Bias = parameters.Slice(LogitsBiasOffset, 10), Output = output };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Skip2Output.AsSpan(0, batch * 16), quantized[2], batch, ref epilogue);
-            else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Skip2Output.AsSpan(0, batch * 16), inputMajor[2], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[2].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Skip2Output.AsSpan(0, batch * 16), inputMajor[2], batch, ref epilogue);
             else global::NetDsl.Kernels.Gemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Skip2Output.AsSpan(0, batch * 16), false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), true, batch, 10, 16, ref epilogue);
         }
     }

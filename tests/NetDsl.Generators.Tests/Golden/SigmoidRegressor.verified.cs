@@ -118,7 +118,7 @@ partial class Models
             return _quantized;
         }
 
-        /// <summary>Float predictions of fewer rows than <see cref="global::NetDsl.Kernels.InputMajorGemm.RowLimit"/> read each Dense layer's weights from a copy stored input by input, packed once instead of at every call (<see cref="global::NetDsl.Kernels.InputMajorDense"/>).</summary>
+        /// <summary>Float predictions of fewer rows than <see cref="global::NetDsl.Kernels.InputMajorGemm.RowLimit"/> read each Dense layer's weights from a copy stored input by input, packed once instead of at every call, where the batch is below the copy's own <see cref="global::NetDsl.Kernels.InputMajorDense.RowLimit"/> (<see cref="global::NetDsl.Kernels.InputMajorDense"/>).</summary>
         global::NetDsl.Kernels.InputMajorDense[]? InputMajorWeights(int batch)
         {
             if (InferencePrecision != global::NetDsl.InferencePrecision.Float32 || batch >= global::NetDsl.Kernels.InputMajorGemm.RowLimit) return null;
@@ -274,7 +274,7 @@ partial class Models
                 var output = buffers.HiddenOutput.AsSpan(0, batch * 11);
                 var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 11), Output = output };
                 if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.InputDropOutput.AsSpan(0, batch * 6), quantized[0], batch, ref epilogue);
-                else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.InputDropOutput.AsSpan(0, batch * 6), inputMajor[0], batch, ref epilogue);
+                else if (inputMajor is not null && batch < inputMajor[0].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.InputDropOutput.AsSpan(0, batch * 6), inputMajor[0], batch, ref epilogue);
                 else global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.InputDropOutput.AsSpan(0, batch * 6), false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 11, 6, ref epilogue);
             }
             // Gate: width 11, Sigmoid (Gate)
@@ -289,7 +289,7 @@ partial class Models
                 var output = buffers.OutOutput.AsSpan(0, batch * 4);
                 var epilogue = new OutForwardEpilogue<T> { Bias = parameters.Slice(OutBiasOffset, 4), Output = output };
                 if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.GateOutput.AsSpan(0, batch * 11), quantized[1], batch, ref epilogue);
-                else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.GateOutput.AsSpan(0, batch * 11), inputMajor[1], batch, ref epilogue);
+                else if (inputMajor is not null && batch < inputMajor[1].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.GateOutput.AsSpan(0, batch * 11), inputMajor[1], batch, ref epilogue);
                 else global::NetDsl.Kernels.Gemm.Multiply<T, OutForwardEpilogue<T>>(buffers.GateOutput.AsSpan(0, batch * 11), false, parameters.Slice(OutWeightOffset, OutWeightLength), true, batch, 4, 11, ref epilogue);
             }
         }

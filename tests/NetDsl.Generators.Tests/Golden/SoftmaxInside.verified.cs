@@ -108,7 +108,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         return _quantized;
     }
 
-    /// <summary>Float predictions of fewer rows than <see cref="global::NetDsl.Kernels.InputMajorGemm.RowLimit"/> read each Dense layer's weights from a copy stored input by input, packed once instead of at every call (<see cref="global::NetDsl.Kernels.InputMajorDense"/>).</summary>
+    /// <summary>Float predictions of fewer rows than <see cref="global::NetDsl.Kernels.InputMajorGemm.RowLimit"/> read each Dense layer's weights from a copy stored input by input, packed once instead of at every call, where the batch is below the copy's own <see cref="global::NetDsl.Kernels.InputMajorDense.RowLimit"/> (<see cref="global::NetDsl.Kernels.InputMajorDense"/>).</summary>
     global::NetDsl.Kernels.InputMajorDense[]? InputMajorWeights(int batch)
     {
         if (InferencePrecision != global::NetDsl.InferencePrecision.Float32 || batch >= global::NetDsl.Kernels.InputMajorGemm.RowLimit) return null;
@@ -252,7 +252,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
             if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 0);
             var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 9), Output = output, Activation = activation };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(inputs, quantized[0], batch, ref epilogue);
-            else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(inputs, inputMajor[0], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[0].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(inputs, inputMajor[0], batch, ref epilogue);
             else global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(inputs, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 9, 5, ref epilogue);
             global::NetDsl.Kernels.Activations.SoftmaxRows(activation, 9);
             if (dropout)
@@ -267,7 +267,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
             var activation = output;
             var epilogue = new OutForwardEpilogue<T> { Bias = parameters.Slice(OutBiasOffset, 4), Output = output, Activation = activation };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 9), quantized[1], batch, ref epilogue);
-            else if (inputMajor is not null) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 9), inputMajor[1], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[1].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 9), inputMajor[1], batch, ref epilogue);
             else global::NetDsl.Kernels.Gemm.Multiply<T, OutForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 9), false, parameters.Slice(OutWeightOffset, OutWeightLength), true, batch, 4, 9, ref epilogue);
             global::NetDsl.Kernels.Activations.SoftmaxRows(activation, 4);
         }
