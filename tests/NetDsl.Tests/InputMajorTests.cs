@@ -134,22 +134,33 @@ public class InputMajorTests
 
     /// <summary>Rows predicted 1, 3, 7, 8, 13, 20 and 31 at a time take the input-major copy; a batch of
     /// <see cref="InputMajorGemm.RowLimit"/> or more takes <see cref="Gemm"/> on θ itself. A row's prediction is the same
-    /// bits either way: in the sample-sized MLP, with BatchNorm folded into a Dense layer, behind convolutions and
-    /// pooling, and with residual connections.</summary>
+    /// bits either way: in the sample-sized MLP, with BatchNorm folded into a Dense layer and not, behind convolutions
+    /// and pooling, with residual connections, with every pointwise activation (ELU, SELU, sigmoid and tanh among them),
+    /// PReLU and Maxout.</summary>
     [Theory]
     [InlineData("mlp")]
     [InlineData("folded")]
+    [InlineData("unfolded")]
     [InlineData("cnn")]
     [InlineData("strided")]
+    [InlineData("pooled")]
     [InlineData("residual")]
+    [InlineData("zoo")]
+    [InlineData("tagger")]
+    [InlineData("parametric")]
     public void A_row_predicts_the_same_bits_in_any_batch(string name)
     {
         INeuralNetwork network = name switch
         {
             "mlp" => new FashionSizedMlp(seed: 4),
             "folded" => new DenseNorm(seed: 2).WithSpreadStatistics(),
+            "unfolded" => new DenseNorm(seed: 2) { FoldBatchNormAtInference = false }.WithSpreadStatistics(),
             "cnn" => new MixedCnn(seed: 3),
             "strided" => new StridedCnn(seed: 5),
+            "pooled" => new PooledCnn(seed: 7),
+            "zoo" => new ActivationZoo(seed: 8),
+            "tagger" => new BinaryTagger(seed: 9),
+            "parametric" => new ParametricNet(seed: 10),
             _ => new ResidualCnn(seed: 6),
         };
         int inputs = network.InputSize, outputs = network.OutputSize;
