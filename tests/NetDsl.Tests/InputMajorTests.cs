@@ -136,7 +136,8 @@ public class InputMajorTests
     /// <see cref="InputMajorGemm.RowLimit"/> or more takes <see cref="Gemm"/> on θ itself. A row's prediction is the same
     /// bits either way: in the sample-sized MLP, with BatchNorm folded into a Dense layer and not, behind convolutions
     /// and pooling, with residual connections, with every pointwise activation (ELU, SELU, sigmoid and tanh among them),
-    /// PReLU and Maxout.</summary>
+    /// PReLU and Maxout; and in int8, where every batch takes the integer products (exact sums, each row quantized
+    /// alone).</summary>
     [Theory]
     [InlineData("mlp")]
     [InlineData("folded")]
@@ -148,6 +149,7 @@ public class InputMajorTests
     [InlineData("zoo")]
     [InlineData("tagger")]
     [InlineData("parametric")]
+    [InlineData("int8")]
     public void A_row_predicts_the_same_bits_in_any_batch(string name)
     {
         INeuralNetwork network = name switch
@@ -161,6 +163,7 @@ public class InputMajorTests
             "zoo" => new ActivationZoo(seed: 8),
             "tagger" => new BinaryTagger(seed: 9),
             "parametric" => new ParametricNet(seed: 10),
+            "int8" => new FashionSizedMlp(seed: 4) { InferencePrecision = InferencePrecision.Int8 },
             _ => new ResidualCnn(seed: 6),
         };
         int inputs = network.InputSize, outputs = network.OutputSize;
