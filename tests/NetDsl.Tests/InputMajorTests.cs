@@ -91,9 +91,7 @@ public class InputMajorTests
                     var some = new float[rows * units];
                     var store = new StoreEpilogue<float>(some, units);
                     InputMajorGemm.Multiply<float, StoreEpilogue<float>>(x.AsSpan(first * inputs, rows * inputs), layer, rows, ref store, width);
-                    for (int i = 0; i < some.Length; i++)
-                        Assert.True(BitConverter.SingleToInt32Bits(some[i]) == BitConverter.SingleToInt32Bits(packed[first * units + i]),
-                            $"{width}, rows {first}..{first + rows - 1}, row {first + i / units} unit {i % units}: {some[i]} against {packed[first * units + i]}");
+                    AssertSameBits(packed.AsSpan(first * units, some.Length), some, $"{width}, rows {first}..{first + rows - 1}");
                 }
     }
 
@@ -176,7 +174,7 @@ public class InputMajorTests
             {
                 var few = new float[rows * outputs];
                 network.PredictBatch(x.AsSpan(first * inputs, rows * inputs), few);
-                Assert.Equal(batch.AsSpan(first * outputs, rows * outputs).ToArray(), few);
+                AssertSameBits(batch.AsSpan(first * outputs, rows * outputs), few, $"rows {first}..{first + rows - 1}");
             }
     }
 
@@ -209,8 +207,16 @@ public class InputMajorTests
         network.PredictBatch(x, batch);
         var one = new float[outputs];
         network.PredictBatch(x.AsSpan(0, inputs), one);
-        for (int i = 0; i < outputs; i++)
-            Assert.True(BitConverter.SingleToInt32Bits(one[i]) == BitConverter.SingleToInt32Bits(batch[i]), $"{when}, output {i}: {one[i]} against {batch[i]}");
+        AssertSameBits(batch.AsSpan(0, outputs), one, when);
+    }
+
+    /// <summary>Bit for bit, so that −0 against +0 (or one NaN against another) counts as a difference too.</summary>
+    static void AssertSameBits(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(actual[i]) == BitConverter.SingleToInt32Bits(expected[i]),
+                $"{what}, value {i}: {actual[i]} against {expected[i]}");
     }
 
     ref struct StoreAndCount(Span<float> output, Span<int> counts, int columns) : IGemmEpilogue<float>

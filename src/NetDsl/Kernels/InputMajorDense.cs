@@ -25,7 +25,6 @@ public sealed class InputMajorDense : DenseWeightsCopy
         // Zeroed once: the padding units keep zero weights, as Load writes only the layer's own.
         values = AlignedArray.Allocate<float>(PaddedUnits * inputs);
         start = AlignedArray.Start(values);
-        RowLimit = (long)PaddedUnits * inputs * sizeof(float) <= LargeCopy ? InputMajorGemm.RowLimit : InputMajorGemm.RowLimit / 2;
     }
 
     /// <summary>Bytes above which a copy serves fewer rows: half of this Xeon's 2 MB L2 per core.</summary>
@@ -36,7 +35,7 @@ public sealed class InputMajorDense : DenseWeightsCopy
     /// rows than <see cref="Gemm"/>, which packs the weights at every call); half of it for a larger one, which every
     /// eight rows read again from L2 or beyond while the packed panels are reused from L1 (a 3136-input layer of 1.6 MB,
     /// the Fashion CNN's: about even at 8–16 rows, 0.73–0.78× at 24–32).</summary>
-    public int RowLimit { get; }
+    public int RowLimit => (long)PaddedUnits * Inputs * sizeof(float) <= LargeCopy ? InputMajorGemm.RowLimit : InputMajorGemm.RowLimit / 2;
 
     internal ref float Start => ref values[start];
 
@@ -198,12 +197,13 @@ public static unsafe class InputMajorGemm
                 }
                 if (v < used)
                 {
-                    // An odd vector left: each row's own, 16 values of the tile's room per row.
+                    // An odd vector left: row by row.
+                    int column = v * TSimd.Count;
                     for (int r = 0; r < Gemm.RowsPerTile; r++)
-                        OneVector<TVector, TSimd>(job.Inputs + (nint)(row + r) * inputs, ref Unsafe.Add(ref start, v * TSimd.Count), inputs, stride, ref Unsafe.Add(ref sums, r * TSimd.Count));
-                    int column = v * TSimd.Count, columns = count - column;
-                    for (int r = 0; r < Gemm.RowsPerTile; r++)
-                        job.Epilogue.Apply(row + r, unit + column, values.Slice(r * TSimd.Count, columns));
+                    {
+                        OneVector<TVector, TSimd>(job.Inputs + (nint)(row + r) * inputs, ref Unsafe.Add(ref start, column), inputs, stride, ref sums);
+                        job.Epilogue.Apply(row + r, unit + column, values[..(count - column)]);
+                    }
                 }
             }
             if (vectors == 8)
