@@ -6,6 +6,11 @@ namespace NetDsl.Tests;
 /// <summary>Runs alone: a product is shared with the one worker thread, and when a test of another class holds that
 /// worker, the caller computes the worker's part too — with its own scratch buffers, which may then grow once to that
 /// part's size. That is an allocation of warm-up, not of a step, but it would land inside the measured loop.</summary>
+/// <remarks>Even alone, the first test failed once in about eight runs of the suite on 2026-12-01 (8,032 bytes: one
+/// buffer's growth, not a step's allocations), and did not again in 26 further runs, nor with the worker kept from
+/// claiming its part during the measured loop, so the caller computed every product whole. Each test therefore
+/// measures a second window of steps when the first allocated: a growth that happens once cannot land in both, an
+/// allocation per step lands in both.</remarks>
 [CollectionDefinition(nameof(AllocationTests), DisableParallelization = true)]
 public class AllocationCollection;
 
@@ -24,14 +29,12 @@ public class AllocationTests
         network.TrainStep(x, y, adam);
         network.PredictBatch(x, outputs);
         network.Predict(x.AsSpan(0, 784), outputs.AsSpan(0, 10));
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 3; i++)
+        Assert.Equal(0, AllocatedAfterWarmUp(() =>
         {
             network.TrainStep(x, y, adam);
             network.PredictBatch(x, outputs);
             network.Predict(x.AsSpan(0, 784), outputs.AsSpan(0, 10));
-        }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }));
     }
 
     [Fact]
@@ -44,12 +47,24 @@ public class AllocationTests
         var adam = new Adam();
         network.TrainStep(x, y, adam);
         network.PredictBatch(x, outputs);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 3; i++)
+        Assert.Equal(0, AllocatedAfterWarmUp(() =>
         {
             network.TrainStep(x, y, adam);
             network.PredictBatch(x, outputs); // refolds the BatchNorms after each step, into the same buffer
+        }));
+    }
+
+    /// <summary>Bytes this thread allocates in three rounds of <paramref name="step"/>; if any, those of three more
+    /// (see the class remarks).</summary>
+    static long AllocatedAfterWarmUp(Action step)
+    {
+        long Window()
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 3; i++) step();
+            return GC.GetAllocatedBytesForCurrentThread() - before;
         }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        long first = Window();
+        return first == 0 ? 0 : Window();
     }
 }
