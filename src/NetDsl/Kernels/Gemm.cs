@@ -298,9 +298,7 @@ public static unsafe class Gemm
                 for (int at = i / RowsPerTile * share, end = Math.Min(at + share, upcomingBytes); at < end; at += 64)
                     Sse.Prefetch1(upcoming + at);
             ref T place = ref Unsafe.Add(ref sums, i * sumsStride);
-            if (packed && typeof(TVector) == typeof(Vector512<T>))
-                EightPackedRows<T, TVector, TSimd>(ref Unsafe.Add(ref packedA, i * packedRowStride), ref block, depthCount, ref place, carried);
-            else if (packed)
+            if (packed)
                 EightRows<T, TVector, TSimd>(ref Unsafe.Add(ref packedA, i * packedRowStride), 1, RowsPerTile, ref block, panelWidth, depthCount, ref place, carried);
             else
                 EightRows<T, TVector, TSimd>(ref Unsafe.Add(ref a, i * rowStride), rowStride, depthStride, ref block, panelWidth, depthCount, ref place, carried);
@@ -570,6 +568,13 @@ public static unsafe class Gemm
     /// <summary>Eight rows of C times one panel: 16 accumulators, enough independent FMA chains for two FMA units
     /// of four cycles' latency; each step loads the panel row once and broadcasts eight values of A. The panel's rows lie
     /// <paramref name="panelStride"/> apart: a packed panel's two vectors, or a row of <see cref="InputMajorDense"/>.</summary>
+    /// <remarks>A packed tile of A ([depth][row]: rows 1 apart, depths 8) with 512-bit vectors takes a loop of its own,
+    /// where each row's value is read for its second FMA through a twin pointer the JIT cannot prove equal to the first
+    /// (<see cref="opaqueZero"/>). Otherwise the JIT loads the value once into a register shared by the row's two FMAs;
+    /// this way each FMA broadcasts it from memory itself (AVX-512's embedded broadcast), and a step is 2 loads and 16
+    /// FMAs instead of 2 loads, 8 broadcasts and 16 FMAs (+4-9% on the 2048 layer and the MLP's steps). The same products
+    /// summed in the same order: the same bits. Elsewhere the twin reads would need an index register (no faster,
+    /// measured), and without embedded broadcasts (256-bit vectors) each FMA would need a broadcast instruction.</remarks>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     internal static void EightRows<T, TVector, TSimd>(ref T a, nint rowStride, nint depthStride, ref T panel, nint panelStride, int k, ref T t, bool carried)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
@@ -586,32 +591,54 @@ public static unsafe class Gemm
             c40 = Load(ref t, 8); c41 = Load(ref t, 9); c50 = Load(ref t, 10); c51 = Load(ref t, 11);
             c60 = Load(ref t, 12); c61 = Load(ref t, 13); c70 = Load(ref t, 14); c71 = Load(ref t, 15);
         }
-        // Rows 0-3 and 4-7 from two moving bases, each row at base + r·rowStride.
-        ref T upper = ref a;
-        ref T lower = ref Unsafe.Add(ref a, 4 * rowStride);
-        nint twoRows = 2 * rowStride, threeRows = 3 * rowStride;
-        for (; k > 0; k--)
+        if (typeof(TVector) == typeof(Vector512<T>) && rowStride == 1 && depthStride == RowsPerTile)
         {
-            TVector b0 = TSimd.Load(ref panel), b1 = TSimd.Load(ref Unsafe.Add(ref panel, count));
-            TVector x = TSimd.Broadcast(upper);
-            c00 = TSimd.MultiplyAdd(x, b0, c00); c01 = TSimd.MultiplyAdd(x, b1, c01);
-            x = TSimd.Broadcast(Unsafe.Add(ref upper, rowStride));
-            c10 = TSimd.MultiplyAdd(x, b0, c10); c11 = TSimd.MultiplyAdd(x, b1, c11);
-            x = TSimd.Broadcast(Unsafe.Add(ref upper, twoRows));
-            c20 = TSimd.MultiplyAdd(x, b0, c20); c21 = TSimd.MultiplyAdd(x, b1, c21);
-            x = TSimd.Broadcast(Unsafe.Add(ref upper, threeRows));
-            c30 = TSimd.MultiplyAdd(x, b0, c30); c31 = TSimd.MultiplyAdd(x, b1, c31);
-            x = TSimd.Broadcast(lower);
-            c40 = TSimd.MultiplyAdd(x, b0, c40); c41 = TSimd.MultiplyAdd(x, b1, c41);
-            x = TSimd.Broadcast(Unsafe.Add(ref lower, rowStride));
-            c50 = TSimd.MultiplyAdd(x, b0, c50); c51 = TSimd.MultiplyAdd(x, b1, c51);
-            x = TSimd.Broadcast(Unsafe.Add(ref lower, twoRows));
-            c60 = TSimd.MultiplyAdd(x, b0, c60); c61 = TSimd.MultiplyAdd(x, b1, c61);
-            x = TSimd.Broadcast(Unsafe.Add(ref lower, threeRows));
-            c70 = TSimd.MultiplyAdd(x, b0, c70); c71 = TSimd.MultiplyAdd(x, b1, c71);
-            upper = ref Unsafe.Add(ref upper, depthStride);
-            lower = ref Unsafe.Add(ref lower, depthStride);
-            panel = ref Unsafe.Add(ref panel, panelStride);
+            ref T twin = ref Unsafe.Add(ref a, opaqueZero);
+            for (; k > 0; k--)
+            {
+                TVector b0 = TSimd.Load(ref panel), b1 = TSimd.Load(ref Unsafe.Add(ref panel, count));
+                c00 = TSimd.MultiplyAdd(b0, TSimd.Broadcast(a), c00); c01 = TSimd.MultiplyAdd(b1, TSimd.Broadcast(twin), c01);
+                c10 = TSimd.MultiplyAdd(b0, TSimd.Broadcast(Unsafe.Add(ref a, 1)), c10); c11 = TSimd.MultiplyAdd(b1, TSimd.Broadcast(Unsafe.Add(ref twin, 1)), c11);
+                c20 = TSimd.MultiplyAdd(b0, TSimd.Broadcast(Unsafe.Add(ref a, 2)), c20); c21 = TSimd.MultiplyAdd(b1, TSimd.Broadcast(Unsafe.Add(ref twin, 2)), c21);
+                c30 = TSimd.MultiplyAdd(b0, TSimd.Broadcast(Unsafe.Add(ref a, 3)), c30); c31 = TSimd.MultiplyAdd(b1, TSimd.Broadcast(Unsafe.Add(ref twin, 3)), c31);
+                c40 = TSimd.MultiplyAdd(b0, TSimd.Broadcast(Unsafe.Add(ref a, 4)), c40); c41 = TSimd.MultiplyAdd(b1, TSimd.Broadcast(Unsafe.Add(ref twin, 4)), c41);
+                c50 = TSimd.MultiplyAdd(b0, TSimd.Broadcast(Unsafe.Add(ref a, 5)), c50); c51 = TSimd.MultiplyAdd(b1, TSimd.Broadcast(Unsafe.Add(ref twin, 5)), c51);
+                c60 = TSimd.MultiplyAdd(b0, TSimd.Broadcast(Unsafe.Add(ref a, 6)), c60); c61 = TSimd.MultiplyAdd(b1, TSimd.Broadcast(Unsafe.Add(ref twin, 6)), c61);
+                c70 = TSimd.MultiplyAdd(b0, TSimd.Broadcast(Unsafe.Add(ref a, 7)), c70); c71 = TSimd.MultiplyAdd(b1, TSimd.Broadcast(Unsafe.Add(ref twin, 7)), c71);
+                a = ref Unsafe.Add(ref a, RowsPerTile);
+                twin = ref Unsafe.Add(ref twin, RowsPerTile);
+                panel = ref Unsafe.Add(ref panel, panelStride);
+            }
+        }
+        else
+        {
+            // Rows 0-3 and 4-7 from two moving bases, each row at base + r·rowStride.
+            ref T upper = ref a;
+            ref T lower = ref Unsafe.Add(ref a, 4 * rowStride);
+            nint twoRows = 2 * rowStride, threeRows = 3 * rowStride;
+            for (; k > 0; k--)
+            {
+                TVector b0 = TSimd.Load(ref panel), b1 = TSimd.Load(ref Unsafe.Add(ref panel, count));
+                TVector x = TSimd.Broadcast(upper);
+                c00 = TSimd.MultiplyAdd(x, b0, c00); c01 = TSimd.MultiplyAdd(x, b1, c01);
+                x = TSimd.Broadcast(Unsafe.Add(ref upper, rowStride));
+                c10 = TSimd.MultiplyAdd(x, b0, c10); c11 = TSimd.MultiplyAdd(x, b1, c11);
+                x = TSimd.Broadcast(Unsafe.Add(ref upper, twoRows));
+                c20 = TSimd.MultiplyAdd(x, b0, c20); c21 = TSimd.MultiplyAdd(x, b1, c21);
+                x = TSimd.Broadcast(Unsafe.Add(ref upper, threeRows));
+                c30 = TSimd.MultiplyAdd(x, b0, c30); c31 = TSimd.MultiplyAdd(x, b1, c31);
+                x = TSimd.Broadcast(lower);
+                c40 = TSimd.MultiplyAdd(x, b0, c40); c41 = TSimd.MultiplyAdd(x, b1, c41);
+                x = TSimd.Broadcast(Unsafe.Add(ref lower, rowStride));
+                c50 = TSimd.MultiplyAdd(x, b0, c50); c51 = TSimd.MultiplyAdd(x, b1, c51);
+                x = TSimd.Broadcast(Unsafe.Add(ref lower, twoRows));
+                c60 = TSimd.MultiplyAdd(x, b0, c60); c61 = TSimd.MultiplyAdd(x, b1, c61);
+                x = TSimd.Broadcast(Unsafe.Add(ref lower, threeRows));
+                c70 = TSimd.MultiplyAdd(x, b0, c70); c71 = TSimd.MultiplyAdd(x, b1, c71);
+                upper = ref Unsafe.Add(ref upper, depthStride);
+                lower = ref Unsafe.Add(ref lower, depthStride);
+                panel = ref Unsafe.Add(ref panel, panelStride);
+            }
         }
         Store(c00, ref t, 0); Store(c01, ref t, 1); Store(c10, ref t, 2); Store(c11, ref t, 3);
         Store(c20, ref t, 4); Store(c21, ref t, 5); Store(c30, ref t, 6); Store(c31, ref t, 7);
@@ -625,53 +652,6 @@ public static unsafe class Gemm
     /// <summary>An offset of zero that the JIT cannot see through (nothing writes it). A compiler that did see through it
     /// would merge each row's two reads again: the kernel would lose its gain, never its correctness.</summary>
     static nint opaqueZero = 0;
-
-    /// <summary><see cref="EightRows"/> on a packed tile of A ([depth][row]), for 512-bit vectors. Each row's value is read
-    /// through two pointers the JIT cannot prove equal, so it does not load it once into a register shared by the row's
-    /// two FMAs: each FMA broadcasts it from memory itself (AVX-512's embedded broadcast). A step is then 2 loads and 16
-    /// FMAs instead of 2 loads, 8 broadcasts and 16 FMAs (+4-9% on the 2048 layer and the MLP's steps). The same products
-    /// summed in the same order: the same bits as <see cref="EightRows"/>. Without embedded broadcasts (256-bit vectors)
-    /// each FMA would need a broadcast instruction of its own, so those keep <see cref="EightRows"/>.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    static void EightPackedRows<T, TVector, TSimd>(ref T a, ref T panel, int k, ref T t, bool carried)
-        where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
-    {
-        nint count = TSimd.Count;
-        TVector c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero;
-        TVector c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero;
-        TVector c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero;
-        TVector c60 = TSimd.Zero, c61 = TSimd.Zero, c70 = TSimd.Zero, c71 = TSimd.Zero;
-        if (carried)
-        {
-            c00 = Load(ref t, 0); c01 = Load(ref t, 1); c10 = Load(ref t, 2); c11 = Load(ref t, 3);
-            c20 = Load(ref t, 4); c21 = Load(ref t, 5); c30 = Load(ref t, 6); c31 = Load(ref t, 7);
-            c40 = Load(ref t, 8); c41 = Load(ref t, 9); c50 = Load(ref t, 10); c51 = Load(ref t, 11);
-            c60 = Load(ref t, 12); c61 = Load(ref t, 13); c70 = Load(ref t, 14); c71 = Load(ref t, 15);
-        }
-        ref T twin = ref Unsafe.Add(ref a, opaqueZero);
-        for (; k > 0; k--)
-        {
-            TVector b0 = TSimd.Load(ref panel), b1 = TSimd.Load(ref Unsafe.Add(ref panel, count));
-            c00 = TSimd.MultiplyAdd(b0, TSimd.Broadcast(a), c00); c01 = TSimd.MultiplyAdd(b1, TSimd.Broadcast(twin), c01);
-            c10 = TSimd.MultiplyAdd(b0, TSimd.Broadcast(Unsafe.Add(ref a, 1)), c10); c11 = TSimd.MultiplyAdd(b1, TSimd.Broadcast(Unsafe.Add(ref twin, 1)), c11);
-            c20 = TSimd.MultiplyAdd(b0, TSimd.Broadcast(Unsafe.Add(ref a, 2)), c20); c21 = TSimd.MultiplyAdd(b1, TSimd.Broadcast(Unsafe.Add(ref twin, 2)), c21);
-            c30 = TSimd.MultiplyAdd(b0, TSimd.Broadcast(Unsafe.Add(ref a, 3)), c30); c31 = TSimd.MultiplyAdd(b1, TSimd.Broadcast(Unsafe.Add(ref twin, 3)), c31);
-            c40 = TSimd.MultiplyAdd(b0, TSimd.Broadcast(Unsafe.Add(ref a, 4)), c40); c41 = TSimd.MultiplyAdd(b1, TSimd.Broadcast(Unsafe.Add(ref twin, 4)), c41);
-            c50 = TSimd.MultiplyAdd(b0, TSimd.Broadcast(Unsafe.Add(ref a, 5)), c50); c51 = TSimd.MultiplyAdd(b1, TSimd.Broadcast(Unsafe.Add(ref twin, 5)), c51);
-            c60 = TSimd.MultiplyAdd(b0, TSimd.Broadcast(Unsafe.Add(ref a, 6)), c60); c61 = TSimd.MultiplyAdd(b1, TSimd.Broadcast(Unsafe.Add(ref twin, 6)), c61);
-            c70 = TSimd.MultiplyAdd(b0, TSimd.Broadcast(Unsafe.Add(ref a, 7)), c70); c71 = TSimd.MultiplyAdd(b1, TSimd.Broadcast(Unsafe.Add(ref twin, 7)), c71);
-            a = ref Unsafe.Add(ref a, RowsPerTile);
-            twin = ref Unsafe.Add(ref twin, RowsPerTile);
-            panel = ref Unsafe.Add(ref panel, 2 * count);
-        }
-        Store(c00, ref t, 0); Store(c01, ref t, 1); Store(c10, ref t, 2); Store(c11, ref t, 3);
-        Store(c20, ref t, 4); Store(c21, ref t, 5); Store(c30, ref t, 6); Store(c31, ref t, 7);
-        Store(c40, ref t, 8); Store(c41, ref t, 9); Store(c50, ref t, 10); Store(c51, ref t, 11);
-        Store(c60, ref t, 12); Store(c61, ref t, 13); Store(c70, ref t, 14); Store(c71, ref t, 15);
-
-        static TVector Load(ref T t, int vector) => TSimd.Load(ref Unsafe.Add(ref t, vector * TSimd.Count));
-        static void Store(TVector value, ref T t, int vector) => TSimd.Store(value, ref Unsafe.Add(ref t, vector * TSimd.Count));
-    }
 
     /// <summary>Four rows of C times one panel (the rows an eight-row tile leaves).</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
