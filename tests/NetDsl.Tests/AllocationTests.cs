@@ -6,11 +6,11 @@ namespace NetDsl.Tests;
 /// <summary>Runs alone: a product is shared with the one worker thread, and when a test of another class holds that
 /// worker, the caller computes the worker's part too — with its own scratch buffers, which may then grow once to that
 /// part's size. That is an allocation of warm-up, not of a step, but it would land inside the measured loop.</summary>
-/// <remarks>Even alone, the first test failed once in about eight runs of the suite on 2026-12-01 (8,032 bytes: one
-/// buffer's growth, not a step's allocations), and did not again in 26 further runs, nor with the worker kept from
-/// claiming its part during the measured loop, so the caller computed every product whole. Each test therefore
-/// measures a second window of steps when the first allocated: a growth that happens once cannot land in both, an
-/// allocation per step lands in both.</remarks>
+/// <remarks>Even alone, the first test failed once in about eight runs of the suite on 2026-12-01 (8,032 bytes in the
+/// three measured steps), and not again in 26 further runs, nor with the worker kept from claiming its part in the
+/// measured loop (the caller then computed both parts of every shared product); the cause is not known. Each test
+/// therefore measures a second window of steps when the first allocated: an allocation made once cannot land in both,
+/// an allocation per step lands in both.</remarks>
 [CollectionDefinition(nameof(AllocationTests), DisableParallelization = true)]
 public class AllocationCollection;
 
