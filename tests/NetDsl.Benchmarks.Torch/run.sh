@@ -42,3 +42,7 @@ for round in $(seq "$rounds"); do
 done
 python3 "$root/tests/NetDsl.Benchmarks/compare.py" < "$figures"
 rm -f "$figures"
+# Then both sides in one process, in alternating quarter-second bursts ($NETDSL_COMPARE_PAIRS pairs, default 20): each
+# pair's ratio is taken within half a second, so the VM's spells move both of its sides alike.
+DOTNET_ROOT="$runtime/dotnet" "$runtime/dotnet/dotnet" \
+    "$root/tests/NetDsl.Benchmarks.Torch/bin/Release/net10.0/linux-x64/NetDsl.Benchmarks.Torch.dll" interleaved "${NETDSL_COMPARE_PAIRS:-20}"
