@@ -80,11 +80,12 @@ static long Calibrate(Workload workload)
     return Math.Max(1, (long)(runs / watch.Elapsed.TotalSeconds * 0.25));
 }
 
-// A burst's items per second. The pause lets the other side's threads stop spinning and sleep (NetDsl's worker after
-// about a millisecond, libtorch's OpenMP threads after theirs); the untimed first run wakes this side's threads.
+// A burst's items per second. The pause lets the other side's threads stop spinning and sleep: NetDsl's worker after
+// about a millisecond, libtorch's OpenMP threads (libgomp) after 300,000 spins, over 15 ms here. The untimed first
+// run wakes this side's threads.
 static double Burst(Workload workload, long runs)
 {
-    Thread.Sleep(20);
+    Thread.Sleep(50);
     workload.Run();
     var watch = Stopwatch.StartNew();
     for (long i = 0; i < runs; i++) workload.Run();
