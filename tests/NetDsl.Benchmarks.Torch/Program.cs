@@ -72,13 +72,7 @@ static void Compare(string name, Workload ours, Workload theirs, int pairs, doub
 }
 
 // Runs per burst of about a quarter of a second, after the quick mode's warm-up (tiered compilation done).
-static long Calibrate(Workload workload)
-{
-    var watch = Stopwatch.StartNew();
-    int runs = 0;
-    while (watch.Elapsed.TotalSeconds < 1.0 || (runs < 50 && watch.Elapsed.TotalSeconds < 10)) { workload.Run(); runs++; }
-    return Math.Max(1, (long)(runs / watch.Elapsed.TotalSeconds * 0.25));
-}
+static long Calibrate(Workload workload) => Math.Max(1, (long)(Quick.WarmUp(workload) * 0.25));
 
 // A burst's items per second. The pause lets the other side's threads stop spinning and sleep: NetDsl's worker after
 // about a millisecond, libtorch's OpenMP threads (libgomp) after 300,000 spins, over 15 ms here. The untimed first

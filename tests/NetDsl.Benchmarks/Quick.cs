@@ -35,12 +35,8 @@ public static class Quick
     /// <summary>Items per second: the median of five rounds of about <paramref name="seconds"/>/5 each.</summary>
     public static double Rate(Workload workload, double seconds = 2.5)
     {
-        var watch = Stopwatch.StartNew();
-        int warmRuns = 0;
-        // Warm-up: long enough for tiered compilation to reach the optimized code, which takes 30 calls after a quiet
-        // 100 ms; a 2048-wide layer needs seconds for that, so a slow workload warms up for up to 10 s.
-        while (watch.Elapsed.TotalSeconds < 1.0 || (warmRuns < 50 && watch.Elapsed.TotalSeconds < 10)) { workload.Run(); warmRuns++; }
-        long perRound = Math.Max(1, (long)(warmRuns / watch.Elapsed.TotalSeconds * seconds / 5));
+        long perRound = Math.Max(1, (long)(WarmUp(workload) * seconds / 5));
+        var watch = new Stopwatch();
         var rates = new double[5];
         for (int round = 0; round < rates.Length; round++)
         {
@@ -50,6 +46,17 @@ public static class Quick
         }
         Array.Sort(rates);
         return rates[rates.Length / 2];
+    }
+
+    /// <summary>Runs <paramref name="workload"/> long enough for tiered compilation to reach the optimized code, which
+    /// takes 30 calls after a quiet 100 ms (a 2048-wide layer needs seconds for that, so a slow workload warms up for up
+    /// to 10 s), and returns the runs per second it managed.</summary>
+    public static double WarmUp(Workload workload)
+    {
+        var watch = Stopwatch.StartNew();
+        int runs = 0;
+        while (watch.Elapsed.TotalSeconds < 1.0 || (runs < 50 && watch.Elapsed.TotalSeconds < 10)) { workload.Run(); runs++; }
+        return runs / watch.Elapsed.TotalSeconds;
     }
 
     /// <summary>Bytes allocated (all threads) per training step and prediction of the MLP after warm-up (predictions in
