@@ -61,11 +61,12 @@ public sealed class DenseLayer(int size) : Workload
 {
     readonly float[] x = RandomValues(size * size, 4);
     readonly float[] weights = RandomValues(size * size, 5, 0.02f);
-    readonly float[] y = new float[size * size];
+    // The outputs start on cache lines, as a generated network's buffers do.
+    readonly AlignedBuffer<float> y = new(size * size);
     readonly float[] dy = RandomValues(size * size, 6, 0.01f);
-    readonly float[] dw = new float[size * size];
+    readonly AlignedBuffer<float> dw = new(size * size);
     readonly float[] db = new float[size];
-    readonly float[] dx = new float[size * size];
+    readonly AlignedBuffer<float> dx = new(size * size);
 
     public override int ItemsPerRun => 1;
 
@@ -73,11 +74,11 @@ public sealed class DenseLayer(int size) : Workload
 
     public override void Run()
     {
-        var forward = new StoreEpilogue<float>(y, size);
+        var forward = new StoreEpilogue<float>(y.AsSpan(), size);
         Gemm.Multiply<float, StoreEpilogue<float>>(x, false, weights, true, size, size, size, ref forward);
-        var weightGradient = new WeightGradientEpilogue<float>(dw, db, size);
+        var weightGradient = new WeightGradientEpilogue<float>(dw.AsSpan(), db, size);
         Gemm.Multiply<float, WeightGradientEpilogue<float>>(dy, true, x, false, size, size, size, ref weightGradient, appendOnesColumn: true);
-        var inputGradient = new StoreEpilogue<float>(dx, size);
+        var inputGradient = new StoreEpilogue<float>(dx.AsSpan(), size);
         Gemm.Multiply<float, StoreEpilogue<float>>(dy, false, weights, false, size, size, size, ref inputGradient);
     }
 }

@@ -486,4 +486,85 @@ public class KernelTests
         Assert.Contains("32", error.Message);
         Assert.Contains("33", error.Message);
     }
+
+    [Fact]
+    public void Store_writes_each_segment_where_it_belongs_into_small_and_streamed_outputs_alike()
+    {
+        // An output of StreamingBytes is streamed where a segment is whole 64-byte lines (offsets a multiple of 16
+        // floats, lengths 16 and 32) and copied elsewhere (an offset or a length off the lines); a smaller output is
+        // always copied. Every case must leave exactly the segment written and its neighbours as they were.
+        int large = (int)(Arithmetic.StreamingBytes / sizeof(float));
+        foreach (int outputLength in new[] { 4096, large })
+        {
+            var output = new AlignedBuffer<float>(outputLength);
+            var span = output.AsSpan();
+            span.Fill(-1);
+            foreach (var (at, length) in new[] { (0, 32), (16, 16), (4096 - 32, 32), (40, 32), (96, 20), (1000, 1), (2048, 33) })
+            {
+                int start = outputLength == large ? large - 8192 + at : at;
+                var values = Enumerable.Range(1, length).Select(i => (float)(start + i)).ToArray();
+                Arithmetic.Store<float>(values, span, start);
+                Assert.Equal(values, span.Slice(start, length).ToArray());
+                if (start > 0) Assert.Equal(-1f, span[start - 1]);
+                if (start + length < outputLength) Assert.Equal(-1f, span[start + length]);
+                span.Slice(start, length).Fill(-1);
+            }
+            Assert.True(span.IndexOfAnyExcept(-1f) < 0, "a store wrote outside its segment");
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => Arithmetic.Store<float>(new float[32], new float[40], 16));
+    }
+
+    [Fact]
+    public unsafe void Aligned_buffers_start_on_a_cache_line_and_hold_exactly_their_length()
+    {
+        foreach (int length in new[] { 0, 1, 10, 256 * 128, 3_000_001 })
+        {
+            var buffer = new AlignedBuffer<float>(length);
+            var span = buffer.AsSpan();
+            Assert.Equal(length, buffer.Length);
+            Assert.Equal(length, span.Length);
+            fixed (float* start = span) Assert.Equal(0, (nint)start % 64);
+            Assert.True(span.IndexOfAnyExcept(0f) < 0, "a new buffer is not zeroed");
+            if (length > 0) Assert.Equal(span.Slice(length - 1).ToArray(), buffer.AsSpan(length - 1, 1).ToArray());
+            Assert.Throws<ArgumentOutOfRangeException>(() => buffer.AsSpan(length, 1));
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AlignedBuffer<double>(-1));
+    }
+
+    [Fact]
+    public void A_product_large_enough_to_stream_its_output_matches_a_naive_product_shared_or_not()
+    {
+        // 1024 × 2048 floats are StreamingBytes: C goes out by non-temporal stores, and with the 64 panels claimed by
+        // both cores the caller must see the worker's (fenced before it reports finished); then all on one core.
+        const int m = 1024, n = 2048, k = 48;
+        var a = TestData.Uniform(m * k, 11);
+        var b = TestData.Uniform(n * k, 12);
+        var expected = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double sum = 0;
+                for (int p = 0; p < k; p++) sum += (double)a[i * k + p] * b[j * k + p];
+                expected[i * n + j] = sum;
+            }
+        foreach (bool shared in new[] { true, false })
+        {
+            bool before = WorkSharing.Enabled;
+            WorkSharing.Enabled = shared;
+            try
+            {
+                var c = new AlignedBuffer<float>(m * n);
+                c.AsSpan().Fill(float.NaN);
+                var store = new StoreEpilogue<float>(c.AsSpan(), n);
+                Gemm.Multiply<float, StoreEpilogue<float>>(a, false, b, true, m, n, k, ref store);
+                var actual = c.AsSpan();
+                for (int i = 0; i < m * n; i++)
+                    Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4, $"shared={shared}: C[{i / n}, {i % n}] = {actual[i]}, expected {expected[i]}");
+            }
+            finally
+            {
+                WorkSharing.Enabled = before;
+            }
+        }
+    }
 }

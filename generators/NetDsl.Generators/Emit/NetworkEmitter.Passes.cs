@@ -548,11 +548,12 @@ internal static partial class NetworkEmitter
             foreach (var block in plan.Blocks)
             {
                 void Buffer(string suffix, string size) => w.Line($"public readonly T[] {block.Name}{suffix} = new T[{size}];");
-                string perBatch = $"capacity * {block.Outputs}";
-                Buffer("Output", perBatch);
-                if (block.KeepsActivation) Buffer("Activation", perBatch);
-                if (block.HasDropout) Buffer("Mask", perBatch);
-                if (block.IsCore) Buffer("Gradient", perBatch);
+                // Per-batch buffers start on a cache line (rows of a product's output then do too where their width allows).
+                void BatchBuffer(string suffix) => w.Line($"public readonly {Kernels}AlignedBuffer<T> {block.Name}{suffix} = new(capacity * {block.Outputs});");
+                BatchBuffer("Output");
+                if (block.KeepsActivation) BatchBuffer("Activation");
+                if (block.HasDropout) BatchBuffer("Mask");
+                if (block.IsCore) BatchBuffer("Gradient");
                 if (block.Kind == BlockKind.Conv)
                 {
                     int patch = block.Geometry!.PatchSize * block.Geometry.OutputPixels;
@@ -566,7 +567,7 @@ internal static partial class NetworkEmitter
                     Buffer("Mean", $"{block.Channels}");
                     Buffer("InverseDeviation", $"{block.Channels}");
                 }
-                if (block.Kind == BlockKind.MaxPool) Buffer("Winners", perBatch);
+                if (block.Kind == BlockKind.MaxPool) Buffer("Winners", $"capacity * {block.Outputs}");
             }
         }
         w.Line();
@@ -603,17 +604,17 @@ internal static partial class NetworkEmitter
                     if (block.IsFolded) w.Line($"if (!Bias.IsEmpty) {addBias} // the folded BatchNorm's shift, at inference");
                     if (softmax)
                     {
-                        w.Line($"{Kernels}Arithmetic.Copy(values, Activation.Slice(at));");
+                        w.Line($"{Kernels}Arithmetic.Store(values, Activation, at);");
                         continue;
                     }
                     if (block.Activation != ActivationKind.None) w.Line(ActivationForward(block, "values"));
                     if (block.HasDropout)
                         using (w.Block("if (Dropout)"))
                         {
-                            if (block.KeepsActivation) w.Line($"{Kernels}Arithmetic.Copy(values, Activation.Slice(at));");
+                            if (block.KeepsActivation) w.Line($"{Kernels}Arithmetic.Store(values, Activation, at);");
                             w.Line($"{Kernels}Arithmetic.Multiply(values, Mask.Slice(at, values.Length));");
                         }
-                    w.Line($"{Kernels}Arithmetic.Copy(values, Output.Slice(at));");
+                    w.Line($"{Kernels}Arithmetic.Store(values, Output, at);");
                 }
             }
             w.Line();
@@ -651,7 +652,7 @@ internal static partial class NetworkEmitter
                         if (step.Activation != ActivationKind.None)
                             w.Line(ActivationBackward(step, "values", $"{step.Name}Activation.Slice(at, values.Length)"));
                     }
-                    w.Line($"{Kernels}Arithmetic.Copy(values, Destination.Slice(at));");
+                    w.Line($"{Kernels}Arithmetic.Store(values, Destination, at);");
                 }
             }
             w.Line();

@@ -15,13 +15,14 @@ public interface IGemmEpilogue<T> where T : unmanaged
     void Apply(int row, int column, scoped Span<T> values);
 }
 
-/// <summary>Stores a product row-major into a buffer of <paramref name="width"/> columns.</summary>
+/// <summary>Stores a product row-major into a buffer of <paramref name="width"/> columns (by <see cref="Arithmetic.Store{T}"/>,
+/// which streams a buffer too large for the caches).</summary>
 public ref struct StoreEpilogue<T>(Span<T> destination, int width) : IGemmEpilogue<T> where T : unmanaged
 {
     readonly Span<T> destination = destination;
 
     /// <inheritdoc />
-    public readonly void Apply(int row, int column, scoped Span<T> values) => Arithmetic.Copy<T>(values, destination.Slice(row * width + column));
+    public readonly void Apply(int row, int column, scoped Span<T> values) => Arithmetic.Store<T>(values, destination, row * width + column);
 }
 
 /// <summary>Splits the product <c>dZᵀ · [X | 1]</c> into the weight gradient <c>dW = dZᵀ·X</c> ([units, inputs]) and,
@@ -47,12 +48,12 @@ public ref struct WeightGradientEpilogue<T>(Span<T> weightGradient, Span<T> bias
             if (accumulate) Arithmetic.Add(destination, values[..count]);
             else
             {
-                Arithmetic.Copy<T>(values[..count], destination);
                 if (l1 != T.Zero || l2 != T.Zero)
                 {
                     var w = this.weights.Slice(row * inputs + column, count);
-                    for (int i = 0; i < count; i++) destination[i] += PenaltyGradient(w[i], l1, l2);
+                    for (int i = 0; i < count; i++) values[i] += PenaltyGradient(w[i], l1, l2);
                 }
+                Arithmetic.Store<T>(values[..count], weightGradient, row * inputs + column);
             }
         }
         if (count < values.Length && !biasGradient.IsEmpty)

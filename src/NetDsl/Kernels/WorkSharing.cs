@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace NetDsl.Kernels;
 
@@ -132,6 +133,8 @@ public static unsafe class WorkSharing
             {
                 failure = error;
             }
+            // The part's non-temporal stores (Arithmetic.Store) are weakly ordered: fenced, they are seen before the flag.
+            if (Sse.IsSupported) Sse.StoreFence();
             Volatile.Write(ref finished, seen);
         }
     }

@@ -464,33 +464,33 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
     {
         public readonly int Capacity = capacity;
         public bool DropoutActive;
-        public readonly T[] Conv1Output = new T[capacity * 25088];
-        public readonly T[] Conv1Gradient = new T[capacity * 25088];
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv1Output = new(capacity * 25088);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv1Gradient = new(capacity * 25088);
         public readonly T[] Conv1Columns = new T[2 * 7056];
         public readonly T[] Conv1ColumnGradient = new T[2 * 7056];
         public readonly T[] Conv1PartialGradient = new T[288];
-        public readonly T[] Norm1Output = new T[capacity * 25088];
-        public readonly T[] Norm1Gradient = new T[capacity * 25088];
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm1Output = new(capacity * 25088);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm1Gradient = new(capacity * 25088);
         public readonly T[] Norm1Mean = new T[32];
         public readonly T[] Norm1InverseDeviation = new T[32];
-        public readonly T[] Pool1Output = new T[capacity * 6272];
-        public readonly T[] Pool1Gradient = new T[capacity * 6272];
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Pool1Output = new(capacity * 6272);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Pool1Gradient = new(capacity * 6272);
         public readonly T[] Pool1Winners = new T[capacity * 6272];
-        public readonly T[] Conv2Output = new T[capacity * 3136];
-        public readonly T[] Conv2Gradient = new T[capacity * 3136];
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv2Output = new(capacity * 3136);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv2Gradient = new(capacity * 3136);
         public readonly T[] Conv2Columns = new T[2 * 6272];
         public readonly T[] Conv2ColumnGradient = new T[2 * 6272];
         public readonly T[] Conv2PartialGradient = new T[8256];
-        public readonly T[] Pool2Output = new T[capacity * 576];
-        public readonly T[] Pool2Gradient = new T[capacity * 576];
-        public readonly T[] GapOutput = new T[capacity * 64];
-        public readonly T[] GapGradient = new T[capacity * 64];
-        public readonly T[] HiddenOutput = new T[capacity * 128];
-        public readonly T[] HiddenActivation = new T[capacity * 128];
-        public readonly T[] HiddenMask = new T[capacity * 128];
-        public readonly T[] HiddenGradient = new T[capacity * 128];
-        public readonly T[] LogitsOutput = new T[capacity * 10];
-        public readonly T[] LogitsGradient = new T[capacity * 10];
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Pool2Output = new(capacity * 576);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Pool2Gradient = new(capacity * 576);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> GapOutput = new(capacity * 64);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> GapGradient = new(capacity * 64);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenOutput = new(capacity * 128);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenActivation = new(capacity * 128);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenMask = new(capacity * 128);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenGradient = new(capacity * 128);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsOutput = new(capacity * 10);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsGradient = new(capacity * 10);
     }
 
     /// <summary>Conv1: Conv2D 1×28×28 → 32×28×28, kernel 3, stride 1 (no bias: BatchNorm follows): stores each tile of the product (rows are filters, columns pixels).</summary>
@@ -503,7 +503,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         {
             int at = row * 784 + column;
             if (!Bias.IsEmpty) global::NetDsl.Kernels.Arithmetic.AddScalar(values, Bias[row]); // the folded BatchNorm's shift, at inference
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Output, at);
         }
     }
 
@@ -518,7 +518,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             int at = row * 49 + column;
             global::NetDsl.Kernels.Arithmetic.AddScalar(values, Bias[row]);
             global::NetDsl.Kernels.Activations.LeakyReLU(values, T.CreateTruncating(0.1));
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Output, at);
         }
     }
 
@@ -538,10 +538,10 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             global::NetDsl.Kernels.Activations.ReLU(values);
             if (Dropout)
             {
-                global::NetDsl.Kernels.Arithmetic.Copy(values, Activation.Slice(at));
+                global::NetDsl.Kernels.Arithmetic.Store(values, Activation, at);
                 global::NetDsl.Kernels.Arithmetic.Multiply(values, Mask.Slice(at, values.Length));
             }
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Output, at);
         }
     }
 
@@ -555,7 +555,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         {
             int at = row * 10 + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Output, at);
         }
     }
 
@@ -568,7 +568,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
             int at = row * 64 + column;
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Destination.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Destination, at);
         }
     }
 
@@ -585,7 +585,7 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
             int at = row * 128 + column;
             if (Dropout) global::NetDsl.Kernels.Arithmetic.Multiply(values, HiddenMask.Slice(at, values.Length));
             global::NetDsl.Kernels.Activations.ReLUBackward(values, HiddenActivation.Slice(at, values.Length));
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Destination.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Destination, at);
         }
     }
 

@@ -349,16 +349,16 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
     {
         public readonly int Capacity = capacity;
         public bool DropoutActive;
-        public readonly T[] Hidden1Output = new T[capacity * 256];
-        public readonly T[] Hidden1Activation = new T[capacity * 256];
-        public readonly T[] Hidden1Mask = new T[capacity * 256];
-        public readonly T[] Hidden1Gradient = new T[capacity * 256];
-        public readonly T[] Hidden2Output = new T[capacity * 128];
-        public readonly T[] Hidden2Activation = new T[capacity * 128];
-        public readonly T[] Hidden2Mask = new T[capacity * 128];
-        public readonly T[] Hidden2Gradient = new T[capacity * 128];
-        public readonly T[] LogitsOutput = new T[capacity * 10];
-        public readonly T[] LogitsGradient = new T[capacity * 10];
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden1Output = new(capacity * 256);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden1Activation = new(capacity * 256);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden1Mask = new(capacity * 256);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden1Gradient = new(capacity * 256);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Output = new(capacity * 128);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Activation = new(capacity * 128);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Mask = new(capacity * 128);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Gradient = new(capacity * 128);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsOutput = new(capacity * 10);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsGradient = new(capacity * 10);
     }
 
     /// <summary>Hidden1: Dense 784 → 256, ReLU (Act1), Dropout 0.2 (Drop1): bias, ReLU, dropout on each tile of the product.</summary>
@@ -377,10 +377,10 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             global::NetDsl.Kernels.Activations.ReLU(values);
             if (Dropout)
             {
-                global::NetDsl.Kernels.Arithmetic.Copy(values, Activation.Slice(at));
+                global::NetDsl.Kernels.Arithmetic.Store(values, Activation, at);
                 global::NetDsl.Kernels.Arithmetic.Multiply(values, Mask.Slice(at, values.Length));
             }
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Output, at);
         }
     }
 
@@ -400,10 +400,10 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             global::NetDsl.Kernels.Activations.ReLU(values);
             if (Dropout)
             {
-                global::NetDsl.Kernels.Arithmetic.Copy(values, Activation.Slice(at));
+                global::NetDsl.Kernels.Arithmetic.Store(values, Activation, at);
                 global::NetDsl.Kernels.Arithmetic.Multiply(values, Mask.Slice(at, values.Length));
             }
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Output, at);
         }
     }
 
@@ -417,7 +417,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         {
             int at = row * 10 + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Output, at);
         }
     }
 
@@ -434,7 +434,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             int at = row * 256 + column;
             if (Dropout) global::NetDsl.Kernels.Arithmetic.Multiply(values, Hidden1Mask.Slice(at, values.Length));
             global::NetDsl.Kernels.Activations.ReLUBackward(values, Hidden1Activation.Slice(at, values.Length));
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Destination.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Destination, at);
         }
     }
 
@@ -451,7 +451,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             int at = row * 128 + column;
             if (Dropout) global::NetDsl.Kernels.Arithmetic.Multiply(values, Hidden2Mask.Slice(at, values.Length));
             global::NetDsl.Kernels.Activations.ReLUBackward(values, Hidden2Activation.Slice(at, values.Length));
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Destination.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Destination, at);
         }
     }
 

@@ -571,41 +571,41 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     {
         public readonly int Capacity = capacity;
         public bool DropoutActive;
-        public readonly T[] StemOutput = new T[capacity * 512];
-        public readonly T[] StemGradient = new T[capacity * 512];
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> StemOutput = new(capacity * 512);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> StemGradient = new(capacity * 512);
         public readonly T[] StemColumns = new T[2 * 576];
         public readonly T[] StemColumnGradient = new T[2 * 576];
         public readonly T[] StemPartialGradient = new T[80];
-        public readonly T[] Conv1Output = new T[capacity * 512];
-        public readonly T[] Conv1Gradient = new T[capacity * 512];
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv1Output = new(capacity * 512);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv1Gradient = new(capacity * 512);
         public readonly T[] Conv1Columns = new T[2 * 4608];
         public readonly T[] Conv1ColumnGradient = new T[2 * 4608];
         public readonly T[] Conv1PartialGradient = new T[576];
-        public readonly T[] Norm1Output = new T[capacity * 512];
-        public readonly T[] Norm1Gradient = new T[capacity * 512];
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm1Output = new(capacity * 512);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm1Gradient = new(capacity * 512);
         public readonly T[] Norm1Mean = new T[8];
         public readonly T[] Norm1InverseDeviation = new T[8];
-        public readonly T[] Conv2Output = new T[capacity * 512];
-        public readonly T[] Conv2Gradient = new T[capacity * 512];
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv2Output = new(capacity * 512);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv2Gradient = new(capacity * 512);
         public readonly T[] Conv2Columns = new T[2 * 4608];
         public readonly T[] Conv2ColumnGradient = new T[2 * 4608];
         public readonly T[] Conv2PartialGradient = new T[576];
-        public readonly T[] Norm2Output = new T[capacity * 512];
-        public readonly T[] Norm2Gradient = new T[capacity * 512];
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm2Output = new(capacity * 512);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm2Gradient = new(capacity * 512);
         public readonly T[] Norm2Mean = new T[8];
         public readonly T[] Norm2InverseDeviation = new T[8];
-        public readonly T[] SkipOutput = new T[capacity * 512];
-        public readonly T[] SkipGradient = new T[capacity * 512];
-        public readonly T[] GapOutput = new T[capacity * 8];
-        public readonly T[] GapGradient = new T[capacity * 8];
-        public readonly T[] HiddenOutput = new T[capacity * 16];
-        public readonly T[] HiddenGradient = new T[capacity * 16];
-        public readonly T[] Hidden2Output = new T[capacity * 16];
-        public readonly T[] Hidden2Gradient = new T[capacity * 16];
-        public readonly T[] Skip2Output = new T[capacity * 16];
-        public readonly T[] Skip2Gradient = new T[capacity * 16];
-        public readonly T[] LogitsOutput = new T[capacity * 10];
-        public readonly T[] LogitsGradient = new T[capacity * 10];
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> SkipOutput = new(capacity * 512);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> SkipGradient = new(capacity * 512);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> GapOutput = new(capacity * 8);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> GapGradient = new(capacity * 8);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenOutput = new(capacity * 16);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenGradient = new(capacity * 16);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Output = new(capacity * 16);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Gradient = new(capacity * 16);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Skip2Output = new(capacity * 16);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Skip2Gradient = new(capacity * 16);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsOutput = new(capacity * 10);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsGradient = new(capacity * 10);
     }
 
     /// <summary>Stem: Conv2D 1×8×8 → 8×8×8, kernel 3, stride 1, ReLU (StemAct): bias, ReLU on each tile of the product (rows are filters, columns pixels).</summary>
@@ -619,7 +619,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             int at = row * 64 + column;
             global::NetDsl.Kernels.Arithmetic.AddScalar(values, Bias[row]);
             global::NetDsl.Kernels.Activations.ReLU(values);
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Output, at);
         }
     }
 
@@ -633,7 +633,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             int at = row * 64 + column;
             if (!Bias.IsEmpty) global::NetDsl.Kernels.Arithmetic.AddScalar(values, Bias[row]); // the folded BatchNorm's shift, at inference
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Output, at);
         }
     }
 
@@ -647,7 +647,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             int at = row * 64 + column;
             if (!Bias.IsEmpty) global::NetDsl.Kernels.Arithmetic.AddScalar(values, Bias[row]); // the folded BatchNorm's shift, at inference
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Output, at);
         }
     }
 
@@ -662,7 +662,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             int at = row * 16 + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
             global::NetDsl.Kernels.Activations.ReLU(values);
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Output, at);
         }
     }
 
@@ -676,7 +676,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             int at = row * 16 + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Output, at);
         }
     }
 
@@ -690,7 +690,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             int at = row * 10 + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Output, at);
         }
     }
 
@@ -703,7 +703,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
             int at = row * 8 + column;
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Destination.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Destination, at);
         }
     }
 
@@ -720,7 +720,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             int at = row * 16 + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Skip2Skip.Slice(at, values.Length));
             global::NetDsl.Kernels.Activations.ReLUBackward(values, HiddenActivation.Slice(at, values.Length));
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Destination.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Destination, at);
         }
     }
 
@@ -733,7 +733,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
             int at = row * 16 + column;
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Destination.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Destination, at);
         }
     }
 

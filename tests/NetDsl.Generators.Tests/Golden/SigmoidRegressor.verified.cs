@@ -340,13 +340,13 @@ partial class Models
         {
             public readonly int Capacity = capacity;
             public bool DropoutActive;
-            public readonly T[] InputDropOutput = new T[capacity * 6];
-            public readonly T[] InputDropMask = new T[capacity * 6];
-            public readonly T[] HiddenOutput = new T[capacity * 11];
-            public readonly T[] HiddenGradient = new T[capacity * 11];
-            public readonly T[] GateOutput = new T[capacity * 11];
-            public readonly T[] OutOutput = new T[capacity * 4];
-            public readonly T[] OutGradient = new T[capacity * 4];
+            public readonly global::NetDsl.Kernels.AlignedBuffer<T> InputDropOutput = new(capacity * 6);
+            public readonly global::NetDsl.Kernels.AlignedBuffer<T> InputDropMask = new(capacity * 6);
+            public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenOutput = new(capacity * 11);
+            public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenGradient = new(capacity * 11);
+            public readonly global::NetDsl.Kernels.AlignedBuffer<T> GateOutput = new(capacity * 11);
+            public readonly global::NetDsl.Kernels.AlignedBuffer<T> OutOutput = new(capacity * 4);
+            public readonly global::NetDsl.Kernels.AlignedBuffer<T> OutGradient = new(capacity * 4);
         }
 
         /// <summary>Hidden: Dense 6 → 11, Tanh (Squash): bias, Tanh on each tile of the product.</summary>
@@ -360,7 +360,7 @@ partial class Models
                 int at = row * 11 + column;
                 global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
                 global::NetDsl.Kernels.Activations.Tanh(values);
-                global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
+                global::NetDsl.Kernels.Arithmetic.Store(values, Output, at);
             }
         }
 
@@ -375,7 +375,7 @@ partial class Models
                 int at = row * 4 + column;
                 global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
                 global::NetDsl.Kernels.Activations.Sigmoid(values);
-                global::NetDsl.Kernels.Arithmetic.Copy(values, Output.Slice(at));
+                global::NetDsl.Kernels.Arithmetic.Store(values, Output, at);
             }
         }
 
@@ -392,7 +392,7 @@ partial class Models
                 int at = row * 11 + column;
                 global::NetDsl.Kernels.Activations.SigmoidBackward(values, GateActivation.Slice(at, values.Length));
                 global::NetDsl.Kernels.Activations.TanhBackward(values, HiddenActivation.Slice(at, values.Length));
-                global::NetDsl.Kernels.Arithmetic.Copy(values, Destination.Slice(at));
+                global::NetDsl.Kernels.Arithmetic.Store(values, Destination, at);
             }
         }
 

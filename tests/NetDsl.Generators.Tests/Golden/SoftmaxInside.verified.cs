@@ -322,12 +322,12 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
     {
         public readonly int Capacity = capacity;
         public bool DropoutActive;
-        public readonly T[] HiddenOutput = new T[capacity * 9];
-        public readonly T[] HiddenActivation = new T[capacity * 9];
-        public readonly T[] HiddenMask = new T[capacity * 9];
-        public readonly T[] HiddenGradient = new T[capacity * 9];
-        public readonly T[] OutOutput = new T[capacity * 4];
-        public readonly T[] OutGradient = new T[capacity * 4];
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenOutput = new(capacity * 9);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenActivation = new(capacity * 9);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenMask = new(capacity * 9);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenGradient = new(capacity * 9);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> OutOutput = new(capacity * 4);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> OutGradient = new(capacity * 4);
     }
 
     /// <summary>Hidden: Dense 5 → 9, Softmax (Attention), Dropout 0.2 (Drop): bias on each tile of the product.</summary>
@@ -341,7 +341,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         {
             int at = row * 9 + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Activation.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Activation, at);
         }
     }
     /// <summary>Out: Dense 9 → 4, Softmax (Distribution): bias on each tile of the product.</summary>
@@ -355,7 +355,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         {
             int at = row * 4 + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Bias.Slice(column, values.Length));
-            global::NetDsl.Kernels.Arithmetic.Copy(values, Activation.Slice(at));
+            global::NetDsl.Kernels.Arithmetic.Store(values, Activation, at);
         }
     }
 }
