@@ -50,6 +50,8 @@ public static unsafe class WorkSharing
             EnsureWorker();
             postedBody = body;
             postedJob = job;
+            // A locked instruction: it also drains this thread's non-temporal stores (Arithmetic.Store) before the
+            // worker can see the job.
             long generation = Interlocked.Increment(ref posted);
             if (Volatile.Read(ref sleeping) == 1) Wake.Release();
             Exception? own = null;
