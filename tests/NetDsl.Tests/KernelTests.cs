@@ -511,6 +511,13 @@ public class KernelTests
             }
             Assert.True(span.IndexOfAnyExcept(-1f) < 0, "a store wrote outside its segment");
         }
+        // Doubles (the gradient checks' element) stream by the same whole lines: eight values to a line.
+        var doubles = new AlignedBuffer<double>((int)(Arithmetic.StreamingBytes / sizeof(double)));
+        var doubleValues = Enumerable.Range(1, 24).Select(i => i / 3.0).ToArray();
+        Arithmetic.Store<double>(doubleValues, doubles.AsSpan(), 8);
+        Assert.Equal(doubleValues, doubles.AsSpan(8, 24).ToArray());
+        Assert.Equal(0.0, doubles.AsSpan()[7]);
+        Assert.Equal(0.0, doubles.AsSpan()[32]);
         Assert.Throws<ArgumentOutOfRangeException>(() => Arithmetic.Store<float>(new float[32], new float[40], 16));
     }
 
