@@ -44,16 +44,16 @@ public ref struct WeightGradientEpilogue<T>(Span<T> weightGradient, Span<T> bias
         int count = Math.Min(values.Length, inputs - column);
         if (count > 0)
         {
-            var destination = weightGradient.Slice(row * inputs + column, count);
-            if (accumulate) Arithmetic.Add(destination, values[..count]);
+            int at = row * inputs + column;
+            if (accumulate) Arithmetic.Add(weightGradient.Slice(at, count), values[..count]);
             else
             {
                 if (l1 != T.Zero || l2 != T.Zero)
                 {
-                    var w = this.weights.Slice(row * inputs + column, count);
+                    var w = this.weights.Slice(at, count);
                     for (int i = 0; i < count; i++) values[i] += PenaltyGradient(w[i], l1, l2);
                 }
-                Arithmetic.Store<T>(values[..count], weightGradient, row * inputs + column);
+                Arithmetic.Store<T>(values[..count], weightGradient, at);
             }
         }
         if (count < values.Length && !biasGradient.IsEmpty)
