@@ -12,10 +12,24 @@ using static TorchSharp.torch.nn;
 // `interleaved [PAIRS]`: NetDsl and libtorch in this one process, each workload's two sides in alternating bursts of
 // about a quarter of a second (PAIRS pairs, default 20), so that both sides of each ratio ran within the same half
 // second: a shared VM's spells, which last seconds to minutes, then move both sides alike.
-torch.set_num_threads(2);
+// `products [PAIRS]`: the same pairs for the 2048 layer's three products one at a time.
+// NETDSL_ONE_CORE=1 runs both sides on one core (libtorch on one thread, NetDsl's WorkSharing off).
+bool oneCore = Environment.GetEnvironmentVariable("NETDSL_ONE_CORE") == "1";
+torch.set_num_threads(oneCore ? 1 : 2);
+if (oneCore) NetDsl.Kernels.WorkSharing.Enabled = false;
 torch.random.manual_seed(0);
 Console.WriteLine($"# libtorch {torch.__version__} through TorchSharp, {torch.get_num_threads()} threads");
 
+if (args is ["products", ..])
+{
+    int pairs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20;
+    foreach (var kind in Enum.GetValues<DenseProduct.Kind>())
+    {
+        var product = new DenseProduct(2048, kind);
+        Compare($"dense2048-{kind}", product, DenseStep(2048, kind), pairs, target: 1, flopsPerRun: product.FlopsPerRun);
+    }
+    return;
+}
 if (args is ["interleaved", ..])
 {
     int pairs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20;
@@ -43,8 +57,8 @@ Print("tiny-step-b1", Quick.Rate(TrainingStep(Tiny(), 1, 4, 4, classify: false))
 
 // One line per workload: the median over the pairs of NetDsl's rate over libtorch's (above 1: NetDsl faster), its
 // range, how many pairs met the target ratio, and each side's median (µs per run for predictions).
-// With flopsPerRun, each pair also measures the FMA peak (FmaPeak, a fifth of a second) right after its two bursts, and
-// NetDsl's GFLOP/s is given as a fraction of that pair's peak.
+// With flopsPerRun, each pair also measures the FMA peak (FmaPeak, a fifth of a second, on the cores the sides use) right
+// after its two bursts, and NetDsl's GFLOP/s is given as a fraction of that pair's peak.
 static void Compare(string name, Workload ours, Workload theirs, int pairs, double target = 0, bool microseconds = false, double flopsPerRun = 0)
 {
     var ratios = new double[pairs];
@@ -58,7 +72,7 @@ static void Compare(string name, Workload ours, Workload theirs, int pairs, doub
         if (pair % 2 == 0) { ourRates[pair] = Burst(ours, ourRuns); theirRates[pair] = Burst(theirs, theirRuns); }
         else { theirRates[pair] = Burst(theirs, theirRuns); ourRates[pair] = Burst(ours, ourRuns); }
         ratios[pair] = ourRates[pair] / theirRates[pair];
-        if (flopsPerRun > 0) ofPeak[pair] = ourRates[pair] * flopsPerRun / 1e9 / FmaPeak.Measure(0.2);
+        if (flopsPerRun > 0) ofPeak[pair] = ourRates[pair] * flopsPerRun / 1e9 / FmaPeak.Measure(0.2, NetDsl.Kernels.WorkSharing.Enabled ? 0 : 1);
     }
     double Median(double[] values) { var sorted = values.Order().ToArray(); return (sorted[(sorted.Length - 1) / 2] + sorted[sorted.Length / 2]) / 2; }
     string Side(double rate) => microseconds ? $"{1e6 / rate:0.00} us" : $"{rate:0.#}/s";
@@ -138,8 +152,8 @@ static Workload InferenceStep(Module<Tensor, Tensor> model)
 }
 
 // The three products of a Dense layer's training step, as NetDsl's DenseLayer runs them: Y = X·Wᵀ + b, then
-// dW = dYᵀ·X and db = Σ dY, then dX = dY·W.
-static Workload DenseStep(int size)
+// dW = dYᵀ·X and db = Σ dY, then dX = dY·W; or only the one named by `only`.
+static Workload DenseStep(int size, DenseProduct.Kind? only = null)
 {
     var x = rand(size, size);
     var w = rand(size, size) * 0.02f;
@@ -148,10 +162,9 @@ static Workload DenseStep(int size)
     return new Step(() =>
     {
         using var scope = NewDisposeScope();
-        var y = addmm(b, x, w.t(), 1, 1);
-        var dw = dy.t().matmul(x);
-        var db = dy.sum(0);
-        var dx = dy.matmul(w);
+        if (only is null or DenseProduct.Kind.Forward) addmm(b, x, w.t(), 1, 1);
+        if (only is null or DenseProduct.Kind.WeightGradient) { dy.t().matmul(x); dy.sum(0); }
+        if (only is null or DenseProduct.Kind.InputGradient) dy.matmul(w);
     }, 1);
 }
 

@@ -7,10 +7,10 @@ namespace NetDsl.Benchmarks;
 /// per core (enough to cover the latency of both FMA pipes), one thread per core, nothing loaded from memory.</summary>
 public static class FmaPeak
 {
-    /// <summary>Measures GFLOP/s over all cores for about <paramref name="seconds"/>.</summary>
-    public static double Measure(double seconds)
+    /// <summary>Measures GFLOP/s over <paramref name="threads"/> cores (default: all) for about <paramref name="seconds"/>.</summary>
+    public static double Measure(double seconds, int threads = 0)
     {
-        int threads = Environment.ProcessorCount;
+        if (threads <= 0) threads = Environment.ProcessorCount;
         const long iterations = 20_000_000;
         // Warm up (JIT and clocks), then time a fixed amount of work on every core at once.
         Chains(iterations / 20);

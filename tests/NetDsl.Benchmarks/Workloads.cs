@@ -74,11 +74,49 @@ public sealed class DenseLayer(int size) : Workload
 
     public override void Run()
     {
+        Forward();
+        WeightGradient();
+        InputGradient();
+    }
+
+    /// <summary>Y = X·Wᵀ.</summary>
+    public void Forward()
+    {
         var forward = new StoreEpilogue<float>(y.AsSpan(), size);
         Gemm.Multiply<float, StoreEpilogue<float>>(x, false, weights, true, size, size, size, ref forward);
+    }
+
+    /// <summary>dW and db = dYᵀ·[X | 1].</summary>
+    public void WeightGradient()
+    {
         var weightGradient = new WeightGradientEpilogue<float>(dw.AsSpan(), db, size);
         Gemm.Multiply<float, WeightGradientEpilogue<float>>(dy, true, x, false, size, size, size, ref weightGradient, appendOnesColumn: true);
+    }
+
+    /// <summary>dX = dY·W.</summary>
+    public void InputGradient()
+    {
         var inputGradient = new StoreEpilogue<float>(dx.AsSpan(), size);
         Gemm.Multiply<float, StoreEpilogue<float>>(dy, false, weights, false, size, size, size, ref inputGradient);
+    }
+}
+
+/// <summary>One of <see cref="DenseLayer"/>'s three products alone, to see which of them a comparison's ratio comes
+/// from.</summary>
+public sealed class DenseProduct(int size, DenseProduct.Kind kind) : Workload
+{
+    public enum Kind { Forward, WeightGradient, InputGradient }
+
+    readonly DenseLayer layer = new(size);
+
+    public override int ItemsPerRun => 1;
+
+    public override double FlopsPerRun => 2.0 * size * size * (double)size;
+
+    public override void Run()
+    {
+        if (kind == Kind.Forward) layer.Forward();
+        else if (kind == Kind.WeightGradient) layer.WeightGradient();
+        else layer.InputGradient();
     }
 }
