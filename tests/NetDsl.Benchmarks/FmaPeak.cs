@@ -12,7 +12,7 @@ public static class FmaPeak
     {
         if (threads <= 0) threads = Environment.ProcessorCount;
         const long iterations = 20_000_000;
-        // Warm up (JIT and clocks), then time a fixed amount of work on every core at once.
+        // Warm up (JIT and clocks), then time a fixed amount of work on each of the cores at once.
         Chains(iterations / 20);
         double best = 0;
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
