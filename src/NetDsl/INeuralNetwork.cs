@@ -3,7 +3,8 @@ using NetDsl.Optimizers;
 namespace NetDsl;
 
 /// <summary>What every generated network offers, so that training, metrics and diagnostics work with any of them.
-/// A network instance is not thread-safe: it owns the buffers its passes write.</summary>
+/// A network instance is not thread-safe: it owns the buffers its passes write. Separate instances may run on separate
+/// threads at once: the kernels keep their scratch per thread, and the second core takes one product at a time.</summary>
 public interface INeuralNetwork
 {
     /// <summary>The declaring class's name.</summary>

@@ -83,6 +83,64 @@ public class GeneratedNetworkTests
     }
 
     [Fact]
+    public void Separate_networks_train_and_predict_on_separate_threads_at_once()
+    {
+        // A network's buffers are its own; the kernels keep their scratch per thread, and the second core takes one
+        // product at a time (a caller that finds it busy runs both halves itself). So three networks trained on three
+        // threads at once must end where one trained alone does.
+        var inputs = TestData.Uniform(64 * 784, 71);
+        var targets = TestData.OneHot(64, 10, 72);
+        float[] TrainAndPredict(Barrier? predictions)
+        {
+            var network = new FashionSizedMlp(seed: 3);
+            var adam = new Adam(1e-3);
+            for (int step = 0; step < 30; step++) network.TrainStep(inputs, targets, adam);
+            var results = new List<float>(network.Parameters.ToArray());
+            // The threads start predicting together, and predict long enough to overlap.
+            predictions?.SignalAndWait();
+            var batch = new float[64 * 10];
+            var single = new float[10];
+            for (int repeat = 0; repeat < 50; repeat++)
+                foreach (var precision in new[] { InferencePrecision.Float32, InferencePrecision.Int8 })
+                {
+                    network.InferencePrecision = precision;
+                    network.PredictBatch(inputs, batch);
+                    network.Predict(inputs.AsSpan(repeat * 784, 784), single);
+                    results.AddRange(batch);
+                    results.AddRange(single);
+                }
+            return [.. results];
+        }
+        var alone = TrainAndPredict(null);
+        var together = new float[3][];
+        var failures = new Exception?[3];
+        using var start = new Barrier(3);
+        using var predictions = new Barrier(3);
+        // Background threads, waited for with a limit: a deadlock between concurrent products fails the test instead of
+        // hanging the run.
+        var threads = Enumerable.Range(0, 3).Select(t => new Thread(() =>
+        {
+            try
+            {
+                start.SignalAndWait();
+                together[t] = TrainAndPredict(predictions);
+            }
+            catch (Exception error)
+            {
+                failures[t] = error;
+            }
+        }) { IsBackground = true }).ToArray();
+        foreach (var thread in threads) thread.Start();
+        for (int t = 0; t < 3; t++)
+            Assert.True(threads[t].Join(TimeSpan.FromMinutes(2)), $"thread {t} did not finish within two minutes (about a second alone)");
+        Assert.All(failures, Assert.Null);
+        double scale = alone.Max(v => Math.Abs(v));
+        for (int t = 0; t < 3; t++)
+            for (int i = 0; i < alone.Length; i++)
+                Assert.True(Math.Abs(alone[i] - together[t][i]) <= 1e-5 * scale, $"thread {t}, value {i}: {together[t][i]}, alone {alone[i]}");
+    }
+
+    [Fact]
     public void A_wrong_length_names_both_shapes()
     {
         var network = new SmallClassifier();
