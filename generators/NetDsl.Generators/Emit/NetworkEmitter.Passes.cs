@@ -548,8 +548,9 @@ internal static partial class NetworkEmitter
             foreach (var block in plan.Blocks)
             {
                 void Buffer(string suffix, string size) => w.Line($"public readonly T[] {block.Name}{suffix} = new T[{size}];");
+                string perBatch = $"capacity * {block.Outputs}";
                 // Per-batch buffers start on a cache line (rows of a product's output then do too where their width allows).
-                void BatchBuffer(string suffix) => w.Line($"public readonly {Kernels}AlignedBuffer<T> {block.Name}{suffix} = new(capacity * {block.Outputs});");
+                void BatchBuffer(string suffix) => w.Line($"public readonly {Kernels}AlignedBuffer<T> {block.Name}{suffix} = new({perBatch});");
                 BatchBuffer("Output");
                 if (block.KeepsActivation) BatchBuffer("Activation");
                 if (block.HasDropout) BatchBuffer("Mask");
@@ -567,7 +568,7 @@ internal static partial class NetworkEmitter
                     Buffer("Mean", $"{block.Channels}");
                     Buffer("InverseDeviation", $"{block.Channels}");
                 }
-                if (block.Kind == BlockKind.MaxPool) Buffer("Winners", $"capacity * {block.Outputs}");
+                if (block.Kind == BlockKind.MaxPool) Buffer("Winners", perBatch);
             }
         }
         w.Line();
