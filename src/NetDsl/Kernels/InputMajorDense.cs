@@ -15,16 +15,14 @@ namespace NetDsl.Kernels;
 /// stream (each input's weights for a run of units, contiguous), read at about 100 GB/s.</remarks>
 public sealed class InputMajorDense : DenseWeightsCopy
 {
-    readonly float[] values;
-    readonly int start;
+    readonly AlignedBuffer<float> values;
 
     /// <summary>Space for a layer of <paramref name="units"/> × <paramref name="inputs"/> weights; fill it with
     /// <see cref="Load"/>.</summary>
     public InputMajorDense(int units, int inputs) : base(units, inputs)
     {
         // Zeroed once: the padding units keep zero weights, as Load writes only the layer's own.
-        values = AlignedArray.Allocate<float>(PaddedUnits * inputs);
-        start = AlignedArray.Start(values);
+        values = new AlignedBuffer<float>(PaddedUnits * inputs);
     }
 
     /// <summary>Bytes above which a copy serves fewer rows: half of this Xeon's 2 MB L2 per core.</summary>
@@ -37,13 +35,13 @@ public sealed class InputMajorDense : DenseWeightsCopy
     /// the Fashion CNN's: about even at 8–16 rows, 0.73–0.78× at 24–32).</summary>
     public int RowLimit => (long)PaddedUnits * Inputs * sizeof(float) <= LargeCopy ? InputMajorGemm.RowLimit : InputMajorGemm.RowLimit / 2;
 
-    internal ref float Start => ref values[start];
+    internal ref float Start => ref MemoryMarshal.GetReference(values.AsSpan());
 
     /// <summary>Copies <paramref name="weights"/>, stored [units, inputs] row-major as a Dense layer keeps them, input by input.</summary>
     public void Load(ReadOnlySpan<float> weights)
     {
         RequireShape(weights);
-        var target = values.AsSpan(start, PaddedUnits * Inputs);
+        var target = values.AsSpan();
         // Blocks of 16 × 16 keep both the rows read and the rows written within a few cache lines; whole blocks are
         // transposed in registers where AVX-512 is (the sample MLP's three layers: 0.26 ms, against 0.61 ms one value at a time).
         for (int unit = 0; unit < Units; unit += UnitBlock)
@@ -61,7 +59,7 @@ public sealed class InputMajorDense : DenseWeightsCopy
     }
 
     /// <summary>The weight of <paramref name="unit"/> for <paramref name="input"/>.</summary>
-    public float Weight(int unit, int input) => values[start + input * PaddedUnits + unit];
+    public float Weight(int unit, int input) => values.AsSpan()[input * PaddedUnits + unit];
 }
 
 /// <summary>Float products of a few rows with a Dense layer's weights stored input by input (<see cref="InputMajorDense"/>):

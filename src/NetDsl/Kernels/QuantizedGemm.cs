@@ -16,8 +16,7 @@ namespace NetDsl.Kernels;
 public sealed unsafe class QuantizedDense : DenseWeightsCopy
 {
     internal int PaddedInputs { get; }
-    readonly sbyte[] packed;
-    readonly int packedStart;
+    readonly AlignedBuffer<sbyte> packed;
     internal readonly float[] Scales;
     internal readonly int[] WeightSums;
 
@@ -27,19 +26,18 @@ public sealed unsafe class QuantizedDense : DenseWeightsCopy
     {
         PaddedInputs = (inputs + 3) / 4 * 4;
         // 64-byte aligned: every 512-bit load of a line of weights then reads exactly one cache line.
-        packed = AlignedArray.Allocate<sbyte>(PaddedUnits * PaddedInputs);
-        packedStart = AlignedArray.Start(packed);
+        packed = new AlignedBuffer<sbyte>(PaddedUnits * PaddedInputs);
         Scales = new float[PaddedUnits];
         WeightSums = new int[PaddedUnits];
     }
 
-    internal ref sbyte Packed => ref packed[packedStart];
+    internal ref sbyte Packed => ref MemoryMarshal.GetReference(packed.AsSpan());
 
     /// <summary>Quantizes <paramref name="weights"/>, stored [units, inputs] row-major as a Dense layer keeps them.</summary>
     public void Quantize(ReadOnlySpan<float> weights)
     {
         RequireShape(weights);
-        var values = packed.AsSpan(packedStart, PaddedUnits * PaddedInputs);
+        var values = packed.AsSpan();
         values.Clear();
         for (int unit = 0; unit < Units; unit++)
         {
@@ -69,7 +67,7 @@ public sealed unsafe class QuantizedDense : DenseWeightsCopy
 
     /// <summary>The quantized weight of <paramref name="unit"/> for <paramref name="input"/>; times
     /// <see cref="Scale"/> it approximates the float weight to within half a scale.</summary>
-    public int Weight(int unit, int input) => packed[packedStart + At(unit, input)];
+    public int Weight(int unit, int input) => packed.AsSpan()[At(unit, input)];
 
     /// <summary>The factor of <paramref name="unit"/>'s quantized weights.</summary>
     public float Scale(int unit) => Scales[unit];
