@@ -4,6 +4,7 @@ using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
+using NetDsl.Generators.Shared;
 
 namespace NetDsl.Analyzers;
 
@@ -14,37 +15,35 @@ namespace NetDsl.Analyzers;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
 {
-    const string HelpLinkBase = "https://github.com/netdsl/netdsl/blob/main/docs/rules/";
-
     public static readonly DiagnosticDescriptor HyperparameterOutOfRange = new("ND0117",
         "Optimizer hyperparameter out of range",
         "{0} = {1} is {2}",
-        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + "ND0117.md");
+        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: NetworkDiagnostics.HelpLink("ND0117"));
 
     public static readonly DiagnosticDescriptor GradientCheckStep = new("ND0124",
         "Gradient-check step outside [1e-7, 1e-3]",
         "A gradient-check step ε = {0} is {1}: the centered difference's error grows as ε² above 1e-3 and round-off grows as 1/ε below 1e-7, so the 1e-7 / 1e-3 thresholds stop meaning anything",
-        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + "ND0124.md");
+        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: NetworkDiagnostics.HelpLink("ND0124"));
 
     public static readonly DiagnosticDescriptor GradientCheckInLoop = new("ND0114",
         "Gradient checking inside a training loop",
         "GradientCheck.Run sits in a loop that also trains: it evaluates the loss twice per parameter and is meant for debugging once, not every step",
-        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + "ND0114.md");
+        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: NetworkDiagnostics.HelpLink("ND0114"));
 
     public static readonly DiagnosticDescriptor ScalerLeak = new("ND0116",
         "Scaler fitted on dev or test data",
         "'{0}' looks like {1} data: fit scalers on the training set only and transform dev and test with them (fitting on them leaks their statistics into the model)",
-        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + "ND0116.md");
+        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: NetworkDiagnostics.HelpLink("ND0116"));
 
     public static readonly DiagnosticDescriptor TestSetSelection = new("ND0118",
         "The test set used for model selection",
         "'{0}' looks like the test set but is passed as the dev set: early stopping and best-epoch selection on it make it a dev set, and the final test accuracy becomes optimistic",
-        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + "ND0118.md");
+        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: NetworkDiagnostics.HelpLink("ND0118"));
 
     public static readonly DiagnosticDescriptor BatchNormBatchOfOne = new("ND0119",
         "BatchNorm network trained at batch size 1",
         "'{0}' has BatchNorm layers but trains with BatchSize = 1: the batch variance of one sample is 0, so every normalized value is 0 and nothing is learned",
-        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + "ND0119.md");
+        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: NetworkDiagnostics.HelpLink("ND0119"));
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
         ImmutableArray.Create(HyperparameterOutOfRange, GradientCheckStep, GradientCheckInLoop, ScalerLeak, TestSetSelection, BatchNormBatchOfOne);

@@ -1,11 +1,13 @@
 using ILGPU;
 using ILGPU.Algorithms;
+using System.ComponentModel;
 
 namespace NetDsl.Gpu;
 
 /// <summary>Receives each element of a product on the device. Generated networks implement it per layer to add the bias
 /// and apply the activation and dropout (forward), or to form dZ = dA ⊙ mask ⊙ act′ (backward); ILGPU compiles one
 /// product kernel per epilogue type with the epilogue inlined.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public interface IGpuEpilogue
 {
     /// <summary>Consumes <c>C[row, column] = value</c>.</summary>
@@ -14,6 +16,7 @@ public interface IGpuEpilogue
 
 /// <summary>The sizes and strides of <c>C = op(A)·op(B)</c>, op(A) m×k and op(B) k×n: op(A)[i, p] sits at
 /// <c>i·ARowStride + p·ADepthStride</c>, op(B)[p, j] at <c>p·BDepthStride + j·BColumnStride</c>.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public readonly record struct ProductShape(int M, int N, int K, int ARowStride, int ADepthStride, int BDepthStride, int BColumnStride)
 {
     /// <summary>Split-K: the depth each layer of groups sums (0: all of K). Group layer z sums depths
@@ -28,6 +31,7 @@ public readonly record struct ProductShape(int M, int N, int K, int ARowStride, 
 
 /// <summary>The weight gradient of a Dense layer, dW = dZᵀ·X, with the regularization gradient l1·sign(w) + l2·w added
 /// in the same pass (l1 and l2 already divided by the batch).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public struct WeightGradientEpilogue : IGpuEpilogue
 {
     /// <summary>dW, laid out like W ([units, inputs]).</summary>
@@ -59,10 +63,12 @@ public struct WeightGradientEpilogue : IGpuEpilogue
 /// <param name="LookAhead">Nesterov's β (0 for plain momentum).</param>
 /// <param name="Epsilon">Adam's ε·√(1−β₂ᵗ); the ε of AdaGrad, RMSprop and AdaDelta.</param>
 /// <param name="Shrink">AdamW's 1 − α·λ (1 for Adam).</param>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public readonly record struct UpdateRule(float StepSize, float Beta1, float Beta2, float GradientScale, float LookAhead, float Epsilon, float Shrink);
 
 /// <summary>The kernels every generated network shares: the tiled product, bias gradients, losses, the regularization
 /// penalty and the optimizer updates. Generated code supplies the per-layer epilogues.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class GpuKernels
 {
     const int Side = GpuDevice.GroupSide;

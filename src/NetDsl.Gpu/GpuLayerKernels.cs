@@ -1,10 +1,12 @@
 using ILGPU;
 using ILGPU.Algorithms;
 using NetDsl.Kernels;
+using System.ComponentModel;
 
 namespace NetDsl.Gpu;
 
 /// <summary>Stores a product row-major into a buffer <see cref="Width"/> columns wide.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public struct StoreEpilogue : IGpuEpilogue
 {
     /// <summary>The destination.</summary>
@@ -18,6 +20,7 @@ public struct StoreEpilogue : IGpuEpilogue
 }
 
 /// <summary>Stores a product row-major with a bias per column: the values a softmax then normalizes.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public struct BiasedStoreEpilogue : IGpuEpilogue
 {
     /// <summary>The destination and the bias.</summary>
@@ -35,6 +38,7 @@ public struct BiasedStoreEpilogue : IGpuEpilogue
 /// epilogue as (sample, index within the sample, value), so the generated per-layer epilogues (activation, dropout,
 /// derivative) run inside it. Windows and patches follow the CPU's <see cref="ConvGeometry"/>: samples are C×H×W
 /// row-major, as in PyTorch.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class GpuLayerKernels
 {
     /// <summary>Threads of a group that reduces one channel (batch normalization).</summary>

@@ -1,6 +1,9 @@
+using System.ComponentModel;
+
 namespace NetDsl;
 
 /// <summary>Weight initializers by fan-in and fan-out (for a Dense layer: inputs and units).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class Initializers
 {
     /// <summary>Fills <paramref name="weights"/> from the distribution <paramref name="init"/> names. The two arguments are

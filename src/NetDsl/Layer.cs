@@ -102,6 +102,7 @@ public enum InferencePrecision
 }
 
 /// <summary>How a forward pass treats dropout.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public enum PassMode
 {
     /// <summary>Prediction: dropout is the identity, nothing is kept for a backward pass.</summary>

@@ -1,7 +1,10 @@
+using System.ComponentModel;
+
 namespace NetDsl;
 
 /// <summary>A seeded xoshiro256** generator: the same seed gives the same stream on every platform and version,
 /// which <see cref="System.Random"/> does not promise.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class Rng
 {
     ulong s0, s1, s2, s3;

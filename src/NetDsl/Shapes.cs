@@ -2,10 +2,12 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.ComponentModel;
 
 namespace NetDsl;
 
 /// <summary>Argument checks with messages that name both shapes.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class Shapes
 {
     /// <summary>Formats a shape as <c>(a, b, c)</c>.</summary>

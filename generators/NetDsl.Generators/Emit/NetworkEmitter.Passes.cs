@@ -164,6 +164,7 @@ internal static partial class NetworkEmitter
         foreach (var block in plan.Blocks.Where(b => b.Kind == BlockKind.Conv))
         {
             w.Line($"/// <summary>{block.Name}'s forward pass for a range of samples: im2col, the product with its epilogue{(plan.Blocks.Any(b => b.InputBlock == block.Index && FusedIntoProduct(plan, b)) ? ", the pooling that follows" : "")}.</summary>");
+            w.Line(GeneratedCode);
             using (w.Block($"ref struct {block.Name}ForwardSamples<T> : {Kernels}ISampleLoop {ElementConstraint}"))
             {
                 w.Line($"public {ReadOnlySpan}<T> parameters, folded, inputs;");
@@ -182,6 +183,7 @@ internal static partial class NetworkEmitter
             var previous = index > 0 ? cores[index - 1] : null;
             if (previous is not null && !NeedsInputGradient(plan, previous)) previous = null;
             w.Line($"/// <summary>{block.Name}'s backward pass for a range of samples: part 0 sums dW{(block.HasBias ? " and db" : "")} into the gradient, part 1 into {block.Name}PartialGradient{(previous is null ? "" : $"; each sample's input gradient goes to {previous.Name} through col2im")}.</summary>");
+            w.Line(GeneratedCode);
             using (w.Block($"ref struct {block.Name}BackwardSamples<T> : {Kernels}ISampleLoop {ElementConstraint}"))
             {
                 w.Line($"public {ReadOnlySpan}<T> parameters, inputs;");
@@ -541,6 +543,7 @@ internal static partial class NetworkEmitter
         w.Line("    _doubleBuffers is { } buffers && buffers.Capacity >= batch ? buffers : _doubleBuffers = new(batch);");
         w.Line();
         w.Line("/// <summary>What the passes cache, sized for the largest batch asked for so far; a larger batch replaces it once.</summary>");
+        w.Line(GeneratedCode);
         using (w.Block("sealed class ActivationBuffers<T>(int capacity) where T : unmanaged"))
         {
             w.Line("public readonly int Capacity = capacity;");
@@ -587,6 +590,7 @@ internal static partial class NetworkEmitter
                 block.HasDropout && block.Activation != ActivationKind.Softmax ? "dropout" : null,
             }.Where(s => s is not null));
             w.Line($"/// <summary>{Describe(block)}: {(steps.Length == 0 ? "stores" : steps + " on")} each tile of the product{(conv ? " (rows are filters, columns pixels)" : "")}.</summary>");
+            w.Line(GeneratedCode);
             using (w.Block($"ref struct {block.Name}ForwardEpilogue<T> : {Kernels}IGemmEpilogue<T> {ElementConstraint}"))
             {
                 if (block.HasBias || block.IsFolded) w.Line($"public {ReadOnlySpan}<T> Bias;");
@@ -631,6 +635,7 @@ internal static partial class NetworkEmitter
             if (!FusableChain(chain)) continue;
             string steps = chain.Any(b => b.HasDropout || b.Activation != ActivationKind.None) ? string.Join(", then ", chain.Select(StepText)) : "stores it";
             w.Line($"/// <summary>Forms dZ of {previous.Name} on each tile of dZ({block.Name})·W: {steps}.</summary>");
+            w.Line(GeneratedCode);
             using (w.Block($"ref struct {block.Name}InputGradientEpilogue<T> : {Kernels}IGemmEpilogue<T> {ElementConstraint}"))
             {
                 w.Line($"public {Span}<T> Destination;");

@@ -22,6 +22,12 @@ internal sealed class SourceWriter
         return this;
     }
 
+    /// <summary>Writes an XML documentation summary; the text is escaped.</summary>
+    public SourceWriter Summary(string summary) => Line("/// <summary>" + Escape(summary) + "</summary>");
+
+    /// <summary>Text as it must appear inside an XML documentation comment.</summary>
+    public static string Escape(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+
     /// <summary>Writes <paramref name="header"/>, an opening brace, and indents until the returned scope is disposed.</summary>
     public IDisposable Block(string header, string closing = "}")
     {

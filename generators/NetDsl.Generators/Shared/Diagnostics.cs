@@ -29,12 +29,19 @@ internal sealed record Problem(string Id, EquatableArray<string> Arguments, Loca
 internal static class NetworkDiagnostics
 {
     const string Category = "NetDsl.Design";
-    const string HelpLinkBase = "https://github.com/netdsl/netdsl/blob/main/docs/rules/";
+    /// <summary>The rule pages in the repository whose URL the build writes into this assembly's metadata.</summary>
+    static readonly string HelpLinkBase = typeof(NetworkDiagnostics).Assembly
+        .GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), inherit: false)
+        .Cast<System.Reflection.AssemblyMetadataAttribute>()
+        .First(metadata => metadata.Key == "RepositoryUrl").Value + "/blob/main/docs/rules/";
 
     static DiagnosticDescriptor Error(string id, string title, string message) => Rule(id, title, message, DiagnosticSeverity.Error);
 
     static DiagnosticDescriptor Rule(string id, string title, string message, DiagnosticSeverity severity) =>
-        new(id, title, message, Category, severity, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + id + ".md");
+        new(id, title, message, Category, severity, isEnabledByDefault: true, helpLinkUri: HelpLink(id));
+
+    /// <summary>The page of rule <paramref name="id"/> (docs/rules/NDxxxx.md), for this table and the call-site rules.</summary>
+    public static string HelpLink(string id) => HelpLinkBase + id + ".md";
 
     public static readonly DiagnosticDescriptor NoInput = Error("ND0001",
         "Network has no input layer",

@@ -51,8 +51,12 @@ internal static class NetworkParser
 
         return new NetworkSpec(
             type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : null,
-            containingTypes, type.Name, canEmit, loss, labelSmoothing, classes, targetMinimum, targetMaximum, ordered, problems.ToEquatableArray(), location);
+            containingTypes, type.Name, IsDocumented(type, cancellationToken), canEmit, loss, labelSmoothing, classes, targetMinimum, targetMaximum, ordered, problems.ToEquatableArray(), location);
     }
+
+    static bool IsDocumented(INamedTypeSymbol type, CancellationToken cancellationToken) =>
+        type.DeclaringSyntaxReferences.Any(reference => reference.GetSyntax(cancellationToken).GetLeadingTrivia().Any(trivia =>
+            trivia.IsKind(SyntaxKind.SingleLineDocumentationCommentTrivia) || trivia.IsKind(SyntaxKind.MultiLineDocumentationCommentTrivia)));
 
     static bool CheckType(INamedTypeSymbol type, LocationInfo? location, List<Problem> problems, CancellationToken cancellationToken,
         out EquatableArray<ContainingType> containingTypes)

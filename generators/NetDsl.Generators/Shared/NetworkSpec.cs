@@ -42,10 +42,13 @@ internal sealed record LayerSpec(
 internal sealed record ContainingType(string Keyword, string Name);
 
 /// <summary>The network as declared. Holds no symbols or syntax: it is equatable, so unchanged declarations are cached.</summary>
+/// <param name="Documented">A declaration of the type has an XML documentation comment, so the generated part adds
+/// no summary of its own (the compiler would join the two).</param>
 internal sealed record NetworkSpec(
     string? Namespace,
     EquatableArray<ContainingType> ContainingTypes,
     string TypeName,
+    bool Documented,
     bool CanEmit,
     LossKind Loss,
     double LabelSmoothing,

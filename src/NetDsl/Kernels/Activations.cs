@@ -3,12 +3,14 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using System.ComponentModel;
 
 namespace NetDsl.Kernels;
 
 /// <summary>Vectorized activation functions and their backward steps, in place. Each backward step takes the
 /// activation's output <c>a</c>, from which its derivative follows: ReLU′ = [a &gt; 0], LeakyReLU′ = [a &gt; 0] + s[a ≤ 0],
 /// σ′ = a(1 − a), tanh′ = 1 − a², ELU′ = a + α where a ≤ 0, SELU′ = λ or a + λα.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class Activations
 {
     /// <summary>SELU's λ (Klambauer et al. 2017), so that activations keep mean 0 and variance 1.</summary>
@@ -217,6 +219,7 @@ public static class Activations
 }
 
 /// <summary>Vectorized elementwise arithmetic used by the generated epilogues.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class Arithmetic
 {
     /// <summary>values ← values + addend (elementwise; the bias segment of a row tile).</summary>

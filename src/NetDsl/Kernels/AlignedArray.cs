@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.ComponentModel;
 
 namespace NetDsl.Kernels;
 
@@ -33,6 +34,7 @@ internal static unsafe class AlignedArray
 /// too, so the products' vector loads do not straddle lines and <see cref="Arithmetic.Store{T}"/> can stream whole
 /// lines of an output too large for the caches.</summary>
 /// <remarks>The generated networks allocate one per buffer when the batch capacity grows, never per step.</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class AlignedBuffer<T> where T : unmanaged
 {
     readonly T[] values;

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.ComponentModel;
 
 namespace NetDsl.Kernels;
 
@@ -8,9 +9,10 @@ namespace NetDsl.Kernels;
 /// position. Training: x̂ = (z − μ_B)/√(σ²_B + ε), y = γx̂ + β, running averages r ← m·r + (1 − m)·batch value (the
 /// running variance takes the unbiased batch variance, as PyTorch). Inference: the running averages replace μ_B, σ²_B.</summary>
 /// <remarks>Each plane (one sample's positions of one channel) is walked with vectors; sums are gathered per plane in
-/// <typeparamref name="T"/> and across planes in double. Channels are shared between the two cores when there is
+/// the element type and across planes in double. Channels are shared between the two cores when there is
 /// enough work. x̂ is not kept: backward takes it again from the input z and the batch mean (z is kept anyway, as the
 /// output of the step before), which spares writing a tensor the size of the activations and reading it back.</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static unsafe class BatchNormalization
 {
     /// <summary>Values below which one core normalizes the whole batch.</summary>

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using System.ComponentModel;
 
 namespace NetDsl.Kernels;
 
@@ -17,6 +18,7 @@ namespace NetDsl.Kernels;
 /// <param name="PadLeft">Zero columns left of the input.</param>
 /// <param name="OutputHeight">Windows per column.</param>
 /// <param name="OutputWidth">Windows per row.</param>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public readonly record struct ConvGeometry(int Channels, int Height, int Width, int KernelHeight, int KernelWidth, int Stride,
     int PadTop, int PadLeft, int OutputHeight, int OutputWidth)
 {
@@ -32,6 +34,7 @@ public readonly record struct ConvGeometry(int Channels, int Height, int Width, 
 
 /// <summary>Convolution lowered to the shared product: im2col lays each window out as a column, so
 /// <c>Z[F, OH·OW] = W[F, C·KH·KW] · columns</c>; col2im adds the columns' gradients back onto the image.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class Convolution
 {
     /// <summary>Writes the [C·KH·KW, OH·OW] column matrix of one sample; padding reads as zero.</summary>
@@ -201,6 +204,7 @@ public static class Convolution
 
 /// <summary>Pooling over windows of a batch of C×H×W samples (no padding); global average pooling is the window
 /// that covers the whole map.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static unsafe class Pooling
 {
     /// <summary>Each output is its window's maximum; <paramref name="argMax"/> records the winning input's index within
@@ -339,6 +343,11 @@ public static unsafe class Pooling
     /// <summary>Routes each output gradient to the input that won its window, knowing the windows: 2×2 windows of
     /// stride 2 that tile the input write every input once (the gradient or zero) in vectors, with no clearing pass;
     /// other windows clear and scatter. A large batch's planes are shared between the cores.</summary>
+    /// <param name="outputGradient">∂L/∂ of the pooled outputs.</param>
+    /// <param name="argMax">Per pooled output, the position of its window's winner within the sample's input, stored as a value of the element type.</param>
+    /// <param name="inputGradient">∂L/∂ of the pooling's inputs; every element is written.</param>
+    /// <param name="batch">Samples in the batch.</param>
+    /// <param name="g">The pooling windows.</param>
     /// <param name="reluOutputs">When the pooled inputs are a ReLU's outputs, the pooled values: a gradient passes only
     /// where its window's maximum is positive, which is the ReLU's derivative at the winner (every other input gets
     /// zero anyway), so the ReLU's own backward pass over the larger input is not needed.</param>

@@ -1,8 +1,11 @@
+using System.ComponentModel;
+
 namespace NetDsl.Kernels;
 
 /// <summary>A Dense layer's weights copied into the layout a prediction's product reads (<see cref="QuantizedDense"/>,
 /// <see cref="InputMajorDense"/>): the layer's shape, units padded to a multiple of 16, and the check of the weights
 /// it is filled from.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public abstract class DenseWeightsCopy
 {
     /// <summary>Units are padded to a multiple of this with zero weights, so every vector of units is whole.</summary>

@@ -1,10 +1,12 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.ComponentModel;
 
 namespace NetDsl.Kernels;
 
 /// <summary>Inverted-dropout masks from a counter-based generator: element i of stream s under seed k keeps or drops
 /// by a hash of (k, s, i) alone, so any device can draw the same mask in any order.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class Dropout
 {
     /// <summary>Fills <paramref name="mask"/> with 1 / (1 − rate) where a value is kept and 0 where it is dropped.</summary>

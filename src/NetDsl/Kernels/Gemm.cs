@@ -3,12 +3,14 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using System.ComponentModel;
 
 namespace NetDsl.Kernels;
 
 /// <summary>Receives each finished piece of a product, <c>C[row, column .. column + values.Length)</c>, while it is
 /// still in L1. Generated code implements it to add the bias, apply the activation and dropout (forward) or to form
 /// <c>dZ = dA ⊙ act′</c> (backward); the JIT specializes <see cref="Gemm.Multiply"/> per epilogue and inlines it.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public interface IGemmEpilogue<T> where T : unmanaged
 {
     /// <summary>Consumes one row segment of the product. <paramref name="values"/> may be modified.</summary>
@@ -17,6 +19,7 @@ public interface IGemmEpilogue<T> where T : unmanaged
 
 /// <summary>Stores a product row-major into a buffer of <paramref name="width"/> columns (by <see cref="Arithmetic.Store{T}"/>,
 /// which streams a buffer too large for the caches).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public ref struct StoreEpilogue<T>(Span<T> destination, int width) : IGemmEpilogue<T> where T : unmanaged
 {
     readonly Span<T> destination = destination;
@@ -30,6 +33,7 @@ public ref struct StoreEpilogue<T>(Span<T> destination, int width) : IGemmEpilog
 /// <remarks>With <paramref name="accumulate"/> the gradients are added to (a convolution sums them over samples).
 /// An empty <paramref name="biasGradient"/> means the layer has no bias (a BatchNorm follows it). When not accumulating,
 /// the regularization gradient l1·sign(w) + l2·w of <paramref name="weights"/> joins dW in the same pass.</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public ref struct WeightGradientEpilogue<T>(Span<T> weightGradient, Span<T> biasGradient, int inputs, bool accumulate = false,
     ReadOnlySpan<T> weights = default, T l1 = default, T l2 = default) : IGemmEpilogue<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -70,6 +74,7 @@ public ref struct WeightGradientEpilogue<T>(Span<T> weightGradient, Span<T> bias
 /// product's columns are the filters instead of the few patch rows padded to a whole panel.</summary>
 /// <remarks>As <see cref="WeightGradientEpilogue{T}"/>, without a bias: with <paramref name="accumulate"/> the gradient
 /// is added to; otherwise the regularization gradient l1·sign(w) + l2·w of <paramref name="weights"/> joins it.</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public ref struct TransposedWeightGradientEpilogue<T>(Span<T> weightGradient, int inputs, bool accumulate = false,
     ReadOnlySpan<T> weights = default, T l1 = default, T l2 = default) : IGemmEpilogue<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -94,6 +99,7 @@ public ref struct TransposedWeightGradientEpilogue<T>(Span<T> weightGradient, in
 /// handed to an epilogue. B is packed into panels two vectors wide; an 8-row micro-kernel keeps 16 accumulators in
 /// registers and broadcasts A. A product large enough to repay the hand-off is split between the two cores
 /// (<see cref="WorkSharing"/>): by column panels when there are several, else by rows; each core packs the panels it uses.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static unsafe class Gemm
 {
     internal const int RowsPerTile = 8;

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using System.ComponentModel;
 
 namespace NetDsl.Kernels;
 
@@ -13,6 +14,7 @@ namespace NetDsl.Kernels;
 /// streams the weights from L2. Stored as the layer keeps them ([units, inputs]), eight units' dot products read eight
 /// rows at once — eight streams, which this Xeon's cores read at about 74 GB/s; input by input the product is one
 /// stream (each input's weights for a run of units, contiguous), read at about 100 GB/s.</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class InputMajorDense : DenseWeightsCopy
 {
     readonly AlignedBuffer<float> values;
@@ -70,6 +72,7 @@ public sealed class InputMajorDense : DenseWeightsCopy
 /// repay the hand-off is split between the cores by whole runs, or by rows where there is one run. Every kernel sums
 /// each output in one chain over the inputs in order, as <see cref="Gemm"/>'s packed product does, so a row's outputs are
 /// the same bits here and there, whatever its batch and whichever kernel or core took it.</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static unsafe class InputMajorGemm
 {
     /// <summary>Float predictions of fewer rows than this may read the input-major copies, each layer's below its own

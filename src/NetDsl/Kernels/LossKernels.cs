@@ -1,9 +1,11 @@
 using System.Numerics;
+using System.ComponentModel;
 
 namespace NetDsl.Kernels;
 
 /// <summary>Loss values (means over the batch) and, when a gradient buffer is given, the gradient of that mean with
 /// respect to the network's outputs. Sums run in double whatever the element type.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class LossKernels
 {
     /// <summary>Softmax cross-entropy on logits: mean over samples of −Σⱼ yⱼ log softmax(z)ⱼ. The gradient with respect to

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using System.ComponentModel;
 
 namespace NetDsl.Kernels;
 
@@ -13,6 +14,7 @@ namespace NetDsl.Kernels;
 /// <remarks>Units are padded to a multiple of 16 and inputs to a multiple of 4 with zero weights. Each unit also keeps
 /// the sum of its quantized weights, which removes the inputs' zero point from the integer sums. A non-finite weight
 /// makes its unit's scale NaN, so that unit's outputs are NaN as they would be in float.</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed unsafe class QuantizedDense : DenseWeightsCopy
 {
     internal int PaddedInputs { get; }
@@ -85,6 +87,7 @@ public sealed unsafe class QuantizedDense : DenseWeightsCopy
 /// quantization in PyTorch (<c>quantize_dynamic</c>), it trades that error for a quarter of the weight bytes and four
 /// times the products per instruction — what limits a single prediction. On Fashion-MNIST the sample MLP's test accuracy
 /// moved from 0.8883 to 0.8878 (six-bit inputs: 0.8888, 15% slower).</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static unsafe class QuantizedGemm
 {
     /// <summary>Multiply-adds below which a product stays on one core.</summary>

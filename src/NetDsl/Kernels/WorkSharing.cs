@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
+using System.ComponentModel;
 
 namespace NetDsl.Kernels;
 
@@ -11,6 +12,7 @@ namespace NetDsl.Kernels;
 /// makes a product slower than one core would be.</summary>
 /// <remarks>Only one job at a time uses the worker; a caller that finds it busy (another thread's network, say) runs
 /// both parts itself. With one processor both parts always run on the caller.</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static unsafe class WorkSharing
 {
     /// <summary>Pauses before an idle worker blocks: about a millisecond, longer than the gaps between the products
@@ -184,7 +186,10 @@ public static unsafe class WorkSharing
 
 /// <summary>A loop body over a range of samples, run by <see cref="WorkSharing.ForSamples"/>; <c>part</c> (0 or 1)
 /// selects the part's own scratch buffers.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public interface ISampleLoop
 {
+    /// <summary>Runs the body for samples <paramref name="first"/> (inclusive) to <paramref name="last"/> (exclusive)
+    /// with part <paramref name="part"/>'s scratch buffers.</summary>
     void Run(int first, int last, int part);
 }

@@ -26,6 +26,7 @@ public sealed record MonitorThresholds
 }
 
 /// <summary>One layer's figures at the end of an epoch.</summary>
+/// <param name="Layer">The layer's declared name.</param>
 /// <param name="GradientNorm">‖dθ‖ of the layer's tensors at the epoch's last step.</param>
 /// <param name="UpdateRatio">‖θ_end − θ_start‖ / ‖θ_start‖ over the epoch.</param>
 /// <param name="InactiveFraction">ReLU family: share of outputs ≤ 0; Sigmoid/Tanh: share saturated; else null.</param>
