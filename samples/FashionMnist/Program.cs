@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.CommandLine;
 using System.Globalization;
 using FashionMnist;
 using NetDsl.Data;
@@ -6,8 +7,8 @@ using NetDsl.Optimizers;
 using NetDsl.Training;
 
 // The main job: train the declared MLP on Fashion-MNIST and report the test accuracy.
-var options = SampleOptions.Parse(args);
-if (options is null) return 2;
+var options = SampleOptions.Parse(args, out int exitCode);
+if (options is null) return exitCode;
 
 var (dataDirectory, isFullSet) = DataLocation.Find(options.DataDirectory);
 var allTrain = Dataset.FromIdx(Path.Combine(dataDirectory, "train-images-idx3-ubyte.gz"), Path.Combine(dataDirectory, "train-labels-idx1-ubyte.gz"), 10);
@@ -52,7 +53,7 @@ var history = Trainer.Fit(network, optimizer, train, dev, new TrainingOptions
     BatchSize = options.BatchSize,
     Seed = options.Seed,
     OnEpoch = e => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"epoch {e.Epoch,3}  train loss {e.TrainLoss:F4}  train accuracy {e.TrainAccuracy:F4}  dev accuracy {e.DevAccuracy:F4}  {e.Elapsed.TotalSeconds:F1} s")),
+        $"epoch {e.Epoch,3}  running loss {e.RunningLoss:F4}  train loss {e.TrainLoss:F4}  train accuracy {e.TrainAccuracy:F4}  dev accuracy {e.DevAccuracy:F4}  {e.Elapsed.TotalSeconds:F1} s")),
 });
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"training time: {clock.Elapsed.TotalSeconds:F1} s; keeping the weights of epoch {history.BestEpoch}, the best on the dev set"));
@@ -121,7 +122,7 @@ int TrainOnGpu()
         double devAccuracy = Metrics.Accuracy(devOutputs, dev.Labels);
         if (epoch == 1) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"kernel compile time: {device.CompileTime.TotalSeconds:F2} s"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"epoch {epoch,3}  train loss {lossSum / batches.BatchCount:F4}  dev accuracy {devAccuracy:F4}  {epochClock.Elapsed.TotalSeconds:F1} s"));
+            $"epoch {epoch,3}  running loss {lossSum / batches.BatchCount:F4}  dev accuracy {devAccuracy:F4}  {epochClock.Elapsed.TotalSeconds:F1} s"));
         if (devAccuracy > bestDev)
         {
             bestDev = devAccuracy;
@@ -158,69 +159,65 @@ int Tune(int trials)
     return 0;
 }
 
-/// <summary>Command-line options: --model mlp|cnn, --schedule, --save PATH, --load PATH, --tune N, --epochs N, --seed N,
-/// --data DIR, --batch N, --learning-rate X, --gpu.</summary>
+/// <summary>The sample's command line (see <see cref="Parse"/> or run it with --help).</summary>
 sealed record SampleOptions(string Model, int Epochs, int Seed, string? DataDirectory, int? RequestedBatchSize, double LearningRate,
-    string ScheduleName = "default", string? SavePath = null, string? LoadPath = null, int? TuneTrials = null, bool Gpu = false)
+    string? ScheduleName = null, string? SavePath = null, string? LoadPath = null, int? TuneTrials = null, bool Gpu = false)
 {
     /// <summary>The MLP keeps Adam's constant 1e-3 (the recipe); the CNN anneals it with a cosine over its epochs.</summary>
-    public LearningRateSchedule? Schedule => ScheduleName switch
+    public LearningRateSchedule? Schedule => (ScheduleName ?? (Model == "cnn" ? "cosine" : "constant")) switch
     {
-        "constant" => null,
         "cosine" => LearningRateSchedule.Cosine(Epochs),
         "exponential" => LearningRateSchedule.Exponential(0.75),
-        _ => Model == "cnn" ? LearningRateSchedule.Cosine(Epochs) : null,
+        _ => null,
     };
 
     /// <summary>128 for the MLP (the recipe), 64 for the CNN (more updates per epoch for the slower model).</summary>
     public int BatchSize => RequestedBatchSize ?? (Model == "cnn" ? 64 : 128);
 
-    public static SampleOptions? Parse(string[] args)
+    /// <summary>Reads the options; null when the program should stop at once: after --help (exit code 0) or an error,
+    /// which System.CommandLine prints with the usage (exit code 1).</summary>
+    public static SampleOptions? Parse(string[] args, out int exitCode)
     {
-        var options = new SampleOptions("mlp", 10, 0, null, null, 1e-3);
-        for (int i = 0; i < args.Length; i++)
+        var model = new Option<string>("--model") { Description = "The network to train: the MLP or the CNN", DefaultValueFactory = _ => "mlp" };
+        model.AcceptOnlyFromAmong("mlp", "cnn");
+        var epochs = Positive(new Option<int>("--epochs") { HelpName = "N", Description = "Epochs to train (early stopping may end sooner)", DefaultValueFactory = _ => 10 });
+        var seed = new Option<int>("--seed") { HelpName = "N", Description = "Seed of the initialization, the dev split, the shuffling and dropout", DefaultValueFactory = _ => 0 };
+        var data = new Option<string?>("--data") { Description = $"Folder of the four IDX files [default: {DataLocation.DebianDirectory} when installed, else the subset shipped with the sample]", HelpName = "DIR" };
+        var batch = Positive(new Option<int?>("--batch") { Description = "Mini-batch size [default: 128 for the MLP, 64 for the CNN]", HelpName = "N" });
+        var learningRate = new Option<double>("--learning-rate") { HelpName = "X", Description = "Adam's learning rate", DefaultValueFactory = _ => 1e-3 };
+        var schedule = new Option<string?>("--schedule") { Description = "Learning-rate schedule [default: constant for the MLP, cosine for the CNN]" };
+        schedule.AcceptOnlyFromAmong("constant", "cosine", "exponential");
+        var save = new Option<string?>("--save") { Description = "Write a safetensors checkpoint of the best epoch here", HelpName = "PATH" };
+        var load = new Option<string?>("--load") { Description = "Start from this safetensors checkpoint", HelpName = "PATH" };
+        var tune = Positive(new Option<int?>("--tune") { Description = "Instead of training: a random search of N trials over learning rate, L2 and dropout, 2 epochs each on 10,000 samples", HelpName = "N" });
+        var gpu = new Option<bool>("--gpu") { Description = "Train through the generated GPU twin on the first CUDA device (an error without one)" };
+
+        var root = new RootCommand("Trains the sample network on Fashion-MNIST with a dev set held out of the training set, then reports the test accuracy.")
         {
-            string? value = i + 1 < args.Length ? args[i + 1] : null;
-            try
-            {
-                options = args[i] switch
-                {
-                    "--model" => options with { Model = value is "mlp" or "cnn" ? value : throw new FormatException($"--model takes mlp or cnn, got '{value}'") },
-                    "--schedule" => options with { ScheduleName = value is "constant" or "cosine" or "exponential" ? value : throw new FormatException($"--schedule takes constant, cosine or exponential, got '{value}'") },
-                    "--save" => options with { SavePath = value ?? throw Missing("--save") },
-                    "--load" => options with { LoadPath = value ?? throw Missing("--load") },
-                    "--tune" => options with { TuneTrials = PositiveInt(value, "--tune") },
-                    "--epochs" => options with { Epochs = PositiveInt(value, "--epochs") },
-                    "--seed" => options with { Seed = int.Parse(value ?? throw Missing("--seed"), CultureInfo.InvariantCulture) },
-                    "--data" => options with { DataDirectory = value ?? throw Missing("--data") },
-                    "--batch" => options with { RequestedBatchSize = PositiveInt(value, "--batch") },
-                    "--gpu" => options with { Gpu = true },
-                    "--learning-rate" => options with { LearningRate = double.Parse(value ?? throw Missing("--learning-rate"), CultureInfo.InvariantCulture) },
-                    _ => throw new FormatException($"unknown option '{args[i]}'"),
-                };
-                if (args[i] != "--gpu") i++;
-            }
-            catch (FormatException e)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                Console.Error.WriteLine("usage: FashionMnist [--model mlp|cnn] [--schedule constant|cosine|exponential] [--save PATH] [--load PATH] [--tune N] [--epochs N] [--seed N] [--data DIR] [--batch N] [--learning-rate X] [--gpu]");
-                return null;
-            }
-        }
+            model, epochs, seed, data, batch, learningRate, schedule, save, load, tune, gpu,
+        };
+        SampleOptions? options = null;
+        root.SetAction(result => options = new SampleOptions(result.GetValue(model)!, result.GetValue(epochs), result.GetValue(seed),
+            result.GetValue(data), result.GetValue(batch), result.GetValue(learningRate), result.GetValue(schedule),
+            result.GetValue(save), result.GetValue(load), result.GetValue(tune), result.GetValue(gpu)));
+        exitCode = root.Parse(args).Invoke();
         return options;
     }
 
-    static int PositiveInt(string? value, string option) =>
-        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0
-            ? n : throw new FormatException($"{option} needs a positive integer, got '{value}'");
-
-    static FormatException Missing(string option) => new($"{option} needs a value");
+    static Option<T> Positive<T>(Option<T> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<T>() is int n && n <= 0) result.AddError($"{option.Name} needs a positive integer, got {n}");
+        });
+        return option;
+    }
 }
 
 /// <summary>Where the IDX files are: --data, else Debian's dataset-fashion-mnist package, else the subset shipped here.</summary>
 static class DataLocation
 {
-    const string DebianDirectory = "/usr/share/datasets/fashion-mnist";
+    public const string DebianDirectory = "/usr/share/datasets/fashion-mnist";
     static readonly string[] Files = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"];
 
     public static (string Directory, bool IsFullSet) Find(string? requested)

@@ -43,7 +43,7 @@ public sealed class CudaCompilationTests : IDisposable
 
     /// <summary>Every epilogue a twin declares: its layers' forward epilogues and the ones that form each dZ.</summary>
     static Type[] Epilogues(Type twin) =>
-        twin.GetNestedTypes().Where(t => t.IsValueType && typeof(IGpuEpilogue).IsAssignableFrom(t)).ToArray();
+        twin.GetNestedTypes(BindingFlags.NonPublic).Where(t => t.IsValueType && typeof(IGpuEpilogue).IsAssignableFrom(t)).ToArray();
 
     [Fact]
     public void The_product_compiles_for_CUDA_with_every_generated_epilogue()
@@ -64,7 +64,7 @@ public sealed class CudaCompilationTests : IDisposable
     public void The_layer_kernels_compile_for_CUDA()
     {
         // A receiving epilogue with a skip connection's gradient, dropout and an activation derivative, and a plain store.
-        var receivers = new[] { typeof(GpuResidual.OnGpu).GetNestedType("Conv1InputGradient")!, typeof(GpuCnn.OnGpu).GetNestedType("Pool1InputGradient")!,
+        var receivers = new[] { typeof(GpuResidual.OnGpu).GetNestedType("Conv1InputGradient", BindingFlags.NonPublic)!, typeof(GpuCnn.OnGpu).GetNestedType("Pool1InputGradient", BindingFlags.NonPublic)!,
             typeof(StoreEpilogue) };
         foreach (var epilogue in receivers)
             foreach (var name in new[] { nameof(GpuLayerKernels.PatchesToImage), nameof(GpuLayerKernels.MaxPoolForward), nameof(GpuLayerKernels.MaxPoolBackward),
@@ -72,7 +72,7 @@ public sealed class CudaCompilationTests : IDisposable
                 nameof(GpuLayerKernels.BatchNormInputGradient), nameof(GpuLayerKernels.Pass), nameof(GpuLayerKernels.Sum),
                 nameof(GpuLayerKernels.PReLUForward), nameof(GpuLayerKernels.PReLUInputGradient), nameof(GpuLayerKernels.SoftmaxRows) })
                 Compile(Kernel(typeof(GpuLayerKernels), name, epilogue), explicitlyGrouped: false);
-        Compile(Kernel(typeof(GpuLayerKernels), nameof(GpuLayerKernels.Pass), typeof(GpuRegressor.OnGpu).GetNestedType("OutOutputStep")!), explicitlyGrouped: false);
+        Compile(Kernel(typeof(GpuLayerKernels), nameof(GpuLayerKernels.Pass), typeof(GpuRegressor.OnGpu).GetNestedType("OutOutputStep", BindingFlags.NonPublic)!), explicitlyGrouped: false);
         foreach (var name in new[] { nameof(GpuLayerKernels.Im2Patches), nameof(GpuLayerKernels.ToPixelMajor), nameof(GpuLayerKernels.BatchNormRunningMoments),
             nameof(GpuLayerKernels.SoftmaxRowsBackward) })
             Compile(Kernel(typeof(GpuLayerKernels), name), explicitlyGrouped: false);

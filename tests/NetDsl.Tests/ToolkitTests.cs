@@ -13,6 +13,21 @@ public class ToolkitTests
     static int[] Indices(Dataset d) => d.Features.Select(f => (int)f).ToArray();
 
     [Fact]
+    public void A_stratified_80_20_train_test_split_keeps_class_proportions_without_overlap()
+    {
+        var (train, test) = Splits.TrainTest(Imbalanced(), 0.8, seed: 3);
+        // 20% of each class by count: 14 of 70, 4 of 20, 2 of 10.
+        Assert.Equal([14, 4, 2], Enumerable.Range(0, 3).Select(c => test.Labels.Count(l => l == c)));
+        Assert.Equal([56, 16, 8], Enumerable.Range(0, 3).Select(c => train.Labels.Count(l => l == c)));
+        Assert.Equal(Enumerable.Range(0, 100), Indices(train).Concat(Indices(test)).Order());
+        Assert.Equal(Indices(test), Indices(Splits.TrainTest(Imbalanced(), 0.8, seed: 3).Test));
+        Assert.NotEqual(Indices(test), Indices(Splits.TrainTest(Imbalanced(), 0.8, seed: 4).Test));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Splits.TrainTest(Imbalanced(), 1, seed: 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Splits.TrainTest(Imbalanced(), 0, seed: 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Splits.TrainTest(Imbalanced(), double.NaN, seed: 3));
+    }
+
+    [Fact]
     public void A_stratified_60_20_20_split_keeps_class_proportions_without_overlap()
     {
         var split = Splits.ByRatio(Imbalanced(), 0.6, 0.2, 0.2, seed: 1);

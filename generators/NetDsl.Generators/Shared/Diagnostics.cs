@@ -115,7 +115,7 @@ internal static class NetworkDiagnostics
 
     public static readonly DiagnosticDescriptor InitializerMismatch = Rule("ND0105",
         "Initializer does not suit the activation",
-        "Layer '{0}' uses Init.{1} before {2}; {3} suits it (Init.{4})",
+        "Layer '{0}' uses Init.{1} before {2}; use Init.{4} instead: {3}",
         DiagnosticSeverity.Warning);
 
     public static readonly DiagnosticDescriptor ConstantInitializer = Rule("ND0106",

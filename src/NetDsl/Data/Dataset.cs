@@ -37,6 +37,20 @@ public sealed class Dataset
     /// <summary>Number of classes; labels lie in [0, ClassCount).</summary>
     public int ClassCount { get; }
 
+    /// <summary>The name of each class index, where the data named its classes (a CSV label column of text); else null.</summary>
+    public IReadOnlyList<string>? ClassNames
+    {
+        get => classNames;
+        init
+        {
+            if (value is not null && value.Count != ClassCount)
+                throw new ArgumentException($"{value.Count} class names for {ClassCount} classes.", nameof(ClassNames));
+            classNames = value;
+        }
+    }
+
+    readonly IReadOnlyList<string>? classNames;
+
     /// <summary>Number of samples.</summary>
     public int Count => Labels.Length;
 
@@ -53,7 +67,7 @@ public sealed class Dataset
             Sample(indices[i]).CopyTo(features.AsSpan(i * FeatureSize));
             labels[i] = Labels[indices[i]];
         }
-        return new Dataset(features, labels, [.. SampleShape], ClassCount);
+        return new Dataset(features, labels, [.. SampleShape], ClassCount) { ClassNames = ClassNames };
     }
 
     /// <summary>Shuffles with <paramref name="seed"/> and holds out <paramref name="heldOutCount"/> samples, for a dev set

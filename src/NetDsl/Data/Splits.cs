@@ -13,26 +13,47 @@ public static class Splits
     {
         if (train <= 0 || dev <= 0 || test <= 0 || Math.Abs(train + dev + test - 1) > 1e-9)
             throw new ArgumentException($"Split ratios must be positive and sum to 1, got {train} / {dev} / {test}.");
+        var parts = Cut(data, [("train", train), ("dev", dev), ("test", test)], seed, stratified);
+        return new DataSplit(parts[0], parts[1], parts[2]);
+    }
+
+    /// <summary>Shuffles and splits in two: <paramref name="trainShare"/> of the samples (0.8 for 80/20) for training,
+    /// the rest for testing; stratified by class unless <paramref name="stratified"/> is false.</summary>
+    public static (Dataset Train, Dataset Test) TrainTest(Dataset data, double trainShare, int seed, bool stratified = true)
+    {
+        if (!(trainShare > 0 && trainShare < 1))
+            throw new ArgumentOutOfRangeException(nameof(trainShare), trainShare, "The train share must lie strictly between 0 and 1 (0.8 keeps 80% for training).");
+        var parts = Cut(data, [("train", trainShare), ("test", 1 - trainShare)], seed, stratified);
+        return (parts[0], parts[1]);
+    }
+
+    /// <summary>Cuts each class (or the whole set) after a seeded shuffle: every part but the first takes its rounded
+    /// share in turn, the first keeps the rest. No part may end empty.</summary>
+    static Dataset[] Cut(Dataset data, (string Name, double Share)[] parts, int seed, bool stratified)
+    {
         var random = new Rng((ulong)seed);
-        var trainIndices = new List<int>();
-        var devIndices = new List<int>();
-        var testIndices = new List<int>();
+        var indices = parts.Select(_ => new List<int>()).ToArray();
         var groups = stratified
             ? Enumerable.Range(0, data.Count).GroupBy(i => data.Labels[i]).OrderBy(g => g.Key).Select(g => g.ToArray())
             : [Enumerable.Range(0, data.Count).ToArray()];
         foreach (var group in groups)
         {
             random.Shuffle(group.AsSpan());
-            int devCount = (int)Math.Round(group.Length * dev), testCount = (int)Math.Round(group.Length * test);
-            devIndices.AddRange(group.Take(devCount));
-            testIndices.AddRange(group.Skip(devCount).Take(testCount));
-            trainIndices.AddRange(group.Skip(devCount + testCount));
+            int taken = 0;
+            for (int p = 1; p < parts.Length; p++)
+            {
+                int count = (int)Math.Round(group.Length * parts[p].Share);
+                indices[p].AddRange(group.Skip(taken).Take(count));
+                taken += count;
+            }
+            indices[0].AddRange(group.Skip(taken));
         }
-        foreach (var (name, list) in new[] { ("train", trainIndices), ("dev", devIndices), ("test", testIndices) })
-            if (list.Count == 0)
-                throw new ArgumentException($"The {name} part of {data.Count} samples at {train} / {dev} / {test} is empty; use more data or larger ratios.");
+        for (int p = 0; p < parts.Length; p++)
+            if (indices[p].Count == 0)
+                throw new ArgumentException($"The {parts[p].Name} part of {data.Count} samples at " +
+                    $"{string.Join(" / ", parts.Select(part => part.Share))} is empty; use more data or larger ratios.");
         // Stratified parts are grouped by class; shuffle each so batches mix classes.
-        return new DataSplit(Part(data, trainIndices, random), Part(data, devIndices, random), Part(data, testIndices, random));
+        return indices.Select(list => Part(data, list, random)).ToArray();
     }
 
     /// <summary>k folds: fold i holds out every k-th sample of a seeded (optionally stratified) order for validation and

@@ -66,6 +66,6 @@ internal static class FeatureScaling
             var sample = features.AsSpan(i * shift.Length, shift.Length);
             for (int j = 0; j < sample.Length; j++) sample[j] = (sample[j] - shift[j]) * scale[j];
         }
-        return new Dataset(features, data.Labels, [.. data.SampleShape], data.ClassCount);
+        return new Dataset(features, data.Labels, [.. data.SampleShape], data.ClassCount) { ClassNames = data.ClassNames };
     }
 }

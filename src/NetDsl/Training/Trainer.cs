@@ -94,12 +94,14 @@ sealed class AugmentedBatches(Augmentation augmentation, Dataset data, int batch
 /// <summary>Mini-batch training of any generated network.</summary>
 public static class Trainer
 {
+    /// <summary>The bar's loss is the running loss: the mean of the steps' losses so far, with dropout on and θ still
+    /// moving, so it differs from the epoch's train loss, which an inference pass measures after the epoch.</summary>
     static void DrawProgress(TextWriter writer, int epoch, int done, int total, double loss, double samplesPerSecond)
     {
-        const int width = 30;
+        const int width = 20;
         int filled = done * width / total;
         writer.Write(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"\repoch {epoch,3} [{new string('#', filled)}{new string('.', width - filled)}] {done * 100 / total,3}%  loss {loss:F4}  {samplesPerSecond,9:N0} samples/s"));
+            $"\repoch {epoch,3} [{new string('#', filled)}{new string('.', width - filled)}] {done * 100 / total,3}%  running loss {loss:F4}  {samplesPerSecond,9:N0} samples/s"));
     }
 
     /// <summary>Trains for <see cref="TrainingOptions.Epochs"/> epochs (fewer if early stopping ends it) and returns the history.</summary>
