@@ -45,7 +45,7 @@ public sealed class NetworkGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(plans.Combine(gpuReferenced), static (output, pair) =>
         {
             var (plan, gpu) = pair;
-            if (gpu && plan.Spec.CanEmit) output.AddSource(plan.Spec.HintName.Replace(".g.cs", ".Gpu.g.cs"), NetworkEmitter.EmitGpu(plan));
+            if (gpu && plan.Spec.CanEmit) output.AddSource(plan.Spec.HintNameBase + ".Gpu.g.cs", NetworkEmitter.EmitGpu(plan));
         });
         context.RegisterSourceOutput(gpuReferenced.Combine(plans.Collect()), static (output, pair) =>
         {

@@ -103,6 +103,10 @@ internal static class NetworkDiagnostics
         "Skip connection names no earlier layer",
         "Layer '{0}' adds the output of '{1}', which is not a layer declared before it; name an earlier layer with nameof");
 
+    public static readonly DiagnosticDescriptor NetworkTooLarge = Error("ND0017",
+        "Network too large",
+        "{0} is too large: {1} holds {2} values, more than the 2,147,483,647 a .NET array can index");
+
     public static readonly DiagnosticDescriptor ClassCountMismatch = Error("ND0016",
         "Output width does not match the declared class count",
         "Network '{0}' declares Classes = {1}, but its output '{2}' is {3} wide; make it {4}");
@@ -170,7 +174,7 @@ internal static class NetworkDiagnostics
 
     public static readonly IReadOnlyList<DiagnosticDescriptor> All =
     [
-        NoInput, MisplacedInput, NonPositiveSize, HyperparameterOutOfRange, UnknownOption, InvalidLayerMember,
+        NoInput, MisplacedInput, NonPositiveSize, NetworkTooLarge, HyperparameterOutOfRange, UnknownOption, InvalidLayerMember,
         InvalidNetworkType, MultipleLayerAttributes, SoftmaxTwice, UnreadableAttribute, ShapeMismatch, NothingToTrain, ReservedName,
         BinaryCrossEntropyNeedsSigmoid, UnknownSource, ClassCountMismatch,
         LinearCollapse, InitializerMismatch, ConstantInitializer, DropoutAtOutput, DropoutBeforeBatchNorm, NetworkFootprint,

@@ -162,7 +162,8 @@ internal static class NetworkParser
         {
             case LayerKind.Input:
                 var shape = attribute.ConstructorArguments[0];
-                sizes = (shape.Kind == TypedConstantKind.Array
+                // [Input(null)] and [Input(default)] pass no array: Plan reports the empty shape.
+                sizes = shape.IsNull ? EquatableArray<int>.Empty : (shape.Kind == TypedConstantKind.Array
                         ? shape.Values.Select(v => v.Value is int i ? i : 0)
                         : new[] { shape.Value is int single ? single : 0 })
                     .ToEquatableArray();

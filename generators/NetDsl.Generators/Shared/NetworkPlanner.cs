@@ -60,6 +60,12 @@ internal static class NetworkPlanner
                 continue; // reported once below as a missing input
             }
 
+            if (!Readable(layer))
+            {
+                layers.Add(Layer(layer, shape));
+                continue; // Parse reported the attribute it could not read
+            }
+
             var current = blocks.Count > 0 && !sealedBlock ? blocks[blocks.Count - 1] : null;
             int width = Product(shape);
             switch (layer.Kind)
@@ -178,6 +184,13 @@ internal static class NetworkPlanner
 
         CheckLoss(spec, blocks, problems);
 
+        if (TooLarge(spec, layers, blocks) is { } tooLarge)
+        {
+            problems.Add(tooLarge);
+            return new NetworkPlan(spec, layers.ToEquatableArray(), EquatableArray<BlockPlan>.Empty, EquatableArray<TensorPlan>.Empty,
+                (inputShape ?? []).ToEquatableArray(), 0, 0, 0, 0, 0, problems.Distinct().ToEquatableArray());
+        }
+
         // θ: per block with parameters, weight (or γ) then bias (or β), in declaration order; running statistics apart.
         var tensors = new List<TensorPlan>();
         int offset = 0, statistics = 0, folded = 0;
@@ -208,7 +221,7 @@ internal static class NetworkPlanner
         int dropouts = 0;
         for (int i = 0; i < blocks.Count; i++)
             if (blocks[i].HasDropout) blocks[i] = blocks[i] with { DropoutIndex = dropouts++ };
-        if (!problems.Any(p => p.IsError)) Advise(spec, blocks, offset, blocks.Sum(ValuesPerSample), problems);
+        if (!problems.Any(p => p.IsError)) Advise(spec, blocks, offset, (int)blocks.Sum(ValuesPerSample), problems);
         var layerPlans = layers.Select(l => l with
         {
             ParameterCount = blocks.Where(b => b.Name == l.Name && b.HasParameters).Sum(b => b.WeightLength + b.BiasLength),
@@ -224,7 +237,7 @@ internal static class NetworkPlanner
             offset,
             statistics,
             folded,
-            blocks.Sum(ValuesPerSample),
+            (int)blocks.Sum(ValuesPerSample),
             problems.Distinct().ToEquatableArray()); // a window that fits neither way is one problem, not two
     }
 
@@ -483,8 +496,8 @@ internal static class NetworkPlanner
     /// <summary>Output, gradient (core blocks), pre-dropout activation, dropout mask and the max-pool winners, per
     /// sample. A convolution's patch matrix is built per sample in one buffer per core and BatchNorm keeps two values
     /// per channel: neither grows with the batch.</summary>
-    static int ValuesPerSample(BlockPlan block) =>
-        block.Outputs * (1 + (block.IsCore ? 1 : 0) + (block.KeepsActivation ? 1 : 0) + (block.HasDropout ? 1 : 0)
+    static long ValuesPerSample(BlockPlan block) =>
+        (long)block.Outputs * (1 + (block.IsCore ? 1 : 0) + (block.KeepsActivation ? 1 : 0) + (block.HasDropout ? 1 : 0)
             + (block.Kind == BlockKind.MaxPool ? 1 : 0));
 
     static BlockPlan Block(int index, string name, BlockKind kind, int inputs, int outputs, int channels) =>
@@ -495,6 +508,56 @@ internal static class NetworkPlanner
         new(layer.Name, layer.Kind, shape.ToEquatableArray(), 0, layer.Modifiers, layer.Implementable);
 
     static int Product(int[] shape) => shape.Aggregate(1, (a, b) => a * b);
+
+    /// <summary>A layer whose attribute Parse could not read (no matching constructor while the user types) has no
+    /// sizes to plan with.</summary>
+    static bool Readable(LayerSpec layer) => layer.Kind switch
+    {
+        LayerKind.Conv2D => layer.Sizes.Count == 5,
+        LayerKind.MaxPool or LayerKind.AvgPool => layer.Sizes.Count == 2,
+        LayerKind.Dense or LayerKind.Maxout => layer.Sizes.Count == 1,
+        _ => true,
+    };
+
+    /// <summary>Generated code counts every buffer and θ in int: the first count that does not fit, measured in long
+    /// before the layout sums them.</summary>
+    static Problem? TooLarge(NetworkSpec spec, List<LayerPlan> layers, List<BlockPlan> blocks)
+    {
+        const long Limit = int.MaxValue;
+        LocationInfo? At(string layer) => spec.Layers.FirstOrDefault(l => l.Name == layer)?.Location ?? spec.Location;
+        Problem Report(string layer, string what, long values) => Problem.Create(NetworkDiagnostics.NetworkTooLarge, At(layer),
+            $"Network '{spec.TypeName}'", what, values.ToString("N0", CultureInfo.InvariantCulture));
+        static long Count(IEnumerable<int> shape)
+        {
+            long count = 1;
+            foreach (int d in shape)
+            {
+                long factor = System.Math.Max(d, 1);
+                if (count > long.MaxValue / factor) return long.MaxValue;
+                count *= factor;
+            }
+            return count;
+        }
+        foreach (var layer in layers)
+            if (Count(layer.OutputShape) is var values && values > Limit)
+                return Report(layer.Name, $"the output of '{layer.Name}', shape {ShapeText(layer.OutputShape.ToArray())},", values);
+        long theta = 0, perSample = 0;
+        foreach (var block in blocks)
+        {
+            long weights = block.Kind switch
+            {
+                BlockKind.Dense => (long)block.Outputs * block.Inputs,
+                BlockKind.Conv => (long)block.Channels * block.Geometry!.Channels * block.Geometry.KernelHeight * block.Geometry.KernelWidth,
+                _ => block.HasParameters ? block.Channels : 0,
+            };
+            if (weights > Limit) return Report(block.Name, $"{block.Name}.weight", weights);
+            theta += weights + (block.HasParameters ? block.Channels : 0);
+            perSample += ValuesPerSample(block);
+        }
+        if (theta > Limit) return Report(spec.Layers.FirstOrDefault()?.Name ?? "", "θ", theta);
+        if (perSample > Limit) return Report(spec.Layers.FirstOrDefault()?.Name ?? "", "the values a training pass caches per sample", perSample);
+        return null;
+    }
 
     static string ShapeText(int[] shape) => "(" + string.Join(", ", shape) + ")";
 

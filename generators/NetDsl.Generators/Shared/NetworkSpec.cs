@@ -59,6 +59,24 @@ internal sealed record NetworkSpec(
     EquatableArray<Problem> Problems,
     LocationInfo? Location)
 {
-    public string HintName => (Namespace is null ? "" : Namespace + ".") +
-        string.Concat(System.Linq.Enumerable.Select(ContainingTypes, t => t.Name + ".")) + TypeName + ".g.cs";
+    /// <summary>The generated file's name: the full name without verbatim '@' and with any character a hint name may
+    /// not hold replaced, then a hash of the exact full name, since hint names compare case-insensitively and two
+    /// networks may differ only in case (Net and NET).</summary>
+    public string HintName => HintNameBase + ".g.cs";
+
+    /// <summary>The hint name without its extension; the GPU twin's file adds ".Gpu.g.cs".</summary>
+    public string HintNameBase
+    {
+        get
+        {
+            string fullName = (Namespace is null ? "" : Namespace + ".") +
+                string.Concat(System.Linq.Enumerable.Select(ContainingTypes, t => t.Name + ".")) + TypeName;
+            fullName = fullName.Replace("@", "");
+            var safe = new System.Text.StringBuilder(fullName.Length);
+            foreach (char c in fullName) safe.Append(char.IsLetterOrDigit(c) || c is '_' or '.' ? c : '_');
+            uint hash = 2166136261; // FNV-1a: stable across processes, unlike string.GetHashCode
+            foreach (char c in fullName) hash = (hash ^ c) * 16777619;
+            return $"{safe}.{hash:x8}";
+        }
+    }
 }
