@@ -95,14 +95,13 @@ public static class CsvReader
         var fields = new List<Field>();
         var field = new StringBuilder();
         int line = 1, recordLine = 1, fieldLine = 1, i = 0;
-        bool quoted = false, recordQuoted = false;
+        bool recordQuoted = false;
         if (text.Length > 0 && text[0] == '\uFEFF') i = 1;
 
         void EndField()
         {
             fields.Add(new Field(field.ToString(), fieldLine));
             field.Clear();
-            quoted = false;
         }
         void EndRecord()
         {
@@ -116,11 +115,11 @@ public static class CsvReader
         while (i < text.Length)
         {
             char c = text[i];
-            if (c == '"' && field.Length == 0 && !quoted)
+            if (c == '"' && field.Length == 0)
             {
                 // A quoted field: up to the closing quote, "" standing for one quote; separators and line breaks are text.
                 int startLine = line, column = fields.Count + 1;
-                quoted = recordQuoted = true;
+                recordQuoted = true;
                 i++;
                 while (true)
                 {
@@ -157,12 +156,10 @@ public static class CsvReader
                 recordLine = fieldLine = line;
                 continue;
             }
-            if (quoted)
-                throw new InvalidDataException($"{path}, line {line}, column {fields.Count + 1}: '{c}' follows a closing quote.");
             field.Append(c);
             i++;
         }
-        if (field.Length > 0 || fields.Count > 0 || quoted) EndRecord();
+        if (field.Length > 0 || fields.Count > 0 || recordQuoted) EndRecord();
         return records;
     }
 }
