@@ -15,6 +15,9 @@ internal static partial class NetworkEmitter
     const string Span = "global::System.Span";
     const string ElementConstraint = "where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>";
 
+    /// <summary>The documentation of a member that an invalid network's declaration errors make throw.</summary>
+    const string Throws = "Throws InvalidNetworkException, which names the declaration's errors.";
+
     /// <summary>Marks every generated type with this generator's version, which the build sets once for every assembly.</summary>
     static readonly string GeneratedCode = "[global::System.CodeDom.Compiler.GeneratedCode(\"NetDsl.Generators\", \"" +
         (typeof(NetworkEmitter).Assembly.GetName().Version?.ToString(3) ?? "0.0.0") + "\")]";
@@ -51,7 +54,7 @@ internal static partial class NetworkEmitter
         foreach (var constant in new[] { "InputSize", "OutputSize", "ParameterCount", "ActivationValuesPerSample" })
             w.Summary("0: the declaration has errors.").Line($"public const int {constant} = 0;");
         w.Line();
-        w.Summary("Throws InvalidNetworkException, which names the declaration's errors.");
+        w.Summary(Throws);
         w.Lines($"public {plan.Spec.TypeName}(int seed = 0) => throw NetworkDeclarationError();", "");
         foreach (var layer in plan.Layers.Where(l => l.Implementable))
         {
@@ -280,7 +283,7 @@ internal static partial class NetworkEmitter
         });
 
         string inputShape = ShapeText(plan.InputShape);
-        w.Summary($"Predicts one sample: input holds InputSize = {plan.InputSize} values, shape {inputShape}; output receives OutputSize = {plan.OutputSize} values.");
+        w.Summary(valid ? $"Predicts one sample: input holds InputSize = {plan.InputSize} values, shape {inputShape}; output receives OutputSize = {plan.OutputSize} values." : Throws);
         Method(w, valid, $"public void Predict({ReadOnlySpan}<float> input, {Span}<float> output)", () =>
         {
             w.Line($"{Runtime}Shapes.RequireLength(input.Length, InputSize, {Literal(ShapeText(plan.InputShape))}, nameof(input));");
@@ -288,7 +291,7 @@ internal static partial class NetworkEmitter
             w.Line("PredictBatch(input, output);");
         });
 
-        w.Summary($"Predicts a batch in inference mode (no dropout, BatchNorm with its running statistics): inputs holds batch × {plan.InputSize} values, shape (batch, {string.Join(", ", plan.InputShape)}); outputs receives batch × {plan.OutputSize}. Allocates nothing once buffers for the batch exist.");
+        w.Summary(valid ? $"Predicts a batch in inference mode (no dropout, BatchNorm with its running statistics): inputs holds batch × {plan.InputSize} values, shape (batch, {string.Join(", ", plan.InputShape)}); outputs receives batch × {plan.OutputSize}. Allocates nothing once buffers for the batch exist." : Throws);
         Method(w, valid, $"public void PredictBatch({ReadOnlySpan}<float> inputs, {Span}<float> outputs)", () =>
         {
             BatchOf(w, plan, "inputs");
@@ -313,7 +316,7 @@ internal static partial class NetworkEmitter
             w.Line("return (float)loss;");
         });
 
-        w.Summary($"One training step: forward and backward over the batch (inputs: batch × {plan.InputSize} values, shape (batch, {string.Join(", ", plan.InputShape)}); targets: batch × {plan.OutputSize}), then the optimizer's update of θ. Returns the mean loss; a non-finite loss or gradient leaves θ as it was.");
+        w.Summary(valid ? $"One training step: forward and backward over the batch (inputs: batch × {plan.InputSize} values, shape (batch, {string.Join(", ", plan.InputShape)}); targets: batch × {plan.OutputSize}), then the optimizer's update of θ. Returns the mean loss; a non-finite loss or gradient leaves θ as it was." : Throws);
         Method(w, valid, $"public float TrainStep({ReadOnlySpan}<float> inputs, {ReadOnlySpan}<float> targets, {Runtime}Optimizers.IOptimizer optimizer)", () =>
         {
             w.Line("float loss = ComputeGradients(inputs, targets);");

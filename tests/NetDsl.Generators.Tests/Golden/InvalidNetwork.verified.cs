@@ -57,16 +57,16 @@ partial class InvalidNetwork : global::NetDsl.INeuralNetwork
     /// <summary>Draws θ again from seed as the constructor does, and resets the running statistics, the dropout stream and the step count.</summary>
     public void Initialize(int seed) => throw NetworkDeclarationError();
 
-    /// <summary>Predicts one sample: input holds InputSize = 4 values, shape (4); output receives OutputSize = 1 values.</summary>
+    /// <summary>Throws InvalidNetworkException, which names the declaration's errors.</summary>
     public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => throw NetworkDeclarationError();
 
-    /// <summary>Predicts a batch in inference mode (no dropout, BatchNorm with its running statistics): inputs holds batch × 4 values, shape (batch, 4); outputs receives batch × 1. Allocates nothing once buffers for the batch exist.</summary>
+    /// <summary>Throws InvalidNetworkException, which names the declaration's errors.</summary>
     public void PredictBatch(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs) => throw NetworkDeclarationError();
 
     /// <inheritdoc/>
     public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets) => throw NetworkDeclarationError();
 
-    /// <summary>One training step: forward and backward over the batch (inputs: batch × 4 values, shape (batch, 4); targets: batch × 1), then the optimizer's update of θ. Returns the mean loss; a non-finite loss or gradient leaves θ as it was.</summary>
+    /// <summary>Throws InvalidNetworkException, which names the declaration's errors.</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::NetDsl.Optimizers.IOptimizer optimizer) => throw NetworkDeclarationError();
 
     /// <inheritdoc/>
