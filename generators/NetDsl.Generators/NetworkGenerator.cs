@@ -26,7 +26,7 @@ public sealed class NetworkGenerator : IIncrementalGenerator
                 NetworkParser.NetworkAttributeName,
                 predicate: static (node, _) => node is ClassDeclarationSyntax or StructDeclarationSyntax or RecordDeclarationSyntax,
                 transform: static (context, cancellationToken) =>
-                    NetworkParser.Parse((INamedTypeSymbol)context.TargetSymbol, context.Attributes.First(), cancellationToken))
+                    NetworkParser.Parse((INamedTypeSymbol)context.TargetSymbol, context.Attributes.First(), cancellationToken).WithoutLocations())
             .WithTrackingName(TrackingNames.Parse);
 
         var plans = specs

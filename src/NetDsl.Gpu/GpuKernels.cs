@@ -59,12 +59,14 @@ public struct WeightGradientEpilogue : IGpuEpilogue
 /// <param name="StepSize">α (Adam: α·√(1−β₂ᵗ)/(1−β₁ᵗ), both bias corrections folded in).</param>
 /// <param name="Beta1">Momentum's β, Adam's β₁, RMSprop's and AdaDelta's decay (1 for AdaGrad).</param>
 /// <param name="Beta2">Adam's β₂.</param>
-/// <param name="GradientScale">Momentum: 1 − β with dampening, else 1; RMSprop: 1 − β; AdaGrad: 1.</param>
+/// <param name="GradientScale">Momentum: 1 − β with dampening, else 1; RMSprop and AdaDelta: 1 − β; Adam: 1 − β₁; AdaGrad: 1.</param>
 /// <param name="LookAhead">Nesterov's β (0 for plain momentum).</param>
 /// <param name="Epsilon">Adam's ε·√(1−β₂ᵗ); the ε of AdaGrad, RMSprop and AdaDelta.</param>
 /// <param name="Shrink">AdamW's 1 − α·λ (1 for Adam).</param>
+/// <param name="SecondScale">Adam's 1 − β₂. Every 1 − β is formed in double and rounded once, as on the CPU.</param>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public readonly record struct UpdateRule(float StepSize, float Beta1, float Beta2, float GradientScale, float LookAhead, float Epsilon, float Shrink);
+public readonly record struct UpdateRule(float StepSize, float Beta1, float Beta2, float GradientScale, float LookAhead, float Epsilon, float Shrink,
+    float SecondScale = 0);
 
 /// <summary>The kernels every generated network shares: the tiled product, bias gradients, losses, the regularization
 /// penalty and the optimizer updates. Generated code supplies the per-layer epilogues.</summary>
@@ -269,7 +271,7 @@ public static class GpuKernels
     public static void AdaDelta(Index1D i, ArrayView<float> theta, ArrayView<float> gradient, ArrayView<float> squares, ArrayView<float> updates,
         UpdateRule rule)
     {
-        float g = gradient[i], rho = rule.Beta1, rest = 1 - rule.Beta1;
+        float g = gradient[i], rho = rule.Beta1, rest = rule.GradientScale;
         float s = rho * squares[i] + rest * (g * g);
         float u = updates[i];
         float delta = XMath.Sqrt(u + rule.Epsilon) / XMath.Sqrt(s + rule.Epsilon) * g;
@@ -283,8 +285,8 @@ public static class GpuKernels
         UpdateRule rule)
     {
         float g = gradient[i];
-        float m = rule.Beta1 * first[i] + (1 - rule.Beta1) * g;
-        float v = rule.Beta2 * second[i] + (1 - rule.Beta2) * (g * g);
+        float m = rule.Beta1 * first[i] + rule.GradientScale * g;
+        float v = rule.Beta2 * second[i] + rule.SecondScale * (g * g);
         first[i] = m;
         second[i] = v;
         theta[i] = rule.Shrink * theta[i] - rule.StepSize * (m / (XMath.Sqrt(v) + rule.Epsilon));

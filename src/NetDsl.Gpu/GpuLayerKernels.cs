@@ -97,8 +97,9 @@ public static class GpuLayerKernels
         int c = at / g.OutputPixels, oy = at / g.OutputWidth % g.OutputHeight, ox = at % g.OutputWidth;
         int first = (c * g.Height + oy * g.Stride) * g.Width + ox * g.Stride, best = first;
         float bestValue = input[sample * g.InputSize + first];
-        for (int ky = 0; ky < g.KernelHeight; ky++)
-            for (int kx = 0; kx < g.KernelWidth; kx++)
+        var (rows, columns) = g.WindowInside(oy, ox);
+        for (int ky = 0; ky < rows; ky++)
+            for (int kx = 0; kx < columns; kx++)
             {
                 int index = first + ky * g.Width + kx;
                 float value = input[sample * g.InputSize + index];
@@ -136,10 +137,11 @@ public static class GpuLayerKernels
         int c = at / g.OutputPixels, oy = at / g.OutputWidth % g.OutputHeight, ox = at % g.OutputWidth;
         int first = sample * g.InputSize + (c * g.Height + oy * g.Stride) * g.Width + ox * g.Stride;
         float sum = 0;
-        for (int ky = 0; ky < g.KernelHeight; ky++)
-            for (int kx = 0; kx < g.KernelWidth; kx++)
+        var (rows, columns) = g.WindowInside(oy, ox);
+        for (int ky = 0; ky < rows; ky++)
+            for (int kx = 0; kx < columns; kx++)
                 sum += input[first + ky * g.Width + kx];
-        epilogue.Apply(sample, at, sum / (g.KernelHeight * g.KernelWidth));
+        epilogue.Apply(sample, at, sum / (rows * columns));
     }
 
     /// <summary>Average pooling's input gradient, one thread per input: its share of every window that holds it.</summary>
@@ -150,8 +152,11 @@ public static class GpuLayerKernels
         float sum = 0;
         for (int oy = firstRow; oy <= lastRow; oy++)
             for (int ox = firstColumn; ox <= lastColumn; ox++)
-                sum += outputGradient[plane + oy * g.OutputWidth + ox];
-        epilogue.Apply(sample, at, sum / (g.KernelHeight * g.KernelWidth));
+            {
+                var (rows, columns) = g.WindowInside(oy, ox);
+                sum += outputGradient[plane + oy * g.OutputWidth + ox] / (rows * columns);
+            }
+        epilogue.Apply(sample, at, sum);
     }
 
     /// <summary>Input element <paramref name="i"/> of a batch: its sample, its index within the sample, where its

@@ -15,7 +15,7 @@ public abstract class GpuNetwork : IDisposable
     const ulong Golden = 0x9E3779B97F4A7C15UL;
 
     readonly List<MemoryBuffer1D<float, Stride1D.Dense>> batchBuffers = [];
-    readonly MemoryBuffer1D<float, Stride1D.Dense> parameters, gradients, statistics, scalars;
+    readonly MemoryBuffer1D<float, Stride1D.Dense> parameters, gradients, statistics, statisticsBeforeStep, scalars;
     // Loss sum, dθ non-finite flag, Σ|w|, Σw², a non-finite sample loss.
     readonly float[] scalarValues = new float[5];
     ArrayView<float> inputs, targets;
@@ -30,6 +30,7 @@ public abstract class GpuNetwork : IDisposable
         parameters = device.Allocate(network.ParameterCount);
         gradients = device.Allocate(network.ParameterCount);
         statistics = device.Allocate(Math.Max(1, network.RunningStatistics.Length));
+        statisticsBeforeStep = device.Allocate(statistics.Length);
         scalars = device.Allocate(scalarValues.Length);
         Upload();
     }
@@ -154,14 +155,24 @@ public abstract class GpuNetwork : IDisposable
     public bool GradientsFinite { get; private set; } = true;
 
     /// <summary>One training step on the device: <see cref="ComputeGradients"/>, then the optimizer's update of θ with
-    /// state kept on the device. A non-finite loss or gradient leaves θ untouched, as on the CPU.</summary>
+    /// state kept on the device. A non-finite loss or gradient leaves θ, the optimizer, the running statistics and the
+    /// step count as they were, as on the CPU.</summary>
     /// <remarks>The optimizer's learning rate is read every step (schedules keep working); its state lives here, so
     /// passing a different optimizer starts fresh state.</remarks>
     public float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, IOptimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
+        ulong stepsBefore = trainingSteps;
+        statistics.View.CopyTo(statisticsBeforeStep.View);
         float loss = ComputeGradients(inputs, targets);
-        if (!float.IsFinite(loss) || !GradientsFinite) return loss;
+        if (!float.IsFinite(loss) || !GradientsFinite)
+        {
+            // A failed step leaves every piece of state as it was: θ and the optimizer are not touched, and the running
+            // statistics and the step count (which keys the dropout masks) go back.
+            statisticsBeforeStep.View.CopyTo(statistics.View);
+            trainingSteps = stepsBefore;
+            return loss;
+        }
         if (optimizerState is null || !ReferenceEquals(optimizerState.Optimizer, optimizer))
         {
             optimizerState?.Dispose();
@@ -453,6 +464,7 @@ public abstract class GpuNetwork : IDisposable
         parameters.Dispose();
         gradients.Dispose();
         statistics.Dispose();
+        statisticsBeforeStep.Dispose();
         scalars.Dispose();
         GC.SuppressFinalize(this);
     }

@@ -67,16 +67,16 @@ internal sealed class GpuOptimizerState : IDisposable
                 break;
             case AdaDelta adaDelta:
                 Kernel(AdaDeltaKernel)(count, theta, gradient, first!.View, second!.View, new UpdateRule(StepSize: alpha, Beta1: (float)adaDelta.Rho,
-                    Beta2: 0, GradientScale: 0, LookAhead: 0, Epsilon: (float)adaDelta.Epsilon, Shrink: 1));
+                    Beta2: 0, GradientScale: (float)(1 - adaDelta.Rho), LookAhead: 0, Epsilon: (float)adaDelta.Epsilon, Shrink: 1));
                 break;
             case Adam adam:
                 // The CPU's Adam: both bias corrections folded into the step size and ε.
                 double correction2 = Math.Sqrt(1 - Math.Pow(adam.Beta2, steps));
                 var rule = new UpdateRule(
                     StepSize: (float)(Optimizer.LearningRate * correction2 / (1 - Math.Pow(adam.Beta1, steps))),
-                    Beta1: (float)adam.Beta1, Beta2: (float)adam.Beta2, GradientScale: 1, LookAhead: 0,
+                    Beta1: (float)adam.Beta1, Beta2: (float)adam.Beta2, GradientScale: (float)(1 - adam.Beta1), LookAhead: 0,
                     Epsilon: (float)(adam.Epsilon * correction2),
-                    Shrink: (float)(1 - Optimizer.LearningRate * adam.WeightDecay));
+                    Shrink: (float)(1 - Optimizer.LearningRate * adam.WeightDecay), SecondScale: (float)(1 - adam.Beta2));
                 Kernel(AdamKernel)(count, theta, gradient, first!.View, second!.View, rule);
                 break;
         }

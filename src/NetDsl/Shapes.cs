@@ -41,6 +41,18 @@ public static class Shapes
                 $"{parameterName} holds {length} values but {batch} samples of shape ({width}) need {batch * width}.", parameterName);
     }
 
+    /// <summary>Throws when the samples of <paramref name="data"/> are not as wide as the network's input, naming the input
+    /// layer and both shapes (a batch of the wrong width would otherwise split into a different number of samples and
+    /// fail later on the targets).</summary>
+    public static void RequireSamples(INeuralNetwork network, Data.Dataset data, string parameterName)
+    {
+        if (data.FeatureSize == network.InputSize) return;
+        var input = network.Layers[0];
+        throw new ArgumentException(
+            $"{network.Name}'s input '{input.Name}' takes {network.InputSize} values per sample, shape {input.ShapeText}, but the samples of " +
+            $"{parameterName} hold {data.FeatureSize}, shape {Format(data.SampleShape)}.", parameterName);
+    }
+
     /// <summary>Whether any value is NaN or ±∞.</summary>
     /// <remarks>Every training step checks all of dθ with it, so it runs four vectors at a time: a value is NaN or ±∞
     /// exactly when its exponent bits are all ones.</remarks>

@@ -41,7 +41,7 @@ public class BadInputTests
         { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)] public partial Layer Out { get; }", "[Network(Loss = Loss.BinaryCrossEntropy)]"), "ND0014", "Dense(3)" },
         { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)] public partial Layer Out { get; }", "[Network(LabelSmoothing = 1.0)]"), "ND0004", "Network" },
         { Network("[Input(32, 14, 14)] public partial Layer In { get; }\n[Conv2D(8, 3, Stride = 2, Padding = Padding.Valid)] public partial Layer Conv { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "Conv2D(8, 3" },
-        { Network("[Input(1, 7, 7)] public partial Layer In { get; }\n[MaxPool(2)] public partial Layer Pool { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "MaxPool(2)" },
+        { Network("[Input(1, 7, 7)] public partial Layer In { get; }\n[MaxPool(8)] public partial Layer Pool { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "MaxPool(8)" },
         { Network("[Input(784)] public partial Layer In { get; }\n[Conv2D(8, 3)] public partial Layer Conv { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "Conv2D(8, 3)" },
         { Network("[Input(1, 8, 8)] public partial Layer In { get; }\n[Conv2D(0, 3)] public partial Layer Conv { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0003", "Conv2D(0, 3)" },
     };
@@ -57,7 +57,9 @@ public class BadInputTests
         Assert.Contains(attributeText, diagnostic.Location.SourceTree!.ToString().Substring(diagnostic.Location.SourceSpan.Start, diagnostic.Location.SourceSpan.Length));
         // A layer named like a generated member collides with it in C# itself (CS0102 beside ND0013); nothing else may fail.
         Assert.All(run.OutputErrors, e => Assert.True(id == "ND0013" && e.Id == "CS0102", e.ToString()));
-        Assert.Contains(id, run.Source);
+        // The invalid network's members name the error; a name collision is seen only by the analyzer, which reads the
+        // generated members themselves.
+        if (id != "ND0013") Assert.Contains(id, run.Source);
     }
 
     [Fact]

@@ -45,7 +45,7 @@ public class CorpusTests
         { "double attribute", In + "[Dense(4)][ReLU] public partial Layer B { get; }\n", "ND0008" },
         { "dense on image", Img + L("Dense(4)", "B"), "ND0011" },
         { "conv on vector", In + L("Conv2D(4, 3)", "C") + L("Flatten", "F") + L("Dense(4)", "B"), "ND0011" },
-        { "fractional pool", Img + L("Conv2D(4, 3)", "C") + L("ReLU", "R") + L("MaxPool(3)", "P") + L("Flatten", "F") + L("Dense(4)", "B"), "ND0011" },
+        { "pool window past the input", Img + L("Conv2D(4, 3)", "C") + L("ReLU", "R") + L("MaxPool(9)", "P") + L("Flatten", "F") + L("Dense(4)", "B"), "ND0011" },
         { "add shapes", In + L("Dense(6)", "A") + L("Add(nameof(In))", "S") + L("Dense(4)", "B"), "ND0011" },
         { "maxout width", In + L("Dense(10)", "A") + L("Maxout(4)", "M") + L("Dense(4)", "B"), "ND0011" },
         { "nothing to train", In + L("ReLU", "R"), "ND0012" },

@@ -27,6 +27,25 @@ public class IncrementalCachingTests
     }
 
     [Fact]
+    public void An_edit_in_the_same_file_outside_the_network_leaves_the_plan_and_the_output_cached()
+    {
+        // The generator reports no diagnostics (the analyzer does), so its model holds no source locations: lines added
+        // above the network move every span but change nothing the generator emits.
+        var compilation = GeneratorHarness.Compile(GoldenFileTests.Networks["FashionMlp"]);
+        var driver = GeneratorHarness.Driver().RunGenerators(compilation);
+        var tree = compilation.SyntaxTrees.Single();
+        var edited = compilation.ReplaceSyntaxTree(tree,
+            tree.WithChangedText(Microsoft.CodeAnalysis.Text.SourceText.From("// a comment\n// and another\n" + tree.ToString() + "\nclass Beside { }\n")));
+        var result = driver.RunGenerators(edited).GetRunResult().Results.Single();
+
+        Assert.All(result.TrackedSteps[TrackingNames.Parse].SelectMany(s => s.Outputs),
+            o => Assert.True(o.Reason is IncrementalStepRunReason.Unchanged or IncrementalStepRunReason.Cached, $"parse was {o.Reason}"));
+        Assert.All(result.TrackedSteps[TrackingNames.Plan].SelectMany(s => s.Outputs), o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+        Assert.All(result.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs),
+            o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+    }
+
+    [Fact]
     public void Editing_the_network_reruns_the_plan()
     {
         var compilation = GeneratorHarness.Compile(GoldenFileTests.Networks["FashionMlp"]);

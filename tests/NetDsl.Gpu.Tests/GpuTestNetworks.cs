@@ -119,3 +119,17 @@ public partial class GpuAttention
     [Dense(4, Init = Init.Xavier)] partial Layer Out { get; }
     [Softmax] partial Layer Distribution { get; }
 }
+
+/// <summary>Products without a bias and pooling windows that overhang the input (RoundingMode.Ceil): 2×7×7 → conv
+/// 3×7×7 → max 3×4×4 → mean 3×2×2 → 3.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class GpuCeilPool
+{
+    [Input(2, 7, 7)] partial Layer Image { get; }
+    [Conv2D(3, 3, Bias = false)] partial Layer Conv { get; }
+    [Tanh] partial Layer Squash { get; }
+    [MaxPool(2, RoundingMode = RoundingMode.Ceil)] partial Layer Max { get; }
+    [AvgPool(3, Stride = 2, RoundingMode = RoundingMode.Ceil)] partial Layer Mean { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(3, Bias = false)] partial Layer Out { get; }
+}

@@ -260,3 +260,51 @@ public partial class NarrowPatchCnn
     [Flatten] partial Layer Flat { get; }
     [Dense(3)] partial Layer Logits { get; }
 }
+
+/// <summary>A convolution and a Dense layer without biases, and pooling whose windows overhang the input
+/// (RoundingMode.Ceil, PyTorch's ceil_mode): 2×5×5 → conv 3×5×5 → max 3×3×3 → mean 3×2×2 → 4.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class CeilPoolNoBias
+{
+    [Input(2, 5, 5)] partial Layer Image { get; }
+    [Conv2D(3, 3, Bias = false)] partial Layer Conv { get; }
+    [Tanh] partial Layer Squash { get; }
+    [MaxPool(2, RoundingMode = RoundingMode.Ceil)] partial Layer Max { get; }
+    [AvgPool(2, RoundingMode = RoundingMode.Ceil)] partial Layer Mean { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(4, Bias = false)] partial Layer Out { get; }
+}
+
+/// <summary>Pooling that leaves the last row and column out (RoundingMode.Floor, the default): 1×5×5 → 1×2×2.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class FloorPool
+{
+    [Input(1, 5, 5)] partial Layer Image { get; }
+    [MaxPool(2)] partial Layer Max { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(2)] partial Layer Out { get; }
+}
+
+#pragma warning disable ND0120 // deliberate: an activation right after PReLU must not take over its initial slope
+/// <summary>PReLU followed by another activation: each keeps its own parameter.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class PReluThenLeaky
+{
+    [Input(3)] partial Layer Features { get; }
+    [Dense(4)] partial Layer Hidden { get; }
+    [PReLU(InitialSlope = 0.5)] partial Layer Learned { get; }
+    [LeakyReLU(0.2)] partial Layer Leaky { get; }
+    [Dense(2)] partial Layer Out { get; }
+}
+
+/// <summary>PReLU then ReLU, whose fused backward pass once used the ReLU's parameter as the slope.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class PReluThenRelu
+{
+    [Input(3)] partial Layer Features { get; }
+    [Dense(4)] partial Layer Hidden { get; }
+    [PReLU] partial Layer Learned { get; }
+    [ReLU] partial Layer Rectified { get; }
+    [Dense(2)] partial Layer Out { get; }
+}
+#pragma warning restore ND0120

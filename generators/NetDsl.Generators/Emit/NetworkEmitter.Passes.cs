@@ -258,6 +258,8 @@ internal static partial class NetworkEmitter
     }
 
     /// <summary>The product's weights; a folded product takes its folded copy at inference.</summary>
+    static string NoBias(BlockPlan block) => block.HasBias ? "" : block.IsFolded ? " (no bias: BatchNorm follows)" : " (no bias)";
+
     static string Weights(BlockPlan block) => block.IsFolded
         ? $"(folded.IsEmpty ? parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength) : folded.Slice({block.FoldOffset}, {block.Name}WeightLength))"
         : $"parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength)";
@@ -680,8 +682,8 @@ internal static partial class NetworkEmitter
     {
         string core = block.Kind switch
         {
-            BlockKind.Dense => $"Dense {block.Inputs} → {block.Outputs}{(block.HasBias ? "" : " (no bias: BatchNorm follows)")}",
-            BlockKind.Conv => $"Conv2D {block.Geometry!.Channels}×{block.Geometry.Height}×{block.Geometry.Width} → {block.Channels}×{block.Geometry.OutputHeight}×{block.Geometry.OutputWidth}, kernel {block.Geometry.KernelHeight}, stride {block.Geometry.Stride}{(block.HasBias ? "" : " (no bias: BatchNorm follows)")}",
+            BlockKind.Dense => $"Dense {block.Inputs} → {block.Outputs}{NoBias(block)}",
+            BlockKind.Conv => $"Conv2D {block.Geometry!.Channels}×{block.Geometry.Height}×{block.Geometry.Width} → {block.Channels}×{block.Geometry.OutputHeight}×{block.Geometry.OutputWidth}, kernel {block.Geometry.KernelHeight}, stride {block.Geometry.Stride}{NoBias(block)}",
             BlockKind.BatchNorm => $"BatchNorm over {block.Channels} channel{(block.Channels == 1 ? "" : "s")} × {block.Spatial}",
             BlockKind.MaxPool or BlockKind.AvgPool => $"{(block.Kind == BlockKind.MaxPool ? "MaxPool" : "AvgPool")} {block.Geometry!.KernelHeight}×{block.Geometry.KernelWidth} → {block.Channels}×{block.Geometry.OutputHeight}×{block.Geometry.OutputWidth}",
             BlockKind.Add => $"Add, width {block.Outputs}",

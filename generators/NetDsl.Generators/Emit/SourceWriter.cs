@@ -25,6 +25,10 @@ internal sealed class SourceWriter
     /// <summary>Writes an XML documentation summary; the text is escaped.</summary>
     public SourceWriter Summary(string summary) => Line("/// <summary>" + Escape(summary) + "</summary>");
 
+    /// <summary>A name as a C# identifier: a keyword the user wrote verbatim (<c>@event</c>) keeps its '@'.</summary>
+    public static string Identifier(string name) =>
+        Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + name : name;
+
     /// <summary>Text as it must appear inside an XML documentation comment.</summary>
     public static string Escape(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 

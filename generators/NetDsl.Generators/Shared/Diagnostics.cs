@@ -92,8 +92,8 @@ internal static class NetworkDiagnostics
         "Network '{0}' has no Dense layer, so it has no parameters to train");
 
     public static readonly DiagnosticDescriptor ReservedName = Error("ND0013",
-        "Layer name is taken by a generated member",
-        "Layer name '{0}' is taken by a member NetDsl generates ({1}); rename the layer");
+        "Name is taken by a generated member",
+        "'{0}' is taken by {1} that NetDsl generates for this network; rename {2}");
 
     public static readonly DiagnosticDescriptor BinaryCrossEntropyNeedsSigmoid = Error("ND0014",
         "Binary cross-entropy without a sigmoid output",

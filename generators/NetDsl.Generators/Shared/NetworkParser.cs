@@ -13,6 +13,8 @@ namespace NetDsl.Generators.Shared;
 internal static class NetworkParser
 {
     public const string NetworkAttributeName = "NetDsl.NetworkAttribute";
+    /// <summary>The generator's full type name, which Roslyn puts in the path of every tree it adds.</summary>
+    public const string GeneratorTypeName = "NetDsl.Generators.NetworkGenerator";
     const string LayerAttributeBaseName = "NetDsl.LayerAttribute";
     const string LayerTypeName = "NetDsl.Layer";
 
@@ -66,6 +68,13 @@ internal static class NetworkParser
         if (!IsPartial(type, cancellationToken)) requirements.Add("declared partial");
         if (type.IsGenericType) requirements.Add("non-generic");
         if (type.IsStatic) requirements.Add("non-static");
+        // The generated part is a declaration in a file of its own and brings constructors that chain to base().
+        if (type.IsFileLocal) requirements.Add("not file-local (the generated part is another file)");
+        if (type.DeclaringSyntaxReferences.Any(r => r.GetSyntax(cancellationToken) is TypeDeclarationSyntax { ParameterList: not null }))
+            requirements.Add("without a primary constructor (the generated constructors would have to call it)");
+        if (type.TypeKind == TypeKind.Class && type.BaseType is { SpecialType: not SpecialType.System_Object } baseType &&
+            !baseType.InstanceConstructors.Any(c => c.DeclaredAccessibility is not Accessibility.Private && c.Parameters.All(p => p.IsOptional || p.IsParams)))
+            requirements.Add($"derived from a class with an accessible parameterless constructor ('{baseType.Name}' has none)");
 
         var outer = new List<ContainingType>();
         for (var containing = type.ContainingType; containing is not null; containing = containing.ContainingType)
@@ -130,7 +139,7 @@ internal static class NetworkParser
         }
 
         var property = member as IPropertySymbol;
-        bool implementable = property is { IsPartialDefinition: true, IsStatic: false, SetMethod: null, GetMethod: not null }
+        bool implementable = property is { IsPartialDefinition: true, IsStatic: false, IsIndexer: false, SetMethod: null, GetMethod: not null }
                              && property.Type.ToDisplayString() == LayerTypeName;
         if (!implementable)
             problems.Add(Problem.Create(NetworkDiagnostics.InvalidLayerMember, LocationInfo.From(member.Locations.FirstOrDefault() ?? Location.None) ?? location, member.Name));
@@ -172,7 +181,7 @@ internal static class NetworkParser
                 sizes = new[] { Argument(0), Argument(1), NamedInt("Stride", 1), NamedInt("Padding", 0), NamedInt("PaddingSize", 0) }.ToEquatableArray();
                 goto case LayerKind.Dense;
             case LayerKind.MaxPool or LayerKind.AvgPool:
-                sizes = new[] { Argument(0), NamedInt("Stride", 0) }.ToEquatableArray();
+                sizes = new[] { Argument(0), NamedInt("Stride", 0), NamedInt("RoundingMode", (int)RoundingKind.Floor) }.ToEquatableArray();
                 break;
             case LayerKind.Add:
                 source = attribute.ConstructorArguments[0].Value as string ?? "";
@@ -204,7 +213,8 @@ internal static class NetworkParser
                 parameter = attribute.ConstructorArguments[0].Value is double declared ? declared : double.NaN;
                 break;
         }
-        return new LayerSpec(member.Name, kind, sizes, parameter, epsilon, source, init, initArguments, modifiers, implementable, location);
+        bool bias = attribute.NamedArguments.FirstOrDefault(a => a.Key == "Bias").Value.Value is not false;
+        return new LayerSpec(member.Name, kind, sizes, parameter, epsilon, source, init, initArguments, modifiers, implementable, location, bias);
     }
 
     /// <summary>The named arguments an initializer takes, with the attribute's defaults where they are not written.</summary>

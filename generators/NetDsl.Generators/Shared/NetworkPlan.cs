@@ -41,7 +41,7 @@ internal sealed record Geometry(int Channels, int Height, int Width, int KernelH
 /// <param name="WeightOffset">Dense/Conv weights or BatchNorm γ, inside θ.</param>
 /// <param name="BiasOffset">Dense/Conv bias or BatchNorm β, inside θ.</param>
 /// <param name="InputBlock">Index of the block whose output feeds this one; -1 for the network input.</param>
-/// <param name="HasBias">False for a product followed by BatchNorm: β replaces the bias.</param>
+/// <param name="HasBias">False for a product declared without a bias or followed by BatchNorm, whose β replaces it.</param>
 /// <param name="StatisticsOffset">BatchNorm: where its running mean and variance start in the statistics vector.</param>
 /// <param name="FoldOffset">A folded product: where its folded weights, then bias, start in the folded vector.</param>
 /// <param name="SourceBlock">Add: the block whose output is added (-1 for the network input).</param>
@@ -71,7 +71,7 @@ internal sealed record BlockPlan(
     int SourceBlock)
 {
     /// <summary>A product followed by BatchNorm: at inference it runs with the normalization folded into its weights.</summary>
-    public bool IsFolded => IsProduct && !HasBias;
+    public bool IsFolded { get; init; }
 
     public bool HasDropout => DropoutLayer is not null;
 

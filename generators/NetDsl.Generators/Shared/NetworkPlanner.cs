@@ -7,15 +7,6 @@ namespace NetDsl.Generators.Shared;
 /// <summary>Plan: pure shape inference, fusion into blocks, the θ layout and the memory per sample.</summary>
 internal static class NetworkPlanner
 {
-    /// <summary>Names the generated class takes for itself; a layer may not use them.</summary>
-    public static readonly IReadOnlyCollection<string> ReservedNames = new HashSet<string>
-    {
-        "InputSize", "OutputSize", "ParameterCount", "ActivationValuesPerSample", "TrainingLoss", "Summary", "SummaryTable",
-        "PlanMemory", "Parameters", "Gradients", "DropoutEnabled", "Initialize", "Predict", "PredictBatch", "ComputeGradients",
-        "ComputeLoss", "TrainStep", "EvaluateLoss", "FindFirstNonFiniteLayer", "ActivationBuffers", "Regularization",
-        "RunningStatistics", "StatisticsCount", "FoldBatchNormAtInference", "ActivationOutput", "StatisticsTensors", "DropoutRates", "DropoutLayers",
-    };
-
     public static NetworkPlan Plan(NetworkSpec spec)
     {
         var problems = new List<Problem>(spec.Problems);
@@ -30,10 +21,6 @@ internal static class NetworkPlanner
 
         foreach (var layer in spec.Layers)
         {
-            if (ReservedNames.Contains(layer.Name) || ReservedSuffix(layer.Name, spec.Layers) is not null)
-                problems.Add(Problem.Create(NetworkDiagnostics.ReservedName, layer.Location, layer.Name,
-                    ReservedSuffix(layer.Name, spec.Layers) ?? "a member of every network"));
-
             if (layer.Kind == LayerKind.Input)
             {
                 if (inputShape is not null || layers.Count > 0)
@@ -47,6 +34,8 @@ internal static class NetworkPlanner
                         if (inputShape[d] <= 0)
                             problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, $"Layer '{layer.Name}'",
                                 $"input dimension {d}", inputShape[d]));
+                    // Planning goes on with a shape that stands in for the wrong one, so later layers are still checked.
+                    if (inputShape.Length == 0) inputShape = [1];
                     if (inputShape.Any(d => d <= 0)) inputShape = inputShape.Select(d => System.Math.Max(d, 1)).ToArray();
                     shape = inputShape;
                 }
@@ -83,7 +72,8 @@ internal static class NetworkPlanner
                             "Dense takes one dimension per sample; add a [Flatten] layer before it"));
                     units = System.Math.Max(units, 1);
                     CheckInitArguments(layer, problems);
-                    blocks.Add(Block(blocks.Count, layer.Name, BlockKind.Dense, width, units, units) with { Init = layer.Init, InitArguments = layer.InitArguments });
+                    blocks.Add(Block(blocks.Count, layer.Name, BlockKind.Dense, width, units, units)
+                        with { Init = layer.Init, InitArguments = layer.InitArguments, HasBias = layer.Bias });
                     shape = [units];
                     break;
 
@@ -92,7 +82,7 @@ internal static class NetworkPlanner
                     int filters = System.Math.Max(layer.Sizes[0], 1);
                     CheckInitArguments(layer, problems);
                     blocks.Add(Block(blocks.Count, layer.Name, BlockKind.Conv, width, filters * convolution.OutputPixels, filters)
-                        with { Init = layer.Init, InitArguments = layer.InitArguments, Geometry = convolution });
+                        with { Init = layer.Init, InitArguments = layer.InitArguments, Geometry = convolution, HasBias = layer.Bias });
                     shape = [filters, convolution.OutputHeight, convolution.OutputWidth];
                     break;
 
@@ -107,12 +97,10 @@ internal static class NetworkPlanner
                     if (!(layer.Parameter >= 0 && layer.Parameter < 1))
                         problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, layer.Location, $"Layer '{layer.Name}'",
                             "the momentum", Number(layer.Parameter), "[0, 1)"));
-                    if (!(layer.Epsilon > 0))
-                        problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, layer.Location, $"Layer '{layer.Name}'",
-                            "ε", Number(layer.Epsilon), "(0, ∞)"));
+                    Require(layer.Epsilon > 0 && layer.Epsilon <= float.MaxValue, layer, "ε", layer.Epsilon, $"(0, {FloatMaximum}]", problems);
                     // β replaces the bias of a product right before it.
                     if (current is { IsProduct: true, Activation: ActivationKind.None, HasDropout: false })
-                        blocks[blocks.Count - 1] = current with { HasBias = false };
+                        blocks[blocks.Count - 1] = current with { HasBias = false, IsFolded = true };
                     blocks.Add(Block(blocks.Count, layer.Name, BlockKind.BatchNorm, width, width, shape[0])
                         with { Momentum = layer.Parameter, Epsilon = layer.Epsilon });
                     break;
@@ -129,8 +117,11 @@ internal static class NetworkPlanner
                     break;
 
                 case LayerKind.PReLU:
+                    Require(FitsFloat(layer.Parameter), layer, "the initial slope", layer.Parameter, $"[−{FloatMaximum}, {FloatMaximum}]", problems);
                     // Its slope gradient needs the pre-activation, so it is a step of its own reading the previous output.
-                    blocks.Add(Block(blocks.Count, layer.Name, BlockKind.PReLU, width, width, shape[0]) with { ActivationParameter = layer.Parameter });
+                    // The initial slope is an initializer argument: an activation fused after it keeps its own parameter.
+                    blocks.Add(Block(blocks.Count, layer.Name, BlockKind.PReLU, width, width, shape[0])
+                        with { InitArguments = new[] { layer.Parameter }.ToEquatableArray() });
                     break;
 
                 case LayerKind.Maxout:
@@ -149,13 +140,14 @@ internal static class NetworkPlanner
 
                 case LayerKind.ReLU or LayerKind.LeakyReLU or LayerKind.ELU or LayerKind.SELU or LayerKind.Sigmoid or LayerKind.Tanh or LayerKind.Softmax:
                     var activation = (ActivationKind)System.Enum.Parse(typeof(ActivationKind), layer.Kind.ToString());
-                    if (layer.Kind is LayerKind.LeakyReLU or LayerKind.ELU && !(layer.Parameter >= 0))
-                        problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, layer.Location, $"Layer '{layer.Name}'",
-                            layer.Kind == LayerKind.ELU ? "α" : "the negative slope", Number(layer.Parameter), "[0, ∞)"));
+                    if (layer.Kind is LayerKind.LeakyReLU or LayerKind.ELU)
+                        Require(layer.Parameter >= 0 && layer.Parameter <= float.MaxValue, layer, layer.Kind == LayerKind.ELU ? "α" : "the negative slope",
+                            layer.Parameter, $"[0, {FloatMaximum}]", problems);
                     if (layer.Kind == LayerKind.Softmax && shape.Length != 1)
                         problems.Add(Problem.Create(NetworkDiagnostics.ShapeMismatch, layer.Location, layer.Name, "Softmax", ShapeText(shape),
                             "Softmax normalizes one dimension per sample; add a [Flatten] layer before it"));
-                    if (current is not null && current.Activation == ActivationKind.None && !current.HasDropout && current.Outputs == width)
+                    // PReLU is an activation itself: one after it is a step of its own.
+                    if (current is not null && current.Kind != BlockKind.PReLU && current.Activation == ActivationKind.None && !current.HasDropout && current.Outputs == width)
                         blocks[blocks.Count - 1] = current with { Activation = activation, ActivationParameter = layer.Parameter, ActivationLayer = layer.Name };
                     else
                         blocks.Add(Block(blocks.Count, layer.Name, BlockKind.Elementwise, width, width, 1)
@@ -297,6 +289,13 @@ internal static class NetworkPlanner
         int channels = shape[0], height = shape[1], width = shape[2];
         if (layer.Kind == LayerKind.GlobalAveragePool) return new Geometry(channels, height, width, height, width, 1, 0, 0, 1, 1);
         int size = layer.Sizes[0], stride = layer.Sizes[1] == 0 ? size : layer.Sizes[1];
+        var rounding = (RoundingKind)layer.Sizes[2];
+        if (!System.Enum.IsDefined(typeof(RoundingKind), rounding))
+        {
+            problems.Add(Problem.Create(NetworkDiagnostics.UnknownOption, layer.Location, $"(RoundingMode){layer.Sizes[2]}", "rounding mode",
+                string.Join(", ", System.Enum.GetNames(typeof(RoundingKind)).Select(n => "RoundingMode." + n))));
+            rounding = RoundingKind.Floor;
+        }
         if (size <= 0 || stride <= 0)
         {
             problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, $"Layer '{layer.Name}'",
@@ -306,13 +305,15 @@ internal static class NetworkPlanner
         int Output(int extent)
         {
             int span = extent - size;
-            if (span < 0 || span % stride != 0)
+            if (span < 0)
             {
                 problems.Add(Problem.Create(NetworkDiagnostics.ShapeMismatch, layer.Location, layer.Name, kind, ShapeText(shape),
-                    $"a {size}×{size} window at stride {stride} gives an output size of ({extent} − {size}) / {stride} + 1, which is {(span < 0 ? "empty" : "fractional")}"));
-                return System.Math.Max(span / stride + 1, 1);
+                    $"a {size}×{size} window does not fit in {extent}"));
+                return 1;
             }
-            return span / stride + 1;
+            // Ceil: a window that would start past the input is dropped, as in PyTorch.
+            int windows = rounding == RoundingKind.Ceil ? (span + stride - 1) / stride + 1 : span / stride + 1;
+            return rounding == RoundingKind.Ceil && (windows - 1) * stride >= extent ? windows - 1 : windows;
         }
         return new Geometry(channels, height, width, size, size, stride, 0, 0, Output(height), Output(width));
     }
@@ -463,9 +464,31 @@ internal static class NetworkPlanner
         }
     }
 
+    /// <summary>The largest float: generated code writes hyperparameters as float literals, and a literal beyond it
+    /// does not compile.</summary>
+    const string FloatMaximum = "3.4028235E+38";
+
+    static bool FitsFloat(double value) => System.Math.Abs(value) <= float.MaxValue;
+
+    /// <summary>Reports a layer's hyperparameter outside <paramref name="range"/> unless <paramref name="inRange"/>.</summary>
+    static void Require(bool inRange, LayerSpec layer, string what, double value, string range, List<Problem> problems)
+    {
+        if (!inRange)
+            problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, layer.Location, $"Layer '{layer.Name}'", what, Bound(value), range));
+    }
+
     static void CheckInitArguments(LayerSpec layer, List<Problem> problems)
     {
         var arguments = layer.InitArguments;
+        string[] names = layer.Init switch
+        {
+            InitKind.Constant => ["the initial value"],
+            InitKind.Uniform => ["the lower bound", "the upper bound"],
+            InitKind.Normal => ["the mean", "the standard deviation"],
+            _ => [],
+        };
+        for (int i = 0; i < names.Length; i++)
+            Require(FitsFloat(arguments[i]), layer, names[i], arguments[i], $"[−{FloatMaximum}, {FloatMaximum}]", problems);
         if (layer.Init == InitKind.Uniform && !(arguments[0] < arguments[1]))
             problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, layer.Location, $"Layer '{layer.Name}'",
                 "the uniform bounds", $"({Number(arguments[0])}, {Number(arguments[1])})", "low < high"));
@@ -514,7 +537,7 @@ internal static class NetworkPlanner
     static bool Readable(LayerSpec layer) => layer.Kind switch
     {
         LayerKind.Conv2D => layer.Sizes.Count == 5,
-        LayerKind.MaxPool or LayerKind.AvgPool => layer.Sizes.Count == 2,
+        LayerKind.MaxPool or LayerKind.AvgPool => layer.Sizes.Count == 3,
         LayerKind.Dense or LayerKind.Maxout => layer.Sizes.Count == 1,
         _ => true,
     };
@@ -560,17 +583,4 @@ internal static class NetworkPlanner
     }
 
     static string ShapeText(int[] shape) => "(" + string.Join(", ", shape) + ")";
-
-    /// <summary>Generated constants are named after layers (<c>{Layer}Size</c>, <c>{Layer}WeightOffset</c>, ...): a layer
-    /// may not be named like another layer's constant.</summary>
-    static string? ReservedSuffix(string name, EquatableArray<LayerSpec> layers)
-    {
-        string[] suffixes = ["Size", "Inputs", "Units", "WeightOffset", "WeightLength", "BiasOffset", "BiasLength"];
-        foreach (var suffix in suffixes)
-            if (ReservedNames.Contains(name + suffix)) return $"its constant {name + suffix} would collide with the network's own";
-        foreach (var other in layers)
-            foreach (var suffix in suffixes)
-                if (name == other.Name + suffix) return $"the constant {name} of layer '{other.Name}'";
-        return null;
-    }
 }

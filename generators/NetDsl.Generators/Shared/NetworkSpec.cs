@@ -6,6 +6,9 @@ internal enum LayerKind { Input, Dense, Conv2D, MaxPool, AvgPool, GlobalAverageP
 /// <summary>Mirrors <c>NetDsl.Padding</c>; the values must match.</summary>
 internal enum PaddingKind { Same = 0, Valid = 1, Explicit = 2 }
 
+/// <summary>Mirrors <c>NetDsl.RoundingMode</c>; the values must match.</summary>
+internal enum RoundingKind { Floor = 0, Ceil = 1 }
+
 /// <summary>Mirrors <c>NetDsl.Loss</c>; the values must match.</summary>
 internal enum LossKind { SoftmaxCrossEntropy = 0, MeanSquaredError = 1, BinaryCrossEntropy = 2 }
 
@@ -16,7 +19,7 @@ internal enum InitKind { Auto = 0, He = 1, Xavier = 2, LeCun = 3, Zeros = 4, HeU
 /// <param name="Name">The property name.</param>
 /// <param name="Kind">From the attribute class.</param>
 /// <param name="Sizes">Input: the shape; Dense: the unit count; Conv2D: filters, kernel, stride, padding kind, padding size;
-/// MaxPool/AvgPool: size, stride.</param>
+/// MaxPool/AvgPool: size, stride, rounding mode.</param>
 /// <param name="Parameter">Dropout: the rate; LeakyReLU: the slope; ELU: α; BatchNorm: the momentum.</param>
 /// <param name="Epsilon">BatchNorm: ε.</param>
 /// <param name="Source">Add: the layer whose output is added.</param>
@@ -25,6 +28,7 @@ internal enum InitKind { Auto = 0, He = 1, Xavier = 2, LeCun = 3, Zeros = 4, HeU
 /// <param name="Modifiers">The property's modifiers without <c>partial</c>, repeated on the generated implementation.</param>
 /// <param name="Implementable">The member is an instance partial property of type Layer with only a getter.</param>
 /// <param name="Location">The layer attribute.</param>
+/// <param name="Bias">Dense/Conv2D: whether the layer adds a bias.</param>
 internal sealed record LayerSpec(
     string Name,
     LayerKind Kind,
@@ -36,7 +40,8 @@ internal sealed record LayerSpec(
     EquatableArray<double> InitArguments,
     string Modifiers,
     bool Implementable,
-    LocationInfo? Location);
+    LocationInfo? Location,
+    bool Bias = true);
 
 /// <summary>A containing type of a nested network class, written back as <c>partial {Keyword} {Name}</c>.</summary>
 internal sealed record ContainingType(string Keyword, string Name);
@@ -59,6 +64,15 @@ internal sealed record NetworkSpec(
     EquatableArray<Problem> Problems,
     LocationInfo? Location)
 {
+    /// <summary>The spec with every source location removed. The generator reports no diagnostics (the analyzer does),
+    /// so it needs none, and without them an edit that only moves the declaration leaves its model equal and cached.</summary>
+    public NetworkSpec WithoutLocations() => this with
+    {
+        Location = null,
+        Layers = System.Linq.Enumerable.Select(Layers, l => l with { Location = null }).ToEquatableArray(),
+        Problems = System.Linq.Enumerable.Select(Problems, p => p with { Location = null }).ToEquatableArray(),
+    };
+
     /// <summary>The generated file's name: the full name without verbatim '@' and with any character a hint name may
     /// not hold replaced, then a hash of the exact full name, since hint names compare case-insensitively and two
     /// networks may differ only in case (Net and NET).</summary>

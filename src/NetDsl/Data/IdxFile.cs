@@ -20,6 +20,12 @@ public static class IdxFile
                 using var gzip = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress);
                 using var inflated = new MemoryStream();
                 gzip.CopyTo(inflated);
+                // A truncated stream inflates without complaint up to where it stops; the trailer's last 4 bytes hold
+                // the inflated size mod 2³², which a cut file does not end with.
+                uint trailerSize = bytes.Length >= 18 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4)) : 0;
+                if (bytes.Length < 18 || trailerSize != (uint)inflated.Length)
+                    throw new InvalidDataException($"{path}: the gzip stream is truncated or corrupt: it inflates to {inflated.Length} bytes " +
+                        $"but its trailer says {trailerSize}.");
                 bytes = inflated.ToArray();
             }
         }

@@ -105,6 +105,10 @@ public sealed class DenseAttribute(int units) : LayerAttribute
 
     /// <summary>The standard deviation of <see cref="Init.Normal"/> (Keras's default 0.05).</summary>
     public double InitStandardDeviation { get; set; } = 0.05;
+
+    /// <summary>Whether the layer adds a learned bias per unit (PyTorch's <c>bias</c>); a BatchNorm right after it
+    /// replaces the bias with its β either way.</summary>
+    public bool Bias { get; set; } = true;
 }
 
 /// <summary>Rectified linear unit: max(0, z).</summary>
@@ -155,6 +159,17 @@ public sealed class TanhAttribute : LayerAttribute;
 /// <summary>Softmax over each sample's features.</summary>
 public sealed class SoftmaxAttribute : LayerAttribute;
 
+/// <summary>How pooling counts its windows when they do not tile the input exactly (PyTorch's <c>ceil_mode</c>).</summary>
+public enum RoundingMode
+{
+    /// <summary>⌊(size − window) / stride⌋ + 1 windows: inputs past the last whole window are left out (PyTorch's and
+    /// Keras's default).</summary>
+    Floor = 0,
+    /// <summary>⌈(size − window) / stride⌉ + 1 windows: the last ones overhang the input and cover only what is there
+    /// (a max over the inputs inside, a mean divided by their count), as PyTorch's <c>ceil_mode=True</c>.</summary>
+    Ceil = 1,
+}
+
 /// <summary>How a convolution pads its input.</summary>
 public enum Padding
 {
@@ -187,9 +202,13 @@ public sealed class Conv2DAttribute(int filters, int kernel) : LayerAttribute
 
     /// <summary>How the weights are initialized; fans count channels × kernel area.</summary>
     public Init Init { get; set; } = Init.Auto;
+
+    /// <summary>Whether the layer adds a learned bias per filter (PyTorch's <c>bias</c>); a BatchNorm right after it
+    /// replaces the bias with its β either way.</summary>
+    public bool Bias { get; set; } = true;
 }
 
-/// <summary>Maximum over size×size windows (no padding); the stride defaults to the size.</summary>
+/// <summary>Maximum over size×size windows (no padding); the stride defaults to the size, as in PyTorch.</summary>
 public sealed class MaxPoolAttribute(int size) : LayerAttribute
 {
     /// <summary>Window height and width.</summary>
@@ -197,6 +216,10 @@ public sealed class MaxPoolAttribute(int size) : LayerAttribute
 
     /// <summary>Step between windows; 0 means the size.</summary>
     public int Stride { get; set; }
+
+    /// <summary>Where the windows do not tile the input: <see cref="RoundingMode.Floor"/> leaves the last rows and
+    /// columns out, <see cref="RoundingMode.Ceil"/> adds windows that overhang them.</summary>
+    public RoundingMode RoundingMode { get; set; } = RoundingMode.Floor;
 }
 
 /// <summary>Mean over size×size windows (no padding); the stride defaults to the size.</summary>
@@ -207,6 +230,10 @@ public sealed class AvgPoolAttribute(int size) : LayerAttribute
 
     /// <summary>Step between windows; 0 means the size.</summary>
     public int Stride { get; set; }
+
+    /// <summary>Where the windows do not tile the input: <see cref="RoundingMode.Floor"/> leaves the last rows and
+    /// columns out, <see cref="RoundingMode.Ceil"/> adds windows that overhang them.</summary>
+    public RoundingMode RoundingMode { get; set; } = RoundingMode.Floor;
 }
 
 /// <summary>Mean of each channel's whole map: (C, H, W) becomes (C).</summary>

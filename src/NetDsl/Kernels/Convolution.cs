@@ -30,6 +30,13 @@ public readonly record struct ConvGeometry(int Channels, int Height, int Width, 
 
     /// <summary>Values per input sample.</summary>
     public int InputSize => Channels * Height * Width;
+
+    /// <summary>Whether the last windows reach past the input's bottom or right edge (pooling with RoundingMode.Ceil).</summary>
+    public bool Overhangs => (OutputHeight - 1) * Stride + KernelHeight > Height + 2 * PadTop || (OutputWidth - 1) * Stride + KernelWidth > Width + 2 * PadLeft;
+
+    /// <summary>The rows and columns of unpadded window (<paramref name="oy"/>, <paramref name="ox"/>) that lie inside the input.</summary>
+    public (int Rows, int Columns) WindowInside(int oy, int ox) =>
+        (Math.Min(KernelHeight, Height - oy * Stride), Math.Min(KernelWidth, Width - ox * Stride));
 }
 
 /// <summary>Convolution lowered to the shared product: im2col lays each window out as a column, so
@@ -251,7 +258,9 @@ public static unsafe class Pooling
         int width = g.Width, stride = g.Stride, kernelHeight = g.KernelHeight, kernelWidth = g.KernelWidth;
         int outputHeight = g.OutputHeight, outputWidth = g.OutputWidth, outputPixels = g.OutputPixels;
         int channels = g.Channels, sampleSize = g.InputSize, planeSize = g.Height * g.Width;
-        bool pairs = typeof(T) == typeof(float) && Avx512F.IsSupported && kernelHeight == 2 && kernelWidth == 2 && stride == 2;
+        int height = g.Height;
+        // With RoundingMode.Ceil the last windows overhang the input and cover only its inside.
+        bool pairs = typeof(T) == typeof(float) && Avx512F.IsSupported && kernelHeight == 2 && kernelWidth == 2 && stride == 2 && !g.Overhangs;
         // Sixteen outputs at a time may run past a row's end into the next row (rewritten when that row is done),
         // never past this part's last output nor its inputs' end.
         int outputEnd = lastPlane * outputPixels, inputLength = job.Input.Length;
@@ -279,11 +288,12 @@ public static unsafe class Pooling
                 for (; ox < outputWidth; ox++, o++)
                 {
                     int windowStart = rowStart + ox * stride, best = windowStart;
+                    int rows = Math.Min(kernelHeight, height - oy * stride), columns = Math.Min(kernelWidth, width - ox * stride);
                     T bestValue = Unsafe.Add(ref x, best);
-                    for (int ky = 0; ky < kernelHeight; ky++)
+                    for (int ky = 0; ky < rows; ky++)
                     {
                         int at = windowStart + ky * width;
-                        for (int kx = 0; kx < kernelWidth; kx++, at++)
+                        for (int kx = 0; kx < columns; kx++, at++)
                         {
                             // Branch-free: which input wins is data-dependent and unpredictable.
                             T value = Unsafe.Add(ref x, at);
@@ -470,7 +480,6 @@ public static unsafe class Pooling
     public static void AverageForward<T>(ReadOnlySpan<T> input, Span<T> output, int batch, in ConvGeometry g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T scale = T.One / T.CreateTruncating(g.KernelHeight * g.KernelWidth);
         for (int s = 0; s < batch; s++)
             for (int c = 0; c < g.Channels; c++)
             {
@@ -479,11 +488,12 @@ public static unsafe class Pooling
                 for (int oy = 0; oy < g.OutputHeight; oy++)
                     for (int ox = 0; ox < g.OutputWidth; ox++)
                     {
+                        var (rows, columns) = g.WindowInside(oy, ox);
                         T sum = T.Zero;
-                        for (int ky = 0; ky < g.KernelHeight; ky++)
-                            for (int kx = 0; kx < g.KernelWidth; kx++)
+                        for (int ky = 0; ky < rows; ky++)
+                            for (int kx = 0; kx < columns; kx++)
                                 sum += input[plane + (oy * g.Stride + ky) * g.Width + ox * g.Stride + kx];
-                        output[outPlane + oy * g.OutputWidth + ox] = sum * scale;
+                        output[outPlane + oy * g.OutputWidth + ox] = sum * (T.One / T.CreateTruncating(rows * columns));
                     }
             }
     }
@@ -493,7 +503,6 @@ public static unsafe class Pooling
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         inputGradient.Clear();
-        T scale = T.One / T.CreateTruncating(g.KernelHeight * g.KernelWidth);
         for (int s = 0; s < batch; s++)
             for (int c = 0; c < g.Channels; c++)
             {
@@ -502,9 +511,10 @@ public static unsafe class Pooling
                 for (int oy = 0; oy < g.OutputHeight; oy++)
                     for (int ox = 0; ox < g.OutputWidth; ox++)
                     {
-                        T share = outputGradient[outPlane + oy * g.OutputWidth + ox] * scale;
-                        for (int ky = 0; ky < g.KernelHeight; ky++)
-                            for (int kx = 0; kx < g.KernelWidth; kx++)
+                        var (rows, columns) = g.WindowInside(oy, ox);
+                        T share = outputGradient[outPlane + oy * g.OutputWidth + ox] * (T.One / T.CreateTruncating(rows * columns));
+                        for (int ky = 0; ky < rows; ky++)
+                            for (int kx = 0; kx < columns; kx++)
                                 inputGradient[plane + (oy * g.Stride + ky) * g.Width + ox * g.Stride + kx] += share;
                     }
             }

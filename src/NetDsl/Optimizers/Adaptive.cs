@@ -75,13 +75,14 @@ public sealed class AdaDelta : OptimizerBase
 
     /// <inheritdoc />
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> first, Span<float> second) =>
-        UpdateLoop.Run(parameters, gradients, first, second, new Rule((float)LearningRate, (float)Rho, (float)Epsilon));
+        UpdateLoop.Run(parameters, gradients, first, second, new Rule((float)LearningRate, (float)Rho, (float)(1 - Rho), (float)Epsilon));
 
-    readonly record struct Rule(float Alpha, float Rho, float Epsilon) : IUpdateRule
+    /// <summary>1 − ρ comes formed in double and rounded once, as every optimizer's constants.</summary>
+    readonly record struct Rule(float Alpha, float Rho, float OneMinusRho, float Epsilon) : IUpdateRule
     {
         public TV Update<TV, TS>(TV theta, TV gradient, ref TV squares, ref TV updates) where TV : struct where TS : ISimd<float, TV>
         {
-            TV rho = TS.Broadcast(Rho), rest = TS.Broadcast(1 - Rho), epsilon = TS.Broadcast(Epsilon);
+            TV rho = TS.Broadcast(Rho), rest = TS.Broadcast(OneMinusRho), epsilon = TS.Broadcast(Epsilon);
             squares = TS.MultiplyAdd(rho, squares, TS.Multiply(rest, TS.Multiply(gradient, gradient)));
             TV delta = TS.Multiply(TS.Divide(TS.Sqrt(TS.Add(updates, epsilon)), TS.Sqrt(TS.Add(squares, epsilon))), gradient);
             updates = TS.MultiplyAdd(rho, updates, TS.Multiply(rest, TS.Multiply(delta, delta)));

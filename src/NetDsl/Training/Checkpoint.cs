@@ -53,54 +53,63 @@ public static class Checkpoint
         var json = Encoding.UTF8.GetBytes(header.ToJsonString());
         // The header is padded with spaces to a multiple of 8 so the data that follows is aligned.
         int padded = (json.Length + 7) / 8 * 8;
-        // Written beside the target and renamed over it: a crash mid-write never leaves a half checkpoint.
-        string temporary = path + ".tmp";
-        using (var file = File.Create(temporary))
+        // Written beside the target under a name no other save uses, then renamed over it: a crash mid-write never
+        // leaves a half checkpoint, and two saves to the same path at once each replace it whole.
+        string temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+        try
         {
-            Span<byte> length = stackalloc byte[8];
-            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);
-            file.Write(length);
-            file.Write(json);
-            for (int i = json.Length; i < padded; i++) file.WriteByte((byte)' ');
-            foreach (var (_, _, data) in tensors) WriteLittleEndian(file, data);
+            using (var file = File.Create(temporary))
+            {
+                Span<byte> length = stackalloc byte[8];
+                BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);
+                file.Write(length);
+                file.Write(json);
+                for (int i = json.Length; i < padded; i++) file.WriteByte((byte)' ');
+                foreach (var (_, _, data) in tensors) WriteLittleEndian(file, data);
+            }
+            File.Move(temporary, path, overwrite: true);
         }
-        File.Move(temporary, path, overwrite: true);
+        finally
+        {
+            File.Delete(temporary);
+        }
     }
 
     /// <summary>Reads a checkpoint into the network (and optimizer); returns the saved epoch. Every problem names the
-    /// file and what is wrong; nothing is changed unless the whole file is valid.</summary>
-    public static int Load(string path, INeuralNetwork network, OptimizerBase? optimizer = null)
+    /// file and what is wrong; nothing is changed unless the whole file is valid. The header is checked as the
+    /// safetensors format requires: every entry a tensor with a known dtype, a shape and data offsets that tile the data
+    /// without gaps or overlaps. With an optimizer, the file must hold all of its state. Weights that are NaN or ±∞ load,
+    /// with a warning naming the tensor (to <paramref name="onWarning"/>, or standard error).</summary>
+    public static int Load(string path, INeuralNetwork network, OptimizerBase? optimizer = null, Action<string>? onWarning = null)
     {
         byte[] bytes = File.ReadAllBytes(path);
         if (bytes.Length < 8) throw Corrupt(path, $"{bytes.Length} bytes is too short for the 8-byte header length");
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
         if (headerLength > (ulong)(bytes.Length - 8)) throw Corrupt(path, $"the header claims {headerLength} bytes but only {bytes.Length - 8} follow");
-        JsonObject header;
+        JsonNode? root;
         try
         {
-            header = JsonNode.Parse(bytes.AsSpan(8, (int)headerLength))?.AsObject() ?? throw Corrupt(path, "the header is empty");
+            root = JsonNode.Parse(bytes.AsSpan(8, (int)headerLength));
         }
         catch (JsonException e)
         {
             throw Corrupt(path, $"the header is not valid JSON ({e.Message})");
         }
+        if (root is not JsonObject header) throw Corrupt(path, $"the header is {Describe(root)}, not a JSON object");
         int dataStart = 8 + (int)headerLength;
+        var entries = ReadEntries(path, header, bytes.Length - dataStart);
 
         float[] Read(string name, IReadOnlyList<int> shape)
         {
-            if (header[name] is not JsonObject entry) throw Corrupt(path, $"tensor '{name}' is missing");
-            string? dtype = (string?)entry["dtype"];
-            if (dtype != "F32") throw Corrupt(path, $"tensor '{name}' has dtype {dtype}, expected F32");
-            var savedShape = entry["shape"]?.AsArray().Select(d => (int)d!).ToArray() ?? [];
-            if (!savedShape.SequenceEqual(shape))
-                throw Corrupt(path, $"tensor '{name}' has shape {Shapes.Format(savedShape)} but {network.Name} needs {Shapes.Format(shape)}");
-            var offsets = entry["data_offsets"]?.AsArray().Select(o => (long)o!).ToArray() ?? [];
-            long count = shape.Aggregate(1L, (a, b) => a * b);
-            if (offsets.Length != 2 || offsets[1] - offsets[0] != count * 4 || offsets[0] < 0 || dataStart + offsets[1] > bytes.Length)
-                throw Corrupt(path, $"tensor '{name}' has data offsets [{string.Join(", ", offsets)}] that do not hold {count} floats inside the file");
-            var values = new float[count];
-            var source = bytes.AsSpan(dataStart + (int)offsets[0], (int)(count * 4));
+            if (!entries.TryGetValue(name, out var entry)) throw Corrupt(path, $"tensor '{name}' is missing");
+            if (entry.Dtype != "F32") throw Corrupt(path, $"tensor '{name}' has dtype {entry.Dtype}, expected F32");
+            if (!entry.Shape.SequenceEqual(shape))
+                throw Corrupt(path, $"tensor '{name}' has shape {Shapes.Format(entry.Shape)} but {network.Name} needs {Shapes.Format(shape)}");
+            var values = new float[entry.Count];
+            var source = bytes.AsSpan(dataStart + (int)entry.Begin, (int)(entry.End - entry.Begin));
             for (int i = 0; i < values.Length; i++) values[i] = BinaryPrimitives.ReadSingleLittleEndian(source.Slice(i * 4));
+            if (Shapes.HasNonFinite(values))
+                (onWarning ?? Console.Error.WriteLine)($"{path}: tensor '{name}' holds NaN or ±∞ values; the network will predict NaN where they are used.");
             return values;
         }
 
@@ -110,21 +119,79 @@ public static class Checkpoint
         foreach (var tensor in network.StatisticsTensors) Read(tensor.Name, tensor.Shape).CopyTo(statistics, tensor.Offset);
         var states = new List<float[]>();
         if (optimizer is not null)
-            for (int index = 0; index < optimizer.StateCopies && header.ContainsKey($"optimizer.state{index}.{network.ParameterTensors[0].Name}"); index++)
+            for (int index = 0; index < optimizer.StateCopies; index++)
             {
+                string prefix = $"optimizer.state{index}.";
+                if (!entries.Keys.Any(k => k.StartsWith(prefix, StringComparison.Ordinal)))
+                    throw Corrupt(path, $"the optimizer keeps {optimizer.StateCopies} state vector(s) but the file has no '{prefix}*' tensors; " +
+                        "load without the optimizer to restore θ only");
                 var state = new float[network.ParameterCount];
-                foreach (var tensor in network.ParameterTensors) Read($"optimizer.state{index}.{tensor.Name}", tensor.Shape).CopyTo(state, tensor.Offset);
+                foreach (var tensor in network.ParameterTensors) Read(prefix + tensor.Name, tensor.Shape).CopyTo(state, tensor.Offset);
                 states.Add(state);
             }
         var metadata = header["__metadata__"] as JsonObject;
-        int epoch = int.TryParse((string?)metadata?["epoch"], out int savedEpoch) ? savedEpoch : 0;
-        long steps = long.TryParse((string?)metadata?["optimizer_steps"], out long savedSteps) ? savedSteps : 0;
+        int epoch = int.TryParse(Text(metadata?["epoch"]), out int savedEpoch) ? savedEpoch : 0;
+        long steps = long.TryParse(Text(metadata?["optimizer_steps"]), out long savedSteps) ? savedSteps : 0;
 
         parameters.CopyTo(network.Parameters);
         statistics.CopyTo(network.RunningStatistics);
-        if (optimizer is not null && states.Count == optimizer.StateCopies) optimizer.Restore(states, steps);
+        if (optimizer is not null) optimizer.Restore(states, steps);
         return epoch;
     }
+
+    /// <summary>One tensor entry of a safetensors header.</summary>
+    sealed record Entry(string Dtype, int[] Shape, long Begin, long End)
+    {
+        public long Count => Shape.Aggregate(1L, (a, b) => a * b);
+    }
+
+    /// <summary>Every entry but the metadata, checked: a dtype string, a shape of non-negative integers, and data
+    /// offsets that hold exactly the shape's values and together tile the data.</summary>
+    static Dictionary<string, Entry> ReadEntries(string path, JsonObject header, long dataLength)
+    {
+        var entries = new Dictionary<string, Entry>(StringComparer.Ordinal);
+        foreach (var (name, node) in header)
+        {
+            if (name == "__metadata__") continue;
+            if (node is not JsonObject entry) throw Corrupt(path, $"entry '{name}' is {Describe(node)}, not a tensor object");
+            string dtype = entry["dtype"] is JsonValue dtypeValue && dtypeValue.TryGetValue(out string? text) ? text
+                : throw Corrupt(path, $"tensor '{name}' has dtype {Describe(entry["dtype"])}, not a string such as \"F32\"");
+            var shape = Integers(path, name, "shape", entry["shape"], count: null);
+            var offsets = Integers(path, name, "data_offsets", entry["data_offsets"], count: 2);
+            int width = dtype switch { "F64" or "I64" or "U64" => 8, "F32" or "I32" or "U32" => 4, "F16" or "BF16" or "I16" or "U16" => 2, _ => 1 };
+            long count = shape.Aggregate(1L, (a, b) => a * b);
+            if (offsets[1] < offsets[0] || offsets[1] > dataLength || offsets[1] - offsets[0] != count * width)
+                throw Corrupt(path, $"tensor '{name}' has data offsets [{offsets[0]}, {offsets[1]}] that do not hold {count} {dtype} values inside the {dataLength} bytes of data");
+            entries[name] = new Entry(dtype, shape.Select(d => (int)d).ToArray(), offsets[0], offsets[1]);
+        }
+        long end = 0;
+        foreach (var (name, entry) in entries.OrderBy(e => e.Value.Begin).ThenBy(e => e.Value.End))
+        {
+            if (entry.Begin != end)
+                throw Corrupt(path, entry.Begin < end
+                    ? $"tensor '{name}' at bytes [{entry.Begin}, {entry.End}) overlaps the tensor before it, which ends at {end}"
+                    : $"bytes [{end}, {entry.Begin}) of the data belong to no tensor");
+            end = entry.End;
+        }
+        if (end != dataLength) throw Corrupt(path, $"bytes [{end}, {dataLength}) of the data belong to no tensor");
+        return entries;
+    }
+
+    static long[] Integers(string path, string tensor, string field, JsonNode? node, int? count)
+    {
+        if (node is not JsonArray array || (count is { } expected && array.Count != expected))
+            throw Corrupt(path, $"tensor '{tensor}' has {field} {Describe(node)}, not an array of {(count is null ? "" : count + " ")}non-negative integers");
+        var values = new long[array.Count];
+        for (int i = 0; i < values.Length; i++)
+            if (!(array[i] is JsonValue value && value.TryGetValue(out long integer) && integer >= 0))
+                throw Corrupt(path, $"tensor '{tensor}' has {field} {Describe(node)}, not an array of {(count is null ? "" : count + " ")}non-negative integers");
+            else values[i] = integer;
+        return values;
+    }
+
+    static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue(out string? text) ? text : null;
+
+    static string Describe(JsonNode? node) => node is null ? "missing or null" : node.ToJsonString();
 
     static InvalidDataException Corrupt(string path, string problem) => new($"{path}: not a usable checkpoint: {problem}.");
 

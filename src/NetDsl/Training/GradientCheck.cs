@@ -48,7 +48,8 @@ public static class GradientCheck
     public static GradientCheckReport Run(INeuralNetwork network, ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets,
         double epsilon = 1e-7, int maxChecked = 4096, int seed = 0)
     {
-        if (epsilon <= 0) throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "ε must be > 0.");
+        if (!(epsilon > 0) || double.IsInfinity(epsilon))
+            throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "ε must be a finite number > 0.");
         var theta = ToDouble(network.Parameters);
         var x = ToDouble(inputs);
         var y = ToDouble(targets);

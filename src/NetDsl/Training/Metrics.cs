@@ -49,6 +49,7 @@ public static class Metrics
     /// <summary>The network's outputs for every sample, predicted in batches (row-major, one row per sample).</summary>
     public static float[] Predict(INeuralNetwork network, Dataset data, int batchSize = 1000)
     {
+        Shapes.RequireSamples(network, data, nameof(data));
         var outputs = new float[data.Count * network.OutputSize];
         for (int start = 0; start < data.Count; start += batchSize)
         {
@@ -62,10 +63,7 @@ public static class Metrics
     /// <summary>The network's training loss (without label smoothing) and the accuracy over <paramref name="data"/>, predicted in batches.</summary>
     public static Evaluation Evaluate(INeuralNetwork network, Dataset data, int batchSize = 1000)
     {
-        if (data.FeatureSize != network.InputSize)
-            throw new ArgumentException(
-                $"{network.Name} takes {network.InputSize} values per sample but the dataset's samples {Shapes.Format(data.SampleShape)} hold {data.FeatureSize}.",
-                nameof(data));
+        Shapes.RequireSamples(network, data, nameof(data));
         var batches = new MiniBatches(data, batchSize, seed: 0);
         batches.Shuffle(0);
         var outputs = new float[batches.BatchSize * network.OutputSize];

@@ -107,6 +107,8 @@ public static class Trainer
     /// <summary>Trains for <see cref="TrainingOptions.Epochs"/> epochs (fewer if early stopping ends it) and returns the history.</summary>
     public static TrainingHistory Fit(INeuralNetwork network, IOptimizer optimizer, Dataset train, Dataset? dev, TrainingOptions options)
     {
+        Shapes.RequireSamples(network, train, nameof(train));
+        if (dev is not null) Shapes.RequireSamples(network, dev, nameof(dev));
         var batches = new MiniBatches(train, options.BatchSize, options.Seed);
         var history = new List<EpochResult>();
         float[]? bestWeights = options.RestoreBestWeights && dev is not null ? new float[network.ParameterCount] : null;
@@ -130,6 +132,7 @@ public static class Trainer
                 var inputs = augmentation is null ? batch.Inputs : augmentation.Apply(batch);
                 long updates = optimizer.Steps;
                 float loss = network.TrainStep(inputs, batch.Targets, optimizer);
+                options.Monitor?.ObserveStep(loss);
                 if (!float.IsFinite(loss))
                     throw new TrainingDivergedException(step, epoch, loss, network.FindFirstNonFiniteLayer());
                 // TrainStep already scanned dθ and skipped the update when it held NaN or ±∞: only then look for the tensor.

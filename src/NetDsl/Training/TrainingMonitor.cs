@@ -23,6 +23,10 @@ public sealed record MonitorThresholds
 
     /// <summary>The pre-activation magnitude that counts as saturated.</summary>
     public double SaturationInput { get; init; } = 5;
+
+    /// <summary>Exploding loss when an epoch's running loss exceeds this multiple of the first step's loss (fastai's
+    /// learning-rate finder stops at 4× the best loss; a loss that grows past its starting value is diverging).</summary>
+    public double ExplodingLossFactor { get; init; } = 4;
 }
 
 /// <summary>One layer's figures at the end of an epoch.</summary>
@@ -36,7 +40,7 @@ public sealed record LayerReport(string Layer, double? GradientNorm, double? Upd
 public sealed record MonitorReport(int Epoch, IReadOnlyList<LayerReport> Layers, IReadOnlyList<string> Warnings);
 
 /// <summary>Watches training per epoch: gradient norms and update/weight ratios per layer, dead and saturated units,
-/// vanishing and exploding gradients, and dev loss rising while train loss falls. Give it to
+/// vanishing and exploding gradients, a loss that grows past its start, and dev loss rising while train loss falls. Give it to
 /// <see cref="TrainingOptions.Monitor"/>.</summary>
 public sealed class TrainingMonitor(MonitorThresholds? thresholds = null)
 {
@@ -47,7 +51,12 @@ public sealed class TrainingMonitor(MonitorThresholds? thresholds = null)
     /// <summary>Every epoch's report so far.</summary>
     public IReadOnlyList<MonitorReport> Reports => reports;
 
+    /// <summary>The loss of the first training step seen: what the network started from.</summary>
+    double? firstLoss;
+
     internal void BeginEpoch(INeuralNetwork network) => start = network.Parameters.ToArray();
+
+    internal void ObserveStep(float loss) => firstLoss ??= loss;
 
     internal MonitorReport EndEpoch(INeuralNetwork network, EpochResult result, EpochResult? previous)
     {
@@ -104,6 +113,8 @@ public sealed class TrainingMonitor(MonitorThresholds? thresholds = null)
             if (ratio > limits.ExplodingRatio)
                 warnings.Add(Text($"exploding gradients: ‖g_first‖/‖g_last‖ = {ratio:F0} > {limits.ExplodingRatio}; lower the learning rate, clip gradients or normalize"));
         }
+        if (firstLoss is { } initial && initial > 0 && result.RunningLoss > limits.ExplodingLossFactor * initial)
+            warnings.Add(Text($"exploding loss: the running loss {result.RunningLoss:G3} is {result.RunningLoss / initial:G3}× the first step's {initial:G3} (threshold {limits.ExplodingLossFactor}×); lower the learning rate"));
         if (previous is { DevLoss: { } previousDev } && result.DevLoss is { } dev && dev > previousDev && result.TrainLoss < previous.TrainLoss)
             warnings.Add(Text($"overfitting: dev loss rose {previousDev:F4} → {dev:F4} while train loss fell {previous.TrainLoss:F4} → {result.TrainLoss:F4}; regularize, augment or stop early"));
         var report = new MonitorReport(result.Epoch, layers, warnings);

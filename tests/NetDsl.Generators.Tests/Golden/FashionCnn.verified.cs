@@ -165,8 +165,10 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
     ActivationBuffers<double>? _doubleBuffers;
     ulong _dropoutSeed;
     ulong _trainingSteps;
+    global::NetDsl.ConcurrentUseGuard _concurrentUse;
     int _lastBatch;
     ulong _version;
+    readonly float[] _statisticsBeforeStep = new float[64];
     ulong _foldedVersion = ulong.MaxValue;
     readonly float[] _folded = new float[320];
     ulong _quantizedVersion = ulong.MaxValue;
@@ -263,78 +265,144 @@ partial class FashionCnn : global::NetDsl.INeuralNetwork
     /// <summary>Predicts one sample: input holds InputSize = 784 values, shape (1, 28, 28); output receives OutputSize = 10 values.</summary>
     public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
     {
-        global::NetDsl.Shapes.RequireLength(input.Length, InputSize, "(1, 28, 28)", nameof(input));
-        global::NetDsl.Shapes.RequireLength(output.Length, OutputSize, "(10)", nameof(output));
-        PredictBatch(input, output);
+        bool entered = _concurrentUse.Enter("FashionCnn");
+        try
+        {
+            global::NetDsl.Shapes.RequireLength(input.Length, InputSize, "(1, 28, 28)", nameof(input));
+            global::NetDsl.Shapes.RequireLength(output.Length, OutputSize, "(10)", nameof(output));
+            PredictBatch(input, output);
+        }
+        finally
+        {
+            if (entered) _concurrentUse.Exit();
+        }
     }
 
     /// <summary>Predicts a batch in inference mode (no dropout, BatchNorm with its running statistics): inputs holds batch × 784 values, shape (batch, 1, 28, 28); outputs receives batch × 10. Allocates nothing once buffers for the batch exist.</summary>
     public void PredictBatch(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs)
     {
-        int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
-        global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
-        var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates, QuantizedWeights(), InputMajorWeights(batch));
-        buffers.LogitsOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
+        bool entered = _concurrentUse.Enter("FashionCnn");
+        try
+        {
+            int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
+            global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
+            var buffers = FloatBuffers(batch);
+            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates, QuantizedWeights(), InputMajorWeights(batch));
+            buffers.LogitsOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
+        }
+        finally
+        {
+            if (entered) _concurrentUse.Exit();
+        }
     }
 
     /// <inheritdoc/>
     public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
     {
-        int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
-        global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
-        var buffers = FloatBuffers(batch);
-        var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
-        ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
-        Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null, null);
-        _version++; // θ and the running statistics are about to change
-        double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
-        Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
-        return (float)loss;
+        bool entered = _concurrentUse.Enter("FashionCnn");
+        try
+        {
+            int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
+            global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
+            var buffers = FloatBuffers(batch);
+            var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
+            ulong stepSeed = unchecked(_dropoutSeed + ++_trainingSteps * 0x9E3779B97F4A7C15UL);
+            Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null, null);
+            _version++; // θ and the running statistics are about to change
+            double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
+            Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
+            return (float)loss;
+        }
+        finally
+        {
+            if (entered) _concurrentUse.Exit();
+        }
     }
 
-    /// <summary>One training step: forward and backward over the batch (inputs: batch × 784 values, shape (batch, 1, 28, 28); targets: batch × 10), then the optimizer's update of θ. Returns the mean loss; a non-finite loss or gradient leaves θ as it was.</summary>
+    /// <summary>One training step: forward and backward over the batch (inputs: batch × 784 values, shape (batch, 1, 28, 28); targets: batch × 10), then the optimizer's update of θ. Returns the mean loss; a non-finite loss or gradient leaves θ, the optimizer, the running statistics and the step count as they were.</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::NetDsl.Optimizers.IOptimizer optimizer)
     {
-        float loss = ComputeGradients(inputs, targets);
-        // A non-finite loss or gradient leaves θ untouched, so the layer where it arose can still be found.
-        if (float.IsFinite(loss) && !global::NetDsl.Shapes.HasNonFinite(_gradients)) optimizer.Step(_parameters, _gradients);
-        return loss;
+        bool entered = _concurrentUse.Enter("FashionCnn");
+        try
+        {
+            ulong stepsBefore = _trainingSteps;
+            _statistics.AsSpan().CopyTo(_statisticsBeforeStep);
+            float loss = ComputeGradients(inputs, targets);
+            if (float.IsFinite(loss) && !global::NetDsl.Shapes.HasNonFinite(_gradients))
+            {
+                optimizer.Step(_parameters, _gradients);
+                return loss;
+            }
+            // A failed step leaves every piece of state as it was: θ and the optimizer are not touched (so the layer where
+            // the failure arose can still be found), and the running statistics and the step count go back.
+            _statisticsBeforeStep.AsSpan().CopyTo(_statistics);
+            _version++;
+            _trainingSteps = stepsBefore;
+            return loss;
+        }
+        finally
+        {
+            if (entered) _concurrentUse.Exit();
+        }
     }
 
     /// <inheritdoc/>
     public float EvaluateLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
     {
-        int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
-        global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
-        var buffers = FloatBuffers(batch);
-        Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates, null, null);
-        return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
+        bool entered = _concurrentUse.Enter("FashionCnn");
+        try
+        {
+            int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
+            global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
+            var buffers = FloatBuffers(batch);
+            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates, null, null);
+            return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
+        }
+        finally
+        {
+            if (entered) _concurrentUse.Exit();
+        }
     }
 
     /// <inheritdoc/>
     public double ComputeLoss(global::System.ReadOnlySpan<double> parameters, global::System.ReadOnlySpan<double> inputs, global::System.ReadOnlySpan<double> targets)
     {
-        global::NetDsl.Shapes.RequireLength(parameters.Length, ParameterCount, "(18218)", nameof(parameters));
-        int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
-        global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
-        var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
-        return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
+        bool entered = _concurrentUse.Enter("FashionCnn");
+        try
+        {
+            global::NetDsl.Shapes.RequireLength(parameters.Length, ParameterCount, "(18218)", nameof(parameters));
+            int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
+            global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
+            var buffers = DoubleBuffers(batch);
+            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
+            return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
+        }
+        finally
+        {
+            if (entered) _concurrentUse.Exit();
+        }
     }
 
     /// <inheritdoc/>
     public double ComputeGradients(global::System.ReadOnlySpan<double> parameters, global::System.ReadOnlySpan<double> inputs, global::System.ReadOnlySpan<double> targets, global::System.Span<double> gradients)
     {
-        global::NetDsl.Shapes.RequireLength(parameters.Length, ParameterCount, "(18218)", nameof(parameters));
-        global::NetDsl.Shapes.RequireLength(gradients.Length, ParameterCount, "(18218)", nameof(gradients));
-        int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
-        global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
-        var buffers = DoubleBuffers(batch);
-        Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
-        double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
-        Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
-        return loss;
+        bool entered = _concurrentUse.Enter("FashionCnn");
+        try
+        {
+            global::NetDsl.Shapes.RequireLength(parameters.Length, ParameterCount, "(18218)", nameof(parameters));
+            global::NetDsl.Shapes.RequireLength(gradients.Length, ParameterCount, "(18218)", nameof(gradients));
+            int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
+            global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
+            var buffers = DoubleBuffers(batch);
+            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
+            double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
+            Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
+            return loss;
+        }
+        finally
+        {
+            if (entered) _concurrentUse.Exit();
+        }
     }
 
     /// <inheritdoc/>
