@@ -74,16 +74,19 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
             if (argument.Value.ConstantValue is not { HasValue: true, Value: { } raw }) continue;
             double value = System.Convert.ToDouble(raw, CultureInfo.InvariantCulture);
             string name = argument.Parameter.Name;
-            string? problem = name switch
+            // Values the constructor rejects are certain to throw at run time: those are errors; a legal but
+            // diverging learning rate is a warning.
+            var (problem, throws) = name switch
             {
-                "learningRate" when value <= 0 => "not > 0: the optimizer would not descend",
-                "learningRate" when value > 1 => "above 1: a step that large diverges for almost every network",
-                "beta" or "beta1" or "beta2" or "rho" when value < 0 || value >= 1 => "outside [0, 1): the moving average would not decay",
-                "epsilon" when value <= 0 => "not > 0: a zero denominator makes the step infinite",
-                _ => null,
+                "learningRate" when !(value > 0) || double.IsInfinity(value) => ("not a finite number > 0: the constructor throws", true),
+                "learningRate" when value > 1 => ("above 1: a step that large diverges for almost every network", false),
+                "beta" or "beta1" or "beta2" or "rho" when !(value >= 0 && value < 1) => ("outside [0, 1): the constructor throws, as the moving average would not decay", true),
+                "epsilon" when !(value > 0) => ("not > 0: the constructor throws, as a zero denominator makes the step infinite", true),
+                _ => ((string?)null, false),
             };
             if (problem is not null)
                 context.ReportDiagnostic(Diagnostic.Create(HyperparameterOutOfRange, argument.Syntax.GetLocation(),
+                    throws ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning, additionalLocations: null, properties: null,
                     $"{creation.Type!.Name}'s {name}", value.ToString("R", CultureInfo.InvariantCulture), problem));
         }
     }

@@ -1,3 +1,4 @@
+using Microsoft.CodeAnalysis;
 namespace NetDsl.Generators.Tests;
 
 public class CallSiteTests
@@ -26,13 +27,29 @@ public class CallSiteTests
     static string[] Fired(string body, string id) =>
         GeneratorHarness.AnalyzeSource(Code(body)).Where(d => d.Id == id).Select(d => d.GetMessage()).ToArray();
 
+    /// <summary>Message and severity of each diagnostic <paramref name="id"/> on the body.</summary>
+    static (string Message, DiagnosticSeverity Severity)[] Reported(string body, string id) =>
+        GeneratorHarness.AnalyzeSource(Code(body)).Where(d => d.Id == id).Select(d => (d.GetMessage(), d.Severity)).ToArray();
+
     [Fact]
-    public void Optimizer_literals_out_of_range_are_reported_and_sensible_ones_are_not()
+    public void Optimizer_literals_out_of_range_are_reported_as_errors_where_the_constructor_throws()
     {
-        Assert.Contains("Adam's learningRate = -0.1 is not > 0", Assert.Single(Fired("var a = new Adam(-0.1);", "ND0117")));
-        Assert.Contains("above 1", Assert.Single(Fired("var a = new Sgd(learningRate: 3);", "ND0117")));
-        Assert.Contains("Momentum's beta = 1 is outside [0, 1)", Assert.Single(Fired("var a = new Momentum(0.1, beta: 1);", "ND0117")));
-        Assert.Single(Fired("var a = new RmsProp(epsilon: 0);", "ND0117"));
+        void Error(string body, string message)
+        {
+            var (text, severity) = Assert.Single(Reported(body, "ND0117"));
+            Assert.Contains(message, text);
+            Assert.Equal(DiagnosticSeverity.Error, severity);
+        }
+        Error("var a = new Adam(-0.1);", "Adam's learningRate = -0.1 is not a finite number > 0: the constructor throws");
+        Error("var a = new Adam(0);", "Adam's learningRate = 0 is not a finite number > 0");
+        Error("var a = new Adam(double.NaN);", "Adam's learningRate = NaN");
+        Error("var a = new Momentum(0.1, beta: 1);", "Momentum's beta = 1 is outside [0, 1): the constructor throws");
+        Error("var a = new Adam(beta2: double.NaN);", "Adam's beta2 = NaN is outside [0, 1)");
+        Error("var a = new RmsProp(epsilon: 0);", "RmsProp's epsilon = 0 is not > 0: the constructor throws");
+        // Legal but diverging: a warning.
+        var (message, severity) = Assert.Single(Reported("var a = new Sgd(learningRate: 3);", "ND0117"));
+        Assert.Contains("above 1", message);
+        Assert.Equal(DiagnosticSeverity.Warning, severity);
         Assert.Empty(Fired("var a = new Adam(0.001, 0.9, 0.999, 1e-8); var b = new AdaDelta(1.0);", "ND0117"));
     }
 

@@ -44,6 +44,21 @@ public class DataTests
         File.Delete(path);
     }
 
+    [Fact]
+    public void A_truncated_gzip_file_blames_the_gzip_stream_not_the_idx_header()
+    {
+        var path = Path.Combine(Path.GetTempPath(), Guid.NewGuid() + ".idx.gz");
+        IdxFile.Write(path, [40, 50], Enumerable.Range(0, 2000).Select(i => (byte)(i * 7)).ToArray());
+        var bytes = File.ReadAllBytes(path);
+        foreach (int cut in new[] { 4, 9, bytes.Length / 2 })
+        {
+            File.WriteAllBytes(path, bytes[..^cut]);
+            var error = Assert.Throws<InvalidDataException>(() => IdxFile.Read(path));
+            Assert.StartsWith($"{path}: the gzip stream is", error.Message);
+        }
+        File.Delete(path);
+    }
+
     static Dataset Numbered(int count) =>
         new(Enumerable.Range(0, count * 2).Select(i => (float)(i / 2)).ToArray(), Enumerable.Range(0, count).Select(i => i % 3).ToArray(), [2], 3);
 
