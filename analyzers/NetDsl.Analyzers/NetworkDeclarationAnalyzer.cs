@@ -57,7 +57,7 @@ public sealed class NetworkDeclarationAnalyzer : DiagnosticAnalyzer
         if (generated.Count == 0) yield break;
         foreach (var user in members.Where(m => !m.DeclaringSyntaxReferences.All(IsGenerated)))
         {
-            var taken = generated.FirstOrDefault(g => g.Name == user.Name && !(g is IMethodSymbol a && user is IMethodSymbol b && !SameParameters(a, b)));
+            var taken = generated.FirstOrDefault(g => g.Name == user.Name && Collide(g, user));
             if (taken is null) continue;
             var layer = spec.Layers.FirstOrDefault(l => l.Name == user.Name);
             string name = user is IMethodSymbol { MethodKind: MethodKind.Constructor } ? type.Name : user.Name;
@@ -66,7 +66,7 @@ public sealed class NetworkDeclarationAnalyzer : DiagnosticAnalyzer
         }
         // A layer's own generated members ({Layer}Size, {Layer}ForwardEpilogue, ...) may repeat one generated for the
         // network or for another layer: the layer whose name begins the repeated one is the one to rename.
-        foreach (var repeated in generated.GroupBy(m => m.Name).Where(g => g.Skip(1).Any(m => !(m is IMethodSymbol a && g.First() is IMethodSymbol b && !SameParameters(a, b)))))
+        foreach (var repeated in generated.GroupBy(m => m.Name).Where(g => g.Skip(1).Any(m => Collide(m, g.First()))))
         {
             var layer = spec.Layers.Where(l => repeated.Key.StartsWith(l.Name, System.StringComparison.Ordinal))
                 .OrderByDescending(l => l.Name.Length).FirstOrDefault();
@@ -75,6 +75,9 @@ public sealed class NetworkDeclarationAnalyzer : DiagnosticAnalyzer
                 Describe(repeated.First()) + ", which a member generated for this layer repeats,", "the layer");
         }
     }
+
+    /// <summary>Two members of one name collide unless both are methods (or constructors) with different parameters.</summary>
+    static bool Collide(ISymbol a, ISymbol b) => !(a is IMethodSymbol x && b is IMethodSymbol y && !SameParameters(x, y));
 
     static bool SameParameters(IMethodSymbol a, IMethodSymbol b) =>
         a.Parameters.Length == b.Parameters.Length &&

@@ -69,6 +69,8 @@ public class DeclarationShapeTests
         Network(InOut, ns: "@event.@int"),
         Network(InOut, header: "public partial class Net : Base", after: "public class Base { protected Base(int width = 3) { } public int Predict; }"),
         Network(InOut + "\npublic void Predict(float[] input) { }\npublic Net(string name) : this(seed: 1) { }"),
+        // 268,435,456 inputs and 536,870,914 parameters: every count fits an int, so every generated constant must too.
+        Network("[Input(1 << 20, 16, 16)] public partial Layer In { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(2)] public partial Layer Out { get; }"),
     };
 
     [Theory]
