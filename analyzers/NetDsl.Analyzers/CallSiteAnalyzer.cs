@@ -8,45 +8,14 @@ using NetDsl.Generators.Shared;
 
 namespace NetDsl.Analyzers;
 
-/// <summary>Rules at call sites: optimizer hyperparameters out of range (rule 17), a gradient-check step the
-/// double-precision thresholds cannot work with (rule 24), gradient checking inside a training loop (rule 14), a
-/// scaler fitted on dev or test data (rule 16), the test set used for model selection (rule 18), and a BatchNorm
-/// network trained at batch size 1 (rule 19). Data roles are read from the names of the variables passed.</summary>
+/// <summary>Rules at call sites: optimizer hyperparameters out of range (ND0117), a gradient-check step the
+/// double-precision thresholds cannot work with (ND0124), gradient checking inside a training loop (ND0114), a scaler
+/// fitted on dev or test data (ND0116), the test set used for model selection (ND0118), and a BatchNorm network trained
+/// at batch size 1 (ND0119). Data roles are read from the names of the variables passed.</summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
 {
-    public static readonly DiagnosticDescriptor HyperparameterOutOfRange = new("ND0117",
-        "Optimizer hyperparameter out of range",
-        "{0} = {1} is {2}",
-        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: NetworkDiagnostics.HelpLink("ND0117"));
-
-    public static readonly DiagnosticDescriptor GradientCheckStep = new("ND0124",
-        "Gradient-check step outside [1e-7, 1e-3]",
-        "A gradient-check step ε = {0} is {1}: the centered difference's error grows as ε² above 1e-3 and round-off grows as 1/ε below 1e-7, so the 1e-7 / 1e-3 thresholds stop meaning anything",
-        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: NetworkDiagnostics.HelpLink("ND0124"));
-
-    public static readonly DiagnosticDescriptor GradientCheckInLoop = new("ND0114",
-        "Gradient checking inside a training loop",
-        "GradientCheck.Run sits in a loop that also trains: it evaluates the loss twice per parameter and is meant for debugging once, not every step",
-        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: NetworkDiagnostics.HelpLink("ND0114"));
-
-    public static readonly DiagnosticDescriptor ScalerLeak = new("ND0116",
-        "Scaler fitted on dev or test data",
-        "'{0}' looks like {1} data: fit scalers on the training set only and transform dev and test with them (fitting on them leaks their statistics into the model)",
-        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: NetworkDiagnostics.HelpLink("ND0116"));
-
-    public static readonly DiagnosticDescriptor TestSetSelection = new("ND0118",
-        "The test set used for model selection",
-        "'{0}' looks like the test set but is passed as the dev set: early stopping and best-epoch selection on it make it a dev set, and the final test accuracy becomes optimistic",
-        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: NetworkDiagnostics.HelpLink("ND0118"));
-
-    public static readonly DiagnosticDescriptor BatchNormBatchOfOne = new("ND0119",
-        "BatchNorm network trained at batch size 1",
-        "'{0}' has BatchNorm layers but trains with BatchSize = 1: the batch variance of one sample is 0, so every normalized value is 0 and nothing is learned",
-        "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: NetworkDiagnostics.HelpLink("ND0119"));
-
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
-        ImmutableArray.Create(HyperparameterOutOfRange, GradientCheckStep, GradientCheckInLoop, ScalerLeak, TestSetSelection, BatchNormBatchOfOne);
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = NetworkDiagnostics.CallSites.ToImmutableArray();
 
     public override void Initialize(AnalysisContext context)
     {
@@ -85,7 +54,7 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
                 _ => ((string?)null, false),
             };
             if (problem is not null)
-                context.ReportDiagnostic(Diagnostic.Create(HyperparameterOutOfRange, argument.Syntax.GetLocation(),
+                context.ReportDiagnostic(Diagnostic.Create(NetworkDiagnostics.OptimizerHyperparameterOutOfRange, argument.Syntax.GetLocation(),
                     throws ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning, additionalLocations: null, properties: null,
                     $"{creation.Type!.Name}'s {name}", value.ToString("R", CultureInfo.InvariantCulture), problem));
         }
@@ -100,7 +69,7 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
         {
             var data = invocation.Arguments.FirstOrDefault();
             if (data is not null && Role(data.Value) is { } role && role.Role != "training")
-                context.ReportDiagnostic(Diagnostic.Create(ScalerLeak, data.Syntax.GetLocation(), role.Name, role.Role));
+                context.ReportDiagnostic(Diagnostic.Create(NetworkDiagnostics.ScalerLeak, data.Syntax.GetLocation(), role.Name, role.Role));
             return;
         }
         if (SymbolEqualityComparer.Default.Equals(method.ContainingType, trainer) && method.Name == "Fit")
@@ -110,12 +79,12 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
         }
         if (!SymbolEqualityComparer.Default.Equals(method.ContainingType, gradientCheck) || method.Name != "Run") return;
         if (InsideTrainingLoop(invocation))
-            context.ReportDiagnostic(Diagnostic.Create(GradientCheckInLoop, invocation.Syntax.GetLocation()));
+            context.ReportDiagnostic(Diagnostic.Create(NetworkDiagnostics.GradientCheckInLoop, invocation.Syntax.GetLocation()));
         var epsilon = invocation.Arguments.FirstOrDefault(a => a.Parameter?.Name == "epsilon" && a.ArgumentKind == ArgumentKind.Explicit);
         if (epsilon?.Value.ConstantValue is not { HasValue: true, Value: { } raw }) return;
         double value = System.Convert.ToDouble(raw, CultureInfo.InvariantCulture);
         if (value is >= 1e-7 and <= 1e-3) return;
-        context.ReportDiagnostic(Diagnostic.Create(GradientCheckStep, epsilon.Syntax.GetLocation(),
+        context.ReportDiagnostic(Diagnostic.Create(NetworkDiagnostics.GradientCheckStep, epsilon.Syntax.GetLocation(),
             value.ToString("R", CultureInfo.InvariantCulture), value < 1e-7 ? "below 1e-7" : "above 1e-3"));
     }
 
@@ -123,7 +92,7 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
     {
         var dev = invocation.Arguments.FirstOrDefault(a => a.Parameter?.Name == "dev");
         if (dev is not null && Role(dev.Value) is { Role: "test" } test)
-            context.ReportDiagnostic(Diagnostic.Create(TestSetSelection, dev.Syntax.GetLocation(), test.Name));
+            context.ReportDiagnostic(Diagnostic.Create(NetworkDiagnostics.TestSetSelection, dev.Syntax.GetLocation(), test.Name));
 
         var network = invocation.Arguments.FirstOrDefault(a => a.Parameter?.Name == "network")?.Value;
         while (network is IConversionOperation conversion) network = conversion.Operand;
@@ -136,7 +105,7 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
         if (attribute is null) return;
         var spec = NetDsl.Generators.Shared.NetworkParser.Parse(type, attribute, context.CancellationToken);
         if (spec.Layers.Any(l => l.Kind == NetDsl.Generators.Shared.LayerKind.BatchNorm))
-            context.ReportDiagnostic(Diagnostic.Create(BatchNormBatchOfOne, assignment.Syntax.GetLocation(), type.Name));
+            context.ReportDiagnostic(Diagnostic.Create(NetworkDiagnostics.BatchNormBatchOfOne, assignment.Syntax.GetLocation(), type.Name));
     }
 
     /// <summary>Whether a loop around the call also trains (calls TrainStep or Trainer.Fit) in its body.</summary>

@@ -12,7 +12,7 @@ namespace NetDsl.Analyzers;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class NetworkDeclarationAnalyzer : DiagnosticAnalyzer
 {
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = NetworkDiagnostics.All.ToImmutableArray();
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = NetworkDiagnostics.Declaration.ToImmutableArray();
 
     public override void Initialize(AnalysisContext context)
     {

@@ -12,8 +12,6 @@ namespace NetDsl.Gpu;
 /// save a checkpoint or predict on the CPU) and <see cref="Upload"/> after changing it there.</remarks>
 public abstract class GpuNetwork : IDisposable
 {
-    const ulong Golden = 0x9E3779B97F4A7C15UL;
-
     readonly List<MemoryBuffer1D<float, Stride1D.Dense>> batchBuffers = [];
     readonly MemoryBuffer1D<float, Stride1D.Dense> parameters, gradients, statistics, statisticsBeforeStep, scalars;
     // Loss sum, dθ non-finite flag, Σ|w|, Σw², a non-finite sample loss.
@@ -130,7 +128,7 @@ public abstract class GpuNetwork : IDisposable
         Stage(inputs, targets, batch);
         scalars.MemSetToZero();
         bool dropout = Network.DropoutEnabled && HasDropout();
-        ulong seed = unchecked(DropoutSeed + ++trainingSteps * Golden);
+        ulong seed = Dropout.StepSeed(DropoutSeed, ++trainingSteps);
         Forward(batch, training: true, dropout, seed);
         Loss(batch);
         var regularization = Network.Regularization;

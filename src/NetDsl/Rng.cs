@@ -13,10 +13,10 @@ public sealed class Rng
     /// <summary>Seeds the four state words from SplitMix64 over <paramref name="seed"/>.</summary>
     public Rng(ulong seed)
     {
-        s0 = Kernels.Dropout.Mix(seed += 0x9E3779B97F4A7C15UL);
-        s1 = Kernels.Dropout.Mix(seed += 0x9E3779B97F4A7C15UL);
-        s2 = Kernels.Dropout.Mix(seed += 0x9E3779B97F4A7C15UL);
-        s3 = Kernels.Dropout.Mix(seed + 0x9E3779B97F4A7C15UL);
+        s0 = Kernels.Dropout.Mix(seed += Kernels.Dropout.Gamma);
+        s1 = Kernels.Dropout.Mix(seed += Kernels.Dropout.Gamma);
+        s2 = Kernels.Dropout.Mix(seed += Kernels.Dropout.Gamma);
+        s3 = Kernels.Dropout.Mix(seed + Kernels.Dropout.Gamma);
     }
 
     /// <summary>64 uniform bits.</summary>

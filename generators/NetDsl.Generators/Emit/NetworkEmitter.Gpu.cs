@@ -2,6 +2,8 @@ using System.Collections.Generic;
 using System.Linq;
 using NetDsl.Generators.Shared;
 
+using NetDsl.Generators.Runtime;
+
 namespace NetDsl.Generators.Emit;
 
 /// <summary>The GPU twin of a network, emitted when the compilation references NetDsl.Gpu: a class deriving from
@@ -82,7 +84,7 @@ internal static partial class NetworkEmitter
             w.Line();
             // The loss gradient still passes back through the last layer's dropout and activation, except binary
             // cross-entropy's, which is taken with respect to the sigmoid's input.
-            var outputStep = plan.Spec.Loss == LossKind.BinaryCrossEntropy ? last with { Activation = ActivationKind.None } : last;
+            var outputStep = plan.Spec.Loss == Loss.BinaryCrossEntropy ? last with { Activation = ActivationKind.None } : last;
             bool needsOutputStep = outputStep.HasDropout || outputStep.Activation != ActivationKind.None;
             // The elementwise part of that step (dropout mask, derivative) is an epilogue; a softmax's Jacobian runs after it.
             EmitGpuForward(w, plan, blocks);
@@ -232,8 +234,8 @@ internal static partial class NetworkEmitter
         string smoothing = Number(plan.Spec.LabelSmoothing) + "f";
         string call = plan.Spec.Loss switch
         {
-            LossKind.SoftmaxCrossEntropy => $"SoftmaxCrossEntropy({last.Name}Output, {last.Name}Gradient, batch, {last.Outputs}, {smoothing});",
-            LossKind.BinaryCrossEntropy => $"BinaryCrossEntropy({last.Name}Output, {last.Name}Gradient, batch, {last.Outputs}, {smoothing});",
+            Loss.SoftmaxCrossEntropy => $"SoftmaxCrossEntropy({last.Name}Output, {last.Name}Gradient, batch, {last.Outputs}, {smoothing});",
+            Loss.BinaryCrossEntropy => $"BinaryCrossEntropy({last.Name}Output, {last.Name}Gradient, batch, {last.Outputs}, {smoothing});",
             _ => $"MeanSquaredError({last.Name}Output, {last.Name}Gradient, batch, {last.Outputs});",
         };
         w.Line("/// <inheritdoc/>");
@@ -434,7 +436,8 @@ internal static partial class NetworkEmitter
     static void EmitDropoutFieldDeclarations(SourceWriter w) =>
         w.Lines("public int Dropout;", "public ulong Key;", "public uint Threshold;", "public float Keep;");
 
-    const string SeluScale = "1.0507009873554805f", SeluScaledAlpha = "1.7580993408473766f", SeluAlpha = "1.6732632423543772f";
+    const string SeluScale = Kernels + "Activations.SeluScaleF", SeluScaledAlpha = Kernels + "Activations.SeluScaledAlphaF",
+        SeluAlpha = Kernels + "Activations.SeluAlphaF";
 
     static string GpuActivation(BlockPlan block, string v)
     {

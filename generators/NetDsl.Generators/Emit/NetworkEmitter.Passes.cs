@@ -2,6 +2,8 @@ using System.Collections.Generic;
 using System.Linq;
 using NetDsl.Generators.Shared;
 
+using NetDsl.Generators.Runtime;
+
 namespace NetDsl.Generators.Emit;
 
 // The passes: one straight-line method per direction, every size a literal, every fused step an epilogue struct.
@@ -233,12 +235,12 @@ internal static partial class NetworkEmitter
     }
 
     /// <summary>Whether a convolution's weight gradient is taken as dWᵀ = columns · dzᵀ: when its patch is narrow beside
-    /// its filter count, so that the filters, as the product's columns, fill the 32-wide panels of 512-bit floats better
-    /// than the patch rows would (the Fashion CNN's first convolution: 9 patch rows and 32 filters, a product 2.7× as
-    /// fast). Without a bias only: the transposed form has no ones column for db.</summary>
+    /// its filter count, so that the filters, as the product's columns, fill the product's panels better than the patch
+    /// rows would (9 patch rows and 32 filters: 2.7× as fast). Without a bias only: the transposed form has no ones
+    /// column for db.</summary>
     static bool TransposedWeightGradient(BlockPlan block)
     {
-        const int panel = 32;
+        const int panel = GemmTuning.PanelFloats;
         static int Padded(int columns) => (columns + panel - 1) / panel * panel;
         int patch = block.Geometry!.PatchSize, filters = block.Channels;
         return !block.HasBias && (long)Padded(filters) * patch < (long)Padded(patch) * filters;
@@ -304,7 +306,7 @@ internal static partial class NetworkEmitter
         var last = plan.Blocks.Last();
         var lastCore = plan.Blocks.Last(b => b.IsCore);
         string kernel = plan.Spec.Loss.ToString();
-        string smoothing = plan.Spec.Loss != LossKind.MeanSquaredError && plan.Spec.LabelSmoothing != 0 ? $", labelSmoothing: {Number(plan.Spec.LabelSmoothing)}" : "";
+        string smoothing = plan.Spec.Loss != Loss.MeanSquaredError && plan.Spec.LabelSmoothing != 0 ? $", labelSmoothing: {Number(plan.Spec.LabelSmoothing)}" : "";
         var method = w.Block(
             $"static double LossOf<T>(ActivationBuffers<T> buffers, {ReadOnlySpan}<T> targets, int batch, bool withGradient) {ElementConstraint}");
         w.Line($"// The gradient with respect to the network output lands in {lastCore.Name}'s gradient buffer; Backward turns it into its dZ.");
@@ -324,7 +326,7 @@ internal static partial class NetworkEmitter
             var lastCore = cores.Last();
             var outputChain = Chain(plan, lastCore, null);
             // Binary cross-entropy's gradient is already taken with respect to the final sigmoid's input.
-            bool fusedSigmoid = plan.Spec.Loss == LossKind.BinaryCrossEntropy;
+            bool fusedSigmoid = plan.Spec.Loss == Loss.BinaryCrossEntropy;
             if (fusedSigmoid) outputChain[0] = outputChain[0] with { Activation = ActivationKind.None };
             if (outputChain.Any(b => b.Activation != ActivationKind.None || b.HasDropout))
             {
@@ -333,7 +335,7 @@ internal static partial class NetworkEmitter
                 w.Line($"var gradient = buffers.{lastCore.Name}Gradient.AsSpan(0, batch * {lastCore.Outputs});");
                 foreach (var step in outputChain) EmitWholeBatchBackwardStep(w, step);
             }
-            else if (plan.Spec.Loss != LossKind.MeanSquaredError)
+            else if (plan.Spec.Loss != Loss.MeanSquaredError)
                 w.Line($"// dZ of {lastCore.Name} is the fused {(fusedSigmoid ? "sigmoid binary cross-entropy gradient (ŷ − y) / (batch · outputs)" : "softmax cross-entropy gradient (ŷ − y) / batch")}.");
 
             for (int c = cores.Count - 1; c >= 0; c--)

@@ -111,7 +111,7 @@ internal static class NetworkDiagnostics
         "Output width does not match the declared class count",
         "Network '{0}' declares Classes = {1}, but its output '{2}' is {3} wide; make it {4}");
 
-    // Design advice: numbered after the rules of the analyzer issue (rule 4 is ND0104, ...), so ids stay stable.
+    // Design advice: ND01xx, warnings and information that never block generation; ids are never reused.
     public static readonly DiagnosticDescriptor LinearCollapse = Rule("ND0104",
         "Two linear layers with no nonlinearity between them",
         "Layer '{0}' follows '{1}' with no nonlinearity between them: the two collapse into one linear map; insert an activation such as [ReLU]",
@@ -172,7 +172,36 @@ internal static class NetworkDiagnostics
         "Network '{0}': {1} parameters; training at batch {2} with Adam takes {3} (parameters {4}, gradients {5}, optimizer state {6}, activations {7})",
         DiagnosticSeverity.Info);
 
-    public static readonly IReadOnlyList<DiagnosticDescriptor> All =
+    // Rules at call sites (CallSiteAnalyzer): how the runtime is used, not how a network is declared.
+    static DiagnosticDescriptor UsageWarning(string id, string title, string message) =>
+        new(id, title, message, "NetDsl.Usage", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLink(id));
+
+    public static readonly DiagnosticDescriptor OptimizerHyperparameterOutOfRange = UsageWarning("ND0117",
+        "Optimizer hyperparameter out of range",
+        "{0} = {1} is {2}");
+
+    public static readonly DiagnosticDescriptor GradientCheckStep = UsageWarning("ND0124",
+        "Gradient-check step outside [1e-7, 1e-3]",
+        "A gradient-check step ε = {0} is {1}: the centered difference's error grows as ε² above 1e-3 and round-off grows as 1/ε below 1e-7, so the 1e-7 / 1e-3 thresholds stop meaning anything");
+
+    public static readonly DiagnosticDescriptor GradientCheckInLoop = UsageWarning("ND0114",
+        "Gradient checking inside a training loop",
+        "GradientCheck.Run sits in a loop that also trains: it evaluates the loss twice per parameter and is meant for debugging once, not every step");
+
+    public static readonly DiagnosticDescriptor ScalerLeak = UsageWarning("ND0116",
+        "Scaler fitted on dev or test data",
+        "'{0}' looks like {1} data: fit scalers on the training set only and transform dev and test with them (fitting on them leaks their statistics into the model)");
+
+    public static readonly DiagnosticDescriptor TestSetSelection = UsageWarning("ND0118",
+        "The test set used for model selection",
+        "'{0}' looks like the test set but is passed as the dev set: early stopping and best-epoch selection on it make it a dev set, and the final test accuracy becomes optimistic");
+
+    public static readonly DiagnosticDescriptor BatchNormBatchOfOne = UsageWarning("ND0119",
+        "BatchNorm network trained at batch size 1",
+        "'{0}' has BatchNorm layers but trains with BatchSize = 1: the batch variance of one sample is 0, so every normalized value is 0 and nothing is learned");
+
+    /// <summary>The rules of a network's declaration (NetworkDeclarationAnalyzer).</summary>
+    public static readonly IReadOnlyList<DiagnosticDescriptor> Declaration =
     [
         NoInput, MisplacedInput, NonPositiveSize, NetworkTooLarge, HyperparameterOutOfRange, UnknownOption, InvalidLayerMember,
         InvalidNetworkType, MultipleLayerAttributes, SoftmaxTwice, UnreadableAttribute, ShapeMismatch, NothingToTrain, ReservedName,
@@ -180,6 +209,15 @@ internal static class NetworkDiagnostics
         LinearCollapse, InitializerMismatch, ConstantInitializer, DropoutAtOutput, DropoutBeforeBatchNorm, NetworkFootprint,
         SigmoidWithSoftmaxCrossEntropy, SaturatingStack, ActivationsBackToBack, ActivationBeforeSoftmax, DropoutPlacement, OutputRangeTooNarrow,
     ];
+
+    /// <summary>The rules at call sites (CallSiteAnalyzer).</summary>
+    public static readonly IReadOnlyList<DiagnosticDescriptor> CallSites =
+    [
+        OptimizerHyperparameterOutOfRange, GradientCheckStep, GradientCheckInLoop, ScalerLeak, TestSetSelection, BatchNormBatchOfOne,
+    ];
+
+    /// <summary>Every NetDsl rule: the single table.</summary>
+    public static readonly IReadOnlyList<DiagnosticDescriptor> All = [.. Declaration, .. CallSites];
 
     public static readonly IReadOnlyDictionary<string, DiagnosticDescriptor> ById = All.ToDictionary(d => d.Id);
 }

@@ -6,16 +6,27 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
+using NetDsl.Generators.Runtime;
+
 namespace NetDsl.Generators.Shared;
 
 /// <summary>Parse: reads a [Network] class's attributes into a <see cref="NetworkSpec"/>. Never throws on user input;
 /// what it cannot read becomes a <see cref="Problem"/>. Shared by the generator and the analyzers.</summary>
 internal static class NetworkParser
 {
-    public const string NetworkAttributeName = "NetDsl.NetworkAttribute";
+    public const string NetworkAttributeName = "NetDsl." + nameof(NetworkAttribute);
     /// <summary>The generator's full type name, which Roslyn puts in the path of every tree it adds.</summary>
     public const string GeneratorTypeName = "NetDsl.Generators.NetworkGenerator";
-    const string LayerAttributeBaseName = "NetDsl.LayerAttribute";
+    const string LayerAttributeBaseName = "NetDsl." + nameof(LayerAttribute);
+
+    // Defaults are the attributes' own: the runtime's DSL source is compiled into this assembly (src/NetDsl/Dsl).
+    static readonly NetworkAttribute NetworkDefaults = new();
+    static readonly DenseAttribute DenseDefaults = new(1);
+    static readonly Conv2DAttribute ConvolutionDefaults = new(1, 1);
+    static readonly MaxPoolAttribute MaxPoolDefaults = new(1);
+    static readonly AvgPoolAttribute AvgPoolDefaults = new(1);
+    static readonly PReLUAttribute PReLUDefaults = new();
+    static readonly BatchNormAttribute BatchNormDefaults = new();
     const string LayerTypeName = "NetDsl.Layer";
 
     public static NetworkSpec Parse(INamedTypeSymbol type, AttributeData networkAttribute, CancellationToken cancellationToken)
@@ -26,11 +37,13 @@ internal static class NetworkParser
 
         bool canEmit = CheckType(type, location, problems, cancellationToken, out var containingTypes);
         var loss = ReadLoss(networkAttribute, attributeSyntax, location, problems);
-        double labelSmoothing = networkAttribute.NamedArguments.FirstOrDefault(a => a.Key == "LabelSmoothing").Value.Value is double smoothing ? smoothing : 0;
-        int classes = networkAttribute.NamedArguments.FirstOrDefault(a => a.Key == "Classes").Value.Value is int declaredClasses ? declaredClasses : 0;
+        double labelSmoothing = networkAttribute.NamedArguments.FirstOrDefault(a => a.Key == nameof(NetworkAttribute.LabelSmoothing)).Value.Value is double smoothing
+            ? smoothing : NetworkDefaults.LabelSmoothing;
+        int classes = networkAttribute.NamedArguments.FirstOrDefault(a => a.Key == nameof(NetworkAttribute.Classes)).Value.Value is int declaredClasses
+            ? declaredClasses : NetworkDefaults.Classes;
         // A target bound counts as declared only when written; unset reads as unbounded.
-        double? targetMinimum = networkAttribute.NamedArguments.FirstOrDefault(a => a.Key == "TargetMinimum").Value.Value as double?;
-        double? targetMaximum = networkAttribute.NamedArguments.FirstOrDefault(a => a.Key == "TargetMaximum").Value.Value as double?;
+        double? targetMinimum = networkAttribute.NamedArguments.FirstOrDefault(a => a.Key == nameof(NetworkAttribute.TargetMinimum)).Value.Value as double?;
+        double? targetMaximum = networkAttribute.NamedArguments.FirstOrDefault(a => a.Key == nameof(NetworkAttribute.TargetMaximum)).Value.Value as double?;
 
         var layers = new List<LayerSpec>();
         foreach (var member in type.GetMembers())
@@ -97,18 +110,18 @@ internal static class NetworkParser
         type.DeclaringSyntaxReferences.All(r =>
             r.GetSyntax(cancellationToken) is TypeDeclarationSyntax declaration && declaration.Modifiers.Any(SyntaxKind.PartialKeyword));
 
-    static LossKind ReadLoss(AttributeData attribute, AttributeSyntax? syntax, LocationInfo? location, List<Problem> problems)
+    static Loss ReadLoss(AttributeData attribute, AttributeSyntax? syntax, LocationInfo? location, List<Problem> problems)
     {
         foreach (var argument in attribute.NamedArguments)
         {
-            if (argument.Key != "Loss") continue;
-            if (argument.Value.Value is int value && Enum.IsDefined(typeof(LossKind), value)) return (LossKind)value;
-            var argumentSyntax = syntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.Text == "Loss");
+            if (argument.Key != nameof(NetworkAttribute.Loss)) continue;
+            if (argument.Value.Value is int value && Enum.IsDefined(typeof(Loss), value)) return (Loss)value;
+            var argumentSyntax = syntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.Text == nameof(NetworkAttribute.Loss));
             problems.Add(Problem.Create(NetworkDiagnostics.UnknownOption, LocationInfo.From(argumentSyntax) ?? location,
                 argumentSyntax?.Expression.ToString() ?? $"(Loss){argument.Value.Value}", "loss",
-                string.Join(", ", Enum.GetNames(typeof(LossKind)).Select(n => "Loss." + n))));
+                string.Join(", ", Enum.GetNames(typeof(Loss)).Select(n => "Loss." + n))));
         }
-        return LossKind.SoftmaxCrossEntropy;
+        return NetworkDefaults.Loss;
     }
 
     static bool IsLayerAttribute(AttributeData attribute)
@@ -149,7 +162,7 @@ internal static class NetworkParser
 
         var sizes = EquatableArray<int>.Empty;
         double parameter = 0;
-        var init = InitKind.Auto;
+        var init = kind == LayerKind.Conv2D ? ConvolutionDefaults.Init : DenseDefaults.Init;
         var initArguments = EquatableArray<double>.Empty;
         double epsilon = 0;
         string? source = null;
@@ -178,10 +191,16 @@ internal static class NetworkParser
                     .ToEquatableArray();
                 break;
             case LayerKind.Conv2D:
-                sizes = new[] { Argument(0), Argument(1), NamedInt("Stride", 1), NamedInt("Padding", 0), NamedInt("PaddingSize", 0) }.ToEquatableArray();
+                sizes = new[]
+                {
+                    Argument(0), Argument(1), NamedInt(nameof(Conv2DAttribute.Stride), ConvolutionDefaults.Stride),
+                    NamedInt(nameof(Conv2DAttribute.Padding), (int)ConvolutionDefaults.Padding), NamedInt(nameof(Conv2DAttribute.PaddingSize), ConvolutionDefaults.PaddingSize),
+                }.ToEquatableArray();
                 goto case LayerKind.Dense;
             case LayerKind.MaxPool or LayerKind.AvgPool:
-                sizes = new[] { Argument(0), NamedInt("Stride", 0), NamedInt("RoundingMode", (int)RoundingKind.Floor) }.ToEquatableArray();
+                var (stride, rounding) = kind == LayerKind.MaxPool
+                    ? (MaxPoolDefaults.Stride, MaxPoolDefaults.RoundingMode) : (AvgPoolDefaults.Stride, AvgPoolDefaults.RoundingMode);
+                sizes = new[] { Argument(0), NamedInt(nameof(MaxPoolAttribute.Stride), stride), NamedInt(nameof(MaxPoolAttribute.RoundingMode), (int)rounding) }.ToEquatableArray();
                 break;
             case LayerKind.Add:
                 source = attribute.ConstructorArguments[0].Value as string ?? "";
@@ -190,22 +209,22 @@ internal static class NetworkParser
                 sizes = new[] { Argument(0) }.ToEquatableArray();
                 break;
             case LayerKind.PReLU:
-                parameter = NamedDouble("InitialSlope", 0.25);
+                parameter = NamedDouble(nameof(PReLUAttribute.InitialSlope), PReLUDefaults.InitialSlope);
                 break;
             case LayerKind.BatchNorm:
-                parameter = NamedDouble("Momentum", 0.9);
-                epsilon = NamedDouble("Epsilon", 1e-5);
+                parameter = NamedDouble(nameof(BatchNormAttribute.Momentum), BatchNormDefaults.Momentum);
+                epsilon = NamedDouble(nameof(BatchNormAttribute.Epsilon), BatchNormDefaults.Epsilon);
                 break;
             case LayerKind.Dense:
                 if (kind == LayerKind.Dense) sizes = new[] { Argument(0) }.ToEquatableArray();
                 foreach (var named in attribute.NamedArguments)
                 {
-                    if (named.Key != "Init") continue;
-                    if (named.Value.Value is int value && Enum.IsDefined(typeof(InitKind), value))
-                        init = (InitKind)value;
+                    if (named.Key != nameof(DenseAttribute.Init)) continue;
+                    if (named.Value.Value is int value && Enum.IsDefined(typeof(Init), value))
+                        init = (Init)value;
                     else
                         problems.Add(Problem.Create(NetworkDiagnostics.UnknownOption, location, $"(Init){named.Value.Value}", "initializer",
-                            string.Join(", ", Enum.GetNames(typeof(InitKind)).Select(n => "Init." + n))));
+                            string.Join(", ", Enum.GetNames(typeof(Init)).Select(n => "Init." + n))));
                 }
                 initArguments = InitArguments(init, attribute);
                 break;
@@ -213,20 +232,21 @@ internal static class NetworkParser
                 parameter = attribute.ConstructorArguments[0].Value is double declared ? declared : double.NaN;
                 break;
         }
-        bool bias = attribute.NamedArguments.FirstOrDefault(a => a.Key == "Bias").Value.Value is not false;
+        bool bias = attribute.NamedArguments.FirstOrDefault(a => a.Key == nameof(DenseAttribute.Bias)).Value.Value is bool declaredBias
+            ? declaredBias : kind == LayerKind.Conv2D ? ConvolutionDefaults.Bias : DenseDefaults.Bias;
         return new LayerSpec(member.Name, kind, sizes, parameter, epsilon, source, init, initArguments, modifiers, implementable, location, bias);
     }
 
     /// <summary>The named arguments an initializer takes, with the attribute's defaults where they are not written.</summary>
-    static EquatableArray<double> InitArguments(InitKind init, AttributeData attribute)
+    static EquatableArray<double> InitArguments(Init init, AttributeData attribute)
     {
         double Named(string name, double fallback) =>
             attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value is double value ? value : fallback;
         return (init switch
         {
-            InitKind.Constant => new[] { Named("InitValue", 0) },
-            InitKind.Uniform => new[] { Named("InitLow", -0.05), Named("InitHigh", 0.05) },
-            InitKind.Normal => new[] { Named("InitMean", 0), Named("InitStandardDeviation", 0.05) },
+            Init.Constant => new[] { Named(nameof(DenseAttribute.InitValue), DenseDefaults.InitValue) },
+            Init.Uniform => new[] { Named(nameof(DenseAttribute.InitLow), DenseDefaults.InitLow), Named(nameof(DenseAttribute.InitHigh), DenseDefaults.InitHigh) },
+            Init.Normal => new[] { Named(nameof(DenseAttribute.InitMean), DenseDefaults.InitMean), Named(nameof(DenseAttribute.InitStandardDeviation), DenseDefaults.InitStandardDeviation) },
             _ => new double[0],
         }).ToEquatableArray();
     }

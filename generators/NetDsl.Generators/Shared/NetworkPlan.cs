@@ -1,6 +1,8 @@
 using System.Collections.Generic;
 using System.Linq;
 
+using NetDsl.Generators.Runtime;
+
 namespace NetDsl.Generators.Shared;
 
 /// <summary>Activations a compute block applies after its core step (or on its own).</summary>
@@ -19,15 +21,6 @@ internal sealed record LayerPlan(string Name, LayerKind Kind, EquatableArray<int
 internal sealed record TensorPlan(string Name, string Layer, string ConstantPrefix, int Offset, EquatableArray<int> Shape, bool WeightDecay)
 {
     public int Length => Shape.Aggregate(1, (a, b) => a * b);
-}
-
-/// <summary>A window walk (convolution or pooling) over a C×H×W input; mirrors <c>NetDsl.Kernels.ConvGeometry</c>.</summary>
-internal sealed record Geometry(int Channels, int Height, int Width, int KernelHeight, int KernelWidth, int Stride, int PadTop, int PadLeft,
-    int OutputHeight, int OutputWidth)
-{
-    public int PatchSize => Channels * KernelHeight * KernelWidth;
-
-    public int OutputPixels => OutputHeight * OutputWidth;
 }
 
 /// <summary>One fused compute step: a core step (a Dense or convolution product, batch normalization, pooling) with the
@@ -57,12 +50,12 @@ internal sealed record BlockPlan(
     string? ActivationLayer,
     double DropoutRate,
     string? DropoutLayer,
-    InitKind Init,
+    Init Init,
     EquatableArray<double> InitArguments,
     int WeightOffset,
     int BiasOffset,
     int InputBlock,
-    Geometry? Geometry,
+    ConvGeometry Geometry,
     bool HasBias,
     double Momentum,
     double Epsilon,

@@ -2,6 +2,8 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 
+using NetDsl.Generators.Runtime;
+
 namespace NetDsl.Generators.Shared;
 
 /// <summary>Plan: pure shape inference, fusion into blocks, the θ layout and the memory per sample.</summary>
@@ -133,7 +135,7 @@ internal static class NetworkPlanner
                             $"Maxout({pieces}) takes one dimension per sample whose size is a multiple of {pieces}"));
                     pieces = System.Math.Max(pieces, 1);
                     // The max over groups of k is a 1×k max pool with stride k over a one-row map.
-                    var groups = new Geometry(1, 1, width, 1, pieces, pieces, 0, 0, 1, System.Math.Max(width / pieces, 1));
+                    var groups = new ConvGeometry(1, 1, width, 1, pieces, pieces, 0, 0, 1, System.Math.Max(width / pieces, 1));
                     blocks.Add(Block(blocks.Count, layer.Name, BlockKind.MaxPool, width, groups.OutputWidth, 1) with { Geometry = groups });
                     shape = [groups.OutputWidth];
                     break;
@@ -234,14 +236,14 @@ internal static class NetworkPlanner
     }
 
     /// <summary>Convolution output size (H + padding − K) / stride + 1 per side; a fractional or empty output is an error.</summary>
-    static Geometry ConvolutionGeometry(LayerSpec layer, int[] shape, List<Problem> problems)
+    static ConvGeometry ConvolutionGeometry(LayerSpec layer, int[] shape, List<Problem> problems)
     {
         int filters = layer.Sizes[0], kernel = layer.Sizes[1], stride = layer.Sizes[2], paddingSize = layer.Sizes[4];
-        var padding = (PaddingKind)layer.Sizes[3];
+        var padding = (Padding)layer.Sizes[3];
         foreach (var (name, value) in new[] { ("the filter count", filters), ("the kernel size", kernel), ("the stride", stride) })
             if (value <= 0)
                 problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, $"Layer '{layer.Name}'", name, value));
-        if (padding == PaddingKind.Explicit && paddingSize < 0)
+        if (padding == Padding.Explicit && paddingSize < 0)
             problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, layer.Location, $"Layer '{layer.Name}'", "the padding", paddingSize, "[0, ∞)"));
         kernel = System.Math.Max(kernel, 1);
         stride = System.Math.Max(stride, 1);
@@ -249,19 +251,19 @@ internal static class NetworkPlanner
         {
             problems.Add(Problem.Create(NetworkDiagnostics.ShapeMismatch, layer.Location, layer.Name, "Conv2D", ShapeText(shape),
                 "Conv2D takes (channels, height, width) per sample"));
-            return new Geometry(1, kernel, kernel, kernel, kernel, stride, 0, 0, 1, 1);
+            return new ConvGeometry(1, kernel, kernel, kernel, kernel, stride, 0, 0, 1, 1);
         }
         int channels = shape[0], height = shape[1], width = shape[2];
         int OutputSize(int size, out int before)
         {
-            if (padding == PaddingKind.Same)
+            if (padding == Padding.Same)
             {
                 int output = (size + stride - 1) / stride;
                 int total = System.Math.Max((output - 1) * stride + kernel - size, 0);
                 before = total / 2;
                 return output;
             }
-            int pad = padding == PaddingKind.Explicit ? System.Math.Max(paddingSize, 0) : 0;
+            int pad = padding == Padding.Explicit ? System.Math.Max(paddingSize, 0) : 0;
             before = pad;
             int span = size + 2 * pad - kernel;
             if (span < 0 || span % stride != 0)
@@ -274,33 +276,33 @@ internal static class NetworkPlanner
         }
         int outputHeight = OutputSize(height, out int top);
         int outputWidth = OutputSize(width, out int left);
-        return new Geometry(channels, height, width, kernel, kernel, stride, top, left, outputHeight, outputWidth);
+        return new ConvGeometry(channels, height, width, kernel, kernel, stride, top, left, outputHeight, outputWidth);
     }
 
-    static Geometry PoolingGeometry(LayerSpec layer, int[] shape, List<Problem> problems)
+    static ConvGeometry PoolingGeometry(LayerSpec layer, int[] shape, List<Problem> problems)
     {
         string kind = layer.Kind.ToString();
         if (shape.Length != 3)
         {
             problems.Add(Problem.Create(NetworkDiagnostics.ShapeMismatch, layer.Location, layer.Name, kind, ShapeText(shape),
                 $"{kind} takes (channels, height, width) per sample"));
-            return new Geometry(1, 1, 1, 1, 1, 1, 0, 0, 1, 1);
+            return new ConvGeometry(1, 1, 1, 1, 1, 1, 0, 0, 1, 1);
         }
         int channels = shape[0], height = shape[1], width = shape[2];
-        if (layer.Kind == LayerKind.GlobalAveragePool) return new Geometry(channels, height, width, height, width, 1, 0, 0, 1, 1);
+        if (layer.Kind == LayerKind.GlobalAveragePool) return new ConvGeometry(channels, height, width, height, width, 1, 0, 0, 1, 1);
         int size = layer.Sizes[0], stride = layer.Sizes[1] == 0 ? size : layer.Sizes[1];
-        var rounding = (RoundingKind)layer.Sizes[2];
-        if (!System.Enum.IsDefined(typeof(RoundingKind), rounding))
+        var rounding = (RoundingMode)layer.Sizes[2];
+        if (!System.Enum.IsDefined(typeof(RoundingMode), rounding))
         {
             problems.Add(Problem.Create(NetworkDiagnostics.UnknownOption, layer.Location, $"(RoundingMode){layer.Sizes[2]}", "rounding mode",
-                string.Join(", ", System.Enum.GetNames(typeof(RoundingKind)).Select(n => "RoundingMode." + n))));
-            rounding = RoundingKind.Floor;
+                string.Join(", ", System.Enum.GetNames(typeof(RoundingMode)).Select(n => "RoundingMode." + n))));
+            rounding = RoundingMode.Floor;
         }
         if (size <= 0 || stride <= 0)
         {
             problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, $"Layer '{layer.Name}'",
                 size <= 0 ? "the window size" : "the stride", size <= 0 ? size : stride));
-            return new Geometry(channels, height, width, 1, 1, 1, 0, 0, height, width);
+            return new ConvGeometry(channels, height, width, 1, 1, 1, 0, 0, height, width);
         }
         int Output(int extent)
         {
@@ -312,10 +314,10 @@ internal static class NetworkPlanner
                 return 1;
             }
             // Ceil: a window that would start past the input is dropped, as in PyTorch.
-            int windows = rounding == RoundingKind.Ceil ? (span + stride - 1) / stride + 1 : span / stride + 1;
-            return rounding == RoundingKind.Ceil && (windows - 1) * stride >= extent ? windows - 1 : windows;
+            int windows = rounding == RoundingMode.Ceil ? (span + stride - 1) / stride + 1 : span / stride + 1;
+            return rounding == RoundingMode.Ceil && (windows - 1) * stride >= extent ? windows - 1 : windows;
         }
-        return new Geometry(channels, height, width, size, size, stride, 0, 0, Output(height), Output(width));
+        return new ConvGeometry(channels, height, width, size, size, stride, 0, 0, Output(height), Output(width));
     }
 
     /// <summary>The batch size the footprint diagnostic quotes (Keras's default).</summary>
@@ -334,19 +336,19 @@ internal static class NetworkPlanner
                 var activation = ActivationFed(block, i + 1 < blocks.Count ? blocks[i + 1] : null);
                 bool reluFamily = activation is ActivationKind.ReLU or ActivationKind.LeakyReLU or ActivationKind.ELU;
                 bool saturating = activation is ActivationKind.Sigmoid or ActivationKind.Tanh;
-                if (layer.Init is InitKind.Xavier or InitKind.XavierUniform or InitKind.LeCun or InitKind.LeCunUniform && reluFamily)
+                if (layer.Init is Init.Xavier or Init.XavierUniform or Init.LeCun or Init.LeCunUniform && reluFamily)
                 {
                     string fix = layer.Init.ToString().EndsWith("Uniform") ? "HeUniform" : "He";
                     problems.Add(Problem.Create(NetworkDiagnostics.InitializerMismatch, layer.Location, layer.Name, layer.Init, activation,
                         "He/Kaiming initialization keeps the variance of ReLU-family outputs", fix) with { Fix = fix });
                 }
-                if (layer.Init is InitKind.He or InitKind.HeUniform && saturating)
+                if (layer.Init is Init.He or Init.HeUniform && saturating)
                 {
-                    string fix = layer.Init == InitKind.HeUniform ? "XavierUniform" : "Xavier";
+                    string fix = layer.Init == Init.HeUniform ? "XavierUniform" : "Xavier";
                     problems.Add(Problem.Create(NetworkDiagnostics.InitializerMismatch, layer.Location, layer.Name, layer.Init, activation,
                         "Xavier/Glorot initialization keeps saturating units in their linear range", fix) with { Fix = fix });
                 }
-                if (layer.Init is InitKind.Zeros or InitKind.Ones or InitKind.Constant)
+                if (layer.Init is Init.Zeros or Init.Ones or Init.Constant)
                     problems.Add(Problem.Create(NetworkDiagnostics.ConstantInitializer, layer.Location, layer.Name, layer.Init, reluFamily ? "He" : "Xavier")
                         with { Fix = reluFamily ? "He" : "Xavier" });
 
@@ -387,7 +389,7 @@ internal static class NetworkPlanner
         foreach (var dropout in declared.Where(l => l.Kind == LayerKind.Dropout && l.Parameter > 0.5))
             problems.Add(Problem.Create(NetworkDiagnostics.DropoutPlacement, dropout.Location, dropout.Name,
                 $"a dropout rate of {Number(dropout.Parameter)} drops most of the values; rates above 0.5 rarely help"));
-        if (spec.Loss == LossKind.SoftmaxCrossEntropy && declared.Count > 0 && declared[declared.Count - 1].Kind == LayerKind.Sigmoid)
+        if (spec.Loss == Loss.SoftmaxCrossEntropy && declared.Count > 0 && declared[declared.Count - 1].Kind == LayerKind.Sigmoid)
             problems.Add(Problem.Create(NetworkDiagnostics.SigmoidWithSoftmaxCrossEntropy, declared[declared.Count - 1].Location, declared[declared.Count - 1].Name));
         var squashing = declared.Where(l => l.Kind is LayerKind.Sigmoid or LayerKind.Tanh).ToList();
         if (squashing.Count >= 4 && !declared.Any(l => l.Kind is LayerKind.BatchNorm or LayerKind.Add))
@@ -415,9 +417,9 @@ internal static class NetworkPlanner
     static void CheckClassCount(NetworkSpec spec, BlockPlan last, List<Problem> problems)
     {
         if (spec.Classes < 2 || last.Outputs == spec.Classes) return;
-        bool oneBinaryOutput = spec.Loss == LossKind.BinaryCrossEntropy && spec.Classes == 2 && last.Outputs == 1;
+        bool oneBinaryOutput = spec.Loss == Loss.BinaryCrossEntropy && spec.Classes == 2 && last.Outputs == 1;
         if (oneBinaryOutput) return;
-        string wanted = spec.Loss == LossKind.BinaryCrossEntropy && spec.Classes == 2 ? "1 or 2 wide" : $"{spec.Classes} wide";
+        string wanted = spec.Loss == Loss.BinaryCrossEntropy && spec.Classes == 2 ? "1 or 2 wide" : $"{spec.Classes} wide";
         problems.Add(Problem.Create(NetworkDiagnostics.ClassCountMismatch, spec.Location, spec.TypeName,
             spec.Classes.ToString(CultureInfo.InvariantCulture), last.Name, last.Outputs.ToString(CultureInfo.InvariantCulture), wanted));
     }
@@ -433,7 +435,7 @@ internal static class NetworkPlanner
 
     static void CheckLoss(NetworkSpec spec, List<BlockPlan> blocks, List<Problem> problems)
     {
-        if (spec.Loss != LossKind.MeanSquaredError && !(spec.LabelSmoothing >= 0 && spec.LabelSmoothing < 1))
+        if (spec.Loss != Loss.MeanSquaredError && !(spec.LabelSmoothing >= 0 && spec.LabelSmoothing < 1))
             problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, spec.Location, $"Network '{spec.TypeName}'",
                 "the label smoothing", Number(spec.LabelSmoothing), "[0, 1)"));
         if (spec.Classes != 0 && spec.Classes < 2)
@@ -450,13 +452,13 @@ internal static class NetworkPlanner
             && OutputRange(last.Activation) is var (low, high, text) && (targetMinimum < low || targetMaximum > high))
             problems.Add(Problem.Create(NetworkDiagnostics.OutputRangeTooNarrow, spec.Layers.First(l => l.Name == last.ActivationLayer).Location,
                 last.ActivationLayer!, last.Activation.ToString(), text, Bound(targetMinimum), Bound(targetMaximum)));
-        if (spec.Loss == LossKind.SoftmaxCrossEntropy && last.Activation == ActivationKind.Softmax)
+        if (spec.Loss == Loss.SoftmaxCrossEntropy && last.Activation == ActivationKind.Softmax)
         {
             var softmax = spec.Layers.First(l => l.Name == last.ActivationLayer);
             problems.Add(Problem.Create(NetworkDiagnostics.SoftmaxTwice, softmax.Location, softmax.Name));
         }
         // The fused gradient (ŷ − y) is taken with respect to the sigmoid's input, so the sigmoid must be the last step.
-        if (spec.Loss == LossKind.BinaryCrossEntropy && (last.Activation != ActivationKind.Sigmoid || last.HasDropout))
+        if (spec.Loss == Loss.BinaryCrossEntropy && (last.Activation != ActivationKind.Sigmoid || last.HasDropout))
         {
             var lastLayer = spec.Layers.LastOrDefault();
             problems.Add(Problem.Create(NetworkDiagnostics.BinaryCrossEntropyNeedsSigmoid, lastLayer?.Location ?? spec.Location,
@@ -482,17 +484,17 @@ internal static class NetworkPlanner
         var arguments = layer.InitArguments;
         string[] names = layer.Init switch
         {
-            InitKind.Constant => ["the initial value"],
-            InitKind.Uniform => ["the lower bound", "the upper bound"],
-            InitKind.Normal => ["the mean", "the standard deviation"],
+            Init.Constant => ["the initial value"],
+            Init.Uniform => ["the lower bound", "the upper bound"],
+            Init.Normal => ["the mean", "the standard deviation"],
             _ => [],
         };
         for (int i = 0; i < names.Length; i++)
             Require(FitsFloat(arguments[i]), layer, names[i], arguments[i], $"[−{FloatMaximum}, {FloatMaximum}]", problems);
-        if (layer.Init == InitKind.Uniform && !(arguments[0] < arguments[1]))
+        if (layer.Init == Init.Uniform && !(arguments[0] < arguments[1]))
             problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, layer.Location, $"Layer '{layer.Name}'",
                 "the uniform bounds", $"({Number(arguments[0])}, {Number(arguments[1])})", "low < high"));
-        if (layer.Init == InitKind.Normal && !(arguments[1] > 0))
+        if (layer.Init == Init.Normal && !(arguments[1] > 0))
             problems.Add(Problem.Create(NetworkDiagnostics.HyperparameterOutOfRange, layer.Location, $"Layer '{layer.Name}'",
                 "the standard deviation", Number(arguments[1]), "(0, ∞)"));
     }
@@ -507,13 +509,13 @@ internal static class NetworkPlanner
 
     /// <summary>Auto picks He before the ReLU family, LeCun before SELU and Xavier/Glorot otherwise (the pairing each
     /// paper derived).</summary>
-    static InitKind ResolveInit(BlockPlan block, BlockPlan? next)
+    static Init ResolveInit(BlockPlan block, BlockPlan? next)
     {
-        if (block.Init != InitKind.Auto) return block.Init;
+        if (block.Init != Init.Auto) return block.Init;
         var activation = ActivationFed(block, next);
-        return activation is ActivationKind.ReLU or ActivationKind.LeakyReLU or ActivationKind.ELU ? InitKind.He
-            : activation == ActivationKind.SELU ? InitKind.LeCun
-            : InitKind.Xavier;
+        return activation is ActivationKind.ReLU or ActivationKind.LeakyReLU or ActivationKind.ELU ? Init.He
+            : activation == ActivationKind.SELU ? Init.LeCun
+            : Init.Xavier;
     }
 
     /// <summary>Output, gradient (core blocks), pre-dropout activation, dropout mask and the max-pool winners, per
@@ -524,8 +526,8 @@ internal static class NetworkPlanner
             + (block.Kind == BlockKind.MaxPool ? 1 : 0));
 
     static BlockPlan Block(int index, string name, BlockKind kind, int inputs, int outputs, int channels) =>
-        new(index, name, kind, inputs, outputs, channels, ActivationKind.None, 0, null, 0, null, InitKind.Auto, EquatableArray<double>.Empty,
-            0, 0, index - 1, null, HasBias: true, 0, 0, 0, 0, -1);
+        new(index, name, kind, inputs, outputs, channels, ActivationKind.None, 0, null, 0, null, Init.Auto, EquatableArray<double>.Empty,
+            0, 0, index - 1, default, HasBias: true, 0, 0, 0, 0, -1);
 
     static LayerPlan Layer(LayerSpec layer, int[] shape) =>
         new(layer.Name, layer.Kind, shape.ToEquatableArray(), 0, layer.Modifiers, layer.Implementable);

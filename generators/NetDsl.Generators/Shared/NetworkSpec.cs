@@ -1,19 +1,9 @@
+using NetDsl.Generators.Runtime;
+
 namespace NetDsl.Generators.Shared;
 
 /// <summary>Layer kinds the DSL knows, named as their attributes.</summary>
 internal enum LayerKind { Input, Dense, Conv2D, MaxPool, AvgPool, GlobalAveragePool, BatchNorm, Add, PReLU, Maxout, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax, Linear, Flatten, Dropout }
-
-/// <summary>Mirrors <c>NetDsl.Padding</c>; the values must match.</summary>
-internal enum PaddingKind { Same = 0, Valid = 1, Explicit = 2 }
-
-/// <summary>Mirrors <c>NetDsl.RoundingMode</c>; the values must match.</summary>
-internal enum RoundingKind { Floor = 0, Ceil = 1 }
-
-/// <summary>Mirrors <c>NetDsl.Loss</c>; the values must match.</summary>
-internal enum LossKind { SoftmaxCrossEntropy = 0, MeanSquaredError = 1, BinaryCrossEntropy = 2 }
-
-/// <summary>Mirrors <c>NetDsl.Init</c>; the values must match.</summary>
-internal enum InitKind { Auto = 0, He = 1, Xavier = 2, LeCun = 3, Zeros = 4, HeUniform = 5, XavierUniform = 6, LeCunUniform = 7, Ones = 8, Constant = 9, Uniform = 10, Normal = 11 }
 
 /// <summary>One layer as declared: what its attribute said, read without judging it (Plan judges).</summary>
 /// <param name="Name">The property name.</param>
@@ -36,7 +26,7 @@ internal sealed record LayerSpec(
     double Parameter,
     double Epsilon,
     string? Source,
-    InitKind Init,
+    Init Init,
     EquatableArray<double> InitArguments,
     string Modifiers,
     bool Implementable,
@@ -55,7 +45,7 @@ internal sealed record NetworkSpec(
     string TypeName,
     bool Documented,
     bool CanEmit,
-    LossKind Loss,
+    Loss Loss,
     double LabelSmoothing,
     int Classes,
     double? TargetMinimum,

@@ -49,7 +49,7 @@ public sealed class MiniBatches
     public void Shuffle(int epoch)
     {
         for (int i = 0; i < order.Length; i++) order[i] = i;
-        new Rng(seed * 0x9E3779B97F4A7C15UL + (ulong)epoch).Shuffle(order.AsSpan());
+        new Rng(seed * Kernels.Dropout.Gamma + (ulong)epoch).Shuffle(order.AsSpan());
     }
 
     /// <summary>The samples of batch <paramref name="index"/> in the current order.</summary>

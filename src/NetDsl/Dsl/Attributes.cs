@@ -1,4 +1,12 @@
+using System;
+
+// One definition of the DSL: the generator and the analyzers compile this file too (NETDSL_GENERATOR), in a namespace
+// of their own, to read the enums' values and the attributes' defaults instead of repeating them.
+#if NETDSL_GENERATOR
+namespace NetDsl.Generators.Runtime;
+#else
 namespace NetDsl;
+#endif
 
 /// <summary>The loss a network is trained on. The network's last layer produces what the loss expects.</summary>
 public enum Loss
@@ -18,7 +26,8 @@ public enum Loss
 /// <summary>How a Dense layer's weights are drawn. Biases always start at zero.</summary>
 public enum Init
 {
-    /// <summary>He (normal) before a ReLU-family activation, Xavier/Glorot (normal) otherwise.</summary>
+    /// <summary>He (normal) before a ReLU-family activation (through a BatchNorm right after the layer too), LeCun
+    /// (normal) before SELU, Xavier/Glorot (normal) otherwise: the pairing each paper derived.</summary>
     Auto = 0,
     /// <summary>He/Kaiming normal: N(0, 2 / fanIn). Suits ReLU.</summary>
     He = 1,

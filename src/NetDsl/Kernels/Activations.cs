@@ -19,6 +19,12 @@ public static class Activations
     /// <summary>SELU's α.</summary>
     public const double SeluAlpha = 1.6732632423543772848170429916717;
 
+    /// <summary>λα, SELU's value as its input goes to −∞ and the offset of its derivative below zero.</summary>
+    public const double SeluScaledAlpha = SeluScale * SeluAlpha;
+
+    /// <summary>The constants as floats, for the GPU kernels (generated code names them rather than repeating digits).</summary>
+    public const float SeluScaleF = (float)SeluScale, SeluAlphaF = (float)SeluAlpha, SeluScaledAlphaF = (float)SeluScaledAlpha;
+
     /// <summary>values ← max(0, values).</summary>
     public static void ReLU<T>(Span<T> values) where T : unmanaged, IFloatingPointIeee754<T> =>
         Elementwise.Map<T, ReLUForward>(values);

@@ -15,8 +15,7 @@ namespace NetDsl.Kernels;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static unsafe class BatchNormalization
 {
-    /// <summary>Values below which one core normalizes the whole batch.</summary>
-    const int SharedWorkThreshold = 16 * 1024;
+    const int SharedWorkThreshold = SharingTuning.BatchNormValues;
 
     /// <summary>One call's operands, on the caller's stack while both cores work on them.</summary>
     /// <remarks>Forward: z in <see cref="Input"/>, y into <see cref="Values"/>, μ and 1/σ into <see cref="Mean"/> and

@@ -7,38 +7,6 @@ using System.ComponentModel;
 
 namespace NetDsl.Kernels;
 
-/// <summary>The shape of one 2-D convolution or pooling window walk over a C×H×W sample (row-major, as PyTorch).</summary>
-/// <param name="Channels">Input channels C.</param>
-/// <param name="Height">Input height H.</param>
-/// <param name="Width">Input width W.</param>
-/// <param name="KernelHeight">Window height.</param>
-/// <param name="KernelWidth">Window width.</param>
-/// <param name="Stride">Step between windows, both directions.</param>
-/// <param name="PadTop">Zero rows above the input (the rest of the vertical padding is below).</param>
-/// <param name="PadLeft">Zero columns left of the input.</param>
-/// <param name="OutputHeight">Windows per column.</param>
-/// <param name="OutputWidth">Windows per row.</param>
-[EditorBrowsable(EditorBrowsableState.Never)]
-public readonly record struct ConvGeometry(int Channels, int Height, int Width, int KernelHeight, int KernelWidth, int Stride,
-    int PadTop, int PadLeft, int OutputHeight, int OutputWidth)
-{
-    /// <summary>Rows of the column matrix: C·KH·KW.</summary>
-    public int PatchSize => Channels * KernelHeight * KernelWidth;
-
-    /// <summary>Windows per sample: OH·OW.</summary>
-    public int OutputPixels => OutputHeight * OutputWidth;
-
-    /// <summary>Values per input sample.</summary>
-    public int InputSize => Channels * Height * Width;
-
-    /// <summary>Whether the last windows reach past the input's bottom or right edge (pooling with RoundingMode.Ceil).</summary>
-    public bool Overhangs => (OutputHeight - 1) * Stride + KernelHeight > Height + 2 * PadTop || (OutputWidth - 1) * Stride + KernelWidth > Width + 2 * PadLeft;
-
-    /// <summary>The rows and columns of unpadded window (<paramref name="oy"/>, <paramref name="ox"/>) that lie inside the input.</summary>
-    public (int Rows, int Columns) WindowInside(int oy, int ox) =>
-        (Math.Min(KernelHeight, Height - oy * Stride), Math.Min(KernelWidth, Width - ox * Stride));
-}
-
 /// <summary>Convolution lowered to the shared product: im2col lays each window out as a column, so
 /// <c>Z[F, OH·OW] = W[F, C·KH·KW] · columns</c>; col2im adds the columns' gradients back onto the image.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
@@ -230,8 +198,7 @@ public static unsafe class Pooling
             MaxForwardPlanes(ref job, 0, planes);
     }
 
-    /// <summary>Inputs below which pooling stays on one core: a pass over fewer is shorter than the hand-off.</summary>
-    const long SharedPoolingThreshold = 64 * 1024;
+    const long SharedPoolingThreshold = SharingTuning.PoolingInputs;
 
     ref struct MaxJob<T>(ReadOnlySpan<T> input, Span<T> output, Span<T> argMax, ConvGeometry geometry, int planes) where T : unmanaged
     {

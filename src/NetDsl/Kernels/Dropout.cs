@@ -27,11 +27,18 @@ public static class Dropout
     /// <summary>The rate scaled to 2^24: an element is dropped when its 24 uniform bits fall below it.</summary>
     public static uint Threshold(double rate) => (uint)Math.Round(rate * (1 << 24));
 
+    /// <summary>SplitMix64's increment, ⌊2⁶⁴/φ⌋: consecutive multiples of it spread evenly over 64 bits.</summary>
+    public const ulong Gamma = 0x9E3779B97F4A7C15UL;
+
+    /// <summary>The dropout seed of training step <paramref name="step"/> (counted from 1) of a network whose masks start
+    /// from <paramref name="dropoutSeed"/>: the CPU step and its GPU twin draw the same masks from it.</summary>
+    public static ulong StepSeed(ulong dropoutSeed, ulong step) => unchecked(dropoutSeed + step * Gamma);
+
     /// <summary>Whether element <paramref name="index"/> of the mask under <paramref name="key"/> is kept. Plain integer
     /// arithmetic, so GPU kernels call it too and draw the CPU's masks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool Keeps(ulong key, long index, uint threshold) =>
-        (uint)(Mix(key + (ulong)index * 0x9E3779B97F4A7C15UL) >> 40) >= threshold;
+        (uint)(Mix(key + (ulong)index * Gamma) >> 40) >= threshold;
 
     /// <summary>The SplitMix64 finalizer: a bijective mix of 64 bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -102,11 +102,8 @@ public ref struct TransposedWeightGradientEpilogue<T>(Span<T> weightGradient, in
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static unsafe class Gemm
 {
-    internal const int RowsPerTile = 8;
-
-    /// <summary>Multiply-adds below which a product stays on one core: the hand-off costs about a microsecond.
-    /// <see cref="InputMajorGemm"/> shares float products by the same measure.</summary>
-    internal const long SharedWorkThreshold = 96 * 1024;
+    const int RowsPerTile = GemmTuning.RowsPerTile;
+    const long SharedWorkThreshold = GemmTuning.SharedWorkThreshold;
 
     /// <summary>Computes <c>op(A)·op(B)</c>. With <paramref name="transposeA"/> A is stored k×m, else m×k; with
     /// <paramref name="transposeB"/> B is stored n×k, else k×n (all row-major, dense). With
@@ -169,7 +166,7 @@ public static unsafe class Gemm
         where TEpilogue : IGemmEpilogue<T>, allows ref struct
     {
         ref readonly var o = ref job.Operands;
-        int panelWidth = 2 * TSimd.Count;
+        int panelWidth = GemmTuning.PanelVectors * TSimd.Count;
         int panels = (o.Columns + panelWidth - 1) / panelWidth;
         bool worthSharing = WorkSharing.Parts > 1 && (long)o.M * o.Columns * o.K >= SharedWorkThreshold
             && (panels >= 2 || o.M >= 2 * RowsPerTile);
@@ -188,7 +185,7 @@ public static unsafe class Gemm
     {
         ref var job = ref Unsafe.AsRef<Job<T, TEpilogue>>(state);
         ref readonly var o = ref job.Operands;
-        int panelWidth = 2 * TSimd.Count;
+        int panelWidth = GemmTuning.PanelVectors * TSimd.Count;
         int panels = (o.Columns + panelWidth - 1) / panelWidth;
         if (job.SplitByPanels && TakesBlockedPath(o, (panels + 1) / 2, o.M))
         {
@@ -203,8 +200,8 @@ public static unsafe class Gemm
         }
         else if (job.SplitByPanels)
         {
-            // Panels are claimed one at a time, the caller's from the first and the worker's from the last: a core that
-            // runs faster (this VM's two cores differ by up to a quarter) or starts sooner takes more of them.
+            // Cores may run at different speeds, so panels are claimed one at a time, the caller's from the first and the
+            // worker's from the last: a core that runs faster or starts sooner takes more of them.
             Compute<T, TVector, TSimd, TEpilogue>(o, ref job.Epilogue, 0, panels, 0, o.M, (int*)Unsafe.AsPointer(ref job.PanelsTaken), fromLast: part == 1);
         }
         else
@@ -224,7 +221,7 @@ public static unsafe class Gemm
         where TEpilogue : IGemmEpilogue<T>, allows ref struct
     {
         if (firstPanel >= lastPanel || firstRow >= lastRow) return;
-        int panelWidth = 2 * TSimd.Count;
+        int panelWidth = GemmTuning.PanelVectors * TSimd.Count;
         int columns = operands.Columns, k = operands.K, m = operands.M;
         if (TakesDotProducts(operands))
         {
@@ -333,9 +330,7 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>Bytes of A above which a product with several panels and depth blocks takes <see cref="ComputeBlocked"/>:
-    /// beyond this, A no longer stays in L2 (2 MB per core here) between one panel and the next.</summary>
-    const long PackedALimit = 1 << 20;
+    const long PackedALimit = GemmTuning.PackedALimit;
 
     /// <summary>Whether the product is taken as dot products: a few rows (a single prediction, say) with B stored n×k.</summary>
     static bool TakesDotProducts<T>(in Operands<T> operands) where T : unmanaged =>
@@ -348,10 +343,7 @@ public static unsafe class Gemm
     static bool TakesBlockedPath<T>(in Operands<T> operands, int panels, int rows) where T : unmanaged =>
         DepthBlocks(operands.K) > 1 && panels >= 2 && (long)rows * operands.K * Unsafe.SizeOf<T>() > PackedALimit;
 
-    /// <summary>Rows of A per block in <see cref="ComputeBlocked"/>: one depth block of them packed (192 KB), their
-    /// running sums over one core's 32 panels of the 2048 layer (1 MB) and the panel block in use fit L2 together.
-    /// 128, 512 and 1,024 measured no better.</summary>
-    const int RowBlock = 256;
+    const int RowBlock = GemmTuning.RowBlock;
 
     /// <summary>The product for large A, in the order of BLIS and GotoBLAS: all of this part's panels of B packed first;
     /// then for each block of <see cref="RowBlock"/> rows and each depth block, that block of A is packed (it stays in
@@ -361,8 +353,8 @@ public static unsafe class Gemm
     /// of 512 MB.</summary>
     /// <remarks>Shared between the cores (<paramref name="shares"/>), each part packs its half of the panels of B,
     /// publishes it, takes its half's row blocks one at a time and then any of the other half's row blocks still
-    /// unclaimed, with the other half's packed B: this VM's two cores differ in speed by up to a quarter for seconds at a
-    /// time, and with fixed halves the faster one then waited up to a quarter of the product for the other.</remarks>
+    /// unclaimed, with the other half's packed B: cores may run at different speeds for seconds at a time, and with
+    /// fixed halves the faster one would wait for the other.</remarks>
     static void ComputeBlocked<T, TVector, TSimd, TEpilogue>(in Operands<T> operands, ref TEpilogue epilogue,
         int firstPanel, int lastPanel, int firstRow, int lastRow, BlockedShares* shares = null, int part = 0)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<T, TVector>
@@ -438,12 +430,8 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>Rows of a packed panel read per pass over the row tiles: 192 × 32 floats is 24 KB, inside the 48 KB L1
-    /// of Zen 5 and of current Xeons beside the lines of A in use.</summary>
-    const int DepthBlock = 192;
-
-    /// <summary>Products with fewer rows than this (a single prediction, say) skip packing when B is stored n×k.</summary>
-    const int FewRows = 8;
+    const int DepthBlock = GemmTuning.DepthBlock;
+    const int FewRows = GemmTuning.FewRows;
 
     /// <summary>C = A·Bᵀ for a few rows of A, as dot products of A's rows with B's rows, both contiguous: packing B
     /// would cost as much as the product. Eight columns at a time (then four, then one) share each load of A.</summary>

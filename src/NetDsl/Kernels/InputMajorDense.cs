@@ -27,8 +27,7 @@ public sealed class InputMajorDense : DenseWeightsCopy
         values = new AlignedBuffer<float>(PaddedUnits * inputs);
     }
 
-    /// <summary>Bytes above which a copy serves fewer rows: half of this Xeon's 2 MB L2 per core.</summary>
-    const long LargeCopy = 1 << 20;
+    const long LargeCopy = InputMajorTuning.LargeCopy;
 
     /// <summary>Predictions of fewer rows than this take this copy; more take <see cref="Gemm"/> on the layer's weights.
     /// <see cref="InputMajorGemm.RowLimit"/> for a copy of up to 1 MiB (the sample MLP's layers: 1.1–1.5× faster at 16–31
@@ -78,7 +77,7 @@ public static unsafe class InputMajorGemm
     /// <summary>Float predictions of fewer rows than this may read the input-major copies, each layer's below its own
     /// <see cref="InputMajorDense.RowLimit"/> (the generated networks ask both). Below it a copy saves packing the weights
     /// at every call: the sample MLP's layers 1.5–2.5× faster at 8–15 rows than <see cref="Gemm"/>, 1.1–1.5× at 16–31.</summary>
-    public const int RowLimit = 32;
+    public const int RowLimit = InputMajorTuning.RowLimit;
 
     /// <summary>C[batch, units] = inputs · Wᵀ; every row segment of C goes to <paramref name="epilogue"/>.</summary>
     /// <remarks>As with <see cref="Gemm.Multiply"/>, the epilogue may run on two threads for different pieces.</remarks>
@@ -125,7 +124,7 @@ public static unsafe class InputMajorGemm
     {
         int runs = Runs<TVector, TSimd>(job.Layer);
         long work = (long)job.Batch * job.Layer.PaddedUnits * job.Layer.Inputs;
-        if (WorkSharing.Parts > 1 && (runs >= 2 || job.Batch >= 2) && work >= Gemm.SharedWorkThreshold)
+        if (WorkSharing.Parts > 1 && (runs >= 2 || job.Batch >= 2) && work >= GemmTuning.SharedWorkThreshold)
             WorkSharing.Run(&Part<T, TVector, TSimd, TEpilogue>, Unsafe.AsPointer(ref job));
         else
             Compute<T, TVector, TSimd, TEpilogue>(ref job, 0, runs, 0, job.Batch);
@@ -153,7 +152,7 @@ public static unsafe class InputMajorGemm
         {
             // One run: the rows split, at whole 8-row tiles where each part gets one, else near the middle at a pair, so
             // the passes over the weights even out (a row's sums are the same bits whichever kernel and core take it).
-            int split = job.Batch >= 2 * Gemm.RowsPerTile ? job.Batch / 2 / Gemm.RowsPerTile * Gemm.RowsPerTile
+            int split = job.Batch >= 2 * GemmTuning.RowsPerTile ? job.Batch / 2 / GemmTuning.RowsPerTile * GemmTuning.RowsPerTile
                 : job.Batch == 2 ? 1 : (job.Batch + 3) / 4 * 2;
             Compute<T, TVector, TSimd, TEpilogue>(ref job, 0, runs, part == 0 ? 0 : split, part == 0 ? split : job.Batch);
         }
@@ -185,7 +184,7 @@ public static unsafe class InputMajorGemm
             // hold padding alone).
             int used = (count + TSimd.Count - 1) / TSimd.Count;
             int row = firstRow;
-            for (; row + Gemm.RowsPerTile <= lastRow; row += Gemm.RowsPerTile)
+            for (; row + GemmTuning.RowsPerTile <= lastRow; row += GemmTuning.RowsPerTile)
             {
                 ref float x = ref *(job.Inputs + (nint)row * inputs);
                 int v = 0;
@@ -193,14 +192,14 @@ public static unsafe class InputMajorGemm
                 {
                     Gemm.EightRows<float, TVector, TSimd>(ref x, inputs, 1, ref Unsafe.Add(ref start, v * TSimd.Count), stride, inputs, ref sums, carried: false);
                     int column = v * TSimd.Count, columns = Math.Min(pair, count - column);
-                    for (int r = 0; r < Gemm.RowsPerTile; r++)
+                    for (int r = 0; r < GemmTuning.RowsPerTile; r++)
                         job.Epilogue.Apply(row + r, unit + column, values.Slice(r * pair, columns));
                 }
                 if (v < used)
                 {
                     // An odd vector left: row by row.
                     int column = v * TSimd.Count;
-                    for (int r = 0; r < Gemm.RowsPerTile; r++)
+                    for (int r = 0; r < GemmTuning.RowsPerTile; r++)
                     {
                         OneVector<TVector, TSimd>(job.Inputs + (nint)(row + r) * inputs, ref Unsafe.Add(ref start, column), inputs, stride, ref sums);
                         job.Epilogue.Apply(row + r, unit + column, values[..(count - column)]);

@@ -90,20 +90,15 @@ public sealed unsafe class QuantizedDense : DenseWeightsCopy
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static unsafe class QuantizedGemm
 {
-    /// <summary>Multiply-adds below which a product stays on one core.</summary>
-    const long SharedWorkThreshold = 128 * 1024;
-
-    /// <summary>Multiply-adds below which a single row's product stays on one core.</summary>
-    const long SharedRowThreshold = 1024 * 1024;
+    const long SharedWorkThreshold = QuantizedGemmTuning.SharedWorkThreshold;
+    const long SharedRowThreshold = QuantizedGemmTuning.SharedRowThreshold;
 
     /// <summary>The largest quantized input: 5 bits, so four steps' byte products (each at most 2 · 31 · 127 in
     /// magnitude) add within 16 bits before they are widened — one widening multiply-add per four, where the
     /// multiply-adds' port is the limit.</summary>
     internal const int InputLevels = 31;
 
-    /// <summary>Units per pass over a row: eight 16-unit accumulators at a time (sixteen, one forward stream over
-    /// the 256-unit layer's weights, measured 5% slower).</summary>
-    const int TileUnits = 256;
+    const int TileUnits = QuantizedGemmTuning.TileUnits;
 
     internal enum Kernel { Portable, Avx2, Avx512 }
 

@@ -143,8 +143,7 @@ public static unsafe class WorkSharing
         }
     }
 
-    /// <summary>Multiply-adds below which a loop over samples stays on one core.</summary>
-    const long SharedSampleWorkThreshold = 192 * 1024;
+    const long SharedSampleWorkThreshold = SharingTuning.SampleWork;
 
     /// <summary>Runs <paramref name="loop"/> over samples [0, <paramref name="count"/>), split in two halves between the
     /// cores when the work (<paramref name="workPerSample"/> multiply-adds each) repays the hand-off. Returns whether
