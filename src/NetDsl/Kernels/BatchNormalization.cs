@@ -21,7 +21,7 @@ public static unsafe class BatchNormalization
     /// <remarks>Forward: z in <see cref="Input"/>, y into <see cref="Values"/>, μ and 1/σ into <see cref="Mean"/> and
     /// <see cref="InverseDeviation"/>. Backward: dy in <see cref="Input"/>, dz into <see cref="Values"/>, z in
     /// <see cref="ForwardInput"/>, μ and 1/σ from <see cref="SavedMean"/> and <see cref="SavedInverseDeviation"/>.</remarks>
-    ref struct Job<T> where T : unmanaged
+    ref struct Job<T> : ISampleLoop where T : unmanaged
     {
         public ReadOnlySpan<T> Input, ForwardInput, Gamma, Beta, SavedMean, SavedInverseDeviation;
         public Span<T> Values, Mean, InverseDeviation, GammaGradient, BetaGradient;
@@ -29,14 +29,17 @@ public static unsafe class BatchNormalization
         public int Batch, Channels, Spatial;
         public bool ReLU;
         public double Momentum, Epsilon;
+        /// <summary>The pass over a range of channels: forward or backward.</summary>
+        public delegate*<ref Job<T>, int, int, void> Channel;
+
+        public void Run(int first, int last, int part) => Channel(ref this, first, last);
     }
 
-    static void Share<T>(ref Job<T> job, delegate*<ref Job<T>, int, int, void> channelsBody, delegate*<void*, int, void> part) where T : unmanaged
+    /// <summary>Channels are independent, so a large batch's channels are split between the cores.</summary>
+    static void Share<T>(ref Job<T> job, delegate*<ref Job<T>, int, int, void> channels) where T : unmanaged
     {
-        if (WorkSharing.Parts > 1 && job.Channels > 1 && job.Batch * job.Channels * job.Spatial >= SharedWorkThreshold)
-            WorkSharing.Run(part, Unsafe.AsPointer(ref job));
-        else
-            channelsBody(ref job, 0, job.Channels);
+        job.Channel = channels;
+        WorkSharing.Split(ref job, job.Channels, share: job.Batch * job.Channels * job.Spatial >= SharedWorkThreshold);
     }
 
     /// <summary>Normalizes <paramref name="input"/> z with batch statistics into <paramref name="output"/> (other
@@ -58,14 +61,7 @@ public static unsafe class BatchNormalization
             Input = input, Values = output, Mean = mean, InverseDeviation = inverseDeviation, Gamma = gamma, Beta = beta, Running = running,
             Batch = batch, Channels = channels, Spatial = spatial, Momentum = momentum, Epsilon = epsilon, ReLU = relu,
         };
-        Share(ref job, &ForwardChannels, &ForwardPart<T>);
-    }
-
-    static void ForwardPart<T>(void* job, int part) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        ref var j = ref Unsafe.AsRef<Job<T>>(job);
-        var (first, last) = WorkSharing.Range(j.Channels, part);
-        ForwardChannels(ref j, first, last);
+        Share(ref job, &ForwardChannels);
     }
 
     static void ForwardChannels<T>(ref Job<T> job, int first, int last) where T : unmanaged, IFloatingPointIeee754<T>
@@ -208,14 +204,7 @@ public static unsafe class BatchNormalization
             Input = outputGradient, Values = inputGradient, ForwardInput = input, SavedMean = mean, SavedInverseDeviation = inverseDeviation,
             Gamma = gamma, GammaGradient = gammaGradient, BetaGradient = betaGradient, Batch = batch, Channels = channels, Spatial = spatial,
         };
-        Share(ref job, &BackwardChannels, &BackwardPart<T>);
-    }
-
-    static void BackwardPart<T>(void* job, int part) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        ref var j = ref Unsafe.AsRef<Job<T>>(job);
-        var (first, last) = WorkSharing.Range(j.Channels, part);
-        BackwardChannels(ref j, first, last);
+        Share(ref job, &BackwardChannels);
     }
 
     static void BackwardChannels<T>(ref Job<T> job, int first, int last) where T : unmanaged, IFloatingPointIeee754<T>

@@ -125,7 +125,7 @@ public static unsafe class InputMajorGemm
         int runs = Runs<TVector, TSimd>(job.Layer);
         long work = (long)job.Batch * job.Layer.PaddedUnits * job.Layer.Inputs;
         if (WorkSharing.Parts > 1 && (runs >= 2 || job.Batch >= 2) && work >= GemmTuning.SharedWorkThreshold)
-            WorkSharing.Run(&Part<T, TVector, TSimd, TEpilogue>, Unsafe.AsPointer(ref job));
+            WorkSharing.Run(&Part<T, TVector, TSimd, TEpilogue>, ref job);
         else
             Compute<T, TVector, TSimd, TEpilogue>(ref job, 0, runs, 0, job.Batch);
     }
@@ -137,11 +137,10 @@ public static unsafe class InputMajorGemm
 
     static int RunWidth<TVector, TSimd>() where TVector : struct where TSimd : ISimd<float, TVector> => 8 * TSimd.Count;
 
-    static void Part<T, TVector, TSimd, TEpilogue>(void* state, int part)
+    static void Part<T, TVector, TSimd, TEpilogue>(ref Job<TEpilogue> job, int part)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<float, TVector>
         where TEpilogue : IGemmEpilogue<T>, allows ref struct
     {
-        ref var job = ref Unsafe.AsRef<Job<TEpilogue>>(state);
         int runs = Runs<TVector, TSimd>(job.Layer);
         if (runs >= 2)
         {

@@ -7,76 +7,6 @@ using System.ComponentModel;
 
 namespace NetDsl.Kernels;
 
-/// <summary>A Dense layer's weights in 8 bits for inference: each unit's row scaled by its own factor
-/// (<c>w ≈ scale · q</c>, q in [−127, 127], the row's largest magnitude at ±127), stored for the int8 product as
-/// [input / 4][unit][4] — four consecutive inputs of sixteen units fill one 64-byte line, which is what one
-/// multiply-add of unsigned by signed bytes consumes.</summary>
-/// <remarks>Units are padded to a multiple of 16 and inputs to a multiple of 4 with zero weights. Each unit also keeps
-/// the sum of its quantized weights, which removes the inputs' zero point from the integer sums. A non-finite weight
-/// makes its unit's scale NaN, so that unit's outputs are NaN as they would be in float.</remarks>
-[EditorBrowsable(EditorBrowsableState.Never)]
-public sealed unsafe class QuantizedDense : DenseWeightsCopy
-{
-    internal int PaddedInputs { get; }
-    readonly AlignedBuffer<sbyte> packed;
-    internal readonly float[] Scales;
-    internal readonly int[] WeightSums;
-
-    /// <summary>Space for a layer of <paramref name="units"/> × <paramref name="inputs"/> weights; fill it with
-    /// <see cref="Quantize"/>.</summary>
-    public QuantizedDense(int units, int inputs) : base(units, inputs)
-    {
-        PaddedInputs = (inputs + 3) / 4 * 4;
-        // 64-byte aligned: every 512-bit load of a line of weights then reads exactly one cache line.
-        packed = new AlignedBuffer<sbyte>(PaddedUnits * PaddedInputs);
-        Scales = new float[PaddedUnits];
-        WeightSums = new int[PaddedUnits];
-    }
-
-    internal ref sbyte Packed => ref MemoryMarshal.GetReference(packed.AsSpan());
-
-    /// <summary>Quantizes <paramref name="weights"/>, stored [units, inputs] row-major as a Dense layer keeps them.</summary>
-    public void Quantize(ReadOnlySpan<float> weights)
-    {
-        RequireShape(weights);
-        var values = packed.AsSpan();
-        values.Clear();
-        for (int unit = 0; unit < Units; unit++)
-        {
-            var row = weights.Slice(unit * Inputs, Inputs);
-            float largest = 0;
-            bool finite = true;
-            foreach (float w in row)
-            {
-                finite &= float.IsFinite(w);
-                largest = MathF.Max(largest, MathF.Abs(w));
-            }
-            float scale = !finite ? float.NaN : largest / 127f;
-            int sum = 0;
-            if (finite && largest > 0)
-            {
-                for (int input = 0; input < Inputs; input++)
-                {
-                    int q = Math.Clamp((int)MathF.Round(row[input] / scale), -127, 127);
-                    values[At(unit, input)] = (sbyte)q;
-                    sum += q;
-                }
-            }
-            Scales[unit] = scale;
-            WeightSums[unit] = sum;
-        }
-    }
-
-    /// <summary>The quantized weight of <paramref name="unit"/> for <paramref name="input"/>; times
-    /// <see cref="Scale"/> it approximates the float weight to within half a scale.</summary>
-    public int Weight(int unit, int input) => packed.AsSpan()[At(unit, input)];
-
-    /// <summary>The factor of <paramref name="unit"/>'s quantized weights.</summary>
-    public float Scale(int unit) => Scales[unit];
-
-    int At(int unit, int input) => ((input >> 2) * PaddedUnits + unit) * 4 + (input & 3);
-}
-
 /// <summary>Inference products on 8-bit weights (<see cref="QuantizedDense"/>) and 5-bit inputs, the float result handed
 /// to the same generated epilogues as <see cref="Gemm"/>. Each input row is quantized on its own: its range (widened to
 /// hold zero) split in 31 steps, <c>x ≈ s·(q − z)</c>. Then <c>Σ w·x ≈ s·scale·(Σ q_w·q_x − z·Σ q_w)</c>, the integer sums
@@ -88,7 +18,7 @@ public sealed unsafe class QuantizedDense : DenseWeightsCopy
 /// times the products per instruction — what limits a single prediction. On Fashion-MNIST the sample MLP's test accuracy
 /// moved from 0.8883 to 0.8878 (six-bit inputs: 0.8888, 15% slower).</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public static unsafe class QuantizedGemm
+public static unsafe partial class QuantizedGemm
 {
     const long SharedWorkThreshold = QuantizedGemmTuning.SharedWorkThreshold;
     const long SharedRowThreshold = QuantizedGemmTuning.SharedRowThreshold;
@@ -151,7 +81,7 @@ public static unsafe class QuantizedGemm
             long work = (long)batch * layer.PaddedUnits * layer.PaddedInputs;
             bool share = WorkSharing.Parts > 1 && (batch >= 2 ? work >= SharedWorkThreshold : blocks >= 2 && work >= SharedRowThreshold);
             if (!share) Compute(ref job, 0, batch, 0, blocks);
-            else WorkSharing.Run(&Part<T, TEpilogue>, Unsafe.AsPointer(ref job));
+            else WorkSharing.Run(&Part<T, TEpilogue>, ref job);
         }
     }
 
@@ -297,10 +227,9 @@ public static unsafe class QuantizedGemm
         public TEpilogue Epilogue = epilogue;
     }
 
-    static void Part<T, TEpilogue>(void* state, int part)
+    static void Part<T, TEpilogue>(ref Job<T, TEpilogue> job, int part)
         where T : unmanaged, IFloatingPointIeee754<T> where TEpilogue : IGemmEpilogue<T>, allows ref struct
     {
-        ref var job = ref Unsafe.AsRef<Job<T, TEpilogue>>(state);
         int blocks = job.Layer.PaddedUnits / 16;
         if (job.Batch >= 2)
         {
@@ -388,161 +317,6 @@ public static unsafe class QuantizedGemm
             }
         }
         for (; j < values.Length; j++) values[j] = scale * scales[j] * (sums[j] - zero * weightSums[j]);
-    }
-
-    /// <summary>128 units' integer sums over all inputs: eight 16-unit accumulators; each group of four steps
-    /// broadcasts sixteen inputs and adds four lines of weights per accumulator in 16 bits before one widening.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    static void EightBlocks(byte* x, ref sbyte tile, int inputs, int paddedUnits, Span<int> sums)
-    {
-        var ones = Vector512.Create((short)1);
-        Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-        sbyte* w = (sbyte*)Unsafe.AsPointer(ref tile);
-        nint step = paddedUnits * 4;
-        int p = 0;
-        // Four steps' byte products added in 16 bits before they are widened: one widening multiply-add per four lines.
-        for (; p + 16 <= inputs; p += 16, w += 4 * step)
-        {
-            var q0 = Vector512.Create(*(int*)(x + p)).AsByte();
-            var q1 = Vector512.Create(*(int*)(x + p + 4)).AsByte();
-            var q2 = Vector512.Create(*(int*)(x + p + 8)).AsByte();
-            var q3 = Vector512.Create(*(int*)(x + p + 12)).AsByte();
-            a0 += Widen(Four(q0, q1, q2, q3, w, step), ones);
-            a1 += Widen(Four(q0, q1, q2, q3, w + 64, step), ones);
-            a2 += Widen(Four(q0, q1, q2, q3, w + 128, step), ones);
-            a3 += Widen(Four(q0, q1, q2, q3, w + 192, step), ones);
-            a4 += Widen(Four(q0, q1, q2, q3, w + 256, step), ones);
-            a5 += Widen(Four(q0, q1, q2, q3, w + 320, step), ones);
-            a6 += Widen(Four(q0, q1, q2, q3, w + 384, step), ones);
-            a7 += Widen(Four(q0, q1, q2, q3, w + 448, step), ones);
-        }
-        for (; p < inputs; p += 4, w += step)
-        {
-            var q = Vector512.Create(*(int*)(x + p)).AsByte();
-            a0 += Widen(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w)), ones);
-            a1 += Widen(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 64)), ones);
-            a2 += Widen(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 128)), ones);
-            a3 += Widen(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 192)), ones);
-            a4 += Widen(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 256)), ones);
-            a5 += Widen(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 320)), ones);
-            a6 += Widen(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 384)), ones);
-            a7 += Widen(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(w + 448)), ones);
-        }
-        ref int s = ref MemoryMarshal.GetReference(sums);
-        a0.StoreUnsafe(ref s); a1.StoreUnsafe(ref s, 16); a2.StoreUnsafe(ref s, 32); a3.StoreUnsafe(ref s, 48);
-        a4.StoreUnsafe(ref s, 64); a5.StoreUnsafe(ref s, 80); a6.StoreUnsafe(ref s, 96); a7.StoreUnsafe(ref s, 112);
-    }
-
-    /// <summary>Four consecutive steps' byte products for one line of sixteen units, summed in 16 bits (each at most
-    /// 2 · 31 · 127 in magnitude, four of them within 2¹⁵).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<short> Four(Vector512<byte> q0, Vector512<byte> q1, Vector512<byte> q2, Vector512<byte> q3, sbyte* w, nint step) =>
-        Avx512BW.MultiplyAddAdjacent(q0, Vector512.Load(w)) + Avx512BW.MultiplyAddAdjacent(q1, Vector512.Load(w + step))
-        + (Avx512BW.MultiplyAddAdjacent(q2, Vector512.Load(w + 2 * step)) + Avx512BW.MultiplyAddAdjacent(q3, Vector512.Load(w + 3 * step)));
-
-    /// <summary>Adjacent 16-bit pairs summed into 32 bits: each unit's four inputs of a step into one lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<int> Widen(Vector512<short> pairs, Vector512<short> ones) => Avx512BW.MultiplyAddAdjacent(pairs, ones);
-
-    /// <summary>One 16-unit block's integer sums (the layer's last blocks, fewer than a tile).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    static void OneBlock(byte* x, ref sbyte block, int inputs, int paddedUnits, Span<int> sums)
-    {
-        var ones = Vector512.Create((short)1);
-        Vector512<int> a0 = default, a1 = default;
-        sbyte* w = (sbyte*)Unsafe.AsPointer(ref block);
-        nint step = paddedUnits * 4;
-        int p = 0;
-        // Two accumulators over alternate steps: the multiply-adds' latency is not one chain.
-        for (; p + 8 <= inputs; p += 8, w += 2 * step)
-        {
-            a0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(x + p)).AsByte(), Vector512.Load(w)), ones);
-            a1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(x + p + 4)).AsByte(), Vector512.Load(w + step)), ones);
-        }
-        if (p < inputs)
-            a0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(x + p)).AsByte(), Vector512.Load(w)), ones);
-        (a0 + a1).StoreUnsafe(ref MemoryMarshal.GetReference(sums));
-    }
-
-    /// <summary>The 256-bit form of <see cref="EightBlocks"/> for processors with AVX2 only: four 16-unit blocks, each
-    /// line of weights two vectors, eight accumulators (of the sixteen registers).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    static void FourBlocks256(byte* x, ref sbyte tile, int inputs, int paddedUnits, Span<int> sums)
-    {
-        var ones = Vector256.Create((short)1);
-        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-        sbyte* w = (sbyte*)Unsafe.AsPointer(ref tile);
-        nint step = paddedUnits * 4;
-        int p = 0;
-        for (; p + 16 <= inputs; p += 16, w += 4 * step)
-        {
-            var q0 = Vector256.Create(*(int*)(x + p)).AsByte();
-            var q1 = Vector256.Create(*(int*)(x + p + 4)).AsByte();
-            var q2 = Vector256.Create(*(int*)(x + p + 8)).AsByte();
-            var q3 = Vector256.Create(*(int*)(x + p + 12)).AsByte();
-            a0 += Avx2.MultiplyAddAdjacent(Four256(q0, q1, q2, q3, w, step), ones);
-            a1 += Avx2.MultiplyAddAdjacent(Four256(q0, q1, q2, q3, w + 32, step), ones);
-            a2 += Avx2.MultiplyAddAdjacent(Four256(q0, q1, q2, q3, w + 64, step), ones);
-            a3 += Avx2.MultiplyAddAdjacent(Four256(q0, q1, q2, q3, w + 96, step), ones);
-            a4 += Avx2.MultiplyAddAdjacent(Four256(q0, q1, q2, q3, w + 128, step), ones);
-            a5 += Avx2.MultiplyAddAdjacent(Four256(q0, q1, q2, q3, w + 160, step), ones);
-            a6 += Avx2.MultiplyAddAdjacent(Four256(q0, q1, q2, q3, w + 192, step), ones);
-            a7 += Avx2.MultiplyAddAdjacent(Four256(q0, q1, q2, q3, w + 224, step), ones);
-        }
-        for (; p < inputs; p += 4, w += step)
-        {
-            var q = Vector256.Create(*(int*)(x + p)).AsByte();
-            a0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w)), ones);
-            a1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w + 32)), ones);
-            a2 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w + 64)), ones);
-            a3 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w + 96)), ones);
-            a4 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w + 128)), ones);
-            a5 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w + 160)), ones);
-            a6 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w + 192)), ones);
-            a7 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w + 224)), ones);
-        }
-        ref int s = ref MemoryMarshal.GetReference(sums);
-        a0.StoreUnsafe(ref s); a1.StoreUnsafe(ref s, 8); a2.StoreUnsafe(ref s, 16); a3.StoreUnsafe(ref s, 24);
-        a4.StoreUnsafe(ref s, 32); a5.StoreUnsafe(ref s, 40); a6.StoreUnsafe(ref s, 48); a7.StoreUnsafe(ref s, 56);
-    }
-
-    /// <summary>One 16-unit block in 256-bit vectors (the blocks after the last group of four).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    static void OneBlock256(byte* x, ref sbyte block, int inputs, int paddedUnits, Span<int> sums)
-    {
-        var ones = Vector256.Create((short)1);
-        Vector256<int> a0 = default, a1 = default;
-        sbyte* w = (sbyte*)Unsafe.AsPointer(ref block);
-        nint step = paddedUnits * 4;
-        for (int p = 0; p < inputs; p += 4, w += step)
-        {
-            var q = Vector256.Create(*(int*)(x + p)).AsByte();
-            a0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w)), ones);
-            a1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(w + 32)), ones);
-        }
-        a0.StoreUnsafe(ref MemoryMarshal.GetReference(sums));
-        a1.StoreUnsafe(ref MemoryMarshal.GetReference(sums), 8);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<short> Four256(Vector256<byte> q0, Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3, sbyte* w, nint step) =>
-        Avx2.MultiplyAddAdjacent(q0, Vector256.Load(w)) + Avx2.MultiplyAddAdjacent(q1, Vector256.Load(w + step))
-        + (Avx2.MultiplyAddAdjacent(q2, Vector256.Load(w + 2 * step)) + Avx2.MultiplyAddAdjacent(q3, Vector256.Load(w + 3 * step)));
-
-    /// <summary>The same integer sums without vectors, for processors without AVX-512 BW.</summary>
-    static void Portable(byte* x, ref sbyte tile, int inputs, int paddedUnits, int units, Span<int> sums)
-    {
-        sums[..units].Clear();
-        for (int p = 0; p < inputs; p += 4)
-        {
-            ref sbyte line = ref Unsafe.Add(ref tile, (p >> 2) * paddedUnits * 4);
-            int x0 = x[p], x1 = x[p + 1], x2 = x[p + 2], x3 = x[p + 3];
-            for (int j = 0; j < units; j++)
-            {
-                ref sbyte w = ref Unsafe.Add(ref line, j * 4);
-                sums[j] += x0 * w + x1 * Unsafe.Add(ref w, 1) + x2 * Unsafe.Add(ref w, 2) + x3 * Unsafe.Add(ref w, 3);
-            }
-        }
     }
 
     /// <summary>A thread's quantized rows with their scales and zero points: one thread-local lookup per product.</summary>

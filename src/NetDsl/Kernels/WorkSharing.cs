@@ -143,32 +143,55 @@ public static unsafe class WorkSharing
         }
     }
 
-    const long SharedSampleWorkThreshold = SharingTuning.SampleWork;
-
-    /// <summary>Runs <paramref name="loop"/> over samples [0, <paramref name="count"/>), split in two halves between the
-    /// cores when the work (<paramref name="workPerSample"/> multiply-adds each) repays the hand-off. Returns whether
-    /// it was split, i.e. whether part 1 ran. <paramref name="loop"/> must be a local of the caller.</summary>
-    public static bool ForSamples<TLoop>(ref TLoop loop, int count, long workPerSample) where TLoop : ISampleLoop, allows ref struct
+    /// <summary>Runs <c>part(ref job, 0)</c> on the caller and <c>part(ref job, 1)</c> on the worker, and returns when
+    /// both are done: for work that splits by its own rule (a product by panels or by rows). <paramref name="job"/> must
+    /// be a local of the caller.</summary>
+    public static void Run<TJob>(delegate*<ref TJob, int, void> part, ref TJob job) where TJob : allows ref struct
     {
-        if (Parts < 2 || count < 2 || count * workPerSample < SharedSampleWorkThreshold)
+        var shared = new PartJob(part, Unsafe.AsPointer(ref job));
+        Run(&PartOf<TJob>, &shared);
+    }
+
+    readonly struct PartJob(void* part, void* job)
+    {
+        public readonly void* Part = part, Job = job;
+    }
+
+    static void PartOf<TJob>(void* state, int part) where TJob : allows ref struct
+    {
+        ref readonly var shared = ref Unsafe.AsRef<PartJob>(state);
+        ((delegate*<ref TJob, int, void>)shared.Part)(ref Unsafe.AsRef<TJob>(shared.Job), part);
+    }
+
+    /// <summary>Runs <paramref name="loop"/> over [0, <paramref name="count"/>): when <paramref name="share"/>, in two
+    /// halves (<see cref="Range"/>), one per core; else the whole range on the caller as part 0. Returns whether part 1
+    /// ran. <paramref name="loop"/> must be a local of the caller.</summary>
+    public static bool Split<TLoop>(ref TLoop loop, int count, bool share) where TLoop : ISampleLoop, allows ref struct
+    {
+        if (!share || Parts < 2 || count < 2)
         {
             loop.Run(0, count, 0);
             return false;
         }
-        var job = new SampleJob(Unsafe.AsPointer(ref loop), count);
-        Run(&SamplePart<TLoop>, &job);
+        var job = new RangeJob(Unsafe.AsPointer(ref loop), count);
+        Run(&RangePart<TLoop>, &job);
         return true;
     }
 
-    readonly struct SampleJob(void* loop, int count)
+    /// <summary>Runs <paramref name="loop"/> over samples [0, <paramref name="count"/>), split between the cores when the
+    /// work (<paramref name="workPerSample"/> multiply-adds each) repays the hand-off. Returns whether part 1 ran.</summary>
+    public static bool ForSamples<TLoop>(ref TLoop loop, int count, long workPerSample) where TLoop : ISampleLoop, allows ref struct =>
+        Split(ref loop, count, count * workPerSample >= SharingTuning.SampleWork);
+
+    readonly struct RangeJob(void* loop, int count)
     {
         public readonly void* Loop = loop;
         public readonly int Count = count;
     }
 
-    static void SamplePart<TLoop>(void* state, int part) where TLoop : ISampleLoop, allows ref struct
+    static void RangePart<TLoop>(void* state, int part) where TLoop : ISampleLoop, allows ref struct
     {
-        ref readonly var job = ref Unsafe.AsRef<SampleJob>(state);
+        ref readonly var job = ref Unsafe.AsRef<RangeJob>(state);
         var (first, last) = Range(job.Count, part);
         Unsafe.AsRef<TLoop>(job.Loop).Run(first, last, part);
     }
@@ -183,12 +206,12 @@ public static unsafe class WorkSharing
     }
 }
 
-/// <summary>A loop body over a range of samples, run by <see cref="WorkSharing.ForSamples"/>; <c>part</c> (0 or 1)
-/// selects the part's own scratch buffers.</summary>
+/// <summary>A loop body over a range of items (samples, channels, planes), run by <see cref="WorkSharing.Split"/> and
+/// <see cref="WorkSharing.ForSamples"/>; <c>part</c> (0 or 1) selects the part's own scratch buffers.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public interface ISampleLoop
 {
-    /// <summary>Runs the body for samples <paramref name="first"/> (inclusive) to <paramref name="last"/> (exclusive)
+    /// <summary>Runs the body for items <paramref name="first"/> (inclusive) to <paramref name="last"/> (exclusive)
     /// with part <paramref name="part"/>'s scratch buffers.</summary>
     void Run(int first, int last, int part);
 }

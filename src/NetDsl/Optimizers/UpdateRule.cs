@@ -33,7 +33,7 @@ internal static unsafe class UpdateLoop
             return;
         }
         var job = new SharedUpdate<TRule>(parameters, gradients, first, second, rule);
-        WorkSharing.Run(&UpdatePart<TRule>, Unsafe.AsPointer(ref job));
+        WorkSharing.Run(&UpdatePart<TRule>, ref job);
     }
 
     /// <summary>One update's operands, on the caller's stack while both parts run.</summary>
@@ -45,9 +45,8 @@ internal static unsafe class UpdateLoop
         public readonly TRule Rule = rule;
     }
 
-    static void UpdatePart<TRule>(void* state, int part) where TRule : struct, IUpdateRule
+    static void UpdatePart<TRule>(ref SharedUpdate<TRule> job, int part) where TRule : struct, IUpdateRule
     {
-        ref var job = ref Unsafe.AsRef<SharedUpdate<TRule>>(state);
         // The split falls on a whole 512-bit vector, so each part's vector loop meets no tail but the last.
         int split = job.Parameters.Length / 2 / 16 * 16;
         var (start, length) = part == 0 ? (0, split) : (split, job.Parameters.Length - split);
