@@ -2,6 +2,7 @@ using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using NetDsl.Generators.Emit;
+using NetDsl.Generators.Lowering;
 using NetDsl.Generators.Shared;
 
 namespace NetDsl.Generators;
@@ -11,9 +12,11 @@ public static class TrackingNames
 {
     public const string Parse = nameof(Parse);
     public const string Plan = nameof(Plan);
+    public const string Lower = nameof(Lower);
 }
 
-/// <summary>The incremental pipeline: [Network] classes → Parse → Plan → Emit.</summary>
+/// <summary>The incremental pipeline: [Network] classes → Parse → Plan → Lower → Emit (the CPU class and, where the
+/// project references NetDsl.Gpu, its GPU twin).</summary>
 [Generator(LanguageNames.CSharp)]
 public sealed class NetworkGenerator : IIncrementalGenerator
 {
@@ -33,21 +36,25 @@ public sealed class NetworkGenerator : IIncrementalGenerator
             .Select(static (spec, _) => NetworkPlanner.Plan(spec))
             .WithTrackingName(TrackingNames.Plan);
 
-        context.RegisterSourceOutput(plans, static (output, plan) =>
+        var schedules = plans
+            .Select(static (plan, _) => NetworkLowering.Lower(plan))
+            .WithTrackingName(TrackingNames.Lower);
+
+        context.RegisterSourceOutput(schedules, static (output, schedule) =>
         {
             // A type that cannot hold generated members (not partial, generic, ...) gets nothing: its analyzer error says why.
-            if (plan.Spec.CanEmit) output.AddSource(plan.Spec.HintName, NetworkEmitter.Emit(plan));
+            if (schedule.Plan.Spec.CanEmit) output.AddSource(schedule.Plan.Spec.HintName, NetworkEmitter.Emit(schedule));
         });
 
         // The GPU twins exist only where the project references NetDsl.Gpu (and so ILGPU).
         var gpuReferenced = context.CompilationProvider
             .Select(static (compilation, _) => compilation.GetTypeByMetadataName(GpuNetworkTypeName) is not null);
-        context.RegisterSourceOutput(plans.Combine(gpuReferenced), static (output, pair) =>
+        context.RegisterSourceOutput(schedules.Combine(gpuReferenced), static (output, pair) =>
         {
-            var (plan, gpu) = pair;
-            if (gpu && plan.Spec.CanEmit) output.AddSource(plan.Spec.HintNameBase + ".Gpu.g.cs", NetworkEmitter.EmitGpu(plan));
+            var (schedule, gpu) = pair;
+            if (gpu && schedule.Plan.Spec.CanEmit) output.AddSource(schedule.Plan.Spec.HintNameBase + ".Gpu.g.cs", NetworkEmitter.EmitGpu(schedule));
         });
-        context.RegisterSourceOutput(gpuReferenced.Combine(plans.Collect()), static (output, pair) =>
+        context.RegisterSourceOutput(gpuReferenced.Combine(schedules.Collect()), static (output, pair) =>
         {
             if (pair.Left && !pair.Right.IsEmpty) output.AddSource(NetworkEmitter.GpuAccessHintName, NetworkEmitter.EmitGpuAccess());
         });

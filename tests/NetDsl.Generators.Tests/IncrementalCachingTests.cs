@@ -15,7 +15,7 @@ public class IncrementalCachingTests
         var edited = compilation.AddSyntaxTrees(CSharpSyntaxTree.ParseText("class Unrelated { int X => 1; }", path: "Unrelated.cs"));
         var result = driver.RunGenerators(edited).GetRunResult().Results.Single();
 
-        foreach (var step in new[] { TrackingNames.Parse, TrackingNames.Plan })
+        foreach (var step in new[] { TrackingNames.Parse, TrackingNames.Plan, TrackingNames.Lower })
         {
             var outputs = result.TrackedSteps[step].SelectMany(s => s.Outputs).ToList();
             Assert.NotEmpty(outputs);
@@ -40,7 +40,8 @@ public class IncrementalCachingTests
 
         Assert.All(result.TrackedSteps[TrackingNames.Parse].SelectMany(s => s.Outputs),
             o => Assert.True(o.Reason is IncrementalStepRunReason.Unchanged or IncrementalStepRunReason.Cached, $"parse was {o.Reason}"));
-        Assert.All(result.TrackedSteps[TrackingNames.Plan].SelectMany(s => s.Outputs), o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+        foreach (var step in new[] { TrackingNames.Plan, TrackingNames.Lower })
+            Assert.All(result.TrackedSteps[step].SelectMany(s => s.Outputs), o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
         Assert.All(result.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs),
             o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
     }
@@ -63,7 +64,7 @@ public class IncrementalCachingTests
     {
         var compilation = GeneratorHarness.Compile(GoldenFileTests.Networks["FashionMlp"]);
         var result = GeneratorHarness.Driver().RunGenerators(compilation).GetRunResult().Results.Single();
-        foreach (var step in new[] { TrackingNames.Parse, TrackingNames.Plan })
+        foreach (var step in new[] { TrackingNames.Parse, TrackingNames.Plan, TrackingNames.Lower })
             foreach (var (value, _) in result.TrackedSteps[step].SelectMany(s => s.Outputs))
                 AssertPlainData(value, step, new HashSet<object>(ReferenceEqualityComparer.Instance));
     }

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using NetDsl.Generators.Lowering;
 using NetDsl.Generators.Shared;
 
 using NetDsl.Generators.Runtime;
@@ -9,19 +10,19 @@ namespace NetDsl.Generators.Emit;
 // The passes: one straight-line method per direction, every size a literal, every fused step an epilogue struct.
 internal static partial class NetworkEmitter
 {
-    static void EmitForward(SourceWriter w, NetworkPlan plan)
+    static void EmitForward(SourceWriter w, PassSchedule schedule)
     {
         var method = w.Block(
             $"static void Forward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Runtime}PassMode mode, ulong dropoutSeed, {Span}<float> statistics, bool updateStatistics, {ReadOnlySpan}<T> folded, {ReadOnlySpan}<double> dropoutRates, {Kernels}QuantizedDense[]? quantized, {Kernels}InputMajorDense[]? inputMajor) {ElementConstraint}");
         w.Line($"bool dropout = mode == {Runtime}PassMode.Training;");
-        if (plan.Blocks.Any(b => b.Kind == BlockKind.BatchNorm)) w.Line($"bool training = mode != {Runtime}PassMode.Inference;");
+        if (schedule.Plan.Blocks.Any(b => b.Kind == BlockKind.BatchNorm)) w.Line($"bool training = mode != {Runtime}PassMode.Inference;");
         w.Line("buffers.DropoutActive = dropout;");
-        foreach (var block in plan.Blocks)
+        foreach (var block in schedule.Plan.Blocks)
         {
             w.Line($"// {Describe(block)}");
-            if (FusedIntoProduct(plan, block))
+            if (schedule[block].RunsInsideOf >= 0)
             {
-                w.Line($"// computed sample by sample in {plan.Blocks[block.InputBlock].Name}'s loop, while its output is in cache");
+                w.Line($"// computed sample by sample in {schedule.Plan.Blocks[block.InputBlock].Name}'s loop, while its output is in cache");
                 continue;
             }
             using var scope = w.Block("");
@@ -33,21 +34,21 @@ internal static partial class NetworkEmitter
                 w.Line("var activation = output;");
             switch (block.Kind)
             {
-                case BlockKind.Dense: EmitDenseForward(w, plan, block); break;
-                case BlockKind.Conv: EmitConvForward(w, plan, block); break;
+                case BlockKind.Dense: EmitDenseForward(w, schedule, block); break;
+                case BlockKind.Conv: EmitConvForward(w, schedule, block); break;
                 case BlockKind.BatchNorm:
                     string common = $"batch, {block.Channels}, {block.Spatial}, parameters.Slice({block.Name}WeightOffset, {block.Channels}), parameters.Slice({block.Name}BiasOffset, {block.Channels})";
                     string running = $"statistics.Slice({block.StatisticsOffset}, {2 * block.Channels})";
                     // A ReLU right after it is taken in the training pass that writes the output.
                     bool relu = block.Activation == ActivationKind.ReLU;
                     w.Line("if (training)");
-                    w.Line($"    {Kernels}BatchNormalization.TrainingForward({BlockInput(plan, block)}, activation, {common}, buffers.{block.Name}Mean, buffers.{block.Name}InverseDeviation, updateStatistics ? {running} : default, {Number(block.Momentum)}, {Number(block.Epsilon)}{(relu ? ", relu: true" : "")});");
+                    w.Line($"    {Kernels}BatchNormalization.TrainingForward({BlockInput(schedule, block)}, activation, {common}, buffers.{block.Name}Mean, buffers.{block.Name}InverseDeviation, updateStatistics ? {running} : default, {Number(block.Momentum)}, {Number(block.Epsilon)}{(relu ? ", relu: true" : "")});");
                     using (w.Block("else"))
                     {
-                        w.Line($"{BlockInput(plan, block)}.CopyTo(activation);");
-                        if (block.InputBlock >= 0 && plan.Blocks[block.InputBlock].IsFolded)
+                        w.Line($"{BlockInput(schedule, block)}.CopyTo(activation);");
+                        if (block.InputBlock >= 0 && schedule.Plan.Blocks[block.InputBlock].IsFolded)
                         {
-                            w.Line($"// With folding on, {plan.Blocks[block.InputBlock].Name} already produced the normalized values.");
+                            w.Line($"// With folding on, {schedule.Plan.Blocks[block.InputBlock].Name} already produced the normalized values.");
                             w.Line("if (folded.IsEmpty)");
                             w.Line($"    {Kernels}BatchNormalization.InferenceForward(activation, {common}, {running}, {Number(block.Epsilon)});");
                         }
@@ -61,24 +62,24 @@ internal static partial class NetworkEmitter
                     else EmitActivationAndDropout(w, block);
                     break;
                 case BlockKind.MaxPool:
-                    w.Line($"{Kernels}Pooling.MaxForward({BlockInput(plan, block)}, activation, buffers.{block.Name}Winners.AsSpan(0, {n}), batch, {GeometryOf(block)});");
+                    w.Line($"{Kernels}Pooling.MaxForward({BlockInput(schedule, block)}, activation, buffers.{block.Name}Winners.AsSpan(0, {n}), batch, {GeometryOf(block)});");
                     EmitActivationAndDropout(w, block);
                     break;
                 case BlockKind.AvgPool:
-                    w.Line($"{Kernels}Pooling.AverageForward({BlockInput(plan, block)}, activation, batch, {GeometryOf(block)});");
+                    w.Line($"{Kernels}Pooling.AverageForward({BlockInput(schedule, block)}, activation, batch, {GeometryOf(block)});");
                     EmitActivationAndDropout(w, block);
                     break;
                 case BlockKind.PReLU:
-                    w.Line($"{Kernels}Activations.PReLU({BlockInput(plan, block)}, activation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
+                    w.Line($"{Kernels}Activations.PReLU({BlockInput(schedule, block)}, activation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
                     EmitActivationAndDropout(w, block);
                     break;
                 case BlockKind.Add:
-                    w.Line($"{BlockInput(plan, block)}.CopyTo(activation);");
-                    w.Line($"{Kernels}Arithmetic.Add(activation, {OutputOf(plan, block.SourceBlock, block.Outputs)});");
+                    w.Line($"{BlockInput(schedule, block)}.CopyTo(activation);");
+                    w.Line($"{Kernels}Arithmetic.Add(activation, {OutputOf(schedule, block.SourceBlock, block.Outputs)});");
                     EmitActivationAndDropout(w, block);
                     break;
                 default:
-                    w.Line($"{BlockInput(plan, block)}.CopyTo(activation);");
+                    w.Line($"{BlockInput(schedule, block)}.CopyTo(activation);");
                     EmitActivationAndDropout(w, block);
                     break;
             }
@@ -87,14 +88,14 @@ internal static partial class NetworkEmitter
         w.Line();
     }
 
-    static void EmitDenseForward(SourceWriter w, NetworkPlan plan, BlockPlan block)
+    static void EmitDenseForward(SourceWriter w, PassSchedule schedule, BlockPlan block)
     {
         EmitMaskBeforeProduct(w, block);
         w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, ""))} }};");
         // Predictions with int8 weights, and float predictions of a few rows, take the same epilogue after their own product.
-        w.Line($"if (quantized is not null) {Kernels}QuantizedGemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(plan, block)}, quantized[{DenseIndex(plan, block)}], batch, ref epilogue);");
-        w.Line($"else if (inputMajor is not null && batch < inputMajor[{DenseIndex(plan, block)}].RowLimit) {Kernels}InputMajorGemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(plan, block)}, inputMajor[{DenseIndex(plan, block)}], batch, ref epilogue);");
-        w.Line($"else {Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(plan, block)}, false, {Weights(block)}, true, batch, {block.Outputs}, {block.Inputs}, ref epilogue);");
+        w.Line($"if (quantized is not null) {Kernels}QuantizedGemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(schedule, block)}, quantized[{DenseIndex(schedule, block)}], batch, ref epilogue);");
+        w.Line($"else if (inputMajor is not null && batch < inputMajor[{DenseIndex(schedule, block)}].RowLimit) {Kernels}InputMajorGemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(schedule, block)}, inputMajor[{DenseIndex(schedule, block)}], batch, ref epilogue);");
+        w.Line($"else {Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(schedule, block)}, false, {Weights(block)}, true, batch, {block.Outputs}, {block.Inputs}, ref epilogue);");
         if (block.Activation == ActivationKind.Softmax)
         {
             w.Line($"{Kernels}Activations.SoftmaxRows(activation, {block.Outputs});");
@@ -103,11 +104,11 @@ internal static partial class NetworkEmitter
     }
 
     /// <summary>The Dense block's place among the network's Dense blocks: its slot in the int8 weights.</summary>
-    static int DenseIndex(NetworkPlan plan, BlockPlan block) => plan.DenseBlocks.ToList().IndexOf(block);
+    static int DenseIndex(PassSchedule schedule, BlockPlan block) => schedule.Plan.DenseBlocks.ToList().IndexOf(block);
 
     // Z[F, OH·OW] = W[F, C·K·K] · im2col(x) per sample: the output lands in (channel, row, column) order directly.
     // The samples are shared between the cores by the block's loop struct (see EmitSampleLoops).
-    static void EmitConvForward(SourceWriter w, NetworkPlan plan, BlockPlan block)
+    static void EmitConvForward(SourceWriter w, PassSchedule schedule, BlockPlan block)
     {
         EmitMaskBeforeProduct(w, block);
         var fields = new[] { "parameters", "folded", "inputs", "buffers", "batch" }.Concat(ForwardSampleFields(block)).Select(field => $"{field} = {field}");
@@ -130,14 +131,14 @@ internal static partial class NetworkEmitter
     /// <summary>Multiply-adds of one sample's convolution product.</summary>
     static long ConvWork(BlockPlan block) => (long)block.Channels * block.Geometry!.OutputPixels * block.Geometry.PatchSize;
 
-    static void EmitConvForwardSample(SourceWriter w, NetworkPlan plan, BlockPlan block)
+    static void EmitConvForwardSample(SourceWriter w, PassSchedule schedule, BlockPlan block)
     {
         var g = block.Geometry!;
         int patch = g.PatchSize * g.OutputPixels;
-        EmitIm2Col(w, plan, block);
+        EmitIm2Col(w, schedule, block);
         w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, $".Slice(s * {block.Outputs}, {block.Outputs})"))} }};");
         w.Line($"{Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({Weights(block)}, false, columns, false, {block.Channels}, {g.OutputPixels}, {g.PatchSize}, ref epilogue);");
-        if (plan.Blocks.FirstOrDefault(b => b.InputBlock == block.Index && FusedIntoProduct(plan, b)) is { } pool)
+        if (schedule.PoolInside(block) is { } pool)
         {
             string sample = $".Slice(s * {block.Outputs}, {block.Outputs})";
             string pooled = $"buffers.{pool.Name}Output.AsSpan(s * {pool.Outputs}, {pool.Outputs})";
@@ -150,22 +151,22 @@ internal static partial class NetworkEmitter
     /// <summary>A sample's patch matrix, built in its core's own columns buffer: it stays in L2 for the product that
     /// reads it, and backward builds it again rather than keeping every sample's (the batch's would be several times
     /// the activations, written once and read once from memory).</summary>
-    static void EmitIm2Col(SourceWriter w, NetworkPlan plan, BlockPlan block)
+    static void EmitIm2Col(SourceWriter w, PassSchedule schedule, BlockPlan block)
     {
         int patch = block.Geometry!.PatchSize * block.Geometry.OutputPixels;
         w.Line($"var columns = buffers.{block.Name}Columns.AsSpan(part * {patch}, {patch});");
-        w.Line($"{Kernels}Convolution.Im2Col({BlockInput(plan, block)}.Slice(s * {block.Inputs}, {block.Inputs}), columns, {GeometryOf(block)});");
+        w.Line($"{Kernels}Convolution.Im2Col({BlockInput(schedule, block)}.Slice(s * {block.Inputs}, {block.Inputs}), columns, {GeometryOf(block)});");
     }
 
     /// <summary>One struct per convolution and direction holding what its per-sample body reads, so the samples can be
     /// shared between the cores without a closure. Its fields carry the names of the pass's locals, so the body reads as
     /// it would inline.</summary>
-    static void EmitSampleLoops(SourceWriter w, NetworkPlan plan)
+    static void EmitSampleLoops(SourceWriter w, PassSchedule schedule)
     {
-        var cores = plan.Blocks.Where(b => b.IsCore).ToList();
-        foreach (var block in plan.Blocks.Where(b => b.Kind == BlockKind.Conv))
+        var cores = schedule.Plan.Blocks.Where(b => b.IsCore).ToList();
+        foreach (var block in schedule.Plan.Blocks.Where(b => b.Kind == BlockKind.Conv))
         {
-            w.Line($"/// <summary>{block.Name}'s forward pass for a range of samples: im2col, the product with its epilogue{(plan.Blocks.Any(b => b.InputBlock == block.Index && FusedIntoProduct(plan, b)) ? ", the pooling that follows" : "")}.</summary>");
+            w.Line($"/// <summary>{block.Name}'s forward pass for a range of samples: im2col, the product with its epilogue{(schedule.PoolInside(block) is not null ? ", the pooling that follows" : "")}.</summary>");
             w.Line(GeneratedCode);
             using (w.Block($"ref struct {block.Name}ForwardSamples<T> : {Kernels}ISampleLoop {ElementConstraint}"))
             {
@@ -177,13 +178,11 @@ internal static partial class NetworkEmitter
                 w.Line();
                 using (w.Block("public void Run(int first, int last, int part)"))
                 using (w.Block("for (int s = first; s < last; s++)"))
-                    EmitConvForwardSample(w, plan, block);
+                    EmitConvForwardSample(w, schedule, block);
             }
             w.Line();
 
-            int index = cores.IndexOf(block);
-            var previous = index > 0 ? cores[index - 1] : null;
-            if (previous is not null && !NeedsInputGradient(plan, previous)) previous = null;
+            var previous = schedule.PreviousCore(block);
             w.Line($"/// <summary>{block.Name}'s backward pass for a range of samples: part 0 sums dW{(block.HasBias ? " and db" : "")} into the gradient, part 1 into {block.Name}PartialGradient{(previous is null ? "" : $"; each sample's input gradient goes to {previous.Name} through col2im")}.</summary>");
             w.Line(GeneratedCode);
             using (w.Block($"ref struct {block.Name}BackwardSamples<T> : {Kernels}ISampleLoop {ElementConstraint}"))
@@ -200,7 +199,8 @@ internal static partial class NetworkEmitter
                     int patch = g.PatchSize * g.OutputPixels;
                     string partial = $"buffers.{block.Name}PartialGradient";
                     w.Line($"var weightGradient = part == 0 ? gradients.Slice({block.Name}WeightOffset, {block.Name}WeightLength) : {partial}.AsSpan(0, {block.Name}WeightLength);");
-                    if (!TransposedWeightGradient(block))
+                    bool transposed = schedule[block].WeightGradient == WeightGradientForm.Transposed;
+                    if (!transposed)
                         w.Line(block.HasBias
                             ? $"var biasGradient = part == 0 ? gradients.Slice({block.Name}BiasOffset, {block.BiasLength}) : {partial}.AsSpan({block.Name}WeightLength, {block.BiasLength});"
                             : $"var biasGradient = default({Span}<T>);");
@@ -209,9 +209,9 @@ internal static partial class NetworkEmitter
                     if (previous is not null) w.Line($"var columnGradient = buffers.{block.Name}ColumnGradient.AsSpan(part * {patch}, {patch});");
                     using (w.Block("for (int s = first; s < last; s++)"))
                     {
-                        EmitIm2Col(w, plan, block);
+                        EmitIm2Col(w, schedule, block);
                         w.Line($"var dz = buffers.{block.Name}Gradient.AsSpan(s * {block.Outputs}, {block.Outputs});");
-                        if (TransposedWeightGradient(block))
+                        if (transposed)
                         {
                             w.Line($"// dWᵀ = columns · dzᵀ: the {block.Channels} filters as the product's columns, not the {g.PatchSize} patch rows padded to a panel.");
                             w.Line($"var epilogue = new {Kernels}TransposedWeightGradientEpilogue<T>(weightGradient, {g.PatchSize}, accumulate: s > first, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), partL1, partL2);");
@@ -233,24 +233,6 @@ internal static partial class NetworkEmitter
             w.Line();
         }
     }
-
-    /// <summary>Whether a convolution's weight gradient is taken as dWᵀ = columns · dzᵀ: when its patch is narrow beside
-    /// its filter count, so that the filters, as the product's columns, fill the product's panels better than the patch
-    /// rows would (9 patch rows and 32 filters: 2.7× as fast). Without a bias only: the transposed form has no ones
-    /// column for db.</summary>
-    static bool TransposedWeightGradient(BlockPlan block)
-    {
-        const int panel = GemmTuning.PanelFloats;
-        static int Padded(int columns) => (columns + panel - 1) / panel * panel;
-        int patch = block.Geometry!.PatchSize, filters = block.Channels;
-        return !block.HasBias && (long)Padded(filters) * patch < (long)Padded(patch) * filters;
-    }
-
-    /// <summary>Pooling right after a convolution (with nothing of its own to apply) runs per sample inside the
-    /// convolution's loop.</summary>
-    static bool FusedIntoProduct(NetworkPlan plan, BlockPlan pool) =>
-        pool.Kind is BlockKind.MaxPool or BlockKind.AvgPool && pool.InputBlock >= 0 && plan.Blocks[pool.InputBlock].Kind == BlockKind.Conv
-        && pool.Activation == ActivationKind.None && !pool.HasDropout;
 
     static void EmitMaskBeforeProduct(SourceWriter w, BlockPlan block)
     {
@@ -301,12 +283,12 @@ internal static partial class NetworkEmitter
         w.Line($"{Kernels}Arithmetic.Multiply(output, mask);");
     }
 
-    static void EmitLoss(SourceWriter w, NetworkPlan plan)
+    static void EmitLoss(SourceWriter w, PassSchedule schedule)
     {
-        var last = plan.Blocks.Last();
-        var lastCore = plan.Blocks.Last(b => b.IsCore);
-        string kernel = plan.Spec.Loss.ToString();
-        string smoothing = plan.Spec.Loss != Loss.MeanSquaredError && plan.Spec.LabelSmoothing != 0 ? $", labelSmoothing: {Number(plan.Spec.LabelSmoothing)}" : "";
+        var last = schedule.Plan.Blocks.Last();
+        var lastCore = schedule.Plan.Blocks.Last(b => b.IsCore);
+        string kernel = schedule.Plan.Spec.Loss.ToString();
+        string smoothing = schedule.Plan.Spec.Loss != Loss.MeanSquaredError && schedule.Plan.Spec.LabelSmoothing != 0 ? $", labelSmoothing: {Number(schedule.Plan.Spec.LabelSmoothing)}" : "";
         var method = w.Block(
             $"static double LossOf<T>(ActivationBuffers<T> buffers, {ReadOnlySpan}<T> targets, int batch, bool withGradient) {ElementConstraint}");
         w.Line($"// The gradient with respect to the network output lands in {lastCore.Name}'s gradient buffer; Backward turns it into its dZ.");
@@ -316,18 +298,16 @@ internal static partial class NetworkEmitter
         w.Line();
     }
 
-    static void EmitBackward(SourceWriter w, NetworkPlan plan)
+    static void EmitBackward(SourceWriter w, PassSchedule schedule)
     {
-        var blocks = plan.Blocks;
+        var blocks = schedule.Plan.Blocks;
         var cores = blocks.Where(b => b.IsCore).ToList();
         using (w.Block($"static void Backward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Span}<T> gradients, T l1, T l2) {ElementConstraint}"))
         {
             w.Line("bool dropout = buffers.DropoutActive;");
-            var lastCore = cores.Last();
-            var outputChain = Chain(plan, lastCore, null);
-            // Binary cross-entropy's gradient is already taken with respect to the final sigmoid's input.
-            bool fusedSigmoid = plan.Spec.Loss == Loss.BinaryCrossEntropy;
-            if (fusedSigmoid) outputChain[0] = outputChain[0] with { Activation = ActivationKind.None };
+            var lastCore = blocks[schedule.Output.Core];
+            var outputChain = schedule.Output.Steps;
+            bool fusedSigmoid = schedule.Output.SigmoidInLoss;
             if (outputChain.Any(b => b.Activation != ActivationKind.None || b.HasDropout))
             {
                 w.Line($"// dZ of {lastCore.Name} from the loss gradient, through the steps after its core");
@@ -335,19 +315,19 @@ internal static partial class NetworkEmitter
                 w.Line($"var gradient = buffers.{lastCore.Name}Gradient.AsSpan(0, batch * {lastCore.Outputs});");
                 foreach (var step in outputChain) EmitWholeBatchBackwardStep(w, step);
             }
-            else if (plan.Spec.Loss != Loss.MeanSquaredError)
+            else if (schedule.Plan.Spec.Loss != Loss.MeanSquaredError)
                 w.Line($"// dZ of {lastCore.Name} is the fused {(fusedSigmoid ? "sigmoid binary cross-entropy gradient (ŷ − y) / (batch · outputs)" : "softmax cross-entropy gradient (ŷ − y) / batch")}.");
 
             for (int c = cores.Count - 1; c >= 0; c--)
             {
                 var block = cores[c];
-                var previous = c > 0 ? cores[c - 1] : null;
-                bool needsInputGradient = previous is not null && NeedsInputGradient(plan, previous);
+                var previous = schedule.PreviousCore(block);
+                bool needsInputGradient = previous is not null;
                 switch (block.Kind)
                 {
-                    case BlockKind.Dense: EmitDenseBackward(w, plan, block, needsInputGradient ? previous : null); break;
-                    case BlockKind.Conv: EmitConvBackward(w, plan, block, needsInputGradient ? previous : null); break;
-                    case BlockKind.BatchNorm: EmitBatchNormBackward(w, plan, block, needsInputGradient ? previous : null); break;
+                    case BlockKind.Dense: EmitDenseBackward(w, schedule, block, needsInputGradient ? previous : null); break;
+                    case BlockKind.Conv: EmitConvBackward(w, schedule, block, needsInputGradient ? previous : null); break;
+                    case BlockKind.BatchNorm: EmitBatchNormBackward(w, schedule, block, needsInputGradient ? previous : null); break;
                     case BlockKind.PReLU:
                         w.Line($"// {block.Name}: the slopes' gradient and the input's, from the pre-activation");
                         using (w.Block(""))
@@ -355,18 +335,18 @@ internal static partial class NetworkEmitter
                             string ownGradient = $"buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs})";
                             // Without an earlier step to receive it, the input gradient overwrites this block's own buffer.
                             w.Line($"var gradient = {(needsInputGradient ? $"buffers.{previous!.Name}Gradient.AsSpan(0, batch * {previous.Outputs})" : ownGradient)};");
-                            w.Line($"{Kernels}Activations.PReLUBackward<T>({ownGradient}, {BlockInput(plan, block)}, parameters.Slice({block.Name}WeightOffset, {block.Channels}), gradient, gradients.Slice({block.Name}WeightOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
-                            if (needsInputGradient) EmitGradientArrival(w, plan, previous!, block);
+                            w.Line($"{Kernels}Activations.PReLUBackward<T>({ownGradient}, {BlockInput(schedule, block)}, parameters.Slice({block.Name}WeightOffset, {block.Channels}), gradient, gradients.Slice({block.Name}WeightOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
+                            if (needsInputGradient) EmitGradientArrival(w, schedule, previous!, block);
                         }
                         break;
                     default:
                         if (!needsInputGradient) break;
                         string own = $"buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs})";
-                        w.Line($"// {block.Name}: {block.Kind switch { BlockKind.MaxPool => "route the gradient back to the winning inputs", BlockKind.AvgPool => "spread the gradient over the windows", _ => $"the sum passes its gradient to both summands; the skip path takes it where {Source(plan, block)} is consumed" }}");
+                        w.Line($"// {block.Name}: {block.Kind switch { BlockKind.MaxPool => "route the gradient back to the winning inputs", BlockKind.AvgPool => "spread the gradient over the windows", _ => $"the sum passes its gradient to both summands; the skip path takes it where {Source(schedule, block)} is consumed" }}");
                         using (w.Block(""))
                         {
                             w.Line($"var gradient = buffers.{previous!.Name}Gradient.AsSpan(0, batch * {previous.Outputs});");
-                            bool reluInside = ReLUFoldsIntoMaxPool(plan, previous, block);
+                            bool reluInside = schedule[block].ReluFoldedIntoRouting;
                             w.Line(block.Kind switch
                             {
                                 BlockKind.MaxPool when reluInside => $"{Kernels}Pooling.MaxBackward<T>({own}, buffers.{block.Name}Winners.AsSpan(0, batch * {block.Outputs}), gradient, batch, {GeometryOf(block)}, reluOutputs: buffers.{block.Name}Output.AsSpan(0, batch * {block.Outputs})); // {previous.ActivationLayer}'s derivative at each winner",
@@ -374,7 +354,7 @@ internal static partial class NetworkEmitter
                                 BlockKind.AvgPool => $"{Kernels}Pooling.AverageBackward<T>({own}, gradient, batch, {GeometryOf(block)});",
                                 _ => $"{own}.CopyTo(gradient);",
                             });
-                            if (!reluInside) EmitGradientArrival(w, plan, previous, block);
+                            if (!reluInside) EmitGradientArrival(w, schedule, previous, block);
                         }
                         break;
                 }
@@ -383,37 +363,30 @@ internal static partial class NetworkEmitter
         w.Line();
     }
 
-    /// <summary>Max pooling right after a ReLU (nothing else between, no dropout, no skip reading that output) routes each
-    /// gradient only where its window's maximum is positive: that is ReLU′ at the winner, and every other input gets zero
-    /// anyway, so the ReLU's backward pass over the larger tensor folds into the routing.</summary>
-    static bool ReLUFoldsIntoMaxPool(NetworkPlan plan, BlockPlan previous, BlockPlan block) =>
-        block.Kind == BlockKind.MaxPool && block.Activation == ActivationKind.None && !block.HasDropout
-        && previous.Index == block.Index - 1 && previous.Activation == ActivationKind.ReLU && !previous.HasDropout && !SkipsAt(plan, previous).Any();
-
-    static void EmitDenseBackward(SourceWriter w, NetworkPlan plan, BlockPlan block, BlockPlan? previous)
+    static void EmitDenseBackward(SourceWriter w, PassSchedule schedule, BlockPlan block, BlockPlan? previous)
     {
         w.Line($"// {block.Name}: dW{(block.HasBias ? " and db from one pass over dZ and the layer input (the ones column yields db)" : " from dZ and the layer input")}");
         using (w.Block(""))
         {
             w.Line($"var epilogue = new {Kernels}WeightGradientEpilogue<T>(gradients.Slice({block.Name}WeightOffset, {block.Name}WeightLength), {BiasGradient(block)}, {block.Inputs}, false, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), l1, l2);");
-            w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}WeightGradientEpilogue<T>>(buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs}), true, {BlockInput(plan, block)}, false, {block.Outputs}, {block.Inputs}, batch, ref epilogue, appendOnesColumn: {Bool(block.HasBias)});");
+            w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}WeightGradientEpilogue<T>>(buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs}), true, {BlockInput(schedule, block)}, false, {block.Outputs}, {block.Inputs}, batch, ref epilogue, appendOnesColumn: {Bool(block.HasBias)});");
         }
         if (previous is null) return;
-        var chain = Chain(plan, previous, block);
+        var chain = schedule.StepsBetween(previous, block);
         w.Line($"// dZ of {previous.Name} = (dZ of {block.Name} · W) ⊙ each step's derivative, formed in the product's epilogue");
         using (w.Block(""))
         {
             string product = $"buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs}), false, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), false, batch, {block.Inputs}, {block.Outputs}";
-            if (!FusableChain(chain))
+            if (!schedule[block].InputGradientInEpilogue)
             {
                 w.Line($"var gradient = buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs});");
                 w.Line($"var epilogue = new {Kernels}StoreEpilogue<T>(gradient, {previous.Outputs});");
                 w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}StoreEpilogue<T>>({product}, ref epilogue);");
-                EmitGradientArrival(w, plan, previous, block);
+                EmitGradientArrival(w, schedule, previous, block);
                 return;
             }
             var fields = new List<string> { $"Destination = buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs})", "Dropout = dropout" };
-            foreach (var skip in chain.SelectMany(step => SkipsAt(plan, step))) fields.Add($"{skip.Name}Skip = buffers.{skip.Name}Gradient.AsSpan(0, batch * {skip.Outputs})");
+            foreach (var skip in chain.SelectMany(schedule.SkipsAt)) fields.Add($"{skip.Name}Skip = buffers.{skip.Name}Gradient.AsSpan(0, batch * {skip.Outputs})");
             foreach (var step in chain)
             {
                 if (step.HasDropout) fields.Add($"{step.Name}Mask = buffers.{step.Name}Mask.AsSpan(0, batch * {step.Outputs})");
@@ -425,7 +398,7 @@ internal static partial class NetworkEmitter
     }
 
     // dW = Σ_s dZ_s · columns_sᵀ (the ones column adds db); dcolumns_s = Wᵀ · dZ_s, added back onto the image by col2im.
-    static void EmitConvBackward(SourceWriter w, NetworkPlan plan, BlockPlan block, BlockPlan? previous)
+    static void EmitConvBackward(SourceWriter w, PassSchedule schedule, BlockPlan block, BlockPlan? previous)
     {
         w.Line($"// {block.Name}: dW{(block.HasBias ? " and db" : "")} summed over samples{(previous is null ? "" : $", and the gradient of {previous.Name} through col2im")}");
         using (w.Block(""))
@@ -439,10 +412,10 @@ internal static partial class NetworkEmitter
                     w.Line($"{Kernels}Arithmetic.Add(gradients.Slice({block.Name}BiasOffset, {block.BiasLength}), buffers.{block.Name}PartialGradient.AsSpan({block.Name}WeightLength, {block.BiasLength}));");
             }
         }
-        if (previous is not null) EmitArrivalScope(w, plan, previous, block);
+        if (previous is not null) EmitArrivalScope(w, schedule, previous, block);
     }
 
-    static void EmitBatchNormBackward(SourceWriter w, NetworkPlan plan, BlockPlan block, BlockPlan? previous)
+    static void EmitBatchNormBackward(SourceWriter w, PassSchedule schedule, BlockPlan block, BlockPlan? previous)
     {
         w.Line($"// {block.Name}: dγ, dβ and the gradient of its input from its input, μ and 1/σ");
         using (w.Block(""))
@@ -450,52 +423,37 @@ internal static partial class NetworkEmitter
             w.Line($"var gradient = buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs});");
             // The input gradient goes straight to the step before, or (with none) overwrites dy.
             string destination = previous is null ? "gradient" : $"buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs})";
-            w.Line($"{Kernels}BatchNormalization.Backward<T>(gradient, {destination}, {BlockInput(plan, block)}, buffers.{block.Name}Mean, buffers.{block.Name}InverseDeviation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}BiasOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
+            w.Line($"{Kernels}BatchNormalization.Backward<T>(gradient, {destination}, {BlockInput(schedule, block)}, buffers.{block.Name}Mean, buffers.{block.Name}InverseDeviation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}BiasOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
         }
-        if (previous is not null) EmitArrivalScope(w, plan, previous, block);
+        if (previous is not null) EmitArrivalScope(w, schedule, previous, block);
     }
 
-    static void EmitArrivalScope(SourceWriter w, NetworkPlan plan, BlockPlan previous, BlockPlan block)
+    static void EmitArrivalScope(SourceWriter w, PassSchedule schedule, BlockPlan previous, BlockPlan block)
     {
-        var chain = Chain(plan, previous, block);
-        if (!chain.Any(b => SkipsAt(plan, b).Any() || b.Activation != ActivationKind.None || b.HasDropout)) return;
+        var chain = schedule.StepsBetween(previous, block);
+        if (!chain.Any(b => schedule.SkipsAt(b).Any() || b.Activation != ActivationKind.None || b.HasDropout)) return;
         using var scope = w.Block("");
         w.Line($"var gradient = buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs});");
-        EmitGradientArrival(w, plan, previous, block);
+        EmitGradientArrival(w, schedule, previous, block);
     }
 
     /// <summary>The gradient <paramref name="block"/> sent back, now in <c>gradient</c>, becomes the dZ of
     /// <paramref name="previous"/>: walking back over each step between the two, the skip connections that added that
     /// step's output contribute their gradient, then the step applies its derivative.</summary>
-    static void EmitGradientArrival(SourceWriter w, NetworkPlan plan, BlockPlan previous, BlockPlan block)
+    static void EmitGradientArrival(SourceWriter w, PassSchedule schedule, BlockPlan previous, BlockPlan block)
     {
-        foreach (var step in Chain(plan, previous, block))
+        foreach (var step in schedule.StepsBetween(previous, block))
         {
-            foreach (var skip in SkipsAt(plan, step))
+            foreach (var skip in schedule.SkipsAt(step))
                 w.Line($"{Kernels}Arithmetic.Add(gradient, buffers.{skip.Name}Gradient.AsSpan(0, gradient.Length)); // {skip.Name} added {step.Name}'s output");
             EmitWholeBatchBackwardStep(w, step);
         }
     }
 
-    /// <summary>The Add blocks whose skip path reads <paramref name="step"/>'s output: their gradient joins the one
-    /// flowing back into that output.</summary>
-    static IEnumerable<BlockPlan> SkipsAt(NetworkPlan plan, BlockPlan step) =>
-        plan.Blocks.Where(b => b.Kind == BlockKind.Add && b.SourceBlock == step.Index);
+    static string Source(PassSchedule schedule, BlockPlan add) => add.SourceBlock < 0 ? "the network input" : schedule.Plan.Blocks[add.SourceBlock].Name;
 
-    static string Source(NetworkPlan plan, BlockPlan add) => add.SourceBlock < 0 ? "the network input" : plan.Blocks[add.SourceBlock].Name;
-
-    static string OutputOf(NetworkPlan plan, int block, int width) =>
-        block < 0 ? "inputs" : $"buffers.{plan.Blocks[block].Name}Output.AsSpan(0, batch * {width})";
-
-    /// <summary>A gradient flows back into <paramref name="previous"/> only if it or a block before it has parameters.</summary>
-    static bool NeedsInputGradient(NetworkPlan plan, BlockPlan previous) => plan.Blocks.Take(previous.Index + 1).Any(b => b.HasParameters);
-
-    /// <summary>The blocks from <paramref name="from"/> up to (not including) <paramref name="to"/>, last first: the order
-    /// in which their derivatives apply to a gradient flowing back.</summary>
-    static List<BlockPlan> Chain(NetworkPlan plan, BlockPlan from, BlockPlan? to) =>
-        plan.Blocks.Where(b => b.Index >= from.Index && (to is null || b.Index < to.Index)).Reverse().ToList();
-
-    static bool FusableChain(List<BlockPlan> chain) => chain.All(b => b.Activation != ActivationKind.Softmax);
+    static string OutputOf(PassSchedule schedule, int block, int width) =>
+        block < 0 ? "inputs" : $"buffers.{schedule.Plan.Blocks[block].Name}Output.AsSpan(0, batch * {width})";
 
     static string BiasGradient(BlockPlan block) =>
         block.HasBias ? $"gradients.Slice({block.Name}BiasOffset, {block.BiasLength})" : "default";
@@ -535,7 +493,7 @@ internal static partial class NetworkEmitter
         return $"new {Kernels}ConvGeometry({g.Channels}, {g.Height}, {g.Width}, {g.KernelHeight}, {g.KernelWidth}, {g.Stride}, {g.PadTop}, {g.PadLeft}, {g.OutputHeight}, {g.OutputWidth})";
     }
 
-    static void EmitBuffers(SourceWriter w, NetworkPlan plan)
+    static void EmitBuffers(SourceWriter w, PassSchedule schedule)
     {
         using (w.Block("ActivationBuffers<float> FloatBuffers(int batch)"))
         {
@@ -552,7 +510,7 @@ internal static partial class NetworkEmitter
         {
             w.Line("public readonly int Capacity = capacity;");
             w.Line("public bool DropoutActive;");
-            foreach (var block in plan.Blocks)
+            foreach (var block in schedule.Plan.Blocks)
             {
                 void Buffer(string suffix, string size) => w.Line($"public readonly T[] {block.Name}{suffix} = new T[{size}];");
                 string perBatch = $"capacity * {block.Outputs}";
@@ -581,9 +539,9 @@ internal static partial class NetworkEmitter
         w.Line();
     }
 
-    static void EmitEpilogues(SourceWriter w, NetworkPlan plan)
+    static void EmitEpilogues(SourceWriter w, PassSchedule schedule)
     {
-        foreach (var block in plan.Blocks.Where(b => b.IsProduct))
+        foreach (var block in schedule.Plan.Blocks.Where(b => b.IsProduct))
         {
             bool conv = block.Kind == BlockKind.Conv;
             int rowWidth = conv ? block.Geometry!.OutputPixels : block.Outputs;
@@ -629,14 +587,10 @@ internal static partial class NetworkEmitter
             w.Line();
         }
 
-        var cores = plan.Blocks.Where(b => b.IsCore).ToList();
-        for (int c = 1; c < cores.Count; c++)
+        foreach (var block in schedule.Plan.Blocks.Where(b => schedule[b].InputGradientInEpilogue))
         {
-            var block = cores[c];
-            var previous = cores[c - 1];
-            if (block.Kind != BlockKind.Dense || !NeedsInputGradient(plan, previous)) continue;
-            var chain = Chain(plan, previous, block);
-            if (!FusableChain(chain)) continue;
+            if (schedule.PreviousCore(block) is not { } previous) continue;
+            var chain = schedule.StepsBetween(previous, block);
             string steps = chain.Any(b => b.HasDropout || b.Activation != ActivationKind.None) ? string.Join(", then ", chain.Select(StepText)) : "stores it";
             w.Line($"/// <summary>Forms dZ of {previous.Name} on each tile of dZ({block.Name})·W: {steps}.</summary>");
             w.Line(GeneratedCode);
@@ -644,7 +598,7 @@ internal static partial class NetworkEmitter
             {
                 w.Line($"public {Span}<T> Destination;");
                 w.Line("public bool Dropout;");
-                foreach (var skip in chain.SelectMany(step => SkipsAt(plan, step))) w.Line($"public {ReadOnlySpan}<T> {skip.Name}Skip;");
+                foreach (var skip in chain.SelectMany(schedule.SkipsAt)) w.Line($"public {ReadOnlySpan}<T> {skip.Name}Skip;");
                 foreach (var step in chain)
                 {
                     if (step.HasDropout) w.Line($"public {ReadOnlySpan}<T> {step.Name}Mask;");
@@ -656,7 +610,7 @@ internal static partial class NetworkEmitter
                     w.Line($"int at = row * {previous.Outputs} + column;");
                     foreach (var step in chain)
                     {
-                        foreach (var skip in SkipsAt(plan, step))
+                        foreach (var skip in schedule.SkipsAt(step))
                             w.Line($"{Kernels}Arithmetic.Add(values, {skip.Name}Skip.Slice(at, values.Length));");
                         if (step.HasDropout) w.Line($"if (Dropout) {Kernels}Arithmetic.Multiply(values, {step.Name}Mask.Slice(at, values.Length));");
                         if (step.Activation != ActivationKind.None)
@@ -677,8 +631,8 @@ internal static partial class NetworkEmitter
         return parts.Count == 0 ? "copy" : string.Join(", ", parts);
     }
 
-    static string BlockInput(NetworkPlan plan, BlockPlan block) =>
-        block.InputBlock < 0 ? "inputs" : $"buffers.{plan.Blocks[block.InputBlock].Name}Output.AsSpan(0, batch * {block.Inputs})";
+    static string BlockInput(PassSchedule schedule, BlockPlan block) =>
+        block.InputBlock < 0 ? "inputs" : $"buffers.{schedule.Plan.Blocks[block.InputBlock].Name}Output.AsSpan(0, batch * {block.Inputs})";
 
     static string Describe(BlockPlan block)
     {
