@@ -43,7 +43,7 @@ public sealed class NetworkGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(schedules, static (output, schedule) =>
         {
             // A type that cannot hold generated members (not partial, generic, ...) gets nothing: its analyzer error says why.
-            if (schedule.Plan.Spec.CanEmit) output.AddSource(schedule.Plan.Spec.HintName, NetworkEmitter.Emit(schedule));
+            if (schedule.Plan.Spec.CanEmit) output.AddSource(schedule.Plan.Spec.HintName, CpuEmitter.Emit(schedule));
         });
 
         // The GPU twins exist only where the project references NetDsl.Gpu (and so ILGPU).
@@ -52,11 +52,11 @@ public sealed class NetworkGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(schedules.Combine(gpuReferenced), static (output, pair) =>
         {
             var (schedule, gpu) = pair;
-            if (gpu && schedule.Plan.Spec.CanEmit) output.AddSource(schedule.Plan.Spec.HintNameBase + ".Gpu.g.cs", NetworkEmitter.EmitGpu(schedule));
+            if (gpu && schedule.Plan.Spec.CanEmit) output.AddSource(schedule.Plan.Spec.HintNameBase + ".Gpu.g.cs", GpuEmitter.Emit(schedule));
         });
         context.RegisterSourceOutput(gpuReferenced.Combine(schedules.Collect()), static (output, pair) =>
         {
-            if (pair.Left && !pair.Right.IsEmpty) output.AddSource(NetworkEmitter.GpuAccessHintName, NetworkEmitter.EmitGpuAccess());
+            if (pair.Left && !pair.Right.IsEmpty) output.AddSource(GpuEmitter.AccessHintName, GpuEmitter.EmitAccess());
         });
     }
 }

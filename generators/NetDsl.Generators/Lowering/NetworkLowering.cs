@@ -1,5 +1,5 @@
 using System.Linq;
-using NetDsl.Generators.Runtime;
+using NetDsl.Generators.RuntimeSource;
 using NetDsl.Generators.Shared;
 
 namespace NetDsl.Generators.Lowering;

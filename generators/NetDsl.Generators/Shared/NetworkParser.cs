@@ -6,7 +6,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
-using NetDsl.Generators.Runtime;
+using NetDsl.Generators.RuntimeSource;
 
 namespace NetDsl.Generators.Shared;
 

@@ -1,7 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 
-using NetDsl.Generators.Runtime;
+using NetDsl.Generators.RuntimeSource;
 
 namespace NetDsl.Generators.Shared;
 

@@ -2,7 +2,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 
-using NetDsl.Generators.Runtime;
+using NetDsl.Generators.RuntimeSource;
 
 namespace NetDsl.Generators.Shared;
 

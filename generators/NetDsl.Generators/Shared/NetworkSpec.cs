@@ -1,4 +1,4 @@
-using NetDsl.Generators.Runtime;
+using NetDsl.Generators.RuntimeSource;
 
 namespace NetDsl.Generators.Shared;
 

@@ -3,7 +3,7 @@ using System;
 // One definition of the DSL: the generator and the analyzers compile this file too (NETDSL_GENERATOR), in a namespace
 // of their own, to read the enums' values and the attributes' defaults instead of repeating them.
 #if NETDSL_GENERATOR
-namespace NetDsl.Generators.Runtime;
+namespace NetDsl.Generators.RuntimeSource;
 #else
 namespace NetDsl;
 #endif

@@ -3,7 +3,7 @@ using System.ComponentModel;
 
 // The generator compiles this file too (NETDSL_GENERATOR): the geometry it plans is the one the kernels take.
 #if NETDSL_GENERATOR
-namespace NetDsl.Generators.Runtime;
+namespace NetDsl.Generators.RuntimeSource;
 #else
 namespace NetDsl.Kernels;
 #endif

@@ -2,7 +2,7 @@
 // the reason for its value (BLIS keeps such numbers in its bli_cntx_init_* tables). The generator compiles this file
 // too (NETDSL_GENERATOR), so the layouts it chooses use the runtime's numbers.
 #if NETDSL_GENERATOR
-namespace NetDsl.Generators.Runtime;
+namespace NetDsl.Generators.RuntimeSource;
 #else
 namespace NetDsl.Kernels;
 #endif

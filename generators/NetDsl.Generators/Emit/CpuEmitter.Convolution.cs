@@ -1,0 +1,158 @@
+using System.Collections.Generic;
+using System.Linq;
+using NetDsl.Generators.Lowering;
+using NetDsl.Generators.RuntimeSource;
+using NetDsl.Generators.Shared;
+using static NetDsl.Generators.Emit.CSharp;
+
+namespace NetDsl.Generators.Emit;
+
+// Convolutions: per-sample loops (im2col, the product, pooling inside) shared between the cores, forward and backward.
+internal static partial class CpuEmitter
+{
+    // Z[F, OH·OW] = W[F, C·K·K] · im2col(x) per sample: the output lands in (channel, row, column) order directly.
+    // The samples are shared between the cores by the block's loop struct (see EmitSampleLoops).
+    static void EmitConvForward(SourceWriter w, PassSchedule schedule, BlockPlan block)
+    {
+        EmitMaskBeforeProduct(w, block);
+        var fields = new[] { "parameters", "folded", "inputs", "buffers", "batch" }.Concat(ForwardSampleFields(block)).Select(field => $"{field} = {field}");
+        w.Line($"var samples = new {block.Name}ForwardSamples<T> {{ {string.Join(", ", fields)} }};");
+        w.Line($"{Kernels}WorkSharing.ForSamples(ref samples, batch, {ConvWork(block)});");
+    }
+
+    /// <summary>The pass's locals a convolution's per-sample forward body reads.</summary>
+    static IEnumerable<string> ForwardSampleFields(BlockPlan block)
+    {
+        yield return "output";
+        if (block.KeepsActivation || block.Activation == ActivationKind.Softmax) yield return "activation";
+        if (block.HasDropout && block.Activation != ActivationKind.Softmax)
+        {
+            yield return "mask";
+            yield return "dropout";
+        }
+    }
+
+    /// <summary>Multiply-adds of one sample's convolution product.</summary>
+    static long ConvWork(BlockPlan block) => (long)block.Channels * block.Geometry!.OutputPixels * block.Geometry.PatchSize;
+
+    static void EmitConvForwardSample(SourceWriter w, PassSchedule schedule, BlockPlan block)
+    {
+        var g = block.Geometry!;
+        int patch = g.PatchSize * g.OutputPixels;
+        EmitIm2Col(w, schedule, block);
+        w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, $".Slice(s * {block.Outputs}, {block.Outputs})"))} }};");
+        w.Line($"{Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({Weights(block)}, false, columns, false, {block.Channels}, {g.OutputPixels}, {g.PatchSize}, ref epilogue);");
+        if (schedule.PoolInside(block) is { } pool)
+        {
+            string sample = $".Slice(s * {block.Outputs}, {block.Outputs})";
+            string pooled = $"buffers.{pool.Name}Output.AsSpan(s * {pool.Outputs}, {pool.Outputs})";
+            w.Line(pool.Kind == BlockKind.MaxPool
+                ? $"{Kernels}Pooling.MaxForward(output{sample}, {pooled}, buffers.{pool.Name}Winners.AsSpan(s * {pool.Outputs}, {pool.Outputs}), 1, {GeometryOf(pool)});"
+                : $"{Kernels}Pooling.AverageForward(output{sample}, {pooled}, 1, {GeometryOf(pool)});");
+        }
+    }
+
+    /// <summary>A sample's patch matrix, built in its core's own columns buffer: it stays in L2 for the product that
+    /// reads it, and backward builds it again rather than keeping every sample's (the batch's would be several times
+    /// the activations, written once and read once from memory).</summary>
+    static void EmitIm2Col(SourceWriter w, PassSchedule schedule, BlockPlan block)
+    {
+        int patch = block.Geometry!.PatchSize * block.Geometry.OutputPixels;
+        w.Line($"var columns = buffers.{block.Name}Columns.AsSpan(part * {patch}, {patch});");
+        w.Line($"{Kernels}Convolution.Im2Col({BlockInput(schedule, block)}.Slice(s * {block.Inputs}, {block.Inputs}), columns, {GeometryOf(block)});");
+    }
+
+    /// <summary>One struct per convolution and direction holding what its per-sample body reads, so the samples can be
+    /// shared between the cores without a closure. Its fields carry the names of the pass's locals, so the body reads as
+    /// it would inline.</summary>
+    static void EmitSampleLoops(SourceWriter w, PassSchedule schedule)
+    {
+        var cores = schedule.Plan.Blocks.Where(b => b.IsCore).ToList();
+        foreach (var block in schedule.Plan.Blocks.Where(b => b.Kind == BlockKind.Conv))
+        {
+            w.Line($"/// <summary>{block.Name}'s forward pass for a range of samples: im2col, the product with its epilogue{(schedule.PoolInside(block) is not null ? ", the pooling that follows" : "")}.</summary>");
+            w.Line(GeneratedCode);
+            using (w.Block($"ref struct {block.Name}ForwardSamples<T> : {Kernels}ISampleLoop {ElementConstraint}"))
+            {
+                w.Line($"public {ReadOnlySpan}<T> parameters, folded, inputs;");
+                w.Line("public ActivationBuffers<T> buffers;");
+                w.Line("public int batch;");
+                foreach (var field in ForwardSampleFields(block))
+                    w.Line(field == "dropout" ? "public bool dropout;" : $"public {Span}<T> {field};");
+                w.Line();
+                using (w.Block("public void Run(int first, int last, int part)"))
+                using (w.Block("for (int s = first; s < last; s++)"))
+                    EmitConvForwardSample(w, schedule, block);
+            }
+            w.Line();
+
+            var previous = schedule.PreviousCore(block);
+            w.Line($"/// <summary>{block.Name}'s backward pass for a range of samples: part 0 sums dW{(block.HasBias ? " and db" : "")} into the gradient, part 1 into {block.Name}PartialGradient{(previous is null ? "" : $"; each sample's input gradient goes to {previous.Name} through col2im")}.</summary>");
+            w.Line(GeneratedCode);
+            using (w.Block($"ref struct {block.Name}BackwardSamples<T> : {Kernels}ISampleLoop {ElementConstraint}"))
+            {
+                w.Line($"public {ReadOnlySpan}<T> parameters, inputs;");
+                w.Line($"public {Span}<T> gradients;");
+                w.Line("public ActivationBuffers<T> buffers;");
+                w.Line("public int batch;");
+                w.Line("public T l1, l2;");
+                w.Line();
+                using (w.Block("public void Run(int first, int last, int part)"))
+                {
+                    var g = block.Geometry!;
+                    int patch = g.PatchSize * g.OutputPixels;
+                    string partial = $"buffers.{block.Name}PartialGradient";
+                    w.Line($"var weightGradient = part == 0 ? gradients.Slice({block.Name}WeightOffset, {block.Name}WeightLength) : {partial}.AsSpan(0, {block.Name}WeightLength);");
+                    bool transposed = schedule[block].WeightGradient == WeightGradientForm.Transposed;
+                    if (!transposed)
+                        w.Line(block.HasBias
+                            ? $"var biasGradient = part == 0 ? gradients.Slice({block.Name}BiasOffset, {block.BiasLength}) : {partial}.AsSpan({block.Name}WeightLength, {block.BiasLength});"
+                            : $"var biasGradient = default({Span}<T>);");
+                    w.Line("// Regularization joins the weight gradient once, in part 0.");
+                    w.Line("T partL1 = part == 0 ? l1 : T.Zero, partL2 = part == 0 ? l2 : T.Zero;");
+                    if (previous is not null) w.Line($"var columnGradient = buffers.{block.Name}ColumnGradient.AsSpan(part * {patch}, {patch});");
+                    using (w.Block("for (int s = first; s < last; s++)"))
+                    {
+                        EmitIm2Col(w, schedule, block);
+                        w.Line($"var dz = buffers.{block.Name}Gradient.AsSpan(s * {block.Outputs}, {block.Outputs});");
+                        if (transposed)
+                        {
+                            w.Line($"// dWᵀ = columns · dzᵀ: the {block.Channels} filters as the product's columns, not the {g.PatchSize} patch rows padded to a panel.");
+                            w.Line($"var epilogue = new {Kernels}TransposedWeightGradientEpilogue<T>(weightGradient, {g.PatchSize}, accumulate: s > first, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), partL1, partL2);");
+                            w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}TransposedWeightGradientEpilogue<T>>(columns, false, dz, true, {g.PatchSize}, {block.Channels}, {g.OutputPixels}, ref epilogue);");
+                        }
+                        else
+                        {
+                            w.Line($"var epilogue = new {Kernels}WeightGradientEpilogue<T>(weightGradient, biasGradient, {g.PatchSize}, accumulate: s > first, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), partL1, partL2);");
+                            w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}WeightGradientEpilogue<T>>(dz, false, columns, true, {block.Channels}, {g.PatchSize}, {g.OutputPixels}, ref epilogue, appendOnesColumn: {Bool(block.HasBias)});");
+                        }
+                        if (previous is null) continue;
+                        w.Line($"var store = new {Kernels}StoreEpilogue<T>(columnGradient, {g.OutputPixels});");
+                        w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}StoreEpilogue<T>>(parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), true, dz, false, {g.PatchSize}, {g.OutputPixels}, {block.Channels}, ref store);");
+                        w.Line($"var image = buffers.{previous.Name}Gradient.AsSpan(s * {block.Inputs}, {block.Inputs});");
+                        w.Line($"{Kernels}Convolution.Col2Im<T>(columnGradient, image, {GeometryOf(block)});");
+                    }
+                }
+            }
+            w.Line();
+        }
+    }
+
+    // dW = Σ_s dZ_s · columns_sᵀ (the ones column adds db); dcolumns_s = Wᵀ · dZ_s, added back onto the image by col2im.
+    static void EmitConvBackward(SourceWriter w, PassSchedule schedule, BlockPlan block, BlockPlan? previous)
+    {
+        w.Line($"// {block.Name}: dW{(block.HasBias ? " and db" : "")} summed over samples{(previous is null ? "" : $", and the gradient of {previous.Name} through col2im")}");
+        using (w.Block(""))
+        {
+            w.Line($"var samples = new {block.Name}BackwardSamples<T> {{ parameters = parameters, inputs = inputs, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 }};");
+            using (w.Block($"if ({Kernels}WorkSharing.ForSamples(ref samples, batch, {2 * ConvWork(block)}))"))
+            {
+                w.Line("// The second core summed its samples apart; add them in.");
+                w.Line($"{Kernels}Arithmetic.Add(gradients.Slice({block.Name}WeightOffset, {block.Name}WeightLength), buffers.{block.Name}PartialGradient.AsSpan(0, {block.Name}WeightLength));");
+                if (block.HasBias)
+                    w.Line($"{Kernels}Arithmetic.Add(gradients.Slice({block.Name}BiasOffset, {block.BiasLength}), buffers.{block.Name}PartialGradient.AsSpan({block.Name}WeightLength, {block.BiasLength}));");
+            }
+        }
+        if (previous is not null) EmitArrivalScope(w, schedule, previous, block);
+    }
+}

@@ -1,0 +1,181 @@
+using System.Collections.Generic;
+using System.Linq;
+using NetDsl.Generators.Lowering;
+using NetDsl.Generators.RuntimeSource;
+using NetDsl.Generators.Shared;
+using static NetDsl.Generators.Emit.CSharp;
+
+namespace NetDsl.Generators.Emit;
+
+// The forward pass and the loss: one straight-line method, every fused step an epilogue struct.
+internal static partial class CpuEmitter
+{
+    static void EmitForward(SourceWriter w, PassSchedule schedule)
+    {
+        var method = w.Block(
+            $"static void Forward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Runtime}PassMode mode, ulong dropoutSeed, {Span}<float> statistics, bool updateStatistics, {ReadOnlySpan}<T> folded, {ReadOnlySpan}<double> dropoutRates, {Kernels}QuantizedDense[]? quantized, {Kernels}InputMajorDense[]? inputMajor) {ElementConstraint}");
+        w.Line($"bool dropout = mode == {Runtime}PassMode.Training;");
+        if (schedule.Plan.Blocks.Any(b => b.Kind == BlockKind.BatchNorm)) w.Line($"bool training = mode != {Runtime}PassMode.Inference;");
+        w.Line("buffers.DropoutActive = dropout;");
+        foreach (var block in schedule.Plan.Blocks)
+        {
+            w.Line($"// {Describe(block)}");
+            if (schedule[block].RunsInsideOf >= 0)
+            {
+                w.Line($"// computed sample by sample in {schedule.Plan.Blocks[block.InputBlock].Name}'s loop, while its output is in cache");
+                continue;
+            }
+            using var scope = w.Block("");
+            string n = $"batch * {block.Outputs}";
+            w.Line($"var output = buffers.{block.Name}Output.AsSpan(0, {n});");
+            if (block.KeepsActivation)
+                w.Line($"var activation = dropout ? buffers.{block.Name}Activation.AsSpan(0, {n}) : output;");
+            else if (!block.IsProduct || block.Activation == ActivationKind.Softmax)
+                w.Line("var activation = output;");
+            switch (block.Kind)
+            {
+                case BlockKind.Dense: EmitDenseForward(w, schedule, block); break;
+                case BlockKind.Conv: EmitConvForward(w, schedule, block); break;
+                case BlockKind.BatchNorm:
+                    string common = $"batch, {block.Channels}, {block.Spatial}, parameters.Slice({block.Name}WeightOffset, {block.Channels}), parameters.Slice({block.Name}BiasOffset, {block.Channels})";
+                    string running = $"statistics.Slice({block.StatisticsOffset}, {2 * block.Channels})";
+                    // A ReLU right after it is taken in the training pass that writes the output.
+                    bool relu = block.Activation == ActivationKind.ReLU;
+                    w.Line("if (training)");
+                    w.Line($"    {Kernels}BatchNormalization.TrainingForward({BlockInput(schedule, block)}, activation, {common}, buffers.{block.Name}Mean, buffers.{block.Name}InverseDeviation, updateStatistics ? {running} : default, {Number(block.Momentum)}, {Number(block.Epsilon)}{(relu ? ", relu: true" : "")});");
+                    using (w.Block("else"))
+                    {
+                        w.Line($"{BlockInput(schedule, block)}.CopyTo(activation);");
+                        if (block.InputBlock >= 0 && schedule.Plan.Blocks[block.InputBlock].IsFolded)
+                        {
+                            w.Line($"// With folding on, {schedule.Plan.Blocks[block.InputBlock].Name} already produced the normalized values.");
+                            w.Line("if (folded.IsEmpty)");
+                            w.Line($"    {Kernels}BatchNormalization.InferenceForward(activation, {common}, {running}, {Number(block.Epsilon)});");
+                        }
+                        else w.Line($"{Kernels}BatchNormalization.InferenceForward(activation, {common}, {running}, {Number(block.Epsilon)});");
+                        if (relu) w.Line(ActivationForward(block, "activation"));
+                    }
+                    if (relu)
+                    {
+                        if (block.HasDropout) EmitDropoutOnWholeBatch(w, block, maskDrawn: false);
+                    }
+                    else EmitActivationAndDropout(w, block);
+                    break;
+                case BlockKind.MaxPool:
+                    w.Line($"{Kernels}Pooling.MaxForward({BlockInput(schedule, block)}, activation, buffers.{block.Name}Winners.AsSpan(0, {n}), batch, {GeometryOf(block)});");
+                    EmitActivationAndDropout(w, block);
+                    break;
+                case BlockKind.AvgPool:
+                    w.Line($"{Kernels}Pooling.AverageForward({BlockInput(schedule, block)}, activation, batch, {GeometryOf(block)});");
+                    EmitActivationAndDropout(w, block);
+                    break;
+                case BlockKind.PReLU:
+                    w.Line($"{Kernels}Activations.PReLU({BlockInput(schedule, block)}, activation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
+                    EmitActivationAndDropout(w, block);
+                    break;
+                case BlockKind.Add:
+                    w.Line($"{BlockInput(schedule, block)}.CopyTo(activation);");
+                    w.Line($"{Kernels}Arithmetic.Add(activation, {OutputOf(schedule, block.SourceBlock, block.Outputs)});");
+                    EmitActivationAndDropout(w, block);
+                    break;
+                default:
+                    w.Line($"{BlockInput(schedule, block)}.CopyTo(activation);");
+                    EmitActivationAndDropout(w, block);
+                    break;
+            }
+        }
+        method.Dispose();
+        w.Line();
+    }
+
+    static void EmitDenseForward(SourceWriter w, PassSchedule schedule, BlockPlan block)
+    {
+        EmitMaskBeforeProduct(w, block);
+        w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, ""))} }};");
+        // Predictions with int8 weights, and float predictions of a few rows, take the same epilogue after their own product.
+        w.Line($"if (quantized is not null) {Kernels}QuantizedGemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(schedule, block)}, quantized[{DenseIndex(schedule, block)}], batch, ref epilogue);");
+        w.Line($"else if (inputMajor is not null && batch < inputMajor[{DenseIndex(schedule, block)}].RowLimit) {Kernels}InputMajorGemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(schedule, block)}, inputMajor[{DenseIndex(schedule, block)}], batch, ref epilogue);");
+        w.Line($"else {Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(schedule, block)}, false, {Weights(block)}, true, batch, {block.Outputs}, {block.Inputs}, ref epilogue);");
+        if (block.Activation == ActivationKind.Softmax)
+        {
+            w.Line($"{Kernels}Activations.SoftmaxRows(activation, {block.Outputs});");
+            if (block.HasDropout) EmitDropoutOnWholeBatch(w, block, maskDrawn: true);
+        }
+    }
+
+    /// <summary>The Dense block's place among the network's Dense blocks: its slot in the int8 weights.</summary>
+    static int DenseIndex(PassSchedule schedule, BlockPlan block) => schedule.Plan.DenseBlocks.ToList().IndexOf(block);
+
+    static void EmitMaskBeforeProduct(SourceWriter w, BlockPlan block)
+    {
+        if (!block.HasDropout) return;
+        w.Line($"var mask = buffers.{block.Name}Mask.AsSpan(0, batch * {block.Outputs});");
+        w.Line($"if (dropout) {Kernels}Dropout.FillMask(mask, dropoutRates[{block.DropoutIndex}], dropoutSeed, {block.Index});");
+    }
+
+    static string Weights(BlockPlan block) => block.IsFolded
+        ? $"(folded.IsEmpty ? parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength) : folded.Slice({block.FoldOffset}, {block.Name}WeightLength))"
+        : $"parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength)";
+
+    static IEnumerable<string> ForwardEpilogueFields(BlockPlan block, string slice)
+    {
+        if (block.HasBias) yield return $"Bias = parameters.Slice({block.Name}BiasOffset, {block.BiasLength})";
+        if (block.IsFolded) yield return $"Bias = folded.IsEmpty ? default : folded.Slice({block.FoldOffset + block.WeightLength}, {block.Channels})";
+        yield return $"Output = output{slice}";
+        if (block.KeepsActivation || block.Activation == ActivationKind.Softmax) yield return $"Activation = activation{slice}";
+        if (block.HasDropout && block.Activation != ActivationKind.Softmax)
+        {
+            yield return $"Mask = mask{slice}";
+            yield return "Dropout = dropout";
+        }
+    }
+
+    /// <summary>A core step's activation and dropout over the whole batch, for steps that are not a product.</summary>
+    static void EmitActivationAndDropout(SourceWriter w, BlockPlan block)
+    {
+        if (block.Activation == ActivationKind.Softmax) w.Line($"{Kernels}Activations.SoftmaxRows(activation, {block.Outputs});");
+        else if (block.Activation != ActivationKind.None) w.Line(ActivationForward(block, "activation"));
+        if (block.HasDropout) EmitDropoutOnWholeBatch(w, block, maskDrawn: false);
+    }
+
+    /// <summary>Dropout over the whole batch, for steps outside a product's epilogue. A Dense block drew its mask
+    /// before the product.</summary>
+    static void EmitDropoutOnWholeBatch(SourceWriter w, BlockPlan block, bool maskDrawn)
+    {
+        using var scope = w.Block("if (dropout)");
+        if (!maskDrawn)
+        {
+            w.Line($"var mask = buffers.{block.Name}Mask.AsSpan(0, batch * {block.Outputs});");
+            w.Line($"{Kernels}Dropout.FillMask(mask, dropoutRates[{block.DropoutIndex}], dropoutSeed, {block.Index});");
+        }
+        if (block.KeepsActivation) w.Line("activation.CopyTo(output);");
+        w.Line($"{Kernels}Arithmetic.Multiply(output, mask);");
+    }
+
+    static void EmitLoss(SourceWriter w, PassSchedule schedule)
+    {
+        var last = schedule.Plan.Blocks.Last();
+        var lastCore = schedule.Plan.Blocks.Last(b => b.IsCore);
+        string kernel = schedule.Plan.Spec.Loss.ToString();
+        string smoothing = schedule.Plan.Spec.Loss != Loss.MeanSquaredError && schedule.Plan.Spec.LabelSmoothing != 0 ? $", labelSmoothing: {Number(schedule.Plan.Spec.LabelSmoothing)}" : "";
+        var method = w.Block(
+            $"static double LossOf<T>(ActivationBuffers<T> buffers, {ReadOnlySpan}<T> targets, int batch, bool withGradient) {ElementConstraint}");
+        w.Line($"// The gradient with respect to the network output lands in {lastCore.Name}'s gradient buffer; Backward turns it into its dZ.");
+        w.Line($"var gradient = withGradient ? buffers.{lastCore.Name}Gradient.AsSpan(0, batch * OutputSize) : default;");
+        w.Line($"return {Kernels}LossKernels.{kernel}<T>(buffers.{last.Name}Output.AsSpan(0, batch * OutputSize), targets, gradient, batch, OutputSize{smoothing});");
+        method.Dispose();
+        w.Line();
+    }
+
+    static string ActivationForward(BlockPlan block, string values) => block.Activation switch
+    {
+        ActivationKind.LeakyReLU or ActivationKind.ELU => $"{Kernels}Activations.{block.Activation}({values}, T.CreateTruncating({Number(block.ActivationParameter)}));",
+        _ => $"{Kernels}Activations.{block.Activation}({values});",
+    };
+
+    static string BlockInput(PassSchedule schedule, BlockPlan block) =>
+        block.InputBlock < 0 ? "inputs" : $"buffers.{schedule.Plan.Blocks[block.InputBlock].Name}Output.AsSpan(0, batch * {block.Inputs})";
+
+    static string OutputOf(PassSchedule schedule, int block, int width) =>
+        block < 0 ? "inputs" : $"buffers.{schedule.Plan.Blocks[block].Name}Output.AsSpan(0, batch * {width})";
+}
