@@ -41,7 +41,7 @@ if (args is ["interleaved", ..])
     Compare("mlp-infer-b1-int8", new Prediction(new BenchMlp { InferencePrecision = NetDsl.InferencePrecision.Int8 }, 1), mlpInference, pairs, microseconds: true);
     var dense = new DenseLayer(2048);
     Compare("dense2048-fwd-bwd", dense, DenseStep(2048), pairs, target: 1, flopsPerRun: dense.FlopsPerRun);
-    Compare("cnn-step-b64", new TrainingStep(new BenchCnn(), 64, true), TrainingStep(Cnn(), 64, 784, 10, classify: true), pairs, target: 1.5);
+    Compare("cnn-step-b64", new TrainingStep(new FashionMnist.FashionCnn(), 64, true), TrainingStep(Cnn(), 64, 784, 10, classify: true), pairs, target: 1.5);
     Compare("tiny-step-b64", new TrainingStep(new TinyMlp(), 64, false), TrainingStep(Tiny(), 64, 4, 4, classify: false), pairs, target: 10);
     Compare("tiny-step-b1", new TrainingStep(new TinyMlp(), 1, false), TrainingStep(Tiny(), 1, 4, 4, classify: false), pairs, target: 10);
     return;

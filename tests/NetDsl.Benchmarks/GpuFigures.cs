@@ -30,7 +30,7 @@ public static class GpuFigures
         var narrow = new NarrowMlp();
         using (var twin = narrow.ToGpu(device))
             Print(output, "gpu-narrow-step-b262144", Rate(twin, narrow, (1 << 18) / shrink), "samples/s");
-        var cnn = new BenchCnn();
+        var cnn = new FashionMnist.FashionCnn();
         using (var twin = cnn.ToGpu(device))
         {
             Print(output, "gpu-cnn-step-b64", Rate(twin, cnn, Math.Max(2, 64 / shrink)), "samples/s");

@@ -13,7 +13,7 @@ if (args is ["profile", var name, var seconds])
 {
     Workload workload = name switch
     {
-        "cnn" => new TrainingStep(new BenchCnn(), 64, true),
+        "cnn" => new TrainingStep(new FashionMnist.FashionCnn(), 64, true),
         "mlp" => new TrainingStep(new BenchMlp(), 128, true),
         "mlp32" => new TrainingStep(new BenchMlp(), 32, true),
         "dense" => new DenseLayer(2048),

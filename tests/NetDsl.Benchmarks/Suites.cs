@@ -41,7 +41,7 @@ public class DenseLayer2048
 [MemoryDiagnoser]
 public class CnnTrainingStep
 {
-    readonly TrainingStep step = new(new BenchCnn(), 64, true);
+    readonly TrainingStep step = new(new FashionMnist.FashionCnn(), 64, true);
 
     [Benchmark] public void Step() => step.Run();
 }

@@ -21,7 +21,7 @@ public class AllocationTests
     [Fact]
     public void Training_steps_and_predictions_allocate_nothing_after_warm_up()
     {
-        var network = new FashionSizedMlp(seed: 1);
+        var network = new FashionMlp(seed: 1);
         var x = TestData.Uniform(64 * 784, 1, 0, 1);
         var y = TestData.OneHot(64, 10, 2);
         var outputs = new float[64 * 10];

@@ -9,12 +9,12 @@ public class GeneratedNetworkTests
     [Fact]
     public void Constants_and_parameter_layout_follow_from_the_declared_shapes()
     {
-        Assert.Equal(784, FashionSizedMlp.InputSize);
-        Assert.Equal(10, FashionSizedMlp.OutputSize);
-        Assert.Equal(784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10, FashionSizedMlp.ParameterCount);
-        Assert.Equal(784 * 256, FashionSizedMlp.Hidden1WeightLength);
-        Assert.Equal(784 * 256, FashionSizedMlp.Hidden1BiasOffset);
-        INeuralNetwork network = new FashionSizedMlp();
+        Assert.Equal(784, FashionMlp.InputSize);
+        Assert.Equal(10, FashionMlp.OutputSize);
+        Assert.Equal(784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10, FashionMlp.ParameterCount);
+        Assert.Equal(784 * 256, FashionMlp.Hidden1WeightLength);
+        Assert.Equal(784 * 256, FashionMlp.Hidden1BiasOffset);
+        INeuralNetwork network = new FashionMlp();
         int offset = 0;
         foreach (var tensor in network.ParameterTensors)
         {
@@ -31,23 +31,23 @@ public class GeneratedNetworkTests
     [Fact]
     public void Summary_lists_every_layer_with_shape_and_parameters()
     {
-        Assert.Equal(["Pixels", "Hidden1", "Act1", "Drop1", "Hidden2", "Act2", "Drop2", "Logits"], FashionSizedMlp.Summary.Select(l => l.Name));
-        Assert.Equal(200_960, FashionSizedMlp.Summary[1].ParameterCount);
+        Assert.Equal(["Pixels", "Hidden1", "Act1", "Drop1", "Hidden2", "Act2", "Drop2", "Logits"], FashionMlp.Summary.Select(l => l.Name));
+        Assert.Equal(200_960, FashionMlp.Summary[1].ParameterCount);
         Assert.Equal("(2, 3)", SigmoidRegressor.Summary[0].ShapeText);
-        Assert.Contains("Total parameters: 235,146", FashionSizedMlp.SummaryTable);
-        Assert.Contains("Hidden2 (Dense)", FashionSizedMlp.SummaryTable);
-        var network = new FashionSizedMlp();
-        Assert.Same(FashionSizedMlp.Summary[4], network.Hidden2);
+        Assert.Contains("Total parameters: 235,146", FashionMlp.SummaryTable);
+        Assert.Contains("Hidden2 (Dense)", FashionMlp.SummaryTable);
+        var network = new FashionMlp();
+        Assert.Same(FashionMlp.Summary[4], network.Hidden2);
     }
 
     [Fact]
     public void Memory_plan_counts_parameters_gradients_adam_state_and_cached_activations()
     {
-        var plan = FashionSizedMlp.PlanMemory(128);
+        var plan = FashionMlp.PlanMemory(128);
         Assert.Equal(235_146L * 4, plan.ParameterBytes);
         Assert.Equal(2 * plan.ParameterBytes, plan.OptimizerStateBytes);
         // Hidden1 and Hidden2 keep output, activation, mask and dZ; Logits keeps output and dZ.
-        Assert.Equal(4 * 256 + 4 * 128 + 2 * 10, FashionSizedMlp.ActivationValuesPerSample);
+        Assert.Equal(4 * 256 + 4 * 128 + 2 * 10, FashionMlp.ActivationValuesPerSample);
         Assert.Equal((4 * 256 + 4 * 128 + 2 * 10) * 128L * 4, plan.ActivationBytes);
         // A CNN: the convolution (3×6×6) and BatchNorm keep output and gradient each (no patch matrices per sample, no
         // x̂), the pooling (3×3×3) output, gradient and winners, Hidden output, activation, mask and dZ, Out output and dZ.
@@ -57,17 +57,17 @@ public class GeneratedNetworkTests
     [Fact]
     public void The_same_seed_gives_the_same_weights_and_he_init_has_variance_two_over_fan_in()
     {
-        var a = new FashionSizedMlp(seed: 4);
-        var b = new FashionSizedMlp(seed: 4);
+        var a = new FashionMlp(seed: 4);
+        var b = new FashionMlp(seed: 4);
         Assert.True(a.Parameters.SequenceEqual(b.Parameters));
-        Assert.False(a.Parameters.SequenceEqual(new FashionSizedMlp(seed: 5).Parameters));
-        var weights = a.Parameters.Slice(FashionSizedMlp.Hidden1WeightOffset, FashionSizedMlp.Hidden1WeightLength).ToArray();
+        Assert.False(a.Parameters.SequenceEqual(new FashionMlp(seed: 5).Parameters));
+        var weights = a.Parameters.Slice(FashionMlp.Hidden1WeightOffset, FashionMlp.Hidden1WeightLength).ToArray();
         double mean = weights.Average(w => (double)w);
         double variance = weights.Average(w => (w - mean) * (w - mean));
         // 200,704 samples: the sample variance is within 1% of 2/784 with overwhelming probability.
         Assert.InRange(variance, 2.0 / 784 * 0.99, 2.0 / 784 * 1.01);
         Assert.InRange(mean, -1e-3, 1e-3);
-        Assert.All(a.Parameters.Slice(FashionSizedMlp.Hidden1BiasOffset, FashionSizedMlp.Hidden1BiasLength).ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(a.Parameters.Slice(FashionMlp.Hidden1BiasOffset, FashionMlp.Hidden1BiasLength).ToArray(), v => Assert.Equal(0f, v));
     }
 
     [Fact]
@@ -92,7 +92,7 @@ public class GeneratedNetworkTests
         var targets = TestData.OneHot(64, 10, 72);
         float[] TrainAndPredict(Barrier? predictions)
         {
-            var network = new FashionSizedMlp(seed: 3);
+            var network = new FashionMlp(seed: 3);
             var adam = new Adam(1e-3);
             for (int step = 0; step < 30; step++) network.TrainStep(inputs, targets, adam);
             var results = new List<float>(network.Parameters.ToArray());

@@ -135,7 +135,7 @@ public class GradientCheckTests(ITestOutputHelper output)
     [Fact]
     public void Fashion_sized_network_passes_a_sampled_check()
     {
-        var network = new FashionSizedMlp(seed: 2);
+        var network = new FashionMlp(seed: 2);
         var random = new Rng(4);
         var theta = network.Parameters;
         foreach (var tensor in ((INeuralNetwork)network).ParameterTensors)

@@ -152,7 +152,7 @@ public class InputMajorTests
     {
         INeuralNetwork network = name switch
         {
-            "mlp" => new FashionSizedMlp(seed: 4),
+            "mlp" => new FashionMlp(seed: 4),
             "folded" => new DenseNorm(seed: 2).WithSpreadStatistics(),
             "unfolded" => new DenseNorm(seed: 2) { FoldBatchNormAtInference = false }.WithSpreadStatistics(),
             "cnn" => new MixedCnn(seed: 3),
@@ -161,7 +161,7 @@ public class InputMajorTests
             "zoo" => new ActivationZoo(seed: 8),
             "tagger" => new BinaryTagger(seed: 9),
             "parametric" => new ParametricNet(seed: 10),
-            "int8" => new FashionSizedMlp(seed: 4) { InferencePrecision = InferencePrecision.Int8 },
+            "int8" => new FashionMlp(seed: 4) { InferencePrecision = InferencePrecision.Int8 },
             _ => new ResidualCnn(seed: 6),
         };
         int inputs = network.InputSize, outputs = network.OutputSize;

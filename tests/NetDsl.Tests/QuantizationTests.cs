@@ -184,7 +184,7 @@ public class QuantizationTests
     [Fact]
     public void An_int8_network_follows_the_scheme_layer_by_layer_and_evaluates_its_loss_in_float()
     {
-        var network = new FashionSizedMlp(seed: 3);
+        var network = new FashionMlp(seed: 3);
         int batch = 5;
         var x = TestData.Uniform(batch * 784, 4, -1, 3);
         var targets = TestData.OneHot(batch, 10, 5);

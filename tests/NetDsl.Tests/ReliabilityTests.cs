@@ -61,7 +61,7 @@ public class ReliabilityTests
     [Fact]
     public void One_instance_used_from_two_threads_at_once_throws_a_clear_error()
     {
-        var network = new FashionSizedMlp(seed: 1);
+        var network = new FashionMlp(seed: 1);
         var x = TestData.Uniform(64 * 784, 1, 0, 1);
         var y = TestData.OneHot(64, 10, 2);
         var outputs = new float[64 * 10];
@@ -87,7 +87,7 @@ public class ReliabilityTests
         foreach (var thread in threads) thread.Join();
         var error = errors[0] ?? errors[1];
         Assert.NotNull(error);
-        Assert.Contains("FashionSizedMlp is already running a pass on thread", error.Message);
+        Assert.Contains("FashionMlp is already running a pass on thread", error.Message);
         // Used from one thread again, the instance works (the guard was released).
         network.PredictBatch(x, outputs);
         network.TrainStep(x, y, optimizer);
@@ -135,9 +135,9 @@ public class ReliabilityTests
     [Fact]
     public void Data_of_the_wrong_width_names_the_input_layer_and_both_shapes()
     {
-        var network = new FashionSizedMlp(seed: 1);
+        var network = new FashionMlp(seed: 1);
         var narrow = new Dataset(new float[8 * 392], new int[8], [392], 10);
         var error = Assert.Throws<ArgumentException>(() => Trainer.Fit(network, new Sgd(0.1), narrow, null, new TrainingOptions { Epochs = 1 }));
-        Assert.Contains("FashionSizedMlp's input 'Pixels' takes 784 values per sample, shape (784), but the samples of train hold 392, shape (392)", error.Message);
+        Assert.Contains("FashionMlp's input 'Pixels' takes 784 values per sample, shape (784), but the samples of train hold 392, shape (392)", error.Message);
     }
 }

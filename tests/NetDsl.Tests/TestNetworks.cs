@@ -2,20 +2,6 @@ using NetDsl;
 
 namespace NetDsl.Tests;
 
-/// <summary>The sample's architecture at full size.</summary>
-[Network(Loss = Loss.SoftmaxCrossEntropy)]
-public partial class FashionSizedMlp
-{
-    [Input(784)] public partial Layer Pixels { get; }
-    [Dense(256, Init = Init.He)] public partial Layer Hidden1 { get; }
-    [ReLU] public partial Layer Act1 { get; }
-    [Dropout(0.2)] public partial Layer Drop1 { get; }
-    [Dense(128, Init = Init.He)] public partial Layer Hidden2 { get; }
-    [ReLU] public partial Layer Act2 { get; }
-    [Dropout(0.2)] public partial Layer Drop2 { get; }
-    [Dense(10, Init = Init.Xavier)] public partial Layer Logits { get; }
-}
-
 /// <summary>ReLU, Tanh and dropout between products; widths not multiples of a vector.</summary>
 [Network(Loss = Loss.SoftmaxCrossEntropy)]
 public partial class SmallClassifier
