@@ -160,12 +160,11 @@ internal static class NetworkParser
             ? string.Join(" ", declaration.Modifiers.Where(m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(m => m.Text))
             : "";
 
-        var sizes = EquatableArray<int>.Empty;
-        double parameter = 0;
-        var init = kind == LayerKind.Conv2D ? ConvolutionDefaults.Init : DenseDefaults.Init;
-        var initArguments = EquatableArray<double>.Empty;
-        double epsilon = 0;
-        string? source = null;
+        var layer = new LayerSpec
+        {
+            Name = member.Name, Kind = kind, Modifiers = modifiers, Implementable = implementable, Location = location,
+            Init = kind == LayerKind.Conv2D ? ConvolutionDefaults.Init : DenseDefaults.Init,
+        };
         bool needsArguments = kind is LayerKind.Input or LayerKind.Dense or LayerKind.Dropout or LayerKind.LeakyReLU or LayerKind.ELU
             or LayerKind.Conv2D or LayerKind.MaxPool or LayerKind.AvgPool or LayerKind.Add or LayerKind.Maxout;
         int NamedInt(string name, int fallback) =>
@@ -177,7 +176,7 @@ internal static class NetworkParser
         {
             problems.Add(Problem.Create(NetworkDiagnostics.UnreadableAttribute, location, kindName, member.Name,
                 "its arguments do not match a constructor"));
-            return new LayerSpec(member.Name, kind, sizes, parameter, 0, null, init, initArguments, modifiers, implementable, location);
+            return layer with { ArgumentsRead = false };
         }
 
         switch (kind)
@@ -185,56 +184,76 @@ internal static class NetworkParser
             case LayerKind.Input:
                 var shape = attribute.ConstructorArguments[0];
                 // [Input(null)] and [Input(default)] pass no array: Plan reports the empty shape.
-                sizes = shape.IsNull ? EquatableArray<int>.Empty : (shape.Kind == TypedConstantKind.Array
-                        ? shape.Values.Select(v => v.Value is int i ? i : 0)
-                        : new[] { shape.Value is int single ? single : 0 })
-                    .ToEquatableArray();
+                layer = layer with
+                {
+                    Shape = shape.IsNull ? EquatableArray<int>.Empty : (shape.Kind == TypedConstantKind.Array
+                            ? shape.Values.Select(v => v.Value is int i ? i : 0)
+                            : new[] { shape.Value is int single ? single : 0 })
+                        .ToEquatableArray(),
+                };
                 break;
             case LayerKind.Conv2D:
-                sizes = new[]
+                layer = layer with
                 {
-                    Argument(0), Argument(1), NamedInt(nameof(Conv2DAttribute.Stride), ConvolutionDefaults.Stride),
-                    NamedInt(nameof(Conv2DAttribute.Padding), (int)ConvolutionDefaults.Padding), NamedInt(nameof(Conv2DAttribute.PaddingSize), ConvolutionDefaults.PaddingSize),
-                }.ToEquatableArray();
-                goto case LayerKind.Dense;
+                    Filters = Argument(0),
+                    Window = new WindowSpec(Argument(1), NamedInt(nameof(Conv2DAttribute.Stride), ConvolutionDefaults.Stride),
+                        (Padding)NamedInt(nameof(Conv2DAttribute.Padding), (int)ConvolutionDefaults.Padding),
+                        NamedInt(nameof(Conv2DAttribute.PaddingSize), ConvolutionDefaults.PaddingSize), RoundingMode.Floor),
+                };
+                layer = ReadInit(layer, attribute, location, problems);
+                break;
+            case LayerKind.Dense:
+                layer = ReadInit(layer with { Units = Argument(0) }, attribute, location, problems);
+                break;
             case LayerKind.MaxPool or LayerKind.AvgPool:
                 var (stride, rounding) = kind == LayerKind.MaxPool
                     ? (MaxPoolDefaults.Stride, MaxPoolDefaults.RoundingMode) : (AvgPoolDefaults.Stride, AvgPoolDefaults.RoundingMode);
-                sizes = new[] { Argument(0), NamedInt(nameof(MaxPoolAttribute.Stride), stride), NamedInt(nameof(MaxPoolAttribute.RoundingMode), (int)rounding) }.ToEquatableArray();
+                layer = layer with
+                {
+                    Window = new WindowSpec(Argument(0), NamedInt(nameof(MaxPoolAttribute.Stride), stride), Padding.Valid, 0,
+                        (RoundingMode)NamedInt(nameof(MaxPoolAttribute.RoundingMode), (int)rounding)),
+                };
                 break;
             case LayerKind.Add:
-                source = attribute.ConstructorArguments[0].Value as string ?? "";
+                layer = layer with { Source = attribute.ConstructorArguments[0].Value as string ?? "" };
                 break;
             case LayerKind.Maxout:
-                sizes = new[] { Argument(0) }.ToEquatableArray();
+                layer = layer with { Pieces = Argument(0) };
                 break;
             case LayerKind.PReLU:
-                parameter = NamedDouble(nameof(PReLUAttribute.InitialSlope), PReLUDefaults.InitialSlope);
+                layer = layer with { Parameter = NamedDouble(nameof(PReLUAttribute.InitialSlope), PReLUDefaults.InitialSlope) };
                 break;
             case LayerKind.BatchNorm:
-                parameter = NamedDouble(nameof(BatchNormAttribute.Momentum), BatchNormDefaults.Momentum);
-                epsilon = NamedDouble(nameof(BatchNormAttribute.Epsilon), BatchNormDefaults.Epsilon);
-                break;
-            case LayerKind.Dense:
-                if (kind == LayerKind.Dense) sizes = new[] { Argument(0) }.ToEquatableArray();
-                foreach (var named in attribute.NamedArguments)
+                layer = layer with
                 {
-                    if (named.Key != nameof(DenseAttribute.Init)) continue;
-                    if (named.Value.Value is int value && Enum.IsDefined(typeof(Init), value))
-                        init = (Init)value;
-                    else
-                        problems.Add(Problem.Create(NetworkDiagnostics.UnknownOption, location, $"(Init){named.Value.Value}", "initializer",
-                            string.Join(", ", Enum.GetNames(typeof(Init)).Select(n => "Init." + n))));
-                }
-                initArguments = InitArguments(init, attribute);
+                    Parameter = NamedDouble(nameof(BatchNormAttribute.Momentum), BatchNormDefaults.Momentum),
+                    Epsilon = NamedDouble(nameof(BatchNormAttribute.Epsilon), BatchNormDefaults.Epsilon),
+                };
                 break;
             case LayerKind.Dropout or LayerKind.LeakyReLU or LayerKind.ELU:
-                parameter = attribute.ConstructorArguments[0].Value is double declared ? declared : double.NaN;
+                layer = layer with { Parameter = attribute.ConstructorArguments[0].Value is double declared ? declared : double.NaN };
                 break;
         }
+        return layer;
+    }
+
+    /// <summary>A product's initializer, its arguments and whether it adds a bias, with the attribute's defaults where
+    /// they are not written.</summary>
+    static LayerSpec ReadInit(LayerSpec layer, AttributeData attribute, LocationInfo? location, List<Problem> problems)
+    {
+        var init = layer.Init;
+        foreach (var named in attribute.NamedArguments)
+        {
+            if (named.Key != nameof(DenseAttribute.Init)) continue;
+            if (named.Value.Value is int value && Enum.IsDefined(typeof(Init), value))
+                init = (Init)value;
+            else
+                problems.Add(Problem.Create(NetworkDiagnostics.UnknownOption, location, $"(Init){named.Value.Value}", "initializer",
+                    string.Join(", ", Enum.GetNames(typeof(Init)).Select(n => "Init." + n))));
+        }
         bool bias = attribute.NamedArguments.FirstOrDefault(a => a.Key == nameof(DenseAttribute.Bias)).Value.Value is bool declaredBias
-            ? declaredBias : kind == LayerKind.Conv2D ? ConvolutionDefaults.Bias : DenseDefaults.Bias;
-        return new LayerSpec(member.Name, kind, sizes, parameter, epsilon, source, init, initArguments, modifiers, implementable, location, bias);
+            ? declaredBias : layer.Kind == LayerKind.Conv2D ? ConvolutionDefaults.Bias : DenseDefaults.Bias;
+        return layer with { Init = init, InitArguments = InitArguments(init, attribute), Bias = bias };
     }
 
     /// <summary>The named arguments an initializer takes, with the attribute's defaults where they are not written.</summary>

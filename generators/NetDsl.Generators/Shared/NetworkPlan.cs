@@ -26,43 +26,73 @@ internal sealed record TensorPlan(string Name, string Layer, string ConstantPref
 /// <summary>One fused compute step: a core step (a Dense or convolution product, batch normalization, pooling) with the
 /// activation and dropout that follow it, or, where no core step precedes them, a standalone elementwise activation
 /// and/or dropout.</summary>
-/// <param name="Index">Position in forward order; also the dropout stream.</param>
-/// <param name="Name">The first layer of the block.</param>
-/// <param name="Inputs">Values per sample entering the block.</param>
-/// <param name="Outputs">Values per sample leaving it.</param>
-/// <param name="Channels">Convolution filters, or the channels batch normalization and pooling work per.</param>
-/// <param name="WeightOffset">Dense/Conv weights or BatchNorm γ, inside θ.</param>
-/// <param name="BiasOffset">Dense/Conv bias or BatchNorm β, inside θ.</param>
-/// <param name="InputBlock">Index of the block whose output feeds this one; -1 for the network input.</param>
-/// <param name="HasBias">False for a product declared without a bias or followed by BatchNorm, whose β replaces it.</param>
-/// <param name="StatisticsOffset">BatchNorm: where its running mean and variance start in the statistics vector.</param>
-/// <param name="FoldOffset">A folded product: where its folded weights, then bias, start in the folded vector.</param>
-/// <param name="SourceBlock">Add: the block whose output is added (-1 for the network input).</param>
-internal sealed record BlockPlan(
-    int Index,
-    string Name,
-    BlockKind Kind,
-    int Inputs,
-    int Outputs,
-    int Channels,
-    ActivationKind Activation,
-    double ActivationParameter,
-    string? ActivationLayer,
-    double DropoutRate,
-    string? DropoutLayer,
-    Init Init,
-    EquatableArray<double> InitArguments,
-    int WeightOffset,
-    int BiasOffset,
-    int InputBlock,
-    ConvGeometry Geometry,
-    bool HasBias,
-    double Momentum,
-    double Epsilon,
-    int StatisticsOffset,
-    int FoldOffset,
-    int SourceBlock)
+internal sealed record BlockPlan
 {
+    /// <summary>Position in forward order; also the dropout stream.</summary>
+    public required int Index { get; init; }
+
+    /// <summary>The first layer of the block.</summary>
+    public required string Name { get; init; }
+
+    public required BlockKind Kind { get; init; }
+
+    /// <summary>Values per sample entering the block.</summary>
+    public required int Inputs { get; init; }
+
+    /// <summary>Values per sample leaving it.</summary>
+    public required int Outputs { get; init; }
+
+    /// <summary>Convolution filters, or the channels batch normalization and pooling work per.</summary>
+    public required int Channels { get; init; }
+
+    /// <summary>Index of the block whose output feeds this one; -1 for the network input.</summary>
+    public required int InputBlock { get; init; }
+
+    public ActivationKind Activation { get; init; }
+
+    /// <summary>LeakyReLU's slope or ELU's α.</summary>
+    public double ActivationParameter { get; init; }
+
+    /// <summary>The layer that declared the activation.</summary>
+    public string? ActivationLayer { get; init; }
+
+    public double DropoutRate { get; init; }
+
+    /// <summary>The layer that declared the dropout.</summary>
+    public string? DropoutLayer { get; init; }
+
+    /// <summary>A product's initializer (resolved from Auto once the layout is known).</summary>
+    public Init Init { get; init; }
+
+    /// <summary>A product's initializer arguments; PReLU's initial slope.</summary>
+    public EquatableArray<double> InitArguments { get; init; } = EquatableArray<double>.Empty;
+
+    /// <summary>Dense/Conv weights or BatchNorm γ, inside θ.</summary>
+    public int WeightOffset { get; init; }
+
+    /// <summary>Dense/Conv bias or BatchNorm β, inside θ.</summary>
+    public int BiasOffset { get; init; }
+
+    /// <summary>A convolution's or pooling's window walk.</summary>
+    public ConvGeometry Geometry { get; init; }
+
+    /// <summary>False for a product declared without a bias or followed by BatchNorm, whose β replaces it.</summary>
+    public bool HasBias { get; init; } = true;
+
+    /// <summary>BatchNorm's momentum and ε.</summary>
+    public double Momentum { get; init; }
+
+    public double Epsilon { get; init; }
+
+    /// <summary>BatchNorm: where its running mean and variance start in the statistics vector.</summary>
+    public int StatisticsOffset { get; init; }
+
+    /// <summary>A folded product: where its folded weights, then bias, start in the folded vector.</summary>
+    public int FoldOffset { get; init; }
+
+    /// <summary>Add: the block whose output is added (-1 for the network input).</summary>
+    public int SourceBlock { get; init; } = -1;
+
     /// <summary>A product followed by BatchNorm: at inference it runs with the normalization folded into its weights.</summary>
     public bool IsFolded { get; init; }
 

@@ -29,7 +29,7 @@ internal static class NetworkPlanner
                     problems.Add(Problem.Create(NetworkDiagnostics.MisplacedInput, layer.Location, layer.Name));
                 else
                 {
-                    inputShape = layer.Sizes.ToArray();
+                    inputShape = layer.Shape.ToArray();
                     if (inputShape.Length == 0)
                         problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, $"Layer '{layer.Name}'", "the input shape", "no dimensions"));
                     for (int d = 0; d < inputShape.Length; d++)
@@ -51,7 +51,8 @@ internal static class NetworkPlanner
                 continue; // reported once below as a missing input
             }
 
-            if (!Readable(layer))
+            // A layer whose attribute Parse could not read (no matching constructor while the user types) has no sizes.
+            if (!layer.ArgumentsRead)
             {
                 layers.Add(Layer(layer, shape));
                 continue; // Parse reported the attribute it could not read
@@ -66,7 +67,7 @@ internal static class NetworkPlanner
                     break;
 
                 case LayerKind.Dense:
-                    int units = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0;
+                    int units = layer.Units;
                     if (units <= 0)
                         problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, $"Layer '{layer.Name}'", "the unit count", units));
                     if (shape.Length != 1)
@@ -81,7 +82,7 @@ internal static class NetworkPlanner
 
                 case LayerKind.Conv2D:
                     var convolution = ConvolutionGeometry(layer, shape, problems);
-                    int filters = System.Math.Max(layer.Sizes[0], 1);
+                    int filters = System.Math.Max(layer.Filters, 1);
                     CheckInitArguments(layer, problems);
                     blocks.Add(Block(blocks.Count, layer.Name, BlockKind.Conv, width, filters * convolution.OutputPixels, filters)
                         with { Init = layer.Init, InitArguments = layer.InitArguments, Geometry = convolution, HasBias = layer.Bias });
@@ -127,7 +128,7 @@ internal static class NetworkPlanner
                     break;
 
                 case LayerKind.Maxout:
-                    int pieces = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0;
+                    int pieces = layer.Pieces;
                     if (pieces <= 0)
                         problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, $"Layer '{layer.Name}'", "the piece count", pieces));
                     else if (shape.Length != 1 || width % pieces != 0)
@@ -238,8 +239,9 @@ internal static class NetworkPlanner
     /// <summary>Convolution output size (H + padding − K) / stride + 1 per side; a fractional or empty output is an error.</summary>
     static ConvGeometry ConvolutionGeometry(LayerSpec layer, int[] shape, List<Problem> problems)
     {
-        int filters = layer.Sizes[0], kernel = layer.Sizes[1], stride = layer.Sizes[2], paddingSize = layer.Sizes[4];
-        var padding = (Padding)layer.Sizes[3];
+        var window = layer.Window!;
+        int filters = layer.Filters, kernel = window.Size, stride = window.Stride, paddingSize = window.PaddingSize;
+        var padding = window.Padding;
         foreach (var (name, value) in new[] { ("the filter count", filters), ("the kernel size", kernel), ("the stride", stride) })
             if (value <= 0)
                 problems.Add(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, $"Layer '{layer.Name}'", name, value));
@@ -290,11 +292,12 @@ internal static class NetworkPlanner
         }
         int channels = shape[0], height = shape[1], width = shape[2];
         if (layer.Kind == LayerKind.GlobalAveragePool) return new ConvGeometry(channels, height, width, height, width, 1, 0, 0, 1, 1);
-        int size = layer.Sizes[0], stride = layer.Sizes[1] == 0 ? size : layer.Sizes[1];
-        var rounding = (RoundingMode)layer.Sizes[2];
+        var window = layer.Window!;
+        int size = window.Size, stride = window.Stride == 0 ? size : window.Stride;
+        var rounding = window.Rounding;
         if (!System.Enum.IsDefined(typeof(RoundingMode), rounding))
         {
-            problems.Add(Problem.Create(NetworkDiagnostics.UnknownOption, layer.Location, $"(RoundingMode){layer.Sizes[2]}", "rounding mode",
+            problems.Add(Problem.Create(NetworkDiagnostics.UnknownOption, layer.Location, $"(RoundingMode){(int)rounding}", "rounding mode",
                 string.Join(", ", System.Enum.GetNames(typeof(RoundingMode)).Select(n => "RoundingMode." + n))));
             rounding = RoundingMode.Floor;
         }
@@ -526,23 +529,13 @@ internal static class NetworkPlanner
             + (block.Kind == BlockKind.MaxPool ? 1 : 0));
 
     static BlockPlan Block(int index, string name, BlockKind kind, int inputs, int outputs, int channels) =>
-        new(index, name, kind, inputs, outputs, channels, ActivationKind.None, 0, null, 0, null, Init.Auto, EquatableArray<double>.Empty,
-            0, 0, index - 1, default, HasBias: true, 0, 0, 0, 0, -1);
+        new() { Index = index, Name = name, Kind = kind, Inputs = inputs, Outputs = outputs, Channels = channels, InputBlock = index - 1 };
 
     static LayerPlan Layer(LayerSpec layer, int[] shape) =>
         new(layer.Name, layer.Kind, shape.ToEquatableArray(), 0, layer.Modifiers, layer.Implementable);
 
     static int Product(int[] shape) => shape.Aggregate(1, (a, b) => a * b);
 
-    /// <summary>A layer whose attribute Parse could not read (no matching constructor while the user types) has no
-    /// sizes to plan with.</summary>
-    static bool Readable(LayerSpec layer) => layer.Kind switch
-    {
-        LayerKind.Conv2D => layer.Sizes.Count == 5,
-        LayerKind.MaxPool or LayerKind.AvgPool => layer.Sizes.Count == 3,
-        LayerKind.Dense or LayerKind.Maxout => layer.Sizes.Count == 1,
-        _ => true,
-    };
 
     /// <summary>Generated code counts every buffer and θ in int: the first count that does not fit, measured in long
     /// before the layout sums them.</summary>

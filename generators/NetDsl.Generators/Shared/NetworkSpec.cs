@@ -5,33 +5,68 @@ namespace NetDsl.Generators.Shared;
 /// <summary>Layer kinds the DSL knows, named as their attributes.</summary>
 internal enum LayerKind { Input, Dense, Conv2D, MaxPool, AvgPool, GlobalAveragePool, BatchNorm, Add, PReLU, Maxout, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax, Linear, Flatten, Dropout }
 
+/// <summary>The window of a convolution or a pooling layer, as declared.</summary>
+/// <param name="Size">The kernel or window height and width.</param>
+/// <param name="Stride">The step between windows; for pooling, 0 means the size.</param>
+/// <param name="Padding">A convolution's padding kind.</param>
+/// <param name="PaddingSize">Zeros per side with <see cref="Padding.Explicit"/>.</param>
+/// <param name="Rounding">How pooling counts windows that do not tile the input.</param>
+internal sealed record WindowSpec(int Size, int Stride, Padding Padding, int PaddingSize, RoundingMode Rounding);
+
 /// <summary>One layer as declared: what its attribute said, read without judging it (Plan judges).</summary>
-/// <param name="Name">The property name.</param>
-/// <param name="Kind">From the attribute class.</param>
-/// <param name="Sizes">Input: the shape; Dense: the unit count; Conv2D: filters, kernel, stride, padding kind, padding size;
-/// MaxPool/AvgPool: size, stride, rounding mode.</param>
-/// <param name="Parameter">Dropout: the rate; LeakyReLU: the slope; ELU: α; BatchNorm: the momentum.</param>
-/// <param name="Epsilon">BatchNorm: ε.</param>
-/// <param name="Source">Add: the layer whose output is added.</param>
-/// <param name="Init">Dense: the initializer as declared.</param>
-/// <param name="InitArguments">Dense: Constant's value, Uniform's bounds or Normal's mean and standard deviation.</param>
-/// <param name="Modifiers">The property's modifiers without <c>partial</c>, repeated on the generated implementation.</param>
-/// <param name="Implementable">The member is an instance partial property of type Layer with only a getter.</param>
-/// <param name="Location">The layer attribute.</param>
-/// <param name="Bias">Dense/Conv2D: whether the layer adds a bias.</param>
-internal sealed record LayerSpec(
-    string Name,
-    LayerKind Kind,
-    EquatableArray<int> Sizes,
-    double Parameter,
-    double Epsilon,
-    string? Source,
-    Init Init,
-    EquatableArray<double> InitArguments,
-    string Modifiers,
-    bool Implementable,
-    LocationInfo? Location,
-    bool Bias = true);
+internal sealed record LayerSpec
+{
+    /// <summary>The property name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>From the attribute class.</summary>
+    public required LayerKind Kind { get; init; }
+
+    /// <summary>The property's modifiers without <c>partial</c>, repeated on the generated implementation.</summary>
+    public required string Modifiers { get; init; }
+
+    /// <summary>The member is an instance partial property of type Layer with only a getter.</summary>
+    public required bool Implementable { get; init; }
+
+    /// <summary>The layer attribute; null in the generator's model, which reports nothing.</summary>
+    public LocationInfo? Location { get; init; }
+
+    /// <summary>The attribute's arguments matched a constructor and were read; false while the user is still typing them.</summary>
+    public bool ArgumentsRead { get; init; } = true;
+
+    /// <summary>Input: the shape per sample.</summary>
+    public EquatableArray<int> Shape { get; init; } = EquatableArray<int>.Empty;
+
+    /// <summary>Dense: the unit count.</summary>
+    public int Units { get; init; }
+
+    /// <summary>Conv2D: the filter count.</summary>
+    public int Filters { get; init; }
+
+    /// <summary>Maxout: the pieces per group.</summary>
+    public int Pieces { get; init; }
+
+    /// <summary>Conv2D, MaxPool, AvgPool: the window.</summary>
+    public WindowSpec? Window { get; init; }
+
+    /// <summary>Dropout: the rate; LeakyReLU: the slope; ELU: α; PReLU: the initial slope; BatchNorm: the momentum.</summary>
+    public double Parameter { get; init; }
+
+    /// <summary>BatchNorm: ε.</summary>
+    public double Epsilon { get; init; }
+
+    /// <summary>Add: the layer whose output is added.</summary>
+    public string? Source { get; init; }
+
+    /// <summary>Dense, Conv2D: the initializer as declared.</summary>
+    public Init Init { get; init; }
+
+    /// <summary>Dense, Conv2D: Constant's value, Uniform's bounds or Normal's mean and standard deviation.</summary>
+    public EquatableArray<double> InitArguments { get; init; } = EquatableArray<double>.Empty;
+
+    /// <summary>Dense, Conv2D: whether the layer adds a bias.</summary>
+    public bool Bias { get; init; } = true;
+}
 
 /// <summary>A containing type of a nested network class, written back as <c>partial {Keyword} {Name}</c>.</summary>
 internal sealed record ContainingType(string Keyword, string Name);
