@@ -27,6 +27,14 @@ internal static class CSharp
 
     public static string Bool(bool value) => value ? "true" : "false";
 
+    /// <summary>The constant that names a block's values per sample: its first layer's <c>{Layer}Size</c> (the layers
+    /// fused after it are elementwise, so the width is the same).</summary>
+    public static string Width(BlockPlan block) => block.Name + "Size";
+
+    /// <summary>The constant that names the values per sample entering a block: the network's <c>InputSize</c> or the
+    /// width of the block before it.</summary>
+    public static string InputWidth(IReadOnlyList<BlockPlan> blocks, BlockPlan block) => block.InputBlock < 0 ? "InputSize" : Width(blocks[block.InputBlock]);
+
     public static string GeometryOf(BlockPlan block)
     {
         var g = block.Geometry!;

@@ -24,7 +24,7 @@ internal static partial class CpuEmitter
             {
                 w.Line($"// dZ of {lastCore.Name} from the loss gradient, through the steps after its core");
                 using var scope = w.Block("");
-                w.Line($"var gradient = buffers.{lastCore.Name}Gradient.AsSpan(0, batch * {lastCore.Outputs});");
+                w.Line($"var gradient = buffers.{lastCore.Name}Gradient.AsSpan(0, batch * {Width(lastCore)});");
                 foreach (var step in outputChain) EmitWholeBatchBackwardStep(w, step);
             }
             else if (schedule.Plan.Spec.Loss != Loss.MeanSquaredError)
@@ -44,25 +44,25 @@ internal static partial class CpuEmitter
                         w.Line($"// {block.Name}: the slopes' gradient and the input's, from the pre-activation");
                         using (w.Block(""))
                         {
-                            string ownGradient = $"buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs})";
+                            string ownGradient = $"buffers.{block.Name}Gradient.AsSpan(0, batch * {Width(block)})";
                             // Without an earlier step to receive it, the input gradient overwrites this block's own buffer.
-                            w.Line($"var gradient = {(needsInputGradient ? $"buffers.{previous!.Name}Gradient.AsSpan(0, batch * {previous.Outputs})" : ownGradient)};");
+                            w.Line($"var gradient = {(needsInputGradient ? $"buffers.{previous!.Name}Gradient.AsSpan(0, batch * {Width(previous)})" : ownGradient)};");
                             w.Line($"{Kernels}Activations.PReLUBackward<T>({ownGradient}, {BlockInput(schedule, block)}, parameters.Slice({block.Name}WeightOffset, {block.Channels}), gradient, gradients.Slice({block.Name}WeightOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
                             if (needsInputGradient) EmitGradientArrival(w, schedule, previous!, block);
                         }
                         break;
                     default:
                         if (!needsInputGradient) break;
-                        string own = $"buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs})";
+                        string own = $"buffers.{block.Name}Gradient.AsSpan(0, batch * {Width(block)})";
                         w.Line($"// {block.Name}: {block.Kind switch { BlockKind.MaxPool => "route the gradient back to the winning inputs", BlockKind.AvgPool => "spread the gradient over the windows", _ => $"the sum passes its gradient to both summands; the skip path takes it where {Source(schedule, block)} is consumed" }}");
                         using (w.Block(""))
                         {
-                            w.Line($"var gradient = buffers.{previous!.Name}Gradient.AsSpan(0, batch * {previous.Outputs});");
+                            w.Line($"var gradient = buffers.{previous!.Name}Gradient.AsSpan(0, batch * {Width(previous)});");
                             bool reluInside = schedule[block].ReluFoldedIntoRouting;
                             w.Line(block.Kind switch
                             {
-                                BlockKind.MaxPool when reluInside => $"{Kernels}Pooling.MaxBackward<T>({own}, buffers.{block.Name}Winners.AsSpan(0, batch * {block.Outputs}), gradient, batch, {GeometryOf(block)}, reluOutputs: buffers.{block.Name}Output.AsSpan(0, batch * {block.Outputs})); // {previous.ActivationLayer}'s derivative at each winner",
-                                BlockKind.MaxPool => $"{Kernels}Pooling.MaxBackward<T>({own}, buffers.{block.Name}Winners.AsSpan(0, batch * {block.Outputs}), gradient, batch, {GeometryOf(block)});",
+                                BlockKind.MaxPool when reluInside => $"{Kernels}Pooling.MaxBackward<T>({own}, buffers.{block.Name}Winners.AsSpan(0, batch * {Width(block)}), gradient, batch, {GeometryOf(block)}, reluOutputs: buffers.{block.Name}Output.AsSpan(0, batch * {Width(block)})); // {previous.ActivationLayer}'s derivative at each winner",
+                                BlockKind.MaxPool => $"{Kernels}Pooling.MaxBackward<T>({own}, buffers.{block.Name}Winners.AsSpan(0, batch * {Width(block)}), gradient, batch, {GeometryOf(block)});",
                                 BlockKind.AvgPool => $"{Kernels}Pooling.AverageBackward<T>({own}, gradient, batch, {GeometryOf(block)});",
                                 _ => $"{own}.CopyTo(gradient);",
                             });
@@ -80,28 +80,28 @@ internal static partial class CpuEmitter
         w.Line($"// {block.Name}: dW{(block.HasBias ? " and db from one pass over dZ and the layer input (the ones column yields db)" : " from dZ and the layer input")}");
         using (w.Block(""))
         {
-            w.Line($"var epilogue = new {Kernels}WeightGradientEpilogue<T>(gradients.Slice({block.Name}WeightOffset, {block.Name}WeightLength), {BiasGradient(block)}, {block.Inputs}, false, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), l1, l2);");
-            w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}WeightGradientEpilogue<T>>(buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs}), true, {BlockInput(schedule, block)}, false, {block.Outputs}, {block.Inputs}, batch, ref epilogue, appendOnesColumn: {Bool(block.HasBias)});");
+            w.Line($"var epilogue = new {Kernels}WeightGradientEpilogue<T>(gradients.Slice({block.Name}WeightOffset, {block.Name}WeightLength), {BiasGradient(block)}, {InputWidth(schedule.Plan.Blocks, block)}, false, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), l1, l2);");
+            w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}WeightGradientEpilogue<T>>(buffers.{block.Name}Gradient.AsSpan(0, batch * {Width(block)}), transposeA: true, {BlockInput(schedule, block)}, transposeB: false, {Width(block)}, {InputWidth(schedule.Plan.Blocks, block)}, batch, ref epilogue, appendOnesColumn: {Bool(block.HasBias)});");
         }
         if (previous is null) return;
         var chain = schedule.StepsBetween(previous, block);
         w.Line($"// dZ of {previous.Name} = (dZ of {block.Name} · W) ⊙ each step's derivative, formed in the product's epilogue");
         using (w.Block(""))
         {
-            string product = $"buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs}), false, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), false, batch, {block.Inputs}, {block.Outputs}";
+            string product = $"buffers.{block.Name}Gradient.AsSpan(0, batch * {Width(block)}), transposeA: false, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), transposeB: false, batch, {InputWidth(schedule.Plan.Blocks, block)}, {Width(block)}";
             if (!schedule[block].InputGradientInEpilogue)
             {
-                w.Line($"var gradient = buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs});");
-                w.Line($"var epilogue = new {Kernels}StoreEpilogue<T>(gradient, {previous.Outputs});");
+                w.Line($"var gradient = buffers.{previous.Name}Gradient.AsSpan(0, batch * {Width(previous)});");
+                w.Line($"var epilogue = new {Kernels}StoreEpilogue<T>(gradient, {Width(previous)});");
                 w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}StoreEpilogue<T>>({product}, ref epilogue);");
                 EmitGradientArrival(w, schedule, previous, block);
                 return;
             }
-            var fields = new List<string> { $"Destination = buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs})", "Dropout = dropout" };
-            foreach (var skip in chain.SelectMany(schedule.SkipsAt)) fields.Add($"{skip.Name}Skip = buffers.{skip.Name}Gradient.AsSpan(0, batch * {skip.Outputs})");
+            var fields = new List<string> { $"Destination = buffers.{previous.Name}Gradient.AsSpan(0, batch * {Width(previous)})", "Dropout = dropout" };
+            foreach (var skip in chain.SelectMany(schedule.SkipsAt)) fields.Add($"{skip.Name}Skip = buffers.{skip.Name}Gradient.AsSpan(0, batch * {Width(skip)})");
             foreach (var step in chain)
             {
-                if (step.HasDropout) fields.Add($"{step.Name}Mask = buffers.{step.Name}Mask.AsSpan(0, batch * {step.Outputs})");
+                if (step.HasDropout) fields.Add($"{step.Name}Mask = buffers.{step.Name}Mask.AsSpan(0, batch * {Width(step)})");
                 if (step.Activation != ActivationKind.None) fields.Add($"{step.Name}Activation = {ActivationOutput(step)}");
             }
             w.Line($"var epilogue = new {block.Name}InputGradientEpilogue<T> {{ {string.Join(", ", fields)} }};");
@@ -114,9 +114,9 @@ internal static partial class CpuEmitter
         w.Line($"// {block.Name}: dγ, dβ and the gradient of its input from its input, μ and 1/σ");
         using (w.Block(""))
         {
-            w.Line($"var gradient = buffers.{block.Name}Gradient.AsSpan(0, batch * {block.Outputs});");
+            w.Line($"var gradient = buffers.{block.Name}Gradient.AsSpan(0, batch * {Width(block)});");
             // The input gradient goes straight to the step before, or (with none) overwrites dy.
-            string destination = previous is null ? "gradient" : $"buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs})";
+            string destination = previous is null ? "gradient" : $"buffers.{previous.Name}Gradient.AsSpan(0, batch * {Width(previous)})";
             w.Line($"{Kernels}BatchNormalization.Backward<T>(gradient, {destination}, {BlockInput(schedule, block)}, buffers.{block.Name}Mean, buffers.{block.Name}InverseDeviation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}BiasOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
         }
         if (previous is not null) EmitArrivalScope(w, schedule, previous, block);
@@ -127,7 +127,7 @@ internal static partial class CpuEmitter
         var chain = schedule.StepsBetween(previous, block);
         if (!chain.Any(b => schedule.SkipsAt(b).Any() || b.Activation != ActivationKind.None || b.HasDropout)) return;
         using var scope = w.Block("");
-        w.Line($"var gradient = buffers.{previous.Name}Gradient.AsSpan(0, batch * {previous.Outputs});");
+        w.Line($"var gradient = buffers.{previous.Name}Gradient.AsSpan(0, batch * {Width(previous)});");
         EmitGradientArrival(w, schedule, previous, block);
     }
 
@@ -154,7 +154,7 @@ internal static partial class CpuEmitter
     {
         if (step.HasDropout) w.Line($"if (dropout) {Kernels}Arithmetic.Multiply(gradient, buffers.{step.Name}Mask.AsSpan(0, gradient.Length));");
         if (step.Activation == ActivationKind.Softmax)
-            w.Line($"{Kernels}Activations.SoftmaxRowsBackward(gradient, {ActivationOutput(step)}, {step.Outputs});");
+            w.Line($"{Kernels}Activations.SoftmaxRowsBackward(gradient, {ActivationOutput(step)}, {Width(step)});");
         else if (step.Activation != ActivationKind.None)
             w.Line(ActivationBackward(step, "gradient", ActivationOutput(step)));
     }
@@ -167,6 +167,6 @@ internal static partial class CpuEmitter
 
     /// <summary>The activation's output (before dropout), from which its derivative follows.</summary>
     static string ActivationOutput(BlockPlan step) => step.KeepsActivation
-        ? $"(dropout ? buffers.{step.Name}Activation : buffers.{step.Name}Output).AsSpan(0, batch * {step.Outputs})"
-        : $"buffers.{step.Name}Output.AsSpan(0, batch * {step.Outputs})";
+        ? $"(dropout ? buffers.{step.Name}Activation : buffers.{step.Name}Output).AsSpan(0, batch * {Width(step)})"
+        : $"buffers.{step.Name}Output.AsSpan(0, batch * {Width(step)})";
 }

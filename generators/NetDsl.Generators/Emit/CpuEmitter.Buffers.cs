@@ -30,7 +30,7 @@ internal static partial class CpuEmitter
             foreach (var block in schedule.Plan.Blocks)
             {
                 void Buffer(string suffix, string size) => w.Line($"public readonly T[] {block.Name}{suffix} = new T[{size}];");
-                string perBatch = $"capacity * {block.Outputs}";
+                string perBatch = $"capacity * {Width(block)}";
                 // Per-batch buffers start on a cache line (rows of a product's output then do too where their width allows).
                 void BatchBuffer(string suffix) => w.Line($"public readonly {Kernels}AlignedBuffer<T> {block.Name}{suffix} = new({perBatch});");
                 BatchBuffer("Output");
@@ -124,7 +124,7 @@ internal static partial class CpuEmitter
                 w.Line();
                 using (w.Block($"public void Apply(int row, int column, scoped {Span}<T> values)"))
                 {
-                    w.Line($"int at = row * {previous.Outputs} + column;");
+                    w.Line($"int at = row * {Width(previous)} + column;");
                     foreach (var step in chain)
                     {
                         foreach (var skip in schedule.SkipsAt(step))

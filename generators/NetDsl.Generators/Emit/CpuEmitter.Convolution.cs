@@ -40,14 +40,14 @@ internal static partial class CpuEmitter
         var g = block.Geometry!;
         int patch = g.PatchSize * g.OutputPixels;
         EmitIm2Col(w, schedule, block);
-        w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, $".Slice(s * {block.Outputs}, {block.Outputs})"))} }};");
-        w.Line($"{Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({Weights(block)}, false, columns, false, {block.Channels}, {g.OutputPixels}, {g.PatchSize}, ref epilogue);");
+        w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, $".Slice(s * {Width(block)}, {Width(block)})"))} }};");
+        w.Line($"{Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({Weights(block)}, transposeA: false, columns, transposeB: false, {block.Channels}, {g.OutputPixels}, {g.PatchSize}, ref epilogue);");
         if (schedule.PoolInside(block) is { } pool)
         {
-            string sample = $".Slice(s * {block.Outputs}, {block.Outputs})";
-            string pooled = $"buffers.{pool.Name}Output.AsSpan(s * {pool.Outputs}, {pool.Outputs})";
+            string sample = $".Slice(s * {Width(block)}, {Width(block)})";
+            string pooled = $"buffers.{pool.Name}Output.AsSpan(s * {Width(pool)}, {Width(pool)})";
             w.Line(pool.Kind == BlockKind.MaxPool
-                ? $"{Kernels}Pooling.MaxForward(output{sample}, {pooled}, buffers.{pool.Name}Winners.AsSpan(s * {pool.Outputs}, {pool.Outputs}), 1, {GeometryOf(pool)});"
+                ? $"{Kernels}Pooling.MaxForward(output{sample}, {pooled}, buffers.{pool.Name}Winners.AsSpan(s * {Width(pool)}, {Width(pool)}), 1, {GeometryOf(pool)});"
                 : $"{Kernels}Pooling.AverageForward(output{sample}, {pooled}, 1, {GeometryOf(pool)});");
         }
     }
@@ -59,7 +59,7 @@ internal static partial class CpuEmitter
     {
         int patch = block.Geometry!.PatchSize * block.Geometry.OutputPixels;
         w.Line($"var columns = buffers.{block.Name}Columns.AsSpan(part * {patch}, {patch});");
-        w.Line($"{Kernels}Convolution.Im2Col({BlockInput(schedule, block)}.Slice(s * {block.Inputs}, {block.Inputs}), columns, {GeometryOf(block)});");
+        w.Line($"{Kernels}Convolution.Im2Col({BlockInput(schedule, block)}.Slice(s * {InputWidth(schedule.Plan.Blocks, block)}, {InputWidth(schedule.Plan.Blocks, block)}), columns, {GeometryOf(block)});");
     }
 
     /// <summary>One struct per convolution and direction holding what its per-sample body reads, so the samples can be
@@ -114,22 +114,22 @@ internal static partial class CpuEmitter
                     using (w.Block("for (int s = first; s < last; s++)"))
                     {
                         EmitIm2Col(w, schedule, block);
-                        w.Line($"var dz = buffers.{block.Name}Gradient.AsSpan(s * {block.Outputs}, {block.Outputs});");
+                        w.Line($"var dz = buffers.{block.Name}Gradient.AsSpan(s * {Width(block)}, {Width(block)});");
                         if (transposed)
                         {
                             w.Line($"// dWᵀ = columns · dzᵀ: the {block.Channels} filters as the product's columns, not the {g.PatchSize} patch rows padded to a panel.");
                             w.Line($"var epilogue = new {Kernels}TransposedWeightGradientEpilogue<T>(weightGradient, {g.PatchSize}, accumulate: s > first, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), partL1, partL2);");
-                            w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}TransposedWeightGradientEpilogue<T>>(columns, false, dz, true, {g.PatchSize}, {block.Channels}, {g.OutputPixels}, ref epilogue);");
+                            w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}TransposedWeightGradientEpilogue<T>>(columns, transposeA: false, dz, transposeB: true, {g.PatchSize}, {block.Channels}, {g.OutputPixels}, ref epilogue);");
                         }
                         else
                         {
                             w.Line($"var epilogue = new {Kernels}WeightGradientEpilogue<T>(weightGradient, biasGradient, {g.PatchSize}, accumulate: s > first, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), partL1, partL2);");
-                            w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}WeightGradientEpilogue<T>>(dz, false, columns, true, {block.Channels}, {g.PatchSize}, {g.OutputPixels}, ref epilogue, appendOnesColumn: {Bool(block.HasBias)});");
+                            w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}WeightGradientEpilogue<T>>(dz, transposeA: false, columns, transposeB: true, {block.Channels}, {g.PatchSize}, {g.OutputPixels}, ref epilogue, appendOnesColumn: {Bool(block.HasBias)});");
                         }
                         if (previous is null) continue;
                         w.Line($"var store = new {Kernels}StoreEpilogue<T>(columnGradient, {g.OutputPixels});");
-                        w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}StoreEpilogue<T>>(parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), true, dz, false, {g.PatchSize}, {g.OutputPixels}, {block.Channels}, ref store);");
-                        w.Line($"var image = buffers.{previous.Name}Gradient.AsSpan(s * {block.Inputs}, {block.Inputs});");
+                        w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}StoreEpilogue<T>>(parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), transposeA: true, dz, transposeB: false, {g.PatchSize}, {g.OutputPixels}, {block.Channels}, ref store);");
+                        w.Line($"var image = buffers.{previous.Name}Gradient.AsSpan(s * {InputWidth(schedule.Plan.Blocks, block)}, {InputWidth(schedule.Plan.Blocks, block)});");
                         w.Line($"{Kernels}Convolution.Col2Im<T>(columnGradient, image, {GeometryOf(block)});");
                     }
                 }

@@ -26,7 +26,7 @@ internal static partial class CpuEmitter
                 continue;
             }
             using var scope = w.Block("");
-            string n = $"batch * {block.Outputs}";
+            string n = $"batch * {Width(block)}";
             w.Line($"var output = buffers.{block.Name}Output.AsSpan(0, {n});");
             if (block.KeepsActivation)
                 w.Line($"var activation = dropout ? buffers.{block.Name}Activation.AsSpan(0, {n}) : output;");
@@ -95,10 +95,10 @@ internal static partial class CpuEmitter
         // Predictions with int8 weights, and float predictions of a few rows, take the same epilogue after their own product.
         w.Line($"if (quantized is not null) {Kernels}QuantizedGemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(schedule, block)}, quantized[{DenseIndex(schedule, block)}], batch, ref epilogue);");
         w.Line($"else if (inputMajor is not null && batch < inputMajor[{DenseIndex(schedule, block)}].RowLimit) {Kernels}InputMajorGemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(schedule, block)}, inputMajor[{DenseIndex(schedule, block)}], batch, ref epilogue);");
-        w.Line($"else {Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(schedule, block)}, false, {Weights(block)}, true, batch, {block.Outputs}, {block.Inputs}, ref epilogue);");
+        w.Line($"else {Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({BlockInput(schedule, block)}, transposeA: false, {Weights(block)}, transposeB: true, batch, {Width(block)}, {InputWidth(schedule.Plan.Blocks, block)}, ref epilogue);");
         if (block.Activation == ActivationKind.Softmax)
         {
-            w.Line($"{Kernels}Activations.SoftmaxRows(activation, {block.Outputs});");
+            w.Line($"{Kernels}Activations.SoftmaxRows(activation, {Width(block)});");
             if (block.HasDropout) EmitDropoutOnWholeBatch(w, block, maskDrawn: true);
         }
     }
@@ -109,7 +109,7 @@ internal static partial class CpuEmitter
     static void EmitMaskBeforeProduct(SourceWriter w, BlockPlan block)
     {
         if (!block.HasDropout) return;
-        w.Line($"var mask = buffers.{block.Name}Mask.AsSpan(0, batch * {block.Outputs});");
+        w.Line($"var mask = buffers.{block.Name}Mask.AsSpan(0, batch * {Width(block)});");
         w.Line($"if (dropout) {Kernels}Dropout.FillMask(mask, dropoutRates[{block.DropoutIndex}], dropoutSeed, {block.Index});");
     }
 
@@ -133,7 +133,7 @@ internal static partial class CpuEmitter
     /// <summary>A core step's activation and dropout over the whole batch, for steps that are not a product.</summary>
     static void EmitActivationAndDropout(SourceWriter w, BlockPlan block)
     {
-        if (block.Activation == ActivationKind.Softmax) w.Line($"{Kernels}Activations.SoftmaxRows(activation, {block.Outputs});");
+        if (block.Activation == ActivationKind.Softmax) w.Line($"{Kernels}Activations.SoftmaxRows(activation, {Width(block)});");
         else if (block.Activation != ActivationKind.None) w.Line(ActivationForward(block, "activation"));
         if (block.HasDropout) EmitDropoutOnWholeBatch(w, block, maskDrawn: false);
     }
@@ -145,7 +145,7 @@ internal static partial class CpuEmitter
         using var scope = w.Block("if (dropout)");
         if (!maskDrawn)
         {
-            w.Line($"var mask = buffers.{block.Name}Mask.AsSpan(0, batch * {block.Outputs});");
+            w.Line($"var mask = buffers.{block.Name}Mask.AsSpan(0, batch * {Width(block)});");
             w.Line($"{Kernels}Dropout.FillMask(mask, dropoutRates[{block.DropoutIndex}], dropoutSeed, {block.Index});");
         }
         if (block.KeepsActivation) w.Line("activation.CopyTo(output);");
@@ -174,7 +174,7 @@ internal static partial class CpuEmitter
     };
 
     static string BlockInput(PassSchedule schedule, BlockPlan block) =>
-        block.InputBlock < 0 ? "inputs" : $"buffers.{schedule.Plan.Blocks[block.InputBlock].Name}Output.AsSpan(0, batch * {block.Inputs})";
+        block.InputBlock < 0 ? "inputs" : $"buffers.{schedule.Plan.Blocks[block.InputBlock].Name}Output.AsSpan(0, batch * {InputWidth(schedule.Plan.Blocks, block)})";
 
     static string OutputOf(PassSchedule schedule, int block, int width) =>
         block < 0 ? "inputs" : $"buffers.{schedule.Plan.Blocks[block].Name}Output.AsSpan(0, batch * {width})";

@@ -193,7 +193,7 @@ internal static partial class CpuEmitter
                 {
                     // The pre-dropout values live in the activation buffer only while a training pass had dropout on.
                     string source = block.KeepsActivation ? $"(buffers.DropoutActive ? buffers.{block.Name}Activation : buffers.{block.Name}Output)" : $"buffers.{block.Name}Output";
-                    w.Line($"{Literal(block.ActivationLayer!)} => {source}.AsSpan(0, _lastBatch * {block.Outputs}),");
+                    w.Line($"{Literal(block.ActivationLayer!)} => {source}.AsSpan(0, _lastBatch * {Width(block)}),");
                 }
                 w.Line("_ => default,");
             }
@@ -206,7 +206,7 @@ internal static partial class CpuEmitter
             w.Line($"    if ({Runtime}Shapes.HasNonFinite(_parameters.AsSpan(tensor.Offset, tensor.Length))) return tensor.Layer;");
             w.Line("if (_floatBuffers is not { } buffers) return null;");
             foreach (var block in schedule.Plan.Blocks)
-                w.Line($"if ({Runtime}Shapes.HasNonFinite(buffers.{block.Name}Output.AsSpan(0, _lastBatch * {block.Outputs}))) return {Literal(block.Name)};");
+                w.Line($"if ({Runtime}Shapes.HasNonFinite(buffers.{block.Name}Output.AsSpan(0, _lastBatch * {Width(block)}))) return {Literal(block.Name)};");
             w.Line("return null;");
         });
 

@@ -13,7 +13,7 @@ internal static partial class GpuEmitter
     /// <summary>The softmax's Jacobian applied to the gradient that has just reached <paramref name="step"/>'s output (with its
     /// dropout mask already applied by the epilogue that wrote it).</summary>
     static void EmitSoftmaxBackward(SourceWriter w, BlockPlan step) =>
-        w.Line($"SoftmaxRowsBackward({step.Name}Gradient, {ActivationOutput(step)}, batch, {step.Outputs}); // {step.ActivationLayer}'s Jacobian, row by row");
+        w.Line($"SoftmaxRowsBackward({step.Name}Gradient, {ActivationOutput(step)}, batch, {Width(step)}); // {step.ActivationLayer}'s Jacobian, row by row");
 
     static void EmitBackward(SourceWriter w, PassSchedule schedule, List<BlockPlan> blocks, BlockPlan? outputStep)
     {
@@ -25,7 +25,7 @@ internal static partial class GpuEmitter
             {
                 w.Line($"// dZ of {outputStep.Name} from the loss gradient, through the steps after its product");
                 if (ElementwiseOutputStep(outputStep))
-                    w.Line($"Pass({outputStep.Name}Gradient, batch, {outputStep.Outputs}, new {outputStep.Name}OutputStep {{ {ReceiverFields(schedule, outputStep)} }});");
+                    w.Line($"Pass({outputStep.Name}Gradient, batch, {Width(outputStep)}, new {outputStep.Name}OutputStep {{ {ReceiverFields(schedule, outputStep)} }});");
                 if (Softmax(outputStep)) EmitSoftmaxBackward(w, outputStep);
             }
             bool fused = schedule.GpuFusedBackward;
@@ -50,11 +50,11 @@ internal static partial class GpuEmitter
                 {
                     case BlockKind.Dense:
                         w.Line($"// {block.Name}: dW = dZᵀ·X (with the regularization gradient){(block.HasBias ? ", db = Σ dZ" : "")}");
-                        w.Line($"Multiply({block.Name}Gradient, {InputOf(blocks, block)}, {Gpu}ProductShape.Of({block.Outputs}, {block.Inputs}, batch, true, false), {weightGradient});");
-                        if (block.HasBias) w.Line($"BiasGradient({block.Name}Gradient, batch, {block.Outputs}, Gradients.SubView({block.Name}BiasOffset, {block.Outputs}));");
+                        w.Line($"Multiply({block.Name}Gradient, {InputOf(blocks, block)}, {Gpu}ProductShape.Of({Width(block)}, {InputWidth(blocks, block)}, batch, transposeA: true, transposeB: false), {weightGradient});");
+                        if (block.HasBias) w.Line($"BiasGradient({block.Name}Gradient, batch, {Width(block)}, Gradients.SubView({block.Name}BiasOffset, {Width(block)}));");
                         if (!needsInput) break;
                         w.Line($"// dZ of {previous!.Name} = (dZ of {block.Name} · W) ⊙ its dropout mask and activation derivative");
-                        w.Line($"{(fused ? "if (!FusedPasses) " : "")}Multiply({block.Name}Gradient, Parameters.SubView({weights}), {Gpu}ProductShape.Of(batch, {block.Inputs}, {block.Outputs}, false, false),");
+                        w.Line($"{(fused ? "if (!FusedPasses) " : "")}Multiply({block.Name}Gradient, Parameters.SubView({weights}), {Gpu}ProductShape.Of(batch, {InputWidth(blocks, block)}, {Width(block)}, transposeA: false, transposeB: false),");
                         w.Line($"    {receiver});");
                         break;
                     case BlockKind.Conv:
@@ -62,22 +62,22 @@ internal static partial class GpuEmitter
                         string rows = $"batch * {g.OutputPixels}";
                         w.Line($"// {block.Name}: dZ as pixel-major rows; dW = dZᵀ·patches (with the regularization gradient){(block.HasBias ? ", db = Σ dZ" : "")}");
                         w.Line($"PixelMajor({block.Name}Gradient, {block.Name}PixelGradient, batch, {block.Channels}, {g.OutputPixels});");
-                        w.Line($"Multiply({block.Name}PixelGradient, {block.Name}Patches, {Gpu}ProductShape.Of({block.Channels}, {g.PatchSize}, {rows}, true, false), {weightGradient});");
+                        w.Line($"Multiply({block.Name}PixelGradient, {block.Name}Patches, {Gpu}ProductShape.Of({block.Channels}, {g.PatchSize}, {rows}, transposeA: true, transposeB: false), {weightGradient});");
                         if (block.HasBias) w.Line($"BiasGradient({block.Name}PixelGradient, {rows}, {block.Channels}, Gradients.SubView({block.Name}BiasOffset, {block.Channels}));");
                         if (!needsInput) break;
                         w.Line($"// The patches' gradient dZ·W (over the patches, no longer needed), gathered back onto {previous!.Name}'s output");
-                        w.Line($"Multiply({block.Name}PixelGradient, Parameters.SubView({weights}), {Gpu}ProductShape.Of({rows}, {g.PatchSize}, {block.Channels}, false, false), new {Gpu}StoreEpilogue {{ Output = {block.Name}Patches, Width = {g.PatchSize} }});");
+                        w.Line($"Multiply({block.Name}PixelGradient, Parameters.SubView({weights}), {Gpu}ProductShape.Of({rows}, {g.PatchSize}, {block.Channels}, transposeA: false, transposeB: false), new {Gpu}StoreEpilogue {{ Output = {block.Name}Patches, Width = {g.PatchSize} }});");
                         w.Line($"PatchesToImage({block.Name}Patches, batch, {GeometryOf(block)}, {receiver});");
                         break;
                     case BlockKind.BatchNorm:
                         w.Line($"// {block.Name}: dγ, dβ and the gradient of its input from x̂ and 1/σ");
                         w.Line($"BatchNormGradient({block.Name}Gradient, {block.Name}Normalized, {block.Name}Moments, Parameters.SubView({block.Name}WeightOffset, {block.Channels}), Gradients.SubView({block.Name}WeightOffset, {block.Channels}),");
-                        w.Line($"    Gradients.SubView({block.Name}BiasOffset, {block.Channels}), {block.Name}Coefficients, batch, {block.Channels}, {block.Spatial}, {(needsInput ? receiver : $"new {Gpu}StoreEpilogue {{ Output = {block.Name}Gradient, Width = {block.Outputs} }}")});");
+                        w.Line($"    Gradients.SubView({block.Name}BiasOffset, {block.Channels}), {block.Name}Coefficients, batch, {block.Channels}, {block.Spatial}, {(needsInput ? receiver : $"new {Gpu}StoreEpilogue {{ Output = {block.Name}Gradient, Width = {Width(block)} }}")});");
                         break;
                     case BlockKind.PReLU:
                         w.Line($"// {block.Name}: the slopes' gradient Σ g·z over z ≤ 0, and its input gradient");
                         w.Line($"PReLUGradient({block.Name}Gradient, {InputOf(blocks, block)}, Parameters.SubView({block.Name}WeightOffset, {block.Channels}), Gradients.SubView({block.Name}WeightOffset, {block.Channels}),");
-                        w.Line($"    batch, {block.Channels}, {block.Spatial}, {(needsInput ? receiver : $"new {Gpu}StoreEpilogue {{ Output = {block.Name}Gradient, Width = {block.Outputs} }}")});");
+                        w.Line($"    batch, {block.Channels}, {block.Spatial}, {(needsInput ? receiver : $"new {Gpu}StoreEpilogue {{ Output = {block.Name}Gradient, Width = {Width(block)} }}")});");
                         break;
                     case BlockKind.MaxPool:
                         if (!needsInput) break;
@@ -94,7 +94,7 @@ internal static partial class GpuEmitter
                         w.Line(block.Kind == BlockKind.Add
                             ? $"// {block.Name}: the sum passes its gradient to {previous!.Name}; the skip path takes it where {(block.SourceBlock < 0 ? "the network input" : blocks[block.SourceBlock].Name)} is consumed"
                             : $"// {block.Name}: the gradient passes to {previous!.Name}");
-                        w.Line($"Pass({block.Name}Gradient, batch, {block.Inputs}, {receiver});");
+                        w.Line($"Pass({block.Name}Gradient, batch, {InputWidth(blocks, block)}, {receiver});");
                         break;
                 }
                 if (needsInput && Softmax(previous!)) EmitSoftmaxBackward(w, previous!);
@@ -145,8 +145,8 @@ internal static partial class GpuEmitter
                 {
                     // A convolution's product row is a sample's pixel and its column a filter: the element's NCHW place.
                     w.Line(block.Kind == BlockKind.Conv
-                        ? $"int at = row / {block.Geometry!.OutputPixels} * {block.Outputs} + column * {block.Geometry.OutputPixels} + row % {block.Geometry.OutputPixels};"
-                        : $"int at = row * {block.Outputs} + column;");
+                        ? $"int at = row / {block.Geometry!.OutputPixels} * {Width(block)} + column * {block.Geometry.OutputPixels} + row % {block.Geometry.OutputPixels};"
+                        : $"int at = row * {Width(block)} + column;");
                     w.Line(bias ? "float v = value + Bias[column];" : "float v = value;");
                     if (block.Activation != ActivationKind.None && !Softmax(block)) w.Line($"v = {Activation(block, "v")};");
                     if (block.HasDropout)
@@ -183,7 +183,7 @@ internal static partial class GpuEmitter
                 w.Line("/// <summary>Stores the element's dZ and returns it.</summary>");
                 using (w.Block("public readonly float Form(int row, int column, float value)"))
                 {
-                    w.Line($"int at = row * {step.Outputs} + column;");
+                    w.Line($"int at = row * {Width(step)} + column;");
                     w.Line("float g = value;");
                     foreach (var skip in skips) w.Line($"g += {skip.Name}Gradient[at]; // {skip.Name} added {step.Name}'s output");
                     if (step.HasDropout) w.Line($"if (Dropout != 0) g = {Kernels}Dropout.Keeps(Key, at, Threshold) ? g * Keep : 0f;");

@@ -40,12 +40,12 @@ internal static partial class GpuEmitter
             for (int i = 0; i < blocks.Count; i++)
             {
                 var block = blocks[i];
-                string source(string s, string p) => i == 0 ? $"pass.Inputs[(first + {s}) * {block.Inputs} + {p}]" : $"{Tile(i - 1)}[({s}) * {FusedWidth} + {p}]";
+                string source(string s, string p) => i == 0 ? $"pass.Inputs[(first + {s}) * {InputWidth(blocks, block)} + {p}]" : $"{Tile(i - 1)}[({s}) * {FusedWidth} + {p}]";
                 string store(string s, string value) => i == blocks.Count - 1
                     ? $"pass.{block.Name}.Activate(first + {s}, unit, {value});"
                     : $"{Tile(i)}[({s}) * {FusedWidth} + unit] = pass.{block.Name}.Activate(first + {s}, unit, {value});";
                 w.Line($"// {Describe(block)}");
-                EmitTileLayer(w, block.Outputs, block.Inputs, $"{block.Name}WeightOffset + unit * {block.Inputs} + p", source, store);
+                EmitTileLayer(w, block.Outputs, block.Inputs, $"{block.Name}WeightOffset + unit * {InputWidth(blocks, block)} + p", source, store);
                 if (i < blocks.Count - 1) w.Line("global::ILGPU.Group.Barrier();");
             }
         }
@@ -67,8 +67,8 @@ internal static partial class GpuEmitter
             EmitTileStart(w, shared);
             // The last layer's dZ goes to the tile the loop below reads first.
             int tile = blocks.Count - 1;
-            w.Line($"if (unit < {last.Outputs})");
-            w.Line($"    for (int s = 0; s < rows; s++) {Tile(tile)}[s * {FusedWidth} + unit] = pass.LastGradient[(first + s) * {last.Outputs} + unit];");
+            w.Line($"if (unit < {Width(last)})");
+            w.Line($"    for (int s = 0; s < rows; s++) {Tile(tile)}[s * {FusedWidth} + unit] = pass.LastGradient[(first + s) * {Width(last)} + unit];");
             w.Line("global::ILGPU.Group.Barrier();");
             for (int i = blocks.Count - 1; i >= 1; i--)
             {
@@ -76,7 +76,7 @@ internal static partial class GpuEmitter
                 var previous = blocks[i - 1];
                 int from = i, to = i - 1;
                 w.Line($"// dZ of {previous.Name} = (dZ of {block.Name} · W) ⊙ its dropout mask and activation derivative");
-                EmitTileLayer(w, block.Inputs, block.Outputs, $"{block.Name}WeightOffset + p * {block.Inputs} + unit",
+                EmitTileLayer(w, block.Inputs, block.Outputs, $"{block.Name}WeightOffset + p * {InputWidth(blocks, block)} + unit",
                     (s, p) => $"{Tile(from)}[({s}) * {FusedWidth} + {p}]",
                     (s, value) => i == 1
                         ? $"pass.{block.Name}Input.Form(first + {s}, unit, {value});"

@@ -167,20 +167,20 @@ internal static partial class GpuEmitter
                 // A softmax needs its whole row: the core step stores its values, then one thread per sample normalizes
                 // them and hands each to the layer's epilogue (dropout, store).
                 string local = !Softmax(block) ? Local(block)
-                    : block.IsProduct && block.HasBias ? $"new {Gpu}BiasedStoreEpilogue {{ Output = {block.Name}Output, Bias = Parameters.SubView({block.Name}BiasOffset, {block.BiasLength}), Width = {block.Outputs} }}"
-                    : $"new {Gpu}StoreEpilogue {{ Output = {block.Name}Output, Width = {block.Outputs} }}";
+                    : block.IsProduct && block.HasBias ? $"new {Gpu}BiasedStoreEpilogue {{ Output = {block.Name}Output, Bias = Parameters.SubView({block.Name}BiasOffset, {block.BiasLength}), Width = {Width(block)} }}"
+                    : $"new {Gpu}StoreEpilogue {{ Output = {block.Name}Output, Width = {Width(block)} }}";
                 string weights = $"Parameters.SubView({block.Name}WeightOffset, {block.Name}WeightLength)";
                 w.Line($"// {Describe(block)}");
                 switch (block.Kind)
                 {
                     case BlockKind.Dense:
-                        w.Line($"Multiply({input}, {weights}, {Gpu}ProductShape.Of(batch, {block.Outputs}, {block.Inputs}, false, true), {local});");
+                        w.Line($"Multiply({input}, {weights}, {Gpu}ProductShape.Of(batch, {Width(block)}, {InputWidth(blocks, block)}, transposeA: false, transposeB: true), {local});");
                         break;
                     case BlockKind.Conv:
                         // Z = patches · Wᵀ, pixel-major rows; the epilogue writes each element to its NCHW place.
                         var g = block.Geometry!;
                         w.Line($"Patches({input}, {block.Name}Patches, batch, {GeometryOf(block)});");
-                        w.Line($"Multiply({block.Name}Patches, {weights}, {Gpu}ProductShape.Of(batch * {g.OutputPixels}, {block.Channels}, {g.PatchSize}, false, true), {local});");
+                        w.Line($"Multiply({block.Name}Patches, {weights}, {Gpu}ProductShape.Of(batch * {g.OutputPixels}, {block.Channels}, {g.PatchSize}, transposeA: false, transposeB: true), {local});");
                         break;
                     case BlockKind.BatchNorm:
                         w.Line($"BatchNorm({input}, {block.Name}Normalized, {block.Name}Moments, Parameters.SubView({block.Name}WeightOffset, {block.Channels}), Parameters.SubView({block.Name}BiasOffset, {block.Channels}),");
@@ -193,18 +193,18 @@ internal static partial class GpuEmitter
                         w.Line($"AveragePool({input}, batch, {GeometryOf(block)}, {local});");
                         break;
                     case BlockKind.Add:
-                        w.Line($"Sum({input}, {(block.SourceBlock < 0 ? "Inputs" : blocks[block.SourceBlock].Name + "Output")}, batch, {block.Outputs}, {local});");
+                        w.Line($"Sum({input}, {(block.SourceBlock < 0 ? "Inputs" : blocks[block.SourceBlock].Name + "Output")}, batch, {Width(block)}, {local});");
                         break;
                     case BlockKind.PReLU:
                         w.Line($"PReLU({input}, Parameters.SubView({block.Name}WeightOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial}, {local});");
                         break;
                     default:
-                        if (!Softmax(block)) w.Line($"Pass({input}, batch, {block.Inputs}, {local});");
+                        if (!Softmax(block)) w.Line($"Pass({input}, batch, {InputWidth(blocks, block)}, {local});");
                         break;
                 }
                 // A standalone softmax reads its input directly.
                 if (Softmax(block))
-                    w.Line($"SoftmaxRows({(block.Kind == BlockKind.Elementwise ? input : block.Name + "Output")}, batch, {block.Outputs}, {Local(block)});");
+                    w.Line($"SoftmaxRows({(block.Kind == BlockKind.Elementwise ? input : block.Name + "Output")}, batch, {Width(block)}, {Local(block)});");
             }
         }
         w.Line();
@@ -221,9 +221,9 @@ internal static partial class GpuEmitter
         string smoothing = Number(schedule.Plan.Spec.LabelSmoothing) + "f";
         string call = schedule.Plan.Spec.Loss switch
         {
-            Loss.SoftmaxCrossEntropy => $"SoftmaxCrossEntropy({last.Name}Output, {last.Name}Gradient, batch, {last.Outputs}, {smoothing});",
-            Loss.BinaryCrossEntropy => $"BinaryCrossEntropy({last.Name}Output, {last.Name}Gradient, batch, {last.Outputs}, {smoothing});",
-            _ => $"MeanSquaredError({last.Name}Output, {last.Name}Gradient, batch, {last.Outputs});",
+            Loss.SoftmaxCrossEntropy => $"SoftmaxCrossEntropy({last.Name}Output, {last.Name}Gradient, batch, {Width(last)}, {smoothing});",
+            Loss.BinaryCrossEntropy => $"BinaryCrossEntropy({last.Name}Output, {last.Name}Gradient, batch, {Width(last)}, {smoothing});",
+            _ => $"MeanSquaredError({last.Name}Output, {last.Name}Gradient, batch, {Width(last)});",
         };
         w.Line("/// <inheritdoc/>");
         w.Line($"protected override void Loss(int batch) => {call}");

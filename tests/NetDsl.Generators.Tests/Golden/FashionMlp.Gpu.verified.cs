@@ -46,35 +46,35 @@ partial class FashionMlp
             var hidden2Forward = new Hidden2Forward { Bias = Parameters.SubView(Hidden2BiasOffset, 128), Output = Hidden2Output, Activation = Hidden2Activation, Dropout = dropout ? 1 : 0, Key = global::NetDsl.Kernels.Dropout.StreamKey(seed, 1), Threshold = global::NetDsl.Kernels.Dropout.Threshold(rates[1]), Keep = (float)(1 / (1 - rates[1])) };
             var logitsForward = new LogitsForward { Bias = Parameters.SubView(LogitsBiasOffset, 10), Output = LogitsOutput };
             // Hidden1: Dense 784 → 256, ReLU (Act1), Dropout 0.2 (Drop1)
-            Multiply(Inputs, Parameters.SubView(Hidden1WeightOffset, Hidden1WeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, 256, 784, false, true), hidden1Forward);
+            Multiply(Inputs, Parameters.SubView(Hidden1WeightOffset, Hidden1WeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, Hidden1Size, InputSize, transposeA: false, transposeB: true), hidden1Forward);
             // Hidden2: Dense 256 → 128, ReLU (Act2), Dropout 0.2 (Drop2)
-            Multiply(Hidden1Output, Parameters.SubView(Hidden2WeightOffset, Hidden2WeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, 128, 256, false, true), hidden2Forward);
+            Multiply(Hidden1Output, Parameters.SubView(Hidden2WeightOffset, Hidden2WeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, Hidden2Size, Hidden1Size, transposeA: false, transposeB: true), hidden2Forward);
             // Logits: Dense 128 → 10
-            Multiply(Hidden2Output, Parameters.SubView(LogitsWeightOffset, LogitsWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, 10, 128, false, true), logitsForward);
+            Multiply(Hidden2Output, Parameters.SubView(LogitsWeightOffset, LogitsWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, LogitsSize, Hidden2Size, transposeA: false, transposeB: true), logitsForward);
         }
 
         /// <inheritdoc/>
-        protected override void Loss(int batch) => SoftmaxCrossEntropy(LogitsOutput, LogitsGradient, batch, 10, 0f);
+        protected override void Loss(int batch) => SoftmaxCrossEntropy(LogitsOutput, LogitsGradient, batch, LogitsSize, 0f);
 
         /// <inheritdoc/>
         protected override void Backward(int batch, bool dropout, ulong seed, float l1, float l2)
         {
             var rates = host.DropoutRates;
             // Logits: dW = dZᵀ·X (with the regularization gradient), db = Σ dZ
-            Multiply(LogitsGradient, Hidden2Output, global::NetDsl.Gpu.ProductShape.Of(10, 128, batch, true, false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(LogitsWeightOffset, LogitsWeightLength), Weights = Parameters.SubView(LogitsWeightOffset, LogitsWeightLength), Inputs = 128, L1 = l1, L2 = l2 });
-            BiasGradient(LogitsGradient, batch, 10, Gradients.SubView(LogitsBiasOffset, 10));
+            Multiply(LogitsGradient, Hidden2Output, global::NetDsl.Gpu.ProductShape.Of(LogitsSize, Hidden2Size, batch, transposeA: true, transposeB: false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(LogitsWeightOffset, LogitsWeightLength), Weights = Parameters.SubView(LogitsWeightOffset, LogitsWeightLength), Inputs = 128, L1 = l1, L2 = l2 });
+            BiasGradient(LogitsGradient, batch, LogitsSize, Gradients.SubView(LogitsBiasOffset, LogitsSize));
             // dZ of Hidden2 = (dZ of Logits · W) ⊙ its dropout mask and activation derivative
-            Multiply(LogitsGradient, Parameters.SubView(LogitsWeightOffset, LogitsWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, 128, 10, false, false),
+            Multiply(LogitsGradient, Parameters.SubView(LogitsWeightOffset, LogitsWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, Hidden2Size, LogitsSize, transposeA: false, transposeB: false),
                 new LogitsInputGradient { Destination = Hidden2Gradient, Activation = dropout ? Hidden2Activation : Hidden2Output, Dropout = dropout ? 1 : 0, Key = global::NetDsl.Kernels.Dropout.StreamKey(seed, 1), Threshold = global::NetDsl.Kernels.Dropout.Threshold(rates[1]), Keep = (float)(1 / (1 - rates[1])) });
             // Hidden2: dW = dZᵀ·X (with the regularization gradient), db = Σ dZ
-            Multiply(Hidden2Gradient, Hidden1Output, global::NetDsl.Gpu.ProductShape.Of(128, 256, batch, true, false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(Hidden2WeightOffset, Hidden2WeightLength), Weights = Parameters.SubView(Hidden2WeightOffset, Hidden2WeightLength), Inputs = 256, L1 = l1, L2 = l2 });
-            BiasGradient(Hidden2Gradient, batch, 128, Gradients.SubView(Hidden2BiasOffset, 128));
+            Multiply(Hidden2Gradient, Hidden1Output, global::NetDsl.Gpu.ProductShape.Of(Hidden2Size, Hidden1Size, batch, transposeA: true, transposeB: false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(Hidden2WeightOffset, Hidden2WeightLength), Weights = Parameters.SubView(Hidden2WeightOffset, Hidden2WeightLength), Inputs = 256, L1 = l1, L2 = l2 });
+            BiasGradient(Hidden2Gradient, batch, Hidden2Size, Gradients.SubView(Hidden2BiasOffset, Hidden2Size));
             // dZ of Hidden1 = (dZ of Hidden2 · W) ⊙ its dropout mask and activation derivative
-            Multiply(Hidden2Gradient, Parameters.SubView(Hidden2WeightOffset, Hidden2WeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, 256, 128, false, false),
+            Multiply(Hidden2Gradient, Parameters.SubView(Hidden2WeightOffset, Hidden2WeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, Hidden1Size, Hidden2Size, transposeA: false, transposeB: false),
                 new Hidden2InputGradient { Destination = Hidden1Gradient, Activation = dropout ? Hidden1Activation : Hidden1Output, Dropout = dropout ? 1 : 0, Key = global::NetDsl.Kernels.Dropout.StreamKey(seed, 0), Threshold = global::NetDsl.Kernels.Dropout.Threshold(rates[0]), Keep = (float)(1 / (1 - rates[0])) });
             // Hidden1: dW = dZᵀ·X (with the regularization gradient), db = Σ dZ
-            Multiply(Hidden1Gradient, Inputs, global::NetDsl.Gpu.ProductShape.Of(256, 784, batch, true, false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(Hidden1WeightOffset, Hidden1WeightLength), Weights = Parameters.SubView(Hidden1WeightOffset, Hidden1WeightLength), Inputs = 784, L1 = l1, L2 = l2 });
-            BiasGradient(Hidden1Gradient, batch, 256, Gradients.SubView(Hidden1BiasOffset, 256));
+            Multiply(Hidden1Gradient, Inputs, global::NetDsl.Gpu.ProductShape.Of(Hidden1Size, InputSize, batch, transposeA: true, transposeB: false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(Hidden1WeightOffset, Hidden1WeightLength), Weights = Parameters.SubView(Hidden1WeightOffset, Hidden1WeightLength), Inputs = 784, L1 = l1, L2 = l2 });
+            BiasGradient(Hidden1Gradient, batch, Hidden1Size, Gradients.SubView(Hidden1BiasOffset, Hidden1Size));
         }
 
 
@@ -93,7 +93,7 @@ partial class FashionMlp
             /// <summary>Stores the element's output (and pre-dropout activation) and returns the output.</summary>
             public readonly float Activate(int row, int column, float value)
             {
-                int at = row * 256 + column;
+                int at = row * Hidden1Size + column;
                 float v = value + Bias[column];
                 v = v > 0f ? v : 0f;
                 if (Dropout != 0)
@@ -121,7 +121,7 @@ partial class FashionMlp
             /// <summary>Stores the element's output (and pre-dropout activation) and returns the output.</summary>
             public readonly float Activate(int row, int column, float value)
             {
-                int at = row * 128 + column;
+                int at = row * Hidden2Size + column;
                 float v = value + Bias[column];
                 v = v > 0f ? v : 0f;
                 if (Dropout != 0)
@@ -145,7 +145,7 @@ partial class FashionMlp
             /// <summary>Stores the element's output (and pre-dropout activation) and returns the output.</summary>
             public readonly float Activate(int row, int column, float value)
             {
-                int at = row * 10 + column;
+                int at = row * LogitsSize + column;
                 float v = value + Bias[column];
                 Output[at] = v;
                 return v;
@@ -167,7 +167,7 @@ partial class FashionMlp
             /// <summary>Stores the element's dZ and returns it.</summary>
             public readonly float Form(int row, int column, float value)
             {
-                int at = row * 256 + column;
+                int at = row * Hidden1Size + column;
                 float g = value;
                 if (Dropout != 0) g = global::NetDsl.Kernels.Dropout.Keeps(Key, at, Threshold) ? g * Keep : 0f;
                 float a = Activation[at];
@@ -192,7 +192,7 @@ partial class FashionMlp
             /// <summary>Stores the element's dZ and returns it.</summary>
             public readonly float Form(int row, int column, float value)
             {
-                int at = row * 128 + column;
+                int at = row * Hidden2Size + column;
                 float g = value;
                 if (Dropout != 0) g = global::NetDsl.Kernels.Dropout.Keeps(Key, at, Threshold) ? g * Keep : 0f;
                 float a = Activation[at];

@@ -349,8 +349,8 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         if (_floatBuffers is not { } buffers) return default;
         return layer switch
         {
-            "Act1" => (buffers.DropoutActive ? buffers.Hidden1Activation : buffers.Hidden1Output).AsSpan(0, _lastBatch * 256),
-            "Act2" => (buffers.DropoutActive ? buffers.Hidden2Activation : buffers.Hidden2Output).AsSpan(0, _lastBatch * 128),
+            "Act1" => (buffers.DropoutActive ? buffers.Hidden1Activation : buffers.Hidden1Output).AsSpan(0, _lastBatch * Hidden1Size),
+            "Act2" => (buffers.DropoutActive ? buffers.Hidden2Activation : buffers.Hidden2Output).AsSpan(0, _lastBatch * Hidden2Size),
             _ => default,
         };
     }
@@ -361,9 +361,9 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         foreach (var tensor in _parameterTensors)
             if (global::NetDsl.Shapes.HasNonFinite(_parameters.AsSpan(tensor.Offset, tensor.Length))) return tensor.Layer;
         if (_floatBuffers is not { } buffers) return null;
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.Hidden1Output.AsSpan(0, _lastBatch * 256))) return "Hidden1";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.Hidden2Output.AsSpan(0, _lastBatch * 128))) return "Hidden2";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.LogitsOutput.AsSpan(0, _lastBatch * 10))) return "Logits";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.Hidden1Output.AsSpan(0, _lastBatch * Hidden1Size))) return "Hidden1";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.Hidden2Output.AsSpan(0, _lastBatch * Hidden2Size))) return "Hidden2";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.LogitsOutput.AsSpan(0, _lastBatch * LogitsSize))) return "Logits";
         return null;
     }
 
@@ -382,33 +382,33 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         buffers.DropoutActive = dropout;
         // Hidden1: Dense 784 → 256, ReLU (Act1), Dropout 0.2 (Drop1)
         {
-            var output = buffers.Hidden1Output.AsSpan(0, batch * 256);
-            var activation = dropout ? buffers.Hidden1Activation.AsSpan(0, batch * 256) : output;
-            var mask = buffers.Hidden1Mask.AsSpan(0, batch * 256);
+            var output = buffers.Hidden1Output.AsSpan(0, batch * Hidden1Size);
+            var activation = dropout ? buffers.Hidden1Activation.AsSpan(0, batch * Hidden1Size) : output;
+            var mask = buffers.Hidden1Mask.AsSpan(0, batch * Hidden1Size);
             if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 0);
             var epilogue = new Hidden1ForwardEpilogue<T> { Bias = parameters.Slice(Hidden1BiasOffset, 256), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, Hidden1ForwardEpilogue<T>>(inputs, quantized[0], batch, ref epilogue);
             else if (inputMajor is not null && batch < inputMajor[0].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, Hidden1ForwardEpilogue<T>>(inputs, inputMajor[0], batch, ref epilogue);
-            else global::NetDsl.Kernels.Gemm.Multiply<T, Hidden1ForwardEpilogue<T>>(inputs, false, parameters.Slice(Hidden1WeightOffset, Hidden1WeightLength), true, batch, 256, 784, ref epilogue);
+            else global::NetDsl.Kernels.Gemm.Multiply<T, Hidden1ForwardEpilogue<T>>(inputs, transposeA: false, parameters.Slice(Hidden1WeightOffset, Hidden1WeightLength), transposeB: true, batch, Hidden1Size, InputSize, ref epilogue);
         }
         // Hidden2: Dense 256 → 128, ReLU (Act2), Dropout 0.2 (Drop2)
         {
-            var output = buffers.Hidden2Output.AsSpan(0, batch * 128);
-            var activation = dropout ? buffers.Hidden2Activation.AsSpan(0, batch * 128) : output;
-            var mask = buffers.Hidden2Mask.AsSpan(0, batch * 128);
+            var output = buffers.Hidden2Output.AsSpan(0, batch * Hidden2Size);
+            var activation = dropout ? buffers.Hidden2Activation.AsSpan(0, batch * Hidden2Size) : output;
+            var mask = buffers.Hidden2Mask.AsSpan(0, batch * Hidden2Size);
             if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[1], dropoutSeed, 1);
             var epilogue = new Hidden2ForwardEpilogue<T> { Bias = parameters.Slice(Hidden2BiasOffset, 128), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
-            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * 256), quantized[1], batch, ref epilogue);
-            else if (inputMajor is not null && batch < inputMajor[1].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * 256), inputMajor[1], batch, ref epilogue);
-            else global::NetDsl.Kernels.Gemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * 256), false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), true, batch, 128, 256, ref epilogue);
+            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * Hidden1Size), quantized[1], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[1].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * Hidden1Size), inputMajor[1], batch, ref epilogue);
+            else global::NetDsl.Kernels.Gemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * Hidden1Size), transposeA: false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), transposeB: true, batch, Hidden2Size, Hidden1Size, ref epilogue);
         }
         // Logits: Dense 128 → 10
         {
-            var output = buffers.LogitsOutput.AsSpan(0, batch * 10);
+            var output = buffers.LogitsOutput.AsSpan(0, batch * LogitsSize);
             var epilogue = new LogitsForwardEpilogue<T> { Bias = parameters.Slice(LogitsBiasOffset, 10), Output = output };
-            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Hidden2Output.AsSpan(0, batch * 128), quantized[2], batch, ref epilogue);
-            else if (inputMajor is not null && batch < inputMajor[2].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Hidden2Output.AsSpan(0, batch * 128), inputMajor[2], batch, ref epilogue);
-            else global::NetDsl.Kernels.Gemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Hidden2Output.AsSpan(0, batch * 128), false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), true, batch, 10, 128, ref epilogue);
+            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Hidden2Output.AsSpan(0, batch * Hidden2Size), quantized[2], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[2].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Hidden2Output.AsSpan(0, batch * Hidden2Size), inputMajor[2], batch, ref epilogue);
+            else global::NetDsl.Kernels.Gemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Hidden2Output.AsSpan(0, batch * Hidden2Size), transposeA: false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), transposeB: true, batch, LogitsSize, Hidden2Size, ref epilogue);
         }
     }
 
@@ -425,28 +425,28 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         // dZ of Logits is the fused softmax cross-entropy gradient (ŷ − y) / batch.
         // Logits: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(LogitsWeightOffset, LogitsWeightLength), gradients.Slice(LogitsBiasOffset, 10), 128, false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), l1, l2);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * 10), true, buffers.Hidden2Output.AsSpan(0, batch * 128), false, 10, 128, batch, ref epilogue, appendOnesColumn: true);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(LogitsWeightOffset, LogitsWeightLength), gradients.Slice(LogitsBiasOffset, 10), Hidden2Size, false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), l1, l2);
+            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * LogitsSize), transposeA: true, buffers.Hidden2Output.AsSpan(0, batch * Hidden2Size), transposeB: false, LogitsSize, Hidden2Size, batch, ref epilogue, appendOnesColumn: true);
         }
         // dZ of Hidden2 = (dZ of Logits · W) ⊙ each step's derivative, formed in the product's epilogue
         {
-            var epilogue = new LogitsInputGradientEpilogue<T> { Destination = buffers.Hidden2Gradient.AsSpan(0, batch * 128), Dropout = dropout, Hidden2Mask = buffers.Hidden2Mask.AsSpan(0, batch * 128), Hidden2Activation = (dropout ? buffers.Hidden2Activation : buffers.Hidden2Output).AsSpan(0, batch * 128) };
-            global::NetDsl.Kernels.Gemm.Multiply<T, LogitsInputGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * 10), false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), false, batch, 128, 10, ref epilogue);
+            var epilogue = new LogitsInputGradientEpilogue<T> { Destination = buffers.Hidden2Gradient.AsSpan(0, batch * Hidden2Size), Dropout = dropout, Hidden2Mask = buffers.Hidden2Mask.AsSpan(0, batch * Hidden2Size), Hidden2Activation = (dropout ? buffers.Hidden2Activation : buffers.Hidden2Output).AsSpan(0, batch * Hidden2Size) };
+            global::NetDsl.Kernels.Gemm.Multiply<T, LogitsInputGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * LogitsSize), transposeA: false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), transposeB: false, batch, Hidden2Size, LogitsSize, ref epilogue);
         }
         // Hidden2: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Hidden2WeightOffset, Hidden2WeightLength), gradients.Slice(Hidden2BiasOffset, 128), 256, false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), l1, l2);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.Hidden2Gradient.AsSpan(0, batch * 128), true, buffers.Hidden1Output.AsSpan(0, batch * 256), false, 128, 256, batch, ref epilogue, appendOnesColumn: true);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Hidden2WeightOffset, Hidden2WeightLength), gradients.Slice(Hidden2BiasOffset, 128), Hidden1Size, false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), l1, l2);
+            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.Hidden2Gradient.AsSpan(0, batch * Hidden2Size), transposeA: true, buffers.Hidden1Output.AsSpan(0, batch * Hidden1Size), transposeB: false, Hidden2Size, Hidden1Size, batch, ref epilogue, appendOnesColumn: true);
         }
         // dZ of Hidden1 = (dZ of Hidden2 · W) ⊙ each step's derivative, formed in the product's epilogue
         {
-            var epilogue = new Hidden2InputGradientEpilogue<T> { Destination = buffers.Hidden1Gradient.AsSpan(0, batch * 256), Dropout = dropout, Hidden1Mask = buffers.Hidden1Mask.AsSpan(0, batch * 256), Hidden1Activation = (dropout ? buffers.Hidden1Activation : buffers.Hidden1Output).AsSpan(0, batch * 256) };
-            global::NetDsl.Kernels.Gemm.Multiply<T, Hidden2InputGradientEpilogue<T>>(buffers.Hidden2Gradient.AsSpan(0, batch * 128), false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), false, batch, 256, 128, ref epilogue);
+            var epilogue = new Hidden2InputGradientEpilogue<T> { Destination = buffers.Hidden1Gradient.AsSpan(0, batch * Hidden1Size), Dropout = dropout, Hidden1Mask = buffers.Hidden1Mask.AsSpan(0, batch * Hidden1Size), Hidden1Activation = (dropout ? buffers.Hidden1Activation : buffers.Hidden1Output).AsSpan(0, batch * Hidden1Size) };
+            global::NetDsl.Kernels.Gemm.Multiply<T, Hidden2InputGradientEpilogue<T>>(buffers.Hidden2Gradient.AsSpan(0, batch * Hidden2Size), transposeA: false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), transposeB: false, batch, Hidden1Size, Hidden2Size, ref epilogue);
         }
         // Hidden1: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Hidden1WeightOffset, Hidden1WeightLength), gradients.Slice(Hidden1BiasOffset, 256), 784, false, parameters.Slice(Hidden1WeightOffset, Hidden1WeightLength), l1, l2);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.Hidden1Gradient.AsSpan(0, batch * 256), true, inputs, false, 256, 784, batch, ref epilogue, appendOnesColumn: true);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Hidden1WeightOffset, Hidden1WeightLength), gradients.Slice(Hidden1BiasOffset, 256), InputSize, false, parameters.Slice(Hidden1WeightOffset, Hidden1WeightLength), l1, l2);
+            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.Hidden1Gradient.AsSpan(0, batch * Hidden1Size), transposeA: true, inputs, transposeB: false, Hidden1Size, InputSize, batch, ref epilogue, appendOnesColumn: true);
         }
     }
 
@@ -465,16 +465,16 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
     {
         public readonly int Capacity = capacity;
         public bool DropoutActive;
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden1Output = new(capacity * 256);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden1Activation = new(capacity * 256);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden1Mask = new(capacity * 256);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden1Gradient = new(capacity * 256);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Output = new(capacity * 128);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Activation = new(capacity * 128);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Mask = new(capacity * 128);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Gradient = new(capacity * 128);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsOutput = new(capacity * 10);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsGradient = new(capacity * 10);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden1Output = new(capacity * Hidden1Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden1Activation = new(capacity * Hidden1Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden1Mask = new(capacity * Hidden1Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden1Gradient = new(capacity * Hidden1Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Output = new(capacity * Hidden2Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Activation = new(capacity * Hidden2Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Mask = new(capacity * Hidden2Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Gradient = new(capacity * Hidden2Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsOutput = new(capacity * LogitsSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsGradient = new(capacity * LogitsSize);
     }
 
     /// <summary>Hidden1: Dense 784 → 256, ReLU (Act1), Dropout 0.2 (Drop1): bias, ReLU, dropout on each tile of the product.</summary>
@@ -551,7 +551,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
 
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
-            int at = row * 256 + column;
+            int at = row * Hidden1Size + column;
             if (Dropout) global::NetDsl.Kernels.Arithmetic.Multiply(values, Hidden1Mask.Slice(at, values.Length));
             global::NetDsl.Kernels.Activations.ReLUBackward(values, Hidden1Activation.Slice(at, values.Length));
             global::NetDsl.Kernels.Arithmetic.Store(values, Destination, at);
@@ -569,7 +569,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
 
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
-            int at = row * 128 + column;
+            int at = row * Hidden2Size + column;
             if (Dropout) global::NetDsl.Kernels.Arithmetic.Multiply(values, Hidden2Mask.Slice(at, values.Length));
             global::NetDsl.Kernels.Activations.ReLUBackward(values, Hidden2Activation.Slice(at, values.Length));
             global::NetDsl.Kernels.Arithmetic.Store(values, Destination, at);

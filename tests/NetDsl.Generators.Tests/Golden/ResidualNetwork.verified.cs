@@ -467,10 +467,10 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         if (_floatBuffers is not { } buffers) return default;
         return layer switch
         {
-            "StemAct" => buffers.StemOutput.AsSpan(0, _lastBatch * 512),
-            "Act1" => buffers.Norm1Output.AsSpan(0, _lastBatch * 512),
-            "SkipAct" => buffers.SkipOutput.AsSpan(0, _lastBatch * 512),
-            "HiddenAct" => buffers.HiddenOutput.AsSpan(0, _lastBatch * 16),
+            "StemAct" => buffers.StemOutput.AsSpan(0, _lastBatch * StemSize),
+            "Act1" => buffers.Norm1Output.AsSpan(0, _lastBatch * Norm1Size),
+            "SkipAct" => buffers.SkipOutput.AsSpan(0, _lastBatch * SkipSize),
+            "HiddenAct" => buffers.HiddenOutput.AsSpan(0, _lastBatch * HiddenSize),
             _ => default,
         };
     }
@@ -481,17 +481,17 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         foreach (var tensor in _parameterTensors)
             if (global::NetDsl.Shapes.HasNonFinite(_parameters.AsSpan(tensor.Offset, tensor.Length))) return tensor.Layer;
         if (_floatBuffers is not { } buffers) return null;
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.StemOutput.AsSpan(0, _lastBatch * 512))) return "Stem";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.Conv1Output.AsSpan(0, _lastBatch * 512))) return "Conv1";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.Norm1Output.AsSpan(0, _lastBatch * 512))) return "Norm1";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.Conv2Output.AsSpan(0, _lastBatch * 512))) return "Conv2";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.Norm2Output.AsSpan(0, _lastBatch * 512))) return "Norm2";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.SkipOutput.AsSpan(0, _lastBatch * 512))) return "Skip";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.GapOutput.AsSpan(0, _lastBatch * 8))) return "Gap";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.HiddenOutput.AsSpan(0, _lastBatch * 16))) return "Hidden";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.Hidden2Output.AsSpan(0, _lastBatch * 16))) return "Hidden2";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.Skip2Output.AsSpan(0, _lastBatch * 16))) return "Skip2";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.LogitsOutput.AsSpan(0, _lastBatch * 10))) return "Logits";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.StemOutput.AsSpan(0, _lastBatch * StemSize))) return "Stem";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.Conv1Output.AsSpan(0, _lastBatch * Conv1Size))) return "Conv1";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.Norm1Output.AsSpan(0, _lastBatch * Norm1Size))) return "Norm1";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.Conv2Output.AsSpan(0, _lastBatch * Conv2Size))) return "Conv2";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.Norm2Output.AsSpan(0, _lastBatch * Norm2Size))) return "Norm2";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.SkipOutput.AsSpan(0, _lastBatch * SkipSize))) return "Skip";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.GapOutput.AsSpan(0, _lastBatch * GapSize))) return "Gap";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.HiddenOutput.AsSpan(0, _lastBatch * HiddenSize))) return "Hidden";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.Hidden2Output.AsSpan(0, _lastBatch * Hidden2Size))) return "Hidden2";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.Skip2Output.AsSpan(0, _lastBatch * Skip2Size))) return "Skip2";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.LogitsOutput.AsSpan(0, _lastBatch * LogitsSize))) return "Logits";
         return null;
     }
 
@@ -511,25 +511,25 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         buffers.DropoutActive = dropout;
         // Stem: Conv2D 1×8×8 → 8×8×8, kernel 3, stride 1, ReLU (StemAct)
         {
-            var output = buffers.StemOutput.AsSpan(0, batch * 512);
+            var output = buffers.StemOutput.AsSpan(0, batch * StemSize);
             var samples = new StemForwardSamples<T> { parameters = parameters, folded = folded, inputs = inputs, buffers = buffers, batch = batch, output = output };
             global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 4608);
         }
         // Conv1: Conv2D 8×8×8 → 8×8×8, kernel 3, stride 1 (no bias: BatchNorm follows)
         {
-            var output = buffers.Conv1Output.AsSpan(0, batch * 512);
+            var output = buffers.Conv1Output.AsSpan(0, batch * Conv1Size);
             var samples = new Conv1ForwardSamples<T> { parameters = parameters, folded = folded, inputs = inputs, buffers = buffers, batch = batch, output = output };
             global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 36864);
         }
         // Norm1: BatchNorm over 8 channels × 64, ReLU (Act1)
         {
-            var output = buffers.Norm1Output.AsSpan(0, batch * 512);
+            var output = buffers.Norm1Output.AsSpan(0, batch * Norm1Size);
             var activation = output;
             if (training)
-                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * 512), activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), buffers.Norm1Mean, buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 16) : default, 0.9, 1E-05, relu: true);
+                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), buffers.Norm1Mean, buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 16) : default, 0.9, 1E-05, relu: true);
             else
             {
-                buffers.Conv1Output.AsSpan(0, batch * 512).CopyTo(activation);
+                buffers.Conv1Output.AsSpan(0, batch * Conv1Size).CopyTo(activation);
                 // With folding on, Conv1 already produced the normalized values.
                 if (folded.IsEmpty)
                     global::NetDsl.Kernels.BatchNormalization.InferenceForward(activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), statistics.Slice(0, 16), 1E-05);
@@ -538,19 +538,19 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         }
         // Conv2: Conv2D 8×8×8 → 8×8×8, kernel 3, stride 1 (no bias: BatchNorm follows)
         {
-            var output = buffers.Conv2Output.AsSpan(0, batch * 512);
+            var output = buffers.Conv2Output.AsSpan(0, batch * Conv2Size);
             var samples = new Conv2ForwardSamples<T> { parameters = parameters, folded = folded, inputs = inputs, buffers = buffers, batch = batch, output = output };
             global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 36864);
         }
         // Norm2: BatchNorm over 8 channels × 64
         {
-            var output = buffers.Norm2Output.AsSpan(0, batch * 512);
+            var output = buffers.Norm2Output.AsSpan(0, batch * Norm2Size);
             var activation = output;
             if (training)
-                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv2Output.AsSpan(0, batch * 512), activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), buffers.Norm2Mean, buffers.Norm2InverseDeviation, updateStatistics ? statistics.Slice(16, 16) : default, 0.9, 1E-05);
+                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv2Output.AsSpan(0, batch * Conv2Size), activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), buffers.Norm2Mean, buffers.Norm2InverseDeviation, updateStatistics ? statistics.Slice(16, 16) : default, 0.9, 1E-05);
             else
             {
-                buffers.Conv2Output.AsSpan(0, batch * 512).CopyTo(activation);
+                buffers.Conv2Output.AsSpan(0, batch * Conv2Size).CopyTo(activation);
                 // With folding on, Conv2 already produced the normalized values.
                 if (folded.IsEmpty)
                     global::NetDsl.Kernels.BatchNormalization.InferenceForward(activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), statistics.Slice(16, 16), 1E-05);
@@ -558,48 +558,48 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         }
         // Skip: Add, width 512, ReLU (SkipAct)
         {
-            var output = buffers.SkipOutput.AsSpan(0, batch * 512);
+            var output = buffers.SkipOutput.AsSpan(0, batch * SkipSize);
             var activation = output;
-            buffers.Norm2Output.AsSpan(0, batch * 512).CopyTo(activation);
+            buffers.Norm2Output.AsSpan(0, batch * Norm2Size).CopyTo(activation);
             global::NetDsl.Kernels.Arithmetic.Add(activation, buffers.StemOutput.AsSpan(0, batch * 512));
             global::NetDsl.Kernels.Activations.ReLU(activation);
         }
         // Gap: AvgPool 8×8 → 8×1×1
         {
-            var output = buffers.GapOutput.AsSpan(0, batch * 8);
+            var output = buffers.GapOutput.AsSpan(0, batch * GapSize);
             var activation = output;
-            global::NetDsl.Kernels.Pooling.AverageForward(buffers.SkipOutput.AsSpan(0, batch * 512), activation, batch, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 8, 8, 1, 0, 0, 1, 1));
+            global::NetDsl.Kernels.Pooling.AverageForward(buffers.SkipOutput.AsSpan(0, batch * SkipSize), activation, batch, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 8, 8, 1, 0, 0, 1, 1));
         }
         // Hidden: Dense 8 → 16, ReLU (HiddenAct)
         {
-            var output = buffers.HiddenOutput.AsSpan(0, batch * 16);
+            var output = buffers.HiddenOutput.AsSpan(0, batch * HiddenSize);
             var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 16), Output = output };
-            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 8), quantized[0], batch, ref epilogue);
-            else if (inputMajor is not null && batch < inputMajor[0].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 8), inputMajor[0], batch, ref epilogue);
-            else global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 8), false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 16, 8, ref epilogue);
+            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * GapSize), quantized[0], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[0].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * GapSize), inputMajor[0], batch, ref epilogue);
+            else global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * GapSize), transposeA: false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), transposeB: true, batch, HiddenSize, GapSize, ref epilogue);
         }
         // Hidden2: Dense 16 → 16
         {
-            var output = buffers.Hidden2Output.AsSpan(0, batch * 16);
+            var output = buffers.Hidden2Output.AsSpan(0, batch * Hidden2Size);
             var epilogue = new Hidden2ForwardEpilogue<T> { Bias = parameters.Slice(Hidden2BiasOffset, 16), Output = output };
-            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 16), quantized[1], batch, ref epilogue);
-            else if (inputMajor is not null && batch < inputMajor[1].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 16), inputMajor[1], batch, ref epilogue);
-            else global::NetDsl.Kernels.Gemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 16), false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), true, batch, 16, 16, ref epilogue);
+            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * HiddenSize), quantized[1], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[1].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * HiddenSize), inputMajor[1], batch, ref epilogue);
+            else global::NetDsl.Kernels.Gemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * HiddenSize), transposeA: false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), transposeB: true, batch, Hidden2Size, HiddenSize, ref epilogue);
         }
         // Skip2: Add, width 16
         {
-            var output = buffers.Skip2Output.AsSpan(0, batch * 16);
+            var output = buffers.Skip2Output.AsSpan(0, batch * Skip2Size);
             var activation = output;
-            buffers.Hidden2Output.AsSpan(0, batch * 16).CopyTo(activation);
+            buffers.Hidden2Output.AsSpan(0, batch * Hidden2Size).CopyTo(activation);
             global::NetDsl.Kernels.Arithmetic.Add(activation, buffers.HiddenOutput.AsSpan(0, batch * 16));
         }
         // Logits: Dense 16 → 10
         {
-            var output = buffers.LogitsOutput.AsSpan(0, batch * 10);
+            var output = buffers.LogitsOutput.AsSpan(0, batch * LogitsSize);
             var epilogue = new LogitsForwardEpilogue<T> { Bias = parameters.Slice(LogitsBiasOffset, 10), Output = output };
-            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Skip2Output.AsSpan(0, batch * 16), quantized[2], batch, ref epilogue);
-            else if (inputMajor is not null && batch < inputMajor[2].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Skip2Output.AsSpan(0, batch * 16), inputMajor[2], batch, ref epilogue);
-            else global::NetDsl.Kernels.Gemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Skip2Output.AsSpan(0, batch * 16), false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), true, batch, 10, 16, ref epilogue);
+            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Skip2Output.AsSpan(0, batch * Skip2Size), quantized[2], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[2].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Skip2Output.AsSpan(0, batch * Skip2Size), inputMajor[2], batch, ref epilogue);
+            else global::NetDsl.Kernels.Gemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.Skip2Output.AsSpan(0, batch * Skip2Size), transposeA: false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), transposeB: true, batch, LogitsSize, Skip2Size, ref epilogue);
         }
     }
 
@@ -616,54 +616,54 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         // dZ of Logits is the fused softmax cross-entropy gradient (ŷ − y) / batch.
         // Logits: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(LogitsWeightOffset, LogitsWeightLength), gradients.Slice(LogitsBiasOffset, 10), 16, false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), l1, l2);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * 10), true, buffers.Skip2Output.AsSpan(0, batch * 16), false, 10, 16, batch, ref epilogue, appendOnesColumn: true);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(LogitsWeightOffset, LogitsWeightLength), gradients.Slice(LogitsBiasOffset, 10), Skip2Size, false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), l1, l2);
+            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * LogitsSize), transposeA: true, buffers.Skip2Output.AsSpan(0, batch * Skip2Size), transposeB: false, LogitsSize, Skip2Size, batch, ref epilogue, appendOnesColumn: true);
         }
         // dZ of Skip2 = (dZ of Logits · W) ⊙ each step's derivative, formed in the product's epilogue
         {
-            var epilogue = new LogitsInputGradientEpilogue<T> { Destination = buffers.Skip2Gradient.AsSpan(0, batch * 16), Dropout = dropout };
-            global::NetDsl.Kernels.Gemm.Multiply<T, LogitsInputGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * 10), false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), false, batch, 16, 10, ref epilogue);
+            var epilogue = new LogitsInputGradientEpilogue<T> { Destination = buffers.Skip2Gradient.AsSpan(0, batch * Skip2Size), Dropout = dropout };
+            global::NetDsl.Kernels.Gemm.Multiply<T, LogitsInputGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * LogitsSize), transposeA: false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), transposeB: false, batch, Skip2Size, LogitsSize, ref epilogue);
         }
         // Skip2: the sum passes its gradient to both summands; the skip path takes it where Hidden is consumed
         {
-            var gradient = buffers.Hidden2Gradient.AsSpan(0, batch * 16);
-            buffers.Skip2Gradient.AsSpan(0, batch * 16).CopyTo(gradient);
+            var gradient = buffers.Hidden2Gradient.AsSpan(0, batch * Hidden2Size);
+            buffers.Skip2Gradient.AsSpan(0, batch * Skip2Size).CopyTo(gradient);
         }
         // Hidden2: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Hidden2WeightOffset, Hidden2WeightLength), gradients.Slice(Hidden2BiasOffset, 16), 16, false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), l1, l2);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.Hidden2Gradient.AsSpan(0, batch * 16), true, buffers.HiddenOutput.AsSpan(0, batch * 16), false, 16, 16, batch, ref epilogue, appendOnesColumn: true);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Hidden2WeightOffset, Hidden2WeightLength), gradients.Slice(Hidden2BiasOffset, 16), HiddenSize, false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), l1, l2);
+            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.Hidden2Gradient.AsSpan(0, batch * Hidden2Size), transposeA: true, buffers.HiddenOutput.AsSpan(0, batch * HiddenSize), transposeB: false, Hidden2Size, HiddenSize, batch, ref epilogue, appendOnesColumn: true);
         }
         // dZ of Hidden = (dZ of Hidden2 · W) ⊙ each step's derivative, formed in the product's epilogue
         {
-            var epilogue = new Hidden2InputGradientEpilogue<T> { Destination = buffers.HiddenGradient.AsSpan(0, batch * 16), Dropout = dropout, Skip2Skip = buffers.Skip2Gradient.AsSpan(0, batch * 16), HiddenActivation = buffers.HiddenOutput.AsSpan(0, batch * 16) };
-            global::NetDsl.Kernels.Gemm.Multiply<T, Hidden2InputGradientEpilogue<T>>(buffers.Hidden2Gradient.AsSpan(0, batch * 16), false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), false, batch, 16, 16, ref epilogue);
+            var epilogue = new Hidden2InputGradientEpilogue<T> { Destination = buffers.HiddenGradient.AsSpan(0, batch * HiddenSize), Dropout = dropout, Skip2Skip = buffers.Skip2Gradient.AsSpan(0, batch * Skip2Size), HiddenActivation = buffers.HiddenOutput.AsSpan(0, batch * HiddenSize) };
+            global::NetDsl.Kernels.Gemm.Multiply<T, Hidden2InputGradientEpilogue<T>>(buffers.Hidden2Gradient.AsSpan(0, batch * Hidden2Size), transposeA: false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), transposeB: false, batch, HiddenSize, Hidden2Size, ref epilogue);
         }
         // Hidden: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 16), 8, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), l1, l2);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * 16), true, buffers.GapOutput.AsSpan(0, batch * 8), false, 16, 8, batch, ref epilogue, appendOnesColumn: true);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 16), GapSize, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), l1, l2);
+            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * HiddenSize), transposeA: true, buffers.GapOutput.AsSpan(0, batch * GapSize), transposeB: false, HiddenSize, GapSize, batch, ref epilogue, appendOnesColumn: true);
         }
         // dZ of Gap = (dZ of Hidden · W) ⊙ each step's derivative, formed in the product's epilogue
         {
-            var epilogue = new HiddenInputGradientEpilogue<T> { Destination = buffers.GapGradient.AsSpan(0, batch * 8), Dropout = dropout };
-            global::NetDsl.Kernels.Gemm.Multiply<T, HiddenInputGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * 16), false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), false, batch, 8, 16, ref epilogue);
+            var epilogue = new HiddenInputGradientEpilogue<T> { Destination = buffers.GapGradient.AsSpan(0, batch * GapSize), Dropout = dropout };
+            global::NetDsl.Kernels.Gemm.Multiply<T, HiddenInputGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * HiddenSize), transposeA: false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), transposeB: false, batch, GapSize, HiddenSize, ref epilogue);
         }
         // Gap: spread the gradient over the windows
         {
-            var gradient = buffers.SkipGradient.AsSpan(0, batch * 512);
-            global::NetDsl.Kernels.Pooling.AverageBackward<T>(buffers.GapGradient.AsSpan(0, batch * 8), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 8, 8, 1, 0, 0, 1, 1));
-            global::NetDsl.Kernels.Activations.ReLUBackward(gradient, buffers.SkipOutput.AsSpan(0, batch * 512));
+            var gradient = buffers.SkipGradient.AsSpan(0, batch * SkipSize);
+            global::NetDsl.Kernels.Pooling.AverageBackward<T>(buffers.GapGradient.AsSpan(0, batch * GapSize), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 8, 8, 1, 0, 0, 1, 1));
+            global::NetDsl.Kernels.Activations.ReLUBackward(gradient, buffers.SkipOutput.AsSpan(0, batch * SkipSize));
         }
         // Skip: the sum passes its gradient to both summands; the skip path takes it where Stem is consumed
         {
-            var gradient = buffers.Norm2Gradient.AsSpan(0, batch * 512);
-            buffers.SkipGradient.AsSpan(0, batch * 512).CopyTo(gradient);
+            var gradient = buffers.Norm2Gradient.AsSpan(0, batch * Norm2Size);
+            buffers.SkipGradient.AsSpan(0, batch * SkipSize).CopyTo(gradient);
         }
         // Norm2: dγ, dβ and the gradient of its input from its input, μ and 1/σ
         {
-            var gradient = buffers.Norm2Gradient.AsSpan(0, batch * 512);
-            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv2Gradient.AsSpan(0, batch * 512), buffers.Conv2Output.AsSpan(0, batch * 512), buffers.Norm2Mean, buffers.Norm2InverseDeviation, parameters.Slice(Norm2WeightOffset, 8), gradients.Slice(Norm2WeightOffset, 8), gradients.Slice(Norm2BiasOffset, 8), batch, 8, 64);
+            var gradient = buffers.Norm2Gradient.AsSpan(0, batch * Norm2Size);
+            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv2Gradient.AsSpan(0, batch * Conv2Size), buffers.Conv2Output.AsSpan(0, batch * Conv2Size), buffers.Norm2Mean, buffers.Norm2InverseDeviation, parameters.Slice(Norm2WeightOffset, 8), gradients.Slice(Norm2WeightOffset, 8), gradients.Slice(Norm2BiasOffset, 8), batch, 8, 64);
         }
         // Conv2: dW summed over samples, and the gradient of Norm1 through col2im
         {
@@ -675,13 +675,13 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             }
         }
         {
-            var gradient = buffers.Norm1Gradient.AsSpan(0, batch * 512);
-            global::NetDsl.Kernels.Activations.ReLUBackward(gradient, buffers.Norm1Output.AsSpan(0, batch * 512));
+            var gradient = buffers.Norm1Gradient.AsSpan(0, batch * Norm1Size);
+            global::NetDsl.Kernels.Activations.ReLUBackward(gradient, buffers.Norm1Output.AsSpan(0, batch * Norm1Size));
         }
         // Norm1: dγ, dβ and the gradient of its input from its input, μ and 1/σ
         {
-            var gradient = buffers.Norm1Gradient.AsSpan(0, batch * 512);
-            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv1Gradient.AsSpan(0, batch * 512), buffers.Conv1Output.AsSpan(0, batch * 512), buffers.Norm1Mean, buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 8), gradients.Slice(Norm1WeightOffset, 8), gradients.Slice(Norm1BiasOffset, 8), batch, 8, 64);
+            var gradient = buffers.Norm1Gradient.AsSpan(0, batch * Norm1Size);
+            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv1Gradient.AsSpan(0, batch * Conv1Size), buffers.Conv1Output.AsSpan(0, batch * Conv1Size), buffers.Norm1Mean, buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 8), gradients.Slice(Norm1WeightOffset, 8), gradients.Slice(Norm1BiasOffset, 8), batch, 8, 64);
         }
         // Conv1: dW summed over samples, and the gradient of Stem through col2im
         {
@@ -693,9 +693,9 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             }
         }
         {
-            var gradient = buffers.StemGradient.AsSpan(0, batch * 512);
+            var gradient = buffers.StemGradient.AsSpan(0, batch * StemSize);
             global::NetDsl.Kernels.Arithmetic.Add(gradient, buffers.SkipGradient.AsSpan(0, gradient.Length)); // Skip added Stem's output
-            global::NetDsl.Kernels.Activations.ReLUBackward(gradient, buffers.StemOutput.AsSpan(0, batch * 512));
+            global::NetDsl.Kernels.Activations.ReLUBackward(gradient, buffers.StemOutput.AsSpan(0, batch * StemSize));
         }
         // Stem: dW and db summed over samples
         {
@@ -724,41 +724,41 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     {
         public readonly int Capacity = capacity;
         public bool DropoutActive;
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> StemOutput = new(capacity * 512);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> StemGradient = new(capacity * 512);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> StemOutput = new(capacity * StemSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> StemGradient = new(capacity * StemSize);
         public readonly T[] StemColumns = new T[2 * 576];
         public readonly T[] StemColumnGradient = new T[2 * 576];
         public readonly T[] StemPartialGradient = new T[80];
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv1Output = new(capacity * 512);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv1Gradient = new(capacity * 512);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv1Output = new(capacity * Conv1Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv1Gradient = new(capacity * Conv1Size);
         public readonly T[] Conv1Columns = new T[2 * 4608];
         public readonly T[] Conv1ColumnGradient = new T[2 * 4608];
         public readonly T[] Conv1PartialGradient = new T[576];
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm1Output = new(capacity * 512);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm1Gradient = new(capacity * 512);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm1Output = new(capacity * Norm1Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm1Gradient = new(capacity * Norm1Size);
         public readonly T[] Norm1Mean = new T[8];
         public readonly T[] Norm1InverseDeviation = new T[8];
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv2Output = new(capacity * 512);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv2Gradient = new(capacity * 512);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv2Output = new(capacity * Conv2Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv2Gradient = new(capacity * Conv2Size);
         public readonly T[] Conv2Columns = new T[2 * 4608];
         public readonly T[] Conv2ColumnGradient = new T[2 * 4608];
         public readonly T[] Conv2PartialGradient = new T[576];
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm2Output = new(capacity * 512);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm2Gradient = new(capacity * 512);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm2Output = new(capacity * Norm2Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm2Gradient = new(capacity * Norm2Size);
         public readonly T[] Norm2Mean = new T[8];
         public readonly T[] Norm2InverseDeviation = new T[8];
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> SkipOutput = new(capacity * 512);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> SkipGradient = new(capacity * 512);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> GapOutput = new(capacity * 8);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> GapGradient = new(capacity * 8);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenOutput = new(capacity * 16);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenGradient = new(capacity * 16);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Output = new(capacity * 16);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Gradient = new(capacity * 16);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Skip2Output = new(capacity * 16);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Skip2Gradient = new(capacity * 16);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsOutput = new(capacity * 10);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsGradient = new(capacity * 10);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> SkipOutput = new(capacity * SkipSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> SkipGradient = new(capacity * SkipSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> GapOutput = new(capacity * GapSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> GapGradient = new(capacity * GapSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenOutput = new(capacity * HiddenSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenGradient = new(capacity * HiddenSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Output = new(capacity * Hidden2Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Hidden2Gradient = new(capacity * Hidden2Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Skip2Output = new(capacity * Skip2Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Skip2Gradient = new(capacity * Skip2Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsOutput = new(capacity * LogitsSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsGradient = new(capacity * LogitsSize);
     }
 
     /// <summary>Stem: Conv2D 1×8×8 → 8×8×8, kernel 3, stride 1, ReLU (StemAct): bias, ReLU on each tile of the product (rows are filters, columns pixels).</summary>
@@ -862,7 +862,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
 
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
-            int at = row * 8 + column;
+            int at = row * GapSize + column;
             global::NetDsl.Kernels.Arithmetic.Store(values, Destination, at);
         }
     }
@@ -878,7 +878,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
 
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
-            int at = row * 16 + column;
+            int at = row * HiddenSize + column;
             global::NetDsl.Kernels.Arithmetic.Add(values, Skip2Skip.Slice(at, values.Length));
             global::NetDsl.Kernels.Activations.ReLUBackward(values, HiddenActivation.Slice(at, values.Length));
             global::NetDsl.Kernels.Arithmetic.Store(values, Destination, at);
@@ -894,7 +894,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
 
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
-            int at = row * 16 + column;
+            int at = row * Skip2Size + column;
             global::NetDsl.Kernels.Arithmetic.Store(values, Destination, at);
         }
     }
@@ -913,9 +913,9 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.StemColumns.AsSpan(part * 576, 576);
-                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * 64, 64), columns, new global::NetDsl.Kernels.ConvGeometry(1, 8, 8, 3, 3, 1, 1, 1, 8, 8));
-                var epilogue = new StemForwardEpilogue<T> { Bias = parameters.Slice(StemBiasOffset, 8), Output = output.Slice(s * 512, 512) };
-                global::NetDsl.Kernels.Gemm.Multiply<T, StemForwardEpilogue<T>>(parameters.Slice(StemWeightOffset, StemWeightLength), false, columns, false, 8, 64, 9, ref epilogue);
+                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * InputSize, InputSize), columns, new global::NetDsl.Kernels.ConvGeometry(1, 8, 8, 3, 3, 1, 1, 1, 8, 8));
+                var epilogue = new StemForwardEpilogue<T> { Bias = parameters.Slice(StemBiasOffset, 8), Output = output.Slice(s * StemSize, StemSize) };
+                global::NetDsl.Kernels.Gemm.Multiply<T, StemForwardEpilogue<T>>(parameters.Slice(StemWeightOffset, StemWeightLength), transposeA: false, columns, transposeB: false, 8, 64, 9, ref epilogue);
             }
         }
     }
@@ -939,10 +939,10 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.StemColumns.AsSpan(part * 576, 576);
-                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * 64, 64), columns, new global::NetDsl.Kernels.ConvGeometry(1, 8, 8, 3, 3, 1, 1, 1, 8, 8));
-                var dz = buffers.StemGradient.AsSpan(s * 512, 512);
+                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * InputSize, InputSize), columns, new global::NetDsl.Kernels.ConvGeometry(1, 8, 8, 3, 3, 1, 1, 1, 8, 8));
+                var dz = buffers.StemGradient.AsSpan(s * StemSize, StemSize);
                 var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 9, accumulate: s > first, parameters.Slice(StemWeightOffset, StemWeightLength), partL1, partL2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, columns, true, 8, 9, 64, ref epilogue, appendOnesColumn: true);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, transposeA: false, columns, transposeB: true, 8, 9, 64, ref epilogue, appendOnesColumn: true);
             }
         }
     }
@@ -960,9 +960,9 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.Conv1Columns.AsSpan(part * 4608, 4608);
-                global::NetDsl.Kernels.Convolution.Im2Col(buffers.StemOutput.AsSpan(0, batch * 512).Slice(s * 512, 512), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
-                var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(576, 8), Output = output.Slice(s * 512, 512) };
-                global::NetDsl.Kernels.Gemm.Multiply<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), false, columns, false, 8, 64, 72, ref epilogue);
+                global::NetDsl.Kernels.Convolution.Im2Col(buffers.StemOutput.AsSpan(0, batch * StemSize).Slice(s * StemSize, StemSize), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
+                var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(576, 8), Output = output.Slice(s * Conv1Size, Conv1Size) };
+                global::NetDsl.Kernels.Gemm.Multiply<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), transposeA: false, columns, transposeB: false, 8, 64, 72, ref epilogue);
             }
         }
     }
@@ -987,13 +987,13 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.Conv1Columns.AsSpan(part * 4608, 4608);
-                global::NetDsl.Kernels.Convolution.Im2Col(buffers.StemOutput.AsSpan(0, batch * 512).Slice(s * 512, 512), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
-                var dz = buffers.Conv1Gradient.AsSpan(s * 512, 512);
+                global::NetDsl.Kernels.Convolution.Im2Col(buffers.StemOutput.AsSpan(0, batch * StemSize).Slice(s * StemSize, StemSize), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
+                var dz = buffers.Conv1Gradient.AsSpan(s * Conv1Size, Conv1Size);
                 var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 72, accumulate: s > first, parameters.Slice(Conv1WeightOffset, Conv1WeightLength), partL1, partL2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, columns, true, 8, 72, 64, ref epilogue, appendOnesColumn: false);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, transposeA: false, columns, transposeB: true, 8, 72, 64, ref epilogue, appendOnesColumn: false);
                 var store = new global::NetDsl.Kernels.StoreEpilogue<T>(columnGradient, 64);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv1WeightOffset, Conv1WeightLength), true, dz, false, 72, 64, 8, ref store);
-                var image = buffers.StemGradient.AsSpan(s * 512, 512);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv1WeightOffset, Conv1WeightLength), transposeA: true, dz, transposeB: false, 72, 64, 8, ref store);
+                var image = buffers.StemGradient.AsSpan(s * StemSize, StemSize);
                 global::NetDsl.Kernels.Convolution.Col2Im<T>(columnGradient, image, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
             }
         }
@@ -1013,9 +1013,9 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.Conv2Columns.AsSpan(part * 4608, 4608);
-                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Norm1Output.AsSpan(0, batch * 512).Slice(s * 512, 512), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
-                var epilogue = new Conv2ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(1160, 8), Output = output.Slice(s * 512, 512) };
-                global::NetDsl.Kernels.Gemm.Multiply<T, Conv2ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv2WeightOffset, Conv2WeightLength) : folded.Slice(584, Conv2WeightLength)), false, columns, false, 8, 64, 72, ref epilogue);
+                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Norm1Output.AsSpan(0, batch * Norm1Size).Slice(s * Norm1Size, Norm1Size), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
+                var epilogue = new Conv2ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(1160, 8), Output = output.Slice(s * Conv2Size, Conv2Size) };
+                global::NetDsl.Kernels.Gemm.Multiply<T, Conv2ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv2WeightOffset, Conv2WeightLength) : folded.Slice(584, Conv2WeightLength)), transposeA: false, columns, transposeB: false, 8, 64, 72, ref epilogue);
             }
         }
     }
@@ -1040,13 +1040,13 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.Conv2Columns.AsSpan(part * 4608, 4608);
-                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Norm1Output.AsSpan(0, batch * 512).Slice(s * 512, 512), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
-                var dz = buffers.Conv2Gradient.AsSpan(s * 512, 512);
+                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Norm1Output.AsSpan(0, batch * Norm1Size).Slice(s * Norm1Size, Norm1Size), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
+                var dz = buffers.Conv2Gradient.AsSpan(s * Conv2Size, Conv2Size);
                 var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 72, accumulate: s > first, parameters.Slice(Conv2WeightOffset, Conv2WeightLength), partL1, partL2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, columns, true, 8, 72, 64, ref epilogue, appendOnesColumn: false);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, transposeA: false, columns, transposeB: true, 8, 72, 64, ref epilogue, appendOnesColumn: false);
                 var store = new global::NetDsl.Kernels.StoreEpilogue<T>(columnGradient, 64);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), true, dz, false, 72, 64, 8, ref store);
-                var image = buffers.Norm1Gradient.AsSpan(s * 512, 512);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), transposeA: true, dz, transposeB: false, 72, 64, 8, ref store);
+                var image = buffers.Norm1Gradient.AsSpan(s * Norm1Size, Norm1Size);
                 global::NetDsl.Kernels.Convolution.Col2Im<T>(columnGradient, image, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
             }
         }

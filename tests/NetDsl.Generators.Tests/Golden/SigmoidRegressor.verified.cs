@@ -334,9 +334,9 @@ partial class Models
             if (_floatBuffers is not { } buffers) return default;
             return layer switch
             {
-                "Squash" => buffers.HiddenOutput.AsSpan(0, _lastBatch * 11),
-                "Gate" => buffers.GateOutput.AsSpan(0, _lastBatch * 11),
-                "Probability" => buffers.OutOutput.AsSpan(0, _lastBatch * 4),
+                "Squash" => buffers.HiddenOutput.AsSpan(0, _lastBatch * HiddenSize),
+                "Gate" => buffers.GateOutput.AsSpan(0, _lastBatch * GateSize),
+                "Probability" => buffers.OutOutput.AsSpan(0, _lastBatch * OutSize),
                 _ => default,
             };
         }
@@ -347,10 +347,10 @@ partial class Models
             foreach (var tensor in _parameterTensors)
                 if (global::NetDsl.Shapes.HasNonFinite(_parameters.AsSpan(tensor.Offset, tensor.Length))) return tensor.Layer;
             if (_floatBuffers is not { } buffers) return null;
-            if (global::NetDsl.Shapes.HasNonFinite(buffers.InputDropOutput.AsSpan(0, _lastBatch * 6))) return "InputDrop";
-            if (global::NetDsl.Shapes.HasNonFinite(buffers.HiddenOutput.AsSpan(0, _lastBatch * 11))) return "Hidden";
-            if (global::NetDsl.Shapes.HasNonFinite(buffers.GateOutput.AsSpan(0, _lastBatch * 11))) return "Gate";
-            if (global::NetDsl.Shapes.HasNonFinite(buffers.OutOutput.AsSpan(0, _lastBatch * 4))) return "Out";
+            if (global::NetDsl.Shapes.HasNonFinite(buffers.InputDropOutput.AsSpan(0, _lastBatch * InputDropSize))) return "InputDrop";
+            if (global::NetDsl.Shapes.HasNonFinite(buffers.HiddenOutput.AsSpan(0, _lastBatch * HiddenSize))) return "Hidden";
+            if (global::NetDsl.Shapes.HasNonFinite(buffers.GateOutput.AsSpan(0, _lastBatch * GateSize))) return "Gate";
+            if (global::NetDsl.Shapes.HasNonFinite(buffers.OutOutput.AsSpan(0, _lastBatch * OutSize))) return "Out";
             return null;
         }
 
@@ -369,38 +369,38 @@ partial class Models
             buffers.DropoutActive = dropout;
             // InputDrop: width 6, Dropout 0.25 (InputDrop)
             {
-                var output = buffers.InputDropOutput.AsSpan(0, batch * 6);
+                var output = buffers.InputDropOutput.AsSpan(0, batch * InputDropSize);
                 var activation = output;
                 inputs.CopyTo(activation);
                 if (dropout)
                 {
-                    var mask = buffers.InputDropMask.AsSpan(0, batch * 6);
+                    var mask = buffers.InputDropMask.AsSpan(0, batch * InputDropSize);
                     global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 0);
                     global::NetDsl.Kernels.Arithmetic.Multiply(output, mask);
                 }
             }
             // Hidden: Dense 6 → 11, Tanh (Squash)
             {
-                var output = buffers.HiddenOutput.AsSpan(0, batch * 11);
+                var output = buffers.HiddenOutput.AsSpan(0, batch * HiddenSize);
                 var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 11), Output = output };
-                if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.InputDropOutput.AsSpan(0, batch * 6), quantized[0], batch, ref epilogue);
-                else if (inputMajor is not null && batch < inputMajor[0].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.InputDropOutput.AsSpan(0, batch * 6), inputMajor[0], batch, ref epilogue);
-                else global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.InputDropOutput.AsSpan(0, batch * 6), false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 11, 6, ref epilogue);
+                if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.InputDropOutput.AsSpan(0, batch * InputDropSize), quantized[0], batch, ref epilogue);
+                else if (inputMajor is not null && batch < inputMajor[0].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.InputDropOutput.AsSpan(0, batch * InputDropSize), inputMajor[0], batch, ref epilogue);
+                else global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.InputDropOutput.AsSpan(0, batch * InputDropSize), transposeA: false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), transposeB: true, batch, HiddenSize, InputDropSize, ref epilogue);
             }
             // Gate: width 11, Sigmoid (Gate)
             {
-                var output = buffers.GateOutput.AsSpan(0, batch * 11);
+                var output = buffers.GateOutput.AsSpan(0, batch * GateSize);
                 var activation = output;
-                buffers.HiddenOutput.AsSpan(0, batch * 11).CopyTo(activation);
+                buffers.HiddenOutput.AsSpan(0, batch * HiddenSize).CopyTo(activation);
                 global::NetDsl.Kernels.Activations.Sigmoid(activation);
             }
             // Out: Dense 11 → 4, Sigmoid (Probability)
             {
-                var output = buffers.OutOutput.AsSpan(0, batch * 4);
+                var output = buffers.OutOutput.AsSpan(0, batch * OutSize);
                 var epilogue = new OutForwardEpilogue<T> { Bias = parameters.Slice(OutBiasOffset, 4), Output = output };
-                if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.GateOutput.AsSpan(0, batch * 11), quantized[1], batch, ref epilogue);
-                else if (inputMajor is not null && batch < inputMajor[1].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.GateOutput.AsSpan(0, batch * 11), inputMajor[1], batch, ref epilogue);
-                else global::NetDsl.Kernels.Gemm.Multiply<T, OutForwardEpilogue<T>>(buffers.GateOutput.AsSpan(0, batch * 11), false, parameters.Slice(OutWeightOffset, OutWeightLength), true, batch, 4, 11, ref epilogue);
+                if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.GateOutput.AsSpan(0, batch * GateSize), quantized[1], batch, ref epilogue);
+                else if (inputMajor is not null && batch < inputMajor[1].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.GateOutput.AsSpan(0, batch * GateSize), inputMajor[1], batch, ref epilogue);
+                else global::NetDsl.Kernels.Gemm.Multiply<T, OutForwardEpilogue<T>>(buffers.GateOutput.AsSpan(0, batch * GateSize), transposeA: false, parameters.Slice(OutWeightOffset, OutWeightLength), transposeB: true, batch, OutSize, GateSize, ref epilogue);
             }
         }
 
@@ -416,23 +416,23 @@ partial class Models
             bool dropout = buffers.DropoutActive;
             // dZ of Out from the loss gradient, through the steps after its core
             {
-                var gradient = buffers.OutGradient.AsSpan(0, batch * 4);
-                global::NetDsl.Kernels.Activations.SigmoidBackward(gradient, buffers.OutOutput.AsSpan(0, batch * 4));
+                var gradient = buffers.OutGradient.AsSpan(0, batch * OutSize);
+                global::NetDsl.Kernels.Activations.SigmoidBackward(gradient, buffers.OutOutput.AsSpan(0, batch * OutSize));
             }
             // Out: dW and db from one pass over dZ and the layer input (the ones column yields db)
             {
-                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(OutWeightOffset, OutWeightLength), gradients.Slice(OutBiasOffset, 4), 11, false, parameters.Slice(OutWeightOffset, OutWeightLength), l1, l2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.OutGradient.AsSpan(0, batch * 4), true, buffers.GateOutput.AsSpan(0, batch * 11), false, 4, 11, batch, ref epilogue, appendOnesColumn: true);
+                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(OutWeightOffset, OutWeightLength), gradients.Slice(OutBiasOffset, 4), GateSize, false, parameters.Slice(OutWeightOffset, OutWeightLength), l1, l2);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.OutGradient.AsSpan(0, batch * OutSize), transposeA: true, buffers.GateOutput.AsSpan(0, batch * GateSize), transposeB: false, OutSize, GateSize, batch, ref epilogue, appendOnesColumn: true);
             }
             // dZ of Hidden = (dZ of Out · W) ⊙ each step's derivative, formed in the product's epilogue
             {
-                var epilogue = new OutInputGradientEpilogue<T> { Destination = buffers.HiddenGradient.AsSpan(0, batch * 11), Dropout = dropout, GateActivation = buffers.GateOutput.AsSpan(0, batch * 11), HiddenActivation = buffers.HiddenOutput.AsSpan(0, batch * 11) };
-                global::NetDsl.Kernels.Gemm.Multiply<T, OutInputGradientEpilogue<T>>(buffers.OutGradient.AsSpan(0, batch * 4), false, parameters.Slice(OutWeightOffset, OutWeightLength), false, batch, 11, 4, ref epilogue);
+                var epilogue = new OutInputGradientEpilogue<T> { Destination = buffers.HiddenGradient.AsSpan(0, batch * HiddenSize), Dropout = dropout, GateActivation = buffers.GateOutput.AsSpan(0, batch * GateSize), HiddenActivation = buffers.HiddenOutput.AsSpan(0, batch * HiddenSize) };
+                global::NetDsl.Kernels.Gemm.Multiply<T, OutInputGradientEpilogue<T>>(buffers.OutGradient.AsSpan(0, batch * OutSize), transposeA: false, parameters.Slice(OutWeightOffset, OutWeightLength), transposeB: false, batch, GateSize, OutSize, ref epilogue);
             }
             // Hidden: dW and db from one pass over dZ and the layer input (the ones column yields db)
             {
-                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 11), 6, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), l1, l2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * 11), true, buffers.InputDropOutput.AsSpan(0, batch * 6), false, 11, 6, batch, ref epilogue, appendOnesColumn: true);
+                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 11), InputDropSize, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), l1, l2);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * HiddenSize), transposeA: true, buffers.InputDropOutput.AsSpan(0, batch * InputDropSize), transposeB: false, HiddenSize, InputDropSize, batch, ref epilogue, appendOnesColumn: true);
             }
         }
 
@@ -451,13 +451,13 @@ partial class Models
         {
             public readonly int Capacity = capacity;
             public bool DropoutActive;
-            public readonly global::NetDsl.Kernels.AlignedBuffer<T> InputDropOutput = new(capacity * 6);
-            public readonly global::NetDsl.Kernels.AlignedBuffer<T> InputDropMask = new(capacity * 6);
-            public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenOutput = new(capacity * 11);
-            public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenGradient = new(capacity * 11);
-            public readonly global::NetDsl.Kernels.AlignedBuffer<T> GateOutput = new(capacity * 11);
-            public readonly global::NetDsl.Kernels.AlignedBuffer<T> OutOutput = new(capacity * 4);
-            public readonly global::NetDsl.Kernels.AlignedBuffer<T> OutGradient = new(capacity * 4);
+            public readonly global::NetDsl.Kernels.AlignedBuffer<T> InputDropOutput = new(capacity * InputDropSize);
+            public readonly global::NetDsl.Kernels.AlignedBuffer<T> InputDropMask = new(capacity * InputDropSize);
+            public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenOutput = new(capacity * HiddenSize);
+            public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenGradient = new(capacity * HiddenSize);
+            public readonly global::NetDsl.Kernels.AlignedBuffer<T> GateOutput = new(capacity * GateSize);
+            public readonly global::NetDsl.Kernels.AlignedBuffer<T> OutOutput = new(capacity * OutSize);
+            public readonly global::NetDsl.Kernels.AlignedBuffer<T> OutGradient = new(capacity * OutSize);
         }
 
         /// <summary>Hidden: Dense 6 → 11, Tanh (Squash): bias, Tanh on each tile of the product.</summary>
@@ -503,7 +503,7 @@ partial class Models
 
             public void Apply(int row, int column, scoped global::System.Span<T> values)
             {
-                int at = row * 11 + column;
+                int at = row * HiddenSize + column;
                 global::NetDsl.Kernels.Activations.SigmoidBackward(values, GateActivation.Slice(at, values.Length));
                 global::NetDsl.Kernels.Activations.TanhBackward(values, HiddenActivation.Slice(at, values.Length));
                 global::NetDsl.Kernels.Arithmetic.Store(values, Destination, at);

@@ -40,32 +40,32 @@ partial class SoftmaxInside
             var hiddenForward = new HiddenForward { Output = HiddenOutput, Activation = HiddenActivation, Dropout = dropout ? 1 : 0, Key = global::NetDsl.Kernels.Dropout.StreamKey(seed, 0), Threshold = global::NetDsl.Kernels.Dropout.Threshold(rates[0]), Keep = (float)(1 / (1 - rates[0])) };
             var outForward = new OutForward { Output = OutOutput };
             // Hidden: Dense 5 → 9, Softmax (Attention), Dropout 0.2 (Drop)
-            Multiply(Inputs, Parameters.SubView(HiddenWeightOffset, HiddenWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, 9, 5, false, true), new global::NetDsl.Gpu.BiasedStoreEpilogue { Output = HiddenOutput, Bias = Parameters.SubView(HiddenBiasOffset, 9), Width = 9 });
-            SoftmaxRows(HiddenOutput, batch, 9, hiddenForward);
+            Multiply(Inputs, Parameters.SubView(HiddenWeightOffset, HiddenWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, HiddenSize, InputSize, transposeA: false, transposeB: true), new global::NetDsl.Gpu.BiasedStoreEpilogue { Output = HiddenOutput, Bias = Parameters.SubView(HiddenBiasOffset, 9), Width = HiddenSize });
+            SoftmaxRows(HiddenOutput, batch, HiddenSize, hiddenForward);
             // Out: Dense 9 → 4, Softmax (Distribution)
-            Multiply(HiddenOutput, Parameters.SubView(OutWeightOffset, OutWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, 4, 9, false, true), new global::NetDsl.Gpu.BiasedStoreEpilogue { Output = OutOutput, Bias = Parameters.SubView(OutBiasOffset, 4), Width = 4 });
-            SoftmaxRows(OutOutput, batch, 4, outForward);
+            Multiply(HiddenOutput, Parameters.SubView(OutWeightOffset, OutWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, OutSize, HiddenSize, transposeA: false, transposeB: true), new global::NetDsl.Gpu.BiasedStoreEpilogue { Output = OutOutput, Bias = Parameters.SubView(OutBiasOffset, 4), Width = OutSize });
+            SoftmaxRows(OutOutput, batch, OutSize, outForward);
         }
 
         /// <inheritdoc/>
-        protected override void Loss(int batch) => MeanSquaredError(OutOutput, OutGradient, batch, 4);
+        protected override void Loss(int batch) => MeanSquaredError(OutOutput, OutGradient, batch, OutSize);
 
         /// <inheritdoc/>
         protected override void Backward(int batch, bool dropout, ulong seed, float l1, float l2)
         {
             var rates = host.DropoutRates;
             // dZ of Out from the loss gradient, through the steps after its product
-            SoftmaxRowsBackward(OutGradient, OutOutput, batch, 4); // Distribution's Jacobian, row by row
+            SoftmaxRowsBackward(OutGradient, OutOutput, batch, OutSize); // Distribution's Jacobian, row by row
             // Out: dW = dZᵀ·X (with the regularization gradient), db = Σ dZ
-            Multiply(OutGradient, HiddenOutput, global::NetDsl.Gpu.ProductShape.Of(4, 9, batch, true, false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(OutWeightOffset, OutWeightLength), Weights = Parameters.SubView(OutWeightOffset, OutWeightLength), Inputs = 9, L1 = l1, L2 = l2 });
-            BiasGradient(OutGradient, batch, 4, Gradients.SubView(OutBiasOffset, 4));
+            Multiply(OutGradient, HiddenOutput, global::NetDsl.Gpu.ProductShape.Of(OutSize, HiddenSize, batch, transposeA: true, transposeB: false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(OutWeightOffset, OutWeightLength), Weights = Parameters.SubView(OutWeightOffset, OutWeightLength), Inputs = 9, L1 = l1, L2 = l2 });
+            BiasGradient(OutGradient, batch, OutSize, Gradients.SubView(OutBiasOffset, OutSize));
             // dZ of Hidden = (dZ of Out · W) ⊙ its dropout mask and activation derivative
-            Multiply(OutGradient, Parameters.SubView(OutWeightOffset, OutWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, 9, 4, false, false),
+            Multiply(OutGradient, Parameters.SubView(OutWeightOffset, OutWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, HiddenSize, OutSize, transposeA: false, transposeB: false),
                 new OutInputGradient { Destination = HiddenGradient, Dropout = dropout ? 1 : 0, Key = global::NetDsl.Kernels.Dropout.StreamKey(seed, 0), Threshold = global::NetDsl.Kernels.Dropout.Threshold(rates[0]), Keep = (float)(1 / (1 - rates[0])) });
-            SoftmaxRowsBackward(HiddenGradient, dropout ? HiddenActivation : HiddenOutput, batch, 9); // Attention's Jacobian, row by row
+            SoftmaxRowsBackward(HiddenGradient, dropout ? HiddenActivation : HiddenOutput, batch, HiddenSize); // Attention's Jacobian, row by row
             // Hidden: dW = dZᵀ·X (with the regularization gradient), db = Σ dZ
-            Multiply(HiddenGradient, Inputs, global::NetDsl.Gpu.ProductShape.Of(9, 5, batch, true, false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(HiddenWeightOffset, HiddenWeightLength), Weights = Parameters.SubView(HiddenWeightOffset, HiddenWeightLength), Inputs = 5, L1 = l1, L2 = l2 });
-            BiasGradient(HiddenGradient, batch, 9, Gradients.SubView(HiddenBiasOffset, 9));
+            Multiply(HiddenGradient, Inputs, global::NetDsl.Gpu.ProductShape.Of(HiddenSize, InputSize, batch, transposeA: true, transposeB: false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(HiddenWeightOffset, HiddenWeightLength), Weights = Parameters.SubView(HiddenWeightOffset, HiddenWeightLength), Inputs = 5, L1 = l1, L2 = l2 });
+            BiasGradient(HiddenGradient, batch, HiddenSize, Gradients.SubView(HiddenBiasOffset, HiddenSize));
         }
 
 
@@ -84,7 +84,7 @@ partial class SoftmaxInside
             /// <summary>Stores the element's output (and pre-dropout activation) and returns the output.</summary>
             public readonly float Activate(int row, int column, float value)
             {
-                int at = row * 9 + column;
+                int at = row * HiddenSize + column;
                 float v = value;
                 if (Dropout != 0)
                 {
@@ -107,7 +107,7 @@ partial class SoftmaxInside
             /// <summary>Stores the element's output (and pre-dropout activation) and returns the output.</summary>
             public readonly float Activate(int row, int column, float value)
             {
-                int at = row * 4 + column;
+                int at = row * OutSize + column;
                 float v = value;
                 Output[at] = v;
                 return v;
@@ -129,7 +129,7 @@ partial class SoftmaxInside
             /// <summary>Stores the element's dZ and returns it.</summary>
             public readonly float Form(int row, int column, float value)
             {
-                int at = row * 9 + column;
+                int at = row * HiddenSize + column;
                 float g = value;
                 if (Dropout != 0) g = global::NetDsl.Kernels.Dropout.Keeps(Key, at, Threshold) ? g * Keep : 0f;
                 Destination[at] = g;

@@ -320,8 +320,8 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         if (_floatBuffers is not { } buffers) return default;
         return layer switch
         {
-            "Attention" => (buffers.DropoutActive ? buffers.HiddenActivation : buffers.HiddenOutput).AsSpan(0, _lastBatch * 9),
-            "Distribution" => buffers.OutOutput.AsSpan(0, _lastBatch * 4),
+            "Attention" => (buffers.DropoutActive ? buffers.HiddenActivation : buffers.HiddenOutput).AsSpan(0, _lastBatch * HiddenSize),
+            "Distribution" => buffers.OutOutput.AsSpan(0, _lastBatch * OutSize),
             _ => default,
         };
     }
@@ -332,8 +332,8 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         foreach (var tensor in _parameterTensors)
             if (global::NetDsl.Shapes.HasNonFinite(_parameters.AsSpan(tensor.Offset, tensor.Length))) return tensor.Layer;
         if (_floatBuffers is not { } buffers) return null;
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.HiddenOutput.AsSpan(0, _lastBatch * 9))) return "Hidden";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.OutOutput.AsSpan(0, _lastBatch * 4))) return "Out";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.HiddenOutput.AsSpan(0, _lastBatch * HiddenSize))) return "Hidden";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.OutOutput.AsSpan(0, _lastBatch * OutSize))) return "Out";
         return null;
     }
 
@@ -352,15 +352,15 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         buffers.DropoutActive = dropout;
         // Hidden: Dense 5 → 9, Softmax (Attention), Dropout 0.2 (Drop)
         {
-            var output = buffers.HiddenOutput.AsSpan(0, batch * 9);
-            var activation = dropout ? buffers.HiddenActivation.AsSpan(0, batch * 9) : output;
-            var mask = buffers.HiddenMask.AsSpan(0, batch * 9);
+            var output = buffers.HiddenOutput.AsSpan(0, batch * HiddenSize);
+            var activation = dropout ? buffers.HiddenActivation.AsSpan(0, batch * HiddenSize) : output;
+            var mask = buffers.HiddenMask.AsSpan(0, batch * HiddenSize);
             if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 0);
             var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 9), Output = output, Activation = activation };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(inputs, quantized[0], batch, ref epilogue);
             else if (inputMajor is not null && batch < inputMajor[0].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(inputs, inputMajor[0], batch, ref epilogue);
-            else global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(inputs, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 9, 5, ref epilogue);
-            global::NetDsl.Kernels.Activations.SoftmaxRows(activation, 9);
+            else global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(inputs, transposeA: false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), transposeB: true, batch, HiddenSize, InputSize, ref epilogue);
+            global::NetDsl.Kernels.Activations.SoftmaxRows(activation, HiddenSize);
             if (dropout)
             {
                 activation.CopyTo(output);
@@ -369,13 +369,13 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         }
         // Out: Dense 9 → 4, Softmax (Distribution)
         {
-            var output = buffers.OutOutput.AsSpan(0, batch * 4);
+            var output = buffers.OutOutput.AsSpan(0, batch * OutSize);
             var activation = output;
             var epilogue = new OutForwardEpilogue<T> { Bias = parameters.Slice(OutBiasOffset, 4), Output = output, Activation = activation };
-            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 9), quantized[1], batch, ref epilogue);
-            else if (inputMajor is not null && batch < inputMajor[1].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 9), inputMajor[1], batch, ref epilogue);
-            else global::NetDsl.Kernels.Gemm.Multiply<T, OutForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 9), false, parameters.Slice(OutWeightOffset, OutWeightLength), true, batch, 4, 9, ref epilogue);
-            global::NetDsl.Kernels.Activations.SoftmaxRows(activation, 4);
+            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * HiddenSize), quantized[1], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[1].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, OutForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * HiddenSize), inputMajor[1], batch, ref epilogue);
+            else global::NetDsl.Kernels.Gemm.Multiply<T, OutForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * HiddenSize), transposeA: false, parameters.Slice(OutWeightOffset, OutWeightLength), transposeB: true, batch, OutSize, HiddenSize, ref epilogue);
+            global::NetDsl.Kernels.Activations.SoftmaxRows(activation, OutSize);
         }
     }
 
@@ -391,26 +391,26 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         bool dropout = buffers.DropoutActive;
         // dZ of Out from the loss gradient, through the steps after its core
         {
-            var gradient = buffers.OutGradient.AsSpan(0, batch * 4);
-            global::NetDsl.Kernels.Activations.SoftmaxRowsBackward(gradient, buffers.OutOutput.AsSpan(0, batch * 4), 4);
+            var gradient = buffers.OutGradient.AsSpan(0, batch * OutSize);
+            global::NetDsl.Kernels.Activations.SoftmaxRowsBackward(gradient, buffers.OutOutput.AsSpan(0, batch * OutSize), OutSize);
         }
         // Out: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(OutWeightOffset, OutWeightLength), gradients.Slice(OutBiasOffset, 4), 9, false, parameters.Slice(OutWeightOffset, OutWeightLength), l1, l2);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.OutGradient.AsSpan(0, batch * 4), true, buffers.HiddenOutput.AsSpan(0, batch * 9), false, 4, 9, batch, ref epilogue, appendOnesColumn: true);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(OutWeightOffset, OutWeightLength), gradients.Slice(OutBiasOffset, 4), HiddenSize, false, parameters.Slice(OutWeightOffset, OutWeightLength), l1, l2);
+            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.OutGradient.AsSpan(0, batch * OutSize), transposeA: true, buffers.HiddenOutput.AsSpan(0, batch * HiddenSize), transposeB: false, OutSize, HiddenSize, batch, ref epilogue, appendOnesColumn: true);
         }
         // dZ of Hidden = (dZ of Out · W) ⊙ each step's derivative, formed in the product's epilogue
         {
-            var gradient = buffers.HiddenGradient.AsSpan(0, batch * 9);
-            var epilogue = new global::NetDsl.Kernels.StoreEpilogue<T>(gradient, 9);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(buffers.OutGradient.AsSpan(0, batch * 4), false, parameters.Slice(OutWeightOffset, OutWeightLength), false, batch, 9, 4, ref epilogue);
+            var gradient = buffers.HiddenGradient.AsSpan(0, batch * HiddenSize);
+            var epilogue = new global::NetDsl.Kernels.StoreEpilogue<T>(gradient, HiddenSize);
+            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(buffers.OutGradient.AsSpan(0, batch * OutSize), transposeA: false, parameters.Slice(OutWeightOffset, OutWeightLength), transposeB: false, batch, HiddenSize, OutSize, ref epilogue);
             if (dropout) global::NetDsl.Kernels.Arithmetic.Multiply(gradient, buffers.HiddenMask.AsSpan(0, gradient.Length));
-            global::NetDsl.Kernels.Activations.SoftmaxRowsBackward(gradient, (dropout ? buffers.HiddenActivation : buffers.HiddenOutput).AsSpan(0, batch * 9), 9);
+            global::NetDsl.Kernels.Activations.SoftmaxRowsBackward(gradient, (dropout ? buffers.HiddenActivation : buffers.HiddenOutput).AsSpan(0, batch * HiddenSize), HiddenSize);
         }
         // Hidden: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 9), 5, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), l1, l2);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * 9), true, inputs, false, 9, 5, batch, ref epilogue, appendOnesColumn: true);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 9), InputSize, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), l1, l2);
+            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * HiddenSize), transposeA: true, inputs, transposeB: false, HiddenSize, InputSize, batch, ref epilogue, appendOnesColumn: true);
         }
     }
 
@@ -429,12 +429,12 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
     {
         public readonly int Capacity = capacity;
         public bool DropoutActive;
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenOutput = new(capacity * 9);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenActivation = new(capacity * 9);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenMask = new(capacity * 9);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenGradient = new(capacity * 9);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> OutOutput = new(capacity * 4);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> OutGradient = new(capacity * 4);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenOutput = new(capacity * HiddenSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenActivation = new(capacity * HiddenSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenMask = new(capacity * HiddenSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenGradient = new(capacity * HiddenSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> OutOutput = new(capacity * OutSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> OutGradient = new(capacity * OutSize);
     }
 
     /// <summary>Hidden: Dense 5 → 9, Softmax (Attention), Dropout 0.2 (Drop): bias on each tile of the product.</summary>

@@ -69,7 +69,7 @@ partial class StridedCnn
             var logitsForward = new LogitsForward { Bias = Parameters.SubView(LogitsBiasOffset, 10), Output = LogitsOutput };
             // Conv1: Conv2D 1×28×28 → 32×28×28, kernel 3, stride 1 (no bias: BatchNorm follows)
             Patches(Inputs, Conv1Patches, batch, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28));
-            Multiply(Conv1Patches, Parameters.SubView(Conv1WeightOffset, Conv1WeightLength), global::NetDsl.Gpu.ProductShape.Of(batch * 784, 32, 9, false, true), conv1Forward);
+            Multiply(Conv1Patches, Parameters.SubView(Conv1WeightOffset, Conv1WeightLength), global::NetDsl.Gpu.ProductShape.Of(batch * 784, 32, 9, transposeA: false, transposeB: true), conv1Forward);
             // Norm1: BatchNorm over 32 channels × 784, ReLU (Act1)
             BatchNorm(Conv1Output, Norm1Normalized, Norm1Moments, Parameters.SubView(Norm1WeightOffset, 32), Parameters.SubView(Norm1BiasOffset, 32),
                 Statistics.SubView(0, 64), batch, 32, 784, 0.9, 1E-05, training, update: training, norm1Forward);
@@ -77,35 +77,35 @@ partial class StridedCnn
             MaxPool(Norm1Output, Pool1Winners, batch, new global::NetDsl.Kernels.ConvGeometry(32, 28, 28, 2, 2, 2, 0, 0, 14, 14), pool1Forward);
             // Conv2: Conv2D 32×14×14 → 64×7×7, kernel 2, stride 2, LeakyReLU (Act2)
             Patches(Pool1Output, Conv2Patches, batch, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
-            Multiply(Conv2Patches, Parameters.SubView(Conv2WeightOffset, Conv2WeightLength), global::NetDsl.Gpu.ProductShape.Of(batch * 49, 64, 128, false, true), conv2Forward);
+            Multiply(Conv2Patches, Parameters.SubView(Conv2WeightOffset, Conv2WeightLength), global::NetDsl.Gpu.ProductShape.Of(batch * 49, 64, 128, transposeA: false, transposeB: true), conv2Forward);
             // Pool2: AvgPool 3×3 → 64×3×3
             AveragePool(Conv2Output, batch, new global::NetDsl.Kernels.ConvGeometry(64, 7, 7, 3, 3, 2, 0, 0, 3, 3), pool2Forward);
             // Gap: AvgPool 3×3 → 64×1×1
             AveragePool(Pool2Output, batch, new global::NetDsl.Kernels.ConvGeometry(64, 3, 3, 3, 3, 1, 0, 0, 1, 1), gapForward);
             // Hidden: Dense 64 → 128, ReLU (Act3), Dropout 0.3 (Drop)
-            Multiply(GapOutput, Parameters.SubView(HiddenWeightOffset, HiddenWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, 128, 64, false, true), hiddenForward);
+            Multiply(GapOutput, Parameters.SubView(HiddenWeightOffset, HiddenWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, HiddenSize, GapSize, transposeA: false, transposeB: true), hiddenForward);
             // Logits: Dense 128 → 10
-            Multiply(HiddenOutput, Parameters.SubView(LogitsWeightOffset, LogitsWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, 10, 128, false, true), logitsForward);
+            Multiply(HiddenOutput, Parameters.SubView(LogitsWeightOffset, LogitsWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, LogitsSize, HiddenSize, transposeA: false, transposeB: true), logitsForward);
         }
 
         /// <inheritdoc/>
-        protected override void Loss(int batch) => SoftmaxCrossEntropy(LogitsOutput, LogitsGradient, batch, 10, 0.1f);
+        protected override void Loss(int batch) => SoftmaxCrossEntropy(LogitsOutput, LogitsGradient, batch, LogitsSize, 0.1f);
 
         /// <inheritdoc/>
         protected override void Backward(int batch, bool dropout, ulong seed, float l1, float l2)
         {
             var rates = host.DropoutRates;
             // Logits: dW = dZᵀ·X (with the regularization gradient), db = Σ dZ
-            Multiply(LogitsGradient, HiddenOutput, global::NetDsl.Gpu.ProductShape.Of(10, 128, batch, true, false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(LogitsWeightOffset, LogitsWeightLength), Weights = Parameters.SubView(LogitsWeightOffset, LogitsWeightLength), Inputs = 128, L1 = l1, L2 = l2 });
-            BiasGradient(LogitsGradient, batch, 10, Gradients.SubView(LogitsBiasOffset, 10));
+            Multiply(LogitsGradient, HiddenOutput, global::NetDsl.Gpu.ProductShape.Of(LogitsSize, HiddenSize, batch, transposeA: true, transposeB: false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(LogitsWeightOffset, LogitsWeightLength), Weights = Parameters.SubView(LogitsWeightOffset, LogitsWeightLength), Inputs = 128, L1 = l1, L2 = l2 });
+            BiasGradient(LogitsGradient, batch, LogitsSize, Gradients.SubView(LogitsBiasOffset, LogitsSize));
             // dZ of Hidden = (dZ of Logits · W) ⊙ its dropout mask and activation derivative
-            Multiply(LogitsGradient, Parameters.SubView(LogitsWeightOffset, LogitsWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, 128, 10, false, false),
+            Multiply(LogitsGradient, Parameters.SubView(LogitsWeightOffset, LogitsWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, HiddenSize, LogitsSize, transposeA: false, transposeB: false),
                 new LogitsInputGradient { Destination = HiddenGradient, Activation = dropout ? HiddenActivation : HiddenOutput, Dropout = dropout ? 1 : 0, Key = global::NetDsl.Kernels.Dropout.StreamKey(seed, 6), Threshold = global::NetDsl.Kernels.Dropout.Threshold(rates[0]), Keep = (float)(1 / (1 - rates[0])) });
             // Hidden: dW = dZᵀ·X (with the regularization gradient), db = Σ dZ
-            Multiply(HiddenGradient, GapOutput, global::NetDsl.Gpu.ProductShape.Of(128, 64, batch, true, false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(HiddenWeightOffset, HiddenWeightLength), Weights = Parameters.SubView(HiddenWeightOffset, HiddenWeightLength), Inputs = 64, L1 = l1, L2 = l2 });
-            BiasGradient(HiddenGradient, batch, 128, Gradients.SubView(HiddenBiasOffset, 128));
+            Multiply(HiddenGradient, GapOutput, global::NetDsl.Gpu.ProductShape.Of(HiddenSize, GapSize, batch, transposeA: true, transposeB: false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(HiddenWeightOffset, HiddenWeightLength), Weights = Parameters.SubView(HiddenWeightOffset, HiddenWeightLength), Inputs = 64, L1 = l1, L2 = l2 });
+            BiasGradient(HiddenGradient, batch, HiddenSize, Gradients.SubView(HiddenBiasOffset, HiddenSize));
             // dZ of Gap = (dZ of Hidden · W) ⊙ its dropout mask and activation derivative
-            Multiply(HiddenGradient, Parameters.SubView(HiddenWeightOffset, HiddenWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, 64, 128, false, false),
+            Multiply(HiddenGradient, Parameters.SubView(HiddenWeightOffset, HiddenWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, GapSize, HiddenSize, transposeA: false, transposeB: false),
                 new HiddenInputGradient { Destination = GapGradient });
             // Gap: each output's gradient spread over its window
             AveragePoolGradient(GapGradient, batch, new global::NetDsl.Kernels.ConvGeometry(64, 3, 3, 3, 3, 1, 0, 0, 1, 1), new GapInputGradient { Destination = Pool2Gradient });
@@ -113,10 +113,10 @@ partial class StridedCnn
             AveragePoolGradient(Pool2Gradient, batch, new global::NetDsl.Kernels.ConvGeometry(64, 7, 7, 3, 3, 2, 0, 0, 3, 3), new Pool2InputGradient { Destination = Conv2Gradient, Activation = Conv2Output });
             // Conv2: dZ as pixel-major rows; dW = dZᵀ·patches (with the regularization gradient), db = Σ dZ
             PixelMajor(Conv2Gradient, Conv2PixelGradient, batch, 64, 49);
-            Multiply(Conv2PixelGradient, Conv2Patches, global::NetDsl.Gpu.ProductShape.Of(64, 128, batch * 49, true, false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(Conv2WeightOffset, Conv2WeightLength), Weights = Parameters.SubView(Conv2WeightOffset, Conv2WeightLength), Inputs = 128, L1 = l1, L2 = l2 });
+            Multiply(Conv2PixelGradient, Conv2Patches, global::NetDsl.Gpu.ProductShape.Of(64, 128, batch * 49, transposeA: true, transposeB: false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(Conv2WeightOffset, Conv2WeightLength), Weights = Parameters.SubView(Conv2WeightOffset, Conv2WeightLength), Inputs = 128, L1 = l1, L2 = l2 });
             BiasGradient(Conv2PixelGradient, batch * 49, 64, Gradients.SubView(Conv2BiasOffset, 64));
             // The patches' gradient dZ·W (over the patches, no longer needed), gathered back onto Pool1's output
-            Multiply(Conv2PixelGradient, Parameters.SubView(Conv2WeightOffset, Conv2WeightLength), global::NetDsl.Gpu.ProductShape.Of(batch * 49, 128, 64, false, false), new global::NetDsl.Gpu.StoreEpilogue { Output = Conv2Patches, Width = 128 });
+            Multiply(Conv2PixelGradient, Parameters.SubView(Conv2WeightOffset, Conv2WeightLength), global::NetDsl.Gpu.ProductShape.Of(batch * 49, 128, 64, transposeA: false, transposeB: false), new global::NetDsl.Gpu.StoreEpilogue { Output = Conv2Patches, Width = 128 });
             PatchesToImage(Conv2Patches, batch, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7), new Conv2InputGradient { Destination = Pool1Gradient });
             // Pool1: each output's gradient back to the input that won its window
             MaxPoolGradient(Pool1Gradient, Pool1Winners, batch, new global::NetDsl.Kernels.ConvGeometry(32, 28, 28, 2, 2, 2, 0, 0, 14, 14), new Pool1InputGradient { Destination = Norm1Gradient, Activation = Norm1Output });
@@ -125,7 +125,7 @@ partial class StridedCnn
                 Gradients.SubView(Norm1BiasOffset, 32), Norm1Coefficients, batch, 32, 784, new Norm1InputGradient { Destination = Conv1Gradient });
             // Conv1: dZ as pixel-major rows; dW = dZᵀ·patches (with the regularization gradient)
             PixelMajor(Conv1Gradient, Conv1PixelGradient, batch, 32, 784);
-            Multiply(Conv1PixelGradient, Conv1Patches, global::NetDsl.Gpu.ProductShape.Of(32, 9, batch * 784, true, false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(Conv1WeightOffset, Conv1WeightLength), Weights = Parameters.SubView(Conv1WeightOffset, Conv1WeightLength), Inputs = 9, L1 = l1, L2 = l2 });
+            Multiply(Conv1PixelGradient, Conv1Patches, global::NetDsl.Gpu.ProductShape.Of(32, 9, batch * 784, transposeA: true, transposeB: false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(Conv1WeightOffset, Conv1WeightLength), Weights = Parameters.SubView(Conv1WeightOffset, Conv1WeightLength), Inputs = 9, L1 = l1, L2 = l2 });
         }
 
 
@@ -140,7 +140,7 @@ partial class StridedCnn
             /// <summary>Stores the element's output (and pre-dropout activation) and returns the output.</summary>
             public readonly float Activate(int row, int column, float value)
             {
-                int at = row / 784 * 25088 + column * 784 + row % 784;
+                int at = row / 784 * Conv1Size + column * 784 + row % 784;
                 float v = value;
                 Output[at] = v;
                 return v;
@@ -158,7 +158,7 @@ partial class StridedCnn
             /// <summary>Stores the element's output (and pre-dropout activation) and returns the output.</summary>
             public readonly float Activate(int row, int column, float value)
             {
-                int at = row * 25088 + column;
+                int at = row * Norm1Size + column;
                 float v = value;
                 v = v > 0f ? v : 0f;
                 Output[at] = v;
@@ -177,7 +177,7 @@ partial class StridedCnn
             /// <summary>Stores the element's output (and pre-dropout activation) and returns the output.</summary>
             public readonly float Activate(int row, int column, float value)
             {
-                int at = row * 6272 + column;
+                int at = row * Pool1Size + column;
                 float v = value;
                 Output[at] = v;
                 return v;
@@ -195,7 +195,7 @@ partial class StridedCnn
             /// <summary>Stores the element's output (and pre-dropout activation) and returns the output.</summary>
             public readonly float Activate(int row, int column, float value)
             {
-                int at = row / 49 * 3136 + column * 49 + row % 49;
+                int at = row / 49 * Conv2Size + column * 49 + row % 49;
                 float v = value + Bias[column];
                 v = v > 0f ? v : 0.1f * v;
                 Output[at] = v;
@@ -214,7 +214,7 @@ partial class StridedCnn
             /// <summary>Stores the element's output (and pre-dropout activation) and returns the output.</summary>
             public readonly float Activate(int row, int column, float value)
             {
-                int at = row * 576 + column;
+                int at = row * Pool2Size + column;
                 float v = value;
                 Output[at] = v;
                 return v;
@@ -232,7 +232,7 @@ partial class StridedCnn
             /// <summary>Stores the element's output (and pre-dropout activation) and returns the output.</summary>
             public readonly float Activate(int row, int column, float value)
             {
-                int at = row * 64 + column;
+                int at = row * GapSize + column;
                 float v = value;
                 Output[at] = v;
                 return v;
@@ -254,7 +254,7 @@ partial class StridedCnn
             /// <summary>Stores the element's output (and pre-dropout activation) and returns the output.</summary>
             public readonly float Activate(int row, int column, float value)
             {
-                int at = row * 128 + column;
+                int at = row * HiddenSize + column;
                 float v = value + Bias[column];
                 v = v > 0f ? v : 0f;
                 if (Dropout != 0)
@@ -278,7 +278,7 @@ partial class StridedCnn
             /// <summary>Stores the element's output (and pre-dropout activation) and returns the output.</summary>
             public readonly float Activate(int row, int column, float value)
             {
-                int at = row * 10 + column;
+                int at = row * LogitsSize + column;
                 float v = value + Bias[column];
                 Output[at] = v;
                 return v;
@@ -296,7 +296,7 @@ partial class StridedCnn
             /// <summary>Stores the element's dZ and returns it.</summary>
             public readonly float Form(int row, int column, float value)
             {
-                int at = row * 25088 + column;
+                int at = row * Conv1Size + column;
                 float g = value;
                 Destination[at] = g;
                 return g;
@@ -314,7 +314,7 @@ partial class StridedCnn
             /// <summary>Stores the element's dZ and returns it.</summary>
             public readonly float Form(int row, int column, float value)
             {
-                int at = row * 25088 + column;
+                int at = row * Norm1Size + column;
                 float g = value;
                 float a = Activation[at];
                 g = a > 0f ? g : 0f;
@@ -334,7 +334,7 @@ partial class StridedCnn
             /// <summary>Stores the element's dZ and returns it.</summary>
             public readonly float Form(int row, int column, float value)
             {
-                int at = row * 6272 + column;
+                int at = row * Pool1Size + column;
                 float g = value;
                 Destination[at] = g;
                 return g;
@@ -352,7 +352,7 @@ partial class StridedCnn
             /// <summary>Stores the element's dZ and returns it.</summary>
             public readonly float Form(int row, int column, float value)
             {
-                int at = row * 3136 + column;
+                int at = row * Conv2Size + column;
                 float g = value;
                 float a = Activation[at];
                 g = a > 0f ? g : 0.1f * g;
@@ -372,7 +372,7 @@ partial class StridedCnn
             /// <summary>Stores the element's dZ and returns it.</summary>
             public readonly float Form(int row, int column, float value)
             {
-                int at = row * 576 + column;
+                int at = row * Pool2Size + column;
                 float g = value;
                 Destination[at] = g;
                 return g;
@@ -390,7 +390,7 @@ partial class StridedCnn
             /// <summary>Stores the element's dZ and returns it.</summary>
             public readonly float Form(int row, int column, float value)
             {
-                int at = row * 64 + column;
+                int at = row * GapSize + column;
                 float g = value;
                 Destination[at] = g;
                 return g;
@@ -412,7 +412,7 @@ partial class StridedCnn
             /// <summary>Stores the element's dZ and returns it.</summary>
             public readonly float Form(int row, int column, float value)
             {
-                int at = row * 128 + column;
+                int at = row * HiddenSize + column;
                 float g = value;
                 if (Dropout != 0) g = global::NetDsl.Kernels.Dropout.Keeps(Key, at, Threshold) ? g * Keep : 0f;
                 float a = Activation[at];

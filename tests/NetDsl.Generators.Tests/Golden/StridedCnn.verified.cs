@@ -411,9 +411,9 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         if (_floatBuffers is not { } buffers) return default;
         return layer switch
         {
-            "Act1" => buffers.Norm1Output.AsSpan(0, _lastBatch * 25088),
-            "Act2" => buffers.Conv2Output.AsSpan(0, _lastBatch * 3136),
-            "Act3" => (buffers.DropoutActive ? buffers.HiddenActivation : buffers.HiddenOutput).AsSpan(0, _lastBatch * 128),
+            "Act1" => buffers.Norm1Output.AsSpan(0, _lastBatch * Norm1Size),
+            "Act2" => buffers.Conv2Output.AsSpan(0, _lastBatch * Conv2Size),
+            "Act3" => (buffers.DropoutActive ? buffers.HiddenActivation : buffers.HiddenOutput).AsSpan(0, _lastBatch * HiddenSize),
             _ => default,
         };
     }
@@ -424,14 +424,14 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         foreach (var tensor in _parameterTensors)
             if (global::NetDsl.Shapes.HasNonFinite(_parameters.AsSpan(tensor.Offset, tensor.Length))) return tensor.Layer;
         if (_floatBuffers is not { } buffers) return null;
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.Conv1Output.AsSpan(0, _lastBatch * 25088))) return "Conv1";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.Norm1Output.AsSpan(0, _lastBatch * 25088))) return "Norm1";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.Pool1Output.AsSpan(0, _lastBatch * 6272))) return "Pool1";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.Conv2Output.AsSpan(0, _lastBatch * 3136))) return "Conv2";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.Pool2Output.AsSpan(0, _lastBatch * 576))) return "Pool2";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.GapOutput.AsSpan(0, _lastBatch * 64))) return "Gap";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.HiddenOutput.AsSpan(0, _lastBatch * 128))) return "Hidden";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.LogitsOutput.AsSpan(0, _lastBatch * 10))) return "Logits";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.Conv1Output.AsSpan(0, _lastBatch * Conv1Size))) return "Conv1";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.Norm1Output.AsSpan(0, _lastBatch * Norm1Size))) return "Norm1";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.Pool1Output.AsSpan(0, _lastBatch * Pool1Size))) return "Pool1";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.Conv2Output.AsSpan(0, _lastBatch * Conv2Size))) return "Conv2";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.Pool2Output.AsSpan(0, _lastBatch * Pool2Size))) return "Pool2";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.GapOutput.AsSpan(0, _lastBatch * GapSize))) return "Gap";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.HiddenOutput.AsSpan(0, _lastBatch * HiddenSize))) return "Hidden";
+        if (global::NetDsl.Shapes.HasNonFinite(buffers.LogitsOutput.AsSpan(0, _lastBatch * LogitsSize))) return "Logits";
         return null;
     }
 
@@ -451,19 +451,19 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         buffers.DropoutActive = dropout;
         // Conv1: Conv2D 1×28×28 → 32×28×28, kernel 3, stride 1 (no bias: BatchNorm follows)
         {
-            var output = buffers.Conv1Output.AsSpan(0, batch * 25088);
+            var output = buffers.Conv1Output.AsSpan(0, batch * Conv1Size);
             var samples = new Conv1ForwardSamples<T> { parameters = parameters, folded = folded, inputs = inputs, buffers = buffers, batch = batch, output = output };
             global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 225792);
         }
         // Norm1: BatchNorm over 32 channels × 784, ReLU (Act1)
         {
-            var output = buffers.Norm1Output.AsSpan(0, batch * 25088);
+            var output = buffers.Norm1Output.AsSpan(0, batch * Norm1Size);
             var activation = output;
             if (training)
-                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * 25088), activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), buffers.Norm1Mean, buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 64) : default, 0.9, 1E-05, relu: true);
+                global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), buffers.Norm1Mean, buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 64) : default, 0.9, 1E-05, relu: true);
             else
             {
-                buffers.Conv1Output.AsSpan(0, batch * 25088).CopyTo(activation);
+                buffers.Conv1Output.AsSpan(0, batch * Conv1Size).CopyTo(activation);
                 // With folding on, Conv1 already produced the normalized values.
                 if (folded.IsEmpty)
                     global::NetDsl.Kernels.BatchNormalization.InferenceForward(activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), statistics.Slice(0, 64), 1E-05);
@@ -472,13 +472,13 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         }
         // Pool1: MaxPool 2×2 → 32×14×14
         {
-            var output = buffers.Pool1Output.AsSpan(0, batch * 6272);
+            var output = buffers.Pool1Output.AsSpan(0, batch * Pool1Size);
             var activation = output;
-            global::NetDsl.Kernels.Pooling.MaxForward(buffers.Norm1Output.AsSpan(0, batch * 25088), activation, buffers.Pool1Winners.AsSpan(0, batch * 6272), batch, new global::NetDsl.Kernels.ConvGeometry(32, 28, 28, 2, 2, 2, 0, 0, 14, 14));
+            global::NetDsl.Kernels.Pooling.MaxForward(buffers.Norm1Output.AsSpan(0, batch * Norm1Size), activation, buffers.Pool1Winners.AsSpan(0, batch * Pool1Size), batch, new global::NetDsl.Kernels.ConvGeometry(32, 28, 28, 2, 2, 2, 0, 0, 14, 14));
         }
         // Conv2: Conv2D 32×14×14 → 64×7×7, kernel 2, stride 2, LeakyReLU (Act2)
         {
-            var output = buffers.Conv2Output.AsSpan(0, batch * 3136);
+            var output = buffers.Conv2Output.AsSpan(0, batch * Conv2Size);
             var samples = new Conv2ForwardSamples<T> { parameters = parameters, folded = folded, inputs = inputs, buffers = buffers, batch = batch, output = output };
             global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 401408);
         }
@@ -486,28 +486,28 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         // computed sample by sample in Conv2's loop, while its output is in cache
         // Gap: AvgPool 3×3 → 64×1×1
         {
-            var output = buffers.GapOutput.AsSpan(0, batch * 64);
+            var output = buffers.GapOutput.AsSpan(0, batch * GapSize);
             var activation = output;
-            global::NetDsl.Kernels.Pooling.AverageForward(buffers.Pool2Output.AsSpan(0, batch * 576), activation, batch, new global::NetDsl.Kernels.ConvGeometry(64, 3, 3, 3, 3, 1, 0, 0, 1, 1));
+            global::NetDsl.Kernels.Pooling.AverageForward(buffers.Pool2Output.AsSpan(0, batch * Pool2Size), activation, batch, new global::NetDsl.Kernels.ConvGeometry(64, 3, 3, 3, 3, 1, 0, 0, 1, 1));
         }
         // Hidden: Dense 64 → 128, ReLU (Act3), Dropout 0.3 (Drop)
         {
-            var output = buffers.HiddenOutput.AsSpan(0, batch * 128);
-            var activation = dropout ? buffers.HiddenActivation.AsSpan(0, batch * 128) : output;
-            var mask = buffers.HiddenMask.AsSpan(0, batch * 128);
+            var output = buffers.HiddenOutput.AsSpan(0, batch * HiddenSize);
+            var activation = dropout ? buffers.HiddenActivation.AsSpan(0, batch * HiddenSize) : output;
+            var mask = buffers.HiddenMask.AsSpan(0, batch * HiddenSize);
             if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 6);
             var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 128), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
-            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 64), quantized[0], batch, ref epilogue);
-            else if (inputMajor is not null && batch < inputMajor[0].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 64), inputMajor[0], batch, ref epilogue);
-            else global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * 64), false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), true, batch, 128, 64, ref epilogue);
+            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * GapSize), quantized[0], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[0].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * GapSize), inputMajor[0], batch, ref epilogue);
+            else global::NetDsl.Kernels.Gemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * GapSize), transposeA: false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), transposeB: true, batch, HiddenSize, GapSize, ref epilogue);
         }
         // Logits: Dense 128 → 10
         {
-            var output = buffers.LogitsOutput.AsSpan(0, batch * 10);
+            var output = buffers.LogitsOutput.AsSpan(0, batch * LogitsSize);
             var epilogue = new LogitsForwardEpilogue<T> { Bias = parameters.Slice(LogitsBiasOffset, 10), Output = output };
-            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 128), quantized[1], batch, ref epilogue);
-            else if (inputMajor is not null && batch < inputMajor[1].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 128), inputMajor[1], batch, ref epilogue);
-            else global::NetDsl.Kernels.Gemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * 128), false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), true, batch, 10, 128, ref epilogue);
+            if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * HiddenSize), quantized[1], batch, ref epilogue);
+            else if (inputMajor is not null && batch < inputMajor[1].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * HiddenSize), inputMajor[1], batch, ref epilogue);
+            else global::NetDsl.Kernels.Gemm.Multiply<T, LogitsForwardEpilogue<T>>(buffers.HiddenOutput.AsSpan(0, batch * HiddenSize), transposeA: false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), transposeB: true, batch, LogitsSize, HiddenSize, ref epilogue);
         }
     }
 
@@ -524,34 +524,34 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         // dZ of Logits is the fused softmax cross-entropy gradient (ŷ − y) / batch.
         // Logits: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(LogitsWeightOffset, LogitsWeightLength), gradients.Slice(LogitsBiasOffset, 10), 128, false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), l1, l2);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * 10), true, buffers.HiddenOutput.AsSpan(0, batch * 128), false, 10, 128, batch, ref epilogue, appendOnesColumn: true);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(LogitsWeightOffset, LogitsWeightLength), gradients.Slice(LogitsBiasOffset, 10), HiddenSize, false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), l1, l2);
+            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * LogitsSize), transposeA: true, buffers.HiddenOutput.AsSpan(0, batch * HiddenSize), transposeB: false, LogitsSize, HiddenSize, batch, ref epilogue, appendOnesColumn: true);
         }
         // dZ of Hidden = (dZ of Logits · W) ⊙ each step's derivative, formed in the product's epilogue
         {
-            var epilogue = new LogitsInputGradientEpilogue<T> { Destination = buffers.HiddenGradient.AsSpan(0, batch * 128), Dropout = dropout, HiddenMask = buffers.HiddenMask.AsSpan(0, batch * 128), HiddenActivation = (dropout ? buffers.HiddenActivation : buffers.HiddenOutput).AsSpan(0, batch * 128) };
-            global::NetDsl.Kernels.Gemm.Multiply<T, LogitsInputGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * 10), false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), false, batch, 128, 10, ref epilogue);
+            var epilogue = new LogitsInputGradientEpilogue<T> { Destination = buffers.HiddenGradient.AsSpan(0, batch * HiddenSize), Dropout = dropout, HiddenMask = buffers.HiddenMask.AsSpan(0, batch * HiddenSize), HiddenActivation = (dropout ? buffers.HiddenActivation : buffers.HiddenOutput).AsSpan(0, batch * HiddenSize) };
+            global::NetDsl.Kernels.Gemm.Multiply<T, LogitsInputGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * LogitsSize), transposeA: false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), transposeB: false, batch, HiddenSize, LogitsSize, ref epilogue);
         }
         // Hidden: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
-            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 128), 64, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), l1, l2);
-            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * 128), true, buffers.GapOutput.AsSpan(0, batch * 64), false, 128, 64, batch, ref epilogue, appendOnesColumn: true);
+            var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 128), GapSize, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), l1, l2);
+            global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * HiddenSize), transposeA: true, buffers.GapOutput.AsSpan(0, batch * GapSize), transposeB: false, HiddenSize, GapSize, batch, ref epilogue, appendOnesColumn: true);
         }
         // dZ of Gap = (dZ of Hidden · W) ⊙ each step's derivative, formed in the product's epilogue
         {
-            var epilogue = new HiddenInputGradientEpilogue<T> { Destination = buffers.GapGradient.AsSpan(0, batch * 64), Dropout = dropout };
-            global::NetDsl.Kernels.Gemm.Multiply<T, HiddenInputGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * 128), false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), false, batch, 64, 128, ref epilogue);
+            var epilogue = new HiddenInputGradientEpilogue<T> { Destination = buffers.GapGradient.AsSpan(0, batch * GapSize), Dropout = dropout };
+            global::NetDsl.Kernels.Gemm.Multiply<T, HiddenInputGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * HiddenSize), transposeA: false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), transposeB: false, batch, GapSize, HiddenSize, ref epilogue);
         }
         // Gap: spread the gradient over the windows
         {
-            var gradient = buffers.Pool2Gradient.AsSpan(0, batch * 576);
-            global::NetDsl.Kernels.Pooling.AverageBackward<T>(buffers.GapGradient.AsSpan(0, batch * 64), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(64, 3, 3, 3, 3, 1, 0, 0, 1, 1));
+            var gradient = buffers.Pool2Gradient.AsSpan(0, batch * Pool2Size);
+            global::NetDsl.Kernels.Pooling.AverageBackward<T>(buffers.GapGradient.AsSpan(0, batch * GapSize), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(64, 3, 3, 3, 3, 1, 0, 0, 1, 1));
         }
         // Pool2: spread the gradient over the windows
         {
-            var gradient = buffers.Conv2Gradient.AsSpan(0, batch * 3136);
-            global::NetDsl.Kernels.Pooling.AverageBackward<T>(buffers.Pool2Gradient.AsSpan(0, batch * 576), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(64, 7, 7, 3, 3, 2, 0, 0, 3, 3));
-            global::NetDsl.Kernels.Activations.LeakyReLUBackward(gradient, buffers.Conv2Output.AsSpan(0, batch * 3136), T.CreateTruncating(0.1));
+            var gradient = buffers.Conv2Gradient.AsSpan(0, batch * Conv2Size);
+            global::NetDsl.Kernels.Pooling.AverageBackward<T>(buffers.Pool2Gradient.AsSpan(0, batch * Pool2Size), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(64, 7, 7, 3, 3, 2, 0, 0, 3, 3));
+            global::NetDsl.Kernels.Activations.LeakyReLUBackward(gradient, buffers.Conv2Output.AsSpan(0, batch * Conv2Size), T.CreateTruncating(0.1));
         }
         // Conv2: dW and db summed over samples, and the gradient of Pool1 through col2im
         {
@@ -565,13 +565,13 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         }
         // Pool1: route the gradient back to the winning inputs
         {
-            var gradient = buffers.Norm1Gradient.AsSpan(0, batch * 25088);
-            global::NetDsl.Kernels.Pooling.MaxBackward<T>(buffers.Pool1Gradient.AsSpan(0, batch * 6272), buffers.Pool1Winners.AsSpan(0, batch * 6272), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(32, 28, 28, 2, 2, 2, 0, 0, 14, 14), reluOutputs: buffers.Pool1Output.AsSpan(0, batch * 6272)); // Act1's derivative at each winner
+            var gradient = buffers.Norm1Gradient.AsSpan(0, batch * Norm1Size);
+            global::NetDsl.Kernels.Pooling.MaxBackward<T>(buffers.Pool1Gradient.AsSpan(0, batch * Pool1Size), buffers.Pool1Winners.AsSpan(0, batch * Pool1Size), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(32, 28, 28, 2, 2, 2, 0, 0, 14, 14), reluOutputs: buffers.Pool1Output.AsSpan(0, batch * Pool1Size)); // Act1's derivative at each winner
         }
         // Norm1: dγ, dβ and the gradient of its input from its input, μ and 1/σ
         {
-            var gradient = buffers.Norm1Gradient.AsSpan(0, batch * 25088);
-            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv1Gradient.AsSpan(0, batch * 25088), buffers.Conv1Output.AsSpan(0, batch * 25088), buffers.Norm1Mean, buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 32), gradients.Slice(Norm1WeightOffset, 32), gradients.Slice(Norm1BiasOffset, 32), batch, 32, 784);
+            var gradient = buffers.Norm1Gradient.AsSpan(0, batch * Norm1Size);
+            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv1Gradient.AsSpan(0, batch * Conv1Size), buffers.Conv1Output.AsSpan(0, batch * Conv1Size), buffers.Norm1Mean, buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 32), gradients.Slice(Norm1WeightOffset, 32), gradients.Slice(Norm1BiasOffset, 32), batch, 32, 784);
         }
         // Conv1: dW summed over samples
         {
@@ -599,33 +599,33 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
     {
         public readonly int Capacity = capacity;
         public bool DropoutActive;
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv1Output = new(capacity * 25088);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv1Gradient = new(capacity * 25088);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv1Output = new(capacity * Conv1Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv1Gradient = new(capacity * Conv1Size);
         public readonly T[] Conv1Columns = new T[2 * 7056];
         public readonly T[] Conv1ColumnGradient = new T[2 * 7056];
         public readonly T[] Conv1PartialGradient = new T[288];
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm1Output = new(capacity * 25088);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm1Gradient = new(capacity * 25088);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm1Output = new(capacity * Norm1Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Norm1Gradient = new(capacity * Norm1Size);
         public readonly T[] Norm1Mean = new T[32];
         public readonly T[] Norm1InverseDeviation = new T[32];
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Pool1Output = new(capacity * 6272);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Pool1Gradient = new(capacity * 6272);
-        public readonly T[] Pool1Winners = new T[capacity * 6272];
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv2Output = new(capacity * 3136);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv2Gradient = new(capacity * 3136);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Pool1Output = new(capacity * Pool1Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Pool1Gradient = new(capacity * Pool1Size);
+        public readonly T[] Pool1Winners = new T[capacity * Pool1Size];
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv2Output = new(capacity * Conv2Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv2Gradient = new(capacity * Conv2Size);
         public readonly T[] Conv2Columns = new T[2 * 6272];
         public readonly T[] Conv2ColumnGradient = new T[2 * 6272];
         public readonly T[] Conv2PartialGradient = new T[8256];
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Pool2Output = new(capacity * 576);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Pool2Gradient = new(capacity * 576);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> GapOutput = new(capacity * 64);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> GapGradient = new(capacity * 64);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenOutput = new(capacity * 128);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenActivation = new(capacity * 128);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenMask = new(capacity * 128);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenGradient = new(capacity * 128);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsOutput = new(capacity * 10);
-        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsGradient = new(capacity * 10);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Pool2Output = new(capacity * Pool2Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> Pool2Gradient = new(capacity * Pool2Size);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> GapOutput = new(capacity * GapSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> GapGradient = new(capacity * GapSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenOutput = new(capacity * HiddenSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenActivation = new(capacity * HiddenSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenMask = new(capacity * HiddenSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> HiddenGradient = new(capacity * HiddenSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsOutput = new(capacity * LogitsSize);
+        public readonly global::NetDsl.Kernels.AlignedBuffer<T> LogitsGradient = new(capacity * LogitsSize);
     }
 
     /// <summary>Conv1: Conv2D 1×28×28 → 32×28×28, kernel 3, stride 1 (no bias: BatchNorm follows): stores each tile of the product (rows are filters, columns pixels).</summary>
@@ -707,7 +707,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
 
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
-            int at = row * 64 + column;
+            int at = row * GapSize + column;
             global::NetDsl.Kernels.Arithmetic.Store(values, Destination, at);
         }
     }
@@ -723,7 +723,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
 
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
-            int at = row * 128 + column;
+            int at = row * HiddenSize + column;
             if (Dropout) global::NetDsl.Kernels.Arithmetic.Multiply(values, HiddenMask.Slice(at, values.Length));
             global::NetDsl.Kernels.Activations.ReLUBackward(values, HiddenActivation.Slice(at, values.Length));
             global::NetDsl.Kernels.Arithmetic.Store(values, Destination, at);
@@ -744,9 +744,9 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.Conv1Columns.AsSpan(part * 7056, 7056);
-                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * 784, 784), columns, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28));
-                var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(288, 32), Output = output.Slice(s * 25088, 25088) };
-                global::NetDsl.Kernels.Gemm.Multiply<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), false, columns, false, 32, 784, 9, ref epilogue);
+                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * InputSize, InputSize), columns, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28));
+                var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(288, 32), Output = output.Slice(s * Conv1Size, Conv1Size) };
+                global::NetDsl.Kernels.Gemm.Multiply<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), transposeA: false, columns, transposeB: false, 32, 784, 9, ref epilogue);
             }
         }
     }
@@ -769,11 +769,11 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.Conv1Columns.AsSpan(part * 7056, 7056);
-                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * 784, 784), columns, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28));
-                var dz = buffers.Conv1Gradient.AsSpan(s * 25088, 25088);
+                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * InputSize, InputSize), columns, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28));
+                var dz = buffers.Conv1Gradient.AsSpan(s * Conv1Size, Conv1Size);
                 // dWᵀ = columns · dzᵀ: the 32 filters as the product's columns, not the 9 patch rows padded to a panel.
                 var epilogue = new global::NetDsl.Kernels.TransposedWeightGradientEpilogue<T>(weightGradient, 9, accumulate: s > first, parameters.Slice(Conv1WeightOffset, Conv1WeightLength), partL1, partL2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.TransposedWeightGradientEpilogue<T>>(columns, false, dz, true, 9, 32, 784, ref epilogue);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.TransposedWeightGradientEpilogue<T>>(columns, transposeA: false, dz, transposeB: true, 9, 32, 784, ref epilogue);
             }
         }
     }
@@ -791,10 +791,10 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.Conv2Columns.AsSpan(part * 6272, 6272);
-                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Pool1Output.AsSpan(0, batch * 6272).Slice(s * 6272, 6272), columns, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
-                var epilogue = new Conv2ForwardEpilogue<T> { Bias = parameters.Slice(Conv2BiasOffset, 64), Output = output.Slice(s * 3136, 3136) };
-                global::NetDsl.Kernels.Gemm.Multiply<T, Conv2ForwardEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), false, columns, false, 64, 49, 128, ref epilogue);
-                global::NetDsl.Kernels.Pooling.AverageForward(output.Slice(s * 3136, 3136), buffers.Pool2Output.AsSpan(s * 576, 576), 1, new global::NetDsl.Kernels.ConvGeometry(64, 7, 7, 3, 3, 2, 0, 0, 3, 3));
+                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Pool1Output.AsSpan(0, batch * Pool1Size).Slice(s * Pool1Size, Pool1Size), columns, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
+                var epilogue = new Conv2ForwardEpilogue<T> { Bias = parameters.Slice(Conv2BiasOffset, 64), Output = output.Slice(s * Conv2Size, Conv2Size) };
+                global::NetDsl.Kernels.Gemm.Multiply<T, Conv2ForwardEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), transposeA: false, columns, transposeB: false, 64, 49, 128, ref epilogue);
+                global::NetDsl.Kernels.Pooling.AverageForward(output.Slice(s * Conv2Size, Conv2Size), buffers.Pool2Output.AsSpan(s * Pool2Size, Pool2Size), 1, new global::NetDsl.Kernels.ConvGeometry(64, 7, 7, 3, 3, 2, 0, 0, 3, 3));
             }
         }
     }
@@ -819,13 +819,13 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.Conv2Columns.AsSpan(part * 6272, 6272);
-                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Pool1Output.AsSpan(0, batch * 6272).Slice(s * 6272, 6272), columns, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
-                var dz = buffers.Conv2Gradient.AsSpan(s * 3136, 3136);
+                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Pool1Output.AsSpan(0, batch * Pool1Size).Slice(s * Pool1Size, Pool1Size), columns, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
+                var dz = buffers.Conv2Gradient.AsSpan(s * Conv2Size, Conv2Size);
                 var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 128, accumulate: s > first, parameters.Slice(Conv2WeightOffset, Conv2WeightLength), partL1, partL2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, false, columns, true, 64, 128, 49, ref epilogue, appendOnesColumn: true);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, transposeA: false, columns, transposeB: true, 64, 128, 49, ref epilogue, appendOnesColumn: true);
                 var store = new global::NetDsl.Kernels.StoreEpilogue<T>(columnGradient, 49);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), true, dz, false, 128, 49, 64, ref store);
-                var image = buffers.Pool1Gradient.AsSpan(s * 6272, 6272);
+                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), transposeA: true, dz, transposeB: false, 128, 49, 64, ref store);
+                var image = buffers.Pool1Gradient.AsSpan(s * Pool1Size, Pool1Size);
                 global::NetDsl.Kernels.Convolution.Col2Im<T>(columnGradient, image, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
             }
         }
