@@ -15,7 +15,8 @@ internal static partial class CpuEmitter
     static void EmitConvForward(SourceWriter w, PassSchedule schedule, BlockPlan block)
     {
         EmitMaskBeforeProduct(w, block);
-        var fields = new[] { "parameters", "folded", "inputs", "buffers", "batch" }.Concat(ForwardSampleFields(block)).Select(field => $"{field} = {field}");
+        var fields = new[] { "parameters", "inputs", "buffers", "batch" }.Concat(block.IsFolded ? ["folded"] : []).Concat(ForwardSampleFields(block))
+            .Select(field => $"{field} = {field}");
         w.Line($"var samples = new {block.Name}ForwardSamples<T> {{ {string.Join(", ", fields)} }};");
         w.Line($"{Kernels}WorkSharing.ForSamples(ref samples, batch, {ConvWork(block)});");
     }
@@ -74,7 +75,7 @@ internal static partial class CpuEmitter
             w.Line(GeneratedCode);
             using (w.Block($"ref struct {block.Name}ForwardSamples<T> : {Kernels}ISampleLoop {ElementConstraint}"))
             {
-                w.Line($"public {ReadOnlySpan}<T> parameters, folded, inputs;");
+                w.Line($"public {ReadOnlySpan}<T> parameters{(block.IsFolded ? ", folded" : "")}, inputs;");
                 w.Line("public ActivationBuffers<T> buffers;");
                 w.Line("public int batch;");
                 foreach (var field in ForwardSampleFields(block))

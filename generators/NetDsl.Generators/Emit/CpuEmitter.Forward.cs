@@ -12,8 +12,8 @@ internal static partial class CpuEmitter
 {
     static void EmitForward(SourceWriter w, PassSchedule schedule)
     {
-        var method = w.Block(
-            $"static void Forward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Runtime}PassMode mode, ulong dropoutSeed, {Span}<float> statistics, bool updateStatistics, {ReadOnlySpan}<T> folded, {ReadOnlySpan}<double> dropoutRates, {Kernels}QuantizedDense[]? quantized, {Kernels}InputMajorDense[]? inputMajor) {ElementConstraint}");
+        var parameters = ForwardParameters(schedule.Plan).Select(p => $"{p.Type} {p.Name}");
+        var method = w.Block($"static void Forward<T>({string.Join(", ", parameters)}) {ElementConstraint}");
         w.Line($"bool dropout = mode == {Runtime}PassMode.Training;");
         if (schedule.Plan.Blocks.Any(b => b.Kind == BlockKind.BatchNorm)) w.Line($"bool training = mode != {Runtime}PassMode.Inference;");
         w.Line("buffers.DropoutActive = dropout;");
@@ -87,6 +87,38 @@ internal static partial class CpuEmitter
         method.Dispose();
         w.Line();
     }
+
+    /// <summary>The forward pass's parameters: what every pass reads, then only what this network's layers need (the
+    /// dropout stream, BatchNorm's statistics, folded weights, the prediction products' weight copies).</summary>
+    static IEnumerable<(string Type, string Name)> ForwardParameters(NetworkPlan plan)
+    {
+        yield return ($"{ReadOnlySpan}<T>", "parameters");
+        yield return ("ActivationBuffers<T>", "buffers");
+        yield return ($"{ReadOnlySpan}<T>", "inputs");
+        yield return ("int", "batch");
+        yield return ($"{Runtime}PassMode", "mode");
+        if (plan.Blocks.Any(b => b.HasDropout))
+        {
+            yield return ("ulong", "dropoutSeed");
+            yield return ($"{ReadOnlySpan}<double>", "dropoutRates");
+        }
+        if (plan.StatisticsCount > 0)
+        {
+            yield return ($"{Span}<float>", "statistics");
+            yield return ("bool", "updateStatistics");
+        }
+        if (plan.FoldedCount > 0) yield return ($"{ReadOnlySpan}<T>", "folded");
+        if (plan.DenseBlocks.Any())
+        {
+            yield return ($"{Kernels}QuantizedDense[]?", "quantized");
+            yield return ($"{Kernels}InputMajorDense[]?", "inputMajor");
+        }
+    }
+
+    /// <summary>A call of the forward pass with the arguments it takes, picked by name from what the caller has; an
+    /// argument not named like its parameter (or its field) is passed by name.</summary>
+    static string ForwardCall(NetworkPlan plan, string element, params (string Name, string Value)[] arguments) =>
+        $"Forward<{element}>({string.Join(", ", ForwardParameters(plan).Select(p => arguments.Single(a => a.Name == p.Name)).Select(a => a.Value == a.Name || a.Value == "_" + a.Name ? a.Value : $"{a.Name}: {a.Value}"))});";
 
     static void EmitDenseForward(SourceWriter w, PassSchedule schedule, BlockPlan block)
     {

@@ -122,7 +122,9 @@ internal static partial class CpuEmitter
             BatchOf(w, schedule, "inputs");
             w.Line($"{Runtime}Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));");
             w.Line("var buffers = FloatBuffers(batch);");
-            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false, {(schedule.Plan.FoldedCount > 0 ? "FoldedParameters()" : "default")}, _dropoutRates, {(schedule.Plan.DenseBlocks.Any() ? "QuantizedWeights(), InputMajorWeights(batch)" : "null, null")});");
+            w.Line(ForwardCall(schedule.Plan, "float", ("parameters", "_parameters"), ("buffers", "buffers"), ("inputs", "inputs"), ("batch", "batch"),
+                ("mode", $"{Runtime}PassMode.Inference"), ("dropoutSeed", "0"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
+                ("updateStatistics", "false"), ("folded", "FoldedParameters()"), ("quantized", "QuantizedWeights()"), ("inputMajor", "InputMajorWeights(batch)")));
             w.Line($"buffers.{schedule.Plan.Blocks.Last().Name}Output.AsSpan(0, batch * OutputSize).CopyTo(outputs);");
         });
 
@@ -134,7 +136,9 @@ internal static partial class CpuEmitter
             w.Line("var buffers = FloatBuffers(batch);");
             w.Line($"var mode = DropoutEnabled ? {Runtime}PassMode.Training : {Runtime}PassMode.TrainingWithoutDropout;");
             w.Line($"ulong stepSeed = {Kernels}Dropout.StepSeed(_dropoutSeed, ++_trainingSteps);");
-            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null, null);");
+            w.Line(ForwardCall(schedule.Plan, "float", ("parameters", "_parameters"), ("buffers", "buffers"), ("inputs", "inputs"), ("batch", "batch"),
+                ("mode", "mode"), ("dropoutSeed", "stepSeed"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"), ("updateStatistics", "true"),
+                ("folded", "default"), ("quantized", "null"), ("inputMajor", "null")));
             if (schedule.Plan.DerivesWeights) w.Line("_version++; // θ and the running statistics are about to change");
             w.Line("double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);");
             w.Line("Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));");
@@ -163,7 +167,9 @@ internal static partial class CpuEmitter
             BatchOf(w, schedule, "inputs");
             w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
             w.Line("var buffers = FloatBuffers(batch);");
-            w.Line($"Forward<float>(_parameters, buffers, inputs, batch, {Runtime}PassMode.Inference, 0, _statistics, updateStatistics: false, {(schedule.Plan.FoldedCount > 0 ? "FoldedParameters()" : "default")}, _dropoutRates, null, null);");
+            w.Line(ForwardCall(schedule.Plan, "float", ("parameters", "_parameters"), ("buffers", "buffers"), ("inputs", "inputs"), ("batch", "batch"),
+                ("mode", $"{Runtime}PassMode.Inference"), ("dropoutSeed", "0"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
+                ("updateStatistics", "false"), ("folded", "FoldedParameters()"), ("quantized", "null"), ("inputMajor", "null")));
             w.Line("return (float)LossOf<float>(buffers, targets, batch, withGradient: false);");
         });
 
@@ -230,7 +236,9 @@ internal static partial class CpuEmitter
         BatchOf(w, schedule, "inputs");
         w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
         w.Line("var buffers = DoubleBuffers(batch);");
-        w.Line($"Forward<double>(parameters, buffers, inputs, batch, {Runtime}PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);");
+        w.Line(ForwardCall(schedule.Plan, "double", ("parameters", "parameters"), ("buffers", "buffers"), ("inputs", "inputs"), ("batch", "batch"),
+            ("mode", $"{Runtime}PassMode.TrainingWithoutDropout"), ("dropoutSeed", "0"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
+            ("updateStatistics", "false"), ("folded", "default"), ("quantized", "null"), ("inputMajor", "null")));
     }
 
     static void BatchOf(SourceWriter w, PassSchedule schedule, string parameter) =>

@@ -343,7 +343,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 8, 8)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates, QuantizedWeights(), InputMajorWeights(batch));
+            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, _statistics, updateStatistics: false, folded: FoldedParameters(), quantized: QuantizedWeights(), inputMajor: InputMajorWeights(batch));
             buffers.LogitsOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
         }
         finally
@@ -363,7 +363,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var buffers = FloatBuffers(batch);
             var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
             ulong stepSeed = global::NetDsl.Kernels.Dropout.StepSeed(_dropoutSeed, ++_trainingSteps);
-            Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null, null);
+            Forward<float>(_parameters, buffers, inputs, batch, mode, _statistics, updateStatistics: true, folded: default, quantized: null, inputMajor: null);
             _version++; // θ and the running statistics are about to change
             double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
             Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
@@ -411,7 +411,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 8, 8)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates, null, null);
+            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, _statistics, updateStatistics: false, folded: FoldedParameters(), quantized: null, inputMajor: null);
             return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
         }
         finally
@@ -430,7 +430,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 8, 8)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
+            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, _statistics, updateStatistics: false, folded: default, quantized: null, inputMajor: null);
             return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
         }
         finally
@@ -450,7 +450,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 8, 8)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
+            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, _statistics, updateStatistics: false, folded: default, quantized: null, inputMajor: null);
             double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
             Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
             return loss;
@@ -504,7 +504,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         bool training = mode != global::NetDsl.PassMode.Inference;
@@ -512,13 +512,13 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         // Stem: Conv2D 1×8×8 → 8×8×8, kernel 3, stride 1, ReLU (StemAct)
         {
             var output = buffers.StemOutput.AsSpan(0, batch * StemSize);
-            var samples = new StemForwardSamples<T> { parameters = parameters, folded = folded, inputs = inputs, buffers = buffers, batch = batch, output = output };
+            var samples = new StemForwardSamples<T> { parameters = parameters, inputs = inputs, buffers = buffers, batch = batch, output = output };
             global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 4608);
         }
         // Conv1: Conv2D 8×8×8 → 8×8×8, kernel 3, stride 1 (no bias: BatchNorm follows)
         {
             var output = buffers.Conv1Output.AsSpan(0, batch * Conv1Size);
-            var samples = new Conv1ForwardSamples<T> { parameters = parameters, folded = folded, inputs = inputs, buffers = buffers, batch = batch, output = output };
+            var samples = new Conv1ForwardSamples<T> { parameters = parameters, inputs = inputs, buffers = buffers, batch = batch, folded = folded, output = output };
             global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 36864);
         }
         // Norm1: BatchNorm over 8 channels × 64, ReLU (Act1)
@@ -539,7 +539,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         // Conv2: Conv2D 8×8×8 → 8×8×8, kernel 3, stride 1 (no bias: BatchNorm follows)
         {
             var output = buffers.Conv2Output.AsSpan(0, batch * Conv2Size);
-            var samples = new Conv2ForwardSamples<T> { parameters = parameters, folded = folded, inputs = inputs, buffers = buffers, batch = batch, output = output };
+            var samples = new Conv2ForwardSamples<T> { parameters = parameters, inputs = inputs, buffers = buffers, batch = batch, folded = folded, output = output };
             global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 36864);
         }
         // Norm2: BatchNorm over 8 channels × 64
@@ -903,7 +903,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     [global::System.CodeDom.Compiler.GeneratedCode("NetDsl.Generators", "0.1.0")]
     ref struct StemForwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
-        public global::System.ReadOnlySpan<T> parameters, folded, inputs;
+        public global::System.ReadOnlySpan<T> parameters, inputs;
         public ActivationBuffers<T> buffers;
         public int batch;
         public global::System.Span<T> output;

@@ -213,7 +213,7 @@ partial class Models
                 int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
                 global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
                 var buffers = FloatBuffers(batch);
-                Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates, QuantizedWeights(), InputMajorWeights(batch));
+                Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, _dropoutRates, quantized: QuantizedWeights(), inputMajor: InputMajorWeights(batch));
                 buffers.OutOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
             }
             finally
@@ -233,7 +233,7 @@ partial class Models
                 var buffers = FloatBuffers(batch);
                 var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
                 ulong stepSeed = global::NetDsl.Kernels.Dropout.StepSeed(_dropoutSeed, ++_trainingSteps);
-                Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null, null);
+                Forward<float>(_parameters, buffers, inputs, batch, mode, dropoutSeed: stepSeed, _dropoutRates, quantized: null, inputMajor: null);
                 _version++; // θ and the running statistics are about to change
                 double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
                 Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
@@ -278,7 +278,7 @@ partial class Models
                 int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
                 global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
                 var buffers = FloatBuffers(batch);
-                Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
+                Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, _dropoutRates, quantized: null, inputMajor: null);
                 return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
             }
             finally
@@ -297,7 +297,7 @@ partial class Models
                 int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
                 global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
                 var buffers = DoubleBuffers(batch);
-                Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
+                Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, _dropoutRates, quantized: null, inputMajor: null);
                 return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
             }
             finally
@@ -317,7 +317,7 @@ partial class Models
                 int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
                 global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
                 var buffers = DoubleBuffers(batch);
-                Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
+                Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, _dropoutRates, quantized: null, inputMajor: null);
                 double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
                 Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
                 return loss;
@@ -363,7 +363,7 @@ partial class Models
         global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
         global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-        static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+        static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
         {
             bool dropout = mode == global::NetDsl.PassMode.Training;
             buffers.DropoutActive = dropout;

@@ -287,7 +287,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates, QuantizedWeights(), InputMajorWeights(batch));
+            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, _dropoutRates, _statistics, updateStatistics: false, folded: FoldedParameters(), quantized: QuantizedWeights(), inputMajor: InputMajorWeights(batch));
             buffers.LogitsOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
         }
         finally
@@ -307,7 +307,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             var buffers = FloatBuffers(batch);
             var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
             ulong stepSeed = global::NetDsl.Kernels.Dropout.StepSeed(_dropoutSeed, ++_trainingSteps);
-            Forward<float>(_parameters, buffers, inputs, batch, mode, stepSeed, _statistics, updateStatistics: true, default, _dropoutRates, null, null);
+            Forward<float>(_parameters, buffers, inputs, batch, mode, dropoutSeed: stepSeed, _dropoutRates, _statistics, updateStatistics: true, folded: default, quantized: null, inputMajor: null);
             _version++; // θ and the running statistics are about to change
             double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
             Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
@@ -355,7 +355,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, global::NetDsl.PassMode.Inference, 0, _statistics, updateStatistics: false, FoldedParameters(), _dropoutRates, null, null);
+            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, _dropoutRates, _statistics, updateStatistics: false, folded: FoldedParameters(), quantized: null, inputMajor: null);
             return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
         }
         finally
@@ -374,7 +374,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
+            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, _dropoutRates, _statistics, updateStatistics: false, folded: default, quantized: null, inputMajor: null);
             return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
         }
         finally
@@ -394,7 +394,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, global::NetDsl.PassMode.TrainingWithoutDropout, 0, _statistics, updateStatistics: false, default, _dropoutRates, null, null);
+            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, _dropoutRates, _statistics, updateStatistics: false, folded: default, quantized: null, inputMajor: null);
             double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
             Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
             return loss;
@@ -444,7 +444,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.ReadOnlySpan<double> dropoutRates, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         bool training = mode != global::NetDsl.PassMode.Inference;
@@ -452,7 +452,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         // Conv1: Conv2D 1×28×28 → 32×28×28, kernel 3, stride 1 (no bias: BatchNorm follows)
         {
             var output = buffers.Conv1Output.AsSpan(0, batch * Conv1Size);
-            var samples = new Conv1ForwardSamples<T> { parameters = parameters, folded = folded, inputs = inputs, buffers = buffers, batch = batch, output = output };
+            var samples = new Conv1ForwardSamples<T> { parameters = parameters, inputs = inputs, buffers = buffers, batch = batch, folded = folded, output = output };
             global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 225792);
         }
         // Norm1: BatchNorm over 32 channels × 784, ReLU (Act1)
@@ -479,7 +479,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         // Conv2: Conv2D 32×14×14 → 64×7×7, kernel 2, stride 2, LeakyReLU (Act2)
         {
             var output = buffers.Conv2Output.AsSpan(0, batch * Conv2Size);
-            var samples = new Conv2ForwardSamples<T> { parameters = parameters, folded = folded, inputs = inputs, buffers = buffers, batch = batch, output = output };
+            var samples = new Conv2ForwardSamples<T> { parameters = parameters, inputs = inputs, buffers = buffers, batch = batch, output = output };
             global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 401408);
         }
         // Pool2: AvgPool 3×3 → 64×3×3
@@ -781,7 +781,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
     [global::System.CodeDom.Compiler.GeneratedCode("NetDsl.Generators", "0.1.0")]
     ref struct Conv2ForwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
-        public global::System.ReadOnlySpan<T> parameters, folded, inputs;
+        public global::System.ReadOnlySpan<T> parameters, inputs;
         public ActivationBuffers<T> buffers;
         public int batch;
         public global::System.Span<T> output;
