@@ -140,4 +140,49 @@ public class ReliabilityTests
         var error = Assert.Throws<ArgumentException>(() => Trainer.Fit(network, new Sgd(0.1), narrow, null, new TrainingOptions { Epochs = 1 }));
         Assert.Contains("FashionMlp's input 'Pixels' takes 784 values per sample, shape (784), but the samples of train hold 392, shape (392)", error.Message);
     }
+
+    /// <summary>Passes that move the statistics and write a chosen loss and gradient, as a network's would.</summary>
+    struct FakePasses(TrainingState state, float[] gradients, float[] statistics, float loss, float gradient) : ITrainingPasses
+    {
+        public int Restored;
+
+        public readonly float ComputeGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets)
+        {
+            state.NextStepSeed();
+            gradients.AsSpan().Fill(gradient);
+            statistics.AsSpan().Fill(9);
+            return loss;
+        }
+
+        public void StatisticsRestored() => Restored++;
+    }
+
+    [Theory]
+    [InlineData(0.5f, 2f, true)]
+    [InlineData(float.NaN, 2f, false)]
+    [InlineData(0.5f, float.PositiveInfinity, false)]
+    public void The_runtime_training_step_updates_theta_or_leaves_every_piece_of_state_as_it_was(float loss, float gradient, bool updates)
+    {
+        var state = new TrainingState("Net", statisticsCount: 2) { DropoutSeed = 7, Steps = 3 };
+        float[] parameters = [1, 1, 1], gradients = new float[3], statistics = [0.25f, 4];
+        var passes = new FakePasses(state, gradients, statistics, loss, gradient);
+        float reported = state.TrainStep(ref passes, new float[2], new float[2], parameters, gradients, statistics, new Sgd(1));
+        Assert.Equal(loss, reported);
+        if (updates)
+        {
+            Assert.Equal([-1f, -1f, -1f], parameters); // θ − α·g with α = 1, g = 2
+            Assert.Equal([9f, 9f], statistics);
+            Assert.Equal(4UL, state.Steps);
+            Assert.Equal(0, passes.Restored);
+        }
+        else
+        {
+            Assert.Equal([1f, 1f, 1f], parameters);
+            Assert.Equal([0.25f, 4f], statistics);
+            Assert.Equal(3UL, state.Steps);
+            Assert.Equal(1, passes.Restored);
+        }
+        Assert.True(state.Enter()); // released: the next caller claims it
+        state.Exit();
+    }
 }

@@ -103,7 +103,7 @@ internal static partial class CpuEmitter
                 w.Line($"{Runtime}Initializers.Fill({weights}, {Runtime}Init.{block.Init}, {block.FanIn}, {fanOut}, random{arguments});");
                 if (block.HasBias) w.Line($"_parameters.AsSpan({block.Name}BiasOffset, {block.Name}BiasLength).Clear();");
             }
-            w.Lines("_dropoutSeed = random.NextUInt64();", "_trainingSteps = 0;");
+            w.Lines("_training.DropoutSeed = random.NextUInt64();", "_training.Steps = 0;");
             if (schedule.Plan.DerivesWeights) w.Line("_version++;");
         });
 
@@ -135,7 +135,7 @@ internal static partial class CpuEmitter
             w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
             w.Line("var buffers = FloatBuffers(batch);");
             w.Line($"var mode = DropoutEnabled ? {Runtime}PassMode.Training : {Runtime}PassMode.TrainingWithoutDropout;");
-            w.Line($"ulong stepSeed = {Kernels}Dropout.StepSeed(_dropoutSeed, ++_trainingSteps);");
+            w.Line("ulong stepSeed = _training.NextStepSeed();");
             w.Line(ForwardCall(schedule.Plan, "float", ("parameters", "_parameters"), ("buffers", "buffers"), ("inputs", "inputs"), ("batch", "batch"),
                 ("mode", "mode"), ("dropoutSeed", "stepSeed"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"), ("updateStatistics", "true"),
                 ("folded", "default"), ("quantized", "null"), ("inputMajor", "null")));
@@ -146,20 +146,23 @@ internal static partial class CpuEmitter
         });
 
         w.Summary(valid ? $"One training step: forward and backward over the batch (inputs: batch × {schedule.Plan.InputSize} values, shape (batch, {string.Join(", ", schedule.Plan.InputShape)}); targets: batch × {schedule.Plan.OutputSize}), then the optimizer's update of θ. Returns the mean loss; a non-finite loss or gradient leaves θ, the optimizer, the running statistics and the step count as they were." : Throws);
-        GuardedMethod(w, schedule, valid, $"public float TrainStep({ReadOnlySpan}<float> inputs, {ReadOnlySpan}<float> targets, {Runtime}Optimizers.IOptimizer optimizer)", () =>
+        Method(w, valid, $"public float TrainStep({ReadOnlySpan}<float> inputs, {ReadOnlySpan}<float> targets, {Runtime}Optimizers.IOptimizer optimizer)", () =>
         {
-            w.Line("ulong stepsBefore = _trainingSteps;");
-            if (schedule.Plan.StatisticsCount > 0) w.Line("_statistics.AsSpan().CopyTo(_statisticsBeforeStep);");
-            w.Line("float loss = ComputeGradients(inputs, targets);");
-            using (w.Block($"if (float.IsFinite(loss) && !{Runtime}Shapes.HasNonFinite(_gradients))"))
-                w.Lines("optimizer.Step(_parameters, _gradients);", "return loss;");
-            w.Line("// A failed step leaves every piece of state as it was: θ and the optimizer are not touched (so the layer where");
-            w.Line("// the failure arose can still be found), and the running statistics and the step count go back.");
-            if (schedule.Plan.StatisticsCount > 0) w.Line("_statisticsBeforeStep.AsSpan().CopyTo(_statistics);");
-            if (schedule.Plan.StatisticsCount > 0 && schedule.Plan.DerivesWeights) w.Line("_version++;");
-            w.Line("_trainingSteps = stepsBefore;");
-            w.Line("return loss;");
+            w.Line("var passes = new TrainingPasses(this);");
+            w.Line("return _training.TrainStep(ref passes, inputs, targets, _parameters, _gradients, _statistics, optimizer);");
         });
+
+        if (valid)
+        {
+            w.Line("/// <summary>This network's passes, for the training step the runtime runs around them.</summary>");
+            w.Line(GeneratedCode);
+            using (w.Block($"readonly struct TrainingPasses({SourceWriter.Identifier(schedule.Plan.Spec.TypeName)} network) : {Runtime}ITrainingPasses"))
+            {
+                w.Line($"public float ComputeGradients({ReadOnlySpan}<float> inputs, {ReadOnlySpan}<float> targets) => network.ComputeGradients(inputs, targets);");
+                w.Line($"public void StatisticsRestored() {{{(schedule.Plan.DerivesWeights ? " network._version++; " : " ")}}}");
+            }
+            w.Line();
+        }
 
         w.Line("/// <inheritdoc/>");
         GuardedMethod(w, schedule, valid, $"public float EvaluateLoss({ReadOnlySpan}<float> inputs, {ReadOnlySpan}<float> targets)", () =>

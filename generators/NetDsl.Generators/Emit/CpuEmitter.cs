@@ -142,12 +142,9 @@ internal static partial class CpuEmitter
             $"readonly double[] _dropoutRates = [{string.Join(", ", schedule.Plan.Blocks.Where(b => b.HasDropout).Select(b => Number(b.DropoutRate)))}];",
             "ActivationBuffers<float>? _floatBuffers;",
             "ActivationBuffers<double>? _doubleBuffers;",
-            "ulong _dropoutSeed;",
-            "ulong _trainingSteps;",
-            $"{Runtime}ConcurrentUseGuard _concurrentUse;",
+            $"readonly {Runtime}TrainingState _training = new({Literal(schedule.Plan.Spec.TypeName)}, {schedule.Plan.StatisticsCount});",
             "int _lastBatch;");
         if (schedule.Plan.DerivesWeights) w.Line("ulong _version;");
-        if (schedule.Plan.StatisticsCount > 0) w.Line($"readonly float[] _statisticsBeforeStep = new float[{schedule.Plan.StatisticsCount}];");
         if (schedule.Plan.FoldedCount > 0)
             w.Lines("ulong _foldedVersion = ulong.MaxValue;", $"readonly float[] _folded = new float[{schedule.Plan.FoldedCount}];");
         if (schedule.Plan.DenseBlocks.Any())
@@ -199,8 +196,8 @@ internal static partial class CpuEmitter
     static void GuardedMethod(SourceWriter w, PassSchedule schedule, bool valid, string signature, System.Action body) =>
         Method(w, valid, signature, () =>
         {
-            w.Line($"bool entered = _concurrentUse.Enter({Literal(schedule.Plan.Spec.TypeName)});");
+            w.Line("bool entered = _training.Enter();");
             using (w.Block("try")) body();
-            using (w.Block("finally")) w.Line("if (entered) _concurrentUse.Exit();");
+            using (w.Block("finally")) w.Line("if (entered) _training.Exit();");
         });
 }

@@ -73,7 +73,7 @@ internal static partial class GpuEmitter
                 w.Line();
             }
             w.Line("/// <inheritdoc/>");
-            w.Line("protected override ulong DropoutSeed => host._dropoutSeed;");
+            w.Line("protected override ulong DropoutSeed => host._training.DropoutSeed;");
             w.Line("/// <inheritdoc/>");
             w.Line($"protected override string InputShape => {Literal(ShapeText(schedule.Plan.InputShape))};");
             w.Line("/// <inheritdoc/>");

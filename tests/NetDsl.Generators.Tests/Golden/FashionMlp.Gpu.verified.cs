@@ -19,7 +19,7 @@ partial class FashionMlp
         internal OnGpu(FashionMlp host, global::NetDsl.Gpu.GpuDevice device) : base(device, host) => this.host = host;
 
         /// <inheritdoc/>
-        protected override ulong DropoutSeed => host._dropoutSeed;
+        protected override ulong DropoutSeed => host._training.DropoutSeed;
         /// <inheritdoc/>
         protected override string InputShape => "(784)";
         /// <inheritdoc/>

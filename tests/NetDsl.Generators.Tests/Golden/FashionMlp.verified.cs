@@ -122,9 +122,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
     readonly double[] _dropoutRates = [0.2, 0.2];
     ActivationBuffers<float>? _floatBuffers;
     ActivationBuffers<double>? _doubleBuffers;
-    ulong _dropoutSeed;
-    ulong _trainingSteps;
-    global::NetDsl.ConcurrentUseGuard _concurrentUse;
+    readonly global::NetDsl.TrainingState _training = new("FashionMlp", 0);
     int _lastBatch;
     ulong _version;
     ulong _quantizedVersion = ulong.MaxValue;
@@ -198,15 +196,15 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         _parameters.AsSpan(Hidden2BiasOffset, Hidden2BiasLength).Clear();
         global::NetDsl.Initializers.Fill(_parameters.AsSpan(LogitsWeightOffset, LogitsWeightLength), global::NetDsl.Init.Xavier, 128, 10, random);
         _parameters.AsSpan(LogitsBiasOffset, LogitsBiasLength).Clear();
-        _dropoutSeed = random.NextUInt64();
-        _trainingSteps = 0;
+        _training.DropoutSeed = random.NextUInt64();
+        _training.Steps = 0;
         _version++;
     }
 
     /// <summary>Predicts one sample: input holds InputSize = 784 values, shape (784); output receives OutputSize = 10 values.</summary>
     public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
     {
-        bool entered = _concurrentUse.Enter("FashionMlp");
+        bool entered = _training.Enter();
         try
         {
             global::NetDsl.Shapes.RequireLength(input.Length, InputSize, "(784)", nameof(input));
@@ -215,14 +213,14 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         }
         finally
         {
-            if (entered) _concurrentUse.Exit();
+            if (entered) _training.Exit();
         }
     }
 
     /// <summary>Predicts a batch in inference mode (no dropout, BatchNorm with its running statistics): inputs holds batch × 784 values, shape (batch, 784); outputs receives batch × 10. Allocates nothing once buffers for the batch exist.</summary>
     public void PredictBatch(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs)
     {
-        bool entered = _concurrentUse.Enter("FashionMlp");
+        bool entered = _training.Enter();
         try
         {
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
@@ -233,21 +231,21 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         }
         finally
         {
-            if (entered) _concurrentUse.Exit();
+            if (entered) _training.Exit();
         }
     }
 
     /// <inheritdoc/>
     public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
     {
-        bool entered = _concurrentUse.Enter("FashionMlp");
+        bool entered = _training.Enter();
         try
         {
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = FloatBuffers(batch);
             var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
-            ulong stepSeed = global::NetDsl.Kernels.Dropout.StepSeed(_dropoutSeed, ++_trainingSteps);
+            ulong stepSeed = _training.NextStepSeed();
             Forward<float>(_parameters, buffers, inputs, batch, mode, dropoutSeed: stepSeed, _dropoutRates, quantized: null, inputMajor: null);
             _version++; // θ and the running statistics are about to change
             double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
@@ -256,38 +254,29 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         }
         finally
         {
-            if (entered) _concurrentUse.Exit();
+            if (entered) _training.Exit();
         }
     }
 
     /// <summary>One training step: forward and backward over the batch (inputs: batch × 784 values, shape (batch, 784); targets: batch × 10), then the optimizer's update of θ. Returns the mean loss; a non-finite loss or gradient leaves θ, the optimizer, the running statistics and the step count as they were.</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::NetDsl.Optimizers.IOptimizer optimizer)
     {
-        bool entered = _concurrentUse.Enter("FashionMlp");
-        try
-        {
-            ulong stepsBefore = _trainingSteps;
-            float loss = ComputeGradients(inputs, targets);
-            if (float.IsFinite(loss) && !global::NetDsl.Shapes.HasNonFinite(_gradients))
-            {
-                optimizer.Step(_parameters, _gradients);
-                return loss;
-            }
-            // A failed step leaves every piece of state as it was: θ and the optimizer are not touched (so the layer where
-            // the failure arose can still be found), and the running statistics and the step count go back.
-            _trainingSteps = stepsBefore;
-            return loss;
-        }
-        finally
-        {
-            if (entered) _concurrentUse.Exit();
-        }
+        var passes = new TrainingPasses(this);
+        return _training.TrainStep(ref passes, inputs, targets, _parameters, _gradients, _statistics, optimizer);
+    }
+
+    /// <summary>This network's passes, for the training step the runtime runs around them.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("NetDsl.Generators", "0.1.0")]
+    readonly struct TrainingPasses(FashionMlp network) : global::NetDsl.ITrainingPasses
+    {
+        public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets) => network.ComputeGradients(inputs, targets);
+        public void StatisticsRestored() { network._version++; }
     }
 
     /// <inheritdoc/>
     public float EvaluateLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
     {
-        bool entered = _concurrentUse.Enter("FashionMlp");
+        bool entered = _training.Enter();
         try
         {
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
@@ -298,14 +287,14 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         }
         finally
         {
-            if (entered) _concurrentUse.Exit();
+            if (entered) _training.Exit();
         }
     }
 
     /// <inheritdoc/>
     public double ComputeLoss(global::System.ReadOnlySpan<double> parameters, global::System.ReadOnlySpan<double> inputs, global::System.ReadOnlySpan<double> targets)
     {
-        bool entered = _concurrentUse.Enter("FashionMlp");
+        bool entered = _training.Enter();
         try
         {
             global::NetDsl.Shapes.RequireLength(parameters.Length, ParameterCount, "(235146)", nameof(parameters));
@@ -317,14 +306,14 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         }
         finally
         {
-            if (entered) _concurrentUse.Exit();
+            if (entered) _training.Exit();
         }
     }
 
     /// <inheritdoc/>
     public double ComputeGradients(global::System.ReadOnlySpan<double> parameters, global::System.ReadOnlySpan<double> inputs, global::System.ReadOnlySpan<double> targets, global::System.Span<double> gradients)
     {
-        bool entered = _concurrentUse.Enter("FashionMlp");
+        bool entered = _training.Enter();
         try
         {
             global::NetDsl.Shapes.RequireLength(parameters.Length, ParameterCount, "(235146)", nameof(parameters));
@@ -339,7 +328,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         }
         finally
         {
-            if (entered) _concurrentUse.Exit();
+            if (entered) _training.Exit();
         }
     }
 

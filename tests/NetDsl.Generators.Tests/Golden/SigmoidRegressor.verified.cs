@@ -111,9 +111,7 @@ partial class Models
         readonly double[] _dropoutRates = [0.25];
         ActivationBuffers<float>? _floatBuffers;
         ActivationBuffers<double>? _doubleBuffers;
-        ulong _dropoutSeed;
-        ulong _trainingSteps;
-        global::NetDsl.ConcurrentUseGuard _concurrentUse;
+        readonly global::NetDsl.TrainingState _training = new("SigmoidRegressor", 0);
         int _lastBatch;
         ulong _version;
         ulong _quantizedVersion = ulong.MaxValue;
@@ -183,15 +181,15 @@ partial class Models
             _parameters.AsSpan(HiddenBiasOffset, HiddenBiasLength).Clear();
             global::NetDsl.Initializers.Fill(_parameters.AsSpan(OutWeightOffset, OutWeightLength), global::NetDsl.Init.Xavier, 11, 4, random);
             _parameters.AsSpan(OutBiasOffset, OutBiasLength).Clear();
-            _dropoutSeed = random.NextUInt64();
-            _trainingSteps = 0;
+            _training.DropoutSeed = random.NextUInt64();
+            _training.Steps = 0;
             _version++;
         }
 
         /// <summary>Predicts one sample: input holds InputSize = 6 values, shape (2, 3); output receives OutputSize = 4 values.</summary>
         public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
         {
-            bool entered = _concurrentUse.Enter("SigmoidRegressor");
+            bool entered = _training.Enter();
             try
             {
                 global::NetDsl.Shapes.RequireLength(input.Length, InputSize, "(2, 3)", nameof(input));
@@ -200,14 +198,14 @@ partial class Models
             }
             finally
             {
-                if (entered) _concurrentUse.Exit();
+                if (entered) _training.Exit();
             }
         }
 
         /// <summary>Predicts a batch in inference mode (no dropout, BatchNorm with its running statistics): inputs holds batch × 6 values, shape (batch, 2, 3); outputs receives batch × 4. Allocates nothing once buffers for the batch exist.</summary>
         public void PredictBatch(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs)
         {
-            bool entered = _concurrentUse.Enter("SigmoidRegressor");
+            bool entered = _training.Enter();
             try
             {
                 int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
@@ -218,21 +216,21 @@ partial class Models
             }
             finally
             {
-                if (entered) _concurrentUse.Exit();
+                if (entered) _training.Exit();
             }
         }
 
         /// <inheritdoc/>
         public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
         {
-            bool entered = _concurrentUse.Enter("SigmoidRegressor");
+            bool entered = _training.Enter();
             try
             {
                 int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
                 global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
                 var buffers = FloatBuffers(batch);
                 var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
-                ulong stepSeed = global::NetDsl.Kernels.Dropout.StepSeed(_dropoutSeed, ++_trainingSteps);
+                ulong stepSeed = _training.NextStepSeed();
                 Forward<float>(_parameters, buffers, inputs, batch, mode, dropoutSeed: stepSeed, _dropoutRates, quantized: null, inputMajor: null);
                 _version++; // θ and the running statistics are about to change
                 double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
@@ -241,38 +239,29 @@ partial class Models
             }
             finally
             {
-                if (entered) _concurrentUse.Exit();
+                if (entered) _training.Exit();
             }
         }
 
         /// <summary>One training step: forward and backward over the batch (inputs: batch × 6 values, shape (batch, 2, 3); targets: batch × 4), then the optimizer's update of θ. Returns the mean loss; a non-finite loss or gradient leaves θ, the optimizer, the running statistics and the step count as they were.</summary>
         public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::NetDsl.Optimizers.IOptimizer optimizer)
         {
-            bool entered = _concurrentUse.Enter("SigmoidRegressor");
-            try
-            {
-                ulong stepsBefore = _trainingSteps;
-                float loss = ComputeGradients(inputs, targets);
-                if (float.IsFinite(loss) && !global::NetDsl.Shapes.HasNonFinite(_gradients))
-                {
-                    optimizer.Step(_parameters, _gradients);
-                    return loss;
-                }
-                // A failed step leaves every piece of state as it was: θ and the optimizer are not touched (so the layer where
-                // the failure arose can still be found), and the running statistics and the step count go back.
-                _trainingSteps = stepsBefore;
-                return loss;
-            }
-            finally
-            {
-                if (entered) _concurrentUse.Exit();
-            }
+            var passes = new TrainingPasses(this);
+            return _training.TrainStep(ref passes, inputs, targets, _parameters, _gradients, _statistics, optimizer);
+        }
+
+        /// <summary>This network's passes, for the training step the runtime runs around them.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("NetDsl.Generators", "0.1.0")]
+        readonly struct TrainingPasses(SigmoidRegressor network) : global::NetDsl.ITrainingPasses
+        {
+            public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets) => network.ComputeGradients(inputs, targets);
+            public void StatisticsRestored() { network._version++; }
         }
 
         /// <inheritdoc/>
         public float EvaluateLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
         {
-            bool entered = _concurrentUse.Enter("SigmoidRegressor");
+            bool entered = _training.Enter();
             try
             {
                 int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
@@ -283,14 +272,14 @@ partial class Models
             }
             finally
             {
-                if (entered) _concurrentUse.Exit();
+                if (entered) _training.Exit();
             }
         }
 
         /// <inheritdoc/>
         public double ComputeLoss(global::System.ReadOnlySpan<double> parameters, global::System.ReadOnlySpan<double> inputs, global::System.ReadOnlySpan<double> targets)
         {
-            bool entered = _concurrentUse.Enter("SigmoidRegressor");
+            bool entered = _training.Enter();
             try
             {
                 global::NetDsl.Shapes.RequireLength(parameters.Length, ParameterCount, "(125)", nameof(parameters));
@@ -302,14 +291,14 @@ partial class Models
             }
             finally
             {
-                if (entered) _concurrentUse.Exit();
+                if (entered) _training.Exit();
             }
         }
 
         /// <inheritdoc/>
         public double ComputeGradients(global::System.ReadOnlySpan<double> parameters, global::System.ReadOnlySpan<double> inputs, global::System.ReadOnlySpan<double> targets, global::System.Span<double> gradients)
         {
-            bool entered = _concurrentUse.Enter("SigmoidRegressor");
+            bool entered = _training.Enter();
             try
             {
                 global::NetDsl.Shapes.RequireLength(parameters.Length, ParameterCount, "(125)", nameof(parameters));
@@ -324,7 +313,7 @@ partial class Models
             }
             finally
             {
-                if (entered) _concurrentUse.Exit();
+                if (entered) _training.Exit();
             }
         }
 

@@ -17,7 +17,7 @@ partial class SoftmaxInside
         internal OnGpu(SoftmaxInside host, global::NetDsl.Gpu.GpuDevice device) : base(device, host) => this.host = host;
 
         /// <inheritdoc/>
-        protected override ulong DropoutSeed => host._dropoutSeed;
+        protected override ulong DropoutSeed => host._training.DropoutSeed;
         /// <inheritdoc/>
         protected override string InputShape => "(5)";
         /// <inheritdoc/>
