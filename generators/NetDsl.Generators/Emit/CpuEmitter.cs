@@ -56,6 +56,7 @@ internal static partial class CpuEmitter
         }
         w.Line();
         EmitSurface(w, schedule, valid: false);
+        OnnxEmitter.EmitExport(w, schedule, valid: false);
     }
 
     static void EmitNetwork(SourceWriter w, PassSchedule schedule)
@@ -64,6 +65,7 @@ internal static partial class CpuEmitter
         EmitMetadata(w, schedule);
         EmitState(w, schedule);
         EmitSurface(w, schedule, valid: true);
+        OnnxEmitter.EmitExport(w, schedule, valid: true);
         EmitForward(w, schedule);
         EmitLoss(w, schedule);
         EmitBackward(w, schedule);

@@ -365,6 +365,19 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
+    /// <summary>Writes the network as an ONNX model (opset 17) to path: input "input" of shape [N, 784] as PredictBatch takes it, output "logits" of shape [N, 10], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics.</summary>
+    public void ExportOnnx(string path, string? docString = null)
+    {
+        var graph = new global::NetDsl.Interop.OnnxGraph("FashionMlp", "input", [784]);
+        graph.Node("Gemm", "Hidden1", ["input", graph.Initializer("Hidden1.weight", [256, 784], _parameters.AsSpan(Hidden1WeightOffset, Hidden1WeightLength)), graph.Initializer("Hidden1.bias", [256], _parameters.AsSpan(Hidden1BiasOffset, Hidden1BiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("transB", 1L));
+        graph.Node("Relu", "Act1", ["Hidden1"]);
+        graph.Node("Gemm", "Hidden2", ["Act1", graph.Initializer("Hidden2.weight", [128, 256], _parameters.AsSpan(Hidden2WeightOffset, Hidden2WeightLength)), graph.Initializer("Hidden2.bias", [128], _parameters.AsSpan(Hidden2BiasOffset, Hidden2BiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("transB", 1L));
+        graph.Node("Relu", "Act2", ["Hidden2"]);
+        graph.Node("Gemm", "Logits", ["Act2", graph.Initializer("Logits.weight", [10, 128], _parameters.AsSpan(LogitsWeightOffset, LogitsWeightLength)), graph.Initializer("Logits.bias", [10], _parameters.AsSpan(LogitsBiasOffset, LogitsBiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("transB", 1L));
+        graph.Output("Logits", "logits", [10]);
+        graph.Save(path, docString ?? "FashionMlp, exported by NetDsl: input [N, 784] as PredictBatch takes it, output logits [N, 10].");
+    }
+
     static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;

@@ -489,6 +489,30 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
+    /// <summary>Writes the network as an ONNX model (opset 17) to path: input "input" of shape [N, 1, 8, 8] as PredictBatch takes it, output "logits" of shape [N, 10], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics.</summary>
+    public void ExportOnnx(string path, string? docString = null)
+    {
+        var graph = new global::NetDsl.Interop.OnnxGraph("ResidualNetwork", "input", [1, 8, 8]);
+        graph.Node("Conv", "Stem", ["input", graph.Initializer("Stem.weight", [8, 1, 3, 3], _parameters.AsSpan(StemWeightOffset, StemWeightLength)), graph.Initializer("Stem.bias", [8], _parameters.AsSpan(StemBiasOffset, StemBiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("kernel_shape", [3L, 3L]), global::NetDsl.Interop.OnnxAttribute.Of("strides", [1L, 1L]), global::NetDsl.Interop.OnnxAttribute.Of("pads", [1L, 1L, 1L, 1L]));
+        graph.Node("Relu", "StemAct", ["Stem"]);
+        graph.Node("Conv", "Conv1", ["StemAct", graph.Initializer("Conv1.weight", [8, 8, 3, 3], _parameters.AsSpan(Conv1WeightOffset, Conv1WeightLength))], global::NetDsl.Interop.OnnxAttribute.Of("kernel_shape", [3L, 3L]), global::NetDsl.Interop.OnnxAttribute.Of("strides", [1L, 1L]), global::NetDsl.Interop.OnnxAttribute.Of("pads", [1L, 1L, 1L, 1L]));
+        graph.Node("BatchNormalization", "Norm1", ["Conv1", graph.Initializer("Norm1.weight", [8], _parameters.AsSpan(Norm1WeightOffset, Norm1WeightLength)), graph.Initializer("Norm1.bias", [8], _parameters.AsSpan(Norm1BiasOffset, Norm1BiasLength)), graph.Initializer("Norm1.running_mean", [8], _statistics.AsSpan(0, 8)), graph.Initializer("Norm1.running_var", [8], _statistics.AsSpan(8, 8))], global::NetDsl.Interop.OnnxAttribute.Of("epsilon", 1E-05f), global::NetDsl.Interop.OnnxAttribute.Of("momentum", 0.9f));
+        graph.Node("Relu", "Act1", ["Norm1"]);
+        graph.Node("Conv", "Conv2", ["Act1", graph.Initializer("Conv2.weight", [8, 8, 3, 3], _parameters.AsSpan(Conv2WeightOffset, Conv2WeightLength))], global::NetDsl.Interop.OnnxAttribute.Of("kernel_shape", [3L, 3L]), global::NetDsl.Interop.OnnxAttribute.Of("strides", [1L, 1L]), global::NetDsl.Interop.OnnxAttribute.Of("pads", [1L, 1L, 1L, 1L]));
+        graph.Node("BatchNormalization", "Norm2", ["Conv2", graph.Initializer("Norm2.weight", [8], _parameters.AsSpan(Norm2WeightOffset, Norm2WeightLength)), graph.Initializer("Norm2.bias", [8], _parameters.AsSpan(Norm2BiasOffset, Norm2BiasLength)), graph.Initializer("Norm2.running_mean", [8], _statistics.AsSpan(16, 8)), graph.Initializer("Norm2.running_var", [8], _statistics.AsSpan(24, 8))], global::NetDsl.Interop.OnnxAttribute.Of("epsilon", 1E-05f), global::NetDsl.Interop.OnnxAttribute.Of("momentum", 0.9f));
+        graph.Node("Add", "Skip", ["Norm2", "StemAct"]);
+        graph.Node("Relu", "SkipAct", ["Skip"]);
+        var GapPooled = graph.Node("GlobalAveragePool", "Gap.pooled", ["SkipAct"]);
+        graph.Node("Flatten", "Gap", [GapPooled], global::NetDsl.Interop.OnnxAttribute.Of("axis", 1L));
+        graph.Node("Gemm", "Hidden", ["Gap", graph.Initializer("Hidden.weight", [16, 8], _parameters.AsSpan(HiddenWeightOffset, HiddenWeightLength)), graph.Initializer("Hidden.bias", [16], _parameters.AsSpan(HiddenBiasOffset, HiddenBiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("transB", 1L));
+        graph.Node("Relu", "HiddenAct", ["Hidden"]);
+        graph.Node("Gemm", "Hidden2", ["HiddenAct", graph.Initializer("Hidden2.weight", [16, 16], _parameters.AsSpan(Hidden2WeightOffset, Hidden2WeightLength)), graph.Initializer("Hidden2.bias", [16], _parameters.AsSpan(Hidden2BiasOffset, Hidden2BiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("transB", 1L));
+        graph.Node("Add", "Skip2", ["Hidden2", "HiddenAct"]);
+        graph.Node("Gemm", "Logits", ["Skip2", graph.Initializer("Logits.weight", [10, 16], _parameters.AsSpan(LogitsWeightOffset, LogitsWeightLength)), graph.Initializer("Logits.bias", [10], _parameters.AsSpan(LogitsBiasOffset, LogitsBiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("transB", 1L));
+        graph.Output("Logits", "logits", [10]);
+        graph.Save(path, docString ?? "ResidualNetwork, exported by NetDsl: input [N, 1, 8, 8] as PredictBatch takes it, output logits [N, 10].");
+    }
+
     static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;

@@ -352,6 +352,20 @@ partial class Models
         global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
         global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
+        /// <summary>Writes the network as an ONNX model (opset 17) to path: input "input" of shape [N, 2, 3] as PredictBatch takes it, output "logits" of shape [N, 4], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics.</summary>
+        public void ExportOnnx(string path, string? docString = null)
+        {
+            var graph = new global::NetDsl.Interop.OnnxGraph("SigmoidRegressor", "input", [2, 3]);
+            graph.Node("Flatten", "Flat", ["input"], global::NetDsl.Interop.OnnxAttribute.Of("axis", 1L));
+            graph.Node("Gemm", "Hidden", ["Flat", graph.Initializer("Hidden.weight", [11, 6], _parameters.AsSpan(HiddenWeightOffset, HiddenWeightLength)), graph.Initializer("Hidden.bias", [11], _parameters.AsSpan(HiddenBiasOffset, HiddenBiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("transB", 1L));
+            graph.Node("Tanh", "Squash", ["Hidden"]);
+            graph.Node("Sigmoid", "Gate", ["Squash"]);
+            graph.Node("Gemm", "Out", ["Gate", graph.Initializer("Out.weight", [4, 11], _parameters.AsSpan(OutWeightOffset, OutWeightLength)), graph.Initializer("Out.bias", [4], _parameters.AsSpan(OutBiasOffset, OutBiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("transB", 1L));
+            graph.Node("Sigmoid", "Probability", ["Out"]);
+            graph.Output("Probability", "logits", [4]);
+            graph.Save(path, docString ?? "SigmoidRegressor, exported by NetDsl: input [N, 2, 3] as PredictBatch takes it, output logits [N, 4].");
+        }
+
         static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
         {
             bool dropout = mode == global::NetDsl.PassMode.Training;

@@ -429,6 +429,26 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
+    /// <summary>Writes the network as an ONNX model (opset 17) to path: input "input" of shape [N, 1, 28, 28] as PredictBatch takes it, output "logits" of shape [N, 10], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics.</summary>
+    public void ExportOnnx(string path, string? docString = null)
+    {
+        var graph = new global::NetDsl.Interop.OnnxGraph("StridedCnn", "input", [1, 28, 28]);
+        graph.Node("Conv", "Conv1", ["input", graph.Initializer("Conv1.weight", [32, 1, 3, 3], _parameters.AsSpan(Conv1WeightOffset, Conv1WeightLength))], global::NetDsl.Interop.OnnxAttribute.Of("kernel_shape", [3L, 3L]), global::NetDsl.Interop.OnnxAttribute.Of("strides", [1L, 1L]), global::NetDsl.Interop.OnnxAttribute.Of("pads", [1L, 1L, 1L, 1L]));
+        graph.Node("BatchNormalization", "Norm1", ["Conv1", graph.Initializer("Norm1.weight", [32], _parameters.AsSpan(Norm1WeightOffset, Norm1WeightLength)), graph.Initializer("Norm1.bias", [32], _parameters.AsSpan(Norm1BiasOffset, Norm1BiasLength)), graph.Initializer("Norm1.running_mean", [32], _statistics.AsSpan(0, 32)), graph.Initializer("Norm1.running_var", [32], _statistics.AsSpan(32, 32))], global::NetDsl.Interop.OnnxAttribute.Of("epsilon", 1E-05f), global::NetDsl.Interop.OnnxAttribute.Of("momentum", 0.9f));
+        graph.Node("Relu", "Act1", ["Norm1"]);
+        graph.Node("MaxPool", "Pool1", ["Act1"], global::NetDsl.Interop.OnnxAttribute.Of("kernel_shape", [2L, 2L]), global::NetDsl.Interop.OnnxAttribute.Of("strides", [2L, 2L]), global::NetDsl.Interop.OnnxAttribute.Of("ceil_mode", 0L));
+        graph.Node("Conv", "Conv2", ["Pool1", graph.Initializer("Conv2.weight", [64, 32, 2, 2], _parameters.AsSpan(Conv2WeightOffset, Conv2WeightLength)), graph.Initializer("Conv2.bias", [64], _parameters.AsSpan(Conv2BiasOffset, Conv2BiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("kernel_shape", [2L, 2L]), global::NetDsl.Interop.OnnxAttribute.Of("strides", [2L, 2L]), global::NetDsl.Interop.OnnxAttribute.Of("pads", [0L, 0L, 0L, 0L]));
+        graph.Node("LeakyRelu", "Act2", ["Conv2"], global::NetDsl.Interop.OnnxAttribute.Of("alpha", 0.1f));
+        graph.Node("AveragePool", "Pool2", ["Act2"], global::NetDsl.Interop.OnnxAttribute.Of("kernel_shape", [3L, 3L]), global::NetDsl.Interop.OnnxAttribute.Of("strides", [2L, 2L]), global::NetDsl.Interop.OnnxAttribute.Of("ceil_mode", 0L));
+        var GapPooled = graph.Node("GlobalAveragePool", "Gap.pooled", ["Pool2"]);
+        graph.Node("Flatten", "Gap", [GapPooled], global::NetDsl.Interop.OnnxAttribute.Of("axis", 1L));
+        graph.Node("Gemm", "Hidden", ["Gap", graph.Initializer("Hidden.weight", [128, 64], _parameters.AsSpan(HiddenWeightOffset, HiddenWeightLength)), graph.Initializer("Hidden.bias", [128], _parameters.AsSpan(HiddenBiasOffset, HiddenBiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("transB", 1L));
+        graph.Node("Relu", "Act3", ["Hidden"]);
+        graph.Node("Gemm", "Logits", ["Act3", graph.Initializer("Logits.weight", [10, 128], _parameters.AsSpan(LogitsWeightOffset, LogitsWeightLength)), graph.Initializer("Logits.bias", [10], _parameters.AsSpan(LogitsBiasOffset, LogitsBiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("transB", 1L));
+        graph.Output("Logits", "logits", [10]);
+        graph.Save(path, docString ?? "StridedCnn, exported by NetDsl: input [N, 1, 28, 28] as PredictBatch takes it, output logits [N, 10].");
+    }
+
     static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.ReadOnlySpan<double> dropoutRates, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
