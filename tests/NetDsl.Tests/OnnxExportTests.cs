@@ -71,4 +71,22 @@ public class OnnxExportTests
         }
         File.Delete(path);
     }
+
+    [Fact]
+    public void A_fitted_scaler_travels_with_the_model_so_it_takes_the_raw_features()
+    {
+        var raw = new NetDsl.Data.Dataset(TestData.Uniform(40 * 72, 5, 0, 255), Enumerable.Range(0, 40).Select(i => i % 4).ToArray(), [2, 6, 6], 4);
+        var scaler = NetDsl.Data.StandardScaler.Fit(raw);
+        var network = new MixedCnn(seed: 3);
+        string path = Path.Combine(Path.GetTempPath(), $"scaled-{Guid.NewGuid():N}.onnx");
+        network.ExportOnnx(path, preprocessing: scaler);
+        var expected = NetDsl.Training.Metrics.Predict(network, scaler.Transform(raw));
+        var actual = RunOnnx(path, network, raw.Features, raw.Count, [2, 6, 6]);
+        double scale = Math.Max(expected.Max(Math.Abs), 1e-6);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * scale, $"output {i}: NetDsl {expected[i]}, ONNX Runtime {actual[i]}");
+        var wrong = NetDsl.Data.StandardScaler.Fit(new NetDsl.Data.Dataset(new float[8], [0, 1], [4], 2));
+        Assert.Contains("fitted on 4 features per sample but the network takes 72", Assert.Throws<ArgumentException>(() => network.ExportOnnx(path, wrong)).Message);
+        File.Delete(path);
+    }
 }

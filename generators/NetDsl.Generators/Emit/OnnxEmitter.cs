@@ -21,17 +21,18 @@ internal static class OnnxEmitter
         var spec = plan.Spec;
         string outputName = plan.Blocks.LastOrDefault()?.Activation == ActivationKind.Softmax ? "probabilities" : "logits";
         w.Summary(valid
-            ? $"Writes the network as an ONNX model (opset 17) to path: input \"input\" of shape [N, {string.Join(", ", plan.InputShape)}] as PredictBatch takes it, output \"{outputName}\" of shape [N, {plan.OutputSize}], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics."
+            ? $"Writes the network as an ONNX model (opset 17) to path: input \"input\" of shape [N, {string.Join(", ", plan.InputShape)}] as PredictBatch takes it (or raw, with the fitted preprocessing carried in the model), output \"{outputName}\" of shape [N, {plan.OutputSize}], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics."
             : "Throws InvalidNetworkException, which names the declaration's errors.");
         if (!valid)
         {
-            w.Line("public void ExportOnnx(string path, string? docString = null) => throw NetworkDeclarationError();");
+            w.Line("public void ExportOnnx(string path, global::NetDsl.Data.IFeatureScaling? preprocessing = null, string? docString = null) => throw NetworkDeclarationError();");
             w.Line();
             return;
         }
-        using (w.Block("public void ExportOnnx(string path, string? docString = null)"))
+        using (w.Block("public void ExportOnnx(string path, global::NetDsl.Data.IFeatureScaling? preprocessing = null, string? docString = null)"))
         {
             w.Line($"var graph = new {Interop}OnnxGraph({Literal(spec.TypeName)}, \"input\", [{string.Join(", ", plan.InputShape)}]);");
+            w.Line($"string features = graph.Preprocess(\"input\", [{string.Join(", ", plan.InputShape)}], preprocessing);");
             var tensorOf = new Dictionary<string, string>();
             string current = "input";
             foreach (var layer in spec.Layers)
@@ -40,7 +41,7 @@ internal static class OnnxEmitter
                 if (next is not null) current = next;
                 tensorOf[layer.Name] = current;
             }
-            w.Line($"graph.Output({Literal(current)}, {Literal(outputName)}, [{plan.OutputSize}]);");
+            w.Line($"graph.Output({(current == "input" ? "features" : Literal(current))}, {Literal(outputName)}, [{plan.OutputSize}]);");
             string doc = $"{spec.TypeName}, exported by NetDsl: input [N, {string.Join(", ", plan.InputShape)}] as PredictBatch takes it, output {outputName} [N, {plan.OutputSize}].";
             w.Line($"graph.Save(path, docString ?? {Literal(doc)});");
         }
@@ -63,7 +64,8 @@ internal static class OnnxEmitter
     static string? Layer(SourceWriter w, NetworkPlan plan, LayerSpec layer, string x, Dictionary<string, string> tensorOf)
     {
         var block = plan.Blocks.FirstOrDefault(b => b.Name == layer.Name);
-        string input = Literal(x), name = layer.Name;
+        // "input" stands for the graph's input after any preprocessing, held in the generated local `features`.
+        string input = x == "input" ? "features" : Literal(x), name = layer.Name;
         string Weight(BlockPlan b, IEnumerable<int> shape) => Initializer(b.Name + ".weight", shape, "_parameters", $"{b.Name}WeightOffset", $"{b.Name}WeightLength");
         string Bias(BlockPlan b) => Initializer(b.Name + ".bias", [b.BiasLength], "_parameters", $"{b.Name}BiasOffset", $"{b.Name}BiasLength");
         switch (layer.Kind)
@@ -105,7 +107,7 @@ internal static class OnnxEmitter
                 return name;
             case LayerKind.Add:
                 string source = layer.Source is { } s && tensorOf.TryGetValue(s, out var tensor) ? tensor : "input";
-                w.Line(Node("Add", name, [input, Literal(source)]));
+                w.Line(Node("Add", name, [input, source == "input" ? "features" : Literal(source)]));
                 return name;
             case LayerKind.PReLU:
                 // One slope per channel, broadcast over the spatial dimensions.

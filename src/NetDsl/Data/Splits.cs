@@ -86,7 +86,7 @@ public static class Splits
 
 /// <summary>Min-max scaling to [0, 1] per feature with the training set's minimum and maximum; like
 /// <see cref="StandardScaler"/>, only <see cref="Fit"/> measures, and <see cref="Transform"/> never refits.</summary>
-public sealed class MinMaxScaler
+public sealed class MinMaxScaler : IFeatureScaling
 {
     readonly float[] minimum, inverseRange;
 
@@ -98,6 +98,10 @@ public sealed class MinMaxScaler
 
     /// <summary>Per-feature minimum of the training set.</summary>
     public ReadOnlySpan<float> Minimum => minimum;
+
+    ReadOnlySpan<float> IFeatureScaling.Shift => minimum;
+
+    ReadOnlySpan<float> IFeatureScaling.Scale => inverseRange;
 
     /// <summary>Measures each feature's range over <paramref name="training"/>; a constant feature maps to 0.</summary>
     public static MinMaxScaler Fit(Dataset training)

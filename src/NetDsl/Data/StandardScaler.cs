@@ -3,7 +3,7 @@ namespace NetDsl.Data;
 /// <summary>Per-feature standardization, x′ = (x − μ) / σ, with μ and σ measured on the training set only. The only
 /// way to get a scaler is <see cref="Fit"/> on a dataset, and <see cref="Transform"/> never refits: dev and test data
 /// are scaled with the training statistics, so they cannot leak into the model.</summary>
-public sealed class StandardScaler
+public sealed class StandardScaler : IFeatureScaling
 {
     readonly float[] mean, scale;
 
@@ -18,6 +18,10 @@ public sealed class StandardScaler
 
     /// <summary>Per-feature 1/σ; a feature with σ below <see cref="MinimumDeviation"/> (constant pixels) is only centred.</summary>
     public ReadOnlySpan<float> InverseDeviation => scale;
+
+    ReadOnlySpan<float> IFeatureScaling.Shift => mean;
+
+    ReadOnlySpan<float> IFeatureScaling.Scale => scale;
 
     /// <summary>Standard deviations below this are treated as 1.</summary>
     public const double MinimumDeviation = 1e-6;
@@ -51,6 +55,17 @@ public sealed class StandardScaler
 
     /// <summary>A new dataset with every sample standardized by the fitted statistics.</summary>
     public Dataset Transform(Dataset data) => FeatureScaling.Apply(data, mean, scale);
+}
+
+/// <summary>A fitted per-feature transform x′ = (x − shift) · scale, which an exported model can carry so that it takes
+/// the raw features (<c>ExportOnnx(path, preprocessing: scaler)</c>).</summary>
+public interface IFeatureScaling
+{
+    /// <summary>Subtracted from each feature.</summary>
+    ReadOnlySpan<float> Shift { get; }
+
+    /// <summary>Then multiplied into it.</summary>
+    ReadOnlySpan<float> Scale { get; }
 }
 
 /// <summary>The transform both scalers share: x′ = (x − shift) · scale per feature, on a copy.</summary>

@@ -39,6 +39,18 @@ public sealed class OnnxGraph
         return tensor;
     }
 
+    /// <summary>The fitted preprocessing at the graph's start, (x − shift) · scale per feature, so the model takes the raw
+    /// features; returns the preprocessed tensor.</summary>
+    public string Preprocess(string input, IReadOnlyList<int> sampleShape, Data.IFeatureScaling? preprocessing)
+    {
+        if (preprocessing is null) return input;
+        int width = sampleShape.Aggregate(1, (a, b) => a * b);
+        if (preprocessing.Shift.Length != width)
+            throw new ArgumentException($"The preprocessing was fitted on {preprocessing.Shift.Length} features per sample but the network takes {width}, shape {Shapes.Format(sampleShape)}.", nameof(preprocessing));
+        string centred = Node("Sub", "input.centred", [input, Initializer("preprocessing.shift", sampleShape, preprocessing.Shift)]);
+        return Node("Mul", "input.scaled", [centred, Initializer("preprocessing.scale", sampleShape, preprocessing.Scale)]);
+    }
+
     /// <summary>Adds an int64 initializer (a shape for Reshape) and returns its name.</summary>
     public string Int64Initializer(string tensor, IReadOnlyList<long> values)
     {

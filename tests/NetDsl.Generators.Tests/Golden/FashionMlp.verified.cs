@@ -365,11 +365,12 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-    /// <summary>Writes the network as an ONNX model (opset 17) to path: input "input" of shape [N, 784] as PredictBatch takes it, output "logits" of shape [N, 10], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics.</summary>
-    public void ExportOnnx(string path, string? docString = null)
+    /// <summary>Writes the network as an ONNX model (opset 17) to path: input "input" of shape [N, 784] as PredictBatch takes it (or raw, with the fitted preprocessing carried in the model), output "logits" of shape [N, 10], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics.</summary>
+    public void ExportOnnx(string path, global::NetDsl.Data.IFeatureScaling? preprocessing = null, string? docString = null)
     {
         var graph = new global::NetDsl.Interop.OnnxGraph("FashionMlp", "input", [784]);
-        graph.Node("Gemm", "Hidden1", ["input", graph.Initializer("Hidden1.weight", [256, 784], _parameters.AsSpan(Hidden1WeightOffset, Hidden1WeightLength)), graph.Initializer("Hidden1.bias", [256], _parameters.AsSpan(Hidden1BiasOffset, Hidden1BiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("transB", 1L));
+        string features = graph.Preprocess("input", [784], preprocessing);
+        graph.Node("Gemm", "Hidden1", [features, graph.Initializer("Hidden1.weight", [256, 784], _parameters.AsSpan(Hidden1WeightOffset, Hidden1WeightLength)), graph.Initializer("Hidden1.bias", [256], _parameters.AsSpan(Hidden1BiasOffset, Hidden1BiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("transB", 1L));
         graph.Node("Relu", "Act1", ["Hidden1"]);
         graph.Node("Gemm", "Hidden2", ["Act1", graph.Initializer("Hidden2.weight", [128, 256], _parameters.AsSpan(Hidden2WeightOffset, Hidden2WeightLength)), graph.Initializer("Hidden2.bias", [128], _parameters.AsSpan(Hidden2BiasOffset, Hidden2BiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("transB", 1L));
         graph.Node("Relu", "Act2", ["Hidden2"]);

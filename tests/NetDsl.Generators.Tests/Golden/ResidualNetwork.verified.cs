@@ -489,11 +489,12 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-    /// <summary>Writes the network as an ONNX model (opset 17) to path: input "input" of shape [N, 1, 8, 8] as PredictBatch takes it, output "logits" of shape [N, 10], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics.</summary>
-    public void ExportOnnx(string path, string? docString = null)
+    /// <summary>Writes the network as an ONNX model (opset 17) to path: input "input" of shape [N, 1, 8, 8] as PredictBatch takes it (or raw, with the fitted preprocessing carried in the model), output "logits" of shape [N, 10], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics.</summary>
+    public void ExportOnnx(string path, global::NetDsl.Data.IFeatureScaling? preprocessing = null, string? docString = null)
     {
         var graph = new global::NetDsl.Interop.OnnxGraph("ResidualNetwork", "input", [1, 8, 8]);
-        graph.Node("Conv", "Stem", ["input", graph.Initializer("Stem.weight", [8, 1, 3, 3], _parameters.AsSpan(StemWeightOffset, StemWeightLength)), graph.Initializer("Stem.bias", [8], _parameters.AsSpan(StemBiasOffset, StemBiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("kernel_shape", [3L, 3L]), global::NetDsl.Interop.OnnxAttribute.Of("strides", [1L, 1L]), global::NetDsl.Interop.OnnxAttribute.Of("pads", [1L, 1L, 1L, 1L]));
+        string features = graph.Preprocess("input", [1, 8, 8], preprocessing);
+        graph.Node("Conv", "Stem", [features, graph.Initializer("Stem.weight", [8, 1, 3, 3], _parameters.AsSpan(StemWeightOffset, StemWeightLength)), graph.Initializer("Stem.bias", [8], _parameters.AsSpan(StemBiasOffset, StemBiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("kernel_shape", [3L, 3L]), global::NetDsl.Interop.OnnxAttribute.Of("strides", [1L, 1L]), global::NetDsl.Interop.OnnxAttribute.Of("pads", [1L, 1L, 1L, 1L]));
         graph.Node("Relu", "StemAct", ["Stem"]);
         graph.Node("Conv", "Conv1", ["StemAct", graph.Initializer("Conv1.weight", [8, 8, 3, 3], _parameters.AsSpan(Conv1WeightOffset, Conv1WeightLength))], global::NetDsl.Interop.OnnxAttribute.Of("kernel_shape", [3L, 3L]), global::NetDsl.Interop.OnnxAttribute.Of("strides", [1L, 1L]), global::NetDsl.Interop.OnnxAttribute.Of("pads", [1L, 1L, 1L, 1L]));
         graph.Node("BatchNormalization", "Norm1", ["Conv1", graph.Initializer("Norm1.weight", [8], _parameters.AsSpan(Norm1WeightOffset, Norm1WeightLength)), graph.Initializer("Norm1.bias", [8], _parameters.AsSpan(Norm1BiasOffset, Norm1BiasLength)), graph.Initializer("Norm1.running_mean", [8], _statistics.AsSpan(0, 8)), graph.Initializer("Norm1.running_var", [8], _statistics.AsSpan(8, 8))], global::NetDsl.Interop.OnnxAttribute.Of("epsilon", 1E-05f), global::NetDsl.Interop.OnnxAttribute.Of("momentum", 0.9f));

@@ -352,11 +352,12 @@ partial class Models
         global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
         global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-        /// <summary>Writes the network as an ONNX model (opset 17) to path: input "input" of shape [N, 2, 3] as PredictBatch takes it, output "logits" of shape [N, 4], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics.</summary>
-        public void ExportOnnx(string path, string? docString = null)
+        /// <summary>Writes the network as an ONNX model (opset 17) to path: input "input" of shape [N, 2, 3] as PredictBatch takes it (or raw, with the fitted preprocessing carried in the model), output "logits" of shape [N, 4], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics.</summary>
+        public void ExportOnnx(string path, global::NetDsl.Data.IFeatureScaling? preprocessing = null, string? docString = null)
         {
             var graph = new global::NetDsl.Interop.OnnxGraph("SigmoidRegressor", "input", [2, 3]);
-            graph.Node("Flatten", "Flat", ["input"], global::NetDsl.Interop.OnnxAttribute.Of("axis", 1L));
+            string features = graph.Preprocess("input", [2, 3], preprocessing);
+            graph.Node("Flatten", "Flat", [features], global::NetDsl.Interop.OnnxAttribute.Of("axis", 1L));
             graph.Node("Gemm", "Hidden", ["Flat", graph.Initializer("Hidden.weight", [11, 6], _parameters.AsSpan(HiddenWeightOffset, HiddenWeightLength)), graph.Initializer("Hidden.bias", [11], _parameters.AsSpan(HiddenBiasOffset, HiddenBiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("transB", 1L));
             graph.Node("Tanh", "Squash", ["Hidden"]);
             graph.Node("Sigmoid", "Gate", ["Squash"]);

@@ -335,11 +335,12 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-    /// <summary>Writes the network as an ONNX model (opset 17) to path: input "input" of shape [N, 5] as PredictBatch takes it, output "probabilities" of shape [N, 4], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics.</summary>
-    public void ExportOnnx(string path, string? docString = null)
+    /// <summary>Writes the network as an ONNX model (opset 17) to path: input "input" of shape [N, 5] as PredictBatch takes it (or raw, with the fitted preprocessing carried in the model), output "probabilities" of shape [N, 4], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics.</summary>
+    public void ExportOnnx(string path, global::NetDsl.Data.IFeatureScaling? preprocessing = null, string? docString = null)
     {
         var graph = new global::NetDsl.Interop.OnnxGraph("SoftmaxInside", "input", [5]);
-        graph.Node("Gemm", "Hidden", ["input", graph.Initializer("Hidden.weight", [9, 5], _parameters.AsSpan(HiddenWeightOffset, HiddenWeightLength)), graph.Initializer("Hidden.bias", [9], _parameters.AsSpan(HiddenBiasOffset, HiddenBiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("transB", 1L));
+        string features = graph.Preprocess("input", [5], preprocessing);
+        graph.Node("Gemm", "Hidden", [features, graph.Initializer("Hidden.weight", [9, 5], _parameters.AsSpan(HiddenWeightOffset, HiddenWeightLength)), graph.Initializer("Hidden.bias", [9], _parameters.AsSpan(HiddenBiasOffset, HiddenBiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("transB", 1L));
         graph.Node("Softmax", "Attention", ["Hidden"], global::NetDsl.Interop.OnnxAttribute.Of("axis", 1L));
         graph.Node("Gemm", "Out", ["Attention", graph.Initializer("Out.weight", [4, 9], _parameters.AsSpan(OutWeightOffset, OutWeightLength)), graph.Initializer("Out.bias", [4], _parameters.AsSpan(OutBiasOffset, OutBiasLength))], global::NetDsl.Interop.OnnxAttribute.Of("transB", 1L));
         graph.Node("Softmax", "Distribution", ["Out"], global::NetDsl.Interop.OnnxAttribute.Of("axis", 1L));

@@ -429,11 +429,12 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-    /// <summary>Writes the network as an ONNX model (opset 17) to path: input "input" of shape [N, 1, 28, 28] as PredictBatch takes it, output "logits" of shape [N, 10], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics.</summary>
-    public void ExportOnnx(string path, string? docString = null)
+    /// <summary>Writes the network as an ONNX model (opset 17) to path: input "input" of shape [N, 1, 28, 28] as PredictBatch takes it (or raw, with the fitted preprocessing carried in the model), output "logits" of shape [N, 10], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics.</summary>
+    public void ExportOnnx(string path, global::NetDsl.Data.IFeatureScaling? preprocessing = null, string? docString = null)
     {
         var graph = new global::NetDsl.Interop.OnnxGraph("StridedCnn", "input", [1, 28, 28]);
-        graph.Node("Conv", "Conv1", ["input", graph.Initializer("Conv1.weight", [32, 1, 3, 3], _parameters.AsSpan(Conv1WeightOffset, Conv1WeightLength))], global::NetDsl.Interop.OnnxAttribute.Of("kernel_shape", [3L, 3L]), global::NetDsl.Interop.OnnxAttribute.Of("strides", [1L, 1L]), global::NetDsl.Interop.OnnxAttribute.Of("pads", [1L, 1L, 1L, 1L]));
+        string features = graph.Preprocess("input", [1, 28, 28], preprocessing);
+        graph.Node("Conv", "Conv1", [features, graph.Initializer("Conv1.weight", [32, 1, 3, 3], _parameters.AsSpan(Conv1WeightOffset, Conv1WeightLength))], global::NetDsl.Interop.OnnxAttribute.Of("kernel_shape", [3L, 3L]), global::NetDsl.Interop.OnnxAttribute.Of("strides", [1L, 1L]), global::NetDsl.Interop.OnnxAttribute.Of("pads", [1L, 1L, 1L, 1L]));
         graph.Node("BatchNormalization", "Norm1", ["Conv1", graph.Initializer("Norm1.weight", [32], _parameters.AsSpan(Norm1WeightOffset, Norm1WeightLength)), graph.Initializer("Norm1.bias", [32], _parameters.AsSpan(Norm1BiasOffset, Norm1BiasLength)), graph.Initializer("Norm1.running_mean", [32], _statistics.AsSpan(0, 32)), graph.Initializer("Norm1.running_var", [32], _statistics.AsSpan(32, 32))], global::NetDsl.Interop.OnnxAttribute.Of("epsilon", 1E-05f), global::NetDsl.Interop.OnnxAttribute.Of("momentum", 0.9f));
         graph.Node("Relu", "Act1", ["Norm1"]);
         graph.Node("MaxPool", "Pool1", ["Act1"], global::NetDsl.Interop.OnnxAttribute.Of("kernel_shape", [2L, 2L]), global::NetDsl.Interop.OnnxAttribute.Of("strides", [2L, 2L]), global::NetDsl.Interop.OnnxAttribute.Of("ceil_mode", 0L));
