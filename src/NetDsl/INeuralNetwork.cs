@@ -82,4 +82,9 @@ public interface INeuralNetwork
     /// <summary>The first layer, in forward order, whose cached float activations from the last pass hold NaN or ±∞;
     /// null when all are finite.</summary>
     string? FindFirstNonFiniteLayer();
+
+    /// <summary>Writes the network as an ONNX model (opset 17) that ONNX Runtime, PyTorch and other runtimes load: input
+    /// "input" [N, …] as <see cref="PredictBatch"/> takes it, output "logits" (or "probabilities" after a final softmax).
+    /// With <paramref name="preprocessing"/> the model carries the fitted scaler and takes the raw features.</summary>
+    void ExportOnnx(string path, Data.IFeatureScaling? preprocessing = null, string? docString = null);
 }

@@ -180,6 +180,7 @@ public class GradientCheckTests(ITestOutputHelper output)
         public float EvaluateLoss(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets) => inner.EvaluateLoss(inputs, targets);
         public double ComputeLoss(ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets) => inner.ComputeLoss(parameters, inputs, targets);
         public string? FindFirstNonFiniteLayer() => inner.FindFirstNonFiniteLayer();
+        public void ExportOnnx(string path, NetDsl.Data.IFeatureScaling? preprocessing = null, string? docString = null) => inner.ExportOnnx(path, preprocessing, docString);
         public ReadOnlySpan<float> ActivationOutput(string layer) => inner.ActivationOutput(layer);
         public Span<double> DropoutRates => inner.DropoutRates;
         public IReadOnlyList<string> DropoutLayers => inner.DropoutLayers;

@@ -57,7 +57,7 @@ public class OnnxExportTests
         for (int step = 0; step < 2; step++)
             network.TrainStep(TestData.Uniform(8 * network.InputSize, step + 1), TestData.Uniform(8 * network.OutputSize, step + 11, 0, 1), optimizer);
         string path = Path.Combine(Path.GetTempPath(), $"{name}-{Guid.NewGuid():N}.onnx");
-        ((dynamic)network).ExportOnnx(path);
+        network.ExportOnnx(path);
         foreach (int batch in new[] { 16, 1 })
         {
             var inputs = TestData.Uniform(batch * network.InputSize, 21 + batch);

@@ -20,9 +20,7 @@ internal static class OnnxEmitter
         var plan = schedule.Plan;
         var spec = plan.Spec;
         string outputName = plan.Blocks.LastOrDefault()?.Activation == ActivationKind.Softmax ? "probabilities" : "logits";
-        w.Summary(valid
-            ? $"Writes the network as an ONNX model (opset 17) to path: input \"input\" of shape [N, {string.Join(", ", plan.InputShape)}] as PredictBatch takes it (or raw, with the fitted preprocessing carried in the model), output \"{outputName}\" of shape [N, {plan.OutputSize}], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics."
-            : "Throws InvalidNetworkException, which names the declaration's errors.");
+        w.Line("/// <inheritdoc/>");
         if (!valid)
         {
             w.Line("public void ExportOnnx(string path, global::NetDsl.Data.IFeatureScaling? preprocessing = null, string? docString = null) => throw NetworkDeclarationError();");

@@ -93,7 +93,7 @@ partial class InvalidNetwork : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => throw NetworkDeclarationError();
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => throw NetworkDeclarationError();
 
-    /// <summary>Throws InvalidNetworkException, which names the declaration's errors.</summary>
+    /// <inheritdoc/>
     public void ExportOnnx(string path, global::NetDsl.Data.IFeatureScaling? preprocessing = null, string? docString = null) => throw NetworkDeclarationError();
 
 }

@@ -489,7 +489,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-    /// <summary>Writes the network as an ONNX model (opset 17) to path: input "input" of shape [N, 1, 8, 8] as PredictBatch takes it (or raw, with the fitted preprocessing carried in the model), output "logits" of shape [N, 10], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics.</summary>
+    /// <inheritdoc/>
     public void ExportOnnx(string path, global::NetDsl.Data.IFeatureScaling? preprocessing = null, string? docString = null)
     {
         var graph = new global::NetDsl.Interop.OnnxGraph("ResidualNetwork", "input", [1, 8, 8]);

@@ -335,7 +335,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.ParameterTensors => _parameterTensors;
     global::System.Collections.Generic.IReadOnlyList<global::NetDsl.ParameterTensor> global::NetDsl.INeuralNetwork.StatisticsTensors => _statisticsTensors;
 
-    /// <summary>Writes the network as an ONNX model (opset 17) to path: input "input" of shape [N, 5] as PredictBatch takes it (or raw, with the fitted preprocessing carried in the model), output "probabilities" of shape [N, 4], θ under its PyTorch names. Dropout is left out (inference); BatchNorm carries its running statistics.</summary>
+    /// <inheritdoc/>
     public void ExportOnnx(string path, global::NetDsl.Data.IFeatureScaling? preprocessing = null, string? docString = null)
     {
         var graph = new global::NetDsl.Interop.OnnxGraph("SoftmaxInside", "input", [5]);
