@@ -9,6 +9,13 @@ public class CheckpointTests
 {
     static string TempPath() => Path.Combine(Path.GetTempPath(), Guid.NewGuid() + ".safetensors");
 
+    static System.Text.Json.JsonElement Header(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        int length = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        return System.Text.Json.JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, length)).RootElement;
+    }
+
     [Fact]
     public void Save_and_load_restore_parameters_statistics_optimizer_state_and_epoch()
     {
@@ -19,6 +26,10 @@ public class CheckpointTests
         for (int i = 0; i < 3; i++) network.TrainStep(x, y, adam);
         var path = TempPath();
         Checkpoint.Save(path, network, adam, epoch: 7);
+        // The weights file holds the module's tensors only; the optimizer's state is in the file beside it.
+        var weights = Header(path);
+        Assert.DoesNotContain(weights.EnumerateObject(), p => p.Name.StartsWith("optimizer.", StringComparison.Ordinal));
+        Assert.Contains(Header(Checkpoint.OptimizerPath(path)).EnumerateObject(), p => p.Name == "optimizer.state1.Conv.weight");
 
         var restored = new MixedCnn(seed: 99);
         var restoredAdam = new Adam(0.01);
@@ -136,7 +147,7 @@ public class CheckpointTests
             "tensor 'Norm.weight' at bytes [64, 80) overlaps the tensor before it, which ends at 80" },
         // Bytes no tensor claims.
         { """{"Hidden.weight":{"dtype":"F32","shape":[4,5],"data_offsets":[0,80]},"Norm.weight":{"dtype":"F32","shape":[4],"data_offsets":[80,96]},"Norm.bias":{"dtype":"F32","shape":[4],"data_offsets":[96,112]},"Norm.running_mean":{"dtype":"F32","shape":[4],"data_offsets":[112,128]}}""",
-            "bytes [128, 144) of the data belong to no tensor" },
+            "bytes [128, 152) of the data belong to no tensor" },
         { "[1, 2]", "the header is [1,2], not a JSON object" },
         { """{"Hidden.weight":{"dtype":5,"shape":[4,5],"data_offsets":[0,80]}}""", "tensor 'Hidden.weight' has dtype 5, not a string" },
         { """{"Hidden.weight":{"dtype":"F32","shape":[4,5],"data_offsets":[0.5,80]}}""", "tensor 'Hidden.weight' has data_offsets [0.5,80], not an array of 2 non-negative integers" },
@@ -161,7 +172,7 @@ public class CheckpointTests
     }
 
     [Fact]
-    public void Loading_with_an_optimizer_needs_all_of_its_state()
+    public void Loading_with_an_optimizer_needs_all_of_its_state_from_the_same_save()
     {
         var path = TempPath();
         var network = new DenseNorm(seed: 2);
@@ -171,9 +182,17 @@ public class CheckpointTests
         var adam = new Adam();
         var error = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, new DenseNorm(), adam));
         Assert.Contains("the optimizer keeps 2 state vector(s) but the file has no 'optimizer.state1.*' tensors", error.Message);
+        Assert.StartsWith(Checkpoint.OptimizerPath(path), error.Message);
         Assert.Equal(0, adam.Steps);
+        // An optimizer file of another save is refused.
+        var stale = File.ReadAllBytes(Checkpoint.OptimizerPath(path));
+        Checkpoint.Save(path, network, momentum);
+        File.WriteAllBytes(Checkpoint.OptimizerPath(path), stale);
+        Assert.Contains("belongs to another save", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, new DenseNorm(), new Momentum(0.1))).Message);
+        // Saved without an optimizer, the pair has none: loading with one says where its state would be.
         Checkpoint.Save(path, network);
-        Assert.Contains("has no 'optimizer.state0.*' tensors", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, new DenseNorm(), new Momentum(0.1))).Message);
+        Assert.False(File.Exists(Checkpoint.OptimizerPath(path)));
+        Assert.Contains("which does not exist", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, new DenseNorm(), new Momentum(0.1))).Message);
         Checkpoint.Load(path, new DenseNorm());
         File.Delete(path);
     }
@@ -188,6 +207,86 @@ public class CheckpointTests
         var warnings = new List<string>();
         Checkpoint.Load(path, new DenseNorm(), onWarning: warnings.Add);
         Assert.Equal($"{path}: tensor 'Norm.weight' holds NaN or ±∞ values; the network will predict NaN where they are used.", Assert.Single(warnings));
+        File.Delete(path);
+    }
+
+    [Fact]
+    public void The_weights_file_holds_exactly_the_state_dict_of_the_equivalent_pytorch_module()
+    {
+        // The keys, dtypes and shapes of the PyTorch module the README gives for the sample's CNN, written out by hand:
+        // Conv2d(1, 32, 3, padding=1, bias=False), BatchNorm2d(32), ..., Linear(3136, 128), Linear(128, 10).
+        string[] expected =
+        [
+            "Conv1.weight F32 [32,1,3,3]", "Norm1.weight F32 [32]", "Norm1.bias F32 [32]", "Norm1.running_mean F32 [32]",
+            "Norm1.running_var F32 [32]", "Norm1.num_batches_tracked I64 []", "Conv2.weight F32 [64,32,3,3]", "Norm2.weight F32 [64]",
+            "Norm2.bias F32 [64]", "Norm2.running_mean F32 [64]", "Norm2.running_var F32 [64]", "Norm2.num_batches_tracked I64 []",
+            "Hidden.weight F32 [128,3136]", "Hidden.bias F32 [128]", "Logits.weight F32 [10,128]", "Logits.bias F32 [10]",
+        ];
+        var path = TempPath();
+        var adam = new Adam();
+        var network = new FashionCnn(seed: 1);
+        network.TrainStep(TestData.Uniform(2 * 784, 1), TestData.OneHot(2, 10, 2), adam);
+        Checkpoint.Save(path, network, adam);
+        var keys = Header(path).EnumerateObject().Where(p => p.Name != "__metadata__")
+            .Select(p => $"{p.Name} {p.Value.GetProperty("dtype").GetString()} [{string.Join(",", p.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()))}]");
+        Assert.Equal(expected.Order(), keys.Order());
+        // num_batches_tracked counts the optimizer's steps, as PyTorch counts the batches a BatchNorm normalized in training.
+        var bytes = File.ReadAllBytes(path);
+        int headerLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        long begin = Header(path).GetProperty("Norm1.num_batches_tracked").GetProperty("data_offsets")[0].GetInt64();
+        Assert.Equal(1L, BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(8 + headerLength + (int)begin)));
+        File.Delete(path);
+        File.Delete(Checkpoint.OptimizerPath(path));
+    }
+
+    [Theory]
+    [InlineData("F16")]
+    [InlineData("BF16")]
+    [InlineData("F64")]
+    public void Weights_trained_in_other_precisions_load_converted_to_float(string dtype)
+    {
+        // Values every one of these formats holds exactly.
+        var network = new DenseNorm(seed: 3);
+        var values = Enumerable.Range(0, DenseNorm.ParameterCount).Select(i => (i % 7 - 3) * 0.25f).ToArray();
+        var statistics = Enumerable.Range(0, network.RunningStatistics.Length).Select(i => 1 + i * 0.5f).ToArray();
+        byte[] Encode(ReadOnlySpan<float> data)
+        {
+            int width = dtype == "F64" ? 8 : 2;
+            var bytes = new byte[data.Length * width];
+            for (int i = 0; i < data.Length; i++)
+                if (dtype == "F64") BinaryPrimitives.WriteDoubleLittleEndian(bytes.AsSpan(i * 8), data[i]);
+                else if (dtype == "F16") BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(i * 2), (Half)data[i]);
+                else BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(i * 2), (ushort)(BitConverter.SingleToInt32Bits(data[i]) >> 16));
+            return bytes;
+        }
+        var tensors = ((INeuralNetwork)network).ParameterTensors.Select(t => (t.Name, dtype, t.Shape, Encode(values.AsSpan(t.Offset, t.Length))))
+            .Concat(((INeuralNetwork)network).StatisticsTensors.Select(t => (t.Name, dtype, t.Shape, Encode(statistics.AsSpan(t.Offset, t.Length)))));
+        var path = TempPath();
+        SafetensorsFile.Commit(SafetensorsFile.WriteTemporary(path, tensors, new Dictionary<string, string>()), path);
+        Checkpoint.Load(path, network);
+        Assert.Equal(values, network.Parameters.ToArray());
+        Assert.Equal(statistics, network.RunningStatistics.ToArray());
+        File.Delete(path);
+    }
+
+    [Fact]
+    public void Load_matching_takes_the_body_of_another_network_and_names_what_it_left()
+    {
+        var path = TempPath();
+        var source = new FashionMlp(seed: 1);
+        Checkpoint.Save(path, source);
+        var target = new FiveClassMlp(seed: 2);
+        var head = target.Parameters.Slice(FiveClassMlp.LogitsWeightOffset, FiveClassMlp.LogitsWeightLength).ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => Checkpoint.LoadMatching(target, path));
+        Assert.Contains("tensor 'Logits.weight' has shape (10, 128) but FiveClassMlp needs (5, 128)", error.Message);
+
+        var result = Checkpoint.LoadMatching(target, path, skipMismatched: true);
+        Assert.Equal(["Hidden1.weight", "Hidden1.bias", "Hidden2.weight", "Hidden2.bias"], result.Loaded);
+        Assert.Equal(["Logits.weight", "Logits.bias"], result.Skipped);
+        Assert.Empty(result.Missing);
+        Assert.Equal(source.Parameters.Slice(FashionMlp.Hidden2WeightOffset, FashionMlp.Hidden2WeightLength).ToArray(),
+            target.Parameters.Slice(FiveClassMlp.Hidden2WeightOffset, FiveClassMlp.Hidden2WeightLength).ToArray());
+        Assert.Equal(head, target.Parameters.Slice(FiveClassMlp.LogitsWeightOffset, FiveClassMlp.LogitsWeightLength).ToArray());
         File.Delete(path);
     }
 }

@@ -294,3 +294,15 @@ public partial class PReluThenRelu
     [Dense(2)] partial Layer Out { get; }
 }
 #pragma warning restore ND0120
+
+/// <summary>The sample MLP's body with a five-class head: transfer learning loads the body from its checkpoint.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class FiveClassMlp
+{
+    [Input(784)] partial Layer Pixels { get; }
+    [Dense(256, Init = Init.He)] partial Layer Hidden1 { get; }
+    [ReLU] partial Layer Act1 { get; }
+    [Dense(128, Init = Init.He)] partial Layer Hidden2 { get; }
+    [ReLU] partial Layer Act2 { get; }
+    [Dense(5)] partial Layer Logits { get; }
+}
