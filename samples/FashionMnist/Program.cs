@@ -37,12 +37,13 @@ if (options.LoadPath is { } load)
     Console.WriteLine($"loaded {load}: saved after epoch {Checkpoint.Load(load, network, optimizer)}");
 
 var reported = new HashSet<string>();
+var monitor = new TrainingMonitor();
 var clock = Stopwatch.StartNew();
 var history = Trainer.Fit(network, optimizer, train, dev, new TrainingOptions
 {
     RestoreBestWeights = true,
     EarlyStoppingPatience = 5,
-    Monitor = new TrainingMonitor(),
+    Monitor = monitor,
     // Each kind of warning once: the monitor repeats it every epoch it holds.
     OnWarning = warning =>
     {
@@ -60,7 +61,8 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"training time: {clock.Elapsed.TotalSeconds:F1} s; keeping the weights of epoch {history.BestEpoch}, the best on the dev set"));
 var best = history.Epochs[history.BestEpoch - 1];
 // Human error on Fashion-MNIST is about 16% (Xiao et al. 2017), but a model can beat it; 0 keeps the verdict honest.
-Console.WriteLine($"bias/variance: {BiasVariance.Diagnose(1 - best.TrainAccuracy, 1 - best.DevAccuracy!.Value)}");
+var verdict = BiasVariance.Diagnose(1 - best.TrainAccuracy, 1 - best.DevAccuracy!.Value);
+Console.WriteLine($"bias/variance: {verdict}");
 if (options.SavePath is { } save)
 {
     Checkpoint.Save(save, network, optimizer, history.BestEpoch);
@@ -68,6 +70,22 @@ if (options.SavePath is { } save)
 }
 var result = Metrics.Evaluate(network, test);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {result.Accuracy:F4}"));
+if (options.ReportPath is { } report)
+{
+    TrainingReport.Write(report, new ReportContents
+    {
+        History = history, Title = $"{network.Name} on Fashion-MNIST", Network = network, Monitor = monitor, BiasVariance = verdict.ToString(),
+        ConfusionMatrix = Metrics.ConfusionMatrix(Metrics.Predict(network, test), test.Labels, 10),
+        ClassNames = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+        Options = new Dictionary<string, string>
+        {
+            ["model"] = options.Model, ["epochs"] = options.Epochs.ToString(CultureInfo.InvariantCulture), ["batch"] = options.BatchSize.ToString(CultureInfo.InvariantCulture),
+            ["learning rate"] = options.LearningRate.ToString(CultureInfo.InvariantCulture), ["schedule"] = options.ScheduleName ?? "default",
+            ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture), ["data"] = dataDirectory, ["test accuracy"] = result.Accuracy.ToString("F4", CultureInfo.InvariantCulture),
+        },
+    });
+    Console.WriteLine($"wrote the training report {report}");
+}
 if (options.OnnxPath is { } onnx)
 {
     var (onnxRuntime, netDsl) = OnnxCheck.Export(network, scaler, rawTest, test, onnx);
@@ -168,7 +186,7 @@ int Tune(int trials)
 
 /// <summary>The sample's command line (see <see cref="Parse"/> or run it with --help).</summary>
 sealed record SampleOptions(string Model, int Epochs, int Seed, string? DataDirectory, int? RequestedBatchSize, double LearningRate,
-    string? ScheduleName = null, string? SavePath = null, string? LoadPath = null, int? TuneTrials = null, bool Gpu = false, string? OnnxPath = null)
+    string? ScheduleName = null, string? SavePath = null, string? LoadPath = null, int? TuneTrials = null, bool Gpu = false, string? OnnxPath = null, string? ReportPath = null)
 {
     /// <summary>The MLP keeps Adam's constant 1e-3 (the recipe); the CNN anneals it with a cosine over its epochs.</summary>
     public LearningRateSchedule? Schedule => (ScheduleName ?? (Model == "cnn" ? "cosine" : "constant")) switch
@@ -198,16 +216,17 @@ sealed record SampleOptions(string Model, int Epochs, int Seed, string? DataDire
         var load = new Option<string?>("--load") { Description = "Start from this safetensors checkpoint", HelpName = "PATH" };
         var tune = Positive(new Option<int?>("--tune") { Description = "Instead of training: a random search of N trials over learning rate, L2 and dropout, 2 epochs each on 10,000 samples", HelpName = "N" });
         var gpu = new Option<bool>("--gpu") { Description = "Train through the generated GPU twin on the first CUDA device (an error without one)" };
+        var reportPath = new Option<string?>("--report") { Description = "Write an HTML training report here (curves, monitor, confusion matrix)", HelpName = "PATH" };
         var onnx = new Option<string?>("--onnx") { Description = "Write the best epoch's model as ONNX here (taking the pixels / 255) and report ONNX Runtime's test accuracy on it", HelpName = "PATH" };
 
         var root = new RootCommand("Trains the sample network on Fashion-MNIST with a dev set held out of the training set, then reports the test accuracy.")
         {
-            model, epochs, seed, data, batch, learningRate, schedule, save, load, tune, gpu, onnx,
+            model, epochs, seed, data, batch, learningRate, schedule, save, load, tune, gpu, onnx, reportPath,
         };
         SampleOptions? options = null;
         root.SetAction(result => options = new SampleOptions(result.GetValue(model)!, result.GetValue(epochs), result.GetValue(seed),
             result.GetValue(data), result.GetValue(batch), result.GetValue(learningRate), result.GetValue(schedule),
-            result.GetValue(save), result.GetValue(load), result.GetValue(tune), result.GetValue(gpu), result.GetValue(onnx)));
+            result.GetValue(save), result.GetValue(load), result.GetValue(tune), result.GetValue(gpu), result.GetValue(onnx), result.GetValue(reportPath)));
         exitCode = root.Parse(args).Invoke();
         return options;
     }

@@ -21,9 +21,10 @@ public sealed class TrainingDivergedException(long step, int epoch, float loss, 
 }
 
 /// <summary>What one epoch measured. Train figures come from an inference pass after the epoch, so they are comparable
-/// with the dev figures (the bias/variance diagnosis needs that).</summary>
+/// with the dev figures (the bias/variance diagnosis needs that). <paramref name="LearningRate"/> is the optimizer's rate
+/// during the epoch.</summary>
 public sealed record EpochResult(int Epoch, double TrainLoss, double TrainAccuracy, double? DevLoss, double? DevAccuracy,
-    double RunningLoss, TimeSpan Elapsed);
+    double RunningLoss, TimeSpan Elapsed, double LearningRate = double.NaN);
 
 /// <summary>Options for <see cref="Trainer.Fit"/>.</summary>
 public sealed class TrainingOptions
@@ -149,7 +150,7 @@ public static class Trainer
             var trained = Metrics.Evaluate(network, train);
             Evaluation? held = dev is null ? null : Metrics.Evaluate(network, dev);
             var result = new EpochResult(epoch, trained.Loss, trained.Accuracy, held?.Loss, held?.Accuracy,
-                runningLoss / train.Count, clock.Elapsed);
+                runningLoss / train.Count, clock.Elapsed, optimizer.LearningRate);
             if (options.Monitor is { } monitor)
                 foreach (var warning in monitor.EndEpoch(network, result, history.LastOrDefault()).Warnings)
                     options.OnWarning?.Invoke($"epoch {epoch}: {warning}");
