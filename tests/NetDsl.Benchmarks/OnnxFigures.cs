@@ -41,8 +41,45 @@ public static class OnnxFigures
         }
     }
 
+    /// <summary>NetDsl's int8 predictions against the MLP quantized as ONNX Runtime's dynamic quantization writes it.</summary>
+    static void RunQuantized(TextWriter output)
+    {
+        var network = new BenchMlp { InferencePrecision = InferencePrecision.Int8 };
+        string path = Path.Combine(Path.GetTempPath(), $"netdsl-bench-int8-{Guid.NewGuid():N}.onnx");
+        QuantizedOnnx.Write(path, network);
+        // The same network: ONNX Runtime's int8 outputs against NetDsl's float ones on 128 samples (quantization error only).
+        using (var check = new InferenceSession(path))
+        {
+            var inputs = Workload.RandomValues(128 * 784, 5);
+            var expected = new float[128 * 10];
+            network.InferencePrecision = InferencePrecision.Float32;
+            network.PredictBatch(inputs, expected);
+            network.InferencePrecision = InferencePrecision.Int8;
+            using var results = check.Run([NamedOnnxValue.CreateFromTensor("input", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(inputs, [128, 784]))]);
+            var actual = results.Single().AsEnumerable<float>().ToArray();
+            double scale = expected.Max(Math.Abs), worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"onnx-mlp-int8-error {worst / scale:0.####} of the largest float output"));
+        }
+        foreach (var (name, batch, latency) in new[] { ("mlp-int8-b1", 1, true), ("mlp-int8-b128", 128, false) })
+        {
+            double onnx = 0;
+            foreach (int threads in new[] { 1, 2 })
+            {
+                using var prediction = new OnnxPrediction(path, network, batch, threads);
+                onnx = Math.Max(onnx, Quick.Rate(prediction));
+            }
+            double netDsl = Quick.Rate(new Prediction(network, batch));
+            string unit = latency ? "us" : "samples/s";
+            double Figure(double rate) => latency ? 1e6 / rate : rate;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"onnx-{name} {Figure(netDsl):0.###} {unit} NetDsl, {Figure(onnx):0.###} {unit} ONNX Runtime: NetDsl {netDsl / onnx:0.00}x"));
+        }
+        File.Delete(path);
+    }
+
     public static void Run(TextWriter output)
     {
+        RunQuantized(output);
         var cases = new (string Name, INeuralNetwork Network, int Batch, bool Latency)[]
         {
             ("mlp-b1", new BenchMlp(), 1, true), ("mlp-b128", new BenchMlp(), 128, false),
@@ -65,5 +102,50 @@ public static class OnnxFigures
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"onnx-{name} {Figure(netDsl):0.###} {unit} NetDsl, {Figure(onnx):0.###} {unit} ONNX Runtime: NetDsl {netDsl / onnx:0.00}x"));
         }
+    }
+}
+
+/// <summary>The MLP as ONNX Runtime's dynamic quantization (<c>quantize_dynamic</c>) writes it: each Dense layer's input
+/// quantized per batch to uint8 (<c>DynamicQuantizeLinear</c>), its weights to int8 with one symmetric scale, the product
+/// in integers (<c>MatMulInteger</c>), then scaled back to float for the bias and the activation.</summary>
+static class QuantizedOnnx
+{
+    const int UInt8 = 2, Int8 = 3;
+
+    public static void Write(string path, BenchMlp network)
+    {
+        var graph = new NetDsl.Interop.OnnxGraph("BenchMlpInt8", "input", [784]);
+        var theta = network.Parameters;
+        string x = "input";
+        foreach (var (name, inputs, units, offset, bias, relu) in new[]
+        {
+            ("Hidden1", 784, 256, BenchMlp.Hidden1WeightOffset, BenchMlp.Hidden1BiasOffset, true),
+            ("Hidden2", 256, 128, BenchMlp.Hidden2WeightOffset, BenchMlp.Hidden2BiasOffset, true),
+            ("Logits", 128, 10, BenchMlp.LogitsWeightOffset, BenchMlp.LogitsBiasOffset, false),
+        })
+        {
+            var weights = theta.Slice(offset, units * inputs);
+            float scale = 0;
+            foreach (float value in weights) scale = Math.Max(scale, Math.Abs(value));
+            scale = scale == 0 ? 1 : scale / 127;
+            // Stored transposed, [inputs, units], for x · W.
+            var quantized = new byte[inputs * units];
+            for (int u = 0; u < units; u++)
+                for (int i = 0; i < inputs; i++)
+                    quantized[i * units + u] = unchecked((byte)(sbyte)Math.Clamp(Math.Round(weights[u * inputs + i] / scale), -127, 127));
+            // The quantized input, its scale and its zero point.
+            string q = $"{name}.x_q", xScale = $"{name}.x_scale", xZero = $"{name}.x_zero";
+            graph.Node("DynamicQuantizeLinear", [q, xScale, xZero], [x]);
+            string w = graph.RawInitializer($"{name}.weight_quantized", Int8, [inputs, units], quantized);
+            string wZero = graph.RawInitializer($"{name}.weight_zero", Int8, [], [0]);
+            string product = graph.Node("MatMulInteger", $"{name}.product", [q, w, xZero, wZero]);
+            string asFloat = graph.Node("Cast", $"{name}.float", [product], NetDsl.Interop.OnnxAttribute.Of("to", 1L));
+            string combined = graph.Node("Mul", $"{name}.scale", [xScale, graph.Initializer($"{name}.weight_scale", [], [scale])]);
+            string scaled = graph.Node("Mul", $"{name}.scaled", [asFloat, combined]);
+            x = graph.Node("Add", name, [scaled, graph.Initializer($"{name}.bias", [units], theta.Slice(bias, units))]);
+            if (relu) x = graph.Node("Relu", $"{name}.relu", [x]);
+        }
+        graph.Output(x, "logits", [10]);
+        graph.Save(path, "BenchMlp quantized as ONNX Runtime's quantize_dynamic does it, for the int8 comparison.");
     }
 }

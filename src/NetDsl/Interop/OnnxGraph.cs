@@ -51,6 +51,14 @@ public sealed class OnnxGraph
         return Node("Mul", "input.scaled", [centred, Initializer("preprocessing.scale", sampleShape, preprocessing.Scale)]);
     }
 
+    /// <summary>Adds an initializer of any ONNX element type from its little-endian bytes (onnx.proto's
+    /// <c>TensorProto.DataType</c>: 2 uint8, 3 int8, ...) and returns its name.</summary>
+    public string RawInitializer(string tensor, int dataType, IReadOnlyList<int> shape, ReadOnlySpan<byte> bytes)
+    {
+        initializers.Add(new ProtoWriter().Ints(1, shape.Select(d => (long)d)).Int(2, dataType).String(8, tensor).Bytes(9, bytes));
+        return tensor;
+    }
+
     /// <summary>Adds an int64 initializer (a shape for Reshape) and returns its name.</summary>
     public string Int64Initializer(string tensor, IReadOnlyList<long> values)
     {
@@ -62,12 +70,19 @@ public sealed class OnnxGraph
     public string Node(string opType, string? output, IEnumerable<string> nodeInputs, params OnnxAttribute[] attributes)
     {
         output ??= $"{opType}_{unnamed++}";
+        Node(opType, [output], nodeInputs, attributes);
+        return output;
+    }
+
+    /// <summary>Adds a node with several outputs (DynamicQuantizeLinear's value, scale and zero point).</summary>
+    public void Node(string opType, IReadOnlyList<string> nodeOutputs, IEnumerable<string> nodeInputs, params OnnxAttribute[] attributes)
+    {
         var node = new ProtoWriter();
         foreach (var input in nodeInputs) node.String(1, input);
-        node.String(2, output).String(3, output).String(4, opType);
+        foreach (var output in nodeOutputs) node.String(2, output);
+        node.String(3, nodeOutputs[0]).String(4, opType);
         foreach (var attribute in attributes) node.Message(5, attribute.Write());
         nodes.Add(node);
-        return output;
     }
 
     /// <summary>Names <paramref name="tensor"/> as a graph output of shape [N, <paramref name="sampleShape"/>].</summary>
