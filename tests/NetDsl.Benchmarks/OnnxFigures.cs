@@ -60,20 +60,8 @@ public static class OnnxFigures
             double scale = expected.Max(Math.Abs), worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"onnx-mlp-int8-error {worst / scale:0.####} of the largest float output"));
         }
-        foreach (var (name, batch, latency) in new[] { ("mlp-int8-b1", 1, true), ("mlp-int8-b128", 128, false) })
-        {
-            double onnx = 0;
-            foreach (int threads in new[] { 1, 2 })
-            {
-                using var prediction = new OnnxPrediction(path, network, batch, threads);
-                onnx = Math.Max(onnx, Quick.Rate(prediction));
-            }
-            double netDsl = Quick.Rate(new Prediction(network, batch));
-            string unit = latency ? "us" : "samples/s";
-            double Figure(double rate) => latency ? 1e6 / rate : rate;
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"onnx-{name} {Figure(netDsl):0.###} {unit} NetDsl, {Figure(onnx):0.###} {unit} ONNX Runtime: NetDsl {netDsl / onnx:0.00}x"));
-        }
+        Compare(output, "mlp-int8-b1", path, network, 1, latency: true);
+        Compare(output, "mlp-int8-b128", path, network, 128, latency: false);
         File.Delete(path);
     }
 
@@ -89,19 +77,27 @@ public static class OnnxFigures
         {
             string path = Path.Combine(Path.GetTempPath(), $"netdsl-bench-{name}-{Guid.NewGuid():N}.onnx");
             network.ExportOnnx(path);
-            double onnx = 0;
-            foreach (int threads in new[] { 1, 2 })
-            {
-                using var prediction = new OnnxPrediction(path, network, batch, threads);
-                onnx = Math.Max(onnx, Quick.Rate(prediction));
-            }
-            double netDsl = Quick.Rate(new Prediction(network, batch));
+            Compare(output, name, path, network, batch, latency);
             File.Delete(path);
-            string unit = latency ? "us" : "samples/s";
-            double Figure(double rate) => latency ? 1e6 / rate : rate;
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"onnx-{name} {Figure(netDsl):0.###} {unit} NetDsl, {Figure(onnx):0.###} {unit} ONNX Runtime: NetDsl {netDsl / onnx:0.00}x"));
         }
+    }
+
+    /// <summary>Times ONNX Runtime on the model at <paramref name="path"/> (the better of one and two threads) against
+    /// <paramref name="network"/>'s own predictions and writes one line: microseconds per call where
+    /// <paramref name="latency"/>, samples per second otherwise.</summary>
+    static void Compare(TextWriter output, string name, string path, INeuralNetwork network, int batch, bool latency)
+    {
+        double onnx = 0;
+        foreach (int threads in new[] { 1, 2 })
+        {
+            using var prediction = new OnnxPrediction(path, network, batch, threads);
+            onnx = Math.Max(onnx, Quick.Rate(prediction));
+        }
+        double netDsl = Quick.Rate(new Prediction(network, batch));
+        string unit = latency ? "us" : "samples/s";
+        double Figure(double rate) => latency ? 1e6 / rate : rate;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"onnx-{name} {Figure(netDsl):0.###} {unit} NetDsl, {Figure(onnx):0.###} {unit} ONNX Runtime: NetDsl {netDsl / onnx:0.00}x"));
     }
 }
 
@@ -110,8 +106,6 @@ public static class OnnxFigures
 /// in integers (<c>MatMulInteger</c>), then scaled back to float for the bias and the activation.</summary>
 static class QuantizedOnnx
 {
-    const int UInt8 = 2, Int8 = 3;
-
     public static void Write(string path, BenchMlp network)
     {
         var graph = new NetDsl.Interop.OnnxGraph("BenchMlpInt8", "input", [784]);
@@ -136,10 +130,10 @@ static class QuantizedOnnx
             // The quantized input, its scale and its zero point.
             string q = $"{name}.x_q", xScale = $"{name}.x_scale", xZero = $"{name}.x_zero";
             graph.Node("DynamicQuantizeLinear", [q, xScale, xZero], [x]);
-            string w = graph.RawInitializer($"{name}.weight_quantized", Int8, [inputs, units], quantized);
-            string wZero = graph.RawInitializer($"{name}.weight_zero", Int8, [], [0]);
+            string w = graph.RawInitializer($"{name}.weight_quantized", NetDsl.Interop.OnnxElementType.Int8, [inputs, units], quantized);
+            string wZero = graph.RawInitializer($"{name}.weight_zero", NetDsl.Interop.OnnxElementType.Int8, [], [0]);
             string product = graph.Node("MatMulInteger", $"{name}.product", [q, w, xZero, wZero]);
-            string asFloat = graph.Node("Cast", $"{name}.float", [product], NetDsl.Interop.OnnxAttribute.Of("to", 1L));
+            string asFloat = graph.Node("Cast", $"{name}.float", [product], NetDsl.Interop.OnnxAttribute.Of("to", (long)NetDsl.Interop.OnnxElementType.Float));
             string combined = graph.Node("Mul", $"{name}.scale", [xScale, graph.Initializer($"{name}.weight_scale", [], [scale])]);
             string scaled = graph.Node("Mul", $"{name}.scaled", [asFloat, combined]);
             x = graph.Node("Add", name, [scaled, graph.Initializer($"{name}.bias", [units], theta.Slice(bias, units))]);

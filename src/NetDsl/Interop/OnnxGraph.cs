@@ -9,7 +9,6 @@ namespace NetDsl.Interop;
 public sealed class OnnxGraph
 {
     const long IrVersion = 8, Opset = 17;
-    const int FloatType = 1, Int64Type = 7;
 
     readonly string name;
     readonly List<ProtoWriter> nodes = [], initializers = [], inputs = [], outputs = [];
@@ -26,7 +25,7 @@ public sealed class OnnxGraph
     {
         var shape = new ProtoWriter().Message(1, new ProtoWriter().String(2, "N"));
         foreach (int d in sampleShape) shape.Message(1, new ProtoWriter().Int(1, d));
-        var tensorType = new ProtoWriter().Int(1, FloatType).Message(2, shape);
+        var tensorType = new ProtoWriter().Int(1, (int)OnnxElementType.Float).Message(2, shape);
         return new ProtoWriter().String(1, tensor).Message(2, new ProtoWriter().Message(1, tensorType));
     }
 
@@ -35,7 +34,7 @@ public sealed class OnnxGraph
     {
         if (values.Length != shape.Aggregate(1, (a, b) => a * b))
             throw new ArgumentException($"Initializer {tensor} of shape {Shapes.Format(shape)} got {values.Length} values.", nameof(values));
-        initializers.Add(new ProtoWriter().Ints(1, shape.Select(d => (long)d)).Int(2, FloatType).String(8, tensor).Floats(4, values));
+        initializers.Add(new ProtoWriter().Ints(1, shape.Select(d => (long)d)).Int(2, (int)OnnxElementType.Float).String(8, tensor).Floats(4, values));
         return tensor;
     }
 
@@ -51,18 +50,17 @@ public sealed class OnnxGraph
         return Node("Mul", "input.scaled", [centred, Initializer("preprocessing.scale", sampleShape, preprocessing.Scale)]);
     }
 
-    /// <summary>Adds an initializer of any ONNX element type from its little-endian bytes (onnx.proto's
-    /// <c>TensorProto.DataType</c>: 2 uint8, 3 int8, ...) and returns its name.</summary>
-    public string RawInitializer(string tensor, int dataType, IReadOnlyList<int> shape, ReadOnlySpan<byte> bytes)
+    /// <summary>Adds an initializer of any ONNX element type from its little-endian bytes and returns its name.</summary>
+    public string RawInitializer(string tensor, OnnxElementType elementType, IReadOnlyList<int> shape, ReadOnlySpan<byte> bytes)
     {
-        initializers.Add(new ProtoWriter().Ints(1, shape.Select(d => (long)d)).Int(2, dataType).String(8, tensor).Bytes(9, bytes));
+        initializers.Add(new ProtoWriter().Ints(1, shape.Select(d => (long)d)).Int(2, (int)elementType).String(8, tensor).Bytes(9, bytes));
         return tensor;
     }
 
     /// <summary>Adds an int64 initializer (a shape for Reshape) and returns its name.</summary>
     public string Int64Initializer(string tensor, IReadOnlyList<long> values)
     {
-        initializers.Add(new ProtoWriter().Ints(1, [values.Count]).Int(2, Int64Type).String(8, tensor).Ints(7, values));
+        initializers.Add(new ProtoWriter().Ints(1, [values.Count]).Int(2, (int)OnnxElementType.Int64).String(8, tensor).Ints(7, values));
         return tensor;
     }
 
@@ -126,6 +124,21 @@ public sealed class OnnxGraph
             File.Delete(temporary);
         }
     }
+}
+
+/// <summary>The element types a NetDsl graph uses, numbered as onnx.proto's <c>TensorProto.DataType</c> (also the
+/// value of a <c>Cast</c> node's <c>to</c>).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public enum OnnxElementType
+{
+    /// <summary>32-bit float: every input, output and weight.</summary>
+    Float = 1,
+    /// <summary>Unsigned byte: a dynamically quantized activation.</summary>
+    UInt8 = 2,
+    /// <summary>Signed byte: a quantized weight.</summary>
+    Int8 = 3,
+    /// <summary>64-bit integer: a shape given to Reshape.</summary>
+    Int64 = 7,
 }
 
 /// <summary>One attribute of an ONNX node: a float, an int or a list of ints.</summary>
