@@ -27,6 +27,8 @@ Console.WriteLine($"samples: {train.Count} train, {dev.Count} dev, {test.Count} 
 NetDsl.INeuralNetwork NewNetwork() => options.Model == "cnn" ? new FashionCnn(options.Seed) : new FashionMlp(options.Seed);
 if (options.TuneTrials is int trials) return Tune(trials);
 
+using var tensorBoard = options.TensorBoardDirectory is { } logDirectory ? new TensorBoardWriter(logDirectory) : null;
+if (tensorBoard is not null) Console.WriteLine($"writing TensorBoard events to {tensorBoard.Path} (view with: tensorboard --logdir {options.TensorBoardDirectory})");
 if (options.Gpu) return TrainOnGpu();
 
 var network = NewNetwork();
@@ -54,8 +56,12 @@ var history = Trainer.Fit(network, optimizer, train, dev, new TrainingOptions
     Epochs = options.Epochs,
     BatchSize = options.BatchSize,
     Seed = options.Seed,
-    OnEpoch = e => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"epoch {e.Epoch,3}  running loss {e.RunningLoss:F4}  train loss {e.TrainLoss:F4}  train accuracy {e.TrainAccuracy:F4}  dev accuracy {e.DevAccuracy:F4}  {e.Elapsed.TotalSeconds:F1} s")),
+    OnEpoch = e =>
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"epoch {e.Epoch,3}  running loss {e.RunningLoss:F4}  train loss {e.TrainLoss:F4}  train accuracy {e.TrainAccuracy:F4}  dev accuracy {e.DevAccuracy:F4}  {e.Elapsed.TotalSeconds:F1} s"));
+        tensorBoard?.AddEpoch(e, monitor.Reports[^1]);
+    },
 });
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"training time: {clock.Elapsed.TotalSeconds:F1} s; keeping the weights of epoch {history.BestEpoch}, the best on the dev set"));
@@ -70,6 +76,9 @@ if (options.SavePath is { } save)
 }
 var result = Metrics.Evaluate(network, test);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {result.Accuracy:F4}"));
+// The test accuracy of the weights kept, at the epoch they come from.
+tensorBoard?.AddScalar("accuracy/test", result.Accuracy, history.BestEpoch);
+tensorBoard?.Flush();
 if (options.ReportPath is { } report)
 {
     TrainingReport.Write(report, new ReportContents
@@ -148,6 +157,10 @@ int TrainOnGpu()
         if (epoch == 1) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"kernel compile time: {device.CompileTime.TotalSeconds:F2} s"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"epoch {epoch,3}  running loss {lossSum / batches.BatchCount:F4}  dev accuracy {devAccuracy:F4}  {epochClock.Elapsed.TotalSeconds:F1} s"));
+        tensorBoard?.AddScalar("loss/running", lossSum / batches.BatchCount, epoch);
+        tensorBoard?.AddScalar("accuracy/dev", devAccuracy, epoch);
+        tensorBoard?.AddScalar("learning_rate", adam.LearningRate, epoch);
+        tensorBoard?.Flush();
         if (devAccuracy > bestDev)
         {
             bestDev = devAccuracy;
@@ -186,7 +199,8 @@ int Tune(int trials)
 
 /// <summary>The sample's command line (see <see cref="Parse"/> or run it with --help).</summary>
 sealed record SampleOptions(string Model, int Epochs, int Seed, string? DataDirectory, int? RequestedBatchSize, double LearningRate,
-    string? ScheduleName = null, string? SavePath = null, string? LoadPath = null, int? TuneTrials = null, bool Gpu = false, string? OnnxPath = null, string? ReportPath = null)
+    string? ScheduleName = null, string? SavePath = null, string? LoadPath = null, int? TuneTrials = null, bool Gpu = false, string? OnnxPath = null, string? ReportPath = null,
+    string? TensorBoardDirectory = null)
 {
     /// <summary>The MLP keeps Adam's constant 1e-3 (the issue's recipe); the CNN anneals it with a cosine over its epochs.</summary>
     public LearningRateSchedule? Schedule => (ScheduleName ?? (Model == "cnn" ? "cosine" : "constant")) switch
@@ -217,16 +231,18 @@ sealed record SampleOptions(string Model, int Epochs, int Seed, string? DataDire
         var tune = Positive(new Option<int?>("--tune") { Description = "Instead of training: a random search of N trials over learning rate, L2 and dropout, 2 epochs each on 10,000 samples", HelpName = "N" });
         var gpu = new Option<bool>("--gpu") { Description = "Train through the generated GPU twin on the first CUDA device (an error without one)" };
         var reportPath = new Option<string?>("--report") { Description = "Write an HTML training report here (curves, monitor, confusion matrix)", HelpName = "PATH" };
+        var tensorBoard = new Option<string?>("--tensorboard") { Description = "Write TensorBoard event files of the curves into this folder, one per run", HelpName = "DIR" };
         var onnx = new Option<string?>("--onnx") { Description = "Write the best epoch's model as ONNX here (taking the pixels / 255) and report ONNX Runtime's test accuracy on it", HelpName = "PATH" };
 
         var root = new RootCommand("Trains the sample network on Fashion-MNIST with a dev set held out of the training set, then reports the test accuracy.")
         {
-            model, epochs, seed, data, batch, learningRate, schedule, save, load, tune, gpu, onnx, reportPath,
+            model, epochs, seed, data, batch, learningRate, schedule, save, load, tune, gpu, onnx, reportPath, tensorBoard,
         };
         SampleOptions? options = null;
         root.SetAction(result => options = new SampleOptions(result.GetValue(model)!, result.GetValue(epochs), result.GetValue(seed),
             result.GetValue(data), result.GetValue(batch), result.GetValue(learningRate), result.GetValue(schedule),
-            result.GetValue(save), result.GetValue(load), result.GetValue(tune), result.GetValue(gpu), result.GetValue(onnx), result.GetValue(reportPath)));
+            result.GetValue(save), result.GetValue(load), result.GetValue(tune), result.GetValue(gpu), result.GetValue(onnx), result.GetValue(reportPath),
+            result.GetValue(tensorBoard)));
         exitCode = root.Parse(args).Invoke();
         return options;
     }

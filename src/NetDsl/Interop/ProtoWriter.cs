@@ -3,8 +3,9 @@ using System.Text;
 
 namespace NetDsl.Interop;
 
-/// <summary>The protocol-buffer wire format, as much of it as an ONNX model needs: varints, length-delimited fields
-/// (strings, bytes, nested messages, packed arrays) and 32-bit floats. Field numbers come from the message's own table.</summary>
+/// <summary>The protocol-buffer wire format, as much of it as ONNX models and TensorBoard events need: varints,
+/// length-delimited fields (strings, bytes, nested messages, packed arrays), 32-bit floats and 64-bit doubles. Field
+/// numbers come from the message's own table.</summary>
 internal sealed class ProtoWriter
 {
     readonly MemoryStream bytes = new();
@@ -36,6 +37,15 @@ internal sealed class ProtoWriter
         Tag(field, 5);
         Span<byte> word = stackalloc byte[4];
         BinaryPrimitives.WriteSingleLittleEndian(word, value);
+        bytes.Write(word);
+        return this;
+    }
+
+    public ProtoWriter Double(int field, double value)
+    {
+        Tag(field, 1);
+        Span<byte> word = stackalloc byte[8];
+        BinaryPrimitives.WriteDoubleLittleEndian(word, value);
         bytes.Write(word);
         return this;
     }
