@@ -55,7 +55,7 @@ public sealed class Layer(string name, string kind, int[] outputShape, int param
 public sealed record ParameterTensor(string Name, string Layer, int Offset, int[] Shape, bool WeightDecay)
 {
     /// <summary>Number of elements.</summary>
-    public int Length => Shape.Aggregate(1, (a, b) => a * b);
+    public int Length => Shapes.Count(Shape);
 }
 
 /// <summary>Memory needed to train a network at a batch size, in bytes of <c>float</c>.</summary>

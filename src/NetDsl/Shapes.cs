@@ -10,6 +10,14 @@ namespace NetDsl;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class Shapes
 {
+    /// <summary>How many values a tensor of this shape holds: the product of its dimensions.</summary>
+    public static int Count(IEnumerable<int> shape)
+    {
+        int count = 1;
+        foreach (int d in shape) count = checked(count * d);
+        return count;
+    }
+
     /// <summary>Formats a shape as <c>(a, b, c)</c>.</summary>
     public static string Format(IEnumerable<int> shape) => "(" + string.Join(", ", shape) + ")";
 

@@ -153,6 +153,10 @@ public class CheckpointTests
         { """{"Hidden.weight":{"dtype":"F32","shape":[4,5],"data_offsets":[0.5,80]}}""", "tensor 'Hidden.weight' has data_offsets [0.5,80], not an array of 2 non-negative integers" },
         { """{"Hidden.weight":{"dtype":"F32","shape":[4,-5],"data_offsets":[0,80]}}""", "tensor 'Hidden.weight' has shape [4,-5], not an array of non-negative integers" },
         { """{"Hidden.weight":"F32"}""", "entry 'Hidden.weight' is \"F32\", not a tensor object" },
+        // A zero dimension beside one no array can hold: no data, but not a NetDsl tensor either.
+        { """{"Hidden.weight":{"dtype":"F32","shape":[0,4294967296],"data_offsets":[0,0]}}""", "tensor 'Hidden.weight' has shape [0,4294967296], with a dimension beyond 2147483647" },
+        // 2^90 elements: a 64-bit count wraps to 0, which an empty byte range would match.
+        { """{"Hidden.weight":{"dtype":"F32","shape":[1073741824,1073741824,1073741824],"data_offsets":[0,0]}}""", "whose element count overflows a 64-bit integer" },
     };
 
     [Theory]

@@ -8,19 +8,26 @@ namespace NetDsl.Generators.Shared;
 /// <summary>Activations a compute block applies after its core step (or on its own).</summary>
 internal enum ActivationKind { None, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax }
 
+/// <summary>Shape arithmetic the plan shares.</summary>
+internal static class Shapes
+{
+    /// <summary>How many values a tensor of this shape holds: the product of its dimensions.</summary>
+    public static int Count(IEnumerable<int> shape) => shape.Aggregate(1, (a, b) => a * b);
+}
+
 /// <summary>What a block's core step is.</summary>
 internal enum BlockKind { Dense, Conv, BatchNorm, PReLU, MaxPool, AvgPool, Add, Elementwise }
 
 /// <summary>A declared layer with its inferred output shape.</summary>
 internal sealed record LayerPlan(string Name, LayerKind Kind, EquatableArray<int> OutputShape, int ParameterCount, string Modifiers, bool Implementable)
 {
-    public int OutputSize => OutputShape.Aggregate(1, (a, b) => a * b);
+    public int OutputSize => Shapes.Count(OutputShape);
 }
 
 /// <summary>One named tensor inside θ.</summary>
 internal sealed record TensorPlan(string Name, string Layer, string ConstantPrefix, int Offset, EquatableArray<int> Shape, bool WeightDecay)
 {
-    public int Length => Shape.Aggregate(1, (a, b) => a * b);
+    public int Length => Shapes.Count(Shape);
 }
 
 /// <summary>One fused compute step: a core step (a Dense or convolution product, batch normalization, pooling) with the
@@ -146,7 +153,7 @@ internal sealed record NetworkPlan(
     /// <summary>Errors stop generation; warnings and information only advise.</summary>
     public bool IsValid => !Problems.Any(p => p.IsError);
 
-    public int InputSize => InputShape.Aggregate(1, (a, b) => a * b);
+    public int InputSize => Shapes.Count(InputShape);
 
     /// <summary>Dense blocks in order: the products that int8 inference quantizes.</summary>
     public IEnumerable<BlockPlan> DenseBlocks => Blocks.Where(b => b.Kind == BlockKind.Dense);

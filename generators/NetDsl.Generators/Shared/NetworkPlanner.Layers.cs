@@ -23,7 +23,7 @@ internal static partial class NetworkPlanner
         /// <summary>The block a layer may join, unless a skip connection reads its output.</summary>
         BlockPlan? Current => Blocks.Count > 0 && !sealedBlock ? Blocks[Blocks.Count - 1] : null;
 
-        int Width => Product(shape);
+        int Width => Shapes.Count(shape);
 
         void Report(Problem problem) => problems.Add(problem);
 

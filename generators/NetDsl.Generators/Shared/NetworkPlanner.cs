@@ -112,7 +112,6 @@ internal static partial class NetworkPlanner
     static LayerPlan Layer(LayerSpec layer, int[] shape) =>
         new(layer.Name, layer.Kind, shape.ToEquatableArray(), 0, layer.Modifiers, layer.Implementable);
 
-    static int Product(int[] shape) => shape.Aggregate(1, (a, b) => a * b);
 
 
     /// <summary>Generated code counts every buffer and θ in int: the first count that does not fit, measured in long

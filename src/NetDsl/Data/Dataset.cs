@@ -7,7 +7,7 @@ public sealed class Dataset
     /// <summary>Wraps features and labels; lengths and labels are checked.</summary>
     public Dataset(float[] features, int[] labels, int[] sampleShape, int classCount)
     {
-        FeatureSize = sampleShape.Aggregate(1, (a, b) => a * b);
+        FeatureSize = Shapes.Count(sampleShape);
         if (FeatureSize <= 0) throw new ArgumentException($"Sample shape {Shapes.Format(sampleShape)} is empty.", nameof(sampleShape));
         if (features.Length != labels.Length * FeatureSize)
             throw new ArgumentException(

@@ -32,7 +32,7 @@ public sealed class OnnxGraph
     /// <summary>Adds a float initializer (a weight) and returns its name.</summary>
     public string Initializer(string tensor, IReadOnlyList<int> shape, ReadOnlySpan<float> values)
     {
-        if (values.Length != shape.Aggregate(1, (a, b) => a * b))
+        if (values.Length != Shapes.Count(shape))
             throw new ArgumentException($"Initializer {tensor} of shape {Shapes.Format(shape)} got {values.Length} values.", nameof(values));
         initializers.Add(new ProtoWriter().Ints(1, shape.Select(d => (long)d)).Int(2, (int)OnnxElementType.Float).String(8, tensor).Floats(4, values));
         return tensor;
@@ -43,7 +43,7 @@ public sealed class OnnxGraph
     public string Preprocess(string input, IReadOnlyList<int> sampleShape, Data.IFeatureScaling? preprocessing)
     {
         if (preprocessing is null) return input;
-        int width = sampleShape.Aggregate(1, (a, b) => a * b);
+        int width = Shapes.Count(sampleShape);
         if (preprocessing.Shift.Length != width)
             throw new ArgumentException($"The preprocessing was fitted on {preprocessing.Shift.Length} features per sample but the network takes {width}, shape {Shapes.Format(sampleShape)}.", nameof(preprocessing));
         string centred = Node("Sub", "input.centred", [input, Initializer("preprocessing.shift", sampleShape, preprocessing.Shift)]);

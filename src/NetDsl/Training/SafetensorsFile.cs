@@ -11,11 +11,8 @@ namespace NetDsl.Training;
 /// and data offsets that hold exactly its values and together tile the data with no gap or overlap.</summary>
 internal sealed class SafetensorsFile
 {
-    /// <summary>One tensor entry: its dtype, shape and byte range within the data.</summary>
-    public sealed record Entry(string Dtype, int[] Shape, long Begin, long End)
-    {
-        public long Count => Shape.Aggregate(1L, (a, b) => a * b);
-    }
+    /// <summary>One tensor entry: its dtype, shape, element count and byte range within the data.</summary>
+    public sealed record Entry(string Dtype, int[] Shape, long Count, long Begin, long End);
 
     readonly byte[] bytes;
     readonly int dataStart;
@@ -120,10 +117,12 @@ internal sealed class SafetensorsFile
             var shape = Integers(path, name, "shape", entry["shape"], count: null);
             var offsets = Integers(path, name, "data_offsets", entry["data_offsets"], count: 2);
             int width = dtype switch { "F64" or "I64" or "U64" => 8, "F32" or "I32" or "U32" => 4, "F16" or "BF16" or "I16" or "U16" => 2, _ => 1 };
-            long count = shape.Aggregate(1L, (a, b) => a * b);
-            if (offsets[1] < offsets[0] || offsets[1] > dataLength || offsets[1] - offsets[0] != count * width)
+            if (shape.Any(d => d > int.MaxValue))
+                throw Corrupt(path, $"tensor '{name}' has shape {Describe(entry["shape"])}, with a dimension beyond {int.MaxValue}, the most an array holds");
+            long count = ElementCount(shape) ?? throw Corrupt(path, $"tensor '{name}' has shape {Describe(entry["shape"])}, whose element count overflows a 64-bit integer");
+            if (offsets[1] < offsets[0] || offsets[1] > dataLength || (offsets[1] - offsets[0]) % width != 0 || (offsets[1] - offsets[0]) / width != count)
                 throw Corrupt(path, $"tensor '{name}' has data offsets [{offsets[0]}, {offsets[1]}] that do not hold {count} {dtype} values inside the {dataLength} bytes of data");
-            entries[name] = new Entry(dtype, shape.Select(d => (int)d).ToArray(), offsets[0], offsets[1]);
+            entries[name] = new Entry(dtype, shape.Select(d => (int)d).ToArray(), count, offsets[0], offsets[1]);
         }
         long end = 0;
         foreach (var (name, entry) in entries.OrderBy(e => e.Value.Begin).ThenBy(e => e.Value.End))
@@ -148,6 +147,17 @@ internal sealed class SafetensorsFile
                 throw Corrupt(path, $"tensor '{tensor}' has {field} {Describe(node)}, not an array of {(count is null ? "" : count + " ")}non-negative integers");
             else values[i] = integer;
         return values;
+    }
+
+    /// <summary>The product of the dimensions; null when it overflows (a shape with a zero dimension holds nothing).</summary>
+    static long? ElementCount(long[] shape)
+    {
+        if (shape.Contains(0)) return 0;
+        long count = 1;
+        foreach (long d in shape)
+            if (count > long.MaxValue / d) return null;
+            else count *= d;
+        return count;
     }
 
     static string Describe(JsonNode? node) => node is null ? "missing or null" : node.ToJsonString();
