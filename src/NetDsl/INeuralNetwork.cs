@@ -44,6 +44,11 @@ public interface INeuralNetwork
     /// <summary>When false, training passes run every dropout with keep probability 1.</summary>
     bool DropoutEnabled { get; set; }
 
+    /// <summary>The index of the first sample of the training batches that follow, within the batch they belong to:
+    /// dropout masks are drawn per (step, sample index), so a data-parallel rank that trains rows [o, o + n) of a global
+    /// batch sets o and draws the masks those rows get when one process trains the whole batch. 0 by default.</summary>
+    long DropoutSampleOffset { get; set; }
+
     /// <summary>The rate of each dropout layer, in declaration order; starts at the declared rates and may be changed
     /// (hyperparameter search tunes it). A rate outside [0, 1) fails at the next training step.</summary>
     Span<double> DropoutRates { get; }

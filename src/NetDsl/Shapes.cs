@@ -10,11 +10,12 @@ namespace NetDsl;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class Shapes
 {
-    /// <summary>How many values a tensor of this shape holds: the product of its dimensions.</summary>
-    public static int Count(IEnumerable<int> shape)
+    /// <summary>How many values a tensor of this shape holds: the product of its dimensions. Indexed, not enumerated,
+    /// so that per-step callers (a tensor's length in the regularization penalty) allocate nothing.</summary>
+    public static int Count(IReadOnlyList<int> shape)
     {
         int count = 1;
-        foreach (int d in shape) count = checked(count * d);
+        for (int i = 0; i < shape.Count; i++) count = checked(count * shape[i]);
         return count;
     }
 

@@ -170,6 +170,7 @@ public class GradientCheckTests(ITestOutputHelper output)
         public Span<float> Parameters => inner.Parameters;
         public Span<float> Gradients => inner.Gradients;
         public bool DropoutEnabled { get => inner.DropoutEnabled; set => inner.DropoutEnabled = value; }
+        public long DropoutSampleOffset { get => inner.DropoutSampleOffset; set => inner.DropoutSampleOffset = value; }
         public InferencePrecision InferencePrecision { get => inner.InferencePrecision; set => inner.InferencePrecision = value; }
         public Training.Regularization Regularization { get => inner.Regularization; set => inner.Regularization = value; }
         public Span<float> RunningStatistics => inner.RunningStatistics;

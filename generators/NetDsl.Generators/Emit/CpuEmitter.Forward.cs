@@ -100,6 +100,7 @@ internal static partial class CpuEmitter
         if (plan.Blocks.Any(b => b.HasDropout))
         {
             yield return ("ulong", "dropoutSeed");
+            yield return ("long", "dropoutFirstSample");
             yield return ($"{ReadOnlySpan}<double>", "dropoutRates");
         }
         if (plan.StatisticsCount > 0)
@@ -142,7 +143,7 @@ internal static partial class CpuEmitter
     {
         if (!block.HasDropout) return;
         w.Line($"var mask = buffers.{block.Name}Mask.AsSpan(0, batch * {Width(block)});");
-        w.Line($"if (dropout) {Kernels}Dropout.FillMask(mask, dropoutRates[{block.DropoutIndex}], dropoutSeed, {block.Index});");
+        w.Line($"if (dropout) {Kernels}Dropout.FillMask(mask, dropoutRates[{block.DropoutIndex}], dropoutSeed, {block.Index}, firstElement: dropoutFirstSample * {Width(block)});");
     }
 
     static string Weights(BlockPlan block) => block.IsFolded
@@ -178,7 +179,7 @@ internal static partial class CpuEmitter
         if (!maskDrawn)
         {
             w.Line($"var mask = buffers.{block.Name}Mask.AsSpan(0, batch * {Width(block)});");
-            w.Line($"{Kernels}Dropout.FillMask(mask, dropoutRates[{block.DropoutIndex}], dropoutSeed, {block.Index});");
+            w.Line($"{Kernels}Dropout.FillMask(mask, dropoutRates[{block.DropoutIndex}], dropoutSeed, {block.Index}, firstElement: dropoutFirstSample * {Width(block)});");
         }
         if (block.KeepsActivation) w.Line("activation.CopyTo(output);");
         w.Line($"{Kernels}Arithmetic.Multiply(output, mask);");

@@ -69,6 +69,8 @@ internal static partial class CpuEmitter
         }
         w.Line("/// <inheritdoc/>");
         w.Line("public bool DropoutEnabled { get; set; } = true;");
+        w.Line("/// <inheritdoc/>");
+        w.Line("public long DropoutSampleOffset { get; set; }");
         w.Line("/// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>");
         Member(w, valid, $"public {Span}<double> DropoutRates", "_dropoutRates");
         w.Line($"static readonly string[] _dropoutLayers = [{string.Join(", ", schedule.Plan.Blocks.Where(b => b.HasDropout).Select(b => Literal(b.DropoutLayer!)))}];");
@@ -123,7 +125,7 @@ internal static partial class CpuEmitter
             w.Line($"{Runtime}Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));");
             w.Line("var buffers = FloatBuffers(batch);");
             w.Line(ForwardCall(schedule.Plan, "float", ("parameters", "_parameters"), ("buffers", "buffers"), ("inputs", "inputs"), ("batch", "batch"),
-                ("mode", $"{Runtime}PassMode.Inference"), ("dropoutSeed", "0"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
+                ("mode", $"{Runtime}PassMode.Inference"), ("dropoutSeed", "0"), ("dropoutFirstSample", "0"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
                 ("updateStatistics", "false"), ("folded", "FoldedParameters()"), ("quantized", "QuantizedWeights()"), ("inputMajor", "InputMajorWeights(batch)")));
             w.Line($"buffers.{schedule.Plan.Blocks.Last().Name}Output.AsSpan(0, batch * OutputSize).CopyTo(outputs);");
         });
@@ -137,7 +139,7 @@ internal static partial class CpuEmitter
             w.Line($"var mode = DropoutEnabled ? {Runtime}PassMode.Training : {Runtime}PassMode.TrainingWithoutDropout;");
             w.Line("ulong stepSeed = _training.NextStepSeed();");
             w.Line(ForwardCall(schedule.Plan, "float", ("parameters", "_parameters"), ("buffers", "buffers"), ("inputs", "inputs"), ("batch", "batch"),
-                ("mode", "mode"), ("dropoutSeed", "stepSeed"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"), ("updateStatistics", "true"),
+                ("mode", "mode"), ("dropoutSeed", "stepSeed"), ("dropoutFirstSample", "DropoutSampleOffset"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"), ("updateStatistics", "true"),
                 ("folded", "default"), ("quantized", "null"), ("inputMajor", "null")));
             if (schedule.Plan.DerivesWeights) w.Line("_version++; // θ and the running statistics are about to change");
             w.Line("double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);");
@@ -171,7 +173,7 @@ internal static partial class CpuEmitter
             w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
             w.Line("var buffers = FloatBuffers(batch);");
             w.Line(ForwardCall(schedule.Plan, "float", ("parameters", "_parameters"), ("buffers", "buffers"), ("inputs", "inputs"), ("batch", "batch"),
-                ("mode", $"{Runtime}PassMode.Inference"), ("dropoutSeed", "0"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
+                ("mode", $"{Runtime}PassMode.Inference"), ("dropoutSeed", "0"), ("dropoutFirstSample", "0"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
                 ("updateStatistics", "false"), ("folded", "FoldedParameters()"), ("quantized", "null"), ("inputMajor", "null")));
             w.Line("return (float)LossOf<float>(buffers, targets, batch, withGradient: false);");
         });
@@ -240,7 +242,7 @@ internal static partial class CpuEmitter
         w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
         w.Line("var buffers = DoubleBuffers(batch);");
         w.Line(ForwardCall(schedule.Plan, "double", ("parameters", "parameters"), ("buffers", "buffers"), ("inputs", "inputs"), ("batch", "batch"),
-            ("mode", $"{Runtime}PassMode.TrainingWithoutDropout"), ("dropoutSeed", "0"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
+            ("mode", $"{Runtime}PassMode.TrainingWithoutDropout"), ("dropoutSeed", "0"), ("dropoutFirstSample", "0"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
             ("updateStatistics", "false"), ("folded", "default"), ("quantized", "null"), ("inputMajor", "null")));
     }
 

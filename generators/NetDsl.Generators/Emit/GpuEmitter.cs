@@ -125,7 +125,7 @@ internal static partial class GpuEmitter
     static string InputOf(List<BlockPlan> blocks, BlockPlan block) => block.InputBlock < 0 ? "Inputs" : blocks[block.InputBlock].Name + "Output";
 
     static string DropoutFields(BlockPlan block, string seed) =>
-        $"Dropout = dropout ? 1 : 0, Key = {Kernels}Dropout.StreamKey({seed}, {block.Index}), Threshold = {Kernels}Dropout.Threshold(rates[{block.DropoutIndex}]), Keep = (float)(1 / (1 - rates[{block.DropoutIndex}]))";
+        $"Dropout = dropout ? 1 : 0, Key = {Kernels}Dropout.StreamKey({seed}, {block.Index}, firstElement: host.DropoutSampleOffset * {Width(block)}), Threshold = {Kernels}Dropout.Threshold(rates[{block.DropoutIndex}]), Keep = (float)(1 / (1 - rates[{block.DropoutIndex}]))";
 
     static bool Softmax(BlockPlan block) => block.Activation == ActivationKind.Softmax;
 

@@ -9,20 +9,26 @@ namespace NetDsl.Kernels;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class Dropout
 {
-    /// <summary>Fills <paramref name="mask"/> with 1 / (1 − rate) where a value is kept and 0 where it is dropped.</summary>
-    public static void FillMask<T>(Span<T> mask, double rate, ulong seed, ulong stream) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Fills <paramref name="mask"/> with 1 / (1 − rate) where a value is kept and 0 where it is dropped;
+    /// <paramref name="mask"/>[i] is element <paramref name="firstElement"/> + i of the stream.</summary>
+    public static void FillMask<T>(Span<T> mask, double rate, ulong seed, ulong stream, long firstElement = 0) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (rate is < 0 or >= 1 || double.IsNaN(rate))
             throw new ArgumentOutOfRangeException(nameof(rate), rate, "A dropout rate must lie in [0, 1).");
         T keep = T.CreateTruncating(1.0 / (1.0 - rate));
         uint threshold = Threshold(rate);
-        ulong key = StreamKey(seed, stream);
+        ulong key = StreamKey(seed, stream, firstElement);
         for (int i = 0; i < mask.Length; i++)
             mask[i] = Keeps(key, i, threshold) ? keep : T.Zero;
     }
 
     /// <summary>The key of one mask: the seed mixed with the stream (a network's dropout step).</summary>
     public static ulong StreamKey(ulong seed, ulong stream) => Mix(seed ^ Mix(stream + 0x632BE59BD9B4E019UL));
+
+    /// <summary>The key under which element i is element <paramref name="firstElement"/> + i of the stream: the elements
+    /// are hashed at key + index · <see cref="Gamma"/>, so an offset moves the key. A data-parallel rank that holds rows
+    /// [o, o + n) of a batch passes o times the row width and draws the rows' masks of the whole batch.</summary>
+    public static ulong StreamKey(ulong seed, ulong stream, long firstElement) => unchecked(StreamKey(seed, stream) + (ulong)firstElement * Gamma);
 
     /// <summary>The rate scaled to 2^24: an element is dropped when its 24 uniform bits fall below it.</summary>
     public static uint Threshold(double rate) => (uint)Math.Round(rate * (1 << 24));

@@ -179,6 +179,8 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
 
     /// <inheritdoc/>
     public bool DropoutEnabled { get; set; } = true;
+    /// <inheritdoc/>
+    public long DropoutSampleOffset { get; set; }
     /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
     public global::System.Span<double> DropoutRates => _dropoutRates;
     static readonly string[] _dropoutLayers = ["Drop1", "Drop2"];
@@ -226,7 +228,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, _dropoutRates, quantized: QuantizedWeights(), inputMajor: InputMajorWeights(batch));
+            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, quantized: QuantizedWeights(), inputMajor: InputMajorWeights(batch));
             buffers.LogitsOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
         }
         finally
@@ -246,7 +248,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             var buffers = FloatBuffers(batch);
             var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
             ulong stepSeed = _training.NextStepSeed();
-            Forward<float>(_parameters, buffers, inputs, batch, mode, dropoutSeed: stepSeed, _dropoutRates, quantized: null, inputMajor: null);
+            Forward<float>(_parameters, buffers, inputs, batch, mode, dropoutSeed: stepSeed, dropoutFirstSample: DropoutSampleOffset, _dropoutRates, quantized: null, inputMajor: null);
             _version++; // θ and the running statistics are about to change
             double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
             Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
@@ -282,7 +284,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, _dropoutRates, quantized: null, inputMajor: null);
+            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, quantized: null, inputMajor: null);
             return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
         }
         finally
@@ -301,7 +303,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, _dropoutRates, quantized: null, inputMajor: null);
+            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, quantized: null, inputMajor: null);
             return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
         }
         finally
@@ -321,7 +323,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(784)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, _dropoutRates, quantized: null, inputMajor: null);
+            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, quantized: null, inputMajor: null);
             double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
             Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
             return loss;
@@ -379,7 +381,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         graph.Save(path, docString ?? "FashionMlp, exported by NetDsl: input [N, 784] as PredictBatch takes it, output logits [N, 10].");
     }
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, long dropoutFirstSample, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         buffers.DropoutActive = dropout;
@@ -388,7 +390,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             var output = buffers.Hidden1Output.AsSpan(0, batch * Hidden1Size);
             var activation = dropout ? buffers.Hidden1Activation.AsSpan(0, batch * Hidden1Size) : output;
             var mask = buffers.Hidden1Mask.AsSpan(0, batch * Hidden1Size);
-            if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 0);
+            if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 0, firstElement: dropoutFirstSample * Hidden1Size);
             var epilogue = new Hidden1ForwardEpilogue<T> { Bias = parameters.Slice(Hidden1BiasOffset, 256), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, Hidden1ForwardEpilogue<T>>(inputs, quantized[0], batch, ref epilogue);
             else if (inputMajor is not null && batch < inputMajor[0].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, Hidden1ForwardEpilogue<T>>(inputs, inputMajor[0], batch, ref epilogue);
@@ -399,7 +401,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             var output = buffers.Hidden2Output.AsSpan(0, batch * Hidden2Size);
             var activation = dropout ? buffers.Hidden2Activation.AsSpan(0, batch * Hidden2Size) : output;
             var mask = buffers.Hidden2Mask.AsSpan(0, batch * Hidden2Size);
-            if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[1], dropoutSeed, 1);
+            if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[1], dropoutSeed, 1, firstElement: dropoutFirstSample * Hidden2Size);
             var epilogue = new Hidden2ForwardEpilogue<T> { Bias = parameters.Slice(Hidden2BiasOffset, 128), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * Hidden1Size), quantized[1], batch, ref epilogue);
             else if (inputMajor is not null && batch < inputMajor[1].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, Hidden2ForwardEpilogue<T>>(buffers.Hidden1Output.AsSpan(0, batch * Hidden1Size), inputMajor[1], batch, ref epilogue);

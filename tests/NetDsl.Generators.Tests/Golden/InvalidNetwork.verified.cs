@@ -47,6 +47,8 @@ partial class InvalidNetwork : global::NetDsl.INeuralNetwork
     public global::NetDsl.InferencePrecision InferencePrecision { get; set; }
     /// <inheritdoc/>
     public bool DropoutEnabled { get; set; } = true;
+    /// <inheritdoc/>
+    public long DropoutSampleOffset { get; set; }
     /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
     public global::System.Span<double> DropoutRates => throw NetworkDeclarationError();
     static readonly string[] _dropoutLayers = [];

@@ -281,6 +281,8 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     }
     /// <inheritdoc/>
     public bool DropoutEnabled { get; set; } = true;
+    /// <inheritdoc/>
+    public long DropoutSampleOffset { get; set; }
     /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
     public global::System.Span<double> DropoutRates => _dropoutRates;
     static readonly string[] _dropoutLayers = [];

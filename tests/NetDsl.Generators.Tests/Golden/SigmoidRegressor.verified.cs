@@ -166,6 +166,8 @@ partial class Models
 
         /// <inheritdoc/>
         public bool DropoutEnabled { get; set; } = true;
+        /// <inheritdoc/>
+        public long DropoutSampleOffset { get; set; }
         /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
         public global::System.Span<double> DropoutRates => _dropoutRates;
         static readonly string[] _dropoutLayers = ["InputDrop"];
@@ -211,7 +213,7 @@ partial class Models
                 int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
                 global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
                 var buffers = FloatBuffers(batch);
-                Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, _dropoutRates, quantized: QuantizedWeights(), inputMajor: InputMajorWeights(batch));
+                Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, quantized: QuantizedWeights(), inputMajor: InputMajorWeights(batch));
                 buffers.OutOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
             }
             finally
@@ -231,7 +233,7 @@ partial class Models
                 var buffers = FloatBuffers(batch);
                 var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
                 ulong stepSeed = _training.NextStepSeed();
-                Forward<float>(_parameters, buffers, inputs, batch, mode, dropoutSeed: stepSeed, _dropoutRates, quantized: null, inputMajor: null);
+                Forward<float>(_parameters, buffers, inputs, batch, mode, dropoutSeed: stepSeed, dropoutFirstSample: DropoutSampleOffset, _dropoutRates, quantized: null, inputMajor: null);
                 _version++; // θ and the running statistics are about to change
                 double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
                 Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
@@ -267,7 +269,7 @@ partial class Models
                 int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
                 global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
                 var buffers = FloatBuffers(batch);
-                Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, _dropoutRates, quantized: null, inputMajor: null);
+                Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, quantized: null, inputMajor: null);
                 return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
             }
             finally
@@ -286,7 +288,7 @@ partial class Models
                 int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
                 global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
                 var buffers = DoubleBuffers(batch);
-                Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, _dropoutRates, quantized: null, inputMajor: null);
+                Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, quantized: null, inputMajor: null);
                 return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
             }
             finally
@@ -306,7 +308,7 @@ partial class Models
                 int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(2, 3)", nameof(inputs));
                 global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
                 var buffers = DoubleBuffers(batch);
-                Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, _dropoutRates, quantized: null, inputMajor: null);
+                Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, quantized: null, inputMajor: null);
                 double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
                 Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
                 return loss;
@@ -367,7 +369,7 @@ partial class Models
             graph.Save(path, docString ?? "SigmoidRegressor, exported by NetDsl: input [N, 2, 3] as PredictBatch takes it, output logits [N, 4].");
         }
 
-        static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+        static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, long dropoutFirstSample, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
         {
             bool dropout = mode == global::NetDsl.PassMode.Training;
             buffers.DropoutActive = dropout;
@@ -379,7 +381,7 @@ partial class Models
                 if (dropout)
                 {
                     var mask = buffers.InputDropMask.AsSpan(0, batch * InputDropSize);
-                    global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 0);
+                    global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 0, firstElement: dropoutFirstSample * InputDropSize);
                     global::NetDsl.Kernels.Arithmetic.Multiply(output, mask);
                 }
             }

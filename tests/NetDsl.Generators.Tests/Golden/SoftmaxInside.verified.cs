@@ -152,6 +152,8 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
 
     /// <inheritdoc/>
     public bool DropoutEnabled { get; set; } = true;
+    /// <inheritdoc/>
+    public long DropoutSampleOffset { get; set; }
     /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
     public global::System.Span<double> DropoutRates => _dropoutRates;
     static readonly string[] _dropoutLayers = ["Drop"];
@@ -197,7 +199,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(5)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, _dropoutRates, quantized: QuantizedWeights(), inputMajor: InputMajorWeights(batch));
+            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, quantized: QuantizedWeights(), inputMajor: InputMajorWeights(batch));
             buffers.OutOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
         }
         finally
@@ -217,7 +219,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
             var buffers = FloatBuffers(batch);
             var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
             ulong stepSeed = _training.NextStepSeed();
-            Forward<float>(_parameters, buffers, inputs, batch, mode, dropoutSeed: stepSeed, _dropoutRates, quantized: null, inputMajor: null);
+            Forward<float>(_parameters, buffers, inputs, batch, mode, dropoutSeed: stepSeed, dropoutFirstSample: DropoutSampleOffset, _dropoutRates, quantized: null, inputMajor: null);
             _version++; // θ and the running statistics are about to change
             double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
             Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
@@ -253,7 +255,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(5)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, _dropoutRates, quantized: null, inputMajor: null);
+            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, quantized: null, inputMajor: null);
             return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
         }
         finally
@@ -272,7 +274,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(5)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, _dropoutRates, quantized: null, inputMajor: null);
+            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, quantized: null, inputMajor: null);
             return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
         }
         finally
@@ -292,7 +294,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(5)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, _dropoutRates, quantized: null, inputMajor: null);
+            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, quantized: null, inputMajor: null);
             double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
             Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
             return loss;
@@ -348,7 +350,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
         graph.Save(path, docString ?? "SoftmaxInside, exported by NetDsl: input [N, 5] as PredictBatch takes it, output probabilities [N, 4].");
     }
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, long dropoutFirstSample, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         buffers.DropoutActive = dropout;
@@ -357,7 +359,7 @@ partial class SoftmaxInside : global::NetDsl.INeuralNetwork
             var output = buffers.HiddenOutput.AsSpan(0, batch * HiddenSize);
             var activation = dropout ? buffers.HiddenActivation.AsSpan(0, batch * HiddenSize) : output;
             var mask = buffers.HiddenMask.AsSpan(0, batch * HiddenSize);
-            if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 0);
+            if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 0, firstElement: dropoutFirstSample * HiddenSize);
             var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 9), Output = output, Activation = activation };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(inputs, quantized[0], batch, ref epilogue);
             else if (inputMajor is not null && batch < inputMajor[0].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(inputs, inputMajor[0], batch, ref epilogue);

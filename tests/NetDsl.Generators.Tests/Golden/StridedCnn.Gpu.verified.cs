@@ -65,7 +65,7 @@ partial class StridedCnn
             var conv2Forward = new Conv2Forward { Bias = Parameters.SubView(Conv2BiasOffset, 64), Output = Conv2Output };
             var pool2Forward = new Pool2Forward { Output = Pool2Output };
             var gapForward = new GapForward { Output = GapOutput };
-            var hiddenForward = new HiddenForward { Bias = Parameters.SubView(HiddenBiasOffset, 128), Output = HiddenOutput, Activation = HiddenActivation, Dropout = dropout ? 1 : 0, Key = global::NetDsl.Kernels.Dropout.StreamKey(seed, 6), Threshold = global::NetDsl.Kernels.Dropout.Threshold(rates[0]), Keep = (float)(1 / (1 - rates[0])) };
+            var hiddenForward = new HiddenForward { Bias = Parameters.SubView(HiddenBiasOffset, 128), Output = HiddenOutput, Activation = HiddenActivation, Dropout = dropout ? 1 : 0, Key = global::NetDsl.Kernels.Dropout.StreamKey(seed, 6, firstElement: host.DropoutSampleOffset * HiddenSize), Threshold = global::NetDsl.Kernels.Dropout.Threshold(rates[0]), Keep = (float)(1 / (1 - rates[0])) };
             var logitsForward = new LogitsForward { Bias = Parameters.SubView(LogitsBiasOffset, 10), Output = LogitsOutput };
             // Conv1: Conv2D 1×28×28 → 32×28×28, kernel 3, stride 1 (no bias: BatchNorm follows)
             Patches(Inputs, Conv1Patches, batch, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28));
@@ -100,7 +100,7 @@ partial class StridedCnn
             BiasGradient(LogitsGradient, batch, LogitsSize, Gradients.SubView(LogitsBiasOffset, LogitsSize));
             // dZ of Hidden = (dZ of Logits · W) ⊙ its dropout mask and activation derivative
             Multiply(LogitsGradient, Parameters.SubView(LogitsWeightOffset, LogitsWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, HiddenSize, LogitsSize, transposeA: false, transposeB: false),
-                new LogitsInputGradient { Destination = HiddenGradient, Activation = dropout ? HiddenActivation : HiddenOutput, Dropout = dropout ? 1 : 0, Key = global::NetDsl.Kernels.Dropout.StreamKey(seed, 6), Threshold = global::NetDsl.Kernels.Dropout.Threshold(rates[0]), Keep = (float)(1 / (1 - rates[0])) });
+                new LogitsInputGradient { Destination = HiddenGradient, Activation = dropout ? HiddenActivation : HiddenOutput, Dropout = dropout ? 1 : 0, Key = global::NetDsl.Kernels.Dropout.StreamKey(seed, 6, firstElement: host.DropoutSampleOffset * HiddenSize), Threshold = global::NetDsl.Kernels.Dropout.Threshold(rates[0]), Keep = (float)(1 / (1 - rates[0])) });
             // Hidden: dW = dZᵀ·X (with the regularization gradient), db = Σ dZ
             Multiply(HiddenGradient, GapOutput, global::NetDsl.Gpu.ProductShape.Of(HiddenSize, GapSize, batch, transposeA: true, transposeB: false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(HiddenWeightOffset, HiddenWeightLength), Weights = Parameters.SubView(HiddenWeightOffset, HiddenWeightLength), Inputs = 64, L1 = l1, L2 = l2 });
             BiasGradient(HiddenGradient, batch, HiddenSize, Gradients.SubView(HiddenBiasOffset, HiddenSize));

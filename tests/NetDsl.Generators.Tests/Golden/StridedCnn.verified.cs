@@ -232,6 +232,8 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
     }
     /// <inheritdoc/>
     public bool DropoutEnabled { get; set; } = true;
+    /// <inheritdoc/>
+    public long DropoutSampleOffset { get; set; }
     /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
     public global::System.Span<double> DropoutRates => _dropoutRates;
     static readonly string[] _dropoutLayers = ["Drop"];
@@ -284,7 +286,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, _dropoutRates, _statistics, updateStatistics: false, folded: FoldedParameters(), quantized: QuantizedWeights(), inputMajor: InputMajorWeights(batch));
+            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, _statistics, updateStatistics: false, folded: FoldedParameters(), quantized: QuantizedWeights(), inputMajor: InputMajorWeights(batch));
             buffers.LogitsOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
         }
         finally
@@ -304,7 +306,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             var buffers = FloatBuffers(batch);
             var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
             ulong stepSeed = _training.NextStepSeed();
-            Forward<float>(_parameters, buffers, inputs, batch, mode, dropoutSeed: stepSeed, _dropoutRates, _statistics, updateStatistics: true, folded: default, quantized: null, inputMajor: null);
+            Forward<float>(_parameters, buffers, inputs, batch, mode, dropoutSeed: stepSeed, dropoutFirstSample: DropoutSampleOffset, _dropoutRates, _statistics, updateStatistics: true, folded: default, quantized: null, inputMajor: null);
             _version++; // θ and the running statistics are about to change
             double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
             Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
@@ -340,7 +342,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, _dropoutRates, _statistics, updateStatistics: false, folded: FoldedParameters(), quantized: null, inputMajor: null);
+            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, _statistics, updateStatistics: false, folded: FoldedParameters(), quantized: null, inputMajor: null);
             return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
         }
         finally
@@ -359,7 +361,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, _dropoutRates, _statistics, updateStatistics: false, folded: default, quantized: null, inputMajor: null);
+            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, _statistics, updateStatistics: false, folded: default, quantized: null, inputMajor: null);
             return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
         }
         finally
@@ -379,7 +381,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, _dropoutRates, _statistics, updateStatistics: false, folded: default, quantized: null, inputMajor: null);
+            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, _statistics, updateStatistics: false, folded: default, quantized: null, inputMajor: null);
             double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
             Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
             return loss;
@@ -450,7 +452,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         graph.Save(path, docString ?? "StridedCnn, exported by NetDsl: input [N, 1, 28, 28] as PredictBatch takes it, output logits [N, 10].");
     }
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, global::System.ReadOnlySpan<double> dropoutRates, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, long dropoutFirstSample, global::System.ReadOnlySpan<double> dropoutRates, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         bool training = mode != global::NetDsl.PassMode.Inference;
@@ -501,7 +503,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             var output = buffers.HiddenOutput.AsSpan(0, batch * HiddenSize);
             var activation = dropout ? buffers.HiddenActivation.AsSpan(0, batch * HiddenSize) : output;
             var mask = buffers.HiddenMask.AsSpan(0, batch * HiddenSize);
-            if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 6);
+            if (dropout) global::NetDsl.Kernels.Dropout.FillMask(mask, dropoutRates[0], dropoutSeed, 6, firstElement: dropoutFirstSample * HiddenSize);
             var epilogue = new HiddenForwardEpilogue<T> { Bias = parameters.Slice(HiddenBiasOffset, 128), Output = output, Activation = activation, Mask = mask, Dropout = dropout };
             if (quantized is not null) global::NetDsl.Kernels.QuantizedGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * GapSize), quantized[0], batch, ref epilogue);
             else if (inputMajor is not null && batch < inputMajor[0].RowLimit) global::NetDsl.Kernels.InputMajorGemm.Multiply<T, HiddenForwardEpilogue<T>>(buffers.GapOutput.AsSpan(0, batch * GapSize), inputMajor[0], batch, ref epilogue);
