@@ -37,7 +37,7 @@ partial class SoftmaxInside
         protected override void Forward(int batch, bool training, bool dropout, ulong seed)
         {
             var rates = host.DropoutRates;
-            var hiddenForward = new HiddenForward { Output = HiddenOutput, Activation = HiddenActivation, Dropout = dropout ? 1 : 0, Key = global::NetDsl.Kernels.Dropout.StreamKey(seed, 0), Threshold = global::NetDsl.Kernels.Dropout.Threshold(rates[0]), Keep = (float)(1 / (1 - rates[0])) };
+            var hiddenForward = new HiddenForward { Output = HiddenOutput, Activation = HiddenActivation, Dropout = dropout ? 1 : 0, Key = global::NetDsl.Kernels.Dropout.StreamKey(seed, 0, firstElement: host.DropoutSampleOffset * HiddenSize), Threshold = global::NetDsl.Kernels.Dropout.Threshold(rates[0]), Keep = (float)(1 / (1 - rates[0])) };
             var outForward = new OutForward { Output = OutOutput };
             // Hidden: Dense 5 → 9, Softmax (Attention), Dropout 0.2 (Drop)
             Multiply(Inputs, Parameters.SubView(HiddenWeightOffset, HiddenWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, HiddenSize, InputSize, transposeA: false, transposeB: true), new global::NetDsl.Gpu.BiasedStoreEpilogue { Output = HiddenOutput, Bias = Parameters.SubView(HiddenBiasOffset, 9), Width = HiddenSize });
@@ -61,7 +61,7 @@ partial class SoftmaxInside
             BiasGradient(OutGradient, batch, OutSize, Gradients.SubView(OutBiasOffset, OutSize));
             // dZ of Hidden = (dZ of Out · W) ⊙ its dropout mask and activation derivative
             Multiply(OutGradient, Parameters.SubView(OutWeightOffset, OutWeightLength), global::NetDsl.Gpu.ProductShape.Of(batch, HiddenSize, OutSize, transposeA: false, transposeB: false),
-                new OutInputGradient { Destination = HiddenGradient, Dropout = dropout ? 1 : 0, Key = global::NetDsl.Kernels.Dropout.StreamKey(seed, 0), Threshold = global::NetDsl.Kernels.Dropout.Threshold(rates[0]), Keep = (float)(1 / (1 - rates[0])) });
+                new OutInputGradient { Destination = HiddenGradient, Dropout = dropout ? 1 : 0, Key = global::NetDsl.Kernels.Dropout.StreamKey(seed, 0, firstElement: host.DropoutSampleOffset * HiddenSize), Threshold = global::NetDsl.Kernels.Dropout.Threshold(rates[0]), Keep = (float)(1 / (1 - rates[0])) });
             SoftmaxRowsBackward(HiddenGradient, dropout ? HiddenActivation : HiddenOutput, batch, HiddenSize); // Attention's Jacobian, row by row
             // Hidden: dW = dZᵀ·X (with the regularization gradient), db = Σ dZ
             Multiply(HiddenGradient, Inputs, global::NetDsl.Gpu.ProductShape.Of(HiddenSize, InputSize, batch, transposeA: true, transposeB: false), new global::NetDsl.Gpu.WeightGradientEpilogue { Gradient = Gradients.SubView(HiddenWeightOffset, HiddenWeightLength), Weights = Parameters.SubView(HiddenWeightOffset, HiddenWeightLength), Inputs = 5, L1 = l1, L2 = l2 });
