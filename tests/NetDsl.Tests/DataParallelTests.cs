@@ -1,3 +1,7 @@
+using NetDsl.Data;
+using NetDsl.Optimizers;
+using NetDsl.Training;
+
 namespace NetDsl.Tests;
 
 /// <summary>What data-parallel training needs from a network: a batch split into slices by sample gives, slice by slice,
@@ -36,11 +40,154 @@ public class DataParallelTests
         for (int i = 0; i < whole.Length; i++) Assert.True(Math.Abs(whole[i] - sliced[i]) <= 1e-5 * scale, $"dθ[{i}]: {whole[i]} whole, {sliced[i]} sliced");
     }
 
+    static Dataset Data(int count, int[] shape, int classes, int seed)
+    {
+        int width = shape.Aggregate(1, (a, b) => a * b);
+        var labels = Enumerable.Range(0, count).Select(i => (i * 7 + seed) % classes).ToArray();
+        return new Dataset(TestData.Uniform(count * width, seed), labels, shape, classes);
+    }
+
+    /// <summary>θ after <paramref name="steps"/> steps of batch <paramref name="batch"/> (one epoch), trained by
+    /// <paramref name="ranks"/> ranks, and the epoch's running loss.</summary>
+    static (float[] Theta, double Loss) Train(Func<INeuralNetwork> create, Func<IOptimizer> optimizer, Dataset data, int batch, int ranks, bool synchronize)
+    {
+        var options = (IDataParallelGroup? group) => new TrainingOptions { Epochs = 1, BatchSize = batch, Seed = 5, DataParallel = group, SynchronizeBatchNorm = synchronize };
+        if (ranks == 1)
+        {
+            var network = create();
+            var history = Trainer.Fit(network, optimizer(), data, null, options(null));
+            return (network.Parameters.ToArray(), history.Epochs[0].RunningLoss);
+        }
+        var results = ThreadGroup.Run(ranks, group =>
+        {
+            var network = create();
+            var history = Trainer.Fit(network, optimizer(), data, null, options(group));
+            return (network.Parameters.ToArray(), history.Epochs[0].RunningLoss);
+        });
+        Assert.All(results, r => Assert.Equal(results[0].Item1, r.Item1));
+        return results[0];
+    }
+
+    static double RelativeDistance(float[] a, float[] b) =>
+        Math.Sqrt(a.Zip(b, (x, y) => (double)(x - y) * (x - y)).Sum() / a.Sum(x => (double)x * x));
+
+    public static TheoryData<string, string, int> Networks => new()
+    {
+        { "mlp-dropout", "sgd", 2 }, { "mlp-dropout", "adam", 2 }, { "cnn-syncbn", "sgd", 2 }, { "cnn-syncbn", "adam", 2 },
+        // Slices of 6, 5 and 5 samples: the gradients must be weighted by slice size, not averaged.
+        { "mlp-dropout", "adam", 3 }, { "cnn-syncbn", "sgd", 3 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void Ranks_with_slices_of_the_batch_train_as_one_process_with_the_whole_batch(string network, string optimizer, int ranks)
+    {
+        bool cnn = network.StartsWith("cnn");
+        var data = cnn ? Data(80, [2, 6, 6], 4, 3) : Data(80, [6], 3, 3);
+        Func<INeuralNetwork> create = cnn ? () => new MixedCnn(seed: 2) : () => new SmallClassifier(seed: 2) { Regularization = Regularization.Ridge(0.05) };
+        Func<IOptimizer> step = optimizer == "sgd" ? () => new Sgd(0.1) : () => new Adam(0.01);
+        var one = Train(create, step, data, 16, ranks: 1, synchronize: false);
+        var two = Train(create, step, data, 16, ranks, synchronize: true);
+        var start = create().Parameters.ToArray();
+        Assert.True(RelativeDistance(one.Theta, start) > 1e-3, "θ should have moved");
+        Assert.True(RelativeDistance(two.Theta, one.Theta) < 1e-5, $"θ differs by {RelativeDistance(two.Theta, one.Theta):E2} relative");
+        Assert.Equal(one.Loss, two.Loss, 1e-5 * one.Loss);
+    }
+
+    [Fact]
+    public void Batchnorm_over_each_ranks_slice_is_not_the_whole_batchs()
+    {
+        var data = Data(80, [2, 6, 6], 4, 3);
+        var one = Train(() => new MixedCnn(seed: 2), () => new Sgd(0.1), data, 16, ranks: 1, synchronize: false);
+        var perRank = Train(() => new MixedCnn(seed: 2), () => new Sgd(0.1), data, 16, ranks: 2, synchronize: false);
+        Assert.True(RelativeDistance(perRank.Theta, one.Theta) > 1e-4);
+    }
+
     [Fact]
     public void Without_the_offsets_every_slice_repeats_the_first_rows_masks()
     {
         var (whole, sliced, _, _) = Gradients(10, [0, 4, 7], _ => 0);
         float scale = whole.Max(Math.Abs);
         Assert.Contains(Enumerable.Range(0, whole.Length), i => Math.Abs(whole[i] - sliced[i]) > 1e-3 * scale);
+    }
+}
+
+/// <summary>Ranks as threads of one process, for testing the trainer's data-parallel path without MPI: each collective
+/// waits for every rank, then combines the ranks' values in rank order (the same result on each).</summary>
+sealed class ThreadGroup
+{
+    readonly Barrier barrier;
+    readonly double[][] slots;
+
+    /// <summary>Waits for every rank; a rank that failed leaves the others waiting, so give up after a minute.</summary>
+    void Wait()
+    {
+        if (!barrier.SignalAndWait(TimeSpan.FromMinutes(1))) throw new TimeoutException("a rank did not reach the collective");
+    }
+
+    ThreadGroup(int size)
+    {
+        barrier = new Barrier(size);
+        slots = new double[size][];
+    }
+
+    public sealed class Rank(ThreadGroup group, int rank) : IDataParallelGroup
+    {
+        int IDataParallelGroup.Rank => rank;
+        public int Size => group.slots.Length;
+
+        public void SumAll(Span<double> values)
+        {
+            group.slots[rank] = values.ToArray();
+            group.Wait();
+            for (int i = 0; i < values.Length; i++)
+            {
+                double sum = 0;
+                foreach (var slot in group.slots) sum += slot[i];
+                values[i] = sum;
+            }
+            group.Wait();
+        }
+
+        public void SumAll(Span<float> values)
+        {
+            var wide = new double[values.Length];
+            for (int i = 0; i < values.Length; i++) wide[i] = values[i];
+            SumAll(wide);
+            for (int i = 0; i < values.Length; i++) values[i] = (float)wide[i];
+        }
+
+        public void Broadcast(Span<double> values)
+        {
+            if (rank == 0) group.slots[0] = values.ToArray();
+            group.Wait();
+            group.slots[0].CopyTo(values);
+            group.Wait();
+        }
+
+        public void Broadcast(Span<float> values)
+        {
+            var wide = new double[values.Length];
+            for (int i = 0; i < values.Length; i++) wide[i] = values[i];
+            Broadcast(wide);
+            for (int i = 0; i < values.Length; i++) values[i] = (float)wide[i];
+        }
+    }
+
+    /// <summary>Runs <paramref name="body"/> on <paramref name="size"/> threads, one per rank, and returns their results.</summary>
+    public static T[] Run<T>(int size, Func<IDataParallelGroup, T> body)
+    {
+        var group = new ThreadGroup(size);
+        var results = new T[size];
+        var failures = new Exception?[size];
+        var threads = Enumerable.Range(0, size).Select(r => new Thread(() =>
+        {
+            try { results[r] = body(new Rank(group, r)); }
+            catch (Exception e) { failures[r] = e; }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        if (failures.FirstOrDefault(f => f is not null) is { } failure) throw new AggregateException(failure);
+        return results;
     }
 }

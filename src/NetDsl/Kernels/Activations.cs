@@ -181,7 +181,7 @@ public static class Activations
                 TS.Multiply(gradient, TS.Add(output, TS.Broadcast(T.CreateTruncating(SeluScale * SeluAlpha)))));
     }
 
-    readonly struct ScaleOperator : IUnaryOperator
+    internal readonly struct ScaleOperator : IUnaryOperator
     {
         public static TV Apply<T, TV, TS>(TV x, TV scale) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<T, TV> =>
             TS.Multiply(x, scale);
@@ -231,6 +231,10 @@ public static class Arithmetic
     /// <summary>values ← values + addend (elementwise; the bias segment of a row tile).</summary>
     public static void Add<T>(Span<T> values, ReadOnlySpan<T> addend) where T : unmanaged, IFloatingPointIeee754<T> =>
         Elementwise.Combine<T, AddOperator>(values, addend);
+
+    /// <summary>values ← values · factor.</summary>
+    public static void Scale<T>(Span<T> values, T factor) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Elementwise.Map<T, Activations.ScaleOperator>(values, factor);
 
     /// <summary>values ← values + addend (one convolution filter's bias over its row of pixels).</summary>
     public static void AddScalar<T>(Span<T> values, T addend) where T : unmanaged, IFloatingPointIeee754<T> =>

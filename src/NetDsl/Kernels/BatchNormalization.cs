@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -16,6 +17,29 @@ namespace NetDsl.Kernels;
 public static unsafe class BatchNormalization
 {
     const int SharedWorkThreshold = SharingTuning.BatchNormValues;
+
+    /// <summary>The group whose ranks' batches the training passes of this thread normalize over together; null: each
+    /// batch over itself.</summary>
+    [ThreadStatic] static Training.IDataParallelGroup? synchronized;
+
+    /// <summary>Until the scope is disposed, training BatchNorm on this thread takes its statistics over the batches of
+    /// every rank of <paramref name="group"/> (PyTorch's SyncBatchNorm): the forward pass sums Σz, then Σ(z − μ)², over
+    /// the ranks, and the backward pass Σdy and Σdy·(z − μ), so the ranks normalize as one process would normalize their
+    /// batches joined. Each rank's gradients stay those of its own mean loss, to be averaged with the others' weighted by
+    /// batch size, as the data-parallel trainer does.</summary>
+    public static SynchronizedScope Synchronize(Training.IDataParallelGroup group)
+    {
+        var scope = new SynchronizedScope(synchronized);
+        synchronized = group;
+        return scope;
+    }
+
+    /// <summary>Puts back the group that was synchronized before <see cref="Synchronize"/>.</summary>
+    public readonly struct SynchronizedScope(Training.IDataParallelGroup? previous) : IDisposable
+    {
+        /// <summary>Ends the synchronization.</summary>
+        public void Dispose() => synchronized = previous;
+    }
 
     /// <summary>One call's operands, on the caller's stack while both cores work on them.</summary>
     /// <remarks>Forward: z in <see cref="Input"/>, y into <see cref="Values"/>, μ and 1/σ into <see cref="Mean"/> and
@@ -56,6 +80,11 @@ public static unsafe class BatchNormalization
         CheckChannels(inverseDeviation.Length, channels, nameof(inverseDeviation));
         if (input.Overlaps(output))
             throw new ArgumentException("The output must not overlap the input: backward reads the input again.", nameof(output));
+        if (synchronized is { } group)
+        {
+            SynchronizedForward(group, input, output, batch, channels, spatial, gamma, beta, mean, inverseDeviation, running, momentum, epsilon, relu);
+            return;
+        }
         var job = new Job<T>
         {
             Input = input, Values = output, Mean = mean, InverseDeviation = inverseDeviation, Gamma = gamma, Beta = beta, Running = running,
@@ -199,6 +228,11 @@ public static unsafe class BatchNormalization
         Check(input.Length, batch, channels, spatial, nameof(input));
         CheckChannels(mean.Length, channels, nameof(mean));
         CheckChannels(inverseDeviation.Length, channels, nameof(inverseDeviation));
+        if (synchronized is { } group)
+        {
+            SynchronizedBackward(group, outputGradient, inputGradient, input, mean, inverseDeviation, gamma, gammaGradient, betaGradient, batch, channels, spatial);
+            return;
+        }
         var job = new Job<T>
         {
             Input = outputGradient, Values = inputGradient, ForwardInput = input, SavedMean = mean, SavedInverseDeviation = inverseDeviation,
@@ -238,6 +272,107 @@ public static unsafe class BatchNormalization
                 int at = (s * channels + c) * spatial;
                 InputGradient(job.Input.Slice(at, spatial), job.Values.Slice(at, spatial), job.ForwardInput.Slice(at, spatial), mean, a, b, d);
             }
+        }
+    }
+
+    /// <summary>The training forward with statistics over every rank's batch: Σz and the count summed over the ranks give
+    /// μ, then Σ(z − μ)² summed over them gives σ² (two passes: the ranks' values share no shift for a one-pass sum).</summary>
+    static void SynchronizedForward<T>(Training.IDataParallelGroup group, ReadOnlySpan<T> input, Span<T> output, int batch, int channels, int spatial,
+        ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta, Span<T> mean, Span<T> inverseDeviation, Span<float> running, double momentum, double epsilon, bool relu)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rented = ArrayPool<double>.Shared.Rent(channels + 1);
+        var sums = rented.AsSpan(0, channels + 1);
+        try
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                sums[c] = 0;
+                for (int s = 0; s < batch; s++) sums[c] += ShiftedSums(input.Slice((s * channels + c) * spatial, spatial), T.Zero).Sum;
+            }
+            sums[channels] = (double)batch * spatial;
+            group.SumAll(sums);
+            double count = sums[channels];
+            for (int c = 0; c < channels; c++)
+            {
+                mean[c] = T.CreateTruncating(sums[c] / count);
+                sums[c] = 0;
+                for (int s = 0; s < batch; s++) sums[c] += ShiftedSums(input.Slice((s * channels + c) * spatial, spatial), mean[c]).Squares;
+            }
+            group.SumAll(sums[..channels]);
+            for (int c = 0; c < channels; c++)
+            {
+                double variance = sums[c] / count;
+                inverseDeviation[c] = T.CreateTruncating(1 / Math.Sqrt(variance + epsilon));
+                T a = gamma[c] * inverseDeviation[c];
+                for (int s = 0; s < batch; s++)
+                {
+                    int at = (s * channels + c) * spatial;
+                    Normalize(input.Slice(at, spatial), output.Slice(at, spatial), mean[c], a, beta[c], relu);
+                }
+                if (!running.IsEmpty)
+                {
+                    running[c] = (float)(momentum * running[c] + (1 - momentum) * double.CreateTruncating(mean[c]));
+                    double unbiased = count > 1 ? variance * count / (count - 1) : variance;
+                    running[channels + c] = (float)(momentum * running[channels + c] + (1 - momentum) * unbiased);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>The backward of <see cref="SynchronizedForward"/>. With this rank's n_r of the group's N positions,
+    /// S₁ = Σdy and S₂ = Σdy·(z − μ) over its batch, and T = Σ_ranks n_r·S / N (the sums of the joined batch's
+    /// gradient, each rank's dy being that of its own mean loss), dz = γ/σ · (dy − T₁/n_r − x̂·T₂/(σ·n_r)): the
+    /// unsynchronized formula with the group's sums. dγ and dβ stay this rank's own sums.</summary>
+    static void SynchronizedBackward<T>(Training.IDataParallelGroup group, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, ReadOnlySpan<T> input,
+        ReadOnlySpan<T> mean, ReadOnlySpan<T> inverseDeviation, ReadOnlySpan<T> gamma, Span<T> gammaGradient, Span<T> betaGradient,
+        int batch, int channels, int spatial)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rented = ArrayPool<double>.Shared.Rent(2 * channels + 1);
+        var sums = rented.AsSpan(0, 2 * channels + 1);
+        try
+        {
+            double local = (double)batch * spatial;
+            for (int c = 0; c < channels; c++)
+            {
+                double sumDy = 0, sumDyCentered = 0;
+                for (int s = 0; s < batch; s++)
+                {
+                    int at = (s * channels + c) * spatial;
+                    var (planeDy, planeDyCentered) = GradientSums(outputGradient.Slice(at, spatial), input.Slice(at, spatial), mean[c]);
+                    sumDy += planeDy;
+                    sumDyCentered += planeDyCentered;
+                }
+                double inverse = double.CreateTruncating(inverseDeviation[c]);
+                gammaGradient[c] = T.CreateTruncating(sumDyCentered * inverse);
+                betaGradient[c] = T.CreateTruncating(sumDy);
+                sums[2 * c] = local * sumDy;
+                sums[2 * c + 1] = local * sumDyCentered;
+            }
+            sums[2 * channels] = local;
+            group.SumAll(sums);
+            double count = sums[2 * channels];
+            for (int c = 0; c < channels; c++)
+            {
+                double inverse = double.CreateTruncating(inverseDeviation[c]);
+                double totalDy = sums[2 * c] / count, totalDyXHat = sums[2 * c + 1] / count * inverse;
+                double factor = double.CreateTruncating(gamma[c]) * inverse / local;
+                T a = T.CreateTruncating(factor * local), b = T.CreateTruncating(-factor * totalDy), d = T.CreateTruncating(-factor * totalDyXHat * inverse);
+                for (int s = 0; s < batch; s++)
+                {
+                    int at = (s * channels + c) * spatial;
+                    InputGradient(outputGradient.Slice(at, spatial), inputGradient.Slice(at, spatial), input.Slice(at, spatial), mean[c], a, b, d);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(rented);
         }
     }
 

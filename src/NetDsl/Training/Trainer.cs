@@ -65,6 +65,21 @@ public sealed class TrainingOptions
 
     /// <summary>With a dev set: stop after this many epochs without a better dev accuracy; null trains every epoch.</summary>
     public int? EarlyStoppingPatience { get; init; }
+
+    /// <summary>Trains data-parallel with the other ranks of this group (<c>NetDsl.Distributed</c>'s MPI communicator):
+    /// every rank runs <see cref="Trainer.Fit"/> with the same data, options and seed; each takes its slice of every
+    /// batch of <see cref="BatchSize"/> samples, and the ranks sum their gradients weighted by slice size, so that θ
+    /// moves as one process training the whole batch would move it. θ, the running statistics and the optimizer's
+    /// state start as rank 0's; the epoch figures are measured over the ranks' shares of the data; only rank 0 draws
+    /// <see cref="Progress"/> and receives <see cref="OnWarning"/> (<see cref="OnEpoch"/> runs on every rank). A last
+    /// batch with fewer samples than ranks is skipped.</summary>
+    public IDataParallelGroup? DataParallel { get; init; }
+
+    /// <summary>With <see cref="DataParallel"/>: BatchNorm normalizes over the whole batch across the ranks (PyTorch's
+    /// SyncBatchNorm), so the result does not depend on the number of ranks; otherwise each rank normalizes over its
+    /// slice (PyTorch's DistributedDataParallel default) and the running statistics are averaged over the ranks after
+    /// every step.</summary>
+    public bool SynchronizeBatchNorm { get; init; }
 }
 
 /// <summary>What <see cref="Trainer.Fit"/> did: every epoch's figures and the epoch whose weights the network holds.</summary>
@@ -118,6 +133,8 @@ public static class Trainer
         long step = 0;
         double initialRate = optimizer.LearningRate;
         var augmentation = options.Augmentation is null ? null : new AugmentedBatches(options.Augmentation, train, batches.BatchSize, options.Seed);
+        var parallel = options.DataParallel is { } group ? new DataParallelTraining(group, options.SynchronizeBatchNorm, network, optimizer) : null;
+        var progressWriter = parallel is { IsRoot: false } ? null : options.Progress;
         for (int epoch = 1; epoch <= options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
@@ -129,10 +146,11 @@ public static class Trainer
             for (int b = 0; b < batches.BatchCount; b++)
             {
                 var batch = batches.Get(b);
+                if (parallel is not null && batch.Size < parallel.Ranks) continue;
                 step++;
                 var inputs = augmentation is null ? batch.Inputs : augmentation.Apply(batch);
                 long updates = optimizer.Steps;
-                float loss = network.TrainStep(inputs, batch.Targets, optimizer);
+                float loss = parallel is null ? network.TrainStep(inputs, batch.Targets, optimizer) : parallel.TrainStep(network, inputs, batch.Targets, optimizer);
                 options.Monitor?.ObserveStep(loss);
                 if (!float.IsFinite(loss))
                     throw new TrainingDivergedException(step, epoch, loss, network.FindFirstNonFiniteLayer());
@@ -142,18 +160,19 @@ public static class Trainer
                         if (Shapes.HasNonFinite(network.Gradients.Slice(tensor.Offset, tensor.Length)))
                             throw new TrainingDivergedException(step, epoch, loss, tensor.Layer, tensor.Name);
                 runningLoss += loss * batch.Size;
-                if (options.Progress is { } progress && (b % 20 == 19 || b == batches.BatchCount - 1))
+                if (progressWriter is { } progress && (b % 20 == 19 || b == batches.BatchCount - 1))
                     DrawProgress(progress, epoch, b + 1, batches.BatchCount, runningLoss / Math.Min(train.Count, (b + 1) * batches.BatchSize),
                         Math.Min(train.Count, (b + 1) * batches.BatchSize) / clock.Elapsed.TotalSeconds);
             }
-            options.Progress?.Write('\r' + new string(' ', 79) + '\r');
-            var trained = Metrics.Evaluate(network, train);
-            Evaluation? held = dev is null ? null : Metrics.Evaluate(network, dev);
+            progressWriter?.Write('\r' + new string(' ', 79) + '\r');
+            parallel?.EndEpoch(network);
+            var trained = parallel?.Evaluate(network, train) ?? Metrics.Evaluate(network, train);
+            Evaluation? held = dev is null ? null : parallel?.Evaluate(network, dev) ?? Metrics.Evaluate(network, dev);
             var result = new EpochResult(epoch, trained.Loss, trained.Accuracy, held?.Loss, held?.Accuracy,
                 runningLoss / train.Count, clock.Elapsed, optimizer.LearningRate);
             if (options.Monitor is { } monitor)
                 foreach (var warning in monitor.EndEpoch(network, result, history.LastOrDefault()).Warnings)
-                    options.OnWarning?.Invoke($"epoch {epoch}: {warning}");
+                    if (parallel is not { IsRoot: false }) options.OnWarning?.Invoke($"epoch {epoch}: {warning}");
             history.Add(result);
             options.OnEpoch?.Invoke(result);
             if (held is { } devFigures && devFigures.Accuracy > bestDevAccuracy)
