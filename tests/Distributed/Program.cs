@@ -1,0 +1,54 @@
+using System.Globalization;
+using FashionMnist;
+using NetDsl;
+using NetDsl.Data;
+using NetDsl.Distributed;
+using NetDsl.Optimizers;
+using NetDsl.Training;
+
+// Under `mpirun -np 2`: each rank trains 5 steps of a global batch of 128 (64 per rank) with the data-parallel trainer,
+// and rank 0 trains the same 5 steps alone with batch 128; the losses and θ must agree within 1e-5 relative, and θ
+// must be identical on every rank. The sample MLP has dropout (masks keyed by the global sample index); the sample CNN
+// has BatchNorm, synchronized over the ranks. Exit code 0 when every case agrees.
+using var ranks = Communicator.Start();
+if (ranks.Size < 2)
+{
+    Console.Error.WriteLine("error: run this under mpirun with at least two ranks (tests/Distributed/run.sh does)");
+    return 2;
+}
+string data = args.Length > 0 ? args[0] : Path.Combine(AppContext.BaseDirectory, "data");
+const int Batch = 128, Steps = 5;
+var all = Dataset.FromIdx(Path.Combine(data, "train-images-idx3-ubyte.gz"), Path.Combine(data, "train-labels-idx1-ubyte.gz"), 10);
+var (subset, _) = all.HoldOut(all.Count - Batch * Steps, seed: 1);
+var train = StandardScaler.Fit(subset).Transform(subset);
+if (ranks.IsRoot) Console.WriteLine($"{ranks.Description}; {Steps} steps of batch {Batch} ({Batch / ranks.Size} per rank) on {train.Count} samples");
+
+int failures = 0;
+foreach (var (name, create) in new (string, Func<INeuralNetwork>)[] { ("mlp (dropout)", () => new FashionMlp(7)), ("cnn (synchronized BatchNorm)", () => new FashionCnn(7)) })
+    foreach (var (optimizerName, optimizer) in new (string, Func<IOptimizer>)[] { ("sgd", () => new Sgd(0.05)), ("adam", () => new Adam(1e-3)) })
+    {
+        TrainingOptions Options(IDataParallelGroup? group) =>
+            new() { Epochs = 1, BatchSize = Batch, Seed = 3, DataParallel = group, SynchronizeBatchNorm = group is not null };
+        var network = create();
+        var parallel = Trainer.Fit(network, optimizer(), train, null, Options(ranks)).Epochs[0];
+        // θ on every rank against rank 0's.
+        var theta = network.Parameters.ToArray();
+        var root = (float[])theta.Clone();
+        ranks.Broadcast(root);
+        var differentRanks = new double[] { theta.AsSpan().SequenceEqual(root) ? 0 : 1 };
+        ranks.SumAll(differentRanks);
+        if (!ranks.IsRoot) continue;
+        var alone = create();
+        var single = Trainer.Fit(alone, optimizer(), train, null, Options(null)).Epochs[0];
+        var reference = alone.Parameters.ToArray();
+        double distance = Math.Sqrt(theta.Zip(reference, (a, b) => (double)(a - b) * (a - b)).Sum() / reference.Sum(v => (double)v * v));
+        double moved = Math.Sqrt(create().Parameters.ToArray().Zip(reference, (a, b) => (double)(a - b) * (a - b)).Sum() / reference.Sum(v => (double)v * v));
+        double lossError = Math.Abs(parallel.RunningLoss - single.RunningLoss) / single.RunningLoss;
+        bool agrees = distance < 1e-5 && lossError < 1e-5 && differentRanks[0] == 0 && moved > 1e-4;
+        failures += agrees ? 0 : 1;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{(agrees ? "ok  " : "FAIL")} {name,-30} {optimizerName,-5} loss {parallel.RunningLoss:F6} vs {single.RunningLoss:F6} (relative {lossError:E1}); θ relative distance {distance:E1} (moved {moved:E1}); ranks {(differentRanks[0] == 0 ? "identical" : $"differ on {differentRanks[0]} rank(s)")}"));
+    }
+var verdict = new double[] { failures };
+ranks.Broadcast(verdict);
+return verdict[0] == 0 ? 0 : 1;
