@@ -3,12 +3,22 @@ using System.CommandLine;
 using System.Globalization;
 using FashionMnist;
 using NetDsl.Data;
+using NetDsl.Distributed;
 using NetDsl.Optimizers;
 using NetDsl.Training;
 
 // The main job: train the declared MLP on Fashion-MNIST and report the test accuracy.
 var options = SampleOptions.Parse(args, out int exitCode);
 if (options is null) return exitCode;
+
+// --distributed: this process is one rank of an mpirun job; only rank 0 prints and writes files.
+using var ranks = options.Distributed ? Communicator.Start() : null;
+if (ranks is { IsRoot: false }) Console.SetOut(TextWriter.Null);
+if (options.Distributed && !Communicator.LaunchedByMpi)
+    Console.Error.WriteLine("note: --distributed, but this process was not started by mpirun, so it trains alone; start ranks with " +
+        "mpirun -np 2 dotnet run -c Release --project samples/FashionMnist -- --distributed" +
+        (Communicator.FindMpirun() is null ? $" (mpirun was not found: {Communicator.InstallAdvice})" : ""));
+else if (ranks is not null) Console.WriteLine($"data-parallel: {ranks.Description}");
 
 var (dataDirectory, isFullSet) = DataLocation.Find(options.DataDirectory);
 var allTrain = Dataset.FromIdx(Path.Combine(dataDirectory, "train-images-idx3-ubyte.gz"), Path.Combine(dataDirectory, "train-labels-idx1-ubyte.gz"), 10);
@@ -27,7 +37,7 @@ Console.WriteLine($"samples: {train.Count} train, {dev.Count} dev, {test.Count} 
 NetDsl.INeuralNetwork NewNetwork() => options.Model == "cnn" ? new FashionCnn(options.Seed) : new FashionMlp(options.Seed);
 if (options.TuneTrials is int trials) return Tune(trials);
 
-using var tensorBoard = options.TensorBoardDirectory is { } logDirectory ? new TensorBoardWriter(logDirectory) : null;
+using var tensorBoard = options.TensorBoardDirectory is { } logDirectory && ranks is not { IsRoot: false } ? new TensorBoardWriter(logDirectory) : null;
 if (tensorBoard is not null) Console.WriteLine($"writing TensorBoard events to {tensorBoard.Path} (view with: tensorboard --logdir {options.TensorBoardDirectory})");
 if (options.Gpu) return TrainOnGpu();
 
@@ -56,6 +66,9 @@ var history = Trainer.Fit(network, optimizer, train, dev, new TrainingOptions
     Epochs = options.Epochs,
     BatchSize = options.BatchSize,
     Seed = options.Seed,
+    // The global batch is sliced over the ranks; the CNN's BatchNorm normalizes over the whole of it.
+    DataParallel = ranks,
+    SynchronizeBatchNorm = ranks is not null,
     OnEpoch = e =>
     {
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -65,6 +78,8 @@ var history = Trainer.Fit(network, optimizer, train, dev, new TrainingOptions
 });
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"training time: {clock.Elapsed.TotalSeconds:F1} s; keeping the weights of epoch {history.BestEpoch}, the best on the dev set"));
+// Every rank holds the same weights now; rank 0 alone tests, saves and reports them.
+if (ranks is { IsRoot: false }) return 0;
 var best = history.Epochs[history.BestEpoch - 1];
 // Human error on Fashion-MNIST is about 16% (Xiao et al. 2017), but a model can beat it; 0 keeps the verdict honest.
 var verdict = BiasVariance.Diagnose(1 - best.TrainAccuracy, 1 - best.DevAccuracy!.Value);
@@ -117,7 +132,8 @@ int TrainOnGpu()
     try
     {
         // CUDA only: ILGPU's CPU accelerator runs these kernels correctly (the tests use it) but far too slowly to train.
-        device = NetDsl.Gpu.GpuDevice.Create(NetDsl.Gpu.GpuBackend.Cuda);
+        // One GPU per rank on each machine (PyTorch's advice for DistributedDataParallel).
+        device = NetDsl.Gpu.GpuDevice.Create(NetDsl.Gpu.GpuBackend.Cuda, ranks?.LocalRank ?? 0);
     }
     catch (NetDsl.Gpu.GpuUnavailableException error)
     {
@@ -127,7 +143,7 @@ int TrainOnGpu()
     using var _ = device;
     var host = NewNetwork();
     using NetDsl.Gpu.GpuNetwork twin = host is FashionCnn cnn ? cnn.ToGpu(device) : ((FashionMlp)host).ToGpu(device);
-    Console.WriteLine($"device: {device.Name}");
+    Console.WriteLine($"device: {device.Name}{(ranks is { Size: > 1 } ? $" on each of {ranks.Size} ranks (rank r: CUDA device r mod count)" : "")}");
     var adam = new Adam(options.LearningRate);
     var batches = new MiniBatches(train, options.BatchSize, options.Seed);
     var devOutputs = new float[dev.Count * 10];
@@ -144,7 +160,9 @@ int TrainOnGpu()
         for (int b = 0; b < batches.BatchCount; b++)
         {
             var batch = batches.Get(b);
-            float loss = twin.TrainStep(batch.Inputs, batch.Targets, adam);
+            // Data-parallel: each rank its slice, gradients summed over the ranks through host memory.
+            if (ranks is not null && batch.Size < ranks.Size) continue;
+            float loss = ranks is null ? twin.TrainStep(batch.Inputs, batch.Targets, adam) : twin.TrainStep(batch.Inputs, batch.Targets, adam, ranks);
             if (!float.IsFinite(loss))
             {
                 Console.Error.WriteLine($"error: the loss became {loss} at epoch {epoch}, step {b + 1}; θ was left as it was before that step.");
@@ -181,7 +199,8 @@ int Tune(int trials)
 {
     var (subset, _) = train.HoldOut(train.Count - Math.Min(train.Count - 1, 10_000), options.Seed);
     var (probe, _) = dev.HoldOut(dev.Count - Math.Min(dev.Count - 1, 2_000), options.Seed);
-    Console.WriteLine($"tuning {options.Model}: {trials} trials of 2 epochs on {subset.Count} train and {probe.Count} dev samples");
+    Console.WriteLine($"tuning {options.Model}: {trials} trials of 2 epochs on {subset.Count} train and {probe.Count} dev samples" +
+        (ranks is { Size: > 1 } ? $", spread over {ranks.Size} ranks" : ""));
     var search = HyperparameterSearch.Random(
         [SearchRange.Log("learning_rate", 1e-4, 1e-2), SearchRange.Log("l2", 1e-5, 1e-1), SearchRange.Linear("dropout", 0, 0.5)],
         trials, options.Seed, values =>
@@ -192,7 +211,7 @@ int Tune(int trials)
             var fit = Trainer.Fit(candidate, new Adam(values["learning_rate"]), subset, probe,
                 new TrainingOptions { Epochs = 2, BatchSize = options.BatchSize, Seed = options.Seed });
             return fit.Epochs[^1].DevAccuracy!.Value;
-        });
+        }, ranks);
     Console.Write(search.ToTable());
     return 0;
 }
@@ -200,7 +219,7 @@ int Tune(int trials)
 /// <summary>The sample's command line (see <see cref="Parse"/> or run it with --help).</summary>
 sealed record SampleOptions(string Model, int Epochs, int Seed, string? DataDirectory, int? RequestedBatchSize, double LearningRate,
     string? ScheduleName = null, string? SavePath = null, string? LoadPath = null, int? TuneTrials = null, bool Gpu = false, string? OnnxPath = null, string? ReportPath = null,
-    string? TensorBoardDirectory = null)
+    string? TensorBoardDirectory = null, bool Distributed = false)
 {
     /// <summary>The MLP keeps Adam's constant 1e-3 (the issue's recipe); the CNN anneals it with a cosine over its epochs.</summary>
     public LearningRateSchedule? Schedule => (ScheduleName ?? (Model == "cnn" ? "cosine" : "constant")) switch
@@ -232,17 +251,18 @@ sealed record SampleOptions(string Model, int Epochs, int Seed, string? DataDire
         var gpu = new Option<bool>("--gpu") { Description = "Train through the generated GPU twin on the first CUDA device (an error without one)" };
         var reportPath = new Option<string?>("--report") { Description = "Write an HTML training report here (curves, monitor, confusion matrix)", HelpName = "PATH" };
         var tensorBoard = new Option<string?>("--tensorboard") { Description = "Write TensorBoard event files of the curves into this folder, one per run", HelpName = "DIR" };
+        var distributed = new Option<bool>("--distributed") { Description = "Train as one rank of an mpirun job (data-parallel; --tune spreads its trials over the ranks)" };
         var onnx = new Option<string?>("--onnx") { Description = "Write the best epoch's model as ONNX here (taking the pixels / 255) and report ONNX Runtime's test accuracy on it", HelpName = "PATH" };
 
         var root = new RootCommand("Trains the sample network on Fashion-MNIST with a dev set held out of the training set, then reports the test accuracy.")
         {
-            model, epochs, seed, data, batch, learningRate, schedule, save, load, tune, gpu, onnx, reportPath, tensorBoard,
+            model, epochs, seed, data, batch, learningRate, schedule, save, load, tune, gpu, onnx, reportPath, tensorBoard, distributed,
         };
         SampleOptions? options = null;
         root.SetAction(result => options = new SampleOptions(result.GetValue(model)!, result.GetValue(epochs), result.GetValue(seed),
             result.GetValue(data), result.GetValue(batch), result.GetValue(learningRate), result.GetValue(schedule),
             result.GetValue(save), result.GetValue(load), result.GetValue(tune), result.GetValue(gpu), result.GetValue(onnx), result.GetValue(reportPath),
-            result.GetValue(tensorBoard)));
+            result.GetValue(tensorBoard), result.GetValue(distributed)));
         exitCode = root.Parse(args).Invoke();
         return options;
     }

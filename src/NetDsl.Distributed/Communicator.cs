@@ -7,8 +7,8 @@ namespace NetDsl.Distributed;
 /// then). Every collective must be called by every rank, in the same order.</summary>
 public abstract class Communicator : IDataParallelGroup, IDisposable
 {
-    /// <summary>What to install when MPI is missing, for the error messages.</summary>
-    internal const string InstallHint =
+    /// <summary>What to install when MPI is missing, as the error messages say it.</summary>
+    public const string InstallAdvice =
         "install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev; Fedora: dnf install openmpi; macOS: brew install open-mpi)";
 
     /// <inheritdoc/>
@@ -53,6 +53,11 @@ public abstract class Communicator : IDataParallelGroup, IDisposable
         Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") is not null
         || Environment.GetEnvironmentVariable("PMI_SIZE") is not null
         || Environment.GetEnvironmentVariable("PMIX_RANK") is not null;
+
+    /// <summary>The path of <c>mpirun</c> on the PATH, or null when it is not installed.</summary>
+    public static string? FindMpirun() =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(directory => Path.Combine(directory, "mpirun")).FirstOrDefault(File.Exists);
 
     /// <summary>Joins the MPI job this process was started in (<c>mpirun -np N</c>), or returns a communicator of one
     /// rank when no launcher started it. When the ranks on this machine are as many as its cores, each rank computes

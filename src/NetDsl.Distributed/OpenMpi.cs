@@ -32,7 +32,7 @@ internal sealed unsafe class OpenMpi : Communicator
     OpenMpi(nint library, string path)
     {
         nint Export(string name) => NativeLibrary.TryGetExport(library, name, out nint address) ? address
-            : throw new MpiUnavailableException($"The MPI library {path} has no '{name}'; it is not a complete MPI library. {InstallHint}.");
+            : throw new MpiUnavailableException($"The MPI library {path} has no '{name}'; it is not a complete MPI library. {InstallAdvice}.");
         world = Export("ompi_mpi_comm_world");
         floatType = Export("ompi_mpi_float");
         doubleType = Export("ompi_mpi_double");
@@ -76,11 +76,11 @@ internal sealed unsafe class OpenMpi : Communicator
                 throw new MpiUnavailableException(
                     $"The MPI library {name} is not Open MPI ({LibraryVersion(library)}). NetDsl.Distributed binds Open MPI's binary " +
                     "interface, whose handles are pointers where MPICH's are integers, so it will not call another MPI: " +
-                    $"{InstallHint}, and start the ranks with Open MPI's mpirun (or point NETDSL_MPI_LIBRARY at Open MPI's libmpi).");
+                    $"{InstallAdvice}, and start the ranks with Open MPI's mpirun (or point NETDSL_MPI_LIBRARY at Open MPI's libmpi).");
             return active = new OpenMpi(library, name);
         }
         throw new MpiUnavailableException(
-            $"This process was started by an MPI launcher, but Open MPI's library was not found (tried {string.Join(", ", names)}): {InstallHint}.");
+            $"This process was started by an MPI launcher, but Open MPI's library was not found (tried {string.Join(", ", names)}): {InstallAdvice}.");
     }
 
     /// <summary>MPI_Get_library_version's first line, or a note that the library lacks it.</summary>

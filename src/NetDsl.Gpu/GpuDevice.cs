@@ -41,10 +41,13 @@ public sealed class GpuDevice : IDisposable
         Accelerator = accelerator;
     }
 
-    /// <summary>Opens an accelerator: by default the first CUDA device, else ILGPU's CPU accelerator.</summary>
+    /// <summary>Opens an accelerator: by default the first CUDA device, else ILGPU's CPU accelerator. With several CUDA
+    /// devices, <paramref name="cudaIndex"/> picks device cudaIndex mod their count: a data-parallel job passes each
+    /// rank's local rank, so the ranks on a machine take one GPU each.</summary>
     /// <exception cref="GpuUnavailableException">CUDA was asked for and no CUDA device is usable (no device, no driver).</exception>
-    public static GpuDevice Create(GpuBackend backend = GpuBackend.Auto)
+    public static GpuDevice Create(GpuBackend backend = GpuBackend.Auto, int cudaIndex = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(cudaIndex);
         // The CPU accelerator's default device allows 16 threads per group; the product kernels use 256.
         var simulated = new CPUDevice(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: GroupSide * GroupSide / 4, numMultiprocessors: 1);
         Context context;
@@ -65,7 +68,7 @@ public sealed class GpuDevice : IDisposable
         try
         {
             var cuda = context.GetCudaDevices();
-            if (backend != GpuBackend.Cpu && cuda.Count > 0) return new GpuDevice(context, cuda[0].CreateAccelerator(context));
+            if (backend != GpuBackend.Cpu && cuda.Count > 0) return new GpuDevice(context, cuda[cudaIndex % cuda.Count].CreateAccelerator(context));
             if (backend == GpuBackend.Cuda)
                 throw new GpuUnavailableException("No CUDA device is usable: ILGPU found none (is an NVIDIA GPU and its driver installed?). " +
                     "Pass GpuBackend.Cpu to run the same kernels on ILGPU's CPU accelerator.");

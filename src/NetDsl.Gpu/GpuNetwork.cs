@@ -171,13 +171,19 @@ public abstract partial class GpuNetwork : IDisposable
             trainingSteps = stepsBefore;
             return loss;
         }
+        ApplyUpdate(optimizer);
+        return loss;
+    }
+
+    /// <summary>The optimizer's update of θ from dθ, with its state kept on the device (fresh for a new optimizer).</summary>
+    void ApplyUpdate(IOptimizer optimizer)
+    {
         if (optimizerState is null || !ReferenceEquals(optimizerState.Optimizer, optimizer))
         {
             optimizerState?.Dispose();
             optimizerState = new GpuOptimizerState(Device, optimizer, Network.ParameterCount);
         }
         optimizerState.Step(parameters.View, gradients.View);
-        return loss;
     }
 
     /// <summary>Waits for every launched kernel to finish.</summary>

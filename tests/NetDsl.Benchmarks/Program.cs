@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 using NetDsl.Benchmarks;
 
-// Modes: `quick` (the one-minute overview, one `name value unit` line per figure), `one NAME` (one of those figures), `onnx`, `gpu`,
+// Modes: `quick` (the one-minute overview, one `name value unit` line per figure), `one NAME` (one of those figures), `onnx`, `gpu`, `distributed`,
 // `analysis` (the declaration analyzer's time), `profile NAME SECONDS` (a loop for dotnet-trace). Anything else goes to
 // BenchmarkDotNet's switcher, e.g. `--filter *MlpTrainingStep*`.
 
@@ -49,6 +49,12 @@ if (args is ["gpu", ..])
         Console.Error.WriteLine($"error: {error.Message}");
         Environment.ExitCode = 2;
     }
+    return;
+}
+// `distributed`: data-parallel steps, one rank on both cores against two ranks under mpirun, and the Allreduce of θ.
+if (args is ["distributed"])
+{
+    DistributedFigures.Run(Console.Out);
     return;
 }
 // `onnx`: ONNX Runtime against NetDsl's PredictBatch on the same exported networks.

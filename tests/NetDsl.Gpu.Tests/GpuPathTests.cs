@@ -308,3 +308,33 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
         cuda.Dispose();
     }
 }
+
+/// <summary>Data-parallel steps of GPU twins: two ranks (threads, each with its own CPU accelerator) with half batches
+/// against one twin with the whole batch.</summary>
+public sealed class GpuDataParallelTests
+{
+    [Fact]
+    public void Two_ranks_on_two_devices_train_as_one_device_with_the_whole_batch()
+    {
+        const int Batch = 12, Steps = 3;
+        var random = new Random(5);
+        var inputs = Enumerable.Range(0, Batch * 6).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var targets = new float[Batch * 3];
+        for (int s = 0; s < Batch; s++) targets[s * 3 + random.Next(3)] = 1;
+        float[] Train(Func<GpuNetwork, IOptimizer, float> step)
+        {
+            var host = new GpuClassifier(seed: 3) { Regularization = Regularization.Ridge(0.05) };
+            using var device = GpuDevice.Create(GpuBackend.Cpu);
+            using var twin = host.ToGpu(device);
+            var adam = new Adam(0.01);
+            for (int i = 0; i < Steps; i++) Assert.True(float.IsFinite(step(twin, adam)));
+            twin.Download();
+            return host.Parameters.ToArray();
+        }
+        var alone = Train((twin, adam) => twin.TrainStep(inputs, targets, adam));
+        var ranks = NetDsl.Tests.ThreadGroup.Run(2, group => Train((twin, adam) => twin.TrainStep(inputs, targets, adam, group)));
+        Assert.Equal(ranks[0], ranks[1]);
+        double distance = Math.Sqrt(alone.Zip(ranks[0], (a, b) => (double)(a - b) * (a - b)).Sum() / alone.Sum(v => (double)v * v));
+        Assert.True(distance < 1e-5, $"θ differs by {distance:E2} relative");
+    }
+}

@@ -95,6 +95,22 @@ public class DataParallelTests
     }
 
     [Fact]
+    public void A_search_spread_over_ranks_runs_each_trial_once_and_gives_every_rank_the_whole_table()
+    {
+        SearchRange[] ranges = [SearchRange.Log("learning_rate", 1e-4, 1e-1), SearchRange.Linear("dropout", 0, 0.5)];
+        static double Score(IReadOnlyDictionary<string, double> v) => -Math.Abs(Math.Log10(v["learning_rate"]) + 2) - v["dropout"];
+        var alone = HyperparameterSearch.Random(ranges, 7, seed: 9, Score);
+        int evaluations = 0;
+        var tables = ThreadGroup.Run(3, group => HyperparameterSearch.Random(ranges, 7, seed: 9, v =>
+        {
+            Interlocked.Increment(ref evaluations);
+            return Score(v);
+        }, group).ToTable());
+        Assert.Equal(7, evaluations);
+        Assert.All(tables, table => Assert.Equal(alone.ToTable(), table));
+    }
+
+    [Fact]
     public void Batchnorm_over_each_ranks_slice_is_not_the_whole_batchs()
     {
         var data = Data(80, [2, 6, 6], 4, 3);
@@ -109,85 +125,5 @@ public class DataParallelTests
         var (whole, sliced, _, _) = Gradients(10, [0, 4, 7], _ => 0);
         float scale = whole.Max(Math.Abs);
         Assert.Contains(Enumerable.Range(0, whole.Length), i => Math.Abs(whole[i] - sliced[i]) > 1e-3 * scale);
-    }
-}
-
-/// <summary>Ranks as threads of one process, for testing the trainer's data-parallel path without MPI: each collective
-/// waits for every rank, then combines the ranks' values in rank order (the same result on each).</summary>
-sealed class ThreadGroup
-{
-    readonly Barrier barrier;
-    readonly double[][] slots;
-
-    /// <summary>Waits for every rank; a rank that failed leaves the others waiting, so give up after a minute.</summary>
-    void Wait()
-    {
-        if (!barrier.SignalAndWait(TimeSpan.FromMinutes(1))) throw new TimeoutException("a rank did not reach the collective");
-    }
-
-    ThreadGroup(int size)
-    {
-        barrier = new Barrier(size);
-        slots = new double[size][];
-    }
-
-    public sealed class Rank(ThreadGroup group, int rank) : IDataParallelGroup
-    {
-        int IDataParallelGroup.Rank => rank;
-        public int Size => group.slots.Length;
-
-        public void SumAll(Span<double> values)
-        {
-            group.slots[rank] = values.ToArray();
-            group.Wait();
-            for (int i = 0; i < values.Length; i++)
-            {
-                double sum = 0;
-                foreach (var slot in group.slots) sum += slot[i];
-                values[i] = sum;
-            }
-            group.Wait();
-        }
-
-        public void SumAll(Span<float> values)
-        {
-            var wide = new double[values.Length];
-            for (int i = 0; i < values.Length; i++) wide[i] = values[i];
-            SumAll(wide);
-            for (int i = 0; i < values.Length; i++) values[i] = (float)wide[i];
-        }
-
-        public void Broadcast(Span<double> values)
-        {
-            if (rank == 0) group.slots[0] = values.ToArray();
-            group.Wait();
-            group.slots[0].CopyTo(values);
-            group.Wait();
-        }
-
-        public void Broadcast(Span<float> values)
-        {
-            var wide = new double[values.Length];
-            for (int i = 0; i < values.Length; i++) wide[i] = values[i];
-            Broadcast(wide);
-            for (int i = 0; i < values.Length; i++) values[i] = (float)wide[i];
-        }
-    }
-
-    /// <summary>Runs <paramref name="body"/> on <paramref name="size"/> threads, one per rank, and returns their results.</summary>
-    public static T[] Run<T>(int size, Func<IDataParallelGroup, T> body)
-    {
-        var group = new ThreadGroup(size);
-        var results = new T[size];
-        var failures = new Exception?[size];
-        var threads = Enumerable.Range(0, size).Select(r => new Thread(() =>
-        {
-            try { results[r] = body(new Rank(group, r)); }
-            catch (Exception e) { failures[r] = e; }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
-        if (failures.FirstOrDefault(f => f is not null) is { } failure) throw new AggregateException(failure);
-        return results;
     }
 }

@@ -28,10 +28,6 @@ internal sealed class DataParallelTraining
 
     public int Ranks => group.Size;
 
-    /// <summary>Rank <paramref name="rank"/>'s slice of <paramref name="count"/> samples starts here; ranks below
-    /// count mod size take one more, so rank 0 is never empty.</summary>
-    int SliceStart(int rank, int count) => (int)(((long)rank * count + group.Size - 1) / group.Size);
-
     void BroadcastState(OptimizerBase optimizer, int parameterCount)
     {
         // Rank 0 says its step count and how many state vectors it holds (none before its first step).
@@ -53,33 +49,14 @@ internal sealed class DataParallelTraining
     /// non-finite loss or gradient (on any rank) leaves θ and the optimizer untouched, as a one-process step does.</summary>
     public float TrainStep(INeuralNetwork network, ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, IOptimizer optimizer)
     {
-        int count = inputs.Length / network.InputSize;
-        int first = SliceStart(group.Rank, count), size = SliceStart(group.Rank + 1, count) - first;
-        var regularization = network.Regularization;
+        int batch = inputs.Length / network.InputSize;
         float loss;
-        network.DropoutSampleOffset = first;
-        // The penalty belongs to the whole batch: rank 0 alone adds it, at its weight n₀/n times n/n₀.
-        if (group.Rank != 0) network.Regularization = default;
-        BatchNormalization.SynchronizedScope? scope = synchronizeBatchNorm ? BatchNormalization.Synchronize(group) : null;
-        try
-        {
-            loss = network.ComputeGradients(inputs.Slice(first * network.InputSize, size * network.InputSize),
-                targets.Slice(first * network.OutputSize, size * network.OutputSize));
-        }
-        finally
-        {
-            scope?.Dispose();
-            network.Regularization = regularization;
-            network.DropoutSampleOffset = 0;
-        }
-        // Each rank's figures are the means over its slice; weighted by its share they add up to the batch's means.
-        float weight = (float)size / count;
+        using (var slice = group.EnterSlice(network, batch))
+        using (synchronizeBatchNorm ? BatchNormalization.Synchronize(group) : (IDisposable?)null)
+            loss = network.ComputeGradients(inputs.Slice(slice.First * network.InputSize, slice.Count * network.InputSize),
+                targets.Slice(slice.First * network.OutputSize, slice.Count * network.OutputSize));
         var gradients = network.Gradients;
-        Arithmetic.Scale(gradients, weight);
-        group.SumAll(gradients);
-        lossSum[0] = (double)loss * size / count;
-        group.SumAll(lossSum);
-        loss = (float)lossSum[0];
+        loss = group.SumWeighted(gradients, loss, batch);
         if (!float.IsFinite(loss) || Shapes.HasNonFinite(gradients)) return loss;
         optimizer.Step(network.Parameters, gradients);
         if (!synchronizeBatchNorm && !network.RunningStatistics.IsEmpty)
@@ -104,7 +81,7 @@ internal sealed class DataParallelTraining
     {
         if (!shares.TryGetValue(data, out var share))
         {
-            int first = SliceStart(group.Rank, data.Count), count = SliceStart(group.Rank + 1, data.Count) - first;
+            var (first, count) = group.SliceOf(data.Count);
             share = count == 0 ? null : data.Subset(Enumerable.Range(first, count).ToArray());
             shares[data] = share;
         }

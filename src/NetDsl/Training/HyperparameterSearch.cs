@@ -95,45 +95,58 @@ public sealed record SearchResult(IReadOnlyList<Trial> Trials)
 }
 
 /// <summary>Grid, random and coarse-to-fine search over declared ranges. The evaluation returns a score where higher is
-/// better (dev accuracy, or a negated loss); results are sorted and reproducible with the seed.</summary>
+/// better (dev accuracy, or a negated loss); results are sorted and reproducible with the seed. With
+/// <c>ranks</c> (the processes of an MPI job, every one making the same call) trial i runs on rank i mod size and
+/// every rank receives the whole table.</summary>
 public static class HyperparameterSearch
 {
     /// <summary>Every combination of <paramref name="pointsPerRange"/> values per range.</summary>
-    public static SearchResult Grid(IReadOnlyList<SearchRange> ranges, int pointsPerRange, Func<IReadOnlyDictionary<string, double>, double> evaluate)
+    public static SearchResult Grid(IReadOnlyList<SearchRange> ranges, int pointsPerRange, Func<IReadOnlyDictionary<string, double>, double> evaluate,
+        IDataParallelGroup? ranks = null)
     {
         if (pointsPerRange < 1) throw new ArgumentOutOfRangeException(nameof(pointsPerRange), pointsPerRange, "A grid needs at least one point per range.");
         IEnumerable<Dictionary<string, double>> combinations = [new Dictionary<string, double>()];
         foreach (var range in ranges)
             combinations = combinations.SelectMany(c => range.Grid(pointsPerRange).Select(v => new Dictionary<string, double>(c) { [range.Name] = v }));
-        return Sorted(combinations.Select(c => new Trial(c, evaluate(c))));
+        return Sorted(Run(combinations.ToList(), evaluate, ranks));
     }
 
     /// <summary><paramref name="trials"/> combinations drawn independently, each range on its own scale.</summary>
-    public static SearchResult Random(IReadOnlyList<SearchRange> ranges, int trials, int seed, Func<IReadOnlyDictionary<string, double>, double> evaluate)
+    public static SearchResult Random(IReadOnlyList<SearchRange> ranges, int trials, int seed, Func<IReadOnlyDictionary<string, double>, double> evaluate,
+        IDataParallelGroup? ranks = null)
     {
         var random = new Rng((ulong)seed);
-        return Sorted(Enumerable.Range(0, trials)
-            .Select(_ => ranges.ToDictionary(r => r.Name, r => r.Sample(random)))
-            .ToList()
-            .Select(c => new Trial(c, evaluate(c))));
+        return Sorted(Run(Enumerable.Range(0, trials).Select(_ => ranges.ToDictionary(r => r.Name, r => r.Sample(random))).ToList(), evaluate, ranks));
     }
 
     /// <summary>Random search in rounds; after round k every range narrows around the best trial so far to
     /// shrink^k of its original width (on its own scale).</summary>
     public static SearchResult CoarseToFine(IReadOnlyList<SearchRange> ranges, int trialsPerRound, int rounds, int seed,
-        Func<IReadOnlyDictionary<string, double>, double> evaluate, double shrink = 0.5)
+        Func<IReadOnlyDictionary<string, double>, double> evaluate, double shrink = 0.5, IDataParallelGroup? ranks = null)
     {
         if (rounds < 1) throw new ArgumentOutOfRangeException(nameof(rounds), rounds, "Search at least one round.");
         var all = new List<Trial>();
         var current = ranges.ToList();
         for (int round = 0; round < rounds; round++)
         {
-            all.AddRange(Random(current, trialsPerRound, seed + round, evaluate).Trials);
+            all.AddRange(Random(current, trialsPerRound, seed + round, evaluate, ranks).Trials);
             var best = all.MaxBy(t => t.Score)!;
             // Windows are cut from the original ranges, so a window can move past the edge of the last one.
             current = ranges.Select(r => r.Narrow(best.Values[r.Name], Math.Pow(shrink, round + 1))).ToList();
         }
         return Sorted(all);
+    }
+
+    /// <summary>Scores every combination: all here, or this rank's share (i mod size) with the scores then gathered by
+    /// a sum over the ranks, each trial's score coming from the one rank that ran it.</summary>
+    static IEnumerable<Trial> Run(List<Dictionary<string, double>> combinations, Func<IReadOnlyDictionary<string, double>, double> evaluate,
+        IDataParallelGroup? ranks)
+    {
+        if (ranks is null) return combinations.Select(c => new Trial(c, evaluate(c))).ToList();
+        var scores = new double[combinations.Count];
+        for (int i = ranks.Rank; i < combinations.Count; i += ranks.Size) scores[i] = evaluate(combinations[i]);
+        ranks.SumAll(scores);
+        return combinations.Select((c, i) => new Trial(c, scores[i]));
     }
 
     static SearchResult Sorted(IEnumerable<Trial> trials)
