@@ -9,7 +9,8 @@ using NetDsl.Training;
 // Under `mpirun -np 2`: each rank trains 5 steps of a global batch of 128 (64 per rank) with the data-parallel trainer,
 // and rank 0 trains the same 5 steps alone with batch 128; the losses and θ must agree within 1e-5 relative, and θ
 // must be identical on every rank. The sample MLP has dropout (masks keyed by the global sample index); the sample CNN
-// has BatchNorm, synchronized over the ranks. Exit code 0 when every case agrees.
+// has BatchNorm, synchronized over the ranks. Then the same for GPU twins on ILGPU's CPU accelerator (a small MLP with
+// dropout), each rank with its own device and dθ summed through host memory. Exit code 0 when every case agrees.
 using var ranks = Communicator.Start();
 if (ranks.Size < 2)
 {
@@ -49,6 +50,51 @@ foreach (var (name, create) in new (string, Func<INeuralNetwork>)[] { ("mlp (dro
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{(agrees ? "ok  " : "FAIL")} {name,-30} {optimizerName,-5} loss {parallel.RunningLoss:F6} vs {single.RunningLoss:F6} (relative {lossError:E1}); θ relative distance {distance:E1} (moved {moved:E1}); ranks {(differentRanks[0] == 0 ? "identical" : $"differ on {differentRanks[0]} rank(s)")}"));
     }
+// GPU twins: the trainer's loop written out, as the sample's --gpu path runs it.
+{
+    float[] GpuTheta(IDataParallelGroup? group)
+    {
+        var host = new SmallMlp(7);
+        using var device = NetDsl.Gpu.GpuDevice.Create(NetDsl.Gpu.GpuBackend.Cpu);
+        using var twin = host.ToGpu(device);
+        var adam = new Adam(1e-3);
+        var batches = new MiniBatches(train, Batch, seed: 3);
+        batches.Shuffle(1);
+        for (int b = 0; b < Steps; b++)
+        {
+            var batch = batches.Get(b);
+            float loss = group is null ? twin.TrainStep(batch.Inputs, batch.Targets, adam) : twin.TrainStep(batch.Inputs, batch.Targets, adam, group);
+            if (!float.IsFinite(loss)) throw new InvalidOperationException($"GPU step {b} gave loss {loss}");
+        }
+        twin.Download();
+        return host.Parameters.ToArray();
+    }
+    var theta = GpuTheta(ranks);
+    var root = (float[])theta.Clone();
+    ranks.Broadcast(root);
+    var differentRanks = new double[] { theta.AsSpan().SequenceEqual(root) ? 0 : 1 };
+    ranks.SumAll(differentRanks);
+    if (ranks.IsRoot)
+    {
+        var reference = GpuTheta(null);
+        double distance = Math.Sqrt(theta.Zip(reference, (a, b) => (double)(a - b) * (a - b)).Sum() / reference.Sum(v => (double)v * v));
+        bool agrees = distance < 1e-5 && differentRanks[0] == 0;
+        failures += agrees ? 0 : 1;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{(agrees ? "ok  " : "FAIL")} {"gpu twin, CPU accelerator",-30} adam  θ relative distance {distance:E1}; ranks {(differentRanks[0] == 0 ? "identical" : "differ")}"));
+    }
+}
 var verdict = new double[] { failures };
 ranks.Broadcast(verdict);
 return verdict[0] == 0 ? 0 : 1;
+
+/// <summary>A small MLP with dropout for the GPU twins, which run slowly on ILGPU's CPU accelerator.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class SmallMlp
+{
+    [Input(784)] public partial Layer Pixels { get; }
+    [Dense(32, Init = Init.He)] public partial Layer Hidden { get; }
+    [ReLU] public partial Layer Act { get; }
+    [Dropout(0.2)] public partial Layer Drop { get; }
+    [Dense(10)] public partial Layer Logits { get; }
+}

@@ -7,4 +7,4 @@ if ! command -v mpirun >/dev/null || ! ldconfig -p | grep -q 'libmpi.so.40 '; th
     apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openmpi-bin libopenmpi-dev >/dev/null
 fi
 dotnet build -c Release tests/Distributed -v q -nologo | grep -E " error " || true
-mpirun --allow-run-as-root --oversubscribe -np 2 dotnet tests/Distributed/bin/Release/net10.0/Distributed.dll samples/FashionMnist/data
+TERM=dumb mpirun --allow-run-as-root --oversubscribe -np 2 dotnet tests/Distributed/bin/Release/net10.0/Distributed.dll samples/FashionMnist/data
