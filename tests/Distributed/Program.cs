@@ -42,8 +42,7 @@ foreach (var (name, create) in new (string, Func<INeuralNetwork>)[] { ("mlp (dro
         var alone = create();
         var single = Trainer.Fit(alone, optimizer(), train, null, Options(null)).Epochs[0];
         var reference = alone.Parameters.ToArray();
-        double distance = Math.Sqrt(theta.Zip(reference, (a, b) => (double)(a - b) * (a - b)).Sum() / reference.Sum(v => (double)v * v));
-        double moved = Math.Sqrt(create().Parameters.ToArray().Zip(reference, (a, b) => (double)(a - b) * (a - b)).Sum() / reference.Sum(v => (double)v * v));
+        double distance = RelativeDistance(theta, reference), moved = RelativeDistance(create().Parameters.ToArray(), reference);
         double lossError = Math.Abs(parallel.RunningLoss - single.RunningLoss) / single.RunningLoss;
         bool agrees = distance < 1e-5 && lossError < 1e-5 && differentRanks[0] == 0 && moved > 1e-4;
         failures += agrees ? 0 : 1;
@@ -77,7 +76,7 @@ foreach (var (name, create) in new (string, Func<INeuralNetwork>)[] { ("mlp (dro
     if (ranks.IsRoot)
     {
         var reference = GpuTheta(null);
-        double distance = Math.Sqrt(theta.Zip(reference, (a, b) => (double)(a - b) * (a - b)).Sum() / reference.Sum(v => (double)v * v));
+        double distance = RelativeDistance(theta, reference);
         bool agrees = distance < 1e-5 && differentRanks[0] == 0;
         failures += agrees ? 0 : 1;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -87,6 +86,10 @@ foreach (var (name, create) in new (string, Func<INeuralNetwork>)[] { ("mlp (dro
 var verdict = new double[] { failures };
 ranks.Broadcast(verdict);
 return verdict[0] == 0 ? 0 : 1;
+
+// ‖a − b‖ / ‖b‖.
+static double RelativeDistance(float[] a, float[] b) =>
+    Math.Sqrt(a.Zip(b, (x, y) => (double)(x - y) * (x - y)).Sum() / b.Sum(v => (double)v * v));
 
 /// <summary>A small MLP with dropout for the GPU twins, which run slowly on ILGPU's CPU accelerator.</summary>
 [Network(Loss = Loss.SoftmaxCrossEntropy)]

@@ -111,6 +111,38 @@ public class DataParallelTests
     }
 
     [Fact]
+    public void Every_rank_starts_from_rank_0s_weights_statistics_and_optimizer_state()
+    {
+        var data = Data(48, [5], 4, 6);
+        var warmUp = TestData.Uniform(8 * 5, 21);
+        var warmTargets = TestData.OneHot(8, 4, 22);
+        // Rank 0's state: spread running statistics and an Adam that has taken two steps (its moments and step count).
+        (DenseNorm, Adam) Rank0()
+        {
+            var network = new DenseNorm(seed: 2).WithSpreadStatistics();
+            var adam = new Adam(0.01);
+            for (int i = 0; i < 2; i++) network.TrainStep(warmUp, warmTargets, adam);
+            return (network, adam);
+        }
+        TrainingOptions Options(IDataParallelGroup? group) => new() { Epochs = 1, BatchSize = 16, Seed = 5, DataParallel = group, SynchronizeBatchNorm = true };
+        var (alone, aloneAdam) = Rank0();
+        Trainer.Fit(alone, aloneAdam, data, null, Options(null));
+        var results = ThreadGroup.Run(2, group =>
+        {
+            // Rank 1 starts elsewhere: other weights, default statistics, a fresh optimizer.
+            var (network, adam) = group.Rank == 0 ? Rank0() : (new DenseNorm(seed: 9), new Adam(0.01));
+            Trainer.Fit(network, adam, data, null, Options(group));
+            return (Theta: network.Parameters.ToArray(), Statistics: network.RunningStatistics.ToArray(), Steps: adam.Steps);
+        });
+        foreach (var rank in results)
+        {
+            Assert.True(RelativeDistance(rank.Theta, alone.Parameters.ToArray()) < 1e-5);
+            Assert.True(RelativeDistance(rank.Statistics, alone.RunningStatistics.ToArray()) < 1e-5);
+            Assert.Equal(aloneAdam.Steps, rank.Steps);
+        }
+    }
+
+    [Fact]
     public void Batchnorm_over_each_ranks_slice_is_not_the_whole_batchs()
     {
         var data = Data(80, [2, 6, 6], 4, 3);

@@ -11,7 +11,6 @@ internal sealed class DataParallelTraining
 {
     readonly IDataParallelGroup group;
     readonly bool synchronizeBatchNorm;
-    readonly double[] lossSum = new double[1];
     readonly Dictionary<Dataset, Dataset?> shares = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Starts every rank from rank 0's θ, running statistics and optimizer state.</summary>
