@@ -14,6 +14,7 @@ public abstract partial class GpuNetwork : IDisposable
 {
     readonly List<MemoryBuffer1D<float, Stride1D.Dense>> batchBuffers = [];
     readonly MemoryBuffer1D<float, Stride1D.Dense> parameters, gradients, statistics, statisticsBeforeStep, scalars;
+    MemoryBuffer1D<float, Stride1D.Dense>? parametersBeforeStep;
     // Loss sum, dθ non-finite flag, Σ|w|, Σw², a non-finite sample loss.
     readonly float[] scalarValues = new float[5];
     ArrayView<float> inputs, targets;
@@ -125,6 +126,7 @@ public abstract partial class GpuNetwork : IDisposable
     {
         int batch = Shapes.BatchSize(inputs.Length, Network.InputSize, InputShape, nameof(inputs));
         Shapes.RequireBatchLength(targets.Length, batch, Network.OutputSize, nameof(targets));
+        RequireFrozenSupported();
         Stage(inputs, targets, batch);
         scalars.MemSetToZero();
         bool dropout = Network.DropoutEnabled && HasDropout();
@@ -140,6 +142,8 @@ public abstract partial class GpuNetwork : IDisposable
             for (int t = 0; t < tensors.Count; t++)
                 if (tensors[t].WeightDecay) Launch1D(tensors[t].Length, PenaltySums, Parameters.SubView(tensors[t].Offset, tensors[t].Length), scalars.View.SubView(2, 2));
         }
+        // A frozen layer's gradient reads zero, as on the CPU.
+        foreach (var (offset, length) in FrozenRanges()) gradients.View.SubView(offset, length).MemSetToZero();
         // scalars[1] becomes 1 when dθ holds a NaN or ∞, read back with the loss.
         Launch1D(Network.ParameterCount, FlagNonFinite, Gradients, scalars.View.SubView(1, 1));
         scalars.View.CopyToCPU(scalarValues);
@@ -175,7 +179,8 @@ public abstract partial class GpuNetwork : IDisposable
         return loss;
     }
 
-    /// <summary>The optimizer's update of θ from dθ, with its state kept on the device (fresh for a new optimizer).</summary>
+    /// <summary>The optimizer's update of θ from dθ, with its state kept on the device (fresh for a new optimizer);
+    /// frozen layers' tensors are put back as they were.</summary>
     void ApplyUpdate(IOptimizer optimizer)
     {
         if (optimizerState is null || !ReferenceEquals(optimizerState.Optimizer, optimizer))
@@ -183,7 +188,34 @@ public abstract partial class GpuNetwork : IDisposable
             optimizerState?.Dispose();
             optimizerState = new GpuOptimizerState(Device, optimizer, Network.ParameterCount);
         }
+        var frozen = FrozenRanges();
+        if (frozen.Length > 0)
+        {
+            parametersBeforeStep ??= Device.Allocate(Network.ParameterCount);
+            parameters.View.CopyTo(parametersBeforeStep.View);
+        }
         optimizerState.Step(parameters.View, gradients.View);
+        foreach (var (offset, length) in frozen) parametersBeforeStep!.View.SubView(offset, length).CopyTo(parameters.View.SubView(offset, length));
+    }
+
+    /// <summary>θ's ranges that belong to the host network's frozen layers.</summary>
+    (int Offset, int Length)[] FrozenRanges()
+    {
+        var frozen = Network.FrozenLayers;
+        if (frozen.Count == 0) return [];
+        return Network.ParameterTensors.Where(t => frozen.Contains(t.Layer)).Select(t => (t.Offset, t.Length)).ToArray();
+    }
+
+    /// <summary>The twin's BatchNorm kernels always normalize with the batch's statistics, so a frozen BatchNorm (which
+    /// normalizes with its running ones) cannot run here.</summary>
+    void RequireFrozenSupported()
+    {
+        var frozen = Network.FrozenLayers;
+        if (frozen.Count == 0) return;
+        foreach (var tensor in Network.StatisticsTensors)
+            if (frozen.Contains(tensor.Layer))
+                throw new NotSupportedException($"BatchNorm layer '{tensor.Layer}' of {Network.Name} is frozen, which the GPU twin does not support: " +
+                    "its kernels normalize with the batch's statistics. Unfreeze it, or train on the CPU, where a frozen BatchNorm uses its running statistics.");
     }
 
     /// <summary>Waits for every launched kernel to finish.</summary>
@@ -225,6 +257,7 @@ public abstract partial class GpuNetwork : IDisposable
         gradients.Dispose();
         statistics.Dispose();
         statisticsBeforeStep.Dispose();
+        parametersBeforeStep?.Dispose();
         scalars.Dispose();
         GC.SuppressFinalize(this);
     }

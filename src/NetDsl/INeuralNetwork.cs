@@ -49,6 +49,22 @@ public interface INeuralNetwork
     /// batch sets o and draws the masks those rows get when one process trains the whole batch. 0 by default.</summary>
     long DropoutSampleOffset { get; set; }
 
+    /// <summary>Freezes a layer with parameters (transfer learning): its tensors get no optimizer update and no weight
+    /// decay, their gradients read zero, the backward pass stops below the lowest layer that still trains, and a frozen
+    /// BatchNorm normalizes with its running statistics and keeps them (PyTorch's <c>eval()</c> of the module).</summary>
+    /// <exception cref="ArgumentException">No such layer, or a layer without parameters.</exception>
+    void Freeze(string layer);
+
+    /// <summary>Lets a frozen layer train again.</summary>
+    void Unfreeze(string layer);
+
+    /// <summary>The frozen layers, in declaration order: those declared <c>Trainable = false</c> and those frozen since.</summary>
+    IReadOnlyList<string> FrozenLayers { get; }
+
+    /// <summary>The optimizer's update of θ from <see cref="Gradients"/>, frozen layers left as they are (what
+    /// <see cref="TrainStep"/> does after its passes).</summary>
+    void ApplyGradients(IOptimizer optimizer);
+
     /// <summary>The rate of each dropout layer, in declaration order; starts at the declared rates and may be changed
     /// (hyperparameter search tunes it). A rate outside [0, 1) fails at the next training step.</summary>
     Span<double> DropoutRates { get; }

@@ -58,7 +58,7 @@ public sealed class TrainingState(string network, int statisticsCount)
     /// A non-finite loss or gradient leaves every piece of state as it was: θ and the optimizer are not touched (so the
     /// layer where the failure arose can still be found), and the running statistics and the step count go back.</summary>
     public float TrainStep<TPasses>(ref TPasses passes, ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets,
-        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> statistics, IOptimizer optimizer)
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> statistics, IOptimizer optimizer, FrozenLayers? frozen = null)
         where TPasses : ITrainingPasses, allows ref struct
     {
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -70,7 +70,8 @@ public sealed class TrainingState(string network, int statisticsCount)
             float loss = passes.ComputeGradients(inputs, targets);
             if (float.IsFinite(loss) && !Shapes.HasNonFinite(gradients))
             {
-                optimizer.Step(parameters, gradients);
+                if (frozen is null) optimizer.Step(parameters, gradients);
+                else frozen.Step(optimizer, parameters, gradients);
                 return loss;
             }
             if (!statistics.IsEmpty)

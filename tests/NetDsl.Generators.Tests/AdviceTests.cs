@@ -28,6 +28,15 @@ public class AdviceTests
     static string At(Diagnostic d) => d.Location.SourceTree!.ToString().Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length);
 
     [Fact]
+    public void A_network_whose_every_layer_is_frozen_is_told_that_training_changes_nothing()
+    {
+        var fired = Assert.Single(Advice(Network("[Dense(8, Trainable = false)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n[Dense(3, Trainable = false)] public partial Layer B { get; }"), "ND0125"));
+        Assert.Equal(DiagnosticSeverity.Warning, fired.Severity);
+        Assert.Contains("every layer with parameters (A, B) is declared Trainable = false", fired.GetMessage());
+        Assert.Empty(Advice(Network("[Dense(8, Trainable = false)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n[Dense(3)] public partial Layer B { get; }"), "ND0125"));
+    }
+
+    [Fact]
     public void Two_linear_layers_collapse_unless_a_nonlinearity_separates_them()
     {
         var fired = Assert.Single(Advice(Network("[Dense(8)] public partial Layer A { get; }\n[Dropout(0.1)] public partial Layer D { get; }\n[Dense(3)] public partial Layer B { get; }"), "ND0104"));

@@ -338,3 +338,42 @@ public sealed class GpuDataParallelTests
         Assert.True(distance < 1e-5, $"θ differs by {distance:E2} relative");
     }
 }
+
+/// <summary>Frozen layers on the GPU twin: no update, gradients that read zero, and a clear refusal of a frozen BatchNorm,
+/// which the twin's kernels cannot run with its running statistics.</summary>
+public sealed class GpuFrozenLayerTests(SimulatedDevice simulated) : IClassFixture<SimulatedDevice>
+{
+    [Fact]
+    public void A_frozen_layer_keeps_its_weights_on_the_device()
+    {
+        var host = new GpuClassifier(seed: 3);
+        var random = new Random(2);
+        var inputs = Enumerable.Range(0, 8 * 6).Select(_ => (float)random.NextDouble()).ToArray();
+        var targets = new float[8 * 3];
+        for (int s = 0; s < 8; s++) targets[s * 3 + s % 3] = 1;
+        host.Freeze("Hidden1");
+        var tensors = ((INeuralNetwork)host).ParameterTensors;
+        var hidden1 = tensors.Single(t => t.Name == "Hidden1.weight");
+        var logits = tensors.Single(t => t.Name == "Logits.weight");
+        var before = host.Parameters.ToArray();
+        using var twin = host.ToGpu(simulated.Device);
+        var adam = new Adam(0.01);
+        for (int i = 0; i < 3; i++) twin.TrainStep(inputs, targets, adam);
+        twin.Download();
+        Assert.Equal(before.AsSpan(hidden1.Offset, hidden1.Length).ToArray(), host.Parameters.Slice(hidden1.Offset, hidden1.Length).ToArray());
+        Assert.NotEqual(before.AsSpan(logits.Offset, logits.Length).ToArray(), host.Parameters.Slice(logits.Offset, logits.Length).ToArray());
+        var gradients = new float[host.Parameters.Length];
+        twin.DownloadGradients(gradients);
+        Assert.All(gradients.AsSpan(hidden1.Offset, hidden1.Length).ToArray(), g => Assert.Equal(0f, g));
+    }
+
+    [Fact]
+    public void A_frozen_batchnorm_is_refused_with_the_layer_named()
+    {
+        var host = new GpuNormedMlp(seed: 1);
+        host.Freeze("Norm");
+        using var twin = host.ToGpu(simulated.Device);
+        var error = Assert.Throws<NotSupportedException>(() => twin.ComputeGradients(new float[4 * 6], new float[4 * 2]));
+        Assert.Contains("BatchNorm layer 'Norm' of GpuNormedMlp is frozen", error.Message);
+    }
+}

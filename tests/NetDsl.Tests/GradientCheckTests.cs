@@ -171,6 +171,10 @@ public class GradientCheckTests(ITestOutputHelper output)
         public Span<float> Gradients => inner.Gradients;
         public bool DropoutEnabled { get => inner.DropoutEnabled; set => inner.DropoutEnabled = value; }
         public long DropoutSampleOffset { get => inner.DropoutSampleOffset; set => inner.DropoutSampleOffset = value; }
+        public void Freeze(string layer) => inner.Freeze(layer);
+        public void Unfreeze(string layer) => inner.Unfreeze(layer);
+        public IReadOnlyList<string> FrozenLayers => inner.FrozenLayers;
+        public void ApplyGradients(NetDsl.Optimizers.IOptimizer optimizer) => inner.ApplyGradients(optimizer);
         public InferencePrecision InferencePrecision { get => inner.InferencePrecision; set => inner.InferencePrecision = value; }
         public Training.Regularization Regularization { get => inner.Regularization; set => inner.Regularization = value; }
         public Span<float> RunningStatistics => inner.RunningStatistics;

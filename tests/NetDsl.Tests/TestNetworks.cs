@@ -306,3 +306,13 @@ public partial class FiveClassMlp
     [ReLU] partial Layer Act2 { get; }
     [Dense(5)] partial Layer Logits { get; }
 }
+
+/// <summary>A pretrained base declared frozen, and a head that trains (transfer learning).</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class FrozenBase
+{
+    [Input(6)] partial Layer Features { get; }
+    [Dense(8, Trainable = false)] partial Layer Base { get; }
+    [ReLU] partial Layer Act { get; }
+    [Dense(3)] partial Layer Head { get; }
+}

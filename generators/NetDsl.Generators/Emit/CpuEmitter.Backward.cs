@@ -14,7 +14,7 @@ internal static partial class CpuEmitter
     {
         var blocks = schedule.Plan.Blocks;
         var cores = blocks.Where(b => b.IsCore).ToList();
-        using (w.Block($"static void Backward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Span}<T> gradients, T l1, T l2) {ElementConstraint}"))
+        using (w.Block($"static void Backward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Span}<T> gradients, T l1, T l2, {Runtime}FrozenLayers? frozen) {ElementConstraint}"))
         {
             w.Line("bool dropout = buffers.DropoutActive;");
             var lastCore = blocks[schedule.Output.Core];
@@ -33,6 +33,8 @@ internal static partial class CpuEmitter
             for (int c = cores.Count - 1; c >= 0; c--)
             {
                 var block = cores[c];
+                // Below the lowest layer that trains, no gradient is needed.
+                w.Line($"if (frozen is not null && frozen.FirstTrainableBlock > {block.Index}) return;");
                 var previous = schedule.PreviousCore(block);
                 bool needsInputGradient = previous is not null;
                 switch (block.Kind)
@@ -117,7 +119,8 @@ internal static partial class CpuEmitter
             w.Line($"var gradient = buffers.{block.Name}Gradient.AsSpan(0, batch * {Width(block)});");
             // The input gradient goes straight to the step before, or (with none) overwrites dy.
             string destination = previous is null ? "gradient" : $"buffers.{previous.Name}Gradient.AsSpan(0, batch * {Width(previous)})";
-            w.Line($"{Kernels}BatchNormalization.Backward<T>(gradient, {destination}, {BlockInput(schedule, block)}, buffers.{block.Name}Mean, buffers.{block.Name}InverseDeviation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}BiasOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
+            w.Line($"if (frozen?.IsFrozen({block.Index}) == true) {Kernels}BatchNormalization.FrozenBackward<T>(gradient, {destination}, buffers.{block.Name}InverseDeviation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
+            w.Line($"else {Kernels}BatchNormalization.Backward<T>(gradient, {destination}, {BlockInput(schedule, block)}, buffers.{block.Name}Mean, buffers.{block.Name}InverseDeviation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}WeightOffset, {block.Channels}), gradients.Slice({block.Name}BiasOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
         }
         if (previous is not null) EmitArrivalScope(w, schedule, previous, block);
     }

@@ -41,7 +41,10 @@ internal static partial class CpuEmitter
                     string running = $"statistics.Slice({block.StatisticsOffset}, {2 * block.Channels})";
                     // A ReLU right after it is taken in the training pass that writes the output.
                     bool relu = block.Activation == ActivationKind.ReLU;
-                    w.Line("if (training)");
+                    // Frozen, it normalizes with its running statistics and keeps them (PyTorch's eval() of the module).
+                    w.Line($"if (training && frozen?.IsFrozen({block.Index}) == true)");
+                    w.Line($"    {Kernels}BatchNormalization.FrozenForward({BlockInput(schedule, block)}, activation, {common}, buffers.{block.Name}Mean, buffers.{block.Name}InverseDeviation, {running}, {Number(block.Epsilon)}{(relu ? ", relu: true" : "")});");
+                    w.Line("else if (training)");
                     w.Line($"    {Kernels}BatchNormalization.TrainingForward({BlockInput(schedule, block)}, activation, {common}, buffers.{block.Name}Mean, buffers.{block.Name}InverseDeviation, updateStatistics ? {running} : default, {Number(block.Momentum)}, {Number(block.Epsilon)}{(relu ? ", relu: true" : "")});");
                     using (w.Block("else"))
                     {
@@ -105,6 +108,7 @@ internal static partial class CpuEmitter
         }
         if (plan.StatisticsCount > 0)
         {
+            yield return ($"{Runtime}FrozenLayers?", "frozen");
             yield return ($"{Span}<float>", "statistics");
             yield return ("bool", "updateStatistics");
         }

@@ -71,6 +71,14 @@ internal static partial class CpuEmitter
         w.Line("public bool DropoutEnabled { get; set; } = true;");
         w.Line("/// <inheritdoc/>");
         w.Line("public long DropoutSampleOffset { get; set; }");
+        w.Line("/// <inheritdoc/>");
+        Member(w, valid, "public void Freeze(string layer)", "_frozen.Freeze(layer)");
+        w.Line("/// <inheritdoc/>");
+        Member(w, valid, "public void Unfreeze(string layer)", "_frozen.Unfreeze(layer)");
+        w.Line("/// <inheritdoc/>");
+        Member(w, valid, "public global::System.Collections.Generic.IReadOnlyList<string> FrozenLayers", "_frozen.Layers");
+        w.Line("/// <inheritdoc/>");
+        Member(w, valid, $"public void ApplyGradients({Runtime}Optimizers.IOptimizer optimizer)", "_frozen.Step(optimizer, _parameters, _gradients)");
         w.Line("/// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>");
         Member(w, valid, $"public {Span}<double> DropoutRates", "_dropoutRates");
         w.Line($"static readonly string[] _dropoutLayers = [{string.Join(", ", schedule.Plan.Blocks.Where(b => b.HasDropout).Select(b => Literal(b.DropoutLayer!)))}];");
@@ -125,7 +133,7 @@ internal static partial class CpuEmitter
             w.Line($"{Runtime}Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));");
             w.Line("var buffers = FloatBuffers(batch);");
             w.Line(ForwardCall(schedule.Plan, "float", ("parameters", "_parameters"), ("buffers", "buffers"), ("inputs", "inputs"), ("batch", "batch"),
-                ("mode", $"{Runtime}PassMode.Inference"), ("dropoutSeed", "0"), ("dropoutFirstSample", "0"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
+                ("mode", $"{Runtime}PassMode.Inference"), ("dropoutSeed", "0"), ("dropoutFirstSample", "0"), ("frozen", "null"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
                 ("updateStatistics", "false"), ("folded", "FoldedParameters()"), ("quantized", "QuantizedWeights()"), ("inputMajor", "InputMajorWeights(batch)")));
             w.Line($"buffers.{schedule.Plan.Blocks.Last().Name}Output.AsSpan(0, batch * OutputSize).CopyTo(outputs);");
         });
@@ -139,11 +147,12 @@ internal static partial class CpuEmitter
             w.Line($"var mode = DropoutEnabled ? {Runtime}PassMode.Training : {Runtime}PassMode.TrainingWithoutDropout;");
             w.Line("ulong stepSeed = _training.NextStepSeed();");
             w.Line(ForwardCall(schedule.Plan, "float", ("parameters", "_parameters"), ("buffers", "buffers"), ("inputs", "inputs"), ("batch", "batch"),
-                ("mode", "mode"), ("dropoutSeed", "stepSeed"), ("dropoutFirstSample", "DropoutSampleOffset"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"), ("updateStatistics", "true"),
+                ("mode", "mode"), ("dropoutSeed", "stepSeed"), ("dropoutFirstSample", "DropoutSampleOffset"), ("frozen", "_frozen"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"), ("updateStatistics", "true"),
                 ("folded", "default"), ("quantized", "null"), ("inputMajor", "null")));
             if (schedule.Plan.DerivesWeights) w.Line("_version++; // θ and the running statistics are about to change");
-            w.Line("double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);");
-            w.Line("Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));");
+            w.Line("double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _frozen.DecayTensors, batch);");
+            w.Line("Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch), _frozen);");
+            w.Line("_frozen.ClearGradients<float>(_gradients);");
             w.Line("return (float)loss;");
         });
 
@@ -151,7 +160,7 @@ internal static partial class CpuEmitter
         Method(w, valid, $"public float TrainStep({ReadOnlySpan}<float> inputs, {ReadOnlySpan}<float> targets, {Runtime}Optimizers.IOptimizer optimizer)", () =>
         {
             w.Line("var passes = new TrainingPasses(this);");
-            w.Line("return _training.TrainStep(ref passes, inputs, targets, _parameters, _gradients, _statistics, optimizer);");
+            w.Line("return _training.TrainStep(ref passes, inputs, targets, _parameters, _gradients, _statistics, optimizer, _frozen);");
         });
 
         if (valid)
@@ -173,7 +182,7 @@ internal static partial class CpuEmitter
             w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
             w.Line("var buffers = FloatBuffers(batch);");
             w.Line(ForwardCall(schedule.Plan, "float", ("parameters", "_parameters"), ("buffers", "buffers"), ("inputs", "inputs"), ("batch", "batch"),
-                ("mode", $"{Runtime}PassMode.Inference"), ("dropoutSeed", "0"), ("dropoutFirstSample", "0"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
+                ("mode", $"{Runtime}PassMode.Inference"), ("dropoutSeed", "0"), ("dropoutFirstSample", "0"), ("frozen", "null"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
                 ("updateStatistics", "false"), ("folded", "FoldedParameters()"), ("quantized", "null"), ("inputMajor", "null")));
             w.Line("return (float)LossOf<float>(buffers, targets, batch, withGradient: false);");
         });
@@ -182,15 +191,16 @@ internal static partial class CpuEmitter
         GuardedMethod(w, schedule, valid, $"public double ComputeLoss({ReadOnlySpan}<double> parameters, {ReadOnlySpan}<double> inputs, {ReadOnlySpan}<double> targets)", () =>
         {
             DoubleForward(w, schedule, withGradients: false);
-            w.Line("return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);");
+            w.Line("return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _frozen.DecayTensors, batch);");
         });
 
         w.Line("/// <inheritdoc/>");
         GuardedMethod(w, schedule, valid, $"public double ComputeGradients({ReadOnlySpan}<double> parameters, {ReadOnlySpan}<double> inputs, {ReadOnlySpan}<double> targets, {Span}<double> gradients)", () =>
         {
             DoubleForward(w, schedule, withGradients: true);
-            w.Line("double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);");
-            w.Line("Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);");
+            w.Line("double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _frozen.DecayTensors, batch);");
+            w.Line("Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch, _frozen);");
+            w.Line("_frozen.ClearGradients<double>(gradients);");
             w.Line("return loss;");
         });
 
@@ -242,7 +252,7 @@ internal static partial class CpuEmitter
         w.Line($"{Runtime}Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));");
         w.Line("var buffers = DoubleBuffers(batch);");
         w.Line(ForwardCall(schedule.Plan, "double", ("parameters", "parameters"), ("buffers", "buffers"), ("inputs", "inputs"), ("batch", "batch"),
-            ("mode", $"{Runtime}PassMode.TrainingWithoutDropout"), ("dropoutSeed", "0"), ("dropoutFirstSample", "0"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
+            ("mode", $"{Runtime}PassMode.TrainingWithoutDropout"), ("dropoutSeed", "0"), ("dropoutFirstSample", "0"), ("frozen", "_frozen"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
             ("updateStatistics", "false"), ("folded", "default"), ("quantized", "null"), ("inputMajor", "null")));
     }
 

@@ -145,6 +145,9 @@ internal static partial class CpuEmitter
             "ActivationBuffers<float>? _floatBuffers;",
             "ActivationBuffers<double>? _doubleBuffers;",
             $"readonly {Runtime}TrainingState _training = new({Literal(schedule.Plan.Spec.TypeName)}, {schedule.Plan.StatisticsCount});",
+            $"readonly {Runtime}FrozenLayers _frozen = new({Literal(schedule.Plan.Spec.TypeName)}, _layers, _parameterTensors, " +
+                $"[{string.Join(", ", schedule.Plan.Blocks.Select(b => b.HasParameters ? Literal(b.Name) : "null"))}], " +
+                $"[{string.Join(", ", schedule.Plan.Spec.Layers.Where(l => !l.Trainable).Select(l => Literal(l.Name)))}]);",
             "int _lastBatch;");
         if (schedule.Plan.DerivesWeights) w.Line("ulong _version;");
         if (schedule.Plan.FoldedCount > 0)

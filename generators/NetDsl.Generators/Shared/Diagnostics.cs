@@ -162,6 +162,11 @@ internal static class NetworkDiagnostics
         "Layer '{0}': {1}",
         DiagnosticSeverity.Info);
 
+    public static readonly DiagnosticDescriptor EverythingFrozen = Rule("ND0125",
+        "Every layer is frozen",
+        "Network '{0}': every layer with parameters ({1}) is declared Trainable = false, so training changes nothing; let at least the last layer train, or freeze layers at run time with Freeze(name)",
+        DiagnosticSeverity.Warning);
+
     public static readonly DiagnosticDescriptor OutputRangeTooNarrow = Rule("ND0123",
         "Output range cannot cover the declared targets",
         "Layer '{0}' ({1}) keeps the outputs in {2}, but the targets are declared to range over [{3}, {4}]: the network can never reach them; end with a linear output or rescale the targets into {2}",
@@ -208,6 +213,7 @@ internal static class NetworkDiagnostics
         BinaryCrossEntropyNeedsSigmoid, UnknownSource, ClassCountMismatch,
         LinearCollapse, InitializerMismatch, ConstantInitializer, DropoutAtOutput, DropoutBeforeBatchNorm, NetworkFootprint,
         SigmoidWithSoftmaxCrossEntropy, SaturatingStack, ActivationsBackToBack, ActivationBeforeSoftmax, DropoutPlacement, OutputRangeTooNarrow,
+        EverythingFrozen,
     ];
 
     /// <summary>The rules at call sites (CallSiteAnalyzer).</summary>

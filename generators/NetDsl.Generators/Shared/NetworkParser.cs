@@ -171,6 +171,9 @@ internal static class NetworkParser
             attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value is int value ? value : fallback;
         double NamedDouble(string name, double fallback) =>
             attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value is double value ? value : fallback;
+        bool trainable = attribute.NamedArguments.FirstOrDefault(a => a.Key == nameof(DenseAttribute.Trainable)).Value.Value is bool declaredTrainable
+            ? declaredTrainable : DenseDefaults.Trainable;
+        layer = layer with { Trainable = trainable };
         int Argument(int index) => attribute.ConstructorArguments.Length > index && attribute.ConstructorArguments[index].Value is int value ? value : 0;
         if (needsArguments && (attribute.AttributeConstructor is null || attribute.ConstructorArguments.Length == 0))
         {

@@ -84,6 +84,10 @@ internal static partial class NetworkPlanner
             problems.Add(Problem.Create(NetworkDiagnostics.SaturatingStack, spec.Location, spec.TypeName, squashing.Count,
                 string.Join(", ", squashing.Select(l => l.Name))));
 
+        var parameterLayers = spec.Layers.Where(l => l.Kind is LayerKind.Dense or LayerKind.Conv2D or LayerKind.BatchNorm or LayerKind.PReLU).ToList();
+        if (parameterLayers.Count > 0 && parameterLayers.All(l => !l.Trainable))
+            problems.Add(Problem.Create(NetworkDiagnostics.EverythingFrozen, spec.Location, spec.TypeName, string.Join(", ", parameterLayers.Select(l => l.Name))));
+
         if (blocks.Count > 0 && blocks[blocks.Count - 1].HasDropout)
             problems.Add(Problem.Create(NetworkDiagnostics.DropoutAtOutput, LayerNamed(blocks[blocks.Count - 1].DropoutLayer!).Location, blocks[blocks.Count - 1].DropoutLayer!));
 

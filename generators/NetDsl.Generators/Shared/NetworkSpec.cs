@@ -37,6 +37,9 @@ internal sealed record LayerSpec
     /// <summary>Input: the shape per sample.</summary>
     public EquatableArray<int> Shape { get; init; } = EquatableArray<int>.Empty;
 
+    /// <summary>Dense, Conv2D, BatchNorm, PReLU: whether the parameters train, as declared (<c>Trainable</c>).</summary>
+    public bool Trainable { get; init; } = true;
+
     /// <summary>Dense: the unit count.</summary>
     public int Units { get; init; }
 

@@ -118,6 +118,11 @@ public sealed class DenseAttribute(int units) : LayerAttribute
     /// <summary>Whether the layer adds a learned bias per unit (PyTorch's <c>bias</c>); a BatchNorm right after it
     /// replaces the bias with its β either way.</summary>
     public bool Bias { get; set; } = true;
+
+    /// <summary>Whether the layer's parameters train (default). False freezes them, as for transfer learning: no optimizer
+    /// update, no weight decay, no gradient computed below the lowest layer that trains, and a frozen BatchNorm normalizes
+    /// with its running statistics and keeps them. <c>network.Freeze(name)</c> and <c>Unfreeze(name)</c> change it at run time.</summary>
+    public bool Trainable { get; set; } = true;
 }
 
 /// <summary>Rectified linear unit: max(0, z).</summary>
@@ -143,6 +148,11 @@ public sealed class PReLUAttribute : LayerAttribute
 {
     /// <summary>Every slope's starting value (PyTorch's default 0.25).</summary>
     public double InitialSlope { get; set; } = 0.25;
+
+    /// <summary>Whether the layer's parameters train (default). False freezes them, as for transfer learning: no optimizer
+    /// update, no weight decay, no gradient computed below the lowest layer that trains, and a frozen BatchNorm normalizes
+    /// with its running statistics and keeps them. <c>network.Freeze(name)</c> and <c>Unfreeze(name)</c> change it at run time.</summary>
+    public bool Trainable { get; set; } = true;
 }
 
 /// <summary>Maxout: each group of <paramref name="pieces"/> consecutive features (the linear pieces the Dense before it
@@ -215,6 +225,11 @@ public sealed class Conv2DAttribute(int filters, int kernel) : LayerAttribute
     /// <summary>Whether the layer adds a learned bias per filter (PyTorch's <c>bias</c>); a BatchNorm right after it
     /// replaces the bias with its β either way.</summary>
     public bool Bias { get; set; } = true;
+
+    /// <summary>Whether the layer's parameters train (default). False freezes them, as for transfer learning: no optimizer
+    /// update, no weight decay, no gradient computed below the lowest layer that trains, and a frozen BatchNorm normalizes
+    /// with its running statistics and keeps them. <c>network.Freeze(name)</c> and <c>Unfreeze(name)</c> change it at run time.</summary>
+    public bool Trainable { get; set; } = true;
 }
 
 /// <summary>Maximum over size×size windows (no padding); the stride defaults to the size, as in PyTorch.</summary>
@@ -257,6 +272,11 @@ public sealed class BatchNormAttribute : LayerAttribute
 
     /// <summary>Added to the variance before the square root.</summary>
     public double Epsilon { get; set; } = 1e-5;
+
+    /// <summary>Whether the layer's parameters train (default). False freezes them, as for transfer learning: no optimizer
+    /// update, no weight decay, no gradient computed below the lowest layer that trains, and a frozen BatchNorm normalizes
+    /// with its running statistics and keeps them. <c>network.Freeze(name)</c> and <c>Unfreeze(name)</c> change it at run time.</summary>
+    public bool Trainable { get; set; } = true;
 }
 
 /// <summary>A skip connection: the previous layer's output plus the output of the earlier layer named with

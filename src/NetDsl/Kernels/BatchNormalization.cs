@@ -181,6 +181,48 @@ public static unsafe class BatchNormalization
         }
     }
 
+    /// <summary>A frozen BatchNorm in a training pass (PyTorch's <c>eval()</c> of the module): normalizes
+    /// <paramref name="input"/> with the running statistics into <paramref name="output"/> and leaves them as they are,
+    /// keeping μ and 1/σ (the running ones) for <see cref="FrozenBackward"/>; with <paramref name="relu"/> the ReLU after it.</summary>
+    public static void FrozenForward<T>(ReadOnlySpan<T> input, Span<T> output, int batch, int channels, int spatial, ReadOnlySpan<T> gamma,
+        ReadOnlySpan<T> beta, Span<T> mean, Span<T> inverseDeviation, ReadOnlySpan<float> running, double epsilon, bool relu = false)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check(input.Length, batch, channels, spatial, nameof(input));
+        Check(output.Length, batch, channels, spatial, nameof(output));
+        for (int c = 0; c < channels; c++)
+        {
+            mean[c] = T.CreateTruncating(running[c]);
+            inverseDeviation[c] = T.CreateTruncating(1 / Math.Sqrt(running[channels + c] + epsilon));
+            T a = gamma[c] * inverseDeviation[c];
+            for (int s = 0; s < batch; s++)
+            {
+                int at = (s * channels + c) * spatial;
+                Normalize(input.Slice(at, spatial), output.Slice(at, spatial), mean[c], a, beta[c], relu);
+            }
+        }
+    }
+
+    /// <summary>The backward of <see cref="FrozenForward"/>: with fixed statistics the layer is an affine map per
+    /// channel, dz = γ/σ · dy (into <paramref name="inputGradient"/>, which may be dy's memory); γ and β, frozen, get no
+    /// gradient.</summary>
+    public static void FrozenBackward<T>(ReadOnlySpan<T> outputGradient, Span<T> inputGradient, ReadOnlySpan<T> inverseDeviation, ReadOnlySpan<T> gamma,
+        int batch, int channels, int spatial)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check(outputGradient.Length, batch, channels, spatial, nameof(outputGradient));
+        Check(inputGradient.Length, batch, channels, spatial, nameof(inputGradient));
+        for (int c = 0; c < channels; c++)
+        {
+            T scale = gamma[c] * inverseDeviation[c];
+            for (int s = 0; s < batch; s++)
+            {
+                int at = (s * channels + c) * spatial;
+                InputGradient(outputGradient.Slice(at, spatial), inputGradient.Slice(at, spatial), outputGradient.Slice(at, spatial), T.Zero, scale, T.Zero, T.Zero);
+            }
+        }
+    }
+
     /// <summary>y = γ(z − r_μ)/√(r_σ² + ε) + β with the running statistics (mean then variance, C each).</summary>
     public static void InferenceForward<T>(Span<T> values, int batch, int channels, int spatial, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
         ReadOnlySpan<float> running, double epsilon)

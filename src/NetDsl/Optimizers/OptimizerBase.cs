@@ -28,15 +28,30 @@ public abstract class OptimizerBase : IOptimizer
     /// <inheritdoc />
     public void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
-        OptimizerChecks.SameLength(parameters.Length, gradients.Length);
-        if (StateCopies > 0 && first.Length != parameters.Length)
+        Prepare(parameters.Length, gradients.Length);
+        Update(parameters, gradients, first, second);
+    }
+
+    /// <summary>One update of the given ranges of θ only (the tensors that train); the others, and their state, stay.</summary>
+    internal void StepRanges(Span<float> parameters, ReadOnlySpan<float> gradients, IReadOnlyList<(int Offset, int Length)> ranges)
+    {
+        Prepare(parameters.Length, gradients.Length);
+        foreach (var (offset, length) in ranges)
+            Update(parameters.Slice(offset, length), gradients.Slice(offset, length),
+                first.Length == 0 ? [] : first.AsSpan(offset, length), second.Length == 0 ? [] : second.AsSpan(offset, length));
+    }
+
+    /// <summary>Checks the lengths, allocates the state on the first step (and when θ's length changes), counts the step.</summary>
+    void Prepare(int parameters, int gradients)
+    {
+        OptimizerChecks.SameLength(parameters, gradients);
+        if (StateCopies > 0 && first.Length != parameters)
         {
-            first = new float[parameters.Length];
-            second = StateCopies > 1 ? new float[parameters.Length] : [];
+            first = new float[parameters];
+            second = StateCopies > 1 ? new float[parameters] : [];
             Steps = 0;
         }
         Steps++;
-        Update(parameters, gradients, first, second);
     }
 
     /// <summary>One update at step <see cref="Steps"/> (already counted).</summary>

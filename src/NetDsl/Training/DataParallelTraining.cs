@@ -57,7 +57,7 @@ internal sealed class DataParallelTraining
         var gradients = network.Gradients;
         loss = group.SumWeighted(gradients, loss, batch);
         if (!float.IsFinite(loss) || Shapes.HasNonFinite(gradients)) return loss;
-        optimizer.Step(network.Parameters, gradients);
+        network.ApplyGradients(optimizer);
         if (!synchronizeBatchNorm && !network.RunningStatistics.IsEmpty)
         {
             group.SumAll(network.RunningStatistics);

@@ -44,7 +44,8 @@ public static class GradientCheck
         relativeDifference < GoodBelow ? GradientVerdict.Good : relativeDifference <= BugAbove ? GradientVerdict.Check : GradientVerdict.Bug;
 
     /// <summary>Checks <paramref name="network"/> at its current θ on a batch. When θ has more than
-    /// <paramref name="maxChecked"/> values, a seeded sample of that many is checked (spread over every tensor).</summary>
+    /// <paramref name="maxChecked"/> values, a seeded sample of that many is checked (spread over every tensor). Frozen
+    /// layers take no gradient and are not checked; their forward passes (a frozen BatchNorm's running statistics) are.</summary>
     public static GradientCheckReport Run(INeuralNetwork network, ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets,
         double epsilon = 1e-7, int maxChecked = 4096, int seed = 0)
     {
@@ -59,8 +60,11 @@ public static class GradientCheck
         var results = new List<GradientCheckResult>();
         var all = new List<(int Index, double Numeric)>();
         var random = new Rng((ulong)seed);
+        // A frozen layer's tensors take no gradient (it reads zero), so there is nothing of theirs to check.
+        var frozen = network.FrozenLayers;
         foreach (var tensor in network.ParameterTensors)
         {
+            if (frozen.Contains(tensor.Layer)) continue;
             // A sampled check still covers each tensor with at least a few values (a bias is small but can be wrong alone).
             int budget = theta.Length <= maxChecked
                 ? tensor.Length

@@ -123,6 +123,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
     ActivationBuffers<float>? _floatBuffers;
     ActivationBuffers<double>? _doubleBuffers;
     readonly global::NetDsl.TrainingState _training = new("FashionMlp", 0);
+    readonly global::NetDsl.FrozenLayers _frozen = new("FashionMlp", _layers, _parameterTensors, ["Hidden1", "Hidden2", "Logits"], []);
     int _lastBatch;
     ulong _version;
     ulong _quantizedVersion = ulong.MaxValue;
@@ -181,6 +182,14 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
     public bool DropoutEnabled { get; set; } = true;
     /// <inheritdoc/>
     public long DropoutSampleOffset { get; set; }
+    /// <inheritdoc/>
+    public void Freeze(string layer) => _frozen.Freeze(layer);
+    /// <inheritdoc/>
+    public void Unfreeze(string layer) => _frozen.Unfreeze(layer);
+    /// <inheritdoc/>
+    public global::System.Collections.Generic.IReadOnlyList<string> FrozenLayers => _frozen.Layers;
+    /// <inheritdoc/>
+    public void ApplyGradients(global::NetDsl.Optimizers.IOptimizer optimizer) => _frozen.Step(optimizer, _parameters, _gradients);
     /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
     public global::System.Span<double> DropoutRates => _dropoutRates;
     static readonly string[] _dropoutLayers = ["Drop1", "Drop2"];
@@ -250,8 +259,9 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             ulong stepSeed = _training.NextStepSeed();
             Forward<float>(_parameters, buffers, inputs, batch, mode, dropoutSeed: stepSeed, dropoutFirstSample: DropoutSampleOffset, _dropoutRates, quantized: null, inputMajor: null);
             _version++; // θ and the running statistics are about to change
-            double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
-            Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
+            double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _frozen.DecayTensors, batch);
+            Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch), _frozen);
+            _frozen.ClearGradients<float>(_gradients);
             return (float)loss;
         }
         finally
@@ -264,7 +274,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
     public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::NetDsl.Optimizers.IOptimizer optimizer)
     {
         var passes = new TrainingPasses(this);
-        return _training.TrainStep(ref passes, inputs, targets, _parameters, _gradients, _statistics, optimizer);
+        return _training.TrainStep(ref passes, inputs, targets, _parameters, _gradients, _statistics, optimizer, _frozen);
     }
 
     /// <summary>This network's passes, for the training step the runtime runs around them.</summary>
@@ -304,7 +314,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
             Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, quantized: null, inputMajor: null);
-            return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
+            return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _frozen.DecayTensors, batch);
         }
         finally
         {
@@ -324,8 +334,9 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
             Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, quantized: null, inputMajor: null);
-            double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
-            Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
+            double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _frozen.DecayTensors, batch);
+            Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch, _frozen);
+            _frozen.ClearGradients<double>(gradients);
             return loss;
         }
         finally
@@ -424,10 +435,11 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
         return global::NetDsl.Kernels.LossKernels.SoftmaxCrossEntropy<T>(buffers.LogitsOutput.AsSpan(0, batch * OutputSize), targets, gradient, batch, OutputSize);
     }
 
-    static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients, T l1, T l2) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients, T l1, T l2, global::NetDsl.FrozenLayers? frozen) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = buffers.DropoutActive;
         // dZ of Logits is the fused softmax cross-entropy gradient (ŷ − y) / batch.
+        if (frozen is not null && frozen.FirstTrainableBlock > 2) return;
         // Logits: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
             var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(LogitsWeightOffset, LogitsWeightLength), gradients.Slice(LogitsBiasOffset, 10), Hidden2Size, false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), l1, l2);
@@ -438,6 +450,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             var epilogue = new LogitsInputGradientEpilogue<T> { Destination = buffers.Hidden2Gradient.AsSpan(0, batch * Hidden2Size), Dropout = dropout, Hidden2Mask = buffers.Hidden2Mask.AsSpan(0, batch * Hidden2Size), Hidden2Activation = (dropout ? buffers.Hidden2Activation : buffers.Hidden2Output).AsSpan(0, batch * Hidden2Size) };
             global::NetDsl.Kernels.Gemm.Multiply<T, LogitsInputGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * LogitsSize), transposeA: false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), transposeB: false, batch, Hidden2Size, LogitsSize, ref epilogue);
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 1) return;
         // Hidden2: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
             var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Hidden2WeightOffset, Hidden2WeightLength), gradients.Slice(Hidden2BiasOffset, 128), Hidden1Size, false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), l1, l2);
@@ -448,6 +461,7 @@ partial class FashionMlp : global::NetDsl.INeuralNetwork
             var epilogue = new Hidden2InputGradientEpilogue<T> { Destination = buffers.Hidden1Gradient.AsSpan(0, batch * Hidden1Size), Dropout = dropout, Hidden1Mask = buffers.Hidden1Mask.AsSpan(0, batch * Hidden1Size), Hidden1Activation = (dropout ? buffers.Hidden1Activation : buffers.Hidden1Output).AsSpan(0, batch * Hidden1Size) };
             global::NetDsl.Kernels.Gemm.Multiply<T, Hidden2InputGradientEpilogue<T>>(buffers.Hidden2Gradient.AsSpan(0, batch * Hidden2Size), transposeA: false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), transposeB: false, batch, Hidden1Size, Hidden2Size, ref epilogue);
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 0) return;
         // Hidden1: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
             var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Hidden1WeightOffset, Hidden1WeightLength), gradients.Slice(Hidden1BiasOffset, 256), InputSize, false, parameters.Slice(Hidden1WeightOffset, Hidden1WeightLength), l1, l2);

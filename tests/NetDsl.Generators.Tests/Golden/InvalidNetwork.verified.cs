@@ -49,6 +49,14 @@ partial class InvalidNetwork : global::NetDsl.INeuralNetwork
     public bool DropoutEnabled { get; set; } = true;
     /// <inheritdoc/>
     public long DropoutSampleOffset { get; set; }
+    /// <inheritdoc/>
+    public void Freeze(string layer) => throw NetworkDeclarationError();
+    /// <inheritdoc/>
+    public void Unfreeze(string layer) => throw NetworkDeclarationError();
+    /// <inheritdoc/>
+    public global::System.Collections.Generic.IReadOnlyList<string> FrozenLayers => throw NetworkDeclarationError();
+    /// <inheritdoc/>
+    public void ApplyGradients(global::NetDsl.Optimizers.IOptimizer optimizer) => throw NetworkDeclarationError();
     /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
     public global::System.Span<double> DropoutRates => throw NetworkDeclarationError();
     static readonly string[] _dropoutLayers = [];

@@ -210,6 +210,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     ActivationBuffers<float>? _floatBuffers;
     ActivationBuffers<double>? _doubleBuffers;
     readonly global::NetDsl.TrainingState _training = new("ResidualNetwork", 32);
+    readonly global::NetDsl.FrozenLayers _frozen = new("ResidualNetwork", _layers, _parameterTensors, ["Stem", "Conv1", "Norm1", "Conv2", "Norm2", null, null, "Hidden", "Hidden2", null, "Logits"], []);
     int _lastBatch;
     ulong _version;
     ulong _foldedVersion = ulong.MaxValue;
@@ -283,6 +284,14 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     public bool DropoutEnabled { get; set; } = true;
     /// <inheritdoc/>
     public long DropoutSampleOffset { get; set; }
+    /// <inheritdoc/>
+    public void Freeze(string layer) => _frozen.Freeze(layer);
+    /// <inheritdoc/>
+    public void Unfreeze(string layer) => _frozen.Unfreeze(layer);
+    /// <inheritdoc/>
+    public global::System.Collections.Generic.IReadOnlyList<string> FrozenLayers => _frozen.Layers;
+    /// <inheritdoc/>
+    public void ApplyGradients(global::NetDsl.Optimizers.IOptimizer optimizer) => _frozen.Step(optimizer, _parameters, _gradients);
     /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
     public global::System.Span<double> DropoutRates => _dropoutRates;
     static readonly string[] _dropoutLayers = [];
@@ -342,7 +351,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 8, 8)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, _statistics, updateStatistics: false, folded: FoldedParameters(), quantized: QuantizedWeights(), inputMajor: InputMajorWeights(batch));
+            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, frozen: null, _statistics, updateStatistics: false, folded: FoldedParameters(), quantized: QuantizedWeights(), inputMajor: InputMajorWeights(batch));
             buffers.LogitsOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
         }
         finally
@@ -362,10 +371,11 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var buffers = FloatBuffers(batch);
             var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
             ulong stepSeed = _training.NextStepSeed();
-            Forward<float>(_parameters, buffers, inputs, batch, mode, _statistics, updateStatistics: true, folded: default, quantized: null, inputMajor: null);
+            Forward<float>(_parameters, buffers, inputs, batch, mode, _frozen, _statistics, updateStatistics: true, folded: default, quantized: null, inputMajor: null);
             _version++; // θ and the running statistics are about to change
-            double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
-            Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
+            double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _frozen.DecayTensors, batch);
+            Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch), _frozen);
+            _frozen.ClearGradients<float>(_gradients);
             return (float)loss;
         }
         finally
@@ -378,7 +388,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::NetDsl.Optimizers.IOptimizer optimizer)
     {
         var passes = new TrainingPasses(this);
-        return _training.TrainStep(ref passes, inputs, targets, _parameters, _gradients, _statistics, optimizer);
+        return _training.TrainStep(ref passes, inputs, targets, _parameters, _gradients, _statistics, optimizer, _frozen);
     }
 
     /// <summary>This network's passes, for the training step the runtime runs around them.</summary>
@@ -398,7 +408,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 8, 8)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, _statistics, updateStatistics: false, folded: FoldedParameters(), quantized: null, inputMajor: null);
+            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, frozen: null, _statistics, updateStatistics: false, folded: FoldedParameters(), quantized: null, inputMajor: null);
             return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
         }
         finally
@@ -417,8 +427,8 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 8, 8)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, _statistics, updateStatistics: false, folded: default, quantized: null, inputMajor: null);
-            return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
+            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, _frozen, _statistics, updateStatistics: false, folded: default, quantized: null, inputMajor: null);
+            return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _frozen.DecayTensors, batch);
         }
         finally
         {
@@ -437,9 +447,10 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 8, 8)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, _statistics, updateStatistics: false, folded: default, quantized: null, inputMajor: null);
-            double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
-            Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
+            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, _frozen, _statistics, updateStatistics: false, folded: default, quantized: null, inputMajor: null);
+            double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _frozen.DecayTensors, batch);
+            Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch, _frozen);
+            _frozen.ClearGradients<double>(gradients);
             return loss;
         }
         finally
@@ -516,7 +527,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         graph.Save(path, docString ?? "ResidualNetwork, exported by NetDsl: input [N, 1, 8, 8] as PredictBatch takes it, output logits [N, 10].");
     }
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, global::NetDsl.FrozenLayers? frozen, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         bool training = mode != global::NetDsl.PassMode.Inference;
@@ -537,7 +548,9 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             var output = buffers.Norm1Output.AsSpan(0, batch * Norm1Size);
             var activation = output;
-            if (training)
+            if (training && frozen?.IsFrozen(2) == true)
+                global::NetDsl.Kernels.BatchNormalization.FrozenForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), buffers.Norm1Mean, buffers.Norm1InverseDeviation, statistics.Slice(0, 16), 1E-05, relu: true);
+            else if (training)
                 global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), buffers.Norm1Mean, buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 16) : default, 0.9, 1E-05, relu: true);
             else
             {
@@ -558,7 +571,9 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             var output = buffers.Norm2Output.AsSpan(0, batch * Norm2Size);
             var activation = output;
-            if (training)
+            if (training && frozen?.IsFrozen(4) == true)
+                global::NetDsl.Kernels.BatchNormalization.FrozenForward(buffers.Conv2Output.AsSpan(0, batch * Conv2Size), activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), buffers.Norm2Mean, buffers.Norm2InverseDeviation, statistics.Slice(16, 16), 1E-05);
+            else if (training)
                 global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv2Output.AsSpan(0, batch * Conv2Size), activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), buffers.Norm2Mean, buffers.Norm2InverseDeviation, updateStatistics ? statistics.Slice(16, 16) : default, 0.9, 1E-05);
             else
             {
@@ -622,10 +637,11 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         return global::NetDsl.Kernels.LossKernels.SoftmaxCrossEntropy<T>(buffers.LogitsOutput.AsSpan(0, batch * OutputSize), targets, gradient, batch, OutputSize);
     }
 
-    static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients, T l1, T l2) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients, T l1, T l2, global::NetDsl.FrozenLayers? frozen) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = buffers.DropoutActive;
         // dZ of Logits is the fused softmax cross-entropy gradient (ŷ − y) / batch.
+        if (frozen is not null && frozen.FirstTrainableBlock > 10) return;
         // Logits: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
             var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(LogitsWeightOffset, LogitsWeightLength), gradients.Slice(LogitsBiasOffset, 10), Skip2Size, false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), l1, l2);
@@ -636,11 +652,13 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var epilogue = new LogitsInputGradientEpilogue<T> { Destination = buffers.Skip2Gradient.AsSpan(0, batch * Skip2Size), Dropout = dropout };
             global::NetDsl.Kernels.Gemm.Multiply<T, LogitsInputGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * LogitsSize), transposeA: false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), transposeB: false, batch, Skip2Size, LogitsSize, ref epilogue);
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 9) return;
         // Skip2: the sum passes its gradient to both summands; the skip path takes it where Hidden is consumed
         {
             var gradient = buffers.Hidden2Gradient.AsSpan(0, batch * Hidden2Size);
             buffers.Skip2Gradient.AsSpan(0, batch * Skip2Size).CopyTo(gradient);
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 8) return;
         // Hidden2: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
             var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(Hidden2WeightOffset, Hidden2WeightLength), gradients.Slice(Hidden2BiasOffset, 16), HiddenSize, false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), l1, l2);
@@ -651,6 +669,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var epilogue = new Hidden2InputGradientEpilogue<T> { Destination = buffers.HiddenGradient.AsSpan(0, batch * HiddenSize), Dropout = dropout, Skip2Skip = buffers.Skip2Gradient.AsSpan(0, batch * Skip2Size), HiddenActivation = buffers.HiddenOutput.AsSpan(0, batch * HiddenSize) };
             global::NetDsl.Kernels.Gemm.Multiply<T, Hidden2InputGradientEpilogue<T>>(buffers.Hidden2Gradient.AsSpan(0, batch * Hidden2Size), transposeA: false, parameters.Slice(Hidden2WeightOffset, Hidden2WeightLength), transposeB: false, batch, HiddenSize, Hidden2Size, ref epilogue);
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 7) return;
         // Hidden: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
             var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 16), GapSize, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), l1, l2);
@@ -661,22 +680,27 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var epilogue = new HiddenInputGradientEpilogue<T> { Destination = buffers.GapGradient.AsSpan(0, batch * GapSize), Dropout = dropout };
             global::NetDsl.Kernels.Gemm.Multiply<T, HiddenInputGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * HiddenSize), transposeA: false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), transposeB: false, batch, GapSize, HiddenSize, ref epilogue);
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 6) return;
         // Gap: spread the gradient over the windows
         {
             var gradient = buffers.SkipGradient.AsSpan(0, batch * SkipSize);
             global::NetDsl.Kernels.Pooling.AverageBackward<T>(buffers.GapGradient.AsSpan(0, batch * GapSize), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 8, 8, 1, 0, 0, 1, 1));
             global::NetDsl.Kernels.Activations.ReLUBackward(gradient, buffers.SkipOutput.AsSpan(0, batch * SkipSize));
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 5) return;
         // Skip: the sum passes its gradient to both summands; the skip path takes it where Stem is consumed
         {
             var gradient = buffers.Norm2Gradient.AsSpan(0, batch * Norm2Size);
             buffers.SkipGradient.AsSpan(0, batch * SkipSize).CopyTo(gradient);
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 4) return;
         // Norm2: dγ, dβ and the gradient of its input from its input, μ and 1/σ
         {
             var gradient = buffers.Norm2Gradient.AsSpan(0, batch * Norm2Size);
-            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv2Gradient.AsSpan(0, batch * Conv2Size), buffers.Conv2Output.AsSpan(0, batch * Conv2Size), buffers.Norm2Mean, buffers.Norm2InverseDeviation, parameters.Slice(Norm2WeightOffset, 8), gradients.Slice(Norm2WeightOffset, 8), gradients.Slice(Norm2BiasOffset, 8), batch, 8, 64);
+            if (frozen?.IsFrozen(4) == true) global::NetDsl.Kernels.BatchNormalization.FrozenBackward<T>(gradient, buffers.Conv2Gradient.AsSpan(0, batch * Conv2Size), buffers.Norm2InverseDeviation, parameters.Slice(Norm2WeightOffset, 8), batch, 8, 64);
+            else global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv2Gradient.AsSpan(0, batch * Conv2Size), buffers.Conv2Output.AsSpan(0, batch * Conv2Size), buffers.Norm2Mean, buffers.Norm2InverseDeviation, parameters.Slice(Norm2WeightOffset, 8), gradients.Slice(Norm2WeightOffset, 8), gradients.Slice(Norm2BiasOffset, 8), batch, 8, 64);
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 3) return;
         // Conv2: dW summed over samples, and the gradient of Norm1 through col2im
         {
             var samples = new Conv2BackwardSamples<T> { parameters = parameters, inputs = inputs, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
@@ -690,11 +714,14 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var gradient = buffers.Norm1Gradient.AsSpan(0, batch * Norm1Size);
             global::NetDsl.Kernels.Activations.ReLUBackward(gradient, buffers.Norm1Output.AsSpan(0, batch * Norm1Size));
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 2) return;
         // Norm1: dγ, dβ and the gradient of its input from its input, μ and 1/σ
         {
             var gradient = buffers.Norm1Gradient.AsSpan(0, batch * Norm1Size);
-            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv1Gradient.AsSpan(0, batch * Conv1Size), buffers.Conv1Output.AsSpan(0, batch * Conv1Size), buffers.Norm1Mean, buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 8), gradients.Slice(Norm1WeightOffset, 8), gradients.Slice(Norm1BiasOffset, 8), batch, 8, 64);
+            if (frozen?.IsFrozen(2) == true) global::NetDsl.Kernels.BatchNormalization.FrozenBackward<T>(gradient, buffers.Conv1Gradient.AsSpan(0, batch * Conv1Size), buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 8), batch, 8, 64);
+            else global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv1Gradient.AsSpan(0, batch * Conv1Size), buffers.Conv1Output.AsSpan(0, batch * Conv1Size), buffers.Norm1Mean, buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 8), gradients.Slice(Norm1WeightOffset, 8), gradients.Slice(Norm1BiasOffset, 8), batch, 8, 64);
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 1) return;
         // Conv1: dW summed over samples, and the gradient of Stem through col2im
         {
             var samples = new Conv1BackwardSamples<T> { parameters = parameters, inputs = inputs, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
@@ -709,6 +736,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             global::NetDsl.Kernels.Arithmetic.Add(gradient, buffers.SkipGradient.AsSpan(0, gradient.Length)); // Skip added Stem's output
             global::NetDsl.Kernels.Activations.ReLUBackward(gradient, buffers.StemOutput.AsSpan(0, batch * StemSize));
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 0) return;
         // Stem: dW and db summed over samples
         {
             var samples = new StemBackwardSamples<T> { parameters = parameters, inputs = inputs, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };

@@ -112,6 +112,7 @@ partial class Models
         ActivationBuffers<float>? _floatBuffers;
         ActivationBuffers<double>? _doubleBuffers;
         readonly global::NetDsl.TrainingState _training = new("SigmoidRegressor", 0);
+        readonly global::NetDsl.FrozenLayers _frozen = new("SigmoidRegressor", _layers, _parameterTensors, [null, "Hidden", null, "Out"], []);
         int _lastBatch;
         ulong _version;
         ulong _quantizedVersion = ulong.MaxValue;
@@ -168,6 +169,14 @@ partial class Models
         public bool DropoutEnabled { get; set; } = true;
         /// <inheritdoc/>
         public long DropoutSampleOffset { get; set; }
+        /// <inheritdoc/>
+        public void Freeze(string layer) => _frozen.Freeze(layer);
+        /// <inheritdoc/>
+        public void Unfreeze(string layer) => _frozen.Unfreeze(layer);
+        /// <inheritdoc/>
+        public global::System.Collections.Generic.IReadOnlyList<string> FrozenLayers => _frozen.Layers;
+        /// <inheritdoc/>
+        public void ApplyGradients(global::NetDsl.Optimizers.IOptimizer optimizer) => _frozen.Step(optimizer, _parameters, _gradients);
         /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
         public global::System.Span<double> DropoutRates => _dropoutRates;
         static readonly string[] _dropoutLayers = ["InputDrop"];
@@ -235,8 +244,9 @@ partial class Models
                 ulong stepSeed = _training.NextStepSeed();
                 Forward<float>(_parameters, buffers, inputs, batch, mode, dropoutSeed: stepSeed, dropoutFirstSample: DropoutSampleOffset, _dropoutRates, quantized: null, inputMajor: null);
                 _version++; // θ and the running statistics are about to change
-                double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
-                Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
+                double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _frozen.DecayTensors, batch);
+                Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch), _frozen);
+                _frozen.ClearGradients<float>(_gradients);
                 return (float)loss;
             }
             finally
@@ -249,7 +259,7 @@ partial class Models
         public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::NetDsl.Optimizers.IOptimizer optimizer)
         {
             var passes = new TrainingPasses(this);
-            return _training.TrainStep(ref passes, inputs, targets, _parameters, _gradients, _statistics, optimizer);
+            return _training.TrainStep(ref passes, inputs, targets, _parameters, _gradients, _statistics, optimizer, _frozen);
         }
 
         /// <summary>This network's passes, for the training step the runtime runs around them.</summary>
@@ -289,7 +299,7 @@ partial class Models
                 global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
                 var buffers = DoubleBuffers(batch);
                 Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, quantized: null, inputMajor: null);
-                return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
+                return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _frozen.DecayTensors, batch);
             }
             finally
             {
@@ -309,8 +319,9 @@ partial class Models
                 global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
                 var buffers = DoubleBuffers(batch);
                 Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, quantized: null, inputMajor: null);
-                double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
-                Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
+                double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _frozen.DecayTensors, batch);
+                Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch, _frozen);
+                _frozen.ClearGradients<double>(gradients);
                 return loss;
             }
             finally
@@ -417,7 +428,7 @@ partial class Models
             return global::NetDsl.Kernels.LossKernels.MeanSquaredError<T>(buffers.OutOutput.AsSpan(0, batch * OutputSize), targets, gradient, batch, OutputSize);
         }
 
-        static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients, T l1, T l2) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+        static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients, T l1, T l2, global::NetDsl.FrozenLayers? frozen) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
         {
             bool dropout = buffers.DropoutActive;
             // dZ of Out from the loss gradient, through the steps after its core
@@ -425,6 +436,7 @@ partial class Models
                 var gradient = buffers.OutGradient.AsSpan(0, batch * OutSize);
                 global::NetDsl.Kernels.Activations.SigmoidBackward(gradient, buffers.OutOutput.AsSpan(0, batch * OutSize));
             }
+            if (frozen is not null && frozen.FirstTrainableBlock > 3) return;
             // Out: dW and db from one pass over dZ and the layer input (the ones column yields db)
             {
                 var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(OutWeightOffset, OutWeightLength), gradients.Slice(OutBiasOffset, 4), GateSize, false, parameters.Slice(OutWeightOffset, OutWeightLength), l1, l2);
@@ -435,6 +447,7 @@ partial class Models
                 var epilogue = new OutInputGradientEpilogue<T> { Destination = buffers.HiddenGradient.AsSpan(0, batch * HiddenSize), Dropout = dropout, GateActivation = buffers.GateOutput.AsSpan(0, batch * GateSize), HiddenActivation = buffers.HiddenOutput.AsSpan(0, batch * HiddenSize) };
                 global::NetDsl.Kernels.Gemm.Multiply<T, OutInputGradientEpilogue<T>>(buffers.OutGradient.AsSpan(0, batch * OutSize), transposeA: false, parameters.Slice(OutWeightOffset, OutWeightLength), transposeB: false, batch, GateSize, OutSize, ref epilogue);
             }
+            if (frozen is not null && frozen.FirstTrainableBlock > 1) return;
             // Hidden: dW and db from one pass over dZ and the layer input (the ones column yields db)
             {
                 var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 11), InputDropSize, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), l1, l2);

@@ -164,6 +164,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
     ActivationBuffers<float>? _floatBuffers;
     ActivationBuffers<double>? _doubleBuffers;
     readonly global::NetDsl.TrainingState _training = new("StridedCnn", 64);
+    readonly global::NetDsl.FrozenLayers _frozen = new("StridedCnn", _layers, _parameterTensors, ["Conv1", "Norm1", null, "Conv2", null, null, "Hidden", "Logits"], []);
     int _lastBatch;
     ulong _version;
     ulong _foldedVersion = ulong.MaxValue;
@@ -234,6 +235,14 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
     public bool DropoutEnabled { get; set; } = true;
     /// <inheritdoc/>
     public long DropoutSampleOffset { get; set; }
+    /// <inheritdoc/>
+    public void Freeze(string layer) => _frozen.Freeze(layer);
+    /// <inheritdoc/>
+    public void Unfreeze(string layer) => _frozen.Unfreeze(layer);
+    /// <inheritdoc/>
+    public global::System.Collections.Generic.IReadOnlyList<string> FrozenLayers => _frozen.Layers;
+    /// <inheritdoc/>
+    public void ApplyGradients(global::NetDsl.Optimizers.IOptimizer optimizer) => _frozen.Step(optimizer, _parameters, _gradients);
     /// <summary>The rate of each Dropout layer, in declaration order (see DropoutLayers); starts at the declared rates.</summary>
     public global::System.Span<double> DropoutRates => _dropoutRates;
     static readonly string[] _dropoutLayers = ["Drop"];
@@ -286,7 +295,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(outputs.Length, batch, OutputSize, nameof(outputs));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, _statistics, updateStatistics: false, folded: FoldedParameters(), quantized: QuantizedWeights(), inputMajor: InputMajorWeights(batch));
+            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, frozen: null, _statistics, updateStatistics: false, folded: FoldedParameters(), quantized: QuantizedWeights(), inputMajor: InputMajorWeights(batch));
             buffers.LogitsOutput.AsSpan(0, batch * OutputSize).CopyTo(outputs);
         }
         finally
@@ -306,10 +315,11 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             var buffers = FloatBuffers(batch);
             var mode = DropoutEnabled ? global::NetDsl.PassMode.Training : global::NetDsl.PassMode.TrainingWithoutDropout;
             ulong stepSeed = _training.NextStepSeed();
-            Forward<float>(_parameters, buffers, inputs, batch, mode, dropoutSeed: stepSeed, dropoutFirstSample: DropoutSampleOffset, _dropoutRates, _statistics, updateStatistics: true, folded: default, quantized: null, inputMajor: null);
+            Forward<float>(_parameters, buffers, inputs, batch, mode, dropoutSeed: stepSeed, dropoutFirstSample: DropoutSampleOffset, _dropoutRates, _frozen, _statistics, updateStatistics: true, folded: default, quantized: null, inputMajor: null);
             _version++; // θ and the running statistics are about to change
-            double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _parameterTensors, batch);
-            Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch));
+            double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _frozen.DecayTensors, batch);
+            Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch), _frozen);
+            _frozen.ClearGradients<float>(_gradients);
             return (float)loss;
         }
         finally
@@ -322,7 +332,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
     public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::NetDsl.Optimizers.IOptimizer optimizer)
     {
         var passes = new TrainingPasses(this);
-        return _training.TrainStep(ref passes, inputs, targets, _parameters, _gradients, _statistics, optimizer);
+        return _training.TrainStep(ref passes, inputs, targets, _parameters, _gradients, _statistics, optimizer, _frozen);
     }
 
     /// <summary>This network's passes, for the training step the runtime runs around them.</summary>
@@ -342,7 +352,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = FloatBuffers(batch);
-            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, _statistics, updateStatistics: false, folded: FoldedParameters(), quantized: null, inputMajor: null);
+            Forward<float>(_parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.Inference, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, frozen: null, _statistics, updateStatistics: false, folded: FoldedParameters(), quantized: null, inputMajor: null);
             return (float)LossOf<float>(buffers, targets, batch, withGradient: false);
         }
         finally
@@ -361,8 +371,8 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, _statistics, updateStatistics: false, folded: default, quantized: null, inputMajor: null);
-            return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _parameterTensors, batch);
+            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, _frozen, _statistics, updateStatistics: false, folded: default, quantized: null, inputMajor: null);
+            return LossOf<double>(buffers, targets, batch, withGradient: false) + Regularization.Penalty(parameters, _frozen.DecayTensors, batch);
         }
         finally
         {
@@ -381,9 +391,10 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             int batch = global::NetDsl.Shapes.BatchSize(inputs.Length, InputSize, "(1, 28, 28)", nameof(inputs));
             global::NetDsl.Shapes.RequireBatchLength(targets.Length, batch, OutputSize, nameof(targets));
             var buffers = DoubleBuffers(batch);
-            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, _statistics, updateStatistics: false, folded: default, quantized: null, inputMajor: null);
-            double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _parameterTensors, batch);
-            Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch);
+            Forward<double>(parameters, buffers, inputs, batch, mode: global::NetDsl.PassMode.TrainingWithoutDropout, dropoutSeed: 0, dropoutFirstSample: 0, _dropoutRates, _frozen, _statistics, updateStatistics: false, folded: default, quantized: null, inputMajor: null);
+            double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _frozen.DecayTensors, batch);
+            Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch, _frozen);
+            _frozen.ClearGradients<double>(gradients);
             return loss;
         }
         finally
@@ -452,7 +463,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         graph.Save(path, docString ?? "StridedCnn, exported by NetDsl: input [N, 1, 28, 28] as PredictBatch takes it, output logits [N, 10].");
     }
 
-    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, long dropoutFirstSample, global::System.ReadOnlySpan<double> dropoutRates, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Forward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::NetDsl.PassMode mode, ulong dropoutSeed, long dropoutFirstSample, global::System.ReadOnlySpan<double> dropoutRates, global::NetDsl.FrozenLayers? frozen, global::System.Span<float> statistics, bool updateStatistics, global::System.ReadOnlySpan<T> folded, global::NetDsl.Kernels.QuantizedDense[]? quantized, global::NetDsl.Kernels.InputMajorDense[]? inputMajor) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = mode == global::NetDsl.PassMode.Training;
         bool training = mode != global::NetDsl.PassMode.Inference;
@@ -467,7 +478,9 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         {
             var output = buffers.Norm1Output.AsSpan(0, batch * Norm1Size);
             var activation = output;
-            if (training)
+            if (training && frozen?.IsFrozen(1) == true)
+                global::NetDsl.Kernels.BatchNormalization.FrozenForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), buffers.Norm1Mean, buffers.Norm1InverseDeviation, statistics.Slice(0, 64), 1E-05, relu: true);
+            else if (training)
                 global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), buffers.Norm1Mean, buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 64) : default, 0.9, 1E-05, relu: true);
             else
             {
@@ -526,10 +539,11 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         return global::NetDsl.Kernels.LossKernels.SoftmaxCrossEntropy<T>(buffers.LogitsOutput.AsSpan(0, batch * OutputSize), targets, gradient, batch, OutputSize, labelSmoothing: 0.1);
     }
 
-    static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients, T l1, T l2) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+    static void Backward<T>(global::System.ReadOnlySpan<T> parameters, ActivationBuffers<T> buffers, global::System.ReadOnlySpan<T> inputs, int batch, global::System.Span<T> gradients, T l1, T l2, global::NetDsl.FrozenLayers? frozen) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
     {
         bool dropout = buffers.DropoutActive;
         // dZ of Logits is the fused softmax cross-entropy gradient (ŷ − y) / batch.
+        if (frozen is not null && frozen.FirstTrainableBlock > 7) return;
         // Logits: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
             var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(LogitsWeightOffset, LogitsWeightLength), gradients.Slice(LogitsBiasOffset, 10), HiddenSize, false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), l1, l2);
@@ -540,6 +554,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             var epilogue = new LogitsInputGradientEpilogue<T> { Destination = buffers.HiddenGradient.AsSpan(0, batch * HiddenSize), Dropout = dropout, HiddenMask = buffers.HiddenMask.AsSpan(0, batch * HiddenSize), HiddenActivation = (dropout ? buffers.HiddenActivation : buffers.HiddenOutput).AsSpan(0, batch * HiddenSize) };
             global::NetDsl.Kernels.Gemm.Multiply<T, LogitsInputGradientEpilogue<T>>(buffers.LogitsGradient.AsSpan(0, batch * LogitsSize), transposeA: false, parameters.Slice(LogitsWeightOffset, LogitsWeightLength), transposeB: false, batch, HiddenSize, LogitsSize, ref epilogue);
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 6) return;
         // Hidden: dW and db from one pass over dZ and the layer input (the ones column yields db)
         {
             var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(gradients.Slice(HiddenWeightOffset, HiddenWeightLength), gradients.Slice(HiddenBiasOffset, 128), GapSize, false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), l1, l2);
@@ -550,17 +565,20 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             var epilogue = new HiddenInputGradientEpilogue<T> { Destination = buffers.GapGradient.AsSpan(0, batch * GapSize), Dropout = dropout };
             global::NetDsl.Kernels.Gemm.Multiply<T, HiddenInputGradientEpilogue<T>>(buffers.HiddenGradient.AsSpan(0, batch * HiddenSize), transposeA: false, parameters.Slice(HiddenWeightOffset, HiddenWeightLength), transposeB: false, batch, GapSize, HiddenSize, ref epilogue);
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 5) return;
         // Gap: spread the gradient over the windows
         {
             var gradient = buffers.Pool2Gradient.AsSpan(0, batch * Pool2Size);
             global::NetDsl.Kernels.Pooling.AverageBackward<T>(buffers.GapGradient.AsSpan(0, batch * GapSize), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(64, 3, 3, 3, 3, 1, 0, 0, 1, 1));
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 4) return;
         // Pool2: spread the gradient over the windows
         {
             var gradient = buffers.Conv2Gradient.AsSpan(0, batch * Conv2Size);
             global::NetDsl.Kernels.Pooling.AverageBackward<T>(buffers.Pool2Gradient.AsSpan(0, batch * Pool2Size), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(64, 7, 7, 3, 3, 2, 0, 0, 3, 3));
             global::NetDsl.Kernels.Activations.LeakyReLUBackward(gradient, buffers.Conv2Output.AsSpan(0, batch * Conv2Size), T.CreateTruncating(0.1));
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 3) return;
         // Conv2: dW and db summed over samples, and the gradient of Pool1 through col2im
         {
             var samples = new Conv2BackwardSamples<T> { parameters = parameters, inputs = inputs, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
@@ -571,16 +589,20 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
                 global::NetDsl.Kernels.Arithmetic.Add(gradients.Slice(Conv2BiasOffset, 64), buffers.Conv2PartialGradient.AsSpan(Conv2WeightLength, 64));
             }
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 2) return;
         // Pool1: route the gradient back to the winning inputs
         {
             var gradient = buffers.Norm1Gradient.AsSpan(0, batch * Norm1Size);
             global::NetDsl.Kernels.Pooling.MaxBackward<T>(buffers.Pool1Gradient.AsSpan(0, batch * Pool1Size), buffers.Pool1Winners.AsSpan(0, batch * Pool1Size), gradient, batch, new global::NetDsl.Kernels.ConvGeometry(32, 28, 28, 2, 2, 2, 0, 0, 14, 14), reluOutputs: buffers.Pool1Output.AsSpan(0, batch * Pool1Size)); // Act1's derivative at each winner
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 1) return;
         // Norm1: dγ, dβ and the gradient of its input from its input, μ and 1/σ
         {
             var gradient = buffers.Norm1Gradient.AsSpan(0, batch * Norm1Size);
-            global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv1Gradient.AsSpan(0, batch * Conv1Size), buffers.Conv1Output.AsSpan(0, batch * Conv1Size), buffers.Norm1Mean, buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 32), gradients.Slice(Norm1WeightOffset, 32), gradients.Slice(Norm1BiasOffset, 32), batch, 32, 784);
+            if (frozen?.IsFrozen(1) == true) global::NetDsl.Kernels.BatchNormalization.FrozenBackward<T>(gradient, buffers.Conv1Gradient.AsSpan(0, batch * Conv1Size), buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 32), batch, 32, 784);
+            else global::NetDsl.Kernels.BatchNormalization.Backward<T>(gradient, buffers.Conv1Gradient.AsSpan(0, batch * Conv1Size), buffers.Conv1Output.AsSpan(0, batch * Conv1Size), buffers.Norm1Mean, buffers.Norm1InverseDeviation, parameters.Slice(Norm1WeightOffset, 32), gradients.Slice(Norm1WeightOffset, 32), gradients.Slice(Norm1BiasOffset, 32), batch, 32, 784);
         }
+        if (frozen is not null && frozen.FirstTrainableBlock > 0) return;
         // Conv1: dW summed over samples
         {
             var samples = new Conv1BackwardSamples<T> { parameters = parameters, inputs = inputs, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 };
