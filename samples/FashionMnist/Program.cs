@@ -34,16 +34,22 @@ Console.WriteLine($"data: {dataDirectory}{(isFullSet ? "" : " (the small subset 
 Console.WriteLine($"samples: {train.Count} train, {dev.Count} dev, {test.Count} test");
 
 // The CNN takes the image shape (1, 28, 28); the samples are the same row-major pixels either way.
-NetDsl.INeuralNetwork NewNetwork() => options.Model == "cnn" ? new FashionCnn(options.Seed) : new FashionMlp(options.Seed);
+NetDsl.INeuralNetwork NewNetwork() => options.Model switch
+{
+    "cnn" => new FashionCnn(options.Seed),
+    "vgg" => new FashionVgg(options.Seed),
+    _ => new FashionMlp(options.Seed),
+};
 if (options.TuneTrials is int trials) return Tune(trials);
+if (options.Transfer) return Transfer.Run(train, test, options.Seed, checkpointDirectory: null);
 
 using var tensorBoard = options.TensorBoardDirectory is { } logDirectory && ranks is not { IsRoot: false } ? new TensorBoardWriter(logDirectory) : null;
 if (tensorBoard is not null) Console.WriteLine($"writing TensorBoard events to {tensorBoard.Path} (view with: tensorboard --logdir {options.TensorBoardDirectory})");
 if (options.Gpu) return TrainOnGpu();
 
 var network = NewNetwork();
-Console.Write(options.Model == "cnn" ? FashionCnn.SummaryTable : FashionMlp.SummaryTable);
-Console.WriteLine($"memory: {(options.Model == "cnn" ? FashionCnn.PlanMemory(options.BatchSize) : FashionMlp.PlanMemory(options.BatchSize))}");
+Console.Write(options.Model switch { "cnn" => FashionCnn.SummaryTable, "vgg" => FashionVgg.SummaryTable, _ => FashionMlp.SummaryTable });
+Console.WriteLine($"memory: {options.Model switch { "cnn" => FashionCnn.PlanMemory(options.BatchSize), "vgg" => FashionVgg.PlanMemory(options.BatchSize), _ => FashionMlp.PlanMemory(options.BatchSize) }}");
 var optimizer = new Adam(options.LearningRate);
 if (options.LoadPath is { } load)
     Console.WriteLine($"loaded {load}: saved after epoch {Checkpoint.Load(load, network, optimizer)}");
@@ -143,7 +149,12 @@ int TrainOnGpu()
     }
     using var _ = device;
     var host = NewNetwork();
-    using NetDsl.Gpu.GpuNetwork twin = host is FashionCnn cnn ? cnn.ToGpu(device) : ((FashionMlp)host).ToGpu(device);
+    using NetDsl.Gpu.GpuNetwork twin = host switch
+    {
+        FashionCnn cnn => cnn.ToGpu(device),
+        FashionVgg vgg => vgg.ToGpu(device),
+        _ => ((FashionMlp)host).ToGpu(device),
+    };
     Console.WriteLine($"device: {device.Name}{(ranks is { Size: > 1 } ? $" on each of {ranks.Size} ranks (rank r: CUDA device r mod count)" : "")}");
     var adam = new Adam(options.LearningRate);
     var batches = new MiniBatches(train, options.BatchSize, options.Seed);
@@ -220,29 +231,30 @@ int Tune(int trials)
 /// <summary>The sample's command line (see <see cref="Parse"/> or run it with --help).</summary>
 sealed record SampleOptions(string Model, int Epochs, int Seed, string? DataDirectory, int? RequestedBatchSize, double LearningRate,
     string? ScheduleName = null, string? SavePath = null, string? LoadPath = null, int? TuneTrials = null, bool Gpu = false, string? OnnxPath = null, string? ReportPath = null,
-    string? TensorBoardDirectory = null, bool Distributed = false)
+    string? TensorBoardDirectory = null, bool Distributed = false, bool Transfer = false)
 {
     /// <summary>The MLP keeps Adam's constant 1e-3 (the issue's recipe); the CNN anneals it with a cosine over its epochs.</summary>
-    public LearningRateSchedule? Schedule => (ScheduleName ?? (Model == "cnn" ? "cosine" : "constant")) switch
+    public LearningRateSchedule? Schedule => (ScheduleName ?? (Model == "mlp" ? "constant" : "cosine")) switch
     {
         "cosine" => LearningRateSchedule.Cosine(Epochs),
         "exponential" => LearningRateSchedule.Exponential(0.75),
         _ => null,
     };
 
-    /// <summary>The CNN sees each image mirrored left-right half the time and shifted by up to 2 pixels (a crop of a
-    /// zero-padded copy): Fashion-MNIST's garments are symmetric enough that both are still the same class.</summary>
-    public Augmentation? Augmentation => Model == "cnn" ? new Augmentation { HorizontalFlip = 0.5, CropPadding = 2 } : null;
+    /// <summary>The deeper CNN sees each image mirrored left-right half the time and shifted by up to 2 pixels (a crop of
+    /// a zero-padded copy): Fashion-MNIST's garments are symmetric enough that both are still the same class. (The
+    /// smaller CNN gains nothing from it: 0.9141 and 0.9140 after 24 and 20 epochs, against 0.9162 without.)</summary>
+    public Augmentation? Augmentation => Model == "vgg" ? new Augmentation { HorizontalFlip = 0.5, CropPadding = 2 } : null;
 
     /// <summary>128 for the MLP (the issue's recipe), 64 for the CNN (more updates per epoch for the slower model).</summary>
-    public int BatchSize => RequestedBatchSize ?? (Model == "cnn" ? 64 : 128);
+    public int BatchSize => RequestedBatchSize ?? (Model == "mlp" ? 128 : 64);
 
     /// <summary>Reads the options; null when the program should stop at once: after --help (exit code 0) or an error,
     /// which System.CommandLine prints with the usage (exit code 1).</summary>
     public static SampleOptions? Parse(string[] args, out int exitCode)
     {
-        var model = new Option<string>("--model") { Description = "The network to train: the MLP or the CNN", DefaultValueFactory = _ => "mlp" };
-        model.AcceptOnlyFromAmong("mlp", "cnn");
+        var model = new Option<string>("--model") { Description = "The network to train: the MLP, the CNN, or the deeper VGG-style CNN", DefaultValueFactory = _ => "mlp" };
+        model.AcceptOnlyFromAmong("mlp", "cnn", "vgg");
         var epochs = Positive(new Option<int>("--epochs") { HelpName = "N", Description = "Epochs to train (early stopping may end sooner)", DefaultValueFactory = _ => 10 });
         var seed = new Option<int>("--seed") { HelpName = "N", Description = "Seed of the initialization, the dev split, the shuffling and dropout", DefaultValueFactory = _ => 0 };
         var data = new Option<string?>("--data") { Description = $"Folder of the four IDX files [default: {DataLocation.DebianDirectory} when installed, else the subset shipped with the sample]", HelpName = "DIR" };
@@ -256,18 +268,19 @@ sealed record SampleOptions(string Model, int Epochs, int Seed, string? DataDire
         var gpu = new Option<bool>("--gpu") { Description = "Train through the generated GPU twin on the first CUDA device (an error without one)" };
         var reportPath = new Option<string?>("--report") { Description = "Write an HTML training report here (curves, monitor, confusion matrix)", HelpName = "PATH" };
         var tensorBoard = new Option<string?>("--tensorboard") { Description = "Write TensorBoard event files of the curves into this folder, one per run", HelpName = "DIR" };
+        var transfer = new Option<bool>("--transfer") { Description = "Instead of training: pretrain an MLP on 8 classes, then learn the other 2 from 10 and 100 labels per class with the body frozen, against training from scratch" };
         var distributed = new Option<bool>("--distributed") { Description = "Train as one rank of an mpirun job (data-parallel; --tune spreads its trials over the ranks)" };
         var onnx = new Option<string?>("--onnx") { Description = "Write the best epoch's model as ONNX here (taking the pixels / 255) and report ONNX Runtime's test accuracy on it", HelpName = "PATH" };
 
         var root = new RootCommand("Trains the sample network on Fashion-MNIST with a dev set held out of the training set, then reports the test accuracy.")
         {
-            model, epochs, seed, data, batch, learningRate, schedule, save, load, tune, gpu, onnx, reportPath, tensorBoard, distributed,
+            model, epochs, seed, data, batch, learningRate, schedule, save, load, tune, gpu, onnx, reportPath, tensorBoard, distributed, transfer,
         };
         SampleOptions? options = null;
         root.SetAction(result => options = new SampleOptions(result.GetValue(model)!, result.GetValue(epochs), result.GetValue(seed),
             result.GetValue(data), result.GetValue(batch), result.GetValue(learningRate), result.GetValue(schedule),
             result.GetValue(save), result.GetValue(load), result.GetValue(tune), result.GetValue(gpu), result.GetValue(onnx), result.GetValue(reportPath),
-            result.GetValue(tensorBoard), result.GetValue(distributed)));
+            result.GetValue(tensorBoard), result.GetValue(distributed), result.GetValue(transfer)));
         exitCode = root.Parse(args).Invoke();
         return options;
     }
