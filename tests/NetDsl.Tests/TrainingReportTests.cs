@@ -39,3 +39,36 @@ public class TrainingReportTests
         Assert.Contains("<th>epochs</th><td>3</td>", html);
     }
 }
+
+/// <summary>The smoothed training loss: the bias-corrected EWMA against its closed form, and the trainer's record of it.</summary>
+public class SmoothedLossTests
+{
+    [Fact]
+    public void The_corrected_average_is_the_weighted_mean_of_the_losses_so_far()
+    {
+        var smoothed = new SmoothedLoss(beta: 0.5);
+        Assert.True(double.IsNaN(smoothed.Value));
+        Assert.Equal(4, smoothed.Add(4), 12);
+        // (0.5·0.5·4 + 0.5·2) / (1 − 0.25) = 2/0.75.
+        Assert.Equal(2 / 0.75, smoothed.Add(2), 12);
+        double[] losses = [3, 1, 4, 1, 5, 9, 2, 6];
+        var ewma = new SmoothedLoss(beta: 0.9);
+        for (int t = 1; t <= losses.Length; t++)
+        {
+            double weighted = 0, weights = 0;
+            for (int i = 1; i <= t; i++) (weighted, weights) = (weighted + Math.Pow(0.9, t - i) * losses[i - 1], weights + Math.Pow(0.9, t - i));
+            Assert.Equal(weighted / weights, ewma.Add(losses[t - 1]), 12);
+        }
+        var constant = new SmoothedLoss();
+        for (int t = 0; t < 5; t++) Assert.Equal(0.7, constant.Add(0.7), 12);
+    }
+
+    [Fact]
+    public void The_trainer_keeps_one_smoothed_loss_per_step_and_the_report_plots_them()
+    {
+        var data = new NetDsl.Data.Dataset(TestData.Uniform(40 * 6, 1), Enumerable.Range(0, 40).Select(i => i % 3).ToArray(), [6], 3);
+        var history = Trainer.Fit(new SmallClassifier(seed: 1), new NetDsl.Optimizers.Adam(0.01), data, null, new TrainingOptions { Epochs = 2, BatchSize = 16 });
+        Assert.Equal(2 * 3, history.SmoothedLosses!.Count);
+        Assert.Contains("Training loss per step (EWMA, β = 0.98, bias-corrected)", TrainingReport.Render(new ReportContents { History = history }));
+    }
+}

@@ -82,8 +82,9 @@ public sealed class TrainingOptions
     public bool SynchronizeBatchNorm { get; init; }
 }
 
-/// <summary>What <see cref="Trainer.Fit"/> did: every epoch's figures and the epoch whose weights the network holds.</summary>
-public sealed record TrainingHistory(IReadOnlyList<EpochResult> Epochs, int BestEpoch, bool StoppedEarly);
+/// <summary>What <see cref="Trainer.Fit"/> did: every epoch's figures, the epoch whose weights the network holds, and
+/// the training loss after every step smoothed as <see cref="SmoothedLoss"/> does.</summary>
+public sealed record TrainingHistory(IReadOnlyList<EpochResult> Epochs, int BestEpoch, bool StoppedEarly, IReadOnlyList<double>? SmoothedLosses = null);
 
 /// <summary>Augments copies of the mini-batches (the dataset stays untouched), with buffers allocated once.</summary>
 sealed class AugmentedBatches(Augmentation augmentation, Dataset data, int batchSize, int seed)
@@ -110,14 +111,14 @@ sealed class AugmentedBatches(Augmentation augmentation, Dataset data, int batch
 /// <summary>Mini-batch training of any generated network.</summary>
 public static class Trainer
 {
-    /// <summary>The bar's loss is the running loss: the mean of the steps' losses so far, with dropout on and θ still
+    /// <summary>The bar's loss is the smoothed step loss (<see cref="SmoothedLoss"/>), with dropout on and θ still
     /// moving, so it differs from the epoch's train loss, which an inference pass measures after the epoch.</summary>
     static void DrawProgress(TextWriter writer, int epoch, int done, int total, double loss, double samplesPerSecond)
     {
         const int width = 20;
         int filled = done * width / total;
         writer.Write(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"\repoch {epoch,3} [{new string('#', filled)}{new string('.', width - filled)}] {done * 100 / total,3}%  running loss {loss:F4}  {samplesPerSecond,9:N0} samples/s"));
+            $"\repoch {epoch,3} [{new string('#', filled)}{new string('.', width - filled)}] {done * 100 / total,3}%  smoothed loss {loss:F4}  {samplesPerSecond,9:N0} samples/s"));
     }
 
     /// <summary>Trains for <see cref="TrainingOptions.Epochs"/> epochs (fewer if early stopping ends it) and returns the history.</summary>
@@ -135,6 +136,8 @@ public static class Trainer
         var augmentation = options.Augmentation is null ? null : new AugmentedBatches(options.Augmentation, train, batches.BatchSize, options.Seed);
         var parallel = options.DataParallel is { } group ? new DataParallelTraining(group, options.SynchronizeBatchNorm, network, optimizer) : null;
         var progressWriter = parallel is { IsRoot: false } ? null : options.Progress;
+        var smoothed = new SmoothedLoss();
+        var smoothedLosses = new List<double>();
         for (int epoch = 1; epoch <= options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
@@ -160,8 +163,9 @@ public static class Trainer
                         if (Shapes.HasNonFinite(network.Gradients.Slice(tensor.Offset, tensor.Length)))
                             throw new TrainingDivergedException(step, epoch, loss, tensor.Layer, tensor.Name);
                 runningLoss += loss * batch.Size;
+                smoothedLosses.Add(smoothed.Add(loss));
                 if (progressWriter is { } progress && (b % 20 == 19 || b == batches.BatchCount - 1))
-                    DrawProgress(progress, epoch, b + 1, batches.BatchCount, runningLoss / Math.Min(train.Count, (b + 1) * batches.BatchSize),
+                    DrawProgress(progress, epoch, b + 1, batches.BatchCount, smoothed.Value,
                         Math.Min(train.Count, (b + 1) * batches.BatchSize) / clock.Elapsed.TotalSeconds);
             }
             progressWriter?.Write('\r' + new string(' ', 79) + '\r');
@@ -183,11 +187,11 @@ public static class Trainer
             if (held is not null && epoch - bestEpoch >= options.EarlyStoppingPatience)
             {
                 Restore();
-                return new TrainingHistory(history, bestWeights is null ? epoch : bestEpoch, StoppedEarly: true);
+                return new TrainingHistory(history, bestWeights is null ? epoch : bestEpoch, StoppedEarly: true, smoothedLosses);
             }
         }
         Restore();
-        return new TrainingHistory(history, bestWeights is null || bestEpoch == 0 ? history.Count : bestEpoch, StoppedEarly: false);
+        return new TrainingHistory(history, bestWeights is null || bestEpoch == 0 ? history.Count : bestEpoch, StoppedEarly: false, smoothedLosses);
 
         void Restore()
         {

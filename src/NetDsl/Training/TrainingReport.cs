@@ -35,7 +35,8 @@ public sealed record ReportContents
 /// <summary>A training report a person looks at: one self-contained HTML file (inline SVG, no script and nothing
 /// fetched from the internet) with the loss, accuracy and learning-rate curves, the monitor's per-layer figures and
 /// warnings on the epochs they fired, the bias/variance verdict, the confusion matrix as a heat map with per-class
-/// accuracy, the network summary and the run's options.</summary>
+/// accuracy, the network summary and the run's options; and the step-by-step training loss, smoothed
+/// (<see cref="SmoothedLoss"/>).</summary>
 public static class TrainingReport
 {
     const int Width = 560, Height = 260, Left = 56, Right = 16, Top = 28, Bottom = 36;
@@ -61,6 +62,9 @@ public static class TrainingReport
         var x = epochs.Select(e => (double)e.Epoch).ToArray();
         html.Append(Chart("Loss", x, [("train", epochs.Select(e => e.TrainLoss).ToArray()), ("dev", epochs.Select(e => e.DevLoss ?? double.NaN).ToArray()),
             ("running", epochs.Select(e => e.RunningLoss).ToArray())]));
+        if (contents.History.SmoothedLosses is { Count: > 0 } steps)
+            html.Append(Chart($"Training loss per step (EWMA, β = {SmoothedLoss.DefaultBeta.ToString(CultureInfo.InvariantCulture)}, bias-corrected)",
+                Enumerable.Range(1, steps.Count).Select(s => (double)s).ToArray(), [("smoothed", steps.ToArray())]));
         html.Append(Chart("Accuracy", x, [("train", epochs.Select(e => e.TrainAccuracy).ToArray()), ("dev", epochs.Select(e => e.DevAccuracy ?? double.NaN).ToArray())]));
         html.Append(Chart("Learning rate", x, [("rate", epochs.Select(e => e.LearningRate).ToArray())]));
         if (contents.Monitor is { Reports.Count: > 0 } monitor)
