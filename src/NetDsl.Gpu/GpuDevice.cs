@@ -104,8 +104,34 @@ public sealed class GpuDevice : IDisposable
         return kernel;
     }
 
+    readonly List<MemoryBuffer1D<float, Stride1D.Dense>> allocated = [];
+
     /// <summary>Allocates <paramref name="length"/> floats on the device (contents undefined).</summary>
-    internal MemoryBuffer1D<float, Stride1D.Dense> Allocate(long length) => Accelerator.Allocate1D<float>(Math.Max(length, 1));
+    internal MemoryBuffer1D<float, Stride1D.Dense> Allocate(long length)
+    {
+        var buffer = Accelerator.Allocate1D<float>(Math.Max(length, 1));
+        lock (allocated)
+        {
+            allocated.RemoveAll(b => b.IsDisposed);
+            allocated.Add(buffer);
+        }
+        return buffer;
+    }
+
+    /// <summary>Bytes of the buffers NetDsl holds on this device now (those not yet disposed).</summary>
+    public long AllocatedBytes
+    {
+        get
+        {
+            lock (allocated) return allocated.Where(b => !b.IsDisposed).Sum(b => b.LengthInBytes);
+        }
+    }
+
+    /// <summary>Bytes the device can still allocate: CUDA's free memory; for the CPU accelerator, the memory this process
+    /// may still take from the machine.</summary>
+    public long FreeMemoryBytes => Accelerator is ILGPU.Runtime.Cuda.CudaAccelerator cuda
+        ? cuda.GetFreeMemory()
+        : Math.Max(0, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes - Environment.WorkingSet);
 
     /// <inheritdoc />
     public void Dispose()

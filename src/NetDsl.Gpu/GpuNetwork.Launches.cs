@@ -48,6 +48,10 @@ public abstract partial class GpuNetwork
     /// <summary>Groups a product should keep busy at once: enough for every multiprocessor of a large GPU.</summary>
     const int TargetGroups = 128;
 
+    /// <summary>The largest split-K workspace any product takes: splits · M · N with splits ≤ TargetGroups / tiles and
+    /// tiles ≥ M · N / ProductTile², so at most TargetGroups · ProductTile² values.</summary>
+    internal const long MaxWorkspaceValues = (long)TargetGroups * GpuKernels.ProductTile * GpuKernels.ProductTile;
+
     /// <summary>Depth below which a layer of groups is not worth its partial tile.</summary>
     const int MinimumSplitDepth = 512;
 

@@ -15,8 +15,9 @@ public abstract partial class GpuNetwork : IDisposable
     readonly List<MemoryBuffer1D<float, Stride1D.Dense>> batchBuffers = [];
     readonly MemoryBuffer1D<float, Stride1D.Dense> parameters, gradients, statistics, statisticsBeforeStep, scalars;
     MemoryBuffer1D<float, Stride1D.Dense>? parametersBeforeStep;
-    // Loss sum, dθ non-finite flag, Σ|w|, Σw², a non-finite sample loss.
-    readonly float[] scalarValues = new float[5];
+    /// <summary>The loss scalars on the device: loss sum, dθ non-finite flag, Σ|w|, Σw², a non-finite sample loss.</summary>
+    internal const int ScalarCount = 5;
+    readonly float[] scalarValues = new float[ScalarCount];
     ArrayView<float> inputs, targets;
     GpuOptimizerState? optimizerState;
     ulong trainingSteps;
@@ -47,6 +48,10 @@ public abstract partial class GpuNetwork : IDisposable
 
     /// <summary>Whether the fused passes run where the network has them (default); off, every layer is its own tiled product.</summary>
     public bool FusedPasses { get; set; } = true;
+
+    /// <summary>Bytes of the split-K products' workspace allocated so far (0 until a product splits its depth); at most
+    /// <see cref="GpuMemoryPlan.WorkspaceBytes"/>.</summary>
+    public long WorkspaceBytes => partials is { IsDisposed: false } buffer ? buffer.LengthInBytes : 0;
 
     /// <summary>The largest batch the activation buffers hold now; they grow when a larger batch arrives.</summary>
     public int Capacity { get; private set; }
@@ -218,6 +223,14 @@ public abstract partial class GpuNetwork : IDisposable
                     "its kernels normalize with the batch's statistics. Unfreeze it, or train on the CPU, where a frozen BatchNorm uses its running statistics.");
     }
 
+    /// <summary>Allocates the batch buffers for <paramref name="capacity"/> samples now, so a training step at that batch
+    /// allocates nothing more (the optimizer's state comes with the first step).</summary>
+    public void Reserve(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        if (capacity > Capacity) Grow(capacity);
+    }
+
     /// <summary>Waits for every launched kernel to finish.</summary>
     public void Synchronize() => Device.Accelerator.Synchronize();
 
@@ -225,17 +238,19 @@ public abstract partial class GpuNetwork : IDisposable
 
     void Stage(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int batch)
     {
-        if (batch > Capacity)
-        {
-            foreach (var buffer in batchBuffers) buffer.Dispose();
-            batchBuffers.Clear();
-            Capacity = batch;
-            this.inputs = Allocate((long)batch * Network.InputSize);
-            this.targets = Allocate((long)batch * Network.OutputSize);
-            AllocateActivations(batch);
-        }
+        if (batch > Capacity) Grow(batch);
         this.inputs.SubView(0, inputs.Length).CopyFromCPU(inputs);
         if (!targets.IsEmpty) this.targets.SubView(0, targets.Length).CopyFromCPU(targets);
+    }
+
+    void Grow(int capacity)
+    {
+        foreach (var buffer in batchBuffers) buffer.Dispose();
+        batchBuffers.Clear();
+        Capacity = capacity;
+        inputs = Allocate((long)capacity * Network.InputSize);
+        targets = Allocate((long)capacity * Network.OutputSize);
+        AllocateActivations(capacity);
     }
 
     /// <summary>A device buffer of <paramref name="length"/> floats that lives until the batch capacity grows.</summary>

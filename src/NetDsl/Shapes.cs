@@ -93,7 +93,8 @@ public static class Shapes
         return false;
     }
 
-    internal static string Bytes(long bytes) => bytes switch
+    /// <summary>A byte count for people: B, KiB, MiB or GiB with up to two decimals.</summary>
+    public static string Bytes(long bytes) => bytes switch
     {
         >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.##} GiB"),
         >= 1L << 20 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):0.##} MiB"),

@@ -377,3 +377,66 @@ public sealed class GpuFrozenLayerTests(SimulatedDevice simulated) : IClassFixtu
         Assert.Contains("BatchNorm layer 'Norm' of GpuNormedMlp is frozen", error.Message);
     }
 }
+
+/// <summary>The GPU footprint computed from the plan against what the twin allocates, and the out-of-memory check.</summary>
+public sealed class GpuMemoryPlanTests
+{
+    static void Train(GpuNetwork twin, int batch, int inputs, int outputs)
+    {
+        var x = new float[batch * inputs];
+        var y = new float[batch * outputs];
+        for (int s = 0; s < batch; s++) y[s * outputs] = 1;
+        twin.TrainStep(x, y, new Adam());
+    }
+
+    [Theory]
+    [InlineData("classifier", 40)]
+    [InlineData("cnn", 12)]
+    [InlineData("cnn", 1)]
+    [InlineData("normed", 33)]
+    public void The_planned_footprint_is_what_the_twin_allocates_with_the_workspace_at_most_its_bound(string name, int batch)
+    {
+        using var device = GpuDevice.Create(GpuBackend.Cpu);
+        var (plan, twin) = name switch
+        {
+            "classifier" => (GpuClassifier.PlanGpuMemory(batch), (GpuNetwork)new GpuClassifier(seed: 1).ToGpu(device, batch)),
+            "cnn" => (GpuCnn.PlanGpuMemory(batch), new GpuCnn(seed: 1).ToGpu(device, batch)),
+            _ => (GpuNormedMlp.PlanGpuMemory(batch), new GpuNormedMlp(seed: 1).ToGpu(device, batch)),
+        };
+        using (twin)
+        {
+            Train(twin, batch, twin.Network.InputSize, twin.Network.OutputSize);
+            long allocated = device.AllocatedBytes;
+            long withoutWorkspace = plan.TotalBytes - plan.WorkspaceBytes;
+            Assert.Equal(withoutWorkspace + twin.WorkspaceBytes, allocated);
+            Assert.InRange(twin.WorkspaceBytes, 0, plan.WorkspaceBytes);
+            // The batch buffers were reserved for the whole batch: a smaller one allocates nothing new.
+            Train(twin, Math.Max(1, batch / 2), twin.Network.InputSize, twin.Network.OutputSize);
+            Assert.Equal(allocated, device.AllocatedBytes);
+        }
+    }
+
+    [Fact]
+    public void The_largest_batch_that_fits_is_the_last_one_whose_total_does()
+    {
+        var plan = GpuCnn.PlanGpuMemory(1);
+        foreach (long free in new[] { plan.TotalBytes - 1, plan.TotalBytes, 50L << 20, 3L << 30 })
+        {
+            long batch = plan.MaxBatch(free);
+            if (batch > 0) Assert.True((plan with { BatchSize = (int)batch }).TotalBytes <= free);
+            Assert.True((plan with { BatchSize = (int)batch + 1 }).TotalBytes > free);
+        }
+    }
+
+    [Fact]
+    public void A_batch_that_cannot_fit_is_refused_before_anything_is_allocated_with_the_numbers()
+    {
+        using var device = GpuDevice.Create(GpuBackend.Cpu);
+        var network = new GpuCnn(seed: 1);
+        var error = Assert.Throws<GpuOutOfMemoryException>(() => network.ToGpu(device, 200_000_000));
+        Assert.Matches(@"^GpuCnn training at batch 200000000 needs [\d.]+ GiB on .+ \(batch 200000000: parameters .+\), but .+ is free; the largest batch that fits is \d+\.$", error.Message);
+        Assert.Equal(0, device.AllocatedBytes);
+        long largest = long.Parse(System.Text.RegularExpressions.Regex.Match(error.Message, @"fits is (\d+)\.").Groups[1].Value);
+        Assert.InRange(largest, 1, 200_000_000);
+    }
+}

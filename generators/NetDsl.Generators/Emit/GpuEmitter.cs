@@ -46,11 +46,36 @@ internal static partial class GpuEmitter
             {
                 w.Line($"public OnGpu ToGpu({Gpu}GpuDevice device) => new(this, device);");
                 w.Line();
+                EmitMemoryPlan(w, schedule);
                 EmitTwin(w, schedule);
             }
         }
         for (int i = scopes.Count - 1; i >= 0; i--) scopes[i].Dispose();
         return w.ToString();
+    }
+
+    /// <summary>The footprint on the device before anything is allocated (from the same buffer list the twin allocates),
+    /// the largest batch that fits, and a ToGpu that checks it first.</summary>
+    static void EmitMemoryPlan(SourceWriter w, PassSchedule schedule)
+    {
+        var buffers = schedule.Plan.Blocks.SelectMany(Buffers).ToList();
+        long perSample = buffers.Sum(b => (long)b.PerSample), fixedValues = buffers.Sum(b => (long)b.Fixed);
+        string name = schedule.Plan.Spec.TypeName;
+        w.Line("/// <summary>The device memory training on the GPU takes at <paramref name=\"batchSize\"/>, computed from the plan before anything is allocated.</summary>");
+        w.Line($"public static {Gpu}GpuMemoryPlan PlanGpuMemory(int batchSize, int optimizerStateCopies = 2) => " +
+            $"new(ParameterCount, {schedule.Plan.StatisticsCount}, ActivationValuesPerSample: {perSample}, FixedActivationValues: {fixedValues}, InputSize, OutputSize, batchSize, optimizerStateCopies);");
+        w.Line("/// <summary>The largest training batch whose footprint fits the free memory of <paramref name=\"device\"/>.</summary>");
+        w.Line($"public static long MaxBatchThatFits({Gpu}GpuDevice device, int optimizerStateCopies = 2) => PlanGpuMemory(1, optimizerStateCopies).MaxBatch(device.FreeMemoryBytes);");
+        w.Line("/// <summary>Like ToGpu(device), for training at batches up to <paramref name=\"maxBatch\"/>: checks the footprint against the device's free memory first and allocates the batch buffers for maxBatch.</summary>");
+        w.Line($"/// <exception cref=\"{Gpu}GpuOutOfMemoryException\">It does not fit; the message has the numbers and the largest batch that does.</exception>");
+        using (w.Block($"public OnGpu ToGpu({Gpu}GpuDevice device, int maxBatch)"))
+        {
+            w.Line($"PlanGpuMemory(maxBatch).RequireFits(device, {Literal(name)});");
+            w.Line("var twin = new OnGpu(this, device);");
+            w.Line("twin.Reserve(maxBatch);");
+            w.Line("return twin;");
+        }
+        w.Line();
     }
 
     static void EmitTwin(SourceWriter w, PassSchedule schedule)

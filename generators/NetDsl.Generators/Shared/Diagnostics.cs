@@ -174,7 +174,7 @@ internal static class NetworkDiagnostics
 
     public static readonly DiagnosticDescriptor NetworkFootprint = Rule("ND0112",
         "Network size and training memory",
-        "Network '{0}': {1} parameters; training at batch {2} with Adam takes {3} (parameters {4}, gradients {5}, optimizer state {6}, activations {7})",
+        "Network '{0}': {1} parameters; training at batch {2} with Adam takes {3} (parameters {4}, gradients {5}, optimizer state {6}, activations {7}), and {8} at batch {9}",
         DiagnosticSeverity.Info);
 
     // Rules at call sites (CallSiteAnalyzer): how the runtime is used, not how a network is declared.

@@ -11,6 +11,9 @@ internal static partial class NetworkPlanner
     /// <summary>The batch size the footprint diagnostic quotes (Keras's default).</summary>
     const int DefaultBatchSize = 32;
 
+    /// <summary>The larger batch the footprint quotes as well, where the activations usually outweigh θ.</summary>
+    const int LargeBatchSize = 256;
+
     /// <summary>Design advice on a network that is valid: warnings and the footprint.</summary>
     static void Advise(NetworkSpec spec, List<BlockPlan> blocks, int parameters, int valuesPerSample, List<Problem> problems)
     {
@@ -93,7 +96,8 @@ internal static partial class NetworkPlanner
 
         long parameterBytes = parameters * 4L, activationBytes = valuesPerSample * 4L * DefaultBatchSize;
         problems.Add(Problem.Create(NetworkDiagnostics.NetworkFootprint, spec.Location, spec.TypeName, parameters.ToString("N0", CultureInfo.InvariantCulture),
-            DefaultBatchSize, Bytes(4 * parameterBytes + activationBytes), Bytes(parameterBytes), Bytes(parameterBytes), Bytes(2 * parameterBytes), Bytes(activationBytes)));
+            DefaultBatchSize, Bytes(4 * parameterBytes + activationBytes), Bytes(parameterBytes), Bytes(parameterBytes), Bytes(2 * parameterBytes), Bytes(activationBytes),
+            Bytes(4 * parameterBytes + valuesPerSample * 4L * LargeBatchSize), LargeBatchSize));
     }
 
     static string Bytes(long bytes) => bytes switch

@@ -7,6 +7,20 @@ partial class SoftmaxInside
     /// <summary>Copies θ to <paramref name="device"/> and returns the network's GPU twin, which trains and predicts there.</summary>
     public OnGpu ToGpu(global::NetDsl.Gpu.GpuDevice device) => new(this, device);
 
+    /// <summary>The device memory training on the GPU takes at <paramref name="batchSize"/>, computed from the plan before anything is allocated.</summary>
+    public static global::NetDsl.Gpu.GpuMemoryPlan PlanGpuMemory(int batchSize, int optimizerStateCopies = 2) => new(ParameterCount, 0, ActivationValuesPerSample: 35, FixedActivationValues: 0, InputSize, OutputSize, batchSize, optimizerStateCopies);
+    /// <summary>The largest training batch whose footprint fits the free memory of <paramref name="device"/>.</summary>
+    public static long MaxBatchThatFits(global::NetDsl.Gpu.GpuDevice device, int optimizerStateCopies = 2) => PlanGpuMemory(1, optimizerStateCopies).MaxBatch(device.FreeMemoryBytes);
+    /// <summary>Like ToGpu(device), for training at batches up to <paramref name="maxBatch"/>: checks the footprint against the device's free memory first and allocates the batch buffers for maxBatch.</summary>
+    /// <exception cref="global::NetDsl.Gpu.GpuOutOfMemoryException">It does not fit; the message has the numbers and the largest batch that does.</exception>
+    public OnGpu ToGpu(global::NetDsl.Gpu.GpuDevice device, int maxBatch)
+    {
+        PlanGpuMemory(maxBatch).RequireFits(device, "SoftmaxInside");
+        var twin = new OnGpu(this, device);
+        twin.Reserve(maxBatch);
+        return twin;
+    }
+
     /// <summary>SoftmaxInside on an ILGPU accelerator: the same passes as on the CPU, launched as kernels.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("NetDsl.Generators", "0.1.0")]
     public sealed class OnGpu : global::NetDsl.Gpu.GpuNetwork
