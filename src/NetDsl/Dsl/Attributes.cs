@@ -297,3 +297,38 @@ public sealed class DropoutAttribute(double rate) : LayerAttribute
     /// <summary>Probability of dropping a value, in [0, 1).</summary>
     public double Rate { get; } = rate;
 }
+
+/// <summary>The distribution of a Boltzmann machine's visible units given the hidden ones.</summary>
+public enum UnitKind
+{
+    /// <summary>Binary units, on with probability σ(b + Wᵀh): pixels in [0, 1] read as probabilities.</summary>
+    Bernoulli,
+
+    /// <summary>Real-valued units with unit variance, mean b + Wᵀh: standardized real data (Hinton's guide, section 13.2).</summary>
+    Gaussian,
+}
+
+/// <summary>Marks a <c>partial</c> class as a restricted Boltzmann machine: one <see cref="VisibleAttribute"/> layer and one
+/// <see cref="HiddenAttribute"/> layer, connected to each other and not within a layer. The generator makes it a
+/// <c>NetDsl.Boltzmann.BoltzmannMachine</c> with its sizes as constants.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class BoltzmannMachineAttribute : Attribute;
+
+/// <summary>The visible layer of a Boltzmann machine: <paramref name="units"/> units of kind <see cref="Units"/>.</summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class VisibleAttribute(int units) : Attribute
+{
+    /// <summary>The number of visible units (the values per sample).</summary>
+    public int Count { get; } = units;
+
+    /// <summary>Bernoulli (default) for data in [0, 1], Gaussian for standardized real values.</summary>
+    public UnitKind Units { get; set; } = UnitKind.Bernoulli;
+}
+
+/// <summary>The hidden layer of a Boltzmann machine: <paramref name="units"/> binary units.</summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class HiddenAttribute(int units) : Attribute
+{
+    /// <summary>The number of hidden units.</summary>
+    public int Count { get; } = units;
+}
