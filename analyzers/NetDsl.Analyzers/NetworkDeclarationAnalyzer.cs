@@ -24,7 +24,19 @@ public sealed class NetworkDeclarationAnalyzer : DiagnosticAnalyzer
             var networkAttribute = start.Compilation.GetTypeByMetadataName(NetworkParser.NetworkAttributeName);
             if (networkAttribute is null) return;
             start.RegisterSymbolAction(symbolContext => AnalyzeType(symbolContext, networkAttribute), SymbolKind.NamedType);
+            if (start.Compilation.GetTypeByMetadataName(BoltzmannParser.AttributeName) is { } machineAttribute)
+                start.RegisterSymbolAction(symbolContext => AnalyzeMachine(symbolContext, machineAttribute), SymbolKind.NamedType);
         });
+    }
+
+    static void AnalyzeMachine(SymbolAnalysisContext context, INamedTypeSymbol machineAttribute)
+    {
+        var type = (INamedTypeSymbol)context.Symbol;
+        var attribute = type.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, machineAttribute));
+        if (attribute is null) return;
+        foreach (var problem in BoltzmannParser.Parse(type, attribute, context.CancellationToken).Problems)
+            context.ReportDiagnostic(Diagnostic.Create(problem.Descriptor, problem.Location?.ToLocation(context.Compilation) ?? type.Locations.FirstOrDefault() ?? Location.None,
+                problem.Arguments.Cast<object>().ToArray()));
     }
 
     static void AnalyzeType(SymbolAnalysisContext context, INamedTypeSymbol networkAttribute)

@@ -58,5 +58,18 @@ public sealed class NetworkGenerator : IIncrementalGenerator
         {
             if (pair.Left && !pair.Right.IsEmpty) output.AddSource(GpuEmitter.AccessHintName, GpuEmitter.EmitAccess());
         });
+
+        // [BoltzmannMachine] classes: Parse → Emit (the analyzer reports their problems).
+        var machines = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                BoltzmannParser.AttributeName,
+                predicate: static (node, _) => node is ClassDeclarationSyntax,
+                transform: static (context, cancellationToken) =>
+                    BoltzmannParser.Parse((INamedTypeSymbol)context.TargetSymbol, context.Attributes.First(), cancellationToken) is var spec
+                        ? spec with { Problems = spec.Problems.Select(p => p with { Location = null }).ToEquatableArray() } : null!);
+        context.RegisterSourceOutput(machines, static (output, spec) =>
+        {
+            if (spec.CanEmit) output.AddSource(spec.HintName, BoltzmannEmitter.Emit(spec));
+        });
     }
 }

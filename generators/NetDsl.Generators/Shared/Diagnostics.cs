@@ -167,6 +167,10 @@ internal static class NetworkDiagnostics
         "Network '{0}': every layer with parameters ({1}) is declared Trainable = false, so training changes nothing; let at least the last layer train, or freeze layers at run time with Freeze(name)",
         DiagnosticSeverity.Warning);
 
+    public static readonly DiagnosticDescriptor BoltzmannLayers = Error("ND0126",
+        "A Boltzmann machine needs one visible and one hidden layer",
+        "Boltzmann machine '{0}' has {1}; declare exactly one [Visible(units)] and one [Hidden(units)] partial Layer property");
+
     public static readonly DiagnosticDescriptor OutputRangeTooNarrow = Rule("ND0123",
         "Output range cannot cover the declared targets",
         "Layer '{0}' ({1}) keeps the outputs in {2}, but the targets are declared to range over [{3}, {4}]: the network can never reach them; end with a linear output or rescale the targets into {2}",
@@ -213,7 +217,7 @@ internal static class NetworkDiagnostics
         BinaryCrossEntropyNeedsSigmoid, UnknownSource, ClassCountMismatch,
         LinearCollapse, InitializerMismatch, ConstantInitializer, DropoutAtOutput, DropoutBeforeBatchNorm, NetworkFootprint,
         SigmoidWithSoftmaxCrossEntropy, SaturatingStack, ActivationsBackToBack, ActivationBeforeSoftmax, DropoutPlacement, OutputRangeTooNarrow,
-        EverythingFrozen,
+        EverythingFrozen, BoltzmannLayers,
     ];
 
     /// <summary>The rules at call sites (CallSiteAnalyzer).</summary>

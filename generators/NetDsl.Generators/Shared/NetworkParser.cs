@@ -73,8 +73,8 @@ internal static class NetworkParser
         type.DeclaringSyntaxReferences.Any(reference => reference.GetSyntax(cancellationToken).GetLeadingTrivia().Any(trivia =>
             trivia.IsKind(SyntaxKind.SingleLineDocumentationCommentTrivia) || trivia.IsKind(SyntaxKind.MultiLineDocumentationCommentTrivia)));
 
-    static bool CheckType(INamedTypeSymbol type, LocationInfo? location, List<Problem> problems, CancellationToken cancellationToken,
-        out EquatableArray<ContainingType> containingTypes)
+    internal static bool CheckType(INamedTypeSymbol type, LocationInfo? location, List<Problem> problems, CancellationToken cancellationToken,
+        out EquatableArray<ContainingType> containingTypes, string? generatedBase = null)
     {
         var requirements = new List<string>();
         if (type.TypeKind != TypeKind.Class || type.IsRecord) requirements.Add("a class (not a struct, record or interface)");
@@ -85,7 +85,7 @@ internal static class NetworkParser
         if (type.IsFileLocal) requirements.Add("not file-local (the generated part is another file)");
         if (type.DeclaringSyntaxReferences.Any(r => r.GetSyntax(cancellationToken) is TypeDeclarationSyntax { ParameterList: not null }))
             requirements.Add("without a primary constructor (the generated constructors would have to call it)");
-        if (type.TypeKind == TypeKind.Class && type.BaseType is { SpecialType: not SpecialType.System_Object } baseType &&
+        if (type.TypeKind == TypeKind.Class && type.BaseType is { SpecialType: not SpecialType.System_Object } baseType && baseType.ToDisplayString() != generatedBase &&
             !baseType.InstanceConstructors.Any(c => c.DeclaredAccessibility is not Accessibility.Private && c.Parameters.All(p => p.IsOptional || p.IsParams)))
             requirements.Add($"derived from a class with an accessible parameterless constructor ('{baseType.Name}' has none)");
 
