@@ -42,6 +42,9 @@ NetDsl.INeuralNetwork NewNetwork() => options.Model switch
 };
 if (options.TuneTrials is int trials) return Tune(trials);
 if (options.Transfer) return Transfer.Run(train, test, options.Seed, checkpointDirectory: null);
+// The Boltzmann machines model the pixels / 255 as probabilities, so they take the unscaled data.
+if (options.Model == "rbm") return BoltzmannSample.Train(rawTrain, options.Epochs, options.Seed, options.OutputDirectory ?? ".");
+if (options.Pretrain) return BoltzmannSample.CompareWithPretraining(rawTrain, rawTest, options.Seed);
 
 using var tensorBoard = options.TensorBoardDirectory is { } logDirectory && ranks is not { IsRoot: false } ? new TensorBoardWriter(logDirectory) : null;
 if (tensorBoard is not null) Console.WriteLine($"writing TensorBoard events to {tensorBoard.Path} (view with: tensorboard --logdir {options.TensorBoardDirectory})");
@@ -231,7 +234,7 @@ int Tune(int trials)
 /// <summary>The sample's command line (see <see cref="Parse"/> or run it with --help).</summary>
 sealed record SampleOptions(string Model, int Epochs, int Seed, string? DataDirectory, int? RequestedBatchSize, double LearningRate,
     string? ScheduleName = null, string? SavePath = null, string? LoadPath = null, int? TuneTrials = null, bool Gpu = false, string? OnnxPath = null, string? ReportPath = null,
-    string? TensorBoardDirectory = null, bool Distributed = false, bool Transfer = false)
+    string? TensorBoardDirectory = null, bool Distributed = false, bool Transfer = false, bool Pretrain = false, string? OutputDirectory = null)
 {
     /// <summary>The MLP keeps Adam's constant 1e-3 (the recipe); the CNN anneals it with a cosine over its epochs.</summary>
     public LearningRateSchedule? Schedule => (ScheduleName ?? (Model == "mlp" ? "constant" : "cosine")) switch
@@ -253,8 +256,8 @@ sealed record SampleOptions(string Model, int Epochs, int Seed, string? DataDire
     /// which System.CommandLine prints with the usage (exit code 1).</summary>
     public static SampleOptions? Parse(string[] args, out int exitCode)
     {
-        var model = new Option<string>("--model") { Description = "The network to train: the MLP, the CNN, or the deeper VGG-style CNN", DefaultValueFactory = _ => "mlp" };
-        model.AcceptOnlyFromAmong("mlp", "cnn", "vgg");
+        var model = new Option<string>("--model") { Description = "The network to train: the MLP, the CNN, the deeper VGG-style CNN, or a restricted Boltzmann machine (writes its filters and samples as PNG)", DefaultValueFactory = _ => "mlp" };
+        model.AcceptOnlyFromAmong("mlp", "cnn", "vgg", "rbm");
         var epochs = Positive(new Option<int>("--epochs") { HelpName = "N", Description = "Epochs to train (early stopping may end sooner)", DefaultValueFactory = _ => 10 });
         var seed = new Option<int>("--seed") { HelpName = "N", Description = "Seed of the initialization, the dev split, the shuffling and dropout", DefaultValueFactory = _ => 0 };
         var data = new Option<string?>("--data") { Description = $"Folder of the four IDX files [default: {DataLocation.DebianDirectory} when installed, else the subset shipped with the sample]", HelpName = "DIR" };
@@ -269,18 +272,20 @@ sealed record SampleOptions(string Model, int Epochs, int Seed, string? DataDire
         var reportPath = new Option<string?>("--report") { Description = "Write an HTML training report here (curves, monitor, confusion matrix)", HelpName = "PATH" };
         var tensorBoard = new Option<string?>("--tensorboard") { Description = "Write TensorBoard event files of the curves into this folder, one per run", HelpName = "DIR" };
         var transfer = new Option<bool>("--transfer") { Description = "Instead of training: pretrain an MLP on 8 classes, then learn the other 2 from 10 and 100 labels per class with the body frozen, against training from scratch" };
+        var pretrain = new Option<bool>("--pretrain") { Description = "Instead of training: the MLP fine-tuned on 1,000 and 5,000 labels, from He initialization and from DBN pretraining" };
+        var output = new Option<string?>("--output") { Description = "Where --model rbm writes its PNG files [default: the current folder]", HelpName = "DIR" };
         var distributed = new Option<bool>("--distributed") { Description = "Train as one rank of an mpirun job (data-parallel; --tune spreads its trials over the ranks)" };
         var onnx = new Option<string?>("--onnx") { Description = "Write the best epoch's model as ONNX here (taking the pixels / 255) and report ONNX Runtime's test accuracy on it", HelpName = "PATH" };
 
         var root = new RootCommand("Trains the sample network on Fashion-MNIST with a dev set held out of the training set, then reports the test accuracy.")
         {
-            model, epochs, seed, data, batch, learningRate, schedule, save, load, tune, gpu, onnx, reportPath, tensorBoard, distributed, transfer,
+            model, epochs, seed, data, batch, learningRate, schedule, save, load, tune, gpu, onnx, reportPath, tensorBoard, distributed, transfer, pretrain, output,
         };
         SampleOptions? options = null;
         root.SetAction(result => options = new SampleOptions(result.GetValue(model)!, result.GetValue(epochs), result.GetValue(seed),
             result.GetValue(data), result.GetValue(batch), result.GetValue(learningRate), result.GetValue(schedule),
             result.GetValue(save), result.GetValue(load), result.GetValue(tune), result.GetValue(gpu), result.GetValue(onnx), result.GetValue(reportPath),
-            result.GetValue(tensorBoard), result.GetValue(distributed), result.GetValue(transfer)));
+            result.GetValue(tensorBoard), result.GetValue(distributed), result.GetValue(transfer), result.GetValue(pretrain), result.GetValue(output)));
         exitCode = root.Parse(args).Invoke();
         return options;
     }

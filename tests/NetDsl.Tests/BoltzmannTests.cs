@@ -137,3 +137,30 @@ public class BoltzmannTests
         }
     }
 }
+
+/// <summary>Greedy layer-wise pretraining copies each hidden Dense layer's RBM into the network.</summary>
+public class PretrainTests
+{
+    [Fact]
+    public void Each_hidden_layer_takes_the_weights_and_hidden_biases_of_its_machine_trained_on_the_layer_below()
+    {
+        var network = new SmallClassifier(seed: 1);
+        var data = TestData.Uniform(60 * 6, 3, 0, 1);
+        var options = new BoltzmannTraining { Epochs = 3, BatchSize = 20, Seed = 4 };
+        var before = network.Parameters.ToArray();
+        var layers = Pretrain.GreedyLayerwise(network, data, options);
+        Assert.Equal(["Hidden1", "Hidden2"], layers.Select(l => l.Layer));
+        // The first machine, trained again alone with the same seed, has the same weights as the network's first layer.
+        var tensors = ((INeuralNetwork)network).ParameterTensors;
+        var first = tensors.Single(t => t.Name == "Hidden1.weight");
+        var machine = new Again(6, 37, options.Seed);
+        machine.Fit(data, options);
+        Assert.Equal(machine.Weights.ToArray(), network.Parameters.Slice(first.Offset, first.Length).ToArray());
+        Assert.Equal(machine.HiddenBias.ToArray(), network.Parameters.Slice(tensors.Single(t => t.Name == "Hidden1.bias").Offset, 37).ToArray());
+        // The output layer is left for fine-tuning.
+        var logits = tensors.Single(t => t.Name == "Logits.weight");
+        Assert.Equal(before.AsSpan(logits.Offset, logits.Length).ToArray(), network.Parameters.Slice(logits.Offset, logits.Length).ToArray());
+    }
+
+    sealed class Again(int visible, int hidden, int seed) : BoltzmannMachine("Hidden1", visible, hidden, UnitKind.Bernoulli, seed);
+}
