@@ -234,7 +234,8 @@ int Tune(int trials)
 /// <summary>The sample's command line (see <see cref="Parse"/> or run it with --help).</summary>
 sealed record SampleOptions(string Model, int Epochs, int Seed, string? DataDirectory, int? RequestedBatchSize, double LearningRate,
     string? ScheduleName = null, string? SavePath = null, string? LoadPath = null, int? TuneTrials = null, bool Gpu = false, string? OnnxPath = null, string? ReportPath = null,
-    string? TensorBoardDirectory = null, bool Distributed = false, bool Transfer = false, bool Pretrain = false, string? OutputDirectory = null)
+    string? TensorBoardDirectory = null, bool Distributed = false, bool Transfer = false, bool Pretrain = false, string? OutputDirectory = null,
+    bool NoAugmentation = false)
 {
     /// <summary>The MLP keeps Adam's constant 1e-3 (the recipe); the CNN anneals it with a cosine over its epochs.</summary>
     public LearningRateSchedule? Schedule => (ScheduleName ?? (Model == "mlp" ? "constant" : "cosine")) switch
@@ -247,7 +248,7 @@ sealed record SampleOptions(string Model, int Epochs, int Seed, string? DataDire
     /// <summary>The deeper CNN sees each image mirrored left-right half the time and shifted by up to 2 pixels (a crop of
     /// a zero-padded copy): Fashion-MNIST's garments are symmetric enough that both are still the same class. (The
     /// smaller CNN gains nothing from it: 0.9141 and 0.9140 after 24 and 20 epochs, against 0.9162 without.)</summary>
-    public Augmentation? Augmentation => Model == "vgg" ? new Augmentation { HorizontalFlip = 0.5, CropPadding = 2 } : null;
+    public Augmentation? Augmentation => Model == "vgg" && !NoAugmentation ? new Augmentation { HorizontalFlip = 0.5, CropPadding = 2 } : null;
 
     /// <summary>128 for the MLP (the recipe), 64 for the CNN (more updates per epoch for the slower model).</summary>
     public int BatchSize => RequestedBatchSize ?? (Model == "mlp" ? 128 : 64);
@@ -274,18 +275,20 @@ sealed record SampleOptions(string Model, int Epochs, int Seed, string? DataDire
         var transfer = new Option<bool>("--transfer") { Description = "Instead of training: pretrain an MLP on 8 classes, then learn the other 2 from 10 and 100 labels per class with the body frozen, against training from scratch" };
         var pretrain = new Option<bool>("--pretrain") { Description = "Instead of training: the MLP fine-tuned on 1,000 and 5,000 labels, from He initialization and from DBN pretraining" };
         var output = new Option<string?>("--output") { Description = "Where --model rbm writes its PNG files [default: the current folder]", HelpName = "DIR" };
+        var noAugmentation = new Option<bool>("--no-augment") { Description = "Train --model vgg on the images as they are (no flips and shifts)" };
         var distributed = new Option<bool>("--distributed") { Description = "Train as one rank of an mpirun job (data-parallel; --tune spreads its trials over the ranks)" };
         var onnx = new Option<string?>("--onnx") { Description = "Write the best epoch's model as ONNX here (taking the pixels / 255) and report ONNX Runtime's test accuracy on it", HelpName = "PATH" };
 
         var root = new RootCommand("Trains the sample network on Fashion-MNIST with a dev set held out of the training set, then reports the test accuracy.")
         {
-            model, epochs, seed, data, batch, learningRate, schedule, save, load, tune, gpu, onnx, reportPath, tensorBoard, distributed, transfer, pretrain, output,
+            model, epochs, seed, data, batch, learningRate, schedule, save, load, tune, gpu, onnx, reportPath, tensorBoard, distributed, transfer, pretrain, output, noAugmentation,
         };
         SampleOptions? options = null;
         root.SetAction(result => options = new SampleOptions(result.GetValue(model)!, result.GetValue(epochs), result.GetValue(seed),
             result.GetValue(data), result.GetValue(batch), result.GetValue(learningRate), result.GetValue(schedule),
             result.GetValue(save), result.GetValue(load), result.GetValue(tune), result.GetValue(gpu), result.GetValue(onnx), result.GetValue(reportPath),
-            result.GetValue(tensorBoard), result.GetValue(distributed), result.GetValue(transfer), result.GetValue(pretrain), result.GetValue(output)));
+            result.GetValue(tensorBoard), result.GetValue(distributed), result.GetValue(transfer), result.GetValue(pretrain), result.GetValue(output),
+            result.GetValue(noAugmentation)));
         exitCode = root.Parse(args).Invoke();
         return options;
     }
