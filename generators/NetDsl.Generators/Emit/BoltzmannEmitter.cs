@@ -1,6 +1,7 @@
 using System.Linq;
 using NetDsl.Generators.RuntimeSource;
 using NetDsl.Generators.Shared;
+using static NetDsl.Generators.Emit.CSharp;
 
 namespace NetDsl.Generators.Emit;
 
@@ -47,6 +48,4 @@ internal static class BoltzmannEmitter
         for (int i = scopes.Count - 1; i >= 0; i--) scopes[i].Dispose();
         return w.ToString();
     }
-
-    static string Literal(string text) => "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }
