@@ -22,6 +22,8 @@ public static class Quick
         var dense = new Lazy<DenseLayer>(() => new DenseLayer(2048));
         Print(output, "dense2048-fwd-bwd", () => Rate(dense.Value, seconds: 4) * dense.Value.FlopsPerRun / 1e9, "GFLOP/s");
         Print(output, "cnn-step-b64", () => Rate(new TrainingStep(new FashionMnist.FashionCnn(), 64, true), seconds: 4), "samples/s");
+        Print(output, "cnn-infer-b1", () => 1e6 / Rate(new Prediction(new FashionMnist.FashionCnn(), 1)), "us");
+        Print(output, "cnn-infer-b64", () => Rate(new Prediction(new FashionMnist.FashionCnn(), 64)), "samples/s");
         Print(output, "tiny-step-b64", () => Rate(new TrainingStep(new TinyMlp(), 64, false)), "samples/s");
         Print(output, "tiny-step-b1", () => Rate(new TrainingStep(new TinyMlp(), 1, false)), "samples/s");
         Print(output, "fma-peak", () => FmaPeak.Measure(2), "GFLOP/s");

@@ -153,9 +153,17 @@ public class ActivationAdviceTests
     }
 
     [Fact]
-    public void A_sigmoid_output_under_softmax_cross_entropy_is_reported()
+    public void An_activation_on_the_logits_under_softmax_cross_entropy_is_reported()
     {
         Assert.Single(Advice(Tail + "\n[Sigmoid] public partial Layer S { get; }", "ND0107"));
+        var relu = Assert.Single(Advice(Tail + "\n[ReLU] public partial Layer Clip { get; }", "ND0107"));
+        Assert.Contains("Layer 'Clip' applies ReLU to the logits", relu.GetMessage());
+        Assert.Contains("a negative logit is clipped to 0 and gets no gradient", relu.GetMessage());
+        Assert.Single(Advice(Tail + "\n[Tanh] public partial Layer T { get; }", "ND0107"));
+        Assert.Single(Advice(Tail + "\n[LeakyReLU(0.1)] public partial Layer L { get; }", "ND0107"));
+        // Close neighbours stay quiet: a linear output, and a ReLU under a loss that takes outputs as they are.
+        Assert.Empty(Advice(Tail + "\n[Linear] public partial Layer Id { get; }", "ND0107"));
+        Assert.Empty(Advice(Tail + "\n[ReLU] public partial Layer Clip { get; }", "ND0107", "Loss.MeanSquaredError"));
         Assert.Empty(Advice(Tail + "\n[Sigmoid] public partial Layer S { get; }", "ND0107", "Loss.BinaryCrossEntropy"));
     }
 
@@ -174,5 +182,15 @@ public class ActivationAdviceTests
         var rate = Assert.Single(Advice("[Dense(8)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n[Dropout(0.7)] public partial Layer D { get; }\n" + Tail, "ND0122"));
         Assert.Equal(DiagnosticSeverity.Info, rate.Severity);
         Assert.Empty(Advice("[Dense(8)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n[Dropout(0.5)] public partial Layer D { get; }\n" + Tail, "ND0122"));
+    }
+
+    [Fact]
+    public void A_rate_of_a_ported_keep_probability_is_a_warning_that_says_what_to_write()
+    {
+        var keep = Assert.Single(Advice("[Dense(8)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n[Dropout(0.8)] public partial Layer D { get; }\n" + Tail, "ND0127"));
+        Assert.Equal(DiagnosticSeverity.Warning, keep.Severity);
+        Assert.Equal("Layer 'D' drops 0.8 of its values: a rate that high is almost always a keep probability ported from TensorFlow 1's keep_prob, where 0.8 meant keeping 0.8; NetDsl's rate is the share dropped, so write Dropout(0.2)", keep.GetMessage());
+        // Just under it, the rate is high but plausible: information, not this warning.
+        Assert.Empty(Advice("[Dense(8)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n[Dropout(0.79)] public partial Layer D { get; }\n" + Tail, "ND0127"));
     }
 }

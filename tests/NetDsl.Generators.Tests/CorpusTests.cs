@@ -60,7 +60,8 @@ public class CorpusTests
         { "dropout output", In + L("Dense(4)", "B") + L("Dropout(0.2)", "D"), "ND0109" },
         { "dropout before bn", In + L("Dense(16)", "A") + L("ReLU", "R") + L("Dropout(0.2)", "D") + L("BatchNorm", "N") + L("Dense(4)", "B"), "ND0111" },
         { "relu then tanh", In + L("Dense(16)", "A") + L("ReLU", "R") + L("Tanh", "T") + L("Dense(4)", "B"), "ND0120" },
-        { "high dropout", In + L("Dense(16)", "A") + L("ReLU", "R") + L("Dropout(0.8)", "D") + L("Dense(4)", "B"), "ND0122" },
+        { "high dropout", In + L("Dense(16)", "A") + L("ReLU", "R") + L("Dropout(0.7)", "D") + L("Dense(4)", "B"), "ND0122" },
+        { "keep probability", In + L("Dense(16)", "A") + L("ReLU", "R") + L("Dropout(0.8)", "D") + L("Dense(4)", "B"), "ND0127" },
     };
 
     [Theory]

@@ -138,8 +138,8 @@ internal static class NetworkDiagnostics
         DiagnosticSeverity.Warning);
 
     public static readonly DiagnosticDescriptor SigmoidWithSoftmaxCrossEntropy = Rule("ND0107",
-        "Sigmoid output with softmax cross-entropy",
-        "Layer '{0}' squashes the outputs with a sigmoid before Loss.SoftmaxCrossEntropy, which expects logits: the logits are confined to (0, 1) and the classes can barely separate; remove it, or use Loss.BinaryCrossEntropy for independent labels",
+        "An activation on the logits under softmax cross-entropy",
+        "Layer '{0}' applies {1} to the logits, but Loss.SoftmaxCrossEntropy applies the softmax itself and needs them raw: {2}; remove '{0}'{3}",
         DiagnosticSeverity.Warning);
 
     public static readonly DiagnosticDescriptor SaturatingStack = Rule("ND0108",
@@ -170,6 +170,11 @@ internal static class NetworkDiagnostics
     public static readonly DiagnosticDescriptor BoltzmannLayers = Error("ND0126",
         "A Boltzmann machine needs one visible and one hidden layer",
         "Boltzmann machine '{0}' has {1}; declare exactly one [Visible(units)] and one [Hidden(units)] partial Layer property");
+
+    public static readonly DiagnosticDescriptor KeepProbabilityAsRate = Rule("ND0127",
+        "A dropout rate that is really a keep probability",
+        "Layer '{0}' drops {1} of its values: a rate that high is almost always a keep probability ported from TensorFlow 1's keep_prob, where {1} meant keeping {1}; NetDsl's rate is the share dropped, so write Dropout({2})",
+        DiagnosticSeverity.Warning);
 
     public static readonly DiagnosticDescriptor OutputRangeTooNarrow = Rule("ND0123",
         "Output range cannot cover the declared targets",
@@ -217,7 +222,7 @@ internal static class NetworkDiagnostics
         BinaryCrossEntropyNeedsSigmoid, UnknownSource, ClassCountMismatch,
         LinearCollapse, InitializerMismatch, ConstantInitializer, DropoutAtOutput, DropoutBeforeBatchNorm, NetworkFootprint,
         SigmoidWithSoftmaxCrossEntropy, SaturatingStack, ActivationsBackToBack, ActivationBeforeSoftmax, DropoutPlacement, OutputRangeTooNarrow,
-        EverythingFrozen, BoltzmannLayers,
+        EverythingFrozen, BoltzmannLayers, KeepProbabilityAsRate,
     ];
 
     /// <summary>The rules at call sites (CallSiteAnalyzer).</summary>

@@ -14,6 +14,9 @@ internal static partial class NetworkPlanner
     /// <summary>The larger batch the footprint quotes as well, where the activations usually outweigh θ.</summary>
     const int LargeBatchSize = 256;
 
+    /// <summary>From this dropout rate up, the rate reads as a ported keep probability (ND0127) rather than a high rate.</summary>
+    const double KeepProbabilityRate = 0.8;
+
     /// <summary>Design advice on a network that is valid: warnings and the footprint.</summary>
     static void Advise(NetworkSpec spec, List<BlockPlan> blocks, int parameters, int valuesPerSample, List<Problem> problems)
     {
@@ -78,10 +81,16 @@ internal static partial class NetworkPlanner
                     $"dropout right before {layer.Kind} '{layer.Name}' is partly undone by the pooling (a dropped value is often not the window's maximum); drop after the pooling"));
         }
         foreach (var dropout in declared.Where(l => l.Kind == LayerKind.Dropout && l.Parameter > 0.5))
-            problems.Add(Problem.Create(NetworkDiagnostics.DropoutPlacement, dropout.Location, dropout.Name,
-                $"a dropout rate of {Number(dropout.Parameter)} drops most of the values; rates above 0.5 rarely help"));
-        if (spec.Loss == Loss.SoftmaxCrossEntropy && declared.Count > 0 && declared[declared.Count - 1].Kind == LayerKind.Sigmoid)
-            problems.Add(Problem.Create(NetworkDiagnostics.SigmoidWithSoftmaxCrossEntropy, declared[declared.Count - 1].Location, declared[declared.Count - 1].Name));
+            problems.Add(dropout.Parameter >= KeepProbabilityRate
+                ? Problem.Create(NetworkDiagnostics.KeepProbabilityAsRate, dropout.Location, dropout.Name, Number(dropout.Parameter), Number(System.Math.Round(1 - dropout.Parameter, 10)))
+                : Problem.Create(NetworkDiagnostics.DropoutPlacement, dropout.Location, dropout.Name,
+                    $"a dropout rate of {Number(dropout.Parameter)} drops most of the values; rates above 0.5 rarely help, so lower it (0.2 to 0.5 is usual)"));
+        if (spec.Loss == Loss.SoftmaxCrossEntropy && declared.Count > 0 && LogitSquashing(declared[declared.Count - 1].Kind) is { } harm)
+        {
+            var squash = declared[declared.Count - 1];
+            problems.Add(Problem.Create(NetworkDiagnostics.SigmoidWithSoftmaxCrossEntropy, squash.Location, squash.Name, squash.Kind, harm,
+                squash.Kind == LayerKind.Sigmoid ? ", or use Loss.BinaryCrossEntropy for independent labels" : ""));
+        }
         var squashing = declared.Where(l => l.Kind is LayerKind.Sigmoid or LayerKind.Tanh).ToList();
         if (squashing.Count >= 4 && !declared.Any(l => l.Kind is LayerKind.BatchNorm or LayerKind.Add))
             problems.Add(Problem.Create(NetworkDiagnostics.SaturatingStack, spec.Location, spec.TypeName, squashing.Count,
@@ -99,6 +108,17 @@ internal static partial class NetworkPlanner
             DefaultBatchSize, Bytes(4 * parameterBytes + activationBytes), Bytes(parameterBytes), Bytes(parameterBytes), Bytes(2 * parameterBytes), Bytes(activationBytes),
             Bytes(4 * parameterBytes + valuesPerSample * 4L * LargeBatchSize), LargeBatchSize));
     }
+
+    /// <summary>What an activation as the last layer does to the logits softmax cross-entropy needs raw; null for one that
+    /// leaves them (Linear) or is the softmax rule's business (Softmax, ND0121) or not elementwise (Maxout).</summary>
+    static string? LogitSquashing(LayerKind kind) => kind switch
+    {
+        LayerKind.Sigmoid => "the logits are confined to (0, 1) and the classes can barely separate",
+        LayerKind.Tanh => "the logits are confined to (−1, 1) and the classes can barely separate",
+        LayerKind.ReLU => "a negative logit is clipped to 0 and gets no gradient, so a class once scored below zero cannot be pushed down further or recover",
+        LayerKind.LeakyReLU or LayerKind.PReLU or LayerKind.ELU or LayerKind.SELU => "negative logits are squashed, so the class scores no longer range freely",
+        _ => null,
+    };
 
     static string Bytes(long bytes) => bytes switch
     {
