@@ -120,3 +120,29 @@ public class BadInputTests
         Assert.Empty(run.OutputErrors);
     }
 }
+
+/// <summary>One root cause, one diagnostic: a shape error is reported where shapes stop fitting, not again at each
+/// layer whose shape follows from it.</summary>
+public class ShapeCascadeTests
+{
+    [Fact]
+    public void A_flat_input_before_a_convolution_is_one_error_at_the_convolution()
+    {
+        var run = GeneratorHarness.Generate("""
+            using NetDsl;
+            [Network]
+            public partial class Net
+            {
+                [Input(784)] public partial Layer Pixels { get; }
+                [Conv2D(8, 3)] public partial Layer Conv { get; }
+                [MaxPool(2)] public partial Layer Pool { get; }
+                [Conv2D(16, 3)] public partial Layer Conv2 { get; }
+                [Flatten] public partial Layer Flat { get; }
+                [Dense(10)] public partial Layer Out { get; }
+            }
+            """);
+        var shape = Assert.Single(run.Analyzer, d => d.Id == "ND0011");
+        Assert.Contains("Layer 'Conv'", shape.GetMessage());
+        Assert.DoesNotContain(run.Analyzer, d => d.Id != "ND0011" && d.Severity == DiagnosticSeverity.Error);
+    }
+}

@@ -15,6 +15,10 @@ internal static partial class NetworkPlanner
         var walk = new LayerWalk(spec, problems);
         foreach (var layer in spec.Layers) walk.Add(layer);
         var (layers, blocks, inputShape) = (walk.Layers, walk.Blocks, walk.InputShape);
+        // One root cause, one error: once shapes stop fitting, the stand-in shape planning goes on with makes later layers
+        // misfit too, so only the first layer where they stop is reported.
+        var firstMismatch = problems.FirstOrDefault(p => p.Id == NetworkDiagnostics.ShapeMismatch.Id);
+        problems.RemoveAll(p => p.Id == NetworkDiagnostics.ShapeMismatch.Id && !ReferenceEquals(p, firstMismatch));
 
         if (inputShape is null)
             problems.Add(Problem.Create(NetworkDiagnostics.NoInput, spec.Location, spec.TypeName));
