@@ -50,10 +50,10 @@ public class AdviceTests
     public void An_initializer_that_does_not_suit_its_activation_is_reported_with_the_matching_one()
     {
         var xavierBeforeRelu = Assert.Single(Advice(Network("[Dense(8, Init = Init.Xavier)] public partial Layer A { get; }\n[ReLU] public partial Layer R { get; }\n[Dense(3)] public partial Layer B { get; }"), "ND0105"));
-        Assert.Equal("Layer 'A' uses Init.Xavier before ReLU; use Init.He instead: He/Kaiming initialization keeps the variance of ReLU-family outputs",
+        Assert.Equal("Layer 'A' uses Init.Xavier before ReLU, but He/Kaiming initialization keeps the variance of ReLU-family outputs; use Init.He instead",
             xavierBeforeRelu.GetMessage());
         var heBeforeTanh = Assert.Single(Advice(Network("[Dense(8, Init = Init.HeUniform)] public partial Layer A { get; }\n[Tanh] public partial Layer T { get; }\n[Dense(3)] public partial Layer B { get; }"), "ND0105"));
-        Assert.Equal("Layer 'A' uses Init.HeUniform before Tanh; use Init.XavierUniform instead: Xavier/Glorot initialization keeps saturating units in their linear range",
+        Assert.Equal("Layer 'A' uses Init.HeUniform before Tanh, but Xavier/Glorot initialization keeps saturating units in their linear range; use Init.XavierUniform instead",
             heBeforeTanh.GetMessage());
         // Through a BatchNorm, the activation after it counts.
         Assert.Single(Advice(Network("[Dense(8, Init = Init.LeCun)] public partial Layer A { get; }\n[BatchNorm] public partial Layer N { get; }\n[ReLU] public partial Layer R { get; }\n[Dense(3)] public partial Layer B { get; }"), "ND0105"));

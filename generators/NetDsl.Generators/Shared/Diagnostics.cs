@@ -119,7 +119,7 @@ internal static class NetworkDiagnostics
 
     public static readonly DiagnosticDescriptor InitializerMismatch = Rule("ND0105",
         "Initializer does not suit the activation",
-        "Layer '{0}' uses Init.{1} before {2}; use Init.{4} instead: {3}",
+        "Layer '{0}' uses Init.{1} before {2}, but {3}; use Init.{4} instead",
         DiagnosticSeverity.Warning);
 
     public static readonly DiagnosticDescriptor ConstantInitializer = Rule("ND0106",
