@@ -47,10 +47,10 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
             // diverging learning rate is a warning.
             var (problem, throws) = name switch
             {
-                "learningRate" when !(value > 0) || double.IsInfinity(value) => ("not a finite number > 0: the constructor throws", true),
-                "learningRate" when value > 1 => ("above 1: a step that large diverges for almost every network", false),
-                "beta" or "beta1" or "beta2" or "rho" when !(value >= 0 && value < 1) => ("outside [0, 1): the constructor throws, as the moving average would not decay", true),
-                "epsilon" when !(value > 0) => ("not > 0: the constructor throws, as a zero denominator makes the step infinite", true),
+                "learningRate" when !(value > 0) || double.IsInfinity(value) => ("not a finite number > 0: the constructor throws; pass a small positive rate such as 1e-3", true),
+                "learningRate" when value > 1 => ("above 1: a step that large diverges for almost every network; start from 1e-3 (Adam) or 0.01–0.1 (SGD)", false),
+                "beta" or "beta1" or "beta2" or "rho" when !(value >= 0 && value < 1) => ("outside [0, 1): the constructor throws, as the moving average would not decay; use a value such as 0.9 or 0.999", true),
+                "epsilon" when !(value > 0) => ("not > 0: the constructor throws, as a zero denominator makes the step infinite; use a small value such as 1e-8", true),
                 _ => ((string?)null, false),
             };
             if (problem is not null)

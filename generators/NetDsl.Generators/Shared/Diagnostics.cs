@@ -49,15 +49,15 @@ internal static class NetworkDiagnostics
 
     public static readonly DiagnosticDescriptor MisplacedInput = Error("ND0002",
         "Input layer is not the first and only input",
-        "Layer '{0}': [Input] must be the network's first layer and its only input");
+        "Layer '{0}': [Input] must be the network's first layer and its only input; remove this one or make it the first layer");
 
     public static readonly DiagnosticDescriptor NonPositiveSize = Error("ND0003",
         "Size must be positive",
-        "{0}: {1} must be positive, got {2}");
+        "{0}: {1} must be positive, got {2}; give it a positive value");
 
     public static readonly DiagnosticDescriptor HyperparameterOutOfRange = Error("ND0004",
         "Hyperparameter out of range",
-        "{0}: {1} = {2} is outside {3}");
+        "{0}: {1} = {2} is outside {3}; choose a value in {3}");
 
     public static readonly DiagnosticDescriptor UnknownOption = Error("ND0005",
         "Unknown option value",
@@ -81,7 +81,7 @@ internal static class NetworkDiagnostics
 
     public static readonly DiagnosticDescriptor UnreadableAttribute = Error("ND0010",
         "Layer attribute cannot be read",
-        "The [{0}] attribute on '{1}' cannot be read: {2}");
+        "The [{0}] attribute on '{1}' cannot be read: {2}; fix its arguments so they compile and match a constructor");
 
     public static readonly DiagnosticDescriptor ShapeMismatch = Error("ND0011",
         "Layer cannot take its input's shape",
@@ -89,7 +89,7 @@ internal static class NetworkDiagnostics
 
     public static readonly DiagnosticDescriptor NothingToTrain = Error("ND0012",
         "Network has no trainable layer",
-        "Network '{0}' has no Dense layer, so it has no parameters to train");
+        "Network '{0}' has no Dense layer, so it has no parameters to train; add a [Dense] (or [Conv2D]) layer");
 
     public static readonly DiagnosticDescriptor ReservedName = Error("ND0013",
         "Name is taken by a generated member",
@@ -105,7 +105,7 @@ internal static class NetworkDiagnostics
 
     public static readonly DiagnosticDescriptor NetworkTooLarge = Error("ND0017",
         "Network too large",
-        "{0} is too large: {1} holds {2} values, more than the 2,147,483,647 a .NET array can index");
+        "{0} is too large: {1} holds {2} values, more than the 2,147,483,647 a .NET array can index; make the layer or the input smaller");
 
     public static readonly DiagnosticDescriptor ClassCountMismatch = Error("ND0016",
         "Output width does not match the declared class count",
@@ -196,11 +196,11 @@ internal static class NetworkDiagnostics
 
     public static readonly DiagnosticDescriptor GradientCheckStep = UsageWarning("ND0124",
         "Gradient-check step outside [1e-7, 1e-3]",
-        "A gradient-check step ε = {0} is {1}: the centered difference's error grows as ε² above 1e-3 and round-off grows as 1/ε below 1e-7, so the 1e-7 / 1e-3 thresholds stop meaning anything");
+        "A gradient-check step ε = {0} is {1}: the centered difference's error grows as ε² above 1e-3 and round-off grows as 1/ε below 1e-7, so the 1e-7 / 1e-3 thresholds stop meaning anything; use an ε between 1e-7 and 1e-3 (the default is 1e-7)");
 
     public static readonly DiagnosticDescriptor GradientCheckInLoop = UsageWarning("ND0114",
         "Gradient checking inside a training loop",
-        "GradientCheck.Run sits in a loop that also trains: it evaluates the loss twice per parameter and is meant for debugging once, not every step");
+        "GradientCheck.Run sits in a loop that also trains: it evaluates the loss twice per parameter and is meant for debugging once, not every step; call it once, before the training loop");
 
     public static readonly DiagnosticDescriptor ScalerLeak = UsageWarning("ND0116",
         "Scaler fitted on dev or test data",
@@ -208,11 +208,11 @@ internal static class NetworkDiagnostics
 
     public static readonly DiagnosticDescriptor TestSetSelection = UsageWarning("ND0118",
         "The test set used for model selection",
-        "'{0}' looks like the test set but is passed as the dev set: early stopping and best-epoch selection on it make it a dev set, and the final test accuracy becomes optimistic");
+        "'{0}' looks like the test set but is passed as the dev set: early stopping and best-epoch selection on it make it a dev set, and the final test accuracy becomes optimistic; pass a dev set held out of the training data and evaluate on the test set once, at the end");
 
     public static readonly DiagnosticDescriptor BatchNormBatchOfOne = UsageWarning("ND0119",
         "BatchNorm network trained at batch size 1",
-        "'{0}' has BatchNorm layers but trains with BatchSize = 1: the batch variance of one sample is 0, so every normalized value is 0 and nothing is learned");
+        "'{0}' has BatchNorm layers but trains with BatchSize = 1: the batch variance of one sample is 0, so every normalized value is 0 and nothing is learned; train with batches of at least 2 samples (32 or more is usual)");
 
     /// <summary>The rules of a network's declaration (NetworkDeclarationAnalyzer).</summary>
     public static readonly IReadOnlyList<DiagnosticDescriptor> Declaration =

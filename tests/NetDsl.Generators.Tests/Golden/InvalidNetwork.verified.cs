@@ -10,7 +10,7 @@ namespace Samples;
 [global::System.CodeDom.Compiler.GeneratedCode("NetDsl.Generators", "0.1.0")]
 partial class InvalidNetwork : global::NetDsl.INeuralNetwork
 {
-    const string NetworkDeclarationErrors = "InvalidNetwork cannot run: its declaration has errors. ND0003: Layer 'Hidden': the unit count must be positive, got -3.";
+    const string NetworkDeclarationErrors = "InvalidNetwork cannot run: its declaration has errors. ND0003: Layer 'Hidden': the unit count must be positive, got -3; give it a positive value.";
 
     static global::NetDsl.InvalidNetworkException NetworkDeclarationError() => new(NetworkDeclarationErrors);
 
