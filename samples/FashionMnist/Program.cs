@@ -63,7 +63,8 @@ var clock = Stopwatch.StartNew();
 var history = Trainer.Fit(network, optimizer, train, dev, new TrainingOptions
 {
     RestoreBestWeights = true,
-    EarlyStoppingPatience = 5,
+    // A cosine schedule gains most in its last epochs, at the smallest rates: stopping early would cut exactly those.
+    EarlyStoppingPatience = options.Schedule is null ? 5 : null,
     Monitor = monitor,
     // Each kind of warning once: the monitor repeats it every epoch it holds.
     OnWarning = warning =>
@@ -155,12 +156,26 @@ int TrainOnGpu()
     }
     using var _ = device;
     var host = NewNetwork();
-    using NetDsl.Gpu.GpuNetwork twin = host switch
+    // The dev set is predicted in one batch, the largest the twin sees: its footprint is checked before anything is
+    // allocated, and an error says the largest batch that fits.
+    int largestBatch = Math.Max(options.BatchSize, dev.Count);
+    NetDsl.Gpu.GpuNetwork twin;
+    try
     {
-        FashionCnn cnn => cnn.ToGpu(device),
-        FashionVgg vgg => vgg.ToGpu(device),
-        _ => ((FashionMlp)host).ToGpu(device),
-    };
+        twin = host switch
+        {
+            FashionCnn cnn => cnn.ToGpu(device, largestBatch),
+            FashionVgg vgg => vgg.ToGpu(device, largestBatch),
+            _ => ((FashionMlp)host).ToGpu(device, largestBatch),
+        };
+    }
+    catch (NetDsl.Gpu.GpuOutOfMemoryException error)
+    {
+        Console.Error.WriteLine($"error: {error.Message}");
+        return 2;
+    }
+    using var __ = twin;
+    Console.WriteLine($"device memory: {host switch { FashionCnn => FashionCnn.PlanGpuMemory(largestBatch), FashionVgg => FashionVgg.PlanGpuMemory(largestBatch), _ => FashionMlp.PlanGpuMemory(largestBatch) }}");
     Console.WriteLine($"device: {device.Name}{(ranks is { Size: > 1 } ? $" on each of {ranks.Size} ranks (rank r: CUDA device r mod count)" : "")}");
     var adam = new Adam(options.LearningRate);
     var batches = new MiniBatches(train, options.BatchSize, options.Seed);

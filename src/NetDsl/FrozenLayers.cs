@@ -49,7 +49,7 @@ public sealed class FrozenLayers
     /// The block count when none trains.</summary>
     public int FirstTrainableBlock { get; private set; }
 
-    /// <summary>The tensors weight decay applies to: the weights of layers that train.</summary>
+    /// <summary>The tensors of the layers that train; the penalty applies to those of them marked for weight decay.</summary>
     public IReadOnlyList<ParameterTensor> DecayTensors => decayTensors;
 
     /// <summary>Freezes <paramref name="layer"/>: a layer with parameters (Dense, Conv2D, BatchNorm, PReLU).</summary>
