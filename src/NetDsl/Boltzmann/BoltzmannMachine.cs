@@ -102,6 +102,14 @@ public abstract class BoltzmannMachine
     /// <summary>p(h = 1 | v) for each sample of <paramref name="visible"/> into <paramref name="hidden"/>.</summary>
     public void HiddenProbabilities(ReadOnlySpan<float> visible, Span<float> hidden)
     {
+        HiddenInputs(visible, hidden);
+        for (int i = 0; i < hidden.Length; i++) hidden[i] = Sigmoid(hidden[i]);
+    }
+
+    /// <summary>c + W·v for each sample of <paramref name="visible"/> into <paramref name="hidden"/>: what p(h | v) and the
+    /// free energy are functions of.</summary>
+    void HiddenInputs(ReadOnlySpan<float> visible, Span<float> hidden)
+    {
         int batch = BatchOf(visible.Length, VisibleCount, nameof(visible));
         Shapes.RequireBatchLength(hidden.Length, batch, HiddenCount, nameof(hidden));
         var store = new StoreEpilogue<float>(hidden, HiddenCount);
@@ -110,7 +118,7 @@ public abstract class BoltzmannMachine
         for (int s = 0; s < batch; s++)
         {
             var row = hidden.Slice(s * HiddenCount, HiddenCount);
-            for (int j = 0; j < HiddenCount; j++) row[j] = Sigmoid(row[j] + c[j]);
+            for (int j = 0; j < HiddenCount; j++) row[j] += c[j];
         }
     }
 
@@ -150,18 +158,16 @@ public abstract class BoltzmannMachine
     {
         int batch = BatchOf(visible.Length, VisibleCount, nameof(visible));
         if (energies.Length < batch) throw new ArgumentException($"energies holds {energies.Length} values but the batch has {batch} samples.", nameof(energies));
-        var pre = new float[batch * HiddenCount];
-        var store = new StoreEpilogue<float>(pre, HiddenCount);
-        Gemm.Multiply(visible, transposeA: false, Weights, transposeB: true, batch, HiddenCount, VisibleCount, ref store);
+        var inputs = new float[batch * HiddenCount];
+        HiddenInputs(visible, inputs);
         var b = VisibleBias;
-        var c = HiddenBias;
         for (int s = 0; s < batch; s++)
         {
             var v = visible.Slice(s * VisibleCount, VisibleCount);
             double energy = 0;
             for (int i = 0; i < VisibleCount; i++)
                 energy += VisibleUnits == UnitKind.Bernoulli ? -(double)b[i] * v[i] : 0.5 * ((double)v[i] - b[i]) * ((double)v[i] - b[i]);
-            for (int j = 0; j < HiddenCount; j++) energy -= Softplus((double)pre[s * HiddenCount + j] + c[j]);
+            for (int j = 0; j < HiddenCount; j++) energy -= Softplus(inputs[s * HiddenCount + j]);
             energies[s] = energy;
         }
     }
