@@ -37,8 +37,7 @@ public abstract partial class GpuNetwork
         {
             hostStatistics ??= new float[statisticsLength];
             statistics.View.SubView(0, statisticsLength).CopyToCPU(hostStatistics);
-            group.SumAll(hostStatistics);
-            Kernels.Arithmetic.Scale<float>(hostStatistics, 1f / group.Size);
+            group.AverageAll(hostStatistics);
             statistics.View.SubView(0, statisticsLength).CopyFromCPU(hostStatistics);
         }
         return loss;

@@ -58,11 +58,7 @@ internal sealed class DataParallelTraining
         loss = group.SumWeighted(gradients, loss, batch);
         if (!float.IsFinite(loss) || Shapes.HasNonFinite(gradients)) return loss;
         network.ApplyGradients(optimizer);
-        if (!synchronizeBatchNorm && !network.RunningStatistics.IsEmpty)
-        {
-            group.SumAll(network.RunningStatistics);
-            Arithmetic.Scale(network.RunningStatistics, 1f / group.Size);
-        }
+        if (!synchronizeBatchNorm && !network.RunningStatistics.IsEmpty) group.AverageAll(network.RunningStatistics);
         return loss;
     }
 

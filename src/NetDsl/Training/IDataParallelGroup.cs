@@ -66,6 +66,14 @@ public static class DataParallel
         }
     }
 
+    /// <summary>Replaces <paramref name="values"/> on every rank with their mean over the ranks (per-rank BatchNorm's
+    /// running statistics, kept alike).</summary>
+    public static void AverageAll(this IDataParallelGroup group, Span<float> values)
+    {
+        group.SumAll(values);
+        Kernels.Arithmetic.Scale(values, 1f / group.Size);
+    }
+
     /// <summary>Weights this rank's slice gradients and mean loss by the slice's share of the batch and sums both over
     /// the ranks, in place: every rank then holds the whole batch's gradients, and gets its mean loss back.</summary>
     public static float SumWeighted(this IDataParallelGroup group, Span<float> gradients, float loss, int batch)
