@@ -423,6 +423,45 @@ public class KernelTests
     }
 
     [Theory]
+    [InlineData(32, 14, 14, 3, 1, 1, 14, 64)] // the Fashion CNN's second convolution: seven panels, the last one partial
+    [InlineData(1, 28, 28, 3, 1, 1, 28, 32)] // one input channel, 25 panels
+    [InlineData(3, 6, 5, 5, 2, 2, 6, 8)] // a 5×5 same convolution on a 30-pixel plane: one partial panel, shifts of two
+    [InlineData(2, 4, 9, 3, 0, 1, 2, 9)] // valid vertically, same horizontally: fewer output rows than input rows
+    [InlineData(2, 5, 6, 2, 0, 0, 5, 11)] // a 2×2 same convolution, padding only below and right; rows not a multiple of 8
+    public void The_product_packed_from_the_image_is_the_direct_convolution(int channels, int height, int width, int kernel,
+        int padTop, int padLeft, int outputHeight, int filters)
+    {
+        var g = new ConvGeometry(channels, height, width, kernel, kernel, 1, padTop, padLeft, outputHeight, width);
+        var image = TestData.Uniform(g.InputSize, height * 10 + kernel);
+        var weights = TestData.Uniform(filters * g.PatchSize, filters + kernel);
+        var output = Enumerable.Repeat(float.NaN, filters * g.OutputPixels).ToArray();
+        if (!Gemm.PacksPatches<float>(g))
+        {
+            // Without 512-bit vectors the convolution goes through its column matrix instead.
+            Assert.Throws<NotSupportedException>(() => { var unused = new StoreEpilogue<float>(output, g.OutputPixels); Gemm.MultiplyPatches(weights, image, g, filters, ref unused); });
+            return;
+        }
+        var store = new StoreEpilogue<float>(output, g.OutputPixels);
+        Gemm.MultiplyPatches(weights, image, g, filters, ref store);
+        for (int f = 0; f < filters; f++)
+            for (int oy = 0; oy < outputHeight; oy++)
+                for (int ox = 0; ox < width; ox++)
+                {
+                    double expected = 0;
+                    for (int c = 0; c < channels; c++)
+                        for (int ky = 0; ky < kernel; ky++)
+                            for (int kx = 0; kx < kernel; kx++)
+                            {
+                                int y = oy + ky - padTop, x = ox + kx - padLeft;
+                                if (y >= 0 && y < height && x >= 0 && x < width)
+                                    expected += (double)weights[(f * channels + c) * kernel * kernel + ky * kernel + kx] * image[(c * height + y) * width + x];
+                            }
+                    float actual = output[f * g.OutputPixels + oy * width + ox];
+                    Assert.True(Math.Abs(actual - expected) <= 1e-5 * (1 + Math.Abs(expected)), $"filter {f} at ({oy}, {ox}): {actual}, expected {expected}");
+                }
+    }
+
+    [Theory]
     [InlineData(3, 7, 7, 3, 1, 1)] // same padding at stride 1: one tap is copied in, the others added as shifted planes
     [InlineData(2, 6, 5, 5, 1, 2)] // a 5×5 same convolution
     [InlineData(2, 7, 7, 3, 2, 1)] // strided: cleared, every tap added

@@ -40,9 +40,9 @@ internal static partial class CpuEmitter
     {
         var g = block.Geometry!;
         int patch = g.PatchSize * g.OutputPixels;
-        EmitIm2Col(w, schedule, block);
+        w.Line($"var columns = buffers.{block.Name}Columns.AsSpan(part * {patch}, {patch});");
         w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, $".Slice(s * {Width(block)}, {Width(block)})"))} }};");
-        w.Line($"{Kernels}Gemm.Multiply<T, {block.Name}ForwardEpilogue<T>>({Weights(block)}, transposeA: false, columns, transposeB: false, {block.Channels}, {g.OutputPixels}, {g.PatchSize}, ref epilogue);");
+        w.Line($"{Kernels}Convolution.Forward<T, {block.Name}ForwardEpilogue<T>>({Weights(block)}, {SampleInput(schedule, block)}, columns, {GeometryOf(block)}, filters: {block.Channels}, ref epilogue);");
         if (schedule.PoolInside(block) is { } pool)
         {
             string sample = $".Slice(s * {Width(block)}, {Width(block)})";
@@ -60,8 +60,12 @@ internal static partial class CpuEmitter
     {
         int patch = block.Geometry!.PatchSize * block.Geometry.OutputPixels;
         w.Line($"var columns = buffers.{block.Name}Columns.AsSpan(part * {patch}, {patch});");
-        w.Line($"{Kernels}Convolution.Im2Col({BlockInput(schedule, block)}.Slice(s * {InputWidth(schedule.Plan.Blocks, block)}, {InputWidth(schedule.Plan.Blocks, block)}), columns, {GeometryOf(block)});");
+        w.Line($"{Kernels}Convolution.Im2Col({SampleInput(schedule, block)}, columns, {GeometryOf(block)});");
     }
+
+    /// <summary>Sample <c>s</c> of the convolution's input.</summary>
+    static string SampleInput(PassSchedule schedule, BlockPlan block) =>
+        $"{BlockInput(schedule, block)}.Slice(s * {InputWidth(schedule.Plan.Blocks, block)}, {InputWidth(schedule.Plan.Blocks, block)})";
 
     /// <summary>One struct per convolution and direction holding what its per-sample body reads, so the samples can be
     /// shared between the cores without a closure. Its fields carry the names of the pass's locals, so the body reads as

@@ -12,6 +12,23 @@ namespace NetDsl.Kernels;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class Convolution
 {
+    /// <summary>One sample's product <c>W · im2col(image)</c> into <paramref name="epilogue"/>: packed straight from the
+    /// image where <see cref="Gemm.PacksPatches"/> holds, else through the column matrix written into
+    /// <paramref name="columns"/>.</summary>
+    public static void Forward<T, TEpilogue>(ReadOnlySpan<T> weights, ReadOnlySpan<T> image, Span<T> columns, in ConvGeometry g,
+        int filters, ref TEpilogue epilogue)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TEpilogue : IGemmEpilogue<T>, allows ref struct
+    {
+        if (Gemm.PacksPatches<T>(g))
+        {
+            Gemm.MultiplyPatches(weights, image, g, filters, ref epilogue);
+            return;
+        }
+        Im2Col(image, columns, g);
+        Gemm.Multiply(weights, transposeA: false, columns, transposeB: false, filters, g.OutputPixels, g.PatchSize, ref epilogue);
+    }
+
     /// <summary>Writes the [C·KH·KW, OH·OW] column matrix of one sample; padding reads as zero.</summary>
     public static void Im2Col<T>(ReadOnlySpan<T> image, Span<T> columns, in ConvGeometry g) where T : unmanaged, INumberBase<T>
     {

@@ -33,6 +33,13 @@ public static unsafe partial class Gemm
         if (b.Length < k * n) throw new ArgumentException($"B holds {b.Length} values but a {k}×{n} operand needs {k * n}.", nameof(b));
 
         var job = new Job<T, TEpilogue>(new Operands<T>(a, transposeA, b, transposeB, m, n, k, appendOnesColumn), epilogue);
+        Dispatch(ref job);
+    }
+
+    static void Dispatch<T, TEpilogue>(ref Job<T, TEpilogue> job)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TEpilogue : IGemmEpilogue<T>, allows ref struct
+    {
         if (Vector512.IsHardwareAccelerated)
             Dispatch<T, Vector512<T>, Simd512<T>, TEpilogue>(ref job);
         else if (Vector256.IsHardwareAccelerated)
@@ -41,12 +48,15 @@ public static unsafe partial class Gemm
             Dispatch<T, T, Scalar<T>, TEpilogue>(ref job);
     }
 
+    /// <summary>The product's operands. With <paramref name="patches"/> set, B is an image and the product reads
+    /// im2col(B) under that geometry, packed straight from the image (<see cref="MultiplyPatches"/>).</summary>
     readonly ref struct Operands<T>(ReadOnlySpan<T> a, bool transposeA, ReadOnlySpan<T> b, bool transposeB,
-        int m, int n, int k, bool onesColumn)
+        int m, int n, int k, bool onesColumn, ConvGeometry? patches = null)
     {
         public readonly ReadOnlySpan<T> A = a, B = b;
         public readonly bool TransposeA = transposeA, TransposeB = transposeB, OnesColumn = onesColumn;
         public readonly int M = m, N = n, K = k;
+        public readonly ConvGeometry? Patches = patches;
         public int Columns => N + (OnesColumn ? 1 : 0);
     }
 
@@ -81,7 +91,7 @@ public static unsafe partial class Gemm
         int panelWidth = GemmTuning.PanelVectors * TSimd.Count;
         int panels = (o.Columns + panelWidth - 1) / panelWidth;
         bool worthSharing = WorkSharing.Parts > 1 && (long)o.M * o.Columns * o.K >= SharedWorkThreshold
-            && (panels >= 2 || o.M >= 2 * RowsPerTile);
+            && o.K >= GemmTuning.SharedMinimumDepth && (panels >= 2 || o.M >= 2 * RowsPerTile);
         if (!worthSharing)
         {
             Compute<T, TVector, TSimd, TEpilogue>(o, ref job.Epilogue, 0, panels, 0, o.M);

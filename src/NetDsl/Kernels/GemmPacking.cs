@@ -78,6 +78,11 @@ public static unsafe partial class Gemm
     static void PackB<T>(in Operands<T> operands, int panelWidth, int firstPanel, int lastPanel, Span<T> packed)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (operands.Patches is { } geometry)
+        {
+            PackPatches(operands.B, geometry, panelWidth, firstPanel, lastPanel, packed);
+            return;
+        }
         int n = operands.N, k = operands.K;
         ref T b = ref MemoryMarshal.GetReference(operands.B);
         for (int panel = firstPanel; panel < lastPanel; panel++)

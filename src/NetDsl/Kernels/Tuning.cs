@@ -27,6 +27,10 @@ internal static class GemmTuning
     /// input-major float product shares by the same measure.</summary>
     public const long SharedWorkThreshold = 96 * 1024;
 
+    /// <summary>Depth below which a product stays on one core whatever its size: each output value then costs fewer
+    /// multiply-adds than moving its cache line from the core that wrote it to the core that reads it next.</summary>
+    public const int SharedMinimumDepth = 16;
+
     /// <summary>Bytes of A above which a product with several panels and depth blocks is blocked by rows: beyond this,
     /// A no longer stays in L2 (2 MB per core here) between one panel and the next.</summary>
     public const long PackedALimit = 1 << 20;

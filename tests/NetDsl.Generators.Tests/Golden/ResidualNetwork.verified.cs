@@ -953,9 +953,8 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.StemColumns.AsSpan(part * 576, 576);
-                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * InputSize, InputSize), columns, new global::NetDsl.Kernels.ConvGeometry(1, 8, 8, 3, 3, 1, 1, 1, 8, 8));
                 var epilogue = new StemForwardEpilogue<T> { Bias = parameters.Slice(StemBiasOffset, 8), Output = output.Slice(s * StemSize, StemSize) };
-                global::NetDsl.Kernels.Gemm.Multiply<T, StemForwardEpilogue<T>>(parameters.Slice(StemWeightOffset, StemWeightLength), transposeA: false, columns, transposeB: false, 8, 64, 9, ref epilogue);
+                global::NetDsl.Kernels.Convolution.Forward<T, StemForwardEpilogue<T>>(parameters.Slice(StemWeightOffset, StemWeightLength), inputs.Slice(s * InputSize, InputSize), columns, new global::NetDsl.Kernels.ConvGeometry(1, 8, 8, 3, 3, 1, 1, 1, 8, 8), filters: 8, ref epilogue);
             }
         }
     }
@@ -1000,9 +999,8 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.Conv1Columns.AsSpan(part * 4608, 4608);
-                global::NetDsl.Kernels.Convolution.Im2Col(buffers.StemOutput.AsSpan(0, batch * StemSize).Slice(s * StemSize, StemSize), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
                 var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(576, 8), Output = output.Slice(s * Conv1Size, Conv1Size) };
-                global::NetDsl.Kernels.Gemm.Multiply<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), transposeA: false, columns, transposeB: false, 8, 64, 72, ref epilogue);
+                global::NetDsl.Kernels.Convolution.Forward<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), buffers.StemOutput.AsSpan(0, batch * StemSize).Slice(s * StemSize, StemSize), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8), filters: 8, ref epilogue);
             }
         }
     }
@@ -1053,9 +1051,8 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.Conv2Columns.AsSpan(part * 4608, 4608);
-                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Norm1Output.AsSpan(0, batch * Norm1Size).Slice(s * Norm1Size, Norm1Size), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
                 var epilogue = new Conv2ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(1160, 8), Output = output.Slice(s * Conv2Size, Conv2Size) };
-                global::NetDsl.Kernels.Gemm.Multiply<T, Conv2ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv2WeightOffset, Conv2WeightLength) : folded.Slice(584, Conv2WeightLength)), transposeA: false, columns, transposeB: false, 8, 64, 72, ref epilogue);
+                global::NetDsl.Kernels.Convolution.Forward<T, Conv2ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv2WeightOffset, Conv2WeightLength) : folded.Slice(584, Conv2WeightLength)), buffers.Norm1Output.AsSpan(0, batch * Norm1Size).Slice(s * Norm1Size, Norm1Size), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8), filters: 8, ref epilogue);
             }
         }
     }

@@ -774,9 +774,8 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.Conv1Columns.AsSpan(part * 7056, 7056);
-                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * InputSize, InputSize), columns, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28));
                 var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(288, 32), Output = output.Slice(s * Conv1Size, Conv1Size) };
-                global::NetDsl.Kernels.Gemm.Multiply<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), transposeA: false, columns, transposeB: false, 32, 784, 9, ref epilogue);
+                global::NetDsl.Kernels.Convolution.Forward<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), inputs.Slice(s * InputSize, InputSize), columns, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28), filters: 32, ref epilogue);
             }
         }
     }
@@ -821,9 +820,8 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.Conv2Columns.AsSpan(part * 6272, 6272);
-                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Pool1Output.AsSpan(0, batch * Pool1Size).Slice(s * Pool1Size, Pool1Size), columns, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
                 var epilogue = new Conv2ForwardEpilogue<T> { Bias = parameters.Slice(Conv2BiasOffset, 64), Output = output.Slice(s * Conv2Size, Conv2Size) };
-                global::NetDsl.Kernels.Gemm.Multiply<T, Conv2ForwardEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), transposeA: false, columns, transposeB: false, 64, 49, 128, ref epilogue);
+                global::NetDsl.Kernels.Convolution.Forward<T, Conv2ForwardEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), buffers.Pool1Output.AsSpan(0, batch * Pool1Size).Slice(s * Pool1Size, Pool1Size), columns, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7), filters: 64, ref epilogue);
                 global::NetDsl.Kernels.Pooling.AverageForward(output.Slice(s * Conv2Size, Conv2Size), buffers.Pool2Output.AsSpan(s * Pool2Size, Pool2Size), 1, new global::NetDsl.Kernels.ConvGeometry(64, 7, 7, 3, 3, 2, 0, 0, 3, 3));
             }
         }
