@@ -124,7 +124,7 @@ public static unsafe class InputMajorGemm
     {
         int runs = Runs<TVector, TSimd>(job.Layer);
         long work = (long)job.Batch * job.Layer.PaddedUnits * job.Layer.Inputs;
-        if (WorkSharing.Parts > 1 && (runs >= 2 || job.Batch >= 2) && work >= GemmTuning.SharedWorkThreshold)
+        if (WorkSharing.Parts > 1 && (runs >= 2 || job.Batch >= 2 || SplitsRunByHalves<TVector, TSimd>(job.Layer)) && work >= GemmTuning.SharedWorkThreshold)
             WorkSharing.Run(&Part<T, TVector, TSimd, TEpilogue>, ref job);
         else
             Compute<T, TVector, TSimd, TEpilogue>(ref job, 0, runs, 0, job.Batch);
@@ -137,12 +137,27 @@ public static unsafe class InputMajorGemm
 
     static int RunWidth<TVector, TSimd>() where TVector : struct where TSimd : ISimd<float, TVector> => 8 * TSimd.Count;
 
+    /// <summary>Whether a single row of a one-run layer is shared by halves of its run: each core then streams half of
+    /// every input's weights, and keeps that half in its own L2 from one prediction to the next.</summary>
+    static bool SplitsRunByHalves<TVector, TSimd>(InputMajorDense layer) where TVector : struct where TSimd : ISimd<float, TVector> =>
+        Runs<TVector, TSimd>(layer) == 1 && layer.PaddedUnits >= RunWidth<TVector, TSimd>();
+
     static void Part<T, TVector, TSimd, TEpilogue>(ref Job<TEpilogue> job, int part)
         where T : unmanaged, IFloatingPointIeee754<T> where TVector : struct where TSimd : ISimd<float, TVector>
         where TEpilogue : IGemmEpilogue<T>, allows ref struct
     {
         int runs = Runs<TVector, TSimd>(job.Layer);
-        if (runs >= 2)
+        if (runs == 1 && job.Batch == 1)
+        {
+            // Four vectors of units each, summed in input order as a whole run's are: the same bits.
+            int unit = part * 4 * TSimd.Count, count = Math.Min(4 * TSimd.Count, job.Layer.Units - unit);
+            if (count <= 0) return;
+            Span<T> sums = stackalloc T[4 * 16];
+            FourVectors<TVector, TSimd>(job.Inputs, ref Unsafe.Add(ref job.Layer.Start, unit), job.Layer.Inputs, job.Layer.PaddedUnits,
+                ref MemoryMarshal.Cast<T, float>(sums)[0]);
+            job.Epilogue.Apply(0, unit, sums[..count]);
+        }
+        else if (runs >= 2)
         {
             var (first, last) = WorkSharing.Range(runs, part);
             Compute<T, TVector, TSimd, TEpilogue>(ref job, first, last, 0, job.Batch);
@@ -276,6 +291,26 @@ public static unsafe class InputMajorGemm
             c7 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, 7 * count)), c7);
         }
         Store<TVector, TSimd>(ref sums, c0, c1, c2, c3, c4, c5, c6, c7);
+    }
+
+    /// <summary>Four vectors of units' sums over all inputs for one row, each in input order as in <see cref="EightVectors"/>:
+    /// one core's half of a run.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    static void FourVectors<TVector, TSimd>(float* x, ref float w, int inputs, int stride, ref float sums)
+        where TVector : struct where TSimd : ISimd<float, TVector>
+    {
+        nint count = TSimd.Count;
+        TVector c0 = TSimd.Zero, c1 = TSimd.Zero, c2 = TSimd.Zero, c3 = TSimd.Zero;
+        for (int p = 0; p < inputs; p++, w = ref Unsafe.Add(ref w, stride))
+        {
+            TVector a = TSimd.Broadcast(x[p]);
+            c0 = TSimd.MultiplyAdd(a, TSimd.Load(ref w), c0);
+            c1 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, count)), c1);
+            c2 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, 2 * count)), c2);
+            c3 = TSimd.MultiplyAdd(a, TSimd.Load(ref Unsafe.Add(ref w, 3 * count)), c3);
+        }
+        TSimd.Store(c0, ref sums); TSimd.Store(c1, ref Unsafe.Add(ref sums, count));
+        TSimd.Store(c2, ref Unsafe.Add(ref sums, 2 * count)); TSimd.Store(c3, ref Unsafe.Add(ref sums, 3 * count));
     }
 
     /// <summary>Eight vectors of sums, one after another from <paramref name="sums"/>.</summary>
