@@ -424,10 +424,10 @@ public class KernelTests
 
     [Theory]
     [InlineData(32, 14, 14, 3, 1, 1, 14, 64)] // the Fashion CNN's second convolution: seven panels, the last one partial
-    [InlineData(1, 28, 28, 3, 1, 1, 28, 32)] // one input channel, 25 panels
+    [InlineData(4, 28, 28, 3, 1, 1, 28, 32)] // 25 panels
     [InlineData(3, 6, 5, 5, 2, 2, 6, 8)] // a 5×5 same convolution on a 30-pixel plane: one partial panel, shifts of two
-    [InlineData(2, 4, 9, 3, 0, 1, 2, 9)] // valid vertically, same horizontally: fewer output rows than input rows
-    [InlineData(2, 5, 6, 2, 0, 0, 5, 11)] // a 2×2 same convolution, padding only below and right; rows not a multiple of 8
+    [InlineData(4, 4, 9, 3, 0, 1, 2, 9)] // valid vertically, same horizontally: fewer output rows than input rows
+    [InlineData(8, 5, 6, 2, 0, 0, 5, 11)] // a 2×2 same convolution, padding only below and right; rows not a multiple of 8
     public void The_product_packed_from_the_image_is_the_direct_convolution(int channels, int height, int width, int kernel,
         int padTop, int padLeft, int outputHeight, int filters)
     {

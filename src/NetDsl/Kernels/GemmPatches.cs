@@ -11,9 +11,11 @@ public static unsafe partial class Gemm
 {
     /// <summary>Whether <see cref="MultiplyPatches"/> serves a convolution of this geometry: float with 512-bit vectors,
     /// stride 1 and the output as wide as the input, where each row of the column matrix is the channel's plane shifted
-    /// (as <see cref="Convolution.Im2Col"/> uses too), so a panel row is two masked vector loads.</summary>
+    /// (as <see cref="Convolution.Im2Col"/> uses too), so a panel row is two masked vector loads; and patches deep enough
+    /// to repay each panel's lane masks.</summary>
     public static bool PacksPatches<T>(in ConvGeometry g) where T : unmanaged =>
-        typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated && g.Stride == 1 && g.OutputWidth == g.Width;
+        typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated && g.Stride == 1 && g.OutputWidth == g.Width
+        && g.PatchSize >= GemmTuning.PatchPackingDepth;
 
     /// <summary>Computes <c>W · im2col(image)</c> (<paramref name="weights"/> F×C·KH·KW, row-major) without writing the
     /// column matrix: each core packs the panels it multiplies straight from <paramref name="image"/>, so neither the
