@@ -8,7 +8,7 @@ using NetDsl.Benchmarks;
 // NETDSL_ONE_CORE=1 keeps every mode on the calling core (WorkSharing off), to see what sharing gains.
 if (Environment.GetEnvironmentVariable("NETDSL_ONE_CORE") == "1") NetDsl.Kernels.WorkSharing.Enabled = false;
 
-// `profile cnn|mlp|mlp32|dense|infer|infer-int8|infer-cnn SECONDS`: runs one workload in a loop, for a profiler to attach (dotnet-trace).
+// `profile cnn|mlp|mlp32|dense|infer|infer-int8|infer-cnn|infer-cnn64 SECONDS`: runs one workload in a loop, for a profiler to attach (dotnet-trace).
 if (args is ["profile", var name, var seconds])
 {
     Workload workload = name switch
@@ -19,6 +19,7 @@ if (args is ["profile", var name, var seconds])
         "dense" => new DenseLayer(2048),
         "infer-int8" => new Prediction(new BenchMlp { InferencePrecision = NetDsl.InferencePrecision.Int8 }, 1),
         "infer-cnn" => new Prediction(new FashionMnist.FashionCnn(), 1),
+        "infer-cnn64" => new Prediction(new FashionMnist.FashionCnn(), 64),
         _ => new Prediction(new BenchMlp(), 1),
     };
     var until = DateTime.UtcNow.AddSeconds(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture));

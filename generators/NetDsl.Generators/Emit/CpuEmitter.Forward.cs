@@ -39,25 +39,17 @@ internal static partial class CpuEmitter
                 case BlockKind.BatchNorm:
                     string common = $"batch, {block.Channels}, {block.Spatial}, parameters.Slice({block.Name}WeightOffset, {block.Channels}), parameters.Slice({block.Name}BiasOffset, {block.Channels})";
                     string running = $"statistics.Slice({block.StatisticsOffset}, {2 * block.Channels})";
-                    // A ReLU right after it is taken in the training pass that writes the output.
+                    // A ReLU right after it is taken in the pass that writes the output.
                     bool relu = block.Activation == ActivationKind.ReLU;
                     // Frozen, it normalizes with its running statistics and keeps them (PyTorch's eval() of the module).
                     w.Line($"if (training && frozen?.IsFrozen({block.Index}) == true)");
                     w.Line($"    {Kernels}BatchNormalization.FrozenForward({BlockInput(schedule, block)}, activation, {common}, buffers.{block.Name}Mean, buffers.{block.Name}InverseDeviation, {running}, {Number(block.Epsilon)}{(relu ? ", relu: true" : "")});");
                     w.Line("else if (training)");
                     w.Line($"    {Kernels}BatchNormalization.TrainingForward({BlockInput(schedule, block)}, activation, {common}, buffers.{block.Name}Mean, buffers.{block.Name}InverseDeviation, updateStatistics ? {running} : default, {Number(block.Momentum)}, {Number(block.Epsilon)}{(relu ? ", relu: true" : "")});");
-                    using (w.Block("else"))
-                    {
-                        w.Line($"{BlockInput(schedule, block)}.CopyTo(activation);");
-                        if (block.InputBlock >= 0 && schedule.Plan.Blocks[block.InputBlock].IsFolded)
-                        {
-                            w.Line($"// With folding on, {schedule.Plan.Blocks[block.InputBlock].Name} already produced the normalized values.");
-                            w.Line("if (folded.IsEmpty)");
-                            w.Line($"    {Kernels}BatchNormalization.InferenceForward(activation, {common}, {running}, {Number(block.Epsilon)});");
-                        }
-                        else w.Line($"{Kernels}BatchNormalization.InferenceForward(activation, {common}, {running}, {Number(block.Epsilon)});");
-                        if (relu) w.Line(ActivationForward(block, "activation"));
-                    }
+                    w.Line("else");
+                    // With folding on, the product before it already produced the normalized values: they are copied.
+                    string normalized = block.InputBlock >= 0 && schedule.Plan.Blocks[block.InputBlock].IsFolded ? "!folded.IsEmpty" : "false";
+                    w.Line($"    {Kernels}BatchNormalization.InferenceForward({BlockInput(schedule, block)}, activation, {common}, {running}, {Number(block.Epsilon)}, normalized: {normalized}, relu: {Bool(relu)});");
                     if (relu)
                     {
                         if (block.HasDropout) EmitDropoutOnWholeBatch(w, block, maskDrawn: false);

@@ -50,8 +50,10 @@ public static unsafe class BatchNormalization
         public ReadOnlySpan<T> Input, ForwardInput, Gamma, Beta, SavedMean, SavedInverseDeviation;
         public Span<T> Values, Mean, InverseDeviation, GammaGradient, BetaGradient;
         public Span<float> Running;
+        /// <summary>The running statistics an inference pass reads.</summary>
+        public ReadOnlySpan<float> RunningRead;
         public int Batch, Channels, Spatial;
-        public bool ReLU;
+        public bool ReLU, Normalized;
         public double Momentum, Epsilon;
         /// <summary>The pass over a range of channels: forward or backward.</summary>
         public delegate*<ref Job<T>, int, int, void> Channel;
@@ -60,10 +62,10 @@ public static unsafe class BatchNormalization
     }
 
     /// <summary>Channels are independent, so a large batch's channels are split between the cores.</summary>
-    static void Share<T>(ref Job<T> job, delegate*<ref Job<T>, int, int, void> channels) where T : unmanaged
+    static void Share<T>(ref Job<T> job, delegate*<ref Job<T>, int, int, void> channels, int threshold = SharedWorkThreshold) where T : unmanaged
     {
         job.Channel = channels;
-        WorkSharing.Split(ref job, job.Channels, share: job.Batch * job.Channels * job.Spatial >= SharedWorkThreshold);
+        WorkSharing.Split(ref job, job.Channels, share: job.Batch * job.Channels * job.Spatial >= threshold);
     }
 
     /// <summary>Normalizes <paramref name="input"/> z with batch statistics into <paramref name="output"/> (other
@@ -223,21 +225,37 @@ public static unsafe class BatchNormalization
         }
     }
 
-    /// <summary>y = γ(z − r_μ)/√(r_σ² + ε) + β with the running statistics (mean then variance, C each).</summary>
-    public static void InferenceForward<T>(Span<T> values, int batch, int channels, int spatial, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
-        ReadOnlySpan<float> running, double epsilon)
+    /// <summary>Inference: y = γ(z − r_μ)/√(r_σ² + ε) + β with the running statistics (mean then variance, C each),
+    /// from <paramref name="input"/> into <paramref name="output"/>, in one pass shared between the cores by channels;
+    /// with <paramref name="normalized"/> the input is already y (the product before it folded the normalization in) and
+    /// is only copied; with <paramref name="relu"/> the ReLU after it is taken in the same pass.</summary>
+    public static void InferenceForward<T>(ReadOnlySpan<T> input, Span<T> output, int batch, int channels, int spatial, ReadOnlySpan<T> gamma,
+        ReadOnlySpan<T> beta, ReadOnlySpan<float> running, double epsilon, bool normalized, bool relu)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Check(values.Length, batch, channels, spatial, nameof(values));
-        for (int c = 0; c < channels; c++)
+        Check(input.Length, batch, channels, spatial, nameof(input));
+        Check(output.Length, batch, channels, spatial, nameof(output));
+        var job = new Job<T>
         {
-            double scale = double.CreateTruncating(gamma[c]) / Math.Sqrt(running[channels + c] + epsilon);
-            T multiply = T.CreateTruncating(scale);
-            T add = T.CreateTruncating(double.CreateTruncating(beta[c]) - running[c] * scale);
-            for (int s = 0; s < batch; s++)
+            Input = input, Values = output, Gamma = gamma, Beta = beta, RunningRead = running,
+            Batch = batch, Channels = channels, Spatial = spatial, Epsilon = epsilon, ReLU = relu, Normalized = normalized,
+        };
+        Share(ref job, &InferenceChannels, SharingTuning.InferenceBatchNormValues);
+    }
+
+    static void InferenceChannels<T>(ref Job<T> job, int first, int last) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int channels = job.Channels, spatial = job.Spatial;
+        for (int c = first; c < last; c++)
+        {
+            // Normalized already: a·(z − 0) + 0 with a = 1 is z itself, bit for bit.
+            T mean = job.Normalized ? T.Zero : T.CreateTruncating(job.RunningRead[c]);
+            T a = job.Normalized ? T.One : T.CreateTruncating(double.CreateTruncating(job.Gamma[c]) / Math.Sqrt(job.RunningRead[channels + c] + job.Epsilon));
+            T b = job.Normalized ? T.Zero : job.Beta[c];
+            for (int s = 0; s < job.Batch; s++)
             {
-                var plane = values.Slice((s * channels + c) * spatial, spatial);
-                for (int p = 0; p < spatial; p++) plane[p] = plane[p] * multiply + add;
+                int at = (s * channels + c) * spatial;
+                Normalize(job.Input.Slice(at, spatial), job.Values.Slice(at, spatial), mean, a, b, job.ReLU);
             }
         }
     }

@@ -553,13 +553,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             else if (training)
                 global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), buffers.Norm1Mean, buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 16) : default, 0.9, 1E-05, relu: true);
             else
-            {
-                buffers.Conv1Output.AsSpan(0, batch * Conv1Size).CopyTo(activation);
-                // With folding on, Conv1 already produced the normalized values.
-                if (folded.IsEmpty)
-                    global::NetDsl.Kernels.BatchNormalization.InferenceForward(activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), statistics.Slice(0, 16), 1E-05);
-                global::NetDsl.Kernels.Activations.ReLU(activation);
-            }
+                global::NetDsl.Kernels.BatchNormalization.InferenceForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), statistics.Slice(0, 16), 1E-05, normalized: !folded.IsEmpty, relu: true);
         }
         // Conv2: Conv2D 8×8×8 → 8×8×8, kernel 3, stride 1 (no bias: BatchNorm follows)
         {
@@ -576,12 +570,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             else if (training)
                 global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv2Output.AsSpan(0, batch * Conv2Size), activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), buffers.Norm2Mean, buffers.Norm2InverseDeviation, updateStatistics ? statistics.Slice(16, 16) : default, 0.9, 1E-05);
             else
-            {
-                buffers.Conv2Output.AsSpan(0, batch * Conv2Size).CopyTo(activation);
-                // With folding on, Conv2 already produced the normalized values.
-                if (folded.IsEmpty)
-                    global::NetDsl.Kernels.BatchNormalization.InferenceForward(activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), statistics.Slice(16, 16), 1E-05);
-            }
+                global::NetDsl.Kernels.BatchNormalization.InferenceForward(buffers.Conv2Output.AsSpan(0, batch * Conv2Size), activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), statistics.Slice(16, 16), 1E-05, normalized: !folded.IsEmpty, relu: false);
         }
         // Skip: Add, width 512, ReLU (SkipAct)
         {

@@ -483,13 +483,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             else if (training)
                 global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), buffers.Norm1Mean, buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 64) : default, 0.9, 1E-05, relu: true);
             else
-            {
-                buffers.Conv1Output.AsSpan(0, batch * Conv1Size).CopyTo(activation);
-                // With folding on, Conv1 already produced the normalized values.
-                if (folded.IsEmpty)
-                    global::NetDsl.Kernels.BatchNormalization.InferenceForward(activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), statistics.Slice(0, 64), 1E-05);
-                global::NetDsl.Kernels.Activations.ReLU(activation);
-            }
+                global::NetDsl.Kernels.BatchNormalization.InferenceForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), statistics.Slice(0, 64), 1E-05, normalized: !folded.IsEmpty, relu: true);
         }
         // Pool1: MaxPool 2×2 → 32×14×14
         {
