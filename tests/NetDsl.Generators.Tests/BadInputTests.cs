@@ -43,6 +43,11 @@ public class BadInputTests
         { Network("[Input(32, 14, 14)] public partial Layer In { get; }\n[Conv2D(8, 3, Stride = 2, Padding = Padding.Valid)] public partial Layer Conv { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "Conv2D(8, 3" },
         { Network("[Input(1, 7, 7)] public partial Layer In { get; }\n[MaxPool(8)] public partial Layer Pool { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "MaxPool(8)" },
         { Network("[Input(784)] public partial Layer In { get; }\n[Conv2D(8, 3)] public partial Layer Conv { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "Conv2D(8, 3)" },
+        // 1-D: a convolution or window over (channels, length) that does not fit, and each convolution on the other's input.
+        { Network("[Input(4, 9)] public partial Layer In { get; }\n[Conv1D(8, 4, Stride = 2, Padding = Padding.Valid)] public partial Layer Conv { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "Conv1D(8, 4" },
+        { Network("[Input(4, 5)] public partial Layer In { get; }\n[MaxPool(6)] public partial Layer Pool { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "MaxPool(6)" },
+        { Network("[Input(1, 8, 8)] public partial Layer In { get; }\n[Conv1D(4, 3)] public partial Layer Conv { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "Conv1D(4, 3)" },
+        { Network("[Input(2, 16)] public partial Layer In { get; }\n[Conv2D(4, 3)] public partial Layer Conv { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "Conv2D(4, 3)" },
         { Network("[Input(1, 8, 8)] public partial Layer In { get; }\n[Conv2D(0, 3)] public partial Layer Conv { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0003", "Conv2D(0, 3)" },
     };
 
@@ -69,6 +74,21 @@ public class BadInputTests
         Assert.Equal("Layer 'Out' (Dense) cannot take an input of shape (1, 28, 28): Dense takes one dimension per sample; add a [Flatten] layer before it",
             run.Analyzer.Single().GetMessage());
         Assert.EndsWith("docs/rules/ND0011.md", run.Analyzer.Single().Descriptor.HelpLinkUri);
+    }
+
+    [Fact]
+    public void A_convolution_on_the_other_dimensionality_says_which_one_to_use()
+    {
+        var run = GeneratorHarness.Generate(Network("[Input(2, 16)] public partial Layer In { get; }\n[Conv2D(4, 3)] public partial Layer Conv { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"));
+        Assert.Equal("Layer 'Conv' (Conv2D) cannot take an input of shape (2, 16): Conv2D takes (channels, height, width) per sample; use [Conv1D] for (channels, length)",
+            run.Analyzer.Single(d => d.Id == "ND0011").GetMessage());
+        run = GeneratorHarness.Generate(Network("[Input(4, 9)] public partial Layer In { get; }\n[Conv1D(8, 4, Stride = 2, Padding = Padding.Valid)] public partial Layer Conv { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"));
+        Assert.Equal("Layer 'Conv' (Conv1D) cannot take an input of shape (4, 9): a kernel of 4 at stride 2 with padding 0 gives an output size of (9 + 0 − 4) / 2 + 1, which is fractional",
+            run.Analyzer.Single(d => d.Id == "ND0011").GetMessage());
+        // The same sizes that fit are quiet.
+        run = GeneratorHarness.Generate(Network("[Input(4, 10)] public partial Layer In { get; }\n[Conv1D(8, 4, Stride = 2, Padding = Padding.Valid)] public partial Layer Conv { get; }\n[ReLU] public partial Layer A { get; }\n[MaxPool(2)] public partial Layer Pool { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"));
+        Assert.DoesNotContain(run.Analyzer, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Empty(run.OutputErrors);
     }
 
     [Fact]

@@ -133,3 +133,20 @@ public partial class GpuCeilPool
     [Flatten] partial Layer Flat { get; }
     [Dense(3, Bias = false)] partial Layer Out { get; }
 }
+
+/// <summary>1-D convolutions over (channels, length): 3×16 → Conv1D 4 → BatchNorm, ReLU → max over 2 → 4×8 → Conv1D 5
+/// (kernel 4, stride 2, valid), Tanh → 5×3 → mean over 3 → 5 → 3.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class GpuSequence
+{
+    [Input(3, 16)] partial Layer Signal { get; }
+    [Conv1D(4, 3)] partial Layer Conv1 { get; }
+    [BatchNorm] partial Layer Norm { get; }
+    [ReLU] partial Layer Act { get; }
+    [MaxPool(2)] partial Layer Pool { get; }
+    [Conv1D(5, 4, Stride = 2, Padding = Padding.Valid)] partial Layer Conv2 { get; }
+    [Tanh] partial Layer Squash { get; }
+    [AvgPool(3)] partial Layer Mean { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(3)] partial Layer Out { get; }
+}

@@ -66,6 +66,23 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void One_dimensional_convolution_weights_have_the_shapes_of_pytorch_conv1d()
+    {
+        // nn.Conv1d(12, 4, 3).weight is [4, 12, 3]; nn.Conv1d(4, 6, 4, stride=2).weight [6, 4, 4]; nn.PReLU(6).weight [6].
+        var path = TempPath();
+        Checkpoint.Save(path, new SequenceCnn(seed: 1));
+        var bytes = File.ReadAllBytes(path);
+        int headerLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        var header = System.Text.Json.JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, headerLength)).RootElement;
+        int[] Shape(string tensor) => header.GetProperty(tensor).GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        Assert.Equal([4, 12, 3], Shape("Conv1.weight"));
+        Assert.Equal([6, 4, 4], Shape("Conv2.weight"));
+        Assert.Equal([6], Shape("Conv2.bias"));
+        Assert.Equal([6], Shape("Act2.weight"));
+        File.Delete(path);
+    }
+
+    [Fact]
     public void A_corrupt_or_mismatched_checkpoint_names_the_file_and_the_problem_and_changes_nothing()
     {
         var path = TempPath();

@@ -108,6 +108,13 @@ public class GradientCheckTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void One_dimensional_convolutions_and_pooling_match_finite_differences()
+    {
+        AssertGood(new SequenceCnn(seed: 4), TestData.Uniform(4 * 240, 29), TestData.OneHot(4, 3, 30));
+        AssertGood(new SequenceGap(seed: 5), TestData.Uniform(3 * 33, 31), TestData.Uniform(3 * 2, 32));
+    }
+
+    [Fact]
     public void Elastic_net_penalty_on_dense_and_convolution_weights_matches_finite_differences()
     {
         var network = new MixedCnn(seed: 3) { Regularization = Regularization.ElasticNet(0.05, 0.3) };

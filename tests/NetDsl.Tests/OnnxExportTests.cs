@@ -11,7 +11,7 @@ public class OnnxExportTests
     {
         "FashionMlp", "FashionCnn", "SmallClassifier", "SigmoidRegressor", "SoftmaxInside", "ActivationZoo", "BinaryTagger", "MixedCnn",
         "StridedCnn", "DenseNorm", "ResidualMlp", "ResidualCnn", "ParametricNet", "InputPReLU", "PooledCnn", "NarrowPatchCnn",
-        "CeilPoolNoBias", "FloorPool", "PReluThenLeaky",
+        "CeilPoolNoBias", "FloorPool", "PReluThenLeaky", "SequenceCnn", "SequenceGap",
     };
 
     static INeuralNetwork Create(string name) => name switch
@@ -34,6 +34,8 @@ public class OnnxExportTests
         "NarrowPatchCnn" => new NarrowPatchCnn(seed: 1),
         "CeilPoolNoBias" => new CeilPoolNoBias(seed: 1),
         "FloorPool" => new FloorPool(seed: 1),
+        "SequenceCnn" => new SequenceCnn(seed: 1),
+        "SequenceGap" => new SequenceGap(seed: 1),
         _ => new PReluThenLeaky(seed: 1),
     };
 

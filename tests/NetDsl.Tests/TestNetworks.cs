@@ -316,3 +316,34 @@ public partial class FrozenBase
     [ReLU] partial Layer Act { get; }
     [Dense(3)] partial Layer Head { get; }
 }
+
+/// <summary>1-D convolutions over (channels, length): 12×20 → Conv1D 4 (same, 36 patch rows, so packed from the image) →
+/// BatchNorm, ReLU → max over 2 → 4×10 → Conv1D 6 (kernel 4, stride 2, valid) → 6×4 → PReLU per channel → mean over 2
+/// → 6×2 → Dense 3.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class SequenceCnn
+{
+    [Input(12, 20)] partial Layer Signal { get; }
+    [Conv1D(4, 3)] partial Layer Conv1 { get; }
+    [BatchNorm] partial Layer Norm1 { get; }
+    [ReLU] partial Layer Act1 { get; }
+    [MaxPool(2)] partial Layer Pool1 { get; }
+    [Conv1D(6, 4, Stride = 2, Padding = Padding.Valid)] partial Layer Conv2 { get; }
+    [PReLU] partial Layer Act2 { get; }
+    [AvgPool(2)] partial Layer Pool2 { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(3)] partial Layer Logits { get; }
+}
+
+/// <summary>A 1-D convolution with explicit padding, a ceil-mode window that overhangs the sequence's end, and global
+/// average pooling over the length: 3×11 → Conv1D 5 (kernel 5, padding 1) → 5×9 → max over 2, ceil → 5×5 → mean → 5 → 2.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class SequenceGap
+{
+    [Input(3, 11)] partial Layer Signal { get; }
+    [Conv1D(5, 5, Padding = Padding.Explicit, PaddingSize = 1)] partial Layer Conv { get; }
+    [Tanh] partial Layer Act { get; }
+    [MaxPool(2, RoundingMode = RoundingMode.Ceil)] partial Layer Pool { get; }
+    [GlobalAveragePool] partial Layer Gap { get; }
+    [Dense(2)] partial Layer Out { get; }
+}

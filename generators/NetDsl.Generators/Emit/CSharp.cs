@@ -49,8 +49,10 @@ internal static class CSharp
         string core = block.Kind switch
         {
             BlockKind.Dense => $"Dense {block.Inputs} → {block.Outputs}{NoBias(block)}",
+            BlockKind.Conv when block.IsOneDimensional => $"Conv1D {block.Geometry!.Channels}×{block.Geometry.Width} → {block.Channels}×{block.Geometry.OutputWidth}, kernel {block.Geometry.KernelWidth}, stride {block.Geometry.Stride}{NoBias(block)}",
             BlockKind.Conv => $"Conv2D {block.Geometry!.Channels}×{block.Geometry.Height}×{block.Geometry.Width} → {block.Channels}×{block.Geometry.OutputHeight}×{block.Geometry.OutputWidth}, kernel {block.Geometry.KernelHeight}, stride {block.Geometry.Stride}{NoBias(block)}",
             BlockKind.BatchNorm => $"BatchNorm over {block.Channels} channel{(block.Channels == 1 ? "" : "s")} × {block.Spatial}",
+            BlockKind.MaxPool or BlockKind.AvgPool when block.IsOneDimensional => $"{(block.Kind == BlockKind.MaxPool ? "MaxPool" : "AvgPool")} {block.Geometry!.KernelWidth} → {block.Channels}×{block.Geometry.OutputWidth}",
             BlockKind.MaxPool or BlockKind.AvgPool => $"{(block.Kind == BlockKind.MaxPool ? "MaxPool" : "AvgPool")} {block.Geometry!.KernelHeight}×{block.Geometry.KernelWidth} → {block.Channels}×{block.Geometry.OutputHeight}×{block.Geometry.OutputWidth}",
             BlockKind.Add => $"Add, width {block.Outputs}",
             BlockKind.PReLU => $"PReLU over {block.Channels} channel{(block.Channels == 1 ? "" : "s")} × {block.Spatial}",

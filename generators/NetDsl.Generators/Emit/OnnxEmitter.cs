@@ -75,14 +75,17 @@ internal static class OnnxEmitter
                 if (block.BiasLength > 0) dense.Add(Bias(block));
                 w.Line(Node("Gemm", name, dense, Of("transB", 1)));
                 return name;
-            case LayerKind.Conv2D:
+            case LayerKind.Conv2D or LayerKind.Conv1D:
                 var g = block!.Geometry;
-                var conv = new List<string> { input, Weight(block, [block.Channels, g.Channels, g.KernelHeight, g.KernelWidth]) };
+                var conv = new List<string> { input, Weight(block, plan.Tensors.First(t => t.Name == block.Name + ".weight").Shape) };
                 if (block.BiasLength > 0) conv.Add(Bias(block));
                 int totalHeight = System.Math.Max((g.OutputHeight - 1) * g.Stride + g.KernelHeight - g.Height, 0);
                 int totalWidth = System.Math.Max((g.OutputWidth - 1) * g.Stride + g.KernelWidth - g.Width, 0);
-                w.Line(Node("Conv", name, conv, Of("kernel_shape", [g.KernelHeight, g.KernelWidth]), Of("strides", [g.Stride, g.Stride]),
-                    Of("pads", [g.PadTop, g.PadLeft, totalHeight - g.PadTop, totalWidth - g.PadLeft])));
+                // ONNX's Conv is n-dimensional: over (channels, length) its attributes list the length alone.
+                w.Line(block.IsOneDimensional
+                    ? Node("Conv", name, conv, Of("kernel_shape", [g.KernelWidth]), Of("strides", [g.Stride]), Of("pads", [g.PadLeft, totalWidth - g.PadLeft]))
+                    : Node("Conv", name, conv, Of("kernel_shape", [g.KernelHeight, g.KernelWidth]), Of("strides", [g.Stride, g.Stride]),
+                        Of("pads", [g.PadTop, g.PadLeft, totalHeight - g.PadTop, totalWidth - g.PadLeft])));
                 return name;
             case LayerKind.BatchNorm:
                 int channels = block!.Channels;
@@ -93,8 +96,9 @@ internal static class OnnxEmitter
                 return name;
             case LayerKind.MaxPool or LayerKind.AvgPool:
                 var p = block!.Geometry;
-                w.Line(Node(layer.Kind == LayerKind.MaxPool ? "MaxPool" : "AveragePool", name, [input], Of("kernel_shape", [p.KernelHeight, p.KernelWidth]),
-                    Of("strides", [p.Stride, p.Stride]), Of("ceil_mode", p.Overhangs ? 1 : 0)));
+                w.Line(Node(layer.Kind == LayerKind.MaxPool ? "MaxPool" : "AveragePool", name, [input],
+                    Of("kernel_shape", block.IsOneDimensional ? new[] { p.KernelWidth } : new[] { p.KernelHeight, p.KernelWidth }),
+                    Of("strides", block.IsOneDimensional ? new[] { p.Stride } : new[] { p.Stride, p.Stride }), Of("ceil_mode", p.Overhangs ? 1 : 0)));
                 return name;
             case LayerKind.GlobalAveragePool:
                 w.Line($"var {name}Pooled = {Node("GlobalAveragePool", name + ".pooled", [input])}");
@@ -109,7 +113,8 @@ internal static class OnnxEmitter
                 return name;
             case LayerKind.PReLU:
                 // One slope per channel, broadcast over the spatial dimensions.
-                var shape = block!.Spatial > 1 ? new[] { block.Channels, 1, 1 } : new[] { block.Channels };
+                int rank = plan.Layers.First(l => l.Name == name).OutputShape.Count;
+                var shape = new[] { block!.Channels }.Concat(Enumerable.Repeat(1, rank - 1));
                 w.Line(Node("PRelu", name, [input, Weight(block, shape)]));
                 return name;
             case LayerKind.Maxout:

@@ -22,7 +22,7 @@ internal static class NetworkParser
     // Defaults are the attributes' own: the runtime's DSL source is compiled into this assembly (src/NetDsl/Dsl).
     static readonly NetworkAttribute NetworkDefaults = new();
     static readonly DenseAttribute DenseDefaults = new(1);
-    static readonly Conv2DAttribute ConvolutionDefaults = new(1, 1);
+    static readonly ConvolutionAttribute ConvolutionDefaults = new Conv2DAttribute(1, 1);
     static readonly MaxPoolAttribute MaxPoolDefaults = new(1);
     static readonly AvgPoolAttribute AvgPoolDefaults = new(1);
     static readonly PReLUAttribute PReLUDefaults = new();
@@ -163,10 +163,10 @@ internal static class NetworkParser
         var layer = new LayerSpec
         {
             Name = member.Name, Kind = kind, Modifiers = modifiers, Implementable = implementable, Location = location,
-            Init = kind == LayerKind.Conv2D ? ConvolutionDefaults.Init : DenseDefaults.Init,
+            Init = kind is LayerKind.Conv2D or LayerKind.Conv1D ? ConvolutionDefaults.Init : DenseDefaults.Init,
         };
         bool needsArguments = kind is LayerKind.Input or LayerKind.Dense or LayerKind.Dropout or LayerKind.LeakyReLU or LayerKind.ELU
-            or LayerKind.Conv2D or LayerKind.MaxPool or LayerKind.AvgPool or LayerKind.Add or LayerKind.Maxout;
+            or LayerKind.Conv2D or LayerKind.Conv1D or LayerKind.MaxPool or LayerKind.AvgPool or LayerKind.Add or LayerKind.Maxout;
         int NamedInt(string name, int fallback) =>
             attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value is int value ? value : fallback;
         double NamedDouble(string name, double fallback) =>
@@ -195,13 +195,13 @@ internal static class NetworkParser
                         .ToEquatableArray(),
                 };
                 break;
-            case LayerKind.Conv2D:
+            case LayerKind.Conv2D or LayerKind.Conv1D:
                 layer = layer with
                 {
                     Filters = Argument(0),
-                    Window = new WindowSpec(Argument(1), NamedInt(nameof(Conv2DAttribute.Stride), ConvolutionDefaults.Stride),
-                        (Padding)NamedInt(nameof(Conv2DAttribute.Padding), (int)ConvolutionDefaults.Padding),
-                        NamedInt(nameof(Conv2DAttribute.PaddingSize), ConvolutionDefaults.PaddingSize), RoundingMode.Floor),
+                    Window = new WindowSpec(Argument(1), NamedInt(nameof(ConvolutionAttribute.Stride), ConvolutionDefaults.Stride),
+                        (Padding)NamedInt(nameof(ConvolutionAttribute.Padding), (int)ConvolutionDefaults.Padding),
+                        NamedInt(nameof(ConvolutionAttribute.PaddingSize), ConvolutionDefaults.PaddingSize), RoundingMode.Floor),
                 };
                 layer = ReadInit(layer, attribute, location, problems);
                 break;
@@ -255,7 +255,7 @@ internal static class NetworkParser
                     string.Join(", ", Enum.GetNames(typeof(Init)).Select(n => "Init." + n))));
         }
         bool bias = attribute.NamedArguments.FirstOrDefault(a => a.Key == nameof(DenseAttribute.Bias)).Value.Value is bool declaredBias
-            ? declaredBias : layer.Kind == LayerKind.Conv2D ? ConvolutionDefaults.Bias : DenseDefaults.Bias;
+            ? declaredBias : layer.Kind is LayerKind.Conv2D or LayerKind.Conv1D ? ConvolutionDefaults.Bias : DenseDefaults.Bias;
         return layer with { Init = init, InitArguments = InitArguments(init, attribute), Bias = bias };
     }
 

@@ -100,6 +100,10 @@ internal sealed record BlockPlan
     /// <summary>Add: the block whose output is added (-1 for the network input).</summary>
     public int SourceBlock { get; init; } = -1;
 
+    /// <summary>Conv1D or pooling over a (channels, length) input: the window walks one row (height 1), and the weight
+    /// and ONNX shapes leave the height out.</summary>
+    public bool IsOneDimensional { get; init; }
+
     /// <summary>A product followed by BatchNorm: at inference it runs with the normalization folded into its weights.</summary>
     public bool IsFolded { get; init; }
 

@@ -56,7 +56,7 @@ internal static partial class NetworkPlanner
                 case LayerKind.Flatten: shape = [Width]; break;
                 case LayerKind.Linear: break;
                 case LayerKind.Dense: AddDense(layer); break;
-                case LayerKind.Conv2D: AddConvolution(layer); break;
+                case LayerKind.Conv2D or LayerKind.Conv1D: AddConvolution(layer); break;
                 case LayerKind.MaxPool or LayerKind.AvgPool or LayerKind.GlobalAveragePool: AddPooling(layer); break;
                 case LayerKind.BatchNorm: AddBatchNorm(layer); break;
                 case LayerKind.Add: AddSkip(layer); break;
@@ -106,17 +106,20 @@ internal static partial class NetworkPlanner
             var convolution = ConvolutionGeometry(layer, shape, problems);
             int filters = System.Math.Max(layer.Filters, 1);
             CheckInitArguments(layer, problems);
+            bool line = layer.Kind == LayerKind.Conv1D;
             AddBlock(layer, BlockKind.Conv, filters * convolution.OutputPixels, filters,
-                b => b with { Init = layer.Init, InitArguments = layer.InitArguments, Geometry = convolution, HasBias = layer.Bias });
-            shape = [filters, convolution.OutputHeight, convolution.OutputWidth];
+                b => b with { Init = layer.Init, InitArguments = layer.InitArguments, Geometry = convolution, HasBias = layer.Bias, IsOneDimensional = line });
+            shape = line ? [filters, convolution.OutputWidth] : [filters, convolution.OutputHeight, convolution.OutputWidth];
         }
 
         void AddPooling(LayerSpec layer)
         {
             var pooling = PoolingGeometry(layer, shape, problems);
+            bool line = shape.Length == 2;
             AddBlock(layer, layer.Kind == LayerKind.MaxPool ? BlockKind.MaxPool : BlockKind.AvgPool, pooling.Channels * pooling.OutputPixels,
-                pooling.Channels, b => b with { Geometry = pooling });
-            shape = layer.Kind == LayerKind.GlobalAveragePool ? [pooling.Channels] : [pooling.Channels, pooling.OutputHeight, pooling.OutputWidth];
+                pooling.Channels, b => b with { Geometry = pooling, IsOneDimensional = line });
+            shape = layer.Kind == LayerKind.GlobalAveragePool ? [pooling.Channels]
+                : line ? [pooling.Channels, pooling.OutputWidth] : [pooling.Channels, pooling.OutputHeight, pooling.OutputWidth];
         }
 
         void AddBatchNorm(LayerSpec layer)

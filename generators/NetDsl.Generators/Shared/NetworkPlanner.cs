@@ -46,6 +46,7 @@ internal static partial class NetworkPlanner
             int[] weightShape = block.Kind switch
             {
                 BlockKind.Dense => [block.Outputs, block.Inputs],
+                BlockKind.Conv when block.IsOneDimensional => [block.Channels, block.Geometry!.Channels, block.Geometry.KernelWidth],
                 BlockKind.Conv => [block.Channels, block.Geometry!.Channels, block.Geometry.KernelHeight, block.Geometry.KernelWidth],
                 _ => [block.Channels],
             };

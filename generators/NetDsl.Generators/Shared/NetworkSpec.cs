@@ -3,7 +3,7 @@ using NetDsl.Generators.RuntimeSource;
 namespace NetDsl.Generators.Shared;
 
 /// <summary>Layer kinds the DSL knows, named as their attributes.</summary>
-internal enum LayerKind { Input, Dense, Conv2D, MaxPool, AvgPool, GlobalAveragePool, BatchNorm, Add, PReLU, Maxout, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax, Linear, Flatten, Dropout }
+internal enum LayerKind { Input, Dense, Conv2D, Conv1D, MaxPool, AvgPool, GlobalAveragePool, BatchNorm, Add, PReLU, Maxout, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax, Linear, Flatten, Dropout }
 
 /// <summary>The window of a convolution or a pooling layer, as declared.</summary>
 /// <param name="Size">The kernel or window height and width.</param>
@@ -37,19 +37,19 @@ internal sealed record LayerSpec
     /// <summary>Input: the shape per sample.</summary>
     public EquatableArray<int> Shape { get; init; } = EquatableArray<int>.Empty;
 
-    /// <summary>Dense, Conv2D, BatchNorm, PReLU: whether the parameters train, as declared (<c>Trainable</c>).</summary>
+    /// <summary>Dense, Conv2D, Conv1D, BatchNorm, PReLU: whether the parameters train, as declared (<c>Trainable</c>).</summary>
     public bool Trainable { get; init; } = true;
 
     /// <summary>Dense: the unit count.</summary>
     public int Units { get; init; }
 
-    /// <summary>Conv2D: the filter count.</summary>
+    /// <summary>Conv2D, Conv1D: the filter count.</summary>
     public int Filters { get; init; }
 
     /// <summary>Maxout: the pieces per group.</summary>
     public int Pieces { get; init; }
 
-    /// <summary>Conv2D, MaxPool, AvgPool: the window.</summary>
+    /// <summary>Conv2D, Conv1D, MaxPool, AvgPool: the window.</summary>
     public WindowSpec? Window { get; init; }
 
     /// <summary>Dropout: the rate; LeakyReLU: the slope; ELU: α; PReLU: the initial slope; BatchNorm: the momentum.</summary>
@@ -61,13 +61,13 @@ internal sealed record LayerSpec
     /// <summary>Add: the layer whose output is added.</summary>
     public string? Source { get; init; }
 
-    /// <summary>Dense, Conv2D: the initializer as declared.</summary>
+    /// <summary>Dense, Conv2D, Conv1D: the initializer as declared.</summary>
     public Init Init { get; init; }
 
-    /// <summary>Dense, Conv2D: Constant's value, Uniform's bounds or Normal's mean and standard deviation.</summary>
+    /// <summary>Dense, Conv2D, Conv1D: Constant's value, Uniform's bounds or Normal's mean and standard deviation.</summary>
     public EquatableArray<double> InitArguments { get; init; } = EquatableArray<double>.Empty;
 
-    /// <summary>Dense, Conv2D: whether the layer adds a bias.</summary>
+    /// <summary>Dense, Conv2D, Conv1D: whether the layer adds a bias.</summary>
     public bool Bias { get; init; } = true;
 }
 

@@ -196,18 +196,17 @@ public enum Padding
     Same = 0,
     /// <summary>No padding: only windows that fit entirely.</summary>
     Valid = 1,
-    /// <summary><see cref="Conv2DAttribute.PaddingSize"/> zeros on every side.</summary>
+    /// <summary><see cref="ConvolutionAttribute.PaddingSize"/> zeros on every side.</summary>
     Explicit = 2,
 }
 
-/// <summary>A 2-D convolution over a (channels, height, width) input with square kernels; weights are stored
-/// [filters, channels, kernel, kernel] as in PyTorch. Lowered to the shared product through im2col.</summary>
-public sealed class Conv2DAttribute(int filters, int kernel) : LayerAttribute
+/// <summary>What the convolutions share: filters, kernel, stride, padding, initializer, bias and trainability.</summary>
+public abstract class ConvolutionAttribute(int filters, int kernel) : LayerAttribute
 {
     /// <summary>Output channels.</summary>
     public int Filters { get; } = filters;
 
-    /// <summary>Kernel height and width.</summary>
+    /// <summary>Kernel size: height and width in 2-D, length in 1-D.</summary>
     public int Kernel { get; } = kernel;
 
     /// <summary>Step between windows.</summary>
@@ -232,10 +231,19 @@ public sealed class Conv2DAttribute(int filters, int kernel) : LayerAttribute
     public bool Trainable { get; set; } = true;
 }
 
-/// <summary>Maximum over size×size windows (no padding); the stride defaults to the size, as in PyTorch.</summary>
+/// <summary>A 2-D convolution over a (channels, height, width) input with square kernels; weights are stored
+/// [filters, channels, kernel, kernel] as in PyTorch. Lowered to the shared product through im2col.</summary>
+public sealed class Conv2DAttribute(int filters, int kernel) : ConvolutionAttribute(filters, kernel);
+
+/// <summary>A 1-D convolution over a (channels, length) input — a signal, or a sequence of feature vectors; weights are
+/// stored [filters, channels, kernel] as in PyTorch's <c>Conv1d</c>. Computed as a 2-D convolution of height 1.</summary>
+public sealed class Conv1DAttribute(int filters, int kernel) : ConvolutionAttribute(filters, kernel);
+
+/// <summary>Maximum over size×size windows of a (channels, height, width) input, or windows of the given length over a
+/// (channels, length) one (no padding); the stride defaults to the size, as in PyTorch.</summary>
 public sealed class MaxPoolAttribute(int size) : LayerAttribute
 {
-    /// <summary>Window height and width.</summary>
+    /// <summary>Window height and width (its length over a (channels, length) input).</summary>
     public int Size { get; } = size;
 
     /// <summary>Step between windows; 0 means the size.</summary>
@@ -246,10 +254,11 @@ public sealed class MaxPoolAttribute(int size) : LayerAttribute
     public RoundingMode RoundingMode { get; set; } = RoundingMode.Floor;
 }
 
-/// <summary>Mean over size×size windows (no padding); the stride defaults to the size.</summary>
+/// <summary>Mean over size×size windows of a (channels, height, width) input, or windows of the given length over a
+/// (channels, length) one (no padding); the stride defaults to the size.</summary>
 public sealed class AvgPoolAttribute(int size) : LayerAttribute
 {
-    /// <summary>Window height and width.</summary>
+    /// <summary>Window height and width (its length over a (channels, length) input).</summary>
     public int Size { get; } = size;
 
     /// <summary>Step between windows; 0 means the size.</summary>
@@ -260,7 +269,7 @@ public sealed class AvgPoolAttribute(int size) : LayerAttribute
     public RoundingMode RoundingMode { get; set; } = RoundingMode.Floor;
 }
 
-/// <summary>Mean of each channel's whole map: (C, H, W) becomes (C).</summary>
+/// <summary>Mean of each channel's whole map: (C, H, W), or (C, L), becomes (C).</summary>
 public sealed class GlobalAveragePoolAttribute : LayerAttribute;
 
 /// <summary>Batch normalization per feature (after Dense) or per channel (after Conv2D): batch statistics in training,
