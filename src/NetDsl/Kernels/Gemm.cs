@@ -51,12 +51,13 @@ public static unsafe partial class Gemm
     /// <summary>The product's operands. With <paramref name="patches"/> set, B is an image and the product reads
     /// im2col(B) under that geometry, packed straight from the image (<see cref="MultiplyPatches"/>).</summary>
     readonly ref struct Operands<T>(ReadOnlySpan<T> a, bool transposeA, ReadOnlySpan<T> b, bool transposeB,
-        int m, int n, int k, bool onesColumn, ConvGeometry? patches = null)
+        int m, int n, int k, bool onesColumn, ConvGeometry* patches = null)
     {
         public readonly ReadOnlySpan<T> A = a, B = b;
         public readonly bool TransposeA = transposeA, TransposeB = transposeB, OnesColumn = onesColumn;
         public readonly int M = m, N = n, K = k;
-        public readonly ConvGeometry? Patches = patches;
+        /// <summary>A pointer, not the geometry itself: every product copies its operands, and most have none.</summary>
+        public readonly ConvGeometry* Patches = patches;
         public int Columns => N + (OnesColumn ? 1 : 0);
     }
 

@@ -78,9 +78,9 @@ public static unsafe partial class Gemm
     static void PackB<T>(in Operands<T> operands, int panelWidth, int firstPanel, int lastPanel, Span<T> packed)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (operands.Patches is { } geometry)
+        if (operands.Patches != null)
         {
-            PackPatches(operands.B, geometry, panelWidth, firstPanel, lastPanel, packed);
+            PackPatches(operands.B, *operands.Patches, panelWidth, firstPanel, lastPanel, packed);
             return;
         }
         int n = operands.N, k = operands.K;

@@ -33,10 +33,11 @@ public static unsafe partial class Gemm
         if (weights.Length < filters * k) throw new ArgumentException($"The weights hold {weights.Length} values but {filters} filters of {k} need {filters * k}.", nameof(weights));
         if (image.Length < geometry.InputSize) throw new ArgumentException($"The image holds {image.Length} values but a {geometry.Channels}×{geometry.Height}×{geometry.Width} sample needs {geometry.InputSize}.", nameof(image));
         // Masked loads form addresses around the image: pinned, it cannot move while either core reads it.
+        var patches = geometry;
         fixed (T* pinned = image)
         {
             var job = new Job<T, TEpilogue>(new Operands<T>(weights, false, new ReadOnlySpan<T>(pinned, image.Length), false,
-                filters, geometry.OutputPixels, k, false, geometry), epilogue);
+                filters, geometry.OutputPixels, k, false, &patches), epilogue);
             Dispatch(ref job);
         }
     }
