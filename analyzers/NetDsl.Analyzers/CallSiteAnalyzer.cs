@@ -11,7 +11,8 @@ namespace NetDsl.Analyzers;
 /// <summary>Rules at call sites: optimizer hyperparameters out of range (ND0117), a gradient-check step the
 /// double-precision thresholds cannot work with (ND0124), gradient checking inside a training loop (ND0114), a scaler
 /// fitted on dev or test data (ND0116), the test set used for model selection (ND0118), and a BatchNorm network trained
-/// at batch size 1 (ND0119). Data roles are read from the names of the variables passed.</summary>
+/// at batch size 1 (ND0119). Data roles follow the data through the method (<see cref="DataRoles"/>), and the names of
+/// the variables passed where the flow cannot tell.</summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
 {
@@ -68,8 +69,13 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
         if (method.Name == "Fit" && typeName is "StandardScaler" or "MinMaxScaler" && method.ContainingNamespace.ToDisplayString() == "NetDsl.Data")
         {
             var data = invocation.Arguments.FirstOrDefault();
-            if (data is not null && Role(data.Value) is { } role && role.Role != "training")
-                context.ReportDiagnostic(Diagnostic.Create(NetworkDiagnostics.ScalerLeak, data.Syntax.GetLocation(), role.Name, role.Role));
+            if (data is not null && DataRoles.Of(data.Value) is { Role: not DataRole.Training } found)
+                context.ReportDiagnostic(Diagnostic.Create(NetworkDiagnostics.ScalerLeak, data.Syntax.GetLocation(), found.Name, found switch
+                {
+                    { Role: DataRole.Whole } => $"is split into training, dev and test data after this fit ({found.Evidence}), so the scaler has seen all three",
+                    { FromFlow: true } => $"is {Words(found.Role)} data ({found.Evidence})",
+                    _ => $"looks like {Words(found.Role)} data (by its name)",
+                }));
             return;
         }
         if (SymbolEqualityComparer.Default.Equals(method.ContainingType, trainer) && method.Name == "Fit")
@@ -91,8 +97,9 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
     static void AnalyzeFit(OperationAnalysisContext context, IInvocationOperation invocation, INamedTypeSymbol networkAttribute)
     {
         var dev = invocation.Arguments.FirstOrDefault(a => a.Parameter?.Name == "dev");
-        if (dev is not null && Role(dev.Value) is { Role: "test" } test)
-            context.ReportDiagnostic(Diagnostic.Create(NetworkDiagnostics.TestSetSelection, dev.Syntax.GetLocation(), test.Name));
+        if (dev is not null && DataRoles.Of(dev.Value) is { Role: DataRole.Test } test)
+            context.ReportDiagnostic(Diagnostic.Create(NetworkDiagnostics.TestSetSelection, dev.Syntax.GetLocation(), test.Name,
+                test.FromFlow ? $"is the test set ({test.Evidence})" : "looks like the test set"));
 
         var network = invocation.Arguments.FirstOrDefault(a => a.Parameter?.Name == "network")?.Value;
         while (network is IConversionOperation conversion) network = conversion.Operand;
@@ -117,24 +124,7 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
         return false;
     }
 
-    /// <summary>The data role a variable's name suggests: dev, test, or training.</summary>
-    static (string Name, string Role)? Role(IOperation value)
-    {
-        while (value is IConversionOperation conversion) value = conversion.Operand;
-        string? name = value switch
-        {
-            ILocalReferenceOperation local => local.Local.Name,
-            IParameterReferenceOperation parameter => parameter.Parameter.Name,
-            IFieldReferenceOperation field => field.Field.Name,
-            IPropertyReferenceOperation property => property.Property.Name,
-            _ => null,
-        };
-        if (name is null) return null;
-        string lower = name.ToLowerInvariant();
-        if (lower.Contains("test")) return (name, "test");
-        if (lower.Contains("dev") || lower.Contains("valid")) return (name, "dev");
-        return lower.Contains("train") ? (name, "training") : null;
-    }
+    static string Words(DataRole role) => role == DataRole.Dev ? "dev" : "test";
 
     static bool InheritsFrom(INamedTypeSymbol? type, INamedTypeSymbol baseType)
     {

@@ -77,6 +77,40 @@ public class CallSiteTests
     }
 
     [Fact]
+    public void Scalers_are_judged_by_where_the_data_came_from_not_by_its_name()
+    {
+        // The parts of a split, whatever the variables are called.
+        Assert.Contains("'held' is test data (Splits.TrainTest's test part)",
+            Assert.Single(Fired("var (kept, held) = Splits.TrainTest(trainSet, 0.8, 1); var s = StandardScaler.Fit(held);", "ND0116")));
+        Assert.Contains("'parts.Dev' is dev data (DataSplit.Dev)",
+            Assert.Single(Fired("var parts = Splits.ByRatio(trainSet, 0.8, 0.1, 0.1, 1); var s = MinMaxScaler.Fit(parts.Dev);", "ND0116")));
+        Assert.Contains("'b' is dev data (Splits.ByRatio's dev part)",
+            Assert.Single(Fired("var parts = Splits.ByRatio(trainSet, 0.8, 0.1, 0.1, 1); var (a, b, c) = parts; var s = StandardScaler.Fit(b);", "ND0116")));
+        Assert.Contains("is dev data (a split's Validation)",
+            Assert.Single(Fired("foreach (var fold in Splits.KFold(trainSet, 5, 1)) { var s = StandardScaler.Fit(fold.Validation); }", "ND0116")));
+        Assert.Single(Fired("var (a, b) = Splits.TrainTest(trainSet, 0.8, 1); var scaled = StandardScaler.Fit(a).Transform(b); var again = StandardScaler.Fit(scaled);", "ND0116"));
+        // A test file read by a loader.
+        Assert.Contains("is test data (read from \"t10k-images-idx3-ubyte\")",
+            Assert.Single(Fired("var images = Dataset.FromIdx(\"t10k-images-idx3-ubyte\", \"t10k-labels-idx1-ubyte\", 10); var s = StandardScaler.Fit(images);", "ND0116")));
+        // Fitted before the split: the scaler saw the dev and test samples too.
+        Assert.Contains("'all' is split into training, dev and test data after this fit (Splits.ByRatio)",
+            Assert.Single(Fired("Dataset all = trainSet; var s = StandardScaler.Fit(all); var parts = Splits.ByRatio(all, 0.8, 0.1, 0.1, 1);", "ND0116")));
+        // Close neighbours stay quiet: the training part under any name, fitting after the split, a training file.
+        Assert.Empty(Fired("var (testLike, rest) = Splits.TrainTest(trainSet, 0.8, 1); var s = StandardScaler.Fit(testLike);", "ND0116"));
+        Assert.Empty(Fired("Dataset all = trainSet; var parts = Splits.ByRatio(all, 0.8, 0.1, 0.1, 1); var s = StandardScaler.Fit(parts.Train); var t = s.Transform(parts.Test);", "ND0116"));
+        Assert.Empty(Fired("foreach (var (fit, check) in Splits.KFold(trainSet, 5, 1)) { var s = StandardScaler.Fit(fit); }", "ND0116"));
+        Assert.Empty(Fired("var images = Dataset.FromIdx(\"train-images-idx3-ubyte\", \"train-labels-idx1-ubyte\", 10); var s = StandardScaler.Fit(images);", "ND0116"));
+    }
+
+    [Fact]
+    public void The_test_part_of_a_split_passed_as_the_dev_set_is_reported_whatever_its_name()
+    {
+        Assert.Contains("'b' is the test set (Splits.TrainTest's test part) but is passed as the dev set",
+            Assert.Single(Fired("var (a, b) = Splits.TrainTest(trainSet, 0.8, 1); Trainer.Fit(network, new Adam(), a, b, new TrainingOptions());", "ND0118")));
+        Assert.Empty(Fired("var parts = Splits.ByRatio(trainSet, 0.8, 0.1, 0.1, 1); Trainer.Fit(network, new Adam(), parts.Train, parts.Dev, new TrainingOptions());", "ND0118"));
+    }
+
+    [Fact]
     public void The_test_set_passed_as_the_dev_set_is_reported()
     {
         Assert.Single(Fired("Trainer.Fit(network, new Adam(), trainSet, testSet, new TrainingOptions());", "ND0118"));

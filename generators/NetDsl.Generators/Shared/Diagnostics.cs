@@ -204,11 +204,11 @@ internal static class NetworkDiagnostics
 
     public static readonly DiagnosticDescriptor ScalerLeak = UsageWarning("ND0116",
         "Scaler fitted on dev or test data",
-        "'{0}' looks like {1} data: fit scalers on the training set only and transform dev and test with them (fitting on them leaks their statistics into the model)");
+        "'{0}' {1}: fit scalers on the training set only and transform dev and test with them (fitting on them leaks their statistics into the model)");
 
     public static readonly DiagnosticDescriptor TestSetSelection = UsageWarning("ND0118",
         "The test set used for model selection",
-        "'{0}' looks like the test set but is passed as the dev set: early stopping and best-epoch selection on it make it a dev set, and the final test accuracy becomes optimistic; pass a dev set held out of the training data and evaluate on the test set once, at the end");
+        "'{0}' {1} but is passed as the dev set: early stopping and best-epoch selection on it make it a dev set, and the final test accuracy becomes optimistic; pass a dev set held out of the training data and evaluate on the test set once, at the end");
 
     public static readonly DiagnosticDescriptor BatchNormBatchOfOne = UsageWarning("ND0119",
         "BatchNorm network trained at batch size 1",
