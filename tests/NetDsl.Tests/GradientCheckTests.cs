@@ -108,6 +108,15 @@ public class GradientCheckTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Embedding_tables_match_finite_differences_at_the_rows_the_ids_name()
+    {
+        // Ids repeat within and across samples, so rows sum several positions' gradients; some rows are never named.
+        float[] tokens = [0, 3, 3, 8, 1, 0, 5, 5, 2, 7, 3, 0, 4, 4, 4, 6, 1, 2];
+        AssertGood(new TokenCnn(seed: 2), tokens, TestData.OneHot(3, 2, 33));
+        AssertGood(new CategoryMlp(seed: 3), [0, 4, 2, 1, 1, 3, 4, 0, 0], TestData.Uniform(3, 34));
+    }
+
+    [Fact]
     public void One_dimensional_convolutions_and_pooling_match_finite_differences()
     {
         AssertGood(new SequenceCnn(seed: 4), TestData.Uniform(4 * 240, 29), TestData.OneHot(4, 3, 30));

@@ -11,7 +11,7 @@ public class OnnxExportTests
     {
         "FashionMlp", "FashionCnn", "SmallClassifier", "SigmoidRegressor", "SoftmaxInside", "ActivationZoo", "BinaryTagger", "MixedCnn",
         "StridedCnn", "DenseNorm", "ResidualMlp", "ResidualCnn", "ParametricNet", "InputPReLU", "PooledCnn", "NarrowPatchCnn",
-        "CeilPoolNoBias", "FloorPool", "PReluThenLeaky", "SequenceCnn", "SequenceGap",
+        "CeilPoolNoBias", "FloorPool", "PReluThenLeaky", "SequenceCnn", "SequenceGap", "TokenCnn", "CategoryMlp",
     };
 
     static INeuralNetwork Create(string name) => name switch
@@ -36,8 +36,15 @@ public class OnnxExportTests
         "FloorPool" => new FloorPool(seed: 1),
         "SequenceCnn" => new SequenceCnn(seed: 1),
         "SequenceGap" => new SequenceGap(seed: 1),
+        "TokenCnn" => new TokenCnn(seed: 1),
+        "CategoryMlp" => new CategoryMlp(seed: 1),
         _ => new PReluThenLeaky(seed: 1),
     };
+
+    /// <summary>Inputs for a network: ids below 5 (every embedding vocabulary here) for the networks that read ids.</summary>
+    static float[] Inputs(string name, int count, int seed) => name is "TokenCnn" or "CategoryMlp"
+        ? TestData.Uniform(count, seed, 0, 5).Select(v => MathF.Floor(v)).ToArray()
+        : TestData.Uniform(count, seed);
 
     /// <summary>Runs the exported model in ONNX Runtime on <paramref name="batch"/> samples.</summary>
     static float[] RunOnnx(string path, INeuralNetwork network, float[] inputs, int batch, int[] sampleShape)
@@ -57,12 +64,12 @@ public class OnnxExportTests
         var shape = network.Layers[0].OutputShape.ToArray();
         var optimizer = new NetDsl.Optimizers.Adam(0.01);
         for (int step = 0; step < 2; step++)
-            network.TrainStep(TestData.Uniform(8 * network.InputSize, step + 1), TestData.Uniform(8 * network.OutputSize, step + 11, 0, 1), optimizer);
+            network.TrainStep(Inputs(name, 8 * network.InputSize, step + 1), TestData.Uniform(8 * network.OutputSize, step + 11, 0, 1), optimizer);
         string path = Path.Combine(Path.GetTempPath(), $"{name}-{Guid.NewGuid():N}.onnx");
         network.ExportOnnx(path);
         foreach (int batch in new[] { 16, 1 })
         {
-            var inputs = TestData.Uniform(batch * network.InputSize, 21 + batch);
+            var inputs = Inputs(name, batch * network.InputSize, 21 + batch);
             var expected = new float[batch * network.OutputSize];
             network.PredictBatch(inputs, expected);
             var actual = RunOnnx(path, network, inputs, batch, shape);

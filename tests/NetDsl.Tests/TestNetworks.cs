@@ -347,3 +347,28 @@ public partial class SequenceGap
     [GlobalAveragePool] partial Layer Gap { get; }
     [Dense(2)] partial Layer Out { get; }
 }
+
+/// <summary>Token ids through an embedding: 6 ids of a vocabulary of 9 → 4×6 vectors, channels-first → Conv1D 5 → Tanh
+/// → global mean over the length → 2 classes.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class TokenCnn
+{
+    [Input(6)] partial Layer Tokens { get; }
+    [Embedding(9, 4)] partial Layer Embed { get; }
+    [Conv1D(5, 3)] partial Layer Conv { get; }
+    [Tanh] partial Layer Act { get; }
+    [GlobalAveragePool] partial Layer Mean { get; }
+    [Dense(2)] partial Layer Logits { get; }
+}
+
+/// <summary>Categorical features: 3 ids of a vocabulary of 5, each a 2-vector, flattened into a small MLP.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class CategoryMlp
+{
+    [Input(3)] partial Layer Categories { get; }
+    [Embedding(5, 2)] partial Layer Embed { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(4)] partial Layer Hidden { get; }
+    [ReLU] partial Layer Act { get; }
+    [Dense(1)] partial Layer Out { get; }
+}

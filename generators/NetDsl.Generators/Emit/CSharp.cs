@@ -49,6 +49,7 @@ internal static class CSharp
         string core = block.Kind switch
         {
             BlockKind.Dense => $"Dense {block.Inputs} → {block.Outputs}{NoBias(block)}",
+            BlockKind.Embedding => $"Embedding of {block.Vocabulary} ids → {block.Channels}×{block.Inputs}",
             BlockKind.Conv when block.IsOneDimensional => $"Conv1D {block.Geometry!.Channels}×{block.Geometry.Width} → {block.Channels}×{block.Geometry.OutputWidth}, kernel {block.Geometry.KernelWidth}, stride {block.Geometry.Stride}{NoBias(block)}",
             BlockKind.Conv => $"Conv2D {block.Geometry!.Channels}×{block.Geometry.Height}×{block.Geometry.Width} → {block.Channels}×{block.Geometry.OutputHeight}×{block.Geometry.OutputWidth}, kernel {block.Geometry.KernelHeight}, stride {block.Geometry.Stride}{NoBias(block)}",
             BlockKind.BatchNorm => $"BatchNorm over {block.Channels} channel{(block.Channels == 1 ? "" : "s")} × {block.Spatial}",

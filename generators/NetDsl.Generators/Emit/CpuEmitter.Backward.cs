@@ -42,6 +42,11 @@ internal static partial class CpuEmitter
                     case BlockKind.Dense: EmitDenseBackward(w, schedule, block, needsInputGradient ? previous : null); break;
                     case BlockKind.Conv: EmitConvBackward(w, schedule, block, needsInputGradient ? previous : null); break;
                     case BlockKind.BatchNorm: EmitBatchNormBackward(w, schedule, block, needsInputGradient ? previous : null); break;
+                    case BlockKind.Embedding:
+                        // The first block: no input gradient; no weight decay either, as PyTorch leaves embeddings out of it.
+                        w.Line($"// {block.Name}: the table's gradient, at the rows of the batch's ids");
+                        w.Line($"{Kernels}Embedding.Backward<T>({BlockInput(schedule, block)}, buffers.{block.Name}Gradient.AsSpan(0, batch * {Width(block)}), gradients.Slice({block.Name}WeightOffset, {block.Name}WeightLength), batch, length: InputSize, dimension: {block.Channels});");
+                        break;
                     case BlockKind.PReLU:
                         w.Line($"// {block.Name}: the slopes' gradient and the input's, from the pre-activation");
                         using (w.Block(""))

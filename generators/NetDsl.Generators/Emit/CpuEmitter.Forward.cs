@@ -64,6 +64,10 @@ internal static partial class CpuEmitter
                     w.Line($"{Kernels}Pooling.AverageForward({BlockInput(schedule, block)}, activation, batch, {GeometryOf(block)});");
                     EmitActivationAndDropout(w, block);
                     break;
+                case BlockKind.Embedding:
+                    w.Line($"{Kernels}Embedding.Forward({BlockInput(schedule, block)}, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), activation, batch, length: InputSize, dimension: {block.Channels}, vocabulary: {block.Vocabulary});");
+                    EmitActivationAndDropout(w, block);
+                    break;
                 case BlockKind.PReLU:
                     w.Line($"{Kernels}Activations.PReLU({BlockInput(schedule, block)}, activation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
                     EmitActivationAndDropout(w, block);

@@ -75,6 +75,13 @@ internal static class OnnxEmitter
                 if (block.BiasLength > 0) dense.Add(Bias(block));
                 w.Line(Node("Gemm", name, dense, Of("transB", 1)));
                 return name;
+            case LayerKind.Embedding:
+                // Ids arrive as floats: cast to int64 (ONNX's TensorProto.INT64 is 7), gather the rows, then put the
+                // components first as NetDsl lays them out: [N, L] → [N, L, D] → [N, D, L].
+                w.Line($"var {name}Ids = {Node("Cast", name + ".ids", [input], Of("to", 7L))}");
+                w.Line($"var {name}Rows = {Node("Gather", name + ".rows", [Weight(block!, [block!.Vocabulary, block.Channels]), $"{name}Ids"], Of("axis", 0L))}");
+                w.Line(Node("Transpose", name, [$"{name}Rows"], Of("perm", new[] { 0, 2, 1 })));
+                return name;
             case LayerKind.Conv2D or LayerKind.Conv1D:
                 var g = block!.Geometry;
                 var conv = new List<string> { input, Weight(block, plan.Tensors.First(t => t.Name == block.Name + ".weight").Shape) };

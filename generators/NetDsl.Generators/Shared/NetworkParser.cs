@@ -165,7 +165,7 @@ internal static class NetworkParser
             Name = member.Name, Kind = kind, Modifiers = modifiers, Implementable = implementable, Location = location,
             Init = kind is LayerKind.Conv2D or LayerKind.Conv1D ? ConvolutionDefaults.Init : DenseDefaults.Init,
         };
-        bool needsArguments = kind is LayerKind.Input or LayerKind.Dense or LayerKind.Dropout or LayerKind.LeakyReLU or LayerKind.ELU
+        bool needsArguments = kind is LayerKind.Input or LayerKind.Dense or LayerKind.Embedding or LayerKind.Dropout or LayerKind.LeakyReLU or LayerKind.ELU
             or LayerKind.Conv2D or LayerKind.Conv1D or LayerKind.MaxPool or LayerKind.AvgPool or LayerKind.Add or LayerKind.Maxout;
         int NamedInt(string name, int fallback) =>
             attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value is int value ? value : fallback;
@@ -207,6 +207,9 @@ internal static class NetworkParser
                 break;
             case LayerKind.Dense:
                 layer = ReadInit(layer with { Units = Argument(0) }, attribute, location, problems);
+                break;
+            case LayerKind.Embedding:
+                layer = layer with { Vocabulary = Argument(0), Units = Argument(1) };
                 break;
             case LayerKind.MaxPool or LayerKind.AvgPool:
                 var (stride, rounding) = kind == LayerKind.MaxPool

@@ -16,7 +16,7 @@ internal static class Shapes
 }
 
 /// <summary>What a block's core step is.</summary>
-internal enum BlockKind { Dense, Conv, BatchNorm, PReLU, MaxPool, AvgPool, Add, Elementwise }
+internal enum BlockKind { Dense, Embedding, Conv, BatchNorm, PReLU, MaxPool, AvgPool, Add, Elementwise }
 
 /// <summary>A declared layer with its inferred output shape.</summary>
 internal sealed record LayerPlan(string Name, LayerKind Kind, EquatableArray<int> OutputShape, int ParameterCount, string Modifiers, bool Implementable)
@@ -100,6 +100,9 @@ internal sealed record BlockPlan
     /// <summary>Add: the block whose output is added (-1 for the network input).</summary>
     public int SourceBlock { get; init; } = -1;
 
+    /// <summary>Embedding: the number of ids, the table's rows.</summary>
+    public int Vocabulary { get; init; }
+
     /// <summary>Conv1D or pooling over a (channels, length) input: the window walks one row (height 1), and the weight
     /// and ONNX shapes leave the height out.</summary>
     public bool IsOneDimensional { get; init; }
@@ -120,7 +123,7 @@ internal sealed record BlockPlan
     /// <summary>Every block but a standalone activation/dropout: it owns a gradient buffer.</summary>
     public bool IsCore => Kind != BlockKind.Elementwise;
 
-    public bool HasParameters => IsProduct || Kind is BlockKind.BatchNorm or BlockKind.PReLU;
+    public bool HasParameters => IsProduct || Kind is BlockKind.BatchNorm or BlockKind.PReLU or BlockKind.Embedding;
 
     /// <summary>Inputs per output unit: the Dense input width or the convolution patch C·K·K.</summary>
     public int FanIn => Kind == BlockKind.Conv ? Geometry!.PatchSize : Inputs;
@@ -129,6 +132,7 @@ internal sealed record BlockPlan
     {
         BlockKind.Dense => Inputs * Outputs,
         BlockKind.Conv => Channels * Geometry!.PatchSize,
+        BlockKind.Embedding => Vocabulary * Channels,
         BlockKind.BatchNorm or BlockKind.PReLU => Channels,
         _ => 0,
     };

@@ -96,7 +96,7 @@ internal static partial class NetworkPlanner
             problems.Add(Problem.Create(NetworkDiagnostics.SaturatingStack, spec.Location, spec.TypeName, squashing.Count,
                 string.Join(", ", squashing.Select(l => l.Name))));
 
-        var parameterLayers = spec.Layers.Where(l => l.Kind is LayerKind.Dense or LayerKind.Conv2D or LayerKind.Conv1D or LayerKind.BatchNorm or LayerKind.PReLU).ToList();
+        var parameterLayers = spec.Layers.Where(l => l.Kind is LayerKind.Dense or LayerKind.Embedding or LayerKind.Conv2D or LayerKind.Conv1D or LayerKind.BatchNorm or LayerKind.PReLU).ToList();
         if (parameterLayers.Count > 0 && parameterLayers.All(l => !l.Trainable))
             problems.Add(Problem.Create(NetworkDiagnostics.EverythingFrozen, spec.Location, spec.TypeName, string.Join(", ", parameterLayers.Select(l => l.Name))));
 

@@ -56,6 +56,7 @@ internal static partial class NetworkPlanner
                 case LayerKind.Flatten: shape = [Width]; break;
                 case LayerKind.Linear: break;
                 case LayerKind.Dense: AddDense(layer); break;
+                case LayerKind.Embedding: AddEmbedding(layer); break;
                 case LayerKind.Conv2D or LayerKind.Conv1D: AddConvolution(layer); break;
                 case LayerKind.MaxPool or LayerKind.AvgPool or LayerKind.GlobalAveragePool: AddPooling(layer); break;
                 case LayerKind.BatchNorm: AddBatchNorm(layer); break;
@@ -99,6 +100,24 @@ internal static partial class NetworkPlanner
             CheckInitArguments(layer, problems);
             AddBlock(layer, BlockKind.Dense, units, units, b => b with { Init = layer.Init, InitArguments = layer.InitArguments, HasBias = layer.Bias });
             shape = [units];
+        }
+
+        void AddEmbedding(LayerSpec layer)
+        {
+            if (layer.Vocabulary <= 0)
+                Report(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, $"Layer '{layer.Name}'", "the vocabulary", layer.Vocabulary));
+            if (layer.Units <= 0)
+                Report(Problem.Create(NetworkDiagnostics.NonPositiveSize, layer.Location, $"Layer '{layer.Name}'", "the dimension", layer.Units));
+            if (Blocks.Count > 0 || shape.Length != 1)
+                Report(Problem.Create(NetworkDiagnostics.ShapeMismatch, layer.Location, layer.Name, "Embedding", ShapeText(shape),
+                    "Embedding reads ids straight from the network input; place it right after an [Input(length)] of ids"));
+            int dimension = System.Math.Max(layer.Units, 1), length = Width;
+            // N(0, 1), PyTorch's nn.Embedding default.
+            AddBlock(layer, BlockKind.Embedding, dimension * length, dimension, b => b with
+            {
+                Vocabulary = System.Math.Max(layer.Vocabulary, 1), HasBias = false, Init = Init.Normal, InitArguments = new[] { 0.0, 1.0 }.ToEquatableArray(),
+            });
+            shape = [dimension, length];
         }
 
         void AddConvolution(LayerSpec layer)

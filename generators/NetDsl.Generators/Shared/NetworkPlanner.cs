@@ -46,6 +46,7 @@ internal static partial class NetworkPlanner
             int[] weightShape = block.Kind switch
             {
                 BlockKind.Dense => [block.Outputs, block.Inputs],
+                BlockKind.Embedding => [block.Vocabulary, block.Channels],
                 BlockKind.Conv when block.IsOneDimensional => [block.Channels, block.Geometry!.Channels, block.Geometry.KernelWidth],
                 BlockKind.Conv => [block.Channels, block.Geometry!.Channels, block.Geometry.KernelHeight, block.Geometry.KernelWidth],
                 _ => [block.Channels],
@@ -148,6 +149,7 @@ internal static partial class NetworkPlanner
             {
                 BlockKind.Dense => (long)block.Outputs * block.Inputs,
                 BlockKind.Conv => (long)block.Channels * block.Geometry!.Channels * block.Geometry.KernelHeight * block.Geometry.KernelWidth,
+                BlockKind.Embedding => (long)block.Vocabulary * block.Channels,
                 _ => block.HasParameters ? block.Channels : 0,
             };
             if (weights > Limit) return Report(block.Name, $"{block.Name}.weight", weights);

@@ -3,7 +3,7 @@ using NetDsl.Generators.RuntimeSource;
 namespace NetDsl.Generators.Shared;
 
 /// <summary>Layer kinds the DSL knows, named as their attributes.</summary>
-internal enum LayerKind { Input, Dense, Conv2D, Conv1D, MaxPool, AvgPool, GlobalAveragePool, BatchNorm, Add, PReLU, Maxout, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax, Linear, Flatten, Dropout }
+internal enum LayerKind { Input, Dense, Embedding, Conv2D, Conv1D, MaxPool, AvgPool, GlobalAveragePool, BatchNorm, Add, PReLU, Maxout, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax, Linear, Flatten, Dropout }
 
 /// <summary>The window of a convolution or a pooling layer, as declared.</summary>
 /// <param name="Size">The kernel or window height and width.</param>
@@ -37,11 +37,14 @@ internal sealed record LayerSpec
     /// <summary>Input: the shape per sample.</summary>
     public EquatableArray<int> Shape { get; init; } = EquatableArray<int>.Empty;
 
-    /// <summary>Dense, Conv2D, Conv1D, BatchNorm, PReLU: whether the parameters train, as declared (<c>Trainable</c>).</summary>
+    /// <summary>Dense, Embedding, Conv2D, Conv1D, BatchNorm, PReLU: whether the parameters train, as declared (<c>Trainable</c>).</summary>
     public bool Trainable { get; init; } = true;
 
-    /// <summary>Dense: the unit count.</summary>
+    /// <summary>Dense: the unit count; Embedding: the vector dimension.</summary>
     public int Units { get; init; }
+
+    /// <summary>Embedding: the number of ids.</summary>
+    public int Vocabulary { get; init; }
 
     /// <summary>Conv2D, Conv1D: the filter count.</summary>
     public int Filters { get; init; }

@@ -125,6 +125,24 @@ public sealed class DenseAttribute(int units) : LayerAttribute
     public bool Trainable { get; set; } = true;
 }
 
+/// <summary>A lookup table of learned vectors for integer ids (tokens, categories): right after a
+/// <c>[Input(length)]</c> of ids (as floats holding whole numbers in [0, vocabulary)), each sample becomes a
+/// (dimension, length) map — one channel per vector component, the ids along the length — which a <c>[Conv1D]</c>,
+/// <c>[GlobalAveragePool]</c> (the mean of the vectors) or <c>[Flatten]</c> takes. The table is stored
+/// [vocabulary, dimension] as PyTorch's <c>nn.Embedding.weight</c>, drawn from N(0, 1) as PyTorch does, and excluded
+/// from weight decay; its gradient touches only the rows of the ids in the batch.</summary>
+public sealed class EmbeddingAttribute(int vocabulary, int dimension) : LayerAttribute
+{
+    /// <summary>Number of distinct ids: the table's rows.</summary>
+    public int Vocabulary { get; } = vocabulary;
+
+    /// <summary>Components per vector: the table's columns, the output's channels.</summary>
+    public int Dimension { get; } = dimension;
+
+    /// <summary>Whether the table trains (default). False freezes it, as for pretrained vectors.</summary>
+    public bool Trainable { get; set; } = true;
+}
+
 /// <summary>Rectified linear unit: max(0, z).</summary>
 public sealed class ReLUAttribute : LayerAttribute;
 
