@@ -129,6 +129,25 @@ public static class GpuLayerKernels
         epilogue.Apply(sample, at, sum);
     }
 
+    /// <summary>Embedding lookup, one thread per output (sample, component, position): that component of the row its id
+    /// names, to the epilogue. The host checked the ids before staging them.</summary>
+    public static void EmbeddingForward<TEpilogue>(Index1D i, ArrayView<float> ids, ArrayView<float> table, int length, int dimension, TEpilogue epilogue)
+        where TEpilogue : struct, IGpuEpilogue
+    {
+        int outputs = dimension * length, sample = i / outputs, at = i % outputs;
+        int id = (int)ids[sample * length + at % length];
+        epilogue.Apply(sample, at, table[id * dimension + at / length]);
+    }
+
+    /// <summary>The table's gradient, one thread per output: its gradient added to its id's row (cleared before), atomically,
+    /// since ids repeat across positions and samples.</summary>
+    public static void EmbeddingBackward(Index1D i, ArrayView<float> ids, ArrayView<float> outputGradient, ArrayView<float> tableGradient, int length, int dimension)
+    {
+        int outputs = dimension * length, sample = i / outputs, at = i % outputs;
+        int id = (int)ids[sample * length + at % length];
+        Atomic.Add(ref tableGradient[id * dimension + at / length], outputGradient[i]);
+    }
+
     /// <summary>Average pooling, one thread per output: the window's mean to the epilogue.</summary>
     public static void AveragePoolForward<TEpilogue>(Index1D i, ArrayView<float> input, ConvGeometry g, TEpilogue epilogue)
         where TEpilogue : struct, IGpuEpilogue

@@ -106,6 +106,22 @@ public abstract partial class GpuNetwork
             accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ConvGeometry, TEpilogue>(GpuLayerKernels.PatchesToImage))(
             batch * geometry.InputSize, patchGradient, geometry, epilogue);
 
+    /// <summary>The embedding lookup of a batch of <paramref name="length"/> ids each, each output handed to
+    /// <paramref name="epilogue"/>.</summary>
+    protected void Embedding<TEpilogue>(ArrayView<float> ids, ArrayView<float> table, int batch, int length, int dimension, TEpilogue epilogue)
+        where TEpilogue : struct, IGpuEpilogue =>
+        Device.Kernel(Keys<TEpilogue>.Embedding, static (accelerator, _) =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, TEpilogue>(GpuLayerKernels.EmbeddingForward))(
+            batch * dimension * length, ids, table, length, dimension, epilogue);
+
+    /// <summary>The embedding table's gradient into <paramref name="tableGradient"/>: cleared, then each output's
+    /// gradient added to its id's row.</summary>
+    protected void EmbeddingGradient(ArrayView<float> ids, ArrayView<float> outputGradient, ArrayView<float> tableGradient, int batch, int length, int dimension)
+    {
+        tableGradient.MemSetToZero();
+        Launch1D((long)batch * dimension * length, EmbeddingBackwardKernel, ids, outputGradient, tableGradient, length, dimension);
+    }
+
     /// <summary>Max pooling of a batch, each output handed to <paramref name="epilogue"/>.</summary>
     protected void MaxPool<TEpilogue>(ArrayView<float> input, ArrayView<float> winners, int batch, ConvGeometry geometry, TEpilogue epilogue)
         where TEpilogue : struct, IGpuEpilogue =>
@@ -218,10 +234,11 @@ public abstract partial class GpuNetwork
     {
         public static readonly object PatchesToImage = new(), MaxPool = new(), MaxPoolGradient = new(), AveragePool = new(),
             AveragePoolGradient = new(), BatchNorm = new(), BatchNormGradient = new(), Pass = new(), SumSplits = new(),
-            Sum = new(), PReLU = new(), PReLUGradient = new(), SoftmaxRows = new();
+            Sum = new(), PReLU = new(), PReLUGradient = new(), SoftmaxRows = new(), Embedding = new();
     }
 
     static readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> PReLUSlopeGradientKernel = GpuLayerKernels.PReLUSlopeGradient;
+    static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> EmbeddingBackwardKernel = GpuLayerKernels.EmbeddingBackward;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> SoftmaxRowsBackwardKernel = GpuLayerKernels.SoftmaxRowsBackward;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvGeometry> Im2PatchesKernel = GpuLayerKernels.Im2Patches;
     static readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> ToPixelMajorKernel = GpuLayerKernels.ToPixelMajor;
@@ -246,6 +263,10 @@ public abstract partial class GpuNetwork
     void Launch1D<T1, T2, T3, T4>(long count, Action<Index1D, T1, T2, T3, T4> body, T1 a1, T2 a2, T3 a3, T4 a4)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct =>
         Device.Kernel(body, static (accelerator, key) => accelerator.LoadAutoGroupedStreamKernel((Action<Index1D, T1, T2, T3, T4>)key))((int)count, a1, a2, a3, a4);
+
+    void Launch1D<T1, T2, T3, T4, T5>(long count, Action<Index1D, T1, T2, T3, T4, T5> body, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct =>
+        Device.Kernel(body, static (accelerator, key) => accelerator.LoadAutoGroupedStreamKernel((Action<Index1D, T1, T2, T3, T4, T5>)key))((int)count, a1, a2, a3, a4, a5);
 
     void Launch1D<T1, T2, T3, T4, T5, T6>(long count, Action<Index1D, T1, T2, T3, T4, T5, T6> body, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct =>

@@ -236,8 +236,13 @@ public abstract partial class GpuNetwork : IDisposable
 
     bool HasDropout() => Network.DropoutLayers.Count > 0;
 
+    /// <summary>Checks a batch's inputs on the host before they are staged, where a kernel could not report them (an
+    /// embedding's ids); throws <see cref="ArgumentException"/> naming the first bad one.</summary>
+    protected virtual void CheckInputs(ReadOnlySpan<float> inputs, int batch) { }
+
     void Stage(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int batch)
     {
+        CheckInputs(inputs, batch);
         if (batch > Capacity) Grow(batch);
         this.inputs.SubView(0, inputs.Length).CopyFromCPU(inputs);
         if (!targets.IsEmpty) this.targets.SubView(0, targets.Length).CopyFromCPU(targets);

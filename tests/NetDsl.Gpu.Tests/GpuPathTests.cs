@@ -54,7 +54,7 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
     public static TheoryData<string, bool> Networks => new()
     {
         { "classifier", true }, { "classifier", false }, { "regressor", true }, { "regressor", false }, { "tagger", true }, { "tagger", false },
-        { "cnn", false }, { "normed", false }, { "residual", false }, { "attention", false }, { "ceil", false }, { "sequence", false },
+        { "cnn", false }, { "normed", false }, { "residual", false }, { "attention", false }, { "ceil", false }, { "sequence", false }, { "tokens", false },
     };
 
     static (INeuralNetwork Network, Func<GpuDevice, GpuNetwork> ToGpu, float[] Inputs, float[] Targets) Create(string name, int batch, int seed)
@@ -85,6 +85,12 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
             {
                 var net = new GpuCeilPool(seed);
                 return (net, d => net.ToGpu(d), Uniform(batch * 98, seed + 1), OneHot(batch, 3, seed + 2));
+            }
+            case "tokens":
+            {
+                var net = new GpuTokens(seed);
+                // Ids: whole numbers below the vocabulary of 7, repeating across positions and samples.
+                return (net, d => net.ToGpu(d), Uniform(batch * 5, seed + 1, 0, 7).Select(MathF.Floor).ToArray(), OneHot(batch, 3, seed + 2));
             }
             case "sequence":
             {
@@ -118,13 +124,13 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
         // CPU folds them into the product before; the GPU normalizes with them).
         cpu.ComputeGradients(inputs, targets);
         using var gpu = toGpu(device);
-        Assert.Equal(name is not ("cnn" or "normed" or "residual" or "attention" or "ceil" or "sequence"), gpu.HasFusedPasses);
+        Assert.Equal(name is not ("cnn" or "normed" or "residual" or "attention" or "ceil" or "sequence" or "tokens"), gpu.HasFusedPasses);
         gpu.FusedPasses = fused;
         var expected = new float[37 * cpu.OutputSize];
         var actual = new float[expected.Length];
         cpu.PredictBatch(inputs, expected);
         // Other inputs first, so no buffer still holds the right answer from an earlier network on the same memory.
-        gpu.PredictBatch(inputs.Select(v => 2 - v).ToArray(), actual);
+        gpu.PredictBatch(inputs.Select(v => name == "tokens" ? 6 - v : 2 - v).ToArray(), actual);
         gpu.PredictBatch(inputs, actual);
         AssertClose(expected, actual, 1e-4, "output");
     }
@@ -168,6 +174,7 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
     {
         { "classifier", "adam" }, { "classifier", "sgd" }, { "regressor", "momentum" }, { "regressor", "nesterov" }, { "tagger", "adamw" },
         { "classifier", "adagrad" }, { "regressor", "rmsprop" }, { "tagger", "adadelta" }, { "cnn", "adam" }, { "normed", "momentum" }, { "residual", "rmsprop" }, { "attention", "adam" },
+        { "tokens", "adamw" },
     };
 
     static IOptimizer Optimizer(string name) => name switch
@@ -181,6 +188,16 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
         "adadelta" => new AdaDelta(1.0, 0.9),
         _ => new AdamW(0.01, weightDecay: 0.1),
     };
+
+    [Fact]
+    public void An_id_outside_the_vocabulary_is_refused_on_the_host_before_any_kernel_runs()
+    {
+        var (_, toGpu, inputs, targets) = Create("tokens", batch: 4, seed: 2);
+        using var gpu = toGpu(device);
+        inputs[7] = 7;
+        Assert.Contains("Sample 1, position 2: 7 is not an id in [0, 7)", Assert.Throws<ArgumentException>(() => gpu.ComputeGradients(inputs, targets)).Message);
+        Assert.Contains("Sample 1, position 2", Assert.Throws<ArgumentException>(() => gpu.PredictBatch(inputs, new float[4 * 3])).Message);
+    }
 
     [Theory]
     [MemberData(nameof(Optimizers))]

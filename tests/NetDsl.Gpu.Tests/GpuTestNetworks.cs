@@ -150,3 +150,15 @@ public partial class GpuSequence
     [Flatten] partial Layer Flat { get; }
     [Dense(3)] partial Layer Out { get; }
 }
+
+/// <summary>Token ids through an embedding: 5 ids of a vocabulary of 7 → 3×5 → Conv1D 4 → ReLU → global mean → 3.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class GpuTokens
+{
+    [Input(5)] partial Layer Tokens { get; }
+    [Embedding(7, 3)] partial Layer Embed { get; }
+    [Conv1D(4, 3)] partial Layer Conv { get; }
+    [ReLU] partial Layer Act { get; }
+    [GlobalAveragePool] partial Layer Mean { get; }
+    [Dense(3)] partial Layer Out { get; }
+}

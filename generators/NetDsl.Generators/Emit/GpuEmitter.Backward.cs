@@ -74,6 +74,10 @@ internal static partial class GpuEmitter
                         w.Line($"BatchNormGradient({block.Name}Gradient, {block.Name}Normalized, {block.Name}Moments, Parameters.SubView({block.Name}WeightOffset, {block.Channels}), Gradients.SubView({block.Name}WeightOffset, {block.Channels}),");
                         w.Line($"    Gradients.SubView({block.Name}BiasOffset, {block.Channels}), {block.Name}Coefficients, batch, {block.Channels}, {block.Spatial}, {(needsInput ? receiver : $"new {Gpu}StoreEpilogue {{ Output = {block.Name}Gradient, Width = {Width(block)} }}")});");
                         break;
+                    case BlockKind.Embedding:
+                        w.Line($"// {block.Name}: the table's gradient at the rows of the batch's ids (no weight decay, no input gradient)");
+                        w.Line($"EmbeddingGradient(Inputs, {block.Name}Gradient, Gradients.SubView({weights}), batch, {block.Inputs}, {block.Channels});");
+                        break;
                     case BlockKind.PReLU:
                         w.Line($"// {block.Name}: the slopes' gradient Σ g·z over z ≤ 0, and its input gradient");
                         w.Line($"PReLUGradient({block.Name}Gradient, {InputOf(blocks, block)}, Parameters.SubView({block.Name}WeightOffset, {block.Channels}), Gradients.SubView({block.Name}WeightOffset, {block.Channels}),");

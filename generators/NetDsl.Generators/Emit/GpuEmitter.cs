@@ -101,6 +101,8 @@ internal static partial class GpuEmitter
             w.Line("protected override ulong DropoutSeed => host._training.DropoutSeed;");
             w.Line("/// <inheritdoc/>");
             w.Line($"protected override string InputShape => {Literal(ShapeText(schedule.Plan.InputShape))};");
+            if (schedule.Plan.Blocks.FirstOrDefault() is { Kind: BlockKind.Embedding } embedding)
+                w.Line($"protected override void CheckInputs({ReadOnlySpan}<float> inputs, int batch) => {Kernels}Embedding.CheckIds(inputs, {embedding.Inputs}, {embedding.Vocabulary});");
             w.Line("/// <inheritdoc/>");
             w.Line($"protected override {View} Output => {last.Name}Output;");
             w.Line();
@@ -219,6 +221,9 @@ internal static partial class GpuEmitter
                         break;
                     case BlockKind.Add:
                         w.Line($"Sum({input}, {(block.SourceBlock < 0 ? "Inputs" : blocks[block.SourceBlock].Name + "Output")}, batch, {Width(block)}, {local});");
+                        break;
+                    case BlockKind.Embedding:
+                        w.Line($"Embedding({input}, {weights}, batch, {block.Inputs}, {block.Channels}, {local});");
                         break;
                     case BlockKind.PReLU:
                         w.Line($"PReLU({input}, Parameters.SubView({block.Name}WeightOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial}, {local});");

@@ -14,7 +14,7 @@ public static class Embedding
     public static void Forward<T>(ReadOnlySpan<T> ids, ReadOnlySpan<T> table, Span<T> output, int batch, int length, int dimension, int vocabulary)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int i = 0; i < batch * length; i++) Id(ids[i], i, length, vocabulary);
+        CheckIds(ids[..(batch * length)], length, vocabulary);
         for (int s = 0; s < batch; s++)
             for (int p = 0; p < length; p++)
             {
@@ -39,12 +39,17 @@ public static class Embedding
             }
     }
 
-    static void Id<T>(T value, int index, int length, int vocabulary) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Throws <see cref="ArgumentException"/> naming the sample and position of the first value of
+    /// <paramref name="ids"/> that is not a whole number in [0, <paramref name="vocabulary"/>).</summary>
+    public static void CheckIds<T>(ReadOnlySpan<T> ids, int length, int vocabulary) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        double id = double.CreateTruncating(value);
-        if (!(id >= 0 && id < vocabulary) || id != Math.Floor(id))
-            throw new ArgumentException(
-                $"Sample {index / length}, position {index % length}: {id} is not an id in [0, {vocabulary}); an Embedding reads whole numbers below its vocabulary.",
-                "inputs");
+        for (int i = 0; i < ids.Length; i++)
+        {
+            double id = double.CreateTruncating(ids[i]);
+            if (!(id >= 0 && id < vocabulary) || id != Math.Floor(id))
+                throw new ArgumentException(
+                    $"Sample {i / length}, position {i % length}: {id} is not an id in [0, {vocabulary}); an Embedding reads whole numbers below its vocabulary.",
+                    "inputs");
+        }
     }
 }
