@@ -297,6 +297,21 @@ public static class GpuLayerKernels
         where TEpilogue : struct, IGpuEpilogue =>
         epilogue.Apply(i / width, i % width, first[i] + second[i]);
 
+    /// <summary>A concatenation, each sample's first-input values then its second's, to the epilogue; one thread per
+    /// output element.</summary>
+    public static void Concatenate<TEpilogue>(Index1D i, ArrayView<float> first, ArrayView<float> second, int firstWidth, int secondWidth,
+        TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue
+    {
+        int width = firstWidth + secondWidth, sample = i / width, at = i % width;
+        epilogue.Apply(sample, at, at < firstWidth ? first[sample * firstWidth + at] : second[sample * secondWidth + at - firstWidth]);
+    }
+
+    /// <summary>The leading <paramref name="width"/> values of each row <paramref name="stride"/> apart (a concatenation's
+    /// first input's gradient) to the epilogue; one thread per value passed.</summary>
+    public static void PassLeading<TEpilogue>(Index1D i, ArrayView<float> source, int stride, int width, TEpilogue epilogue)
+        where TEpilogue : struct, IGpuEpilogue =>
+        epilogue.Apply(i / width, i % width, source[i / width * stride + i % width]);
+
     /// <summary>PReLU, z &gt; 0 ? z : a_c·z with a learned slope per channel, to the epilogue; one thread per element.</summary>
     public static void PReLUForward<TEpilogue>(Index1D i, ArrayView<float> input, ArrayView<float> slopes, int channels, int spatial,
         TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue

@@ -193,6 +193,19 @@ public abstract partial class GpuNetwork
             accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, TEpilogue>(GpuLayerKernels.Sum))(
             rows * width, first, second, width, epilogue);
 
+    /// <summary>The concatenation of <paramref name="rows"/> samples, each output handed to <paramref name="epilogue"/>.</summary>
+    protected void Concatenate<TEpilogue>(ArrayView<float> first, ArrayView<float> second, int rows, int firstWidth, int secondWidth, TEpilogue epilogue)
+        where TEpilogue : struct, IGpuEpilogue =>
+        Device.Kernel(Keys<TEpilogue>.Concatenate, static (accelerator, _) =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, TEpilogue>(GpuLayerKernels.Concatenate))(
+            rows * (firstWidth + secondWidth), first, second, firstWidth, secondWidth, epilogue);
+
+    /// <summary>The leading <paramref name="width"/> values of each of <paramref name="rows"/> rows
+    /// <paramref name="stride"/> apart, each handed to <paramref name="epilogue"/>.</summary>
+    protected void PassLeading<TEpilogue>(ArrayView<float> source, int rows, int stride, int width, TEpilogue epilogue) where TEpilogue : struct, IGpuEpilogue =>
+        Device.Kernel(Keys<TEpilogue>.PassLeading, static (accelerator, _) =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, TEpilogue>(GpuLayerKernels.PassLeading))(rows * width, source, stride, width, epilogue);
+
     /// <summary>PReLU with per-channel <paramref name="slopes"/>, each output handed to <paramref name="epilogue"/>.</summary>
     protected void PReLU<TEpilogue>(ArrayView<float> input, ArrayView<float> slopes, int batch, int channels, int spatial, TEpilogue epilogue)
         where TEpilogue : struct, IGpuEpilogue =>
@@ -234,7 +247,7 @@ public abstract partial class GpuNetwork
     {
         public static readonly object PatchesToImage = new(), MaxPool = new(), MaxPoolGradient = new(), AveragePool = new(),
             AveragePoolGradient = new(), BatchNorm = new(), BatchNormGradient = new(), Pass = new(), SumSplits = new(),
-            Sum = new(), PReLU = new(), PReLUGradient = new(), SoftmaxRows = new(), Embedding = new();
+            Sum = new(), PReLU = new(), PReLUGradient = new(), SoftmaxRows = new(), Embedding = new(), Concatenate = new(), PassLeading = new();
     }
 
     static readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> PReLUSlopeGradientKernel = GpuLayerKernels.PReLUSlopeGradient;

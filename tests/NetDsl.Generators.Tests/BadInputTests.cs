@@ -43,6 +43,9 @@ public class BadInputTests
         { Network("[Input(32, 14, 14)] public partial Layer In { get; }\n[Conv2D(8, 3, Stride = 2, Padding = Padding.Valid)] public partial Layer Conv { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "Conv2D(8, 3" },
         { Network("[Input(1, 7, 7)] public partial Layer In { get; }\n[MaxPool(8)] public partial Layer Pool { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "MaxPool(8)" },
         { Network("[Input(784)] public partial Layer In { get; }\n[Conv2D(8, 3)] public partial Layer Conv { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "Conv2D(8, 3)" },
+        // A join whose other dimensions differ, or of a layer that is not earlier.
+        { Network("[Input(2, 6, 6)] public partial Layer In { get; }\n[Conv2D(3, 3, Stride = 2)] public partial Layer Conv { get; }\n[ReLU] public partial Layer A { get; }\n[Concat(nameof(In))] public partial Layer Join { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "Concat(nameof(In))" },
+        { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)] public partial Layer Hidden { get; }\n[Concat(\"Later\")] public partial Layer Join { get; }\n[Dense(3)] public partial Layer Later { get; }"), "ND0015", "Concat(\"Later\")" },
         // An embedding away from the input, or without ids to look up.
         { Network("[Input(4)] public partial Layer In { get; }\n[Dense(3)] public partial Layer Hidden { get; }\n[Embedding(10, 2)] public partial Layer Embed { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "Embedding(10, 2)" },
         { Network("[Input(2, 3)] public partial Layer In { get; }\n[Embedding(10, 2)] public partial Layer Embed { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"), "ND0011", "Embedding(10, 2)" },
@@ -78,6 +81,17 @@ public class BadInputTests
         Assert.Equal("Layer 'Out' (Dense) cannot take an input of shape (1, 28, 28): Dense takes one dimension per sample; add a [Flatten] layer before it",
             run.Analyzer.Single().GetMessage());
         Assert.EndsWith("docs/rules/ND0011.md", run.Analyzer.Single().Descriptor.HelpLinkUri);
+    }
+
+    [Fact]
+    public void A_join_names_both_shapes_and_one_that_fits_is_quiet()
+    {
+        var run = GeneratorHarness.Generate(Network("[Input(2, 6, 6)] public partial Layer In { get; }\n[Conv2D(3, 3, Stride = 2)] public partial Layer Conv { get; }\n[ReLU] public partial Layer A { get; }\n[Concat(nameof(In))] public partial Layer Join { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"));
+        Assert.Equal("Layer 'Join' (Concat) cannot take an input of shape (3, 3, 3): it joins 'In' of shape (2, 6, 6) along the first dimension; every other dimension must match",
+            run.Analyzer.Single(d => d.Id == "ND0011").GetMessage());
+        run = GeneratorHarness.Generate(Network("[Input(2, 6, 6)] public partial Layer In { get; }\n[Conv2D(3, 3)] public partial Layer Conv { get; }\n[ReLU] public partial Layer A { get; }\n[Concat(nameof(In))] public partial Layer Join { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"));
+        Assert.DoesNotContain(run.Analyzer, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Empty(run.OutputErrors);
     }
 
     [Fact]

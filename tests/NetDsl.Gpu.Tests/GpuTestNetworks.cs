@@ -162,3 +162,21 @@ public partial class GpuTokens
     [GlobalAveragePool] partial Layer Mean { get; }
     [Dense(3)] partial Layer Out { get; }
 }
+
+/// <summary>Joins of channel maps and of features: 2×5×5 → Conv 3, ReLU → Conv 2, Tanh → Concat with the ReLU's maps
+/// (2 + 3 channels) → Flatten → Dense 6, ELU → Concat with the flattened maps (6 + 125) → 3.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class GpuConcat
+{
+    [Input(2, 5, 5)] partial Layer Image { get; }
+    [Conv2D(3, 3)] partial Layer Conv1 { get; }
+    [ReLU] partial Layer Act1 { get; }
+    [Conv2D(2, 3)] partial Layer Conv2 { get; }
+    [Tanh] partial Layer Act2 { get; }
+    [Concat(nameof(Act1))] partial Layer Maps { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(6)] partial Layer Hidden { get; }
+    [ELU] partial Layer Act3 { get; }
+    [Concat(nameof(Flat))] partial Layer Features { get; }
+    [Dense(3)] partial Layer Out { get; }
+}

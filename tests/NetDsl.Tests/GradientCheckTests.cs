@@ -108,6 +108,14 @@ public class GradientCheckTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Concatenations_of_features_inputs_and_channel_maps_match_finite_differences()
+    {
+        AssertGood(new ConcatMlp(seed: 7), TestData.Uniform(6 * 5, 35), TestData.OneHot(6, 3, 36));
+        AssertGood(new WideAndDeep(seed: 8), TestData.Uniform(5 * 4, 37), TestData.Uniform(5 * 2, 38));
+        AssertGood(new ConcatCnn(seed: 9), TestData.Uniform(4 * 72, 39), TestData.OneHot(4, 3, 40));
+    }
+
+    [Fact]
     public void Embedding_tables_match_finite_differences_at_the_rows_the_ids_name()
     {
         // Ids repeat within and across samples, so rows sum several positions' gradients; some rows are never named.

@@ -12,6 +12,7 @@ public class OnnxExportTests
         "FashionMlp", "FashionCnn", "SmallClassifier", "SigmoidRegressor", "SoftmaxInside", "ActivationZoo", "BinaryTagger", "MixedCnn",
         "StridedCnn", "DenseNorm", "ResidualMlp", "ResidualCnn", "ParametricNet", "InputPReLU", "PooledCnn", "NarrowPatchCnn",
         "CeilPoolNoBias", "FloorPool", "PReluThenLeaky", "SequenceCnn", "SequenceGap", "TokenCnn", "CategoryMlp",
+        "ConcatMlp", "WideAndDeep", "ConcatCnn",
     };
 
     static INeuralNetwork Create(string name) => name switch
@@ -38,6 +39,9 @@ public class OnnxExportTests
         "SequenceGap" => new SequenceGap(seed: 1),
         "TokenCnn" => new TokenCnn(seed: 1),
         "CategoryMlp" => new CategoryMlp(seed: 1),
+        "ConcatMlp" => new ConcatMlp(seed: 1),
+        "WideAndDeep" => new WideAndDeep(seed: 1),
+        "ConcatCnn" => new ConcatCnn(seed: 1),
         _ => new PReluThenLeaky(seed: 1),
     };
 

@@ -372,3 +372,46 @@ public partial class CategoryMlp
     [ReLU] partial Layer Act { get; }
     [Dense(1)] partial Layer Out { get; }
 }
+
+/// <summary>A join of feature vectors: 5 → Dense 6, ReLU → Dense 4, Tanh → Concat with the ReLU's output (4 + 6) → 3.
+/// The ReLU's gradient comes back from two places: Branch's product and the Concat's trailing six values.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class ConcatMlp
+{
+    [Input(5)] partial Layer Features { get; }
+    [Dense(6)] partial Layer Hidden { get; }
+    [ReLU] partial Layer Act1 { get; }
+    [Dense(4)] partial Layer Branch { get; }
+    [Tanh] partial Layer Act2 { get; }
+    [Concat(nameof(Act1))] partial Layer Joined { get; }
+    [Dense(3)] partial Layer Logits { get; }
+}
+
+/// <summary>Wide and deep: the raw input joined after a hidden layer's output: 4 → Dense 5, Sigmoid → Concat with the
+/// input (5 + 4) → 2.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class WideAndDeep
+{
+    [Input(4)] partial Layer Features { get; }
+    [Dense(5)] partial Layer Deep { get; }
+    [Sigmoid] partial Layer Squash { get; }
+    [Concat(nameof(Features))] partial Layer Joined { get; }
+    [Dense(2)] partial Layer Out { get; }
+}
+
+/// <summary>A DenseNet-style join of channel maps: 2×6×6 → Conv 3, ReLU → Conv 4, Tanh → Concat with the ReLU's maps
+/// (4 + 3 channels) → BatchNorm over 7 channels → max over 2 → 7×3×3 → 3.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class ConcatCnn
+{
+    [Input(2, 6, 6)] partial Layer Image { get; }
+    [Conv2D(3, 3)] partial Layer Conv1 { get; }
+    [ReLU] partial Layer Act1 { get; }
+    [Conv2D(4, 3)] partial Layer Conv2 { get; }
+    [Tanh] partial Layer Act2 { get; }
+    [Concat(nameof(Act1))] partial Layer Joined { get; }
+    [BatchNorm] partial Layer Norm { get; }
+    [MaxPool(2)] partial Layer Pool { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(3)] partial Layer Logits { get; }
+}

@@ -56,6 +56,7 @@ internal static class CSharp
             BlockKind.MaxPool or BlockKind.AvgPool when block.IsOneDimensional => $"{(block.Kind == BlockKind.MaxPool ? "MaxPool" : "AvgPool")} {block.Geometry!.KernelWidth} → {block.Channels}×{block.Geometry.OutputWidth}",
             BlockKind.MaxPool or BlockKind.AvgPool => $"{(block.Kind == BlockKind.MaxPool ? "MaxPool" : "AvgPool")} {block.Geometry!.KernelHeight}×{block.Geometry.KernelWidth} → {block.Channels}×{block.Geometry.OutputHeight}×{block.Geometry.OutputWidth}",
             BlockKind.Add => $"Add, width {block.Outputs}",
+            BlockKind.Concat => $"Concat, {block.FirstWidth} + {block.Outputs - block.FirstWidth} values",
             BlockKind.PReLU => $"PReLU over {block.Channels} channel{(block.Channels == 1 ? "" : "s")} × {block.Spatial}",
             _ => $"width {block.Outputs}",
         };

@@ -61,7 +61,7 @@ internal static partial class CpuEmitter
                     default:
                         if (!needsInputGradient) break;
                         string own = $"buffers.{block.Name}Gradient.AsSpan(0, batch * {Width(block)})";
-                        w.Line($"// {block.Name}: {block.Kind switch { BlockKind.MaxPool => "route the gradient back to the winning inputs", BlockKind.AvgPool => "spread the gradient over the windows", _ => $"the sum passes its gradient to both summands; the skip path takes it where {Source(schedule, block)} is consumed" }}");
+                        w.Line($"// {block.Name}: {block.Kind switch { BlockKind.MaxPool => "route the gradient back to the winning inputs", BlockKind.AvgPool => "spread the gradient over the windows", BlockKind.Concat => $"its first {block.FirstWidth} values per sample go back to {previous!.Name}; the rest join {Source(schedule, block)}'s gradient where it is consumed", _ => $"the sum passes its gradient to both summands; the skip path takes it where {Source(schedule, block)} is consumed" }}");
                         using (w.Block(""))
                         {
                             w.Line($"var gradient = buffers.{previous!.Name}Gradient.AsSpan(0, batch * {Width(previous)});");
@@ -71,6 +71,7 @@ internal static partial class CpuEmitter
                                 BlockKind.MaxPool when reluInside => $"{Kernels}Pooling.MaxBackward<T>({own}, buffers.{block.Name}Winners.AsSpan(0, batch * {Width(block)}), gradient, batch, {GeometryOf(block)}, reluOutputs: buffers.{block.Name}Output.AsSpan(0, batch * {Width(block)})); // {previous.ActivationLayer}'s derivative at each winner",
                                 BlockKind.MaxPool => $"{Kernels}Pooling.MaxBackward<T>({own}, buffers.{block.Name}Winners.AsSpan(0, batch * {Width(block)}), gradient, batch, {GeometryOf(block)});",
                                 BlockKind.AvgPool => $"{Kernels}Pooling.AverageBackward<T>({own}, gradient, batch, {GeometryOf(block)});",
+                                BlockKind.Concat => $"{Kernels}Concatenation.FirstGradient<T>({own}, gradient, batch, {block.FirstWidth}, {SecondWidth(block)});",
                                 _ => $"{own}.CopyTo(gradient);",
                             });
                             if (!reluInside) EmitGradientArrival(w, schedule, previous, block);
@@ -147,10 +148,15 @@ internal static partial class CpuEmitter
         foreach (var step in schedule.StepsBetween(previous, block))
         {
             foreach (var skip in schedule.SkipsAt(step))
-                w.Line($"{Kernels}Arithmetic.Add(gradient, buffers.{skip.Name}Gradient.AsSpan(0, gradient.Length)); // {skip.Name} added {step.Name}'s output");
+                w.Line(skip.Kind == BlockKind.Concat
+                    ? $"{Kernels}Concatenation.AddSecondGradient<T>(gradient, buffers.{skip.Name}Gradient.AsSpan(0, batch * {Width(skip)}), batch, {skip.FirstWidth}, {SecondWidth(skip)}); // {skip.Name} joined {step.Name}'s output"
+                    : $"{Kernels}Arithmetic.Add(gradient, buffers.{skip.Name}Gradient.AsSpan(0, gradient.Length)); // {skip.Name} added {step.Name}'s output");
             EmitWholeBatchBackwardStep(w, step);
         }
     }
+
+    /// <summary>A Concat's values per sample from its source, after its input's.</summary>
+    static int SecondWidth(BlockPlan concat) => concat.Outputs - concat.FirstWidth;
 
     static string Source(PassSchedule schedule, BlockPlan add) => add.SourceBlock < 0 ? "the network input" : schedule.Plan.Blocks[add.SourceBlock].Name;
 

@@ -72,6 +72,11 @@ internal static partial class CpuEmitter
                     w.Line($"{Kernels}Activations.PReLU({BlockInput(schedule, block)}, activation, parameters.Slice({block.Name}WeightOffset, {block.Channels}), batch, {block.Channels}, {block.Spatial});");
                     EmitActivationAndDropout(w, block);
                     break;
+                case BlockKind.Concat:
+                    int second = block.Outputs - block.FirstWidth;
+                    w.Line($"{Kernels}Concatenation.Forward<T>({BlockInput(schedule, block)}, {OutputOf(schedule, block.SourceBlock, second)}, activation, batch, {block.FirstWidth}, {second});");
+                    EmitActivationAndDropout(w, block);
+                    break;
                 case BlockKind.Add:
                     w.Line($"{BlockInput(schedule, block)}.CopyTo(activation);");
                     w.Line($"{Kernels}Arithmetic.Add(activation, {OutputOf(schedule, block.SourceBlock, block.Outputs)});");

@@ -93,6 +93,11 @@ internal static partial class GpuEmitter
                         w.Line($"// {block.Name}: each output's gradient spread over its window");
                         w.Line($"AveragePoolGradient({block.Name}Gradient, batch, {GeometryOf(block)}, {receiver});");
                         break;
+                    case BlockKind.Concat:
+                        if (!needsInput) break;
+                        w.Line($"// {block.Name}: its first {block.FirstWidth} values per sample go back to {previous!.Name}; the rest join {(block.SourceBlock < 0 ? "the network input" : blocks[block.SourceBlock].Name)}'s gradient where it is consumed");
+                        w.Line($"PassLeading({block.Name}Gradient, batch, {Width(block)}, {block.FirstWidth}, {receiver});");
+                        break;
                     default:
                         if (!needsInput) break;
                         w.Line(block.Kind == BlockKind.Add
@@ -189,7 +194,10 @@ internal static partial class GpuEmitter
                 {
                     w.Line($"int at = row * {Width(step)} + column;");
                     w.Line("float g = value;");
-                    foreach (var skip in skips) w.Line($"g += {skip.Name}Gradient[at]; // {skip.Name} added {step.Name}'s output");
+                    foreach (var skip in skips)
+                        w.Line(skip.Kind == BlockKind.Concat
+                            ? $"g += {skip.Name}Gradient[row * {Width(skip)} + {skip.FirstWidth} + column]; // {skip.Name} joined {step.Name}'s output"
+                            : $"g += {skip.Name}Gradient[at]; // {skip.Name} added {step.Name}'s output");
                     if (step.HasDropout) w.Line($"if (Dropout != 0) g = {Kernels}Dropout.Keeps(Key, at, Threshold) ? g * Keep : 0f;");
                     if (ElementwiseDerivative(step))
                     {

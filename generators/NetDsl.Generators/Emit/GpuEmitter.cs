@@ -219,6 +219,9 @@ internal static partial class GpuEmitter
                     case BlockKind.AvgPool:
                         w.Line($"AveragePool({input}, batch, {GeometryOf(block)}, {local});");
                         break;
+                    case BlockKind.Concat:
+                        w.Line($"Concatenate({input}, {(block.SourceBlock < 0 ? "Inputs" : blocks[block.SourceBlock].Name + "Output")}, batch, {block.FirstWidth}, {block.Outputs - block.FirstWidth}, {local});");
+                        break;
                     case BlockKind.Add:
                         w.Line($"Sum({input}, {(block.SourceBlock < 0 ? "Inputs" : blocks[block.SourceBlock].Name + "Output")}, batch, {Width(block)}, {local});");
                         break;

@@ -114,6 +114,10 @@ internal static class OnnxEmitter
             case LayerKind.Flatten:
                 w.Line(Node("Flatten", name, [input], Of("axis", 1)));
                 return name;
+            case LayerKind.Concat:
+                string joined = layer.Source is { } j && tensorOf.TryGetValue(j, out var joinedTensor) ? joinedTensor : "input";
+                w.Line(Node("Concat", name, [input, joined == "input" ? "features" : Literal(joined)], Of("axis", 1L)));
+                return name;
             case LayerKind.Add:
                 string source = layer.Source is { } s && tensorOf.TryGetValue(s, out var tensor) ? tensor : "input";
                 w.Line(Node("Add", name, [input, source == "input" ? "features" : Literal(source)]));

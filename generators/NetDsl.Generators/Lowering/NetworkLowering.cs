@@ -24,7 +24,7 @@ internal static class NetworkLowering
             return new StepSchedule(
                 block.Index,
                 ReceivesGradient(plan, block),
-                blocks.Where(b => b.Kind == BlockKind.Add && b.SourceBlock == block.Index).Select(b => b.Index).ToEquatableArray(),
+                blocks.Where(b => b.ReadsSource && b.SourceBlock == block.Index).Select(b => b.Index).ToEquatableArray(),
                 RunsInside: pool?.Index ?? -1,
                 RunsInsideOf: PoolsInsideProduct(plan, block) ? block.InputBlock : -1,
                 block.Kind == BlockKind.Dense ? WeightGradientForm.Product
@@ -33,7 +33,8 @@ internal static class NetworkLowering
                 ReluFoldedIntoRouting(plan, block),
                 PreviousCore: previousCore?.Index ?? -1,
                 InputGradientInEpilogue: block.Kind == BlockKind.Dense && previousCore is not null
-                    && blocks.Where(b => b.Index >= previousCore.Index && b.Index < block.Index).All(b => b.Activation != ActivationKind.Softmax));
+                    && blocks.Where(b => b.Index >= previousCore.Index && b.Index < block.Index)
+                        .All(b => b.Activation != ActivationKind.Softmax && !JoinedBy(blocks, b)));
         }).ToEquatableArray();
         return new PassSchedule(plan, steps, Output(plan, cores.LastOrDefault()), GpuFusable(plan));
     }
@@ -50,6 +51,11 @@ internal static class NetworkLowering
 
     /// <summary>A gradient flows back into a block's output only if it or a block before it has parameters.</summary>
     static bool ReceivesGradient(NetworkPlan plan, BlockPlan block) => plan.Blocks.Take(block.Index + 1).Any(b => b.HasParameters);
+
+    /// <summary>Whether a Concat joins <paramref name="step"/>'s output: its gradient then comes back as a strided part
+    /// of the Concat's, added after the product rather than element by element in its epilogue.</summary>
+    static bool JoinedBy(EquatableArray<BlockPlan> blocks, BlockPlan step) =>
+        blocks.Any(b => b.Kind == BlockKind.Concat && b.SourceBlock == step.Index);
 
     /// <summary>Pooling right after a convolution, with nothing of its own to apply, runs per sample inside the
     /// convolution's loop while its output is in cache.</summary>
@@ -76,7 +82,7 @@ internal static class NetworkLowering
         if (block.Kind != BlockKind.MaxPool || block.Activation != ActivationKind.None || block.HasDropout || block.Index == 0) return false;
         var previous = plan.Blocks[block.Index - 1];
         return previous.IsCore && previous.Activation == ActivationKind.ReLU && !previous.HasDropout
-            && !plan.Blocks.Any(b => b.Kind == BlockKind.Add && b.SourceBlock == previous.Index);
+            && !plan.Blocks.Any(b => b.ReadsSource && b.SourceBlock == previous.Index);
     }
 
     /// <summary>tiny-cuda-nn's fused passes apply when every layer is a Dense layer with a bias, no softmax, and at most

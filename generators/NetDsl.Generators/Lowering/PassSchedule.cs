@@ -19,8 +19,8 @@ internal enum WeightGradientForm
 /// <summary>What the passes do at one block: the decisions of fusion, layout and gradient flow the backends print.</summary>
 /// <param name="Block">The block's index in the plan.</param>
 /// <param name="ReceivesGradient">A gradient flows back into this block's output: it or a block before it has parameters.</param>
-/// <param name="SkipsJoining">The Add blocks whose skip path reads this block's output: in backward their gradient joins
-/// the one arriving here.</param>
+/// <param name="SkipsJoining">The Add and Concat blocks that read this block's output through a skip: in backward their
+/// gradient (a Concat's: its part after its own input's) joins the one arriving here.</param>
 /// <param name="RunsInside">A pooling block computed per sample inside this convolution's loop while the convolution's
 /// output is in cache (-1: none). Set on the pooling's step as <paramref name="RunsInsideOf"/> too.</param>
 /// <param name="RunsInsideOf">For a pooling block computed inside a convolution's loop, that convolution (-1: none).</param>
@@ -66,7 +66,7 @@ internal sealed record PassSchedule(NetworkPlan Plan, EquatableArray<StepSchedul
     public List<BlockPlan> StepsBetween(BlockPlan from, BlockPlan? to) =>
         Plan.Blocks.Where(b => b.Index >= from.Index && (to is null || b.Index < to.Index)).Reverse().ToList();
 
-    /// <summary>The Add blocks whose skip path reads <paramref name="block"/>'s output.</summary>
+    /// <summary>The Add and Concat blocks whose skip path reads <paramref name="block"/>'s output.</summary>
     public IEnumerable<BlockPlan> SkipsAt(BlockPlan block) => this[block].SkipsJoining.Select(i => Plan.Blocks[i]);
 
     /// <summary>The core block before <paramref name="block"/> whose dZ its backward forms; null when there is none or no

@@ -166,7 +166,7 @@ internal static class NetworkParser
             Init = kind is LayerKind.Conv2D or LayerKind.Conv1D ? ConvolutionDefaults.Init : DenseDefaults.Init,
         };
         bool needsArguments = kind is LayerKind.Input or LayerKind.Dense or LayerKind.Embedding or LayerKind.Dropout or LayerKind.LeakyReLU or LayerKind.ELU
-            or LayerKind.Conv2D or LayerKind.Conv1D or LayerKind.MaxPool or LayerKind.AvgPool or LayerKind.Add or LayerKind.Maxout;
+            or LayerKind.Conv2D or LayerKind.Conv1D or LayerKind.MaxPool or LayerKind.AvgPool or LayerKind.Add or LayerKind.Concat or LayerKind.Maxout;
         int NamedInt(string name, int fallback) =>
             attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value is int value ? value : fallback;
         double NamedDouble(string name, double fallback) =>
@@ -220,7 +220,7 @@ internal static class NetworkParser
                         (RoundingMode)NamedInt(nameof(MaxPoolAttribute.RoundingMode), (int)rounding)),
                 };
                 break;
-            case LayerKind.Add:
+            case LayerKind.Add or LayerKind.Concat:
                 layer = layer with { Source = attribute.ConstructorArguments[0].Value as string ?? "" };
                 break;
             case LayerKind.Maxout:

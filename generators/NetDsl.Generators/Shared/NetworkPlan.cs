@@ -16,7 +16,7 @@ internal static class Shapes
 }
 
 /// <summary>What a block's core step is.</summary>
-internal enum BlockKind { Dense, Embedding, Conv, BatchNorm, PReLU, MaxPool, AvgPool, Add, Elementwise }
+internal enum BlockKind { Dense, Embedding, Conv, BatchNorm, PReLU, MaxPool, AvgPool, Add, Concat, Elementwise }
 
 /// <summary>A declared layer with its inferred output shape.</summary>
 internal sealed record LayerPlan(string Name, LayerKind Kind, EquatableArray<int> OutputShape, int ParameterCount, string Modifiers, bool Implementable)
@@ -97,8 +97,14 @@ internal sealed record BlockPlan
     /// <summary>A folded product: where its folded weights, then bias, start in the folded vector.</summary>
     public int FoldOffset { get; init; }
 
-    /// <summary>Add: the block whose output is added (-1 for the network input).</summary>
+    /// <summary>Add, Concat: the block whose output is added or joined (-1 for the network input).</summary>
     public int SourceBlock { get; init; } = -1;
+
+    /// <summary>Whether the block reads an earlier block's output besides its input: a skip (Add) or a join (Concat).</summary>
+    public bool ReadsSource => Kind is BlockKind.Add or BlockKind.Concat;
+
+    /// <summary>Concat: the values per sample of its input, which come first; the source's follow.</summary>
+    public int FirstWidth => Inputs;
 
     /// <summary>Embedding: the number of ids, the table's rows.</summary>
     public int Vocabulary { get; init; }

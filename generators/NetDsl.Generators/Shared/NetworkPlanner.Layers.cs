@@ -16,7 +16,7 @@ internal static partial class NetworkPlanner
         public int[]? InputShape;
         int[] shape = [];
         // A layer a skip connection names must keep its own output: nothing fuses onto the block it ends.
-        readonly HashSet<string> referenced = new(spec.Layers.Where(l => l.Kind == LayerKind.Add).Select(l => l.Source ?? ""));
+        readonly HashSet<string> referenced = new(spec.Layers.Where(l => l.Kind is LayerKind.Add or LayerKind.Concat).Select(l => l.Source ?? ""));
         readonly Dictionary<string, (int Block, int[] Shape)> outputs = [];
         bool sealedBlock;
 
@@ -61,6 +61,7 @@ internal static partial class NetworkPlanner
                 case LayerKind.MaxPool or LayerKind.AvgPool or LayerKind.GlobalAveragePool: AddPooling(layer); break;
                 case LayerKind.BatchNorm: AddBatchNorm(layer); break;
                 case LayerKind.Add: AddSkip(layer); break;
+                case LayerKind.Concat: AddConcat(layer); break;
                 case LayerKind.PReLU: AddPReLU(layer); break;
                 case LayerKind.Maxout: AddMaxout(layer); break;
                 case LayerKind.Dropout: AddDropout(layer); break;
@@ -163,6 +164,25 @@ internal static partial class NetworkPlanner
                     $"it adds '{layer.Source}' of shape {ShapeText(named.Shape)}; both summands need the same shape"));
             else source = named.Block;
             AddBlock(layer, BlockKind.Add, Width, 1, b => b with { SourceBlock = source });
+        }
+
+        void AddConcat(LayerSpec layer)
+        {
+            if (layer.Source is null || !outputs.TryGetValue(layer.Source, out var named))
+            {
+                Report(Problem.Create(NetworkDiagnostics.UnknownSource, layer.Location, layer.Name, layer.Source ?? ""));
+                return;
+            }
+            var other = named.Shape;
+            if (other.Length != shape.Length || !other.Skip(1).SequenceEqual(shape.Skip(1)))
+            {
+                Report(Problem.Create(NetworkDiagnostics.ShapeMismatch, layer.Location, layer.Name, "Concat", ShapeText(shape),
+                    $"it joins '{layer.Source}' of shape {ShapeText(other)} along the first dimension; every other dimension must match"));
+                return;
+            }
+            int[] joined = [shape[0] + other[0], .. shape.Skip(1)];
+            AddBlock(layer, BlockKind.Concat, Shapes.Count(joined), joined[0], b => b with { SourceBlock = named.Block });
+            shape = joined;
         }
 
         void AddPReLU(LayerSpec layer)

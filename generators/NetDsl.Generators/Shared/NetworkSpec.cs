@@ -3,7 +3,7 @@ using NetDsl.Generators.RuntimeSource;
 namespace NetDsl.Generators.Shared;
 
 /// <summary>Layer kinds the DSL knows, named as their attributes.</summary>
-internal enum LayerKind { Input, Dense, Embedding, Conv2D, Conv1D, MaxPool, AvgPool, GlobalAveragePool, BatchNorm, Add, PReLU, Maxout, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax, Linear, Flatten, Dropout }
+internal enum LayerKind { Input, Dense, Embedding, Conv2D, Conv1D, MaxPool, AvgPool, GlobalAveragePool, BatchNorm, Add, Concat, PReLU, Maxout, ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softmax, Linear, Flatten, Dropout }
 
 /// <summary>The window of a convolution or a pooling layer, as declared.</summary>
 /// <param name="Size">The kernel or window height and width.</param>
@@ -61,7 +61,7 @@ internal sealed record LayerSpec
     /// <summary>BatchNorm: ε.</summary>
     public double Epsilon { get; init; }
 
-    /// <summary>Add: the layer whose output is added.</summary>
+    /// <summary>Add, Concat: the earlier layer whose output is added or joined.</summary>
     public string? Source { get; init; }
 
     /// <summary>Dense, Conv2D, Conv1D: the initializer as declared.</summary>

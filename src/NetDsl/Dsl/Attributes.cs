@@ -314,6 +314,16 @@ public sealed class AddAttribute(string source) : LayerAttribute
     public string Source { get; } = source;
 }
 
+/// <summary>Concatenation: the previous layer's output, then the output of the earlier layer named with <c>nameof</c>,
+/// joined along the first dimension — the channels of (channels, height, width) or (channels, length) maps, whose other
+/// dimensions must match, or the features of vectors (PyTorch's <c>torch.cat([previous, earlier], dim=1)</c>). For
+/// Inception- and DenseNet-style blocks and for joining the branches of a multi-input model.</summary>
+public sealed class ConcatAttribute(string source) : LayerAttribute
+{
+    /// <summary>The earlier layer whose output is joined after the previous layer's.</summary>
+    public string Source { get; } = source;
+}
+
 /// <summary>Reshapes a multi-dimensional sample to one dimension (no data moves: samples are stored row-major).</summary>
 public sealed class FlattenAttribute : LayerAttribute;
 
