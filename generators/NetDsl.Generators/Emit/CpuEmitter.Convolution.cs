@@ -43,6 +43,7 @@ internal static partial class CpuEmitter
         w.Line($"var columns = buffers.{block.Name}Columns.AsSpan(part * {patch}, {patch});");
         w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, $".Slice(s * {Width(block)}, {Width(block)})"))} }};");
         w.Line($"{Kernels}Convolution.Forward<T, {block.Name}ForwardEpilogue<T>>({Weights(block)}, {SampleInput(schedule, block)}, columns, {GeometryOf(block)}, filters: {block.Channels}, ref epilogue);");
+        EmitInferenceInside(w, schedule, block);
         if (schedule.PoolInside(block) is { } pool)
         {
             string sample = $".Slice(s * {Width(block)}, {Width(block)})";
@@ -50,6 +51,27 @@ internal static partial class CpuEmitter
             w.Line(pool.Kind == BlockKind.MaxPool
                 ? $"{Kernels}Pooling.MaxForward(output{sample}, {pooled}, buffers.{pool.Name}Winners.AsSpan(s * {Width(pool)}, {Width(pool)}), 1, {GeometryOf(pool)});"
                 : $"{Kernels}Pooling.AverageForward(output{sample}, {pooled}, 1, {GeometryOf(pool)});");
+        }
+    }
+
+    /// <summary>At inference, with the BatchNorm after this convolution folded into it: the BatchNorm's copy (with its
+    /// ReLU) and the pooling after it, on this sample while its maps are in cache (<see cref="PassSchedule.InferenceInside"/>).</summary>
+    static void EmitInferenceInside(SourceWriter w, PassSchedule schedule, BlockPlan block)
+    {
+        var inside = schedule.InferenceInside(block).ToList();
+        if (inside.Count == 0) return;
+        var norm = inside[0];
+        using (w.Block("if (!folded.IsEmpty)"))
+        {
+            w.Line($"// {norm.Name} is folded in: its copy{(norm.Activation == ActivationKind.ReLU ? " with the ReLU" : "")}{(inside.Count > 1 ? $" and {inside[1].Name}" : "")}, on this sample");
+            string normalized = $"buffers.{norm.Name}Output.AsSpan(s * {Width(norm)}, {Width(norm)})";
+            w.Line($"{Kernels}BatchNormalization.InferenceForward<T>(output.Slice(s * {Width(block)}, {Width(block)}), {normalized}, 1, {norm.Channels}, {norm.Spatial}, default, default, default, {Number(norm.Epsilon)}, normalized: true, relu: {Bool(norm.Activation == ActivationKind.ReLU)});");
+            if (inside.Count < 2) return;
+            var pool = inside[1];
+            string pooled = $"buffers.{pool.Name}Output.AsSpan(s * {Width(pool)}, {Width(pool)})";
+            w.Line(pool.Kind == BlockKind.MaxPool
+                ? $"{Kernels}Pooling.MaxForward({normalized}, {pooled}, buffers.{pool.Name}Winners.AsSpan(s * {Width(pool)}, {Width(pool)}), 1, {GeometryOf(pool)});"
+                : $"{Kernels}Pooling.AverageForward({normalized}, {pooled}, 1, {GeometryOf(pool)});");
         }
     }
 

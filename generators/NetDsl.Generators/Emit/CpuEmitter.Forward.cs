@@ -46,9 +46,11 @@ internal static partial class CpuEmitter
                     w.Line($"    {Kernels}BatchNormalization.FrozenForward({BlockInput(schedule, block)}, activation, {common}, buffers.{block.Name}Mean, buffers.{block.Name}InverseDeviation, {running}, {Number(block.Epsilon)}{(relu ? ", relu: true" : "")});");
                     w.Line("else if (training)");
                     w.Line($"    {Kernels}BatchNormalization.TrainingForward({BlockInput(schedule, block)}, activation, {common}, buffers.{block.Name}Mean, buffers.{block.Name}InverseDeviation, updateStatistics ? {running} : default, {Number(block.Momentum)}, {Number(block.Epsilon)}{(relu ? ", relu: true" : "")});");
-                    w.Line("else");
-                    // With folding on, the product before it already produced the normalized values: they are copied.
-                    string normalized = block.InputBlock >= 0 && schedule.Plan.Blocks[block.InputBlock].IsFolded ? "!folded.IsEmpty" : "false";
+                    // With folding on, the product before it already produced the normalized values: they are copied,
+                    // per sample inside the convolution's loop where the schedule put them there.
+                    bool inside = schedule[block].InferenceInsideOf >= 0;
+                    w.Line(inside ? "else if (folded.IsEmpty)" : "else");
+                    string normalized = !inside && block.InputBlock >= 0 && schedule.Plan.Blocks[block.InputBlock].IsFolded ? "!folded.IsEmpty" : "false";
                     w.Line($"    {Kernels}BatchNormalization.InferenceForward({BlockInput(schedule, block)}, activation, {common}, {running}, {Number(block.Epsilon)}, normalized: {normalized}, relu: {Bool(relu)});");
                     if (relu)
                     {
@@ -57,10 +59,13 @@ internal static partial class CpuEmitter
                     else EmitActivationAndDropout(w, block);
                     break;
                 case BlockKind.MaxPool:
+                    // At inference with folding on, the convolution's loop pooled each sample already.
+                    if (schedule[block].InferenceInsideOf >= 0) w.Line("if (training || folded.IsEmpty)");
                     w.Line($"{Kernels}Pooling.MaxForward({BlockInput(schedule, block)}, activation, buffers.{block.Name}Winners.AsSpan(0, {n}), batch, {GeometryOf(block)});");
                     EmitActivationAndDropout(w, block);
                     break;
                 case BlockKind.AvgPool:
+                    if (schedule[block].InferenceInsideOf >= 0) w.Line("if (training || folded.IsEmpty)");
                     w.Line($"{Kernels}Pooling.AverageForward({BlockInput(schedule, block)}, activation, batch, {GeometryOf(block)});");
                     EmitActivationAndDropout(w, block);
                     break;

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using NetDsl.Generators.RuntimeSource;
 using NetDsl.Generators.Shared;
@@ -21,12 +22,15 @@ internal static class NetworkLowering
             var previousCore = core > 0 ? cores[core - 1] : null;
             if (previousCore is not null && !ReceivesGradient(plan, previousCore)) previousCore = null;
             var pool = blocks.FirstOrDefault(b => b.InputBlock == block.Index && PoolsInsideProduct(plan, b));
+            var inside = InferenceInside(plan, block);
             return new StepSchedule(
                 block.Index,
                 ReceivesGradient(plan, block),
                 blocks.Where(b => b.ReadsSource && b.SourceBlock == block.Index).Select(b => b.Index).ToEquatableArray(),
                 RunsInside: pool?.Index ?? -1,
                 RunsInsideOf: PoolsInsideProduct(plan, block) ? block.InputBlock : -1,
+                inside.Select(b => b.Index).ToEquatableArray(),
+                InferenceInsideOf: blocks.Where(b => b.Kind == BlockKind.Conv).FirstOrDefault(c => InferenceInside(plan, c).Contains(block))?.Index ?? -1,
                 block.Kind == BlockKind.Dense ? WeightGradientForm.Product
                     : block.Kind == BlockKind.Conv ? (TransposedWeightGradient(block) ? WeightGradientForm.Transposed : WeightGradientForm.Product)
                     : WeightGradientForm.None,
@@ -62,6 +66,22 @@ internal static class NetworkLowering
     static bool PoolsInsideProduct(NetworkPlan plan, BlockPlan pool) =>
         pool.Kind is BlockKind.MaxPool or BlockKind.AvgPool && pool.InputBlock >= 0 && plan.Blocks[pool.InputBlock].Kind == BlockKind.Conv
         && pool.Activation == ActivationKind.None && !pool.HasDropout;
+
+    /// <summary>At inference a convolution with its BatchNorm folded in has already normalized: the BatchNorm is a copy
+    /// (with its ReLU), and it and pooling right after it run per sample in the convolution's loop while the sample's
+    /// maps are in cache, instead of as passes over the whole batch's maps in memory.</summary>
+    static List<BlockPlan> InferenceInside(NetworkPlan plan, BlockPlan convolution)
+    {
+        var inside = new List<BlockPlan>();
+        if (convolution.Kind != BlockKind.Conv || !convolution.IsFolded || convolution.Index + 1 >= plan.Blocks.Count) return inside;
+        var norm = plan.Blocks[convolution.Index + 1];
+        if (norm.Kind != BlockKind.BatchNorm || norm.HasDropout || norm.Activation is not (ActivationKind.None or ActivationKind.ReLU)) return inside;
+        inside.Add(norm);
+        if (norm.Index + 1 < plan.Blocks.Count && plan.Blocks[norm.Index + 1] is { Kind: BlockKind.MaxPool or BlockKind.AvgPool, Activation: ActivationKind.None, HasDropout: false } pool
+            && pool.InputBlock == norm.Index)
+            inside.Add(pool);
+        return inside;
+    }
 
     /// <summary>Whether a convolution's weight gradient is taken as dWᵀ = columns · dzᵀ: when its patch is narrow beside
     /// its filter count, so that the filters, as the product's columns, fill the product's panels better than the patch

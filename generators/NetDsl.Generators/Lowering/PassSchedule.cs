@@ -24,6 +24,11 @@ internal enum WeightGradientForm
 /// <param name="RunsInside">A pooling block computed per sample inside this convolution's loop while the convolution's
 /// output is in cache (-1: none). Set on the pooling's step as <paramref name="RunsInsideOf"/> too.</param>
 /// <param name="RunsInsideOf">For a pooling block computed inside a convolution's loop, that convolution (-1: none).</param>
+/// <param name="InferenceInside">For a convolution whose BatchNorm is folded into it: the blocks computed per sample
+/// inside its loop at inference, while its output is in cache: that BatchNorm (a copy with its ReLU) and pooling right
+/// after it. Empty otherwise.</param>
+/// <param name="InferenceInsideOf">For such a BatchNorm or pooling block, that convolution (-1: none); in training they
+/// run on the whole batch as usual.</param>
 /// <param name="WeightGradient">How a product's dW is taken.</param>
 /// <param name="ReluFoldedIntoRouting">Max pooling right after a ReLU (nothing between, no skip reading it): backward
 /// routes a gradient only where the window's maximum is positive, which is the ReLU's derivative at the winner.</param>
@@ -37,6 +42,8 @@ internal sealed record StepSchedule(
     EquatableArray<int> SkipsJoining,
     int RunsInside,
     int RunsInsideOf,
+    EquatableArray<int> InferenceInside,
+    int InferenceInsideOf,
     WeightGradientForm WeightGradient,
     bool ReluFoldedIntoRouting,
     int PreviousCore,
@@ -72,6 +79,9 @@ internal sealed record PassSchedule(NetworkPlan Plan, EquatableArray<StepSchedul
     /// <summary>The core block before <paramref name="block"/> whose dZ its backward forms; null when there is none or no
     /// gradient is needed there.</summary>
     public BlockPlan? PreviousCore(BlockPlan block) => this[block].PreviousCore is >= 0 and var i ? Plan.Blocks[i] : null;
+
+    /// <summary>The blocks computed per sample inside <paramref name="convolution"/>'s loop at inference.</summary>
+    public IEnumerable<BlockPlan> InferenceInside(BlockPlan convolution) => this[convolution].InferenceInside.Select(i => Plan.Blocks[i]);
 
     /// <summary>The pooling block computed inside <paramref name="convolution"/>'s per-sample loop, if any.</summary>
     public BlockPlan? PoolInside(BlockPlan convolution) => this[convolution].RunsInside is >= 0 and var i ? Plan.Blocks[i] : null;

@@ -552,8 +552,8 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
                 global::NetDsl.Kernels.BatchNormalization.FrozenForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), buffers.Norm1Mean, buffers.Norm1InverseDeviation, statistics.Slice(0, 16), 1E-05, relu: true);
             else if (training)
                 global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), buffers.Norm1Mean, buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 16) : default, 0.9, 1E-05, relu: true);
-            else
-                global::NetDsl.Kernels.BatchNormalization.InferenceForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), statistics.Slice(0, 16), 1E-05, normalized: !folded.IsEmpty, relu: true);
+            else if (folded.IsEmpty)
+                global::NetDsl.Kernels.BatchNormalization.InferenceForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 8, 64, parameters.Slice(Norm1WeightOffset, 8), parameters.Slice(Norm1BiasOffset, 8), statistics.Slice(0, 16), 1E-05, normalized: false, relu: true);
         }
         // Conv2: Conv2D 8×8×8 → 8×8×8, kernel 3, stride 1 (no bias: BatchNorm follows)
         {
@@ -569,8 +569,8 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
                 global::NetDsl.Kernels.BatchNormalization.FrozenForward(buffers.Conv2Output.AsSpan(0, batch * Conv2Size), activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), buffers.Norm2Mean, buffers.Norm2InverseDeviation, statistics.Slice(16, 16), 1E-05);
             else if (training)
                 global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv2Output.AsSpan(0, batch * Conv2Size), activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), buffers.Norm2Mean, buffers.Norm2InverseDeviation, updateStatistics ? statistics.Slice(16, 16) : default, 0.9, 1E-05);
-            else
-                global::NetDsl.Kernels.BatchNormalization.InferenceForward(buffers.Conv2Output.AsSpan(0, batch * Conv2Size), activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), statistics.Slice(16, 16), 1E-05, normalized: !folded.IsEmpty, relu: false);
+            else if (folded.IsEmpty)
+                global::NetDsl.Kernels.BatchNormalization.InferenceForward(buffers.Conv2Output.AsSpan(0, batch * Conv2Size), activation, batch, 8, 64, parameters.Slice(Norm2WeightOffset, 8), parameters.Slice(Norm2BiasOffset, 8), statistics.Slice(16, 16), 1E-05, normalized: false, relu: false);
         }
         // Skip: Add, width 512, ReLU (SkipAct)
         {
@@ -990,6 +990,11 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
                 var columns = buffers.Conv1Columns.AsSpan(part * 4608, 4608);
                 var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(576, 8), Output = output.Slice(s * Conv1Size, Conv1Size) };
                 global::NetDsl.Kernels.Convolution.Forward<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), buffers.StemOutput.AsSpan(0, batch * StemSize).Slice(s * StemSize, StemSize), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8), filters: 8, ref epilogue);
+                if (!folded.IsEmpty)
+                {
+                    // Norm1 is folded in: its copy with the ReLU, on this sample
+                    global::NetDsl.Kernels.BatchNormalization.InferenceForward<T>(output.Slice(s * Conv1Size, Conv1Size), buffers.Norm1Output.AsSpan(s * Norm1Size, Norm1Size), 1, 8, 64, default, default, default, 1E-05, normalized: true, relu: true);
+                }
             }
         }
     }
@@ -1042,6 +1047,11 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
                 var columns = buffers.Conv2Columns.AsSpan(part * 4608, 4608);
                 var epilogue = new Conv2ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(1160, 8), Output = output.Slice(s * Conv2Size, Conv2Size) };
                 global::NetDsl.Kernels.Convolution.Forward<T, Conv2ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv2WeightOffset, Conv2WeightLength) : folded.Slice(584, Conv2WeightLength)), buffers.Norm1Output.AsSpan(0, batch * Norm1Size).Slice(s * Norm1Size, Norm1Size), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8), filters: 8, ref epilogue);
+                if (!folded.IsEmpty)
+                {
+                    // Norm2 is folded in: its copy, on this sample
+                    global::NetDsl.Kernels.BatchNormalization.InferenceForward<T>(output.Slice(s * Conv2Size, Conv2Size), buffers.Norm2Output.AsSpan(s * Norm2Size, Norm2Size), 1, 8, 64, default, default, default, 1E-05, normalized: true, relu: false);
+                }
             }
         }
     }

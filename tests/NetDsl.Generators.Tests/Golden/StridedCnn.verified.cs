@@ -482,13 +482,14 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
                 global::NetDsl.Kernels.BatchNormalization.FrozenForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), buffers.Norm1Mean, buffers.Norm1InverseDeviation, statistics.Slice(0, 64), 1E-05, relu: true);
             else if (training)
                 global::NetDsl.Kernels.BatchNormalization.TrainingForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), buffers.Norm1Mean, buffers.Norm1InverseDeviation, updateStatistics ? statistics.Slice(0, 64) : default, 0.9, 1E-05, relu: true);
-            else
-                global::NetDsl.Kernels.BatchNormalization.InferenceForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), statistics.Slice(0, 64), 1E-05, normalized: !folded.IsEmpty, relu: true);
+            else if (folded.IsEmpty)
+                global::NetDsl.Kernels.BatchNormalization.InferenceForward(buffers.Conv1Output.AsSpan(0, batch * Conv1Size), activation, batch, 32, 784, parameters.Slice(Norm1WeightOffset, 32), parameters.Slice(Norm1BiasOffset, 32), statistics.Slice(0, 64), 1E-05, normalized: false, relu: true);
         }
         // Pool1: MaxPool 2×2 → 32×14×14
         {
             var output = buffers.Pool1Output.AsSpan(0, batch * Pool1Size);
             var activation = output;
+            if (training || folded.IsEmpty)
             global::NetDsl.Kernels.Pooling.MaxForward(buffers.Norm1Output.AsSpan(0, batch * Norm1Size), activation, buffers.Pool1Winners.AsSpan(0, batch * Pool1Size), batch, new global::NetDsl.Kernels.ConvGeometry(32, 28, 28, 2, 2, 2, 0, 0, 14, 14));
         }
         // Conv2: Conv2D 32×14×14 → 64×7×7, kernel 2, stride 2, LeakyReLU (Act2)
@@ -770,6 +771,12 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
                 var columns = buffers.Conv1Columns.AsSpan(part * 7056, 7056);
                 var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(288, 32), Output = output.Slice(s * Conv1Size, Conv1Size) };
                 global::NetDsl.Kernels.Convolution.Forward<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), inputs.Slice(s * InputSize, InputSize), columns, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28), filters: 32, ref epilogue);
+                if (!folded.IsEmpty)
+                {
+                    // Norm1 is folded in: its copy with the ReLU and Pool1, on this sample
+                    global::NetDsl.Kernels.BatchNormalization.InferenceForward<T>(output.Slice(s * Conv1Size, Conv1Size), buffers.Norm1Output.AsSpan(s * Norm1Size, Norm1Size), 1, 32, 784, default, default, default, 1E-05, normalized: true, relu: true);
+                    global::NetDsl.Kernels.Pooling.MaxForward(buffers.Norm1Output.AsSpan(s * Norm1Size, Norm1Size), buffers.Pool1Output.AsSpan(s * Pool1Size, Pool1Size), buffers.Pool1Winners.AsSpan(s * Pool1Size, Pool1Size), 1, new global::NetDsl.Kernels.ConvGeometry(32, 28, 28, 2, 2, 2, 0, 0, 14, 14));
+                }
             }
         }
     }
