@@ -72,7 +72,7 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
             if (data is not null && DataRoles.Of(data.Value) is { Role: not DataRole.Training } found)
                 context.ReportDiagnostic(Diagnostic.Create(NetworkDiagnostics.ScalerLeak, data.Syntax.GetLocation(), found.Name, found switch
                 {
-                    { Role: DataRole.Whole } => $"is split into training, dev and test data after this fit ({found.Evidence}), so the scaler has seen all three",
+                    { Role: DataRole.Whole } => $"is the whole data set that {found.Evidence} divides in this method, dev and test samples included",
                     { FromFlow: true } => $"is {Words(found.Role)} data ({found.Evidence})",
                     _ => $"looks like {Words(found.Role)} data (by its name)",
                 }));

@@ -5,7 +5,7 @@ using Microsoft.CodeAnalysis.Operations;
 namespace NetDsl.Analyzers;
 
 /// <summary>What a data set passed at a call site holds: training, dev or test data, or the whole data set that a split
-/// in the same method divides later.</summary>
+/// in the same method divides.</summary>
 internal enum DataRole { Training, Dev, Test, Whole }
 
 /// <summary>The role of a data set at a call site, and the words that say how it is known.</summary>
@@ -16,7 +16,7 @@ internal readonly record struct DataRoleFinding(string Name, DataRole Role, stri
 
 /// <summary>Follows a data set back through the method that uses it: to the part of a <c>Splits</c> call it came out of
 /// (a <c>DataSplit</c>'s Train/Dev/Test, <c>TrainTest</c>'s two parts, a fold's Train/Validation), to a loader reading a
-/// test or training file, or forward to a split that divides it after the call. Locals are followed through their one
+/// test or training file, or to a split elsewhere in the method that divides it. Locals are followed through their one
 /// definition and through <c>Transform</c>; where the flow cannot tell, the name decides (test, dev/valid, train).</summary>
 internal static class DataRoles
 {
@@ -40,7 +40,8 @@ internal static class DataRoles
         return value;
     }
 
-    /// <summary>The outermost operation of the method, lambda or local function around <paramref name="operation"/>.</summary>
+    /// <summary>The outermost operation around <paramref name="operation"/>: the member's body, lambdas and local
+    /// functions in it included.</summary>
     static IOperation? Body(IOperation operation)
     {
         var root = operation;
@@ -48,8 +49,8 @@ internal static class DataRoles
         return root;
     }
 
-    /// <summary>A local or parameter passed as the data of a <c>Splits</c> call in the same body: the data the call
-    /// holds is split into training, dev and test parts there, so whatever was fitted on it saw all of them.</summary>
+    /// <summary>A local or parameter passed as the data of a <c>Splits</c> call in the same body, before or after: it
+    /// holds the samples the call deals into training, dev and test parts, so whatever is fitted on it sees all of them.</summary>
     static string? SplitLater(IOperation value, IOperation body)
     {
         var symbol = Symbol(value);

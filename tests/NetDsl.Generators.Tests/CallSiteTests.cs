@@ -92,9 +92,10 @@ public class CallSiteTests
         // A test file read by a loader.
         Assert.Contains("is test data (read from \"t10k-images-idx3-ubyte\")",
             Assert.Single(Fired("var images = Dataset.FromIdx(\"t10k-images-idx3-ubyte\", \"t10k-labels-idx1-ubyte\", 10); var s = StandardScaler.Fit(images);", "ND0116")));
-        // Fitted before the split: the scaler saw the dev and test samples too.
-        Assert.Contains("'all' is split into training, dev and test data after this fit (Splits.ByRatio)",
+        // Fitted on the data a split divides, before it or after it: the scaler saw the dev and test samples too.
+        Assert.Contains("'all' is the whole data set that Splits.ByRatio divides in this method, dev and test samples included",
             Assert.Single(Fired("Dataset all = trainSet; var s = StandardScaler.Fit(all); var parts = Splits.ByRatio(all, 0.8, 0.1, 0.1, 1);", "ND0116")));
+        Assert.Single(Fired("Dataset all = trainSet; var (a, b) = Splits.TrainTest(all, 0.8, 1); var s = StandardScaler.Fit(all);", "ND0116"));
         // Close neighbours stay quiet: the training part under any name, fitting after the split, a training file.
         Assert.Empty(Fired("var (testLike, rest) = Splits.TrainTest(trainSet, 0.8, 1); var s = StandardScaler.Fit(testLike);", "ND0116"));
         Assert.Empty(Fired("Dataset all = trainSet; var parts = Splits.ByRatio(all, 0.8, 0.1, 0.1, 1); var s = StandardScaler.Fit(parts.Train); var t = s.Transform(parts.Test);", "ND0116"));
