@@ -27,7 +27,7 @@ public static unsafe partial class Gemm
         where TEpilogue : IGemmEpilogue<T>, allows ref struct
     {
         if (!PacksPatches<T>(geometry))
-            throw new NotSupportedException($"Patches are packed from the image for float at stride 1 with the output as wide as the input; got {typeof(T).Name}, {geometry}.");
+            throw new NotSupportedException($"Patches are packed from the image for float with 512-bit vectors, at stride 1, with the output as wide as the input and at least {GemmTuning.PatchPackingDepth} patch rows; got {typeof(T).Name}, {geometry}; use Convolution.Forward, which falls back to im2col.");
         int k = geometry.PatchSize;
         if (filters <= 0) throw new ArgumentOutOfRangeException(nameof(filters), $"A convolution needs at least one filter, got {filters}.");
         if (weights.Length < filters * k) throw new ArgumentException($"The weights hold {weights.Length} values but {filters} filters of {k} need {filters * k}.", nameof(weights));
