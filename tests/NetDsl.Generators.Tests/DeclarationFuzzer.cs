@@ -66,6 +66,8 @@ static class DeclarationFuzzer
             ("Dense(2)", "Out")]),
         ("", [("Input(1, 7, 7)", "In"), ("Conv2D(2, 3)", "C"), ("ReLU", "R"), ("MaxPool(2, RoundingMode = RoundingMode.Ceil)", "P"),
             ("Flatten", "F"), ("Dense(2)", "Out")]),
+        ("", [("Input(12)", "In"), ("Embedding(50, 8)", "E"), ("Conv1D(6, 3, Stride = 1, Padding = Padding.Same)", "C"), ("ReLU", "R"),
+            ("MaxPool(2)", "P"), ("Conv1D(6, 3)", "C2"), ("Tanh", "T"), ("Concat(nameof(P))", "J"), ("GlobalAveragePool", "G"), ("Dense(3)", "Out")]),
     ];
 
     static readonly string[] Values =
@@ -97,7 +99,7 @@ static class DeclarationFuzzer
 
     static readonly string[] LayerKinds =
     [
-        "Input", "Dense", "Conv2D", "MaxPool", "AvgPool", "GlobalAveragePool", "BatchNorm", "Add", "PReLU", "Maxout", "ReLU", "LeakyReLU",
+        "Input", "Dense", "Conv2D", "Conv1D", "Embedding", "MaxPool", "AvgPool", "GlobalAveragePool", "BatchNorm", "Add", "Concat", "PReLU", "Maxout", "ReLU", "LeakyReLU",
         "ELU", "SELU", "Sigmoid", "Tanh", "Softmax", "Linear", "Flatten", "Dropout", "Network", "Obsolete",
     ];
 
