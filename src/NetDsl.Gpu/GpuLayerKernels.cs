@@ -33,6 +33,21 @@ public struct BiasedStoreEpilogue : IGpuEpilogue
     public readonly void Apply(int row, int column, float value) => Output[row * Width + column] = value + Bias[column];
 }
 
+/// <summary>Stores pixel-major rows (sample · pixels + pixel, one column per channel) into NCHW maps with a bias per
+/// channel: a projected skip connection's 1×1 convolution.</summary>
+public struct ChannelMapsEpilogue : IGpuEpilogue
+{
+    /// <summary>The maps and the bias.</summary>
+    public ArrayView<float> Output, Bias;
+
+    /// <summary>Channels and pixels per map.</summary>
+    public int Channels, Pixels;
+
+    /// <inheritdoc />
+    public readonly void Apply(int row, int column, float value) =>
+        Output[(row / Pixels * Channels + column) * Pixels + row % Pixels] = value + Bias[column];
+}
+
 /// <summary>The kernels of the layers that are not products: convolution's patch layout (im2col) and its inverse,
 /// pooling, batch normalization, PReLU, the skip connection's sum, softmax rows and plain passes. Every kernel that produces a layer's values hands each one to an
 /// epilogue as (sample, index within the sample, value), so the generated per-layer epilogues (activation, dropout,

@@ -95,6 +95,21 @@ public class BadInputTests
     }
 
     [Fact]
+    public void A_skip_of_another_shape_points_to_the_projection_and_a_projection_needs_sizes_a_stride_relates()
+    {
+        const string Block = "[Input(3, 8, 8)] public partial Layer In { get; }\n[Conv2D(4, 3)] public partial Layer C0 { get; }\n[ReLU] public partial Layer X { get; }\n[Conv2D(6, 3, Stride = 2)] public partial Layer C1 { get; }\n[ReLU] public partial Layer R1 { get; }\n";
+        const string Tail = "\n[ReLU] public partial Layer R2 { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }";
+        var run = GeneratorHarness.Generate(Network(Block + "[Add(nameof(X))] public partial Layer Sum { get; }" + Tail));
+        Assert.Contains("set Projection = true to map it with a 1×1 convolution", run.Analyzer.Single(d => d.Id == "ND0011").GetMessage());
+        run = GeneratorHarness.Generate(Network(Block + "[Add(nameof(X), Projection = true)] public partial Layer Sum { get; }" + Tail));
+        Assert.DoesNotContain(run.Analyzer, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Empty(run.OutputErrors);
+        // 8 → 6 (a valid 3×3 convolution) is no stride of a 1×1 window.
+        run = GeneratorHarness.Generate(Network(Block.Replace("Stride = 2", "Padding = Padding.Valid") + "[Add(nameof(X), Projection = true)] public partial Layer Sum { get; }" + Tail));
+        Assert.Contains("which needs two (channels, height, width) maps whose sizes a stride relates", run.Analyzer.Single(d => d.Id == "ND0011").GetMessage());
+    }
+
+    [Fact]
     public void A_convolution_on_the_other_dimensionality_says_which_one_to_use()
     {
         var run = GeneratorHarness.Generate(Network("[Input(2, 16)] public partial Layer In { get; }\n[Conv2D(4, 3)] public partial Layer Conv { get; }\n[Flatten] public partial Layer F { get; }\n[Dense(3)] public partial Layer Out { get; }"));

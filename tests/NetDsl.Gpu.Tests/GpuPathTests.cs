@@ -54,7 +54,7 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
     public static TheoryData<string, bool> Networks => new()
     {
         { "classifier", true }, { "classifier", false }, { "regressor", true }, { "regressor", false }, { "tagger", true }, { "tagger", false },
-        { "cnn", false }, { "normed", false }, { "residual", false }, { "attention", false }, { "ceil", false }, { "sequence", false }, { "tokens", false }, { "concat", false },
+        { "cnn", false }, { "normed", false }, { "residual", false }, { "attention", false }, { "ceil", false }, { "sequence", false }, { "tokens", false }, { "concat", false }, { "projected", false },
     };
 
     static (INeuralNetwork Network, Func<GpuDevice, GpuNetwork> ToGpu, float[] Inputs, float[] Targets) Create(string name, int batch, int seed)
@@ -85,6 +85,11 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
             {
                 var net = new GpuCeilPool(seed);
                 return (net, d => net.ToGpu(d), Uniform(batch * 98, seed + 1), OneHot(batch, 3, seed + 2));
+            }
+            case "projected":
+            {
+                var net = new GpuProjected(seed);
+                return (net, d => net.ToGpu(d), Uniform(batch * 72, seed + 1), OneHot(batch, 3, seed + 2));
             }
             case "concat":
             {
@@ -129,7 +134,7 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
         // CPU folds them into the product before; the GPU normalizes with them).
         cpu.ComputeGradients(inputs, targets);
         using var gpu = toGpu(device);
-        Assert.Equal(name is not ("cnn" or "normed" or "residual" or "attention" or "ceil" or "sequence" or "tokens" or "concat"), gpu.HasFusedPasses);
+        Assert.Equal(name is not ("cnn" or "normed" or "residual" or "attention" or "ceil" or "sequence" or "tokens" or "concat" or "projected"), gpu.HasFusedPasses);
         gpu.FusedPasses = fused;
         var expected = new float[37 * cpu.OutputSize];
         var actual = new float[expected.Length];
@@ -179,7 +184,7 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
     {
         { "classifier", "adam" }, { "classifier", "sgd" }, { "regressor", "momentum" }, { "regressor", "nesterov" }, { "tagger", "adamw" },
         { "classifier", "adagrad" }, { "regressor", "rmsprop" }, { "tagger", "adadelta" }, { "cnn", "adam" }, { "normed", "momentum" }, { "residual", "rmsprop" }, { "attention", "adam" },
-        { "tokens", "adamw" }, { "concat", "momentum" },
+        { "tokens", "adamw" }, { "concat", "momentum" }, { "projected", "adam" },
     };
 
     static IOptimizer Optimizer(string name) => name switch

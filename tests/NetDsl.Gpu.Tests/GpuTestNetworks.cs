@@ -180,3 +180,23 @@ public partial class GpuConcat
     [Concat(nameof(Flat))] partial Layer Features { get; }
     [Dense(3)] partial Layer Out { get; }
 }
+
+/// <summary>ResNet's downsampling block: 2×6×6 → Conv 3, BatchNorm, ReLU (X) → Conv 4 stride 2, BatchNorm, ReLU →
+/// Conv 4, BatchNorm → plus X through a 1×1 stride-2 projection → ReLU → 4×3×3 → mean → 3.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class GpuProjected
+{
+    [Input(2, 6, 6)] partial Layer Image { get; }
+    [Conv2D(3, 3)] partial Layer Stem { get; }
+    [BatchNorm] partial Layer StemNorm { get; }
+    [ReLU] partial Layer X { get; }
+    [Conv2D(4, 3, Stride = 2)] partial Layer Conv1 { get; }
+    [BatchNorm] partial Layer Norm1 { get; }
+    [ReLU] partial Layer Act1 { get; }
+    [Conv2D(4, 3)] partial Layer Conv2 { get; }
+    [BatchNorm] partial Layer Norm2 { get; }
+    [Add(nameof(X), Projection = true)] partial Layer Sum { get; }
+    [ReLU] partial Layer Out1 { get; }
+    [GlobalAveragePool] partial Layer Mean { get; }
+    [Dense(3)] partial Layer Out { get; }
+}

@@ -83,6 +83,34 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void A_projected_shortcut_stores_its_1x1_convolution_as_the_add_layers_weight_and_bias()
+    {
+        var path = TempPath();
+        Checkpoint.Save(path, new ProjectedResidual(seed: 1));
+        var bytes = File.ReadAllBytes(path);
+        int headerLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        var header = System.Text.Json.JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, headerLength)).RootElement;
+        int[] Shape(string tensor) => header.GetProperty(tensor).GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        // nn.Conv2d(4, 6, 1, stride=2).weight is [6, 4, 1, 1].
+        Assert.Equal([6, 4, 1, 1], Shape("Sum.weight"));
+        Assert.Equal([6], Shape("Sum.bias"));
+        File.Delete(path);
+    }
+
+    [Fact]
+    public void A_resnet18_style_network_on_32x32_inputs_learns_a_batch_it_sees_again()
+    {
+        var network = new ResNet18Narrow(seed: 3);
+        var optimizer = new NetDsl.Optimizers.Adam(0.01);
+        var inputs = TestData.Uniform(8 * 3 * 32 * 32, 50);
+        var targets = TestData.OneHot(8, 10, 51);
+        float first = network.TrainStep(inputs, targets, optimizer);
+        float last = first;
+        for (int step = 0; step < 30; step++) last = network.TrainStep(inputs, targets, optimizer);
+        Assert.True(last < 0.5f * first, $"loss {first} → {last}");
+    }
+
+    [Fact]
     public void A_corrupt_or_mismatched_checkpoint_names_the_file_and_the_problem_and_changes_nothing()
     {
         var path = TempPath();

@@ -116,6 +116,12 @@ public class GradientCheckTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_projected_shortcut_matches_finite_differences()
+    {
+        AssertGood(new ProjectedResidual(seed: 10), TestData.Uniform(3 * 192, 41), TestData.OneHot(3, 3, 42));
+    }
+
+    [Fact]
     public void Embedding_tables_match_finite_differences_at_the_rows_the_ids_name()
     {
         // Ids repeat within and across samples, so rows sum several positions' gradients; some rows are never named.

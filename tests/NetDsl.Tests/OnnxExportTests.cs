@@ -12,7 +12,7 @@ public class OnnxExportTests
         "FashionMlp", "FashionCnn", "SmallClassifier", "SigmoidRegressor", "SoftmaxInside", "ActivationZoo", "BinaryTagger", "MixedCnn",
         "StridedCnn", "DenseNorm", "ResidualMlp", "ResidualCnn", "ParametricNet", "InputPReLU", "PooledCnn", "NarrowPatchCnn",
         "CeilPoolNoBias", "FloorPool", "PReluThenLeaky", "SequenceCnn", "SequenceGap", "TokenCnn", "CategoryMlp",
-        "ConcatMlp", "WideAndDeep", "ConcatCnn",
+        "ConcatMlp", "WideAndDeep", "ConcatCnn", "ProjectedResidual", "ResNet18Narrow",
     };
 
     static INeuralNetwork Create(string name) => name switch
@@ -42,6 +42,8 @@ public class OnnxExportTests
         "ConcatMlp" => new ConcatMlp(seed: 1),
         "WideAndDeep" => new WideAndDeep(seed: 1),
         "ConcatCnn" => new ConcatCnn(seed: 1),
+        "ProjectedResidual" => new ProjectedResidual(seed: 1),
+        "ResNet18Narrow" => new ResNet18Narrow(seed: 1),
         _ => new PReluThenLeaky(seed: 1),
     };
 

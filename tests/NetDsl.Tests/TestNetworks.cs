@@ -415,3 +415,57 @@ public partial class ConcatCnn
     [Flatten] partial Layer Flat { get; }
     [Dense(3)] partial Layer Logits { get; }
 }
+
+/// <summary>ResNet's downsampling block: 3×8×8 → Conv 4 → BatchNorm, ReLU (X) → Conv 6 stride 2 → BatchNorm, ReLU →
+/// Conv 6 → BatchNorm → plus X through a projection (1×1, stride 2, 4 → 6 channels) → ReLU → 6×4×4 → mean → 3.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class ProjectedResidual
+{
+    [Input(3, 8, 8)] partial Layer Image { get; }
+    [Conv2D(4, 3)] partial Layer Stem { get; }
+    [BatchNorm] partial Layer StemNorm { get; }
+    [ReLU] partial Layer X { get; }
+    [Conv2D(6, 3, Stride = 2)] partial Layer Conv1 { get; }
+    [BatchNorm] partial Layer Norm1 { get; }
+    [ReLU] partial Layer Act1 { get; }
+    [Conv2D(6, 3)] partial Layer Conv2 { get; }
+    [BatchNorm] partial Layer Norm2 { get; }
+    [Add(nameof(X), Projection = true)] partial Layer Sum { get; }
+    [ReLU] partial Layer Out1 { get; }
+    [GlobalAveragePool] partial Layer Mean { get; }
+    [Dense(3)] partial Layer Logits { get; }
+}
+
+/// <summary>A ResNet-18-style network on 32×32 inputs, narrow: a stem, then four stages of two basic blocks (two 3×3
+/// convolutions with BatchNorm), each stage after the first downsampling by a stride-2 convolution with a projection
+/// shortcut; global average pooling and 10 classes.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class ResNet18Narrow
+{
+    [Input(3, 32, 32)] partial Layer Image { get; }
+    [Conv2D(8, 3)] partial Layer Stem { get; }
+    [BatchNorm] partial Layer StemNorm { get; }
+    [ReLU] partial Layer S0 { get; }
+    // Stage 1: 8 channels, 32×32.
+    [Conv2D(8, 3)] partial Layer A1 { get; } [BatchNorm] partial Layer A1N { get; } [ReLU] partial Layer A1R { get; }
+    [Conv2D(8, 3)] partial Layer A2 { get; } [BatchNorm] partial Layer A2N { get; } [Add(nameof(S0))] partial Layer A { get; } [ReLU] partial Layer AR { get; }
+    [Conv2D(8, 3)] partial Layer B1 { get; } [BatchNorm] partial Layer B1N { get; } [ReLU] partial Layer B1R { get; }
+    [Conv2D(8, 3)] partial Layer B2 { get; } [BatchNorm] partial Layer B2N { get; } [Add(nameof(AR))] partial Layer B { get; } [ReLU] partial Layer BR { get; }
+    // Stage 2: 16 channels, 16×16.
+    [Conv2D(16, 3, Stride = 2)] partial Layer C1 { get; } [BatchNorm] partial Layer C1N { get; } [ReLU] partial Layer C1R { get; }
+    [Conv2D(16, 3)] partial Layer C2 { get; } [BatchNorm] partial Layer C2N { get; } [Add(nameof(BR), Projection = true)] partial Layer C { get; } [ReLU] partial Layer CR { get; }
+    [Conv2D(16, 3)] partial Layer D1 { get; } [BatchNorm] partial Layer D1N { get; } [ReLU] partial Layer D1R { get; }
+    [Conv2D(16, 3)] partial Layer D2 { get; } [BatchNorm] partial Layer D2N { get; } [Add(nameof(CR))] partial Layer D { get; } [ReLU] partial Layer DR { get; }
+    // Stage 3: 32 channels, 8×8.
+    [Conv2D(32, 3, Stride = 2)] partial Layer E1 { get; } [BatchNorm] partial Layer E1N { get; } [ReLU] partial Layer E1R { get; }
+    [Conv2D(32, 3)] partial Layer E2 { get; } [BatchNorm] partial Layer E2N { get; } [Add(nameof(DR), Projection = true)] partial Layer E { get; } [ReLU] partial Layer ER { get; }
+    [Conv2D(32, 3)] partial Layer F1 { get; } [BatchNorm] partial Layer F1N { get; } [ReLU] partial Layer F1R { get; }
+    [Conv2D(32, 3)] partial Layer F2 { get; } [BatchNorm] partial Layer F2N { get; } [Add(nameof(ER))] partial Layer F { get; } [ReLU] partial Layer FR { get; }
+    // Stage 4: 64 channels, 4×4.
+    [Conv2D(64, 3, Stride = 2)] partial Layer G1 { get; } [BatchNorm] partial Layer G1N { get; } [ReLU] partial Layer G1R { get; }
+    [Conv2D(64, 3)] partial Layer G2 { get; } [BatchNorm] partial Layer G2N { get; } [Add(nameof(FR), Projection = true)] partial Layer G { get; } [ReLU] partial Layer GR { get; }
+    [Conv2D(64, 3)] partial Layer H1 { get; } [BatchNorm] partial Layer H1N { get; } [ReLU] partial Layer H1R { get; }
+    [Conv2D(64, 3)] partial Layer H2 { get; } [BatchNorm] partial Layer H2N { get; } [Add(nameof(GR))] partial Layer H { get; } [ReLU] partial Layer HR { get; }
+    [GlobalAveragePool] partial Layer Pool { get; }
+    [Dense(10)] partial Layer Logits { get; }
+}

@@ -59,6 +59,7 @@ internal static partial class CpuEmitter
                         }
                         break;
                     default:
+                        if (block.IsProjected) EmitProjectionBackward(w, schedule, block);
                         if (!needsInputGradient) break;
                         string own = $"buffers.{block.Name}Gradient.AsSpan(0, batch * {Width(block)})";
                         w.Line($"// {block.Name}: {block.Kind switch { BlockKind.MaxPool => "route the gradient back to the winning inputs", BlockKind.AvgPool => "spread the gradient over the windows", BlockKind.Concat => $"its first {block.FirstWidth} values per sample go back to {previous!.Name}; the rest join {Source(schedule, block)}'s gradient where it is consumed", _ => $"the sum passes its gradient to both summands; the skip path takes it where {Source(schedule, block)} is consumed" }}");
@@ -106,7 +107,7 @@ internal static partial class CpuEmitter
                 return;
             }
             var fields = new List<string> { $"Destination = buffers.{previous.Name}Gradient.AsSpan(0, batch * {Width(previous)})", "Dropout = dropout" };
-            foreach (var skip in chain.SelectMany(schedule.SkipsAt)) fields.Add($"{skip.Name}Skip = buffers.{skip.Name}Gradient.AsSpan(0, batch * {Width(skip)})");
+            foreach (var skip in chain.SelectMany(schedule.SkipsAt)) fields.Add($"{skip.Name}Skip = {SkipGradient(skip)}");
             foreach (var step in chain)
             {
                 if (step.HasDropout) fields.Add($"{step.Name}Mask = buffers.{step.Name}Mask.AsSpan(0, batch * {Width(step)})");
@@ -150,8 +151,29 @@ internal static partial class CpuEmitter
             foreach (var skip in schedule.SkipsAt(step))
                 w.Line(skip.Kind == BlockKind.Concat
                     ? $"{Kernels}Concatenation.AddSecondGradient<T>(gradient, buffers.{skip.Name}Gradient.AsSpan(0, batch * {Width(skip)}), batch, {skip.FirstWidth}, {SecondWidth(skip)}); // {skip.Name} joined {step.Name}'s output"
-                    : $"{Kernels}Arithmetic.Add(gradient, buffers.{skip.Name}Gradient.AsSpan(0, gradient.Length)); // {skip.Name} added {step.Name}'s output");
+                    : $"{Kernels}Arithmetic.Add(gradient, {SkipGradient(skip)}); // {skip.Name} added {step.Name}'s output{(skip.IsProjected ? ", through its projection" : "")}");
             EmitWholeBatchBackwardStep(w, step);
+        }
+    }
+
+    /// <summary>The gradient an Add's skip path sends back to its source: the Add's own, or, through a projection, the
+    /// one its backward put back onto the source's maps.</summary>
+    static string SkipGradient(BlockPlan add) =>
+        $"buffers.{add.Name}{(add.IsProjected ? "ProjectedGradient" : "Gradient")}.AsSpan(0, batch * {(add.IsProjected ? add.Geometry.InputSize : Width(add))})";
+
+    /// <summary>A projected skip's 1×1 convolution, sample by sample: its dW and db, and (where the source takes a
+    /// gradient) the source's gradient through it, which the source's arrival adds.</summary>
+    static void EmitProjectionBackward(SourceWriter w, PassSchedule schedule, BlockPlan add)
+    {
+        var g = add.Geometry;
+        bool sourceGradient = add.SourceBlock >= 0 && schedule.Steps[add.SourceBlock].ReceivesGradient;
+        w.Line($"// {add.Name}: the projection's dW and db, and {(sourceGradient ? $"the gradient it sends back to {schedule.Plan.Blocks[add.SourceBlock].Name}" : "no gradient for its source")}");
+        using (w.Block("for (int s = 0; s < batch; s++)"))
+        {
+            string image = $"{OutputOf(schedule, add.SourceBlock, g.InputSize)}.Slice(s * {g.InputSize}, {g.InputSize})";
+            string back = sourceGradient ? $"buffers.{add.Name}ProjectedGradient.AsSpan(s * {g.InputSize}, {g.InputSize})" : "default";
+            w.Line($"{Kernels}Convolution.SampleBackward<T>(parameters.Slice({add.Name}WeightOffset, {add.Name}WeightLength), {image}, buffers.{add.Name}Gradient.AsSpan(s * {Width(add)}, {Width(add)}), buffers.{add.Name}Columns, buffers.{add.Name}ColumnGradient,");
+            w.Line($"    gradients.Slice({add.Name}WeightOffset, {add.Name}WeightLength), gradients.Slice({add.Name}BiasOffset, {add.Name}BiasLength), {back}, {GeometryOf(add)}, filters: {add.Channels}, accumulate: s > 0, l1, l2);");
         }
     }
 

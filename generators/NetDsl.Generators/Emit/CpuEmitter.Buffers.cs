@@ -45,6 +45,14 @@ internal static partial class CpuEmitter
                     Buffer("ColumnGradient", $"2 * {patch}");
                     Buffer("PartialGradient", $"{block.WeightLength + block.BiasLength}");
                 }
+                if (block.IsProjected)
+                {
+                    // The projection's patch matrix and its gradient, one sample at a time; the gradient it sends back.
+                    int patch = block.Geometry.PatchSize * block.Geometry.OutputPixels;
+                    Buffer("Columns", $"{patch}");
+                    Buffer("ColumnGradient", $"{patch}");
+                    w.Line($"public readonly {Kernels}AlignedBuffer<T> {block.Name}ProjectedGradient = new(capacity * {block.Geometry.InputSize});");
+                }
                 if (block.Kind == BlockKind.BatchNorm)
                 {
                     Buffer("Mean", $"{block.Channels}");

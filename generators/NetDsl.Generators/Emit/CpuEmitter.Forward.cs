@@ -84,7 +84,8 @@ internal static partial class CpuEmitter
                     break;
                 case BlockKind.Add:
                     w.Line($"{BlockInput(schedule, block)}.CopyTo(activation);");
-                    w.Line($"{Kernels}Arithmetic.Add(activation, {OutputOf(schedule, block.SourceBlock, block.Outputs)});");
+                    if (block.IsProjected) EmitProjectionForward(w, schedule, block);
+                    else w.Line($"{Kernels}Arithmetic.Add(activation, {OutputOf(schedule, block.SourceBlock, block.Outputs)});");
                     EmitActivationAndDropout(w, block);
                     break;
                 default:
@@ -215,6 +216,17 @@ internal static partial class CpuEmitter
         ActivationKind.LeakyReLU or ActivationKind.ELU => $"{Kernels}Activations.{block.Activation}({values}, T.CreateTruncating({Number(block.ActivationParameter)}));",
         _ => $"{Kernels}Activations.{block.Activation}({values});",
     };
+
+    /// <summary>A projected skip: each sample's 1×1 convolution of the source, with its bias, added onto the main path.</summary>
+    static void EmitProjectionForward(SourceWriter w, PassSchedule schedule, BlockPlan add)
+    {
+        var g = add.Geometry;
+        using (w.Block("for (int s = 0; s < batch; s++)"))
+        {
+            w.Line($"var projection = new {Kernels}AccumulateEpilogue<T>(activation.Slice(s * {Width(add)}, {Width(add)}), {g.OutputPixels}, parameters.Slice({add.Name}BiasOffset, {add.Name}BiasLength));");
+            w.Line($"{Kernels}Convolution.Forward<T, {Kernels}AccumulateEpilogue<T>>(parameters.Slice({add.Name}WeightOffset, {add.Name}WeightLength), {OutputOf(schedule, add.SourceBlock, g.InputSize)}.Slice(s * {g.InputSize}, {g.InputSize}), buffers.{add.Name}Columns, {GeometryOf(add)}, filters: {add.Channels}, ref projection);");
+        }
+    }
 
     static string BlockInput(PassSchedule schedule, BlockPlan block) =>
         block.InputBlock < 0 ? "inputs" : $"buffers.{schedule.Plan.Blocks[block.InputBlock].Name}Output.AsSpan(0, batch * {InputWidth(schedule.Plan.Blocks, block)})";

@@ -99,6 +99,7 @@ internal static partial class GpuEmitter
                         w.Line($"PassLeading({block.Name}Gradient, batch, {Width(block)}, {block.FirstWidth}, {receiver});");
                         break;
                     default:
+                        if (block.IsProjected) EmitProjectionBackward(w, schedule, blocks, block, weights, weightGradient);
                         if (!needsInput) break;
                         w.Line(block.Kind == BlockKind.Add
                             ? $"// {block.Name}: the sum passes its gradient to {previous!.Name}; the skip path takes it where {(block.SourceBlock < 0 ? "the network input" : blocks[block.SourceBlock].Name)} is consumed"
@@ -112,11 +113,28 @@ internal static partial class GpuEmitter
         w.Line();
     }
 
-    /// <summary>The fields of the epilogue that turns a gradient arriving at <paramref name="previous"/>'s output into its dZ.</summary>
+    /// <summary>The fields of the epilogue that turns a gradient arriving at <paramref name="previous"/>'s output into its
+    /// dZ; a projected skip's gradient is the one its projection sent back onto <paramref name="previous"/>'s maps.</summary>
     static string ReceiverFields(PassSchedule schedule, BlockPlan previous) => string.Join(", ",
         new[] { $"Destination = {previous.Name}Gradient", ChainFields(previous, "seed") }
-            .Concat(schedule.SkipsAt(previous).Select(skip => $"{skip.Name}Gradient = {skip.Name}Gradient"))
+            .Concat(schedule.SkipsAt(previous).Select(skip => $"{skip.Name}Gradient = {skip.Name}{(skip.IsProjected ? "ProjectedGradient" : "Gradient")}"))
             .Where(f => f.Length > 0));
+
+    /// <summary>A projected skip's 1×1 convolution backward: dW (with the regularization gradient) and db from dZ as
+    /// pixel-major rows and the patches; then, where the source takes a gradient, dZ·W onto the patches and back onto
+    /// the source's maps, for the source's receiver to add.</summary>
+    static void EmitProjectionBackward(SourceWriter w, PassSchedule schedule, List<BlockPlan> blocks, BlockPlan add, string weights, string weightGradient)
+    {
+        var g = add.Geometry;
+        string rows = $"batch * {g.OutputPixels}";
+        w.Line($"// {add.Name}: the projection's dW and db, and the gradient it sends back to its source");
+        w.Line($"PixelMajor({add.Name}Gradient, {add.Name}PixelGradient, batch, {add.Channels}, {g.OutputPixels});");
+        w.Line($"Multiply({add.Name}PixelGradient, {add.Name}Patches, {Gpu}ProductShape.Of({add.Channels}, {g.PatchSize}, {rows}, transposeA: true, transposeB: false), {weightGradient});");
+        w.Line($"BiasGradient({add.Name}PixelGradient, {rows}, {add.Channels}, Gradients.SubView({add.Name}BiasOffset, {add.Channels}));");
+        if (add.SourceBlock < 0 || !schedule.Steps[add.SourceBlock].ReceivesGradient) return;
+        w.Line($"Multiply({add.Name}PixelGradient, Parameters.SubView({weights}), {Gpu}ProductShape.Of({rows}, {g.PatchSize}, {add.Channels}, transposeA: false, transposeB: false), new {Gpu}StoreEpilogue {{ Output = {add.Name}Patches, Width = {g.PatchSize} }});");
+        w.Line($"PatchesToImage({add.Name}Patches, batch, {GeometryOf(add)}, new {Gpu}StoreEpilogue {{ Output = {add.Name}ProjectedGradient, Width = {g.InputSize} }});");
+    }
 
     /// <summary>The fields a backward epilogue needs to undo <paramref name="step"/>'s dropout and activation.</summary>
     static string ChainFields(BlockPlan step, string seed)

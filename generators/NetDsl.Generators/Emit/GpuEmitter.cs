@@ -146,6 +146,14 @@ internal static partial class GpuEmitter
             case BlockKind.MaxPool:
                 yield return (b.Name + "Winners", b.Outputs, 0);
                 break;
+            case BlockKind.Add when b.IsProjected:
+                // The projection's patches (reused for their gradient), its output, dZ pixel-major, and the gradient it
+                // sends back to the source's maps.
+                yield return (b.Name + "Patches", b.Geometry.OutputPixels * b.Geometry.PatchSize, 0);
+                yield return (b.Name + "Projected", b.Outputs, 0);
+                yield return (b.Name + "PixelGradient", b.Outputs, 0);
+                yield return (b.Name + "ProjectedGradient", b.Geometry.InputSize, 0);
+                break;
         }
     }
 
@@ -223,7 +231,16 @@ internal static partial class GpuEmitter
                         w.Line($"Concatenate({input}, {(block.SourceBlock < 0 ? "Inputs" : blocks[block.SourceBlock].Name + "Output")}, batch, {block.FirstWidth}, {block.Outputs - block.FirstWidth}, {local});");
                         break;
                     case BlockKind.Add:
-                        w.Line($"Sum({input}, {(block.SourceBlock < 0 ? "Inputs" : blocks[block.SourceBlock].Name + "Output")}, batch, {Width(block)}, {local});");
+                        string skip = block.SourceBlock < 0 ? "Inputs" : blocks[block.SourceBlock].Name + "Output";
+                        if (block.IsProjected)
+                        {
+                            // The skip's 1×1 convolution: patches · Wᵀ as pixel-major rows, stored as maps with the bias.
+                            var pg = block.Geometry;
+                            w.Line($"Patches({skip}, {block.Name}Patches, batch, {GeometryOf(block)});");
+                            w.Line($"Multiply({block.Name}Patches, {weights}, {Gpu}ProductShape.Of(batch * {pg.OutputPixels}, {block.Channels}, {pg.PatchSize}, transposeA: false, transposeB: true), new {Gpu}ChannelMapsEpilogue {{ Output = {block.Name}Projected, Bias = Parameters.SubView({block.Name}BiasOffset, {block.BiasLength}), Channels = {block.Channels}, Pixels = {pg.OutputPixels} }});");
+                            skip = block.Name + "Projected";
+                        }
+                        w.Line($"Sum({input}, {skip}, batch, {Width(block)}, {local});");
                         break;
                     case BlockKind.Embedding:
                         w.Line($"Embedding({input}, {weights}, batch, {block.Inputs}, {block.Channels}, {local});");

@@ -120,7 +120,14 @@ internal static class OnnxEmitter
                 return name;
             case LayerKind.Add:
                 string source = layer.Source is { } s && tensorOf.TryGetValue(s, out var tensor) ? tensor : "input";
-                w.Line(Node("Add", name, [input, source == "input" ? "features" : Literal(source)]));
+                string skip = source == "input" ? "features" : Literal(source);
+                if (block!.IsProjected)
+                {
+                    var pg = block.Geometry;
+                    w.Line($"var {name}Projected = {Node("Conv", name + ".projected", [skip, Weight(block, [block.Channels, pg.Channels, 1, 1]), Bias(block)], Of("kernel_shape", new[] { 1, 1 }), Of("strides", new[] { pg.Stride, pg.Stride }))}");
+                    skip = $"{name}Projected";
+                }
+                w.Line(Node("Add", name, [input, skip]));
                 return name;
             case LayerKind.PReLU:
                 // One slope per channel, broadcast over the spatial dimensions.

@@ -221,7 +221,11 @@ internal static class NetworkParser
                 };
                 break;
             case LayerKind.Add or LayerKind.Concat:
-                layer = layer with { Source = attribute.ConstructorArguments[0].Value as string ?? "" };
+                layer = layer with
+                {
+                    Source = attribute.ConstructorArguments[0].Value as string ?? "",
+                    Projection = attribute.NamedArguments.FirstOrDefault(a => a.Key == nameof(AddAttribute.Projection)).Value.Value is true,
+                };
                 break;
             case LayerKind.Maxout:
                 layer = layer with { Pieces = Argument(0) };

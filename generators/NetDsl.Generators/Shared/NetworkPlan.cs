@@ -103,6 +103,10 @@ internal sealed record BlockPlan
     /// <summary>Whether the block reads an earlier block's output besides its input: a skip (Add) or a join (Concat).</summary>
     public bool ReadsSource => Kind is BlockKind.Add or BlockKind.Concat;
 
+    /// <summary>Add with a projection: the skip passes through a learned 1×1 convolution (<see cref="Geometry"/> walks
+    /// the source's maps) before it is added.</summary>
+    public bool IsProjected { get; init; }
+
     /// <summary>Concat: the values per sample of its input, which come first; the source's follow.</summary>
     public int FirstWidth => Inputs;
 
@@ -129,21 +133,22 @@ internal sealed record BlockPlan
     /// <summary>Every block but a standalone activation/dropout: it owns a gradient buffer.</summary>
     public bool IsCore => Kind != BlockKind.Elementwise;
 
-    public bool HasParameters => IsProduct || Kind is BlockKind.BatchNorm or BlockKind.PReLU or BlockKind.Embedding;
+    public bool HasParameters => IsProduct || IsProjected || Kind is BlockKind.BatchNorm or BlockKind.PReLU or BlockKind.Embedding;
 
     /// <summary>Inputs per output unit: the Dense input width or the convolution patch C·K·K.</summary>
-    public int FanIn => Kind == BlockKind.Conv ? Geometry!.PatchSize : Inputs;
+    public int FanIn => Kind == BlockKind.Conv || IsProjected ? Geometry!.PatchSize : Inputs;
 
     public int WeightLength => Kind switch
     {
         BlockKind.Dense => Inputs * Outputs,
         BlockKind.Conv => Channels * Geometry!.PatchSize,
         BlockKind.Embedding => Vocabulary * Channels,
+        BlockKind.Add when IsProjected => Channels * Geometry!.PatchSize,
         BlockKind.BatchNorm or BlockKind.PReLU => Channels,
         _ => 0,
     };
 
-    public int BiasLength => HasBias && (IsProduct || Kind == BlockKind.BatchNorm) ? (Kind == BlockKind.Dense ? Outputs : Channels) : 0;
+    public int BiasLength => HasBias && (IsProduct || IsProjected || Kind == BlockKind.BatchNorm) ? (Kind == BlockKind.Dense ? Outputs : Channels) : 0;
 
     /// <summary>Positions per channel: 1 after Dense, H·W after a convolution.</summary>
     public int Spatial => Outputs / System.Math.Max(Channels, 1);

@@ -159,11 +159,37 @@ internal static partial class NetworkPlanner
             int source = -1;
             if (layer.Source is null || !outputs.TryGetValue(layer.Source, out var named))
                 Report(Problem.Create(NetworkDiagnostics.UnknownSource, layer.Location, layer.Name, layer.Source ?? ""));
+            else if (layer.Projection)
+            {
+                if (Projection(layer, named.Shape) is { } geometry)
+                {
+                    // He initialization, as for the convolutions on the main path.
+                    AddBlock(layer, BlockKind.Add, Width, shape[0], b => b with
+                    {
+                        SourceBlock = named.Block, IsProjected = true, Geometry = geometry, Init = Init.He, HasBias = true,
+                    });
+                    return;
+                }
+            }
             else if (!named.Shape.SequenceEqual(shape))
                 Report(Problem.Create(NetworkDiagnostics.ShapeMismatch, layer.Location, layer.Name, "Add", ShapeText(shape),
-                    $"it adds '{layer.Source}' of shape {ShapeText(named.Shape)}; both summands need the same shape"));
+                    $"it adds '{layer.Source}' of shape {ShapeText(named.Shape)}; both summands need the same shape, or set Projection = true to map it with a 1×1 convolution"));
             else source = named.Block;
             AddBlock(layer, BlockKind.Add, Width, 1, b => b with { SourceBlock = source });
+        }
+
+        /// <summary>The 1×1 convolution that maps the source's (C′, H′, W′) maps onto this (C, H, W): stride H′/H, which
+        /// must be whole and give W from W′ too.</summary>
+        ConvGeometry? Projection(LayerSpec layer, int[] source)
+        {
+            int stride = shape.Length == 3 && source.Length == 3 && shape[1] > 0 ? (source[1] + shape[1] - 1) / shape[1] : 0;
+            if (stride < 1 || (source[1] - 1) / stride + 1 != shape[1] || (source[2] - 1) / stride + 1 != shape[2])
+            {
+                Report(Problem.Create(NetworkDiagnostics.ShapeMismatch, layer.Location, layer.Name, "Add", ShapeText(shape),
+                    $"its projection maps '{layer.Source}' of shape {ShapeText(source)} with a strided 1×1 convolution, which needs two (channels, height, width) maps whose sizes a stride relates"));
+                return null;
+            }
+            return new ConvGeometry(source[0], source[1], source[2], 1, 1, stride, 0, 0, shape[1], shape[2]);
         }
 
         void AddConcat(LayerSpec layer)

@@ -47,11 +47,12 @@ internal static partial class NetworkPlanner
             {
                 BlockKind.Dense => [block.Outputs, block.Inputs],
                 BlockKind.Embedding => [block.Vocabulary, block.Channels],
+                BlockKind.Add => [block.Channels, block.Geometry!.Channels, 1, 1],
                 BlockKind.Conv when block.IsOneDimensional => [block.Channels, block.Geometry!.Channels, block.Geometry.KernelWidth],
                 BlockKind.Conv => [block.Channels, block.Geometry!.Channels, block.Geometry.KernelHeight, block.Geometry.KernelWidth],
                 _ => [block.Channels],
             };
-            tensors.Add(new TensorPlan(block.Name + ".weight", block.Name, block.Name + "Weight", offset, weightShape.ToEquatableArray(), block.IsProduct));
+            tensors.Add(new TensorPlan(block.Name + ".weight", block.Name, block.Name + "Weight", offset, weightShape.ToEquatableArray(), block.IsProduct || block.IsProjected));
             if (block.BiasLength > 0)
                 tensors.Add(new TensorPlan(block.Name + ".bias", block.Name, block.Name + "Bias", block.BiasOffset, new[] { block.BiasLength }.ToEquatableArray(), false));
             offset += block.WeightLength + block.BiasLength;

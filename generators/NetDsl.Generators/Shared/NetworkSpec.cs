@@ -64,6 +64,9 @@ internal sealed record LayerSpec
     /// <summary>Add, Concat: the earlier layer whose output is added or joined.</summary>
     public string? Source { get; init; }
 
+    /// <summary>Add: the skip passes through a learned 1×1 convolution.</summary>
+    public bool Projection { get; init; }
+
     /// <summary>Dense, Conv2D, Conv1D: the initializer as declared.</summary>
     public Init Init { get; init; }
 

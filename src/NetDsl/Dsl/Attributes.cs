@@ -307,11 +307,17 @@ public sealed class BatchNormAttribute : LayerAttribute
 }
 
 /// <summary>A skip connection: the previous layer's output plus the output of the earlier layer named with
-/// <c>nameof</c>, which must have the same shape. An activation declared after it applies to the sum.</summary>
+/// <c>nameof</c>, which must have the same shape unless <see cref="Projection"/> maps it. An activation declared after
+/// it applies to the sum.</summary>
 public sealed class AddAttribute(string source) : LayerAttribute
 {
     /// <summary>The earlier layer whose output is added.</summary>
     public string Source { get; } = source;
+
+    /// <summary>Whether the skip passes through a learned 1×1 convolution (with a bias) first: ResNet's projection
+    /// shortcut, for a block that changes the channel count or downsamples. Its stride is the ratio of the two maps'
+    /// sizes. Its weights are stored [channels, source channels, 1, 1] as <c>Layer.weight</c>, and its bias as <c>Layer.bias</c>.</summary>
+    public bool Projection { get; set; }
 }
 
 /// <summary>Concatenation: the previous layer's output, then the output of the earlier layer named with <c>nameof</c>,

@@ -29,6 +29,23 @@ public static class Convolution
         Gemm.Multiply(weights, transposeA: false, columns, transposeB: false, filters, g.OutputPixels, g.PatchSize, ref epilogue);
     }
 
+    /// <summary>One sample's gradients through a convolution without an image gradient of its own to chain: dW (and,
+    /// with <paramref name="biasGradient"/>, db) from dZ and the sample's columns, accumulated over samples after the
+    /// first, and the image's gradient Wᵀ·dZ put back by col2im into <paramref name="imageGradient"/> (skipped when empty).
+    /// Used by a projected skip connection, whose 1×1 convolution reads an earlier layer's maps.</summary>
+    public static void SampleBackward<T>(ReadOnlySpan<T> weights, ReadOnlySpan<T> image, ReadOnlySpan<T> dz, Span<T> columns, Span<T> columnGradient,
+        Span<T> weightGradient, Span<T> biasGradient, Span<T> imageGradient, in ConvGeometry g, int filters, bool accumulate, T l1, T l2)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Im2Col(image, columns, g);
+        var gradient = new WeightGradientEpilogue<T>(weightGradient, biasGradient, g.PatchSize, accumulate, weights, l1, l2);
+        Gemm.Multiply(dz, transposeA: false, columns, transposeB: true, filters, g.PatchSize, g.OutputPixels, ref gradient, appendOnesColumn: !biasGradient.IsEmpty);
+        if (imageGradient.IsEmpty) return;
+        var store = new StoreEpilogue<T>(columnGradient, g.OutputPixels);
+        Gemm.Multiply(weights, transposeA: true, dz, transposeB: false, g.PatchSize, g.OutputPixels, filters, ref store);
+        Col2Im(columnGradient, imageGradient, g);
+    }
+
     /// <summary>Writes the [C·KH·KW, OH·OW] column matrix of one sample; padding reads as zero.</summary>
     public static void Im2Col<T>(ReadOnlySpan<T> image, Span<T> columns, in ConvGeometry g) where T : unmanaged, INumberBase<T>
     {

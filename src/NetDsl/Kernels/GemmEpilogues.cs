@@ -28,6 +28,23 @@ public ref struct StoreEpilogue<T>(Span<T> destination, int width) : IGemmEpilog
     public readonly void Apply(int row, int column, scoped Span<T> values) => Arithmetic.Store<T>(values, destination, row * width + column);
 }
 
+/// <summary>Adds a product, plus a bias per row, onto what a buffer of <paramref name="width"/> columns holds: a
+/// projected skip connection added to the main path's output.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public ref struct AccumulateEpilogue<T>(Span<T> destination, int width, ReadOnlySpan<T> bias) : IGemmEpilogue<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    readonly Span<T> destination = destination;
+    readonly ReadOnlySpan<T> bias = bias;
+
+    /// <inheritdoc />
+    public readonly void Apply(int row, int column, scoped Span<T> values)
+    {
+        Arithmetic.AddScalar(values, bias[row]);
+        Arithmetic.Add(destination.Slice(row * width + column, values.Length), values);
+    }
+}
+
 /// <summary>Splits the product <c>dZᵀ · [X | 1]</c> into the weight gradient <c>dW = dZᵀ·X</c> ([units, inputs]) and,
 /// from the ones column, the bias gradient <c>db = Σ rows dZ</c>: both from one pass over dZ and X.</summary>
 /// <remarks>With <paramref name="accumulate"/> the gradients are added to (a convolution sums them over samples).

@@ -722,7 +722,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         }
         {
             var gradient = buffers.StemGradient.AsSpan(0, batch * StemSize);
-            global::NetDsl.Kernels.Arithmetic.Add(gradient, buffers.SkipGradient.AsSpan(0, gradient.Length)); // Skip added Stem's output
+            global::NetDsl.Kernels.Arithmetic.Add(gradient, buffers.SkipGradient.AsSpan(0, batch * SkipSize)); // Skip added Stem's output
             global::NetDsl.Kernels.Activations.ReLUBackward(gradient, buffers.StemOutput.AsSpan(0, batch * StemSize));
         }
         if (frozen is not null && frozen.FirstTrainableBlock > 0) return;
