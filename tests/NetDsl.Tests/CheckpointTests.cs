@@ -69,32 +69,32 @@ public class CheckpointTests
     public void One_dimensional_convolution_weights_have_the_shapes_of_pytorch_conv1d()
     {
         // nn.Conv1d(12, 4, 3).weight is [4, 12, 3]; nn.Conv1d(4, 6, 4, stride=2).weight [6, 4, 4]; nn.PReLU(6).weight [6].
-        var path = TempPath();
-        Checkpoint.Save(path, new SequenceCnn(seed: 1));
-        var bytes = File.ReadAllBytes(path);
-        int headerLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        var header = System.Text.Json.JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, headerLength)).RootElement;
-        int[] Shape(string tensor) => header.GetProperty(tensor).GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        Assert.Equal([4, 12, 3], Shape("Conv1.weight"));
-        Assert.Equal([6, 4, 4], Shape("Conv2.weight"));
-        Assert.Equal([6], Shape("Conv2.bias"));
-        Assert.Equal([6], Shape("Act2.weight"));
-        File.Delete(path);
+        var shape = SavedShapes(new SequenceCnn(seed: 1));
+        Assert.Equal([4, 12, 3], shape("Conv1.weight"));
+        Assert.Equal([6, 4, 4], shape("Conv2.weight"));
+        Assert.Equal([6], shape("Conv2.bias"));
+        Assert.Equal([6], shape("Act2.weight"));
     }
 
     [Fact]
     public void A_projected_shortcut_stores_its_1x1_convolution_as_the_add_layers_weight_and_bias()
     {
+        var shape = SavedShapes(new ProjectedResidual(seed: 1));
+        // nn.Conv2d(4, 6, 1, stride=2).weight is [6, 4, 1, 1].
+        Assert.Equal([6, 4, 1, 1], shape("Sum.weight"));
+        Assert.Equal([6], shape("Sum.bias"));
+    }
+
+    /// <summary>Saves <paramref name="network"/> and returns the shape each tensor has in the file's header.</summary>
+    static Func<string, int[]> SavedShapes(INeuralNetwork network)
+    {
         var path = TempPath();
-        Checkpoint.Save(path, new ProjectedResidual(seed: 1));
+        Checkpoint.Save(path, network);
         var bytes = File.ReadAllBytes(path);
+        File.Delete(path);
         int headerLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
         var header = System.Text.Json.JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, headerLength)).RootElement;
-        int[] Shape(string tensor) => header.GetProperty(tensor).GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        // nn.Conv2d(4, 6, 1, stride=2).weight is [6, 4, 1, 1].
-        Assert.Equal([6, 4, 1, 1], Shape("Sum.weight"));
-        Assert.Equal([6], Shape("Sum.bias"));
-        File.Delete(path);
+        return tensor => header.GetProperty(tensor).GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
     }
 
     [Fact]
