@@ -54,7 +54,7 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
     public static TheoryData<string, bool> Networks => new()
     {
         { "classifier", true }, { "classifier", false }, { "regressor", true }, { "regressor", false }, { "tagger", true }, { "tagger", false },
-        { "cnn", false }, { "normed", false }, { "residual", false }, { "attention", false }, { "ceil", false }, { "sequence", false }, { "tokens", false }, { "concat", false }, { "projected", false },
+        { "cnn", false }, { "normed", false }, { "residual", false }, { "attention", false }, { "ceil", false }, { "sequence", false }, { "tokens", false }, { "concat", false }, { "projected", false }, { "input-projected", false },
     };
 
     static (INeuralNetwork Network, Func<GpuDevice, GpuNetwork> ToGpu, float[] Inputs, float[] Targets) Create(string name, int batch, int seed)
@@ -85,6 +85,11 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
             {
                 var net = new GpuCeilPool(seed);
                 return (net, d => net.ToGpu(d), Uniform(batch * 98, seed + 1), OneHot(batch, 3, seed + 2));
+            }
+            case "input-projected":
+            {
+                var net = new GpuInputProjection(seed);
+                return (net, d => net.ToGpu(d), Uniform(batch * 72, seed + 1), OneHot(batch, 3, seed + 2));
             }
             case "projected":
             {
@@ -134,7 +139,7 @@ public sealed class GpuPathTests(SimulatedDevice simulated) : IClassFixture<Simu
         // CPU folds them into the product before; the GPU normalizes with them).
         cpu.ComputeGradients(inputs, targets);
         using var gpu = toGpu(device);
-        Assert.Equal(name is not ("cnn" or "normed" or "residual" or "attention" or "ceil" or "sequence" or "tokens" or "concat" or "projected"), gpu.HasFusedPasses);
+        Assert.Equal(name is not ("cnn" or "normed" or "residual" or "attention" or "ceil" or "sequence" or "tokens" or "concat" or "projected" or "input-projected"), gpu.HasFusedPasses);
         gpu.FusedPasses = fused;
         var expected = new float[37 * cpu.OutputSize];
         var actual = new float[expected.Length];

@@ -200,3 +200,16 @@ public partial class GpuProjected
     [GlobalAveragePool] partial Layer Mean { get; }
     [Dense(3)] partial Layer Out { get; }
 }
+
+/// <summary>A projected shortcut from the network input: 2×6×6 → Conv 3 stride 2, Tanh → plus the input through a
+/// 1×1 stride-2 projection → Flatten → 3.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class GpuInputProjection
+{
+    [Input(2, 6, 6)] partial Layer Image { get; }
+    [Conv2D(3, 3, Stride = 2)] partial Layer Conv { get; }
+    [Tanh] partial Layer Act { get; }
+    [Add(nameof(Image), Projection = true)] partial Layer Sum { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(3)] partial Layer Out { get; }
+}

@@ -119,6 +119,7 @@ public class GradientCheckTests(ITestOutputHelper output)
     public void A_projected_shortcut_matches_finite_differences()
     {
         AssertGood(new ProjectedResidual(seed: 10), TestData.Uniform(3 * 192, 41), TestData.OneHot(3, 3, 42));
+        AssertGood(new InputProjection(seed: 11), TestData.Uniform(3 * 72, 43), TestData.Uniform(3 * 2, 44));
     }
 
     [Fact]

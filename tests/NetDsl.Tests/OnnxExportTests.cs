@@ -12,7 +12,7 @@ public class OnnxExportTests
         "FashionMlp", "FashionCnn", "SmallClassifier", "SigmoidRegressor", "SoftmaxInside", "ActivationZoo", "BinaryTagger", "MixedCnn",
         "StridedCnn", "DenseNorm", "ResidualMlp", "ResidualCnn", "ParametricNet", "InputPReLU", "PooledCnn", "NarrowPatchCnn",
         "CeilPoolNoBias", "FloorPool", "PReluThenLeaky", "SequenceCnn", "SequenceGap", "TokenCnn", "CategoryMlp",
-        "ConcatMlp", "WideAndDeep", "ConcatCnn", "ProjectedResidual", "ResNet18Narrow",
+        "ConcatMlp", "WideAndDeep", "ConcatCnn", "ProjectedResidual", "ResNet18Narrow", "InputProjection",
     };
 
     static INeuralNetwork Create(string name) => name switch
@@ -44,6 +44,7 @@ public class OnnxExportTests
         "ConcatCnn" => new ConcatCnn(seed: 1),
         "ProjectedResidual" => new ProjectedResidual(seed: 1),
         "ResNet18Narrow" => new ResNet18Narrow(seed: 1),
+        "InputProjection" => new InputProjection(seed: 1),
         _ => new PReluThenLeaky(seed: 1),
     };
 

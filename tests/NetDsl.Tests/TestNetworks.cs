@@ -469,3 +469,16 @@ public partial class ResNet18Narrow
     [GlobalAveragePool] partial Layer Pool { get; }
     [Dense(10)] partial Layer Logits { get; }
 }
+
+/// <summary>A projected shortcut from the network input itself: 2×6×6 → Conv 3 stride 2, Tanh → plus the input through
+/// a 1×1 stride-2 projection (2 → 3 channels) → Flatten → 2.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+public partial class InputProjection
+{
+    [Input(2, 6, 6)] partial Layer Image { get; }
+    [Conv2D(3, 3, Stride = 2)] partial Layer Conv { get; }
+    [Tanh] partial Layer Act { get; }
+    [Add(nameof(Image), Projection = true)] partial Layer Sum { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(2)] partial Layer Out { get; }
+}
