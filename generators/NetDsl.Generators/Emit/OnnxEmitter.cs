@@ -64,14 +64,16 @@ internal static class OnnxEmitter
         var block = plan.Blocks.FirstOrDefault(b => b.Name == layer.Name);
         // "input" stands for the graph's input after any preprocessing, held in the generated local `features`.
         string input = x == "input" ? "features" : Literal(x), name = layer.Name;
-        string Weight(BlockPlan b, IEnumerable<int> shape) => Initializer(b.Name + ".weight", shape, "_parameters", $"{b.Name}WeightOffset", $"{b.Name}WeightLength");
+        // A weight has θ's shape (the checkpoint's), unless ONNX wants it laid out for broadcasting.
+        string Weight(BlockPlan b, IEnumerable<int>? shape = null) => Initializer(b.Name + ".weight",
+            shape ?? plan.Tensors.First(t => t.Name == b.Name + ".weight").Shape, "_parameters", $"{b.Name}WeightOffset", $"{b.Name}WeightLength");
         string Bias(BlockPlan b) => Initializer(b.Name + ".bias", [b.BiasLength], "_parameters", $"{b.Name}BiasOffset", $"{b.Name}BiasLength");
         switch (layer.Kind)
         {
             case LayerKind.Input:
                 return null;
             case LayerKind.Dense:
-                var dense = new List<string> { input, Weight(block!, [block!.Outputs, block.Inputs]) };
+                var dense = new List<string> { input, Weight(block!) };
                 if (block.BiasLength > 0) dense.Add(Bias(block));
                 w.Line(Node("Gemm", name, dense, Of("transB", 1)));
                 return name;
@@ -79,12 +81,12 @@ internal static class OnnxEmitter
                 // Ids arrive as floats: cast to int64 (ONNX's TensorProto.INT64 is 7), gather the rows, then put the
                 // components first as NetDsl lays them out: [N, L] → [N, L, D] → [N, D, L].
                 w.Line($"var {name}Ids = {Node("Cast", name + ".ids", [input], Of("to", 7L))}");
-                w.Line($"var {name}Rows = {Node("Gather", name + ".rows", [Weight(block!, [block!.Vocabulary, block.Channels]), $"{name}Ids"], Of("axis", 0L))}");
+                w.Line($"var {name}Rows = {Node("Gather", name + ".rows", [Weight(block!), $"{name}Ids"], Of("axis", 0L))}");
                 w.Line(Node("Transpose", name, [$"{name}Rows"], Of("perm", new[] { 0, 2, 1 })));
                 return name;
             case LayerKind.Conv2D or LayerKind.Conv1D:
                 var g = block!.Geometry;
-                var conv = new List<string> { input, Weight(block, plan.Tensors.First(t => t.Name == block.Name + ".weight").Shape) };
+                var conv = new List<string> { input, Weight(block) };
                 if (block.BiasLength > 0) conv.Add(Bias(block));
                 int totalHeight = System.Math.Max((g.OutputHeight - 1) * g.Stride + g.KernelHeight - g.Height, 0);
                 int totalWidth = System.Math.Max((g.OutputWidth - 1) * g.Stride + g.KernelWidth - g.Width, 0);
@@ -96,7 +98,7 @@ internal static class OnnxEmitter
                 return name;
             case LayerKind.BatchNorm:
                 int channels = block!.Channels;
-                w.Line(Node("BatchNormalization", name, [input, Weight(block, [channels]), Bias(block),
+                w.Line(Node("BatchNormalization", name, [input, Weight(block), Bias(block),
                     Initializer(name + ".running_mean", [channels], "_statistics", block.StatisticsOffset.ToString(CultureInfo.InvariantCulture), channels.ToString(CultureInfo.InvariantCulture)),
                     Initializer(name + ".running_var", [channels], "_statistics", (block.StatisticsOffset + channels).ToString(CultureInfo.InvariantCulture), channels.ToString(CultureInfo.InvariantCulture))],
                     Of("epsilon", layer.Epsilon), Of("momentum", layer.Parameter)));
@@ -124,7 +126,7 @@ internal static class OnnxEmitter
                 if (block!.IsProjected)
                 {
                     var pg = block.Geometry;
-                    w.Line($"var {name}Projected = {Node("Conv", name + ".projected", [skip, Weight(block, [block.Channels, pg.Channels, 1, 1]), Bias(block)], Of("kernel_shape", new[] { 1, 1 }), Of("strides", new[] { pg.Stride, pg.Stride }))}");
+                    w.Line($"var {name}Projected = {Node("Conv", name + ".projected", [skip, Weight(block), Bias(block)], Of("kernel_shape", new[] { 1, 1 }), Of("strides", new[] { pg.Stride, pg.Stride }))}");
                     skip = $"{name}Projected";
                 }
                 w.Line(Node("Add", name, [input, skip]));
