@@ -44,6 +44,10 @@ internal static class CSharp
     /// <summary>The product's weights; a folded product takes its folded copy at inference.</summary>
     public static string NoBias(BlockPlan block) => block.HasBias ? "" : block.IsFolded ? " (no bias: BatchNorm follows)" : " (no bias)";
 
+    /// <summary>The name of the layer an Add or Concat reads besides its input, for comments.</summary>
+    public static string SourceName(NetworkPlan plan, BlockPlan block) =>
+        block.SourceBlock < 0 ? "the network input" : plan.Blocks[block.SourceBlock].Name;
+
     public static string Describe(BlockPlan block)
     {
         string core = block.Kind switch

@@ -62,7 +62,7 @@ internal static partial class CpuEmitter
                         if (block.IsProjected) EmitProjectionBackward(w, schedule, block);
                         if (!needsInputGradient) break;
                         string own = $"buffers.{block.Name}Gradient.AsSpan(0, batch * {Width(block)})";
-                        w.Line($"// {block.Name}: {block.Kind switch { BlockKind.MaxPool => "route the gradient back to the winning inputs", BlockKind.AvgPool => "spread the gradient over the windows", BlockKind.Concat => $"its first {block.FirstWidth} values per sample go back to {previous!.Name}; the rest join {Source(schedule, block)}'s gradient where it is consumed", _ => $"the sum passes its gradient to both summands; the skip path takes it where {Source(schedule, block)} is consumed" }}");
+                        w.Line($"// {block.Name}: {block.Kind switch { BlockKind.MaxPool => "route the gradient back to the winning inputs", BlockKind.AvgPool => "spread the gradient over the windows", BlockKind.Concat => $"its first {block.FirstWidth} values per sample go back to {previous!.Name}; the rest join {SourceName(schedule.Plan, block)}'s gradient where it is consumed", _ => $"the sum passes its gradient to both summands; the skip path takes it where {SourceName(schedule.Plan, block)} is consumed" }}");
                         using (w.Block(""))
                         {
                             w.Line($"var gradient = buffers.{previous!.Name}Gradient.AsSpan(0, batch * {Width(previous)});");
@@ -166,7 +166,7 @@ internal static partial class CpuEmitter
     static void EmitProjectionBackward(SourceWriter w, PassSchedule schedule, BlockPlan add)
     {
         var g = add.Geometry;
-        bool sourceGradient = add.SourceBlock >= 0 && schedule.Steps[add.SourceBlock].ReceivesGradient;
+        bool sourceGradient = schedule.SourceTakesGradient(add);
         w.Line($"// {add.Name}: the projection's dW and db, and {(sourceGradient ? $"the gradient it sends back to {schedule.Plan.Blocks[add.SourceBlock].Name}" : "no gradient for its source")}");
         using (w.Block("for (int s = 0; s < batch; s++)"))
         {
@@ -179,8 +179,6 @@ internal static partial class CpuEmitter
 
     /// <summary>A Concat's values per sample from its source, after its input's.</summary>
     static int SecondWidth(BlockPlan concat) => concat.Outputs - concat.FirstWidth;
-
-    static string Source(PassSchedule schedule, BlockPlan add) => add.SourceBlock < 0 ? "the network input" : schedule.Plan.Blocks[add.SourceBlock].Name;
 
     static string BiasGradient(BlockPlan block) =>
         block.HasBias ? $"gradients.Slice({block.Name}BiasOffset, {block.BiasLength})" : "default";

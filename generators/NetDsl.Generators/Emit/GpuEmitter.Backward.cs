@@ -95,14 +95,14 @@ internal static partial class GpuEmitter
                         break;
                     case BlockKind.Concat:
                         if (!needsInput) break;
-                        w.Line($"// {block.Name}: its first {block.FirstWidth} values per sample go back to {previous!.Name}; the rest join {(block.SourceBlock < 0 ? "the network input" : blocks[block.SourceBlock].Name)}'s gradient where it is consumed");
+                        w.Line($"// {block.Name}: its first {block.FirstWidth} values per sample go back to {previous!.Name}; the rest join {SourceName(schedule.Plan, block)}'s gradient where it is consumed");
                         w.Line($"PassLeading({block.Name}Gradient, batch, {Width(block)}, {block.FirstWidth}, {receiver});");
                         break;
                     default:
                         if (block.IsProjected) EmitProjectionBackward(w, schedule, blocks, block, weights, weightGradient);
                         if (!needsInput) break;
                         w.Line(block.Kind == BlockKind.Add
-                            ? $"// {block.Name}: the sum passes its gradient to {previous!.Name}; the skip path takes it where {(block.SourceBlock < 0 ? "the network input" : blocks[block.SourceBlock].Name)} is consumed"
+                            ? $"// {block.Name}: the sum passes its gradient to {previous!.Name}; the skip path takes it where {SourceName(schedule.Plan, block)} is consumed"
                             : $"// {block.Name}: the gradient passes to {previous!.Name}");
                         w.Line($"Pass({block.Name}Gradient, batch, {InputWidth(blocks, block)}, {receiver});");
                         break;
@@ -131,7 +131,7 @@ internal static partial class GpuEmitter
         w.Line($"PixelMajor({add.Name}Gradient, {add.Name}PixelGradient, batch, {add.Channels}, {g.OutputPixels});");
         w.Line($"Multiply({add.Name}PixelGradient, {add.Name}Patches, {Gpu}ProductShape.Of({add.Channels}, {g.PatchSize}, {rows}, transposeA: true, transposeB: false), {weightGradient});");
         w.Line($"BiasGradient({add.Name}PixelGradient, {rows}, {add.Channels}, Gradients.SubView({add.Name}BiasOffset, {add.Channels}));");
-        if (add.SourceBlock < 0 || !schedule.Steps[add.SourceBlock].ReceivesGradient) return;
+        if (!schedule.SourceTakesGradient(add)) return;
         w.Line($"Multiply({add.Name}PixelGradient, Parameters.SubView({weights}), {Gpu}ProductShape.Of({rows}, {g.PatchSize}, {add.Channels}, transposeA: false, transposeB: false), new {Gpu}StoreEpilogue {{ Output = {add.Name}Patches, Width = {g.PatchSize} }});");
         w.Line($"PatchesToImage({add.Name}Patches, batch, {GeometryOf(add)}, new {Gpu}StoreEpilogue {{ Output = {add.Name}ProjectedGradient, Width = {g.InputSize} }});");
     }

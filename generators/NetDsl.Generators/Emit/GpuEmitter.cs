@@ -159,6 +159,9 @@ internal static partial class GpuEmitter
 
     static string InputOf(List<BlockPlan> blocks, BlockPlan block) => block.InputBlock < 0 ? "Inputs" : blocks[block.InputBlock].Name + "Output";
 
+    /// <summary>The buffer an Add or Concat reads besides its input.</summary>
+    static string SourceOf(List<BlockPlan> blocks, BlockPlan block) => block.SourceBlock < 0 ? "Inputs" : blocks[block.SourceBlock].Name + "Output";
+
     static string DropoutFields(BlockPlan block, string seed) =>
         $"Dropout = dropout ? 1 : 0, Key = {Kernels}Dropout.StreamKey({seed}, {block.Index}, firstElement: host.DropoutSampleOffset * {Width(block)}), Threshold = {Kernels}Dropout.Threshold(rates[{block.DropoutIndex}]), Keep = (float)(1 / (1 - rates[{block.DropoutIndex}]))";
 
@@ -228,10 +231,10 @@ internal static partial class GpuEmitter
                         w.Line($"AveragePool({input}, batch, {GeometryOf(block)}, {local});");
                         break;
                     case BlockKind.Concat:
-                        w.Line($"Concatenate({input}, {(block.SourceBlock < 0 ? "Inputs" : blocks[block.SourceBlock].Name + "Output")}, batch, {block.FirstWidth}, {block.Outputs - block.FirstWidth}, {local});");
+                        w.Line($"Concatenate({input}, {SourceOf(blocks, block)}, batch, {block.FirstWidth}, {block.Outputs - block.FirstWidth}, {local});");
                         break;
                     case BlockKind.Add:
-                        string skip = block.SourceBlock < 0 ? "Inputs" : blocks[block.SourceBlock].Name + "Output";
+                        string skip = SourceOf(blocks, block);
                         if (block.IsProjected)
                         {
                             // The skip's 1×1 convolution: patches · Wᵀ as pixel-major rows, stored as maps with the bias.

@@ -73,6 +73,10 @@ internal sealed record PassSchedule(NetworkPlan Plan, EquatableArray<StepSchedul
     public List<BlockPlan> StepsBetween(BlockPlan from, BlockPlan? to) =>
         Plan.Blocks.Where(b => b.Index >= from.Index && (to is null || b.Index < to.Index)).Reverse().ToList();
 
+    /// <summary>Whether the block an Add or Concat reads besides its input takes a gradient (not the network input, and
+    /// with parameters at or before it).</summary>
+    public bool SourceTakesGradient(BlockPlan block) => block.SourceBlock >= 0 && Steps[block.SourceBlock].ReceivesGradient;
+
     /// <summary>The Add and Concat blocks whose skip path reads <paramref name="block"/>'s output.</summary>
     public IEnumerable<BlockPlan> SkipsAt(BlockPlan block) => this[block].SkipsJoining.Select(i => Plan.Blocks[i]);
 
