@@ -75,16 +75,6 @@ internal static partial class CpuEmitter
         }
     }
 
-    /// <summary>A sample's patch matrix, built in its core's own columns buffer: it stays in L2 for the product that
-    /// reads it, and backward builds it again rather than keeping every sample's (the batch's would be several times
-    /// the activations, written once and read once from memory).</summary>
-    static void EmitIm2Col(SourceWriter w, PassSchedule schedule, BlockPlan block)
-    {
-        int patch = block.Geometry!.PatchSize * block.Geometry.OutputPixels;
-        w.Line($"var columns = buffers.{block.Name}Columns.AsSpan(part * {patch}, {patch});");
-        w.Line($"{Kernels}Convolution.Im2Col({SampleInput(schedule, block)}, columns, {GeometryOf(block)});");
-    }
-
     /// <summary>Sample <c>s</c> of the convolution's input.</summary>
     static string SampleInput(PassSchedule schedule, BlockPlan block) =>
         $"{BlockInput(schedule, block)}.Slice(s * {InputWidth(schedule.Plan.Blocks, block)}, {InputWidth(schedule.Plan.Blocks, block)})";
@@ -131,33 +121,23 @@ internal static partial class CpuEmitter
                     string partial = $"buffers.{block.Name}PartialGradient";
                     w.Line($"var weightGradient = part == 0 ? gradients.Slice({block.Name}WeightOffset, {block.Name}WeightLength) : {partial}.AsSpan(0, {block.Name}WeightLength);");
                     bool transposed = schedule[block].WeightGradient == WeightGradientForm.Transposed;
-                    if (!transposed)
-                        w.Line(block.HasBias
-                            ? $"var biasGradient = part == 0 ? gradients.Slice({block.Name}BiasOffset, {block.BiasLength}) : {partial}.AsSpan({block.Name}WeightLength, {block.BiasLength});"
-                            : $"var biasGradient = default({Span}<T>);");
+                    // The transposed form is taken only without a bias.
+                    w.Line(block.HasBias
+                        ? $"var biasGradient = part == 0 ? gradients.Slice({block.Name}BiasOffset, {block.BiasLength}) : {partial}.AsSpan({block.Name}WeightLength, {block.BiasLength});"
+                        : $"var biasGradient = default({Span}<T>);");
                     w.Line("// Regularization joins the weight gradient once, in part 0.");
                     w.Line("T partL1 = part == 0 ? l1 : T.Zero, partL2 = part == 0 ? l2 : T.Zero;");
+                    // Each sample's patch matrix is built again in this core's own buffer, where it stays in L2 for the
+                    // products that read it, rather than kept from forward: the batch's would be several times the
+                    // activations, written once and read once from memory.
+                    w.Line($"var columns = buffers.{block.Name}Columns.AsSpan(part * {patch}, {patch});");
                     if (previous is not null) w.Line($"var columnGradient = buffers.{block.Name}ColumnGradient.AsSpan(part * {patch}, {patch});");
+                    if (transposed) w.Line($"// dWᵀ = columns · dzᵀ: the {block.Channels} filters as the product's columns, not the {g.PatchSize} patch rows padded to a panel.");
+                    string image = previous is null ? "default" : $"buffers.{previous.Name}Gradient.AsSpan(s * {InputWidth(schedule.Plan.Blocks, block)}, {InputWidth(schedule.Plan.Blocks, block)})";
                     using (w.Block("for (int s = first; s < last; s++)"))
                     {
-                        EmitIm2Col(w, schedule, block);
-                        w.Line($"var dz = buffers.{block.Name}Gradient.AsSpan(s * {Width(block)}, {Width(block)});");
-                        if (transposed)
-                        {
-                            w.Line($"// dWᵀ = columns · dzᵀ: the {block.Channels} filters as the product's columns, not the {g.PatchSize} patch rows padded to a panel.");
-                            w.Line($"var epilogue = new {Kernels}TransposedWeightGradientEpilogue<T>(weightGradient, {g.PatchSize}, accumulate: s > first, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), partL1, partL2);");
-                            w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}TransposedWeightGradientEpilogue<T>>(columns, transposeA: false, dz, transposeB: true, {g.PatchSize}, {block.Channels}, {g.OutputPixels}, ref epilogue);");
-                        }
-                        else
-                        {
-                            w.Line($"var epilogue = new {Kernels}WeightGradientEpilogue<T>(weightGradient, biasGradient, {g.PatchSize}, accumulate: s > first, parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), partL1, partL2);");
-                            w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}WeightGradientEpilogue<T>>(dz, transposeA: false, columns, transposeB: true, {block.Channels}, {g.PatchSize}, {g.OutputPixels}, ref epilogue, appendOnesColumn: {Bool(block.HasBias)});");
-                        }
-                        if (previous is null) continue;
-                        w.Line($"var store = new {Kernels}StoreEpilogue<T>(columnGradient, {g.OutputPixels});");
-                        w.Line($"{Kernels}Gemm.Multiply<T, {Kernels}StoreEpilogue<T>>(parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), transposeA: true, dz, transposeB: false, {g.PatchSize}, {g.OutputPixels}, {block.Channels}, ref store);");
-                        w.Line($"var image = buffers.{previous.Name}Gradient.AsSpan(s * {InputWidth(schedule.Plan.Blocks, block)}, {InputWidth(schedule.Plan.Blocks, block)});");
-                        w.Line($"{Kernels}Convolution.Col2Im<T>(columnGradient, image, {GeometryOf(block)});");
+                        w.Line($"{Kernels}Convolution.SampleBackward<T>(parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), {SampleInput(schedule, block)}, buffers.{block.Name}Gradient.AsSpan(s * {Width(block)}, {Width(block)}), columns, {(previous is null ? "default" : "columnGradient")},");
+                        w.Line($"    weightGradient, biasGradient, {image}, {GeometryOf(block)}, filters: {block.Channels}, accumulate: s > first, partL1, partL2{(transposed ? ", transposedWeightGradient: true" : "")});");
                     }
                 }
             }

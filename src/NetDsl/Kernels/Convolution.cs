@@ -29,17 +29,27 @@ public static class Convolution
         Gemm.Multiply(weights, transposeA: false, columns, transposeB: false, filters, g.OutputPixels, g.PatchSize, ref epilogue);
     }
 
-    /// <summary>One sample's gradients through a convolution without an image gradient of its own to chain: dW (and,
-    /// with <paramref name="biasGradient"/>, db) from dZ and the sample's columns, accumulated over samples after the
-    /// first, and the image's gradient Wᵀ·dZ put back by col2im into <paramref name="imageGradient"/> (skipped when empty).
-    /// Used by a projected skip connection, whose 1×1 convolution reads an earlier layer's maps.</summary>
+    /// <summary>One sample's backward through a convolution: dW (and, with <paramref name="biasGradient"/>, db) from dZ
+    /// and the sample's columns, accumulated after the first sample (the regularization gradient joins when not
+    /// accumulating), and the image's gradient Wᵀ·dZ put back by col2im into <paramref name="imageGradient"/> (skipped
+    /// when empty). With <paramref name="transposedWeightGradient"/> dW is taken as dWᵀ = columns · dZᵀ, the filters as
+    /// the product's columns, for a narrow patch beside many filters (no bias then).</summary>
     public static void SampleBackward<T>(ReadOnlySpan<T> weights, ReadOnlySpan<T> image, ReadOnlySpan<T> dz, Span<T> columns, Span<T> columnGradient,
-        Span<T> weightGradient, Span<T> biasGradient, Span<T> imageGradient, in ConvGeometry g, int filters, bool accumulate, T l1, T l2)
+        Span<T> weightGradient, Span<T> biasGradient, Span<T> imageGradient, in ConvGeometry g, int filters, bool accumulate, T l1, T l2,
+        bool transposedWeightGradient = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Im2Col(image, columns, g);
-        var gradient = new WeightGradientEpilogue<T>(weightGradient, biasGradient, g.PatchSize, accumulate, weights, l1, l2);
-        Gemm.Multiply(dz, transposeA: false, columns, transposeB: true, filters, g.PatchSize, g.OutputPixels, ref gradient, appendOnesColumn: !biasGradient.IsEmpty);
+        if (transposedWeightGradient)
+        {
+            var transposed = new TransposedWeightGradientEpilogue<T>(weightGradient, g.PatchSize, accumulate, weights, l1, l2);
+            Gemm.Multiply(columns, transposeA: false, dz, transposeB: true, g.PatchSize, filters, g.OutputPixels, ref transposed);
+        }
+        else
+        {
+            var gradient = new WeightGradientEpilogue<T>(weightGradient, biasGradient, g.PatchSize, accumulate, weights, l1, l2);
+            Gemm.Multiply(dz, transposeA: false, columns, transposeB: true, filters, g.PatchSize, g.OutputPixels, ref gradient, appendOnesColumn: !biasGradient.IsEmpty);
+        }
         if (imageGradient.IsEmpty) return;
         var store = new StoreEpilogue<T>(columnGradient, g.OutputPixels);
         Gemm.Multiply(weights, transposeA: true, dz, transposeB: false, g.PatchSize, g.OutputPixels, filters, ref store);

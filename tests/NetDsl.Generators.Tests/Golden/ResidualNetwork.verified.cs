@@ -964,16 +964,15 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var biasGradient = part == 0 ? gradients.Slice(StemBiasOffset, 8) : buffers.StemPartialGradient.AsSpan(StemWeightLength, 8);
             // Regularization joins the weight gradient once, in part 0.
             T partL1 = part == 0 ? l1 : T.Zero, partL2 = part == 0 ? l2 : T.Zero;
+            var columns = buffers.StemColumns.AsSpan(part * 576, 576);
             for (int s = first; s < last; s++)
             {
-                var columns = buffers.StemColumns.AsSpan(part * 576, 576);
-                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * InputSize, InputSize), columns, new global::NetDsl.Kernels.ConvGeometry(1, 8, 8, 3, 3, 1, 1, 1, 8, 8));
-                var dz = buffers.StemGradient.AsSpan(s * StemSize, StemSize);
-                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 9, accumulate: s > first, parameters.Slice(StemWeightOffset, StemWeightLength), partL1, partL2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, transposeA: false, columns, transposeB: true, 8, 9, 64, ref epilogue, appendOnesColumn: true);
+                global::NetDsl.Kernels.Convolution.SampleBackward<T>(parameters.Slice(StemWeightOffset, StemWeightLength), inputs.Slice(s * InputSize, InputSize), buffers.StemGradient.AsSpan(s * StemSize, StemSize), columns, default,
+                    weightGradient, biasGradient, default, new global::NetDsl.Kernels.ConvGeometry(1, 8, 8, 3, 3, 1, 1, 1, 8, 8), filters: 8, accumulate: s > first, partL1, partL2);
             }
         }
     }
+
     /// <summary>Conv1's forward pass for a range of samples: im2col, the product with its epilogue.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("NetDsl.Generators", "0.1.0")]
     ref struct Conv1ForwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
@@ -1015,18 +1014,12 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var biasGradient = default(global::System.Span<T>);
             // Regularization joins the weight gradient once, in part 0.
             T partL1 = part == 0 ? l1 : T.Zero, partL2 = part == 0 ? l2 : T.Zero;
+            var columns = buffers.Conv1Columns.AsSpan(part * 4608, 4608);
             var columnGradient = buffers.Conv1ColumnGradient.AsSpan(part * 4608, 4608);
             for (int s = first; s < last; s++)
             {
-                var columns = buffers.Conv1Columns.AsSpan(part * 4608, 4608);
-                global::NetDsl.Kernels.Convolution.Im2Col(buffers.StemOutput.AsSpan(0, batch * StemSize).Slice(s * StemSize, StemSize), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
-                var dz = buffers.Conv1Gradient.AsSpan(s * Conv1Size, Conv1Size);
-                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 72, accumulate: s > first, parameters.Slice(Conv1WeightOffset, Conv1WeightLength), partL1, partL2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, transposeA: false, columns, transposeB: true, 8, 72, 64, ref epilogue, appendOnesColumn: false);
-                var store = new global::NetDsl.Kernels.StoreEpilogue<T>(columnGradient, 64);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv1WeightOffset, Conv1WeightLength), transposeA: true, dz, transposeB: false, 72, 64, 8, ref store);
-                var image = buffers.StemGradient.AsSpan(s * StemSize, StemSize);
-                global::NetDsl.Kernels.Convolution.Col2Im<T>(columnGradient, image, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
+                global::NetDsl.Kernels.Convolution.SampleBackward<T>(parameters.Slice(Conv1WeightOffset, Conv1WeightLength), buffers.StemOutput.AsSpan(0, batch * StemSize).Slice(s * StemSize, StemSize), buffers.Conv1Gradient.AsSpan(s * Conv1Size, Conv1Size), columns, columnGradient,
+                    weightGradient, biasGradient, buffers.StemGradient.AsSpan(s * StemSize, StemSize), new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8), filters: 8, accumulate: s > first, partL1, partL2);
             }
         }
     }
@@ -1072,18 +1065,12 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             var biasGradient = default(global::System.Span<T>);
             // Regularization joins the weight gradient once, in part 0.
             T partL1 = part == 0 ? l1 : T.Zero, partL2 = part == 0 ? l2 : T.Zero;
+            var columns = buffers.Conv2Columns.AsSpan(part * 4608, 4608);
             var columnGradient = buffers.Conv2ColumnGradient.AsSpan(part * 4608, 4608);
             for (int s = first; s < last; s++)
             {
-                var columns = buffers.Conv2Columns.AsSpan(part * 4608, 4608);
-                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Norm1Output.AsSpan(0, batch * Norm1Size).Slice(s * Norm1Size, Norm1Size), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
-                var dz = buffers.Conv2Gradient.AsSpan(s * Conv2Size, Conv2Size);
-                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 72, accumulate: s > first, parameters.Slice(Conv2WeightOffset, Conv2WeightLength), partL1, partL2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, transposeA: false, columns, transposeB: true, 8, 72, 64, ref epilogue, appendOnesColumn: false);
-                var store = new global::NetDsl.Kernels.StoreEpilogue<T>(columnGradient, 64);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), transposeA: true, dz, transposeB: false, 72, 64, 8, ref store);
-                var image = buffers.Norm1Gradient.AsSpan(s * Norm1Size, Norm1Size);
-                global::NetDsl.Kernels.Convolution.Col2Im<T>(columnGradient, image, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8));
+                global::NetDsl.Kernels.Convolution.SampleBackward<T>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), buffers.Norm1Output.AsSpan(0, batch * Norm1Size).Slice(s * Norm1Size, Norm1Size), buffers.Conv2Gradient.AsSpan(s * Conv2Size, Conv2Size), columns, columnGradient,
+                    weightGradient, biasGradient, buffers.Norm1Gradient.AsSpan(s * Norm1Size, Norm1Size), new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8), filters: 8, accumulate: s > first, partL1, partL2);
             }
         }
     }

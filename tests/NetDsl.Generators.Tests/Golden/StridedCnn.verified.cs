@@ -794,19 +794,19 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         public void Run(int first, int last, int part)
         {
             var weightGradient = part == 0 ? gradients.Slice(Conv1WeightOffset, Conv1WeightLength) : buffers.Conv1PartialGradient.AsSpan(0, Conv1WeightLength);
+            var biasGradient = default(global::System.Span<T>);
             // Regularization joins the weight gradient once, in part 0.
             T partL1 = part == 0 ? l1 : T.Zero, partL2 = part == 0 ? l2 : T.Zero;
+            var columns = buffers.Conv1Columns.AsSpan(part * 7056, 7056);
+            // dWᵀ = columns · dzᵀ: the 32 filters as the product's columns, not the 9 patch rows padded to a panel.
             for (int s = first; s < last; s++)
             {
-                var columns = buffers.Conv1Columns.AsSpan(part * 7056, 7056);
-                global::NetDsl.Kernels.Convolution.Im2Col(inputs.Slice(s * InputSize, InputSize), columns, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28));
-                var dz = buffers.Conv1Gradient.AsSpan(s * Conv1Size, Conv1Size);
-                // dWᵀ = columns · dzᵀ: the 32 filters as the product's columns, not the 9 patch rows padded to a panel.
-                var epilogue = new global::NetDsl.Kernels.TransposedWeightGradientEpilogue<T>(weightGradient, 9, accumulate: s > first, parameters.Slice(Conv1WeightOffset, Conv1WeightLength), partL1, partL2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.TransposedWeightGradientEpilogue<T>>(columns, transposeA: false, dz, transposeB: true, 9, 32, 784, ref epilogue);
+                global::NetDsl.Kernels.Convolution.SampleBackward<T>(parameters.Slice(Conv1WeightOffset, Conv1WeightLength), inputs.Slice(s * InputSize, InputSize), buffers.Conv1Gradient.AsSpan(s * Conv1Size, Conv1Size), columns, default,
+                    weightGradient, biasGradient, default, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28), filters: 32, accumulate: s > first, partL1, partL2, transposedWeightGradient: true);
             }
         }
     }
+
     /// <summary>Conv2's forward pass for a range of samples: im2col, the product with its epilogue, the pooling that follows.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("NetDsl.Generators", "0.1.0")]
     ref struct Conv2ForwardSamples<T> : global::NetDsl.Kernels.ISampleLoop where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
@@ -844,18 +844,12 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             var biasGradient = part == 0 ? gradients.Slice(Conv2BiasOffset, 64) : buffers.Conv2PartialGradient.AsSpan(Conv2WeightLength, 64);
             // Regularization joins the weight gradient once, in part 0.
             T partL1 = part == 0 ? l1 : T.Zero, partL2 = part == 0 ? l2 : T.Zero;
+            var columns = buffers.Conv2Columns.AsSpan(part * 6272, 6272);
             var columnGradient = buffers.Conv2ColumnGradient.AsSpan(part * 6272, 6272);
             for (int s = first; s < last; s++)
             {
-                var columns = buffers.Conv2Columns.AsSpan(part * 6272, 6272);
-                global::NetDsl.Kernels.Convolution.Im2Col(buffers.Pool1Output.AsSpan(0, batch * Pool1Size).Slice(s * Pool1Size, Pool1Size), columns, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
-                var dz = buffers.Conv2Gradient.AsSpan(s * Conv2Size, Conv2Size);
-                var epilogue = new global::NetDsl.Kernels.WeightGradientEpilogue<T>(weightGradient, biasGradient, 128, accumulate: s > first, parameters.Slice(Conv2WeightOffset, Conv2WeightLength), partL1, partL2);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.WeightGradientEpilogue<T>>(dz, transposeA: false, columns, transposeB: true, 64, 128, 49, ref epilogue, appendOnesColumn: true);
-                var store = new global::NetDsl.Kernels.StoreEpilogue<T>(columnGradient, 49);
-                global::NetDsl.Kernels.Gemm.Multiply<T, global::NetDsl.Kernels.StoreEpilogue<T>>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), transposeA: true, dz, transposeB: false, 128, 49, 64, ref store);
-                var image = buffers.Pool1Gradient.AsSpan(s * Pool1Size, Pool1Size);
-                global::NetDsl.Kernels.Convolution.Col2Im<T>(columnGradient, image, new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7));
+                global::NetDsl.Kernels.Convolution.SampleBackward<T>(parameters.Slice(Conv2WeightOffset, Conv2WeightLength), buffers.Pool1Output.AsSpan(0, batch * Pool1Size).Slice(s * Pool1Size, Pool1Size), buffers.Conv2Gradient.AsSpan(s * Conv2Size, Conv2Size), columns, columnGradient,
+                    weightGradient, biasGradient, buffers.Pool1Gradient.AsSpan(s * Pool1Size, Pool1Size), new global::NetDsl.Kernels.ConvGeometry(32, 14, 14, 2, 2, 2, 0, 0, 7, 7), filters: 64, accumulate: s > first, partL1, partL2);
             }
         }
     }
