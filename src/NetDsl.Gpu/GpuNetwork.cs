@@ -74,6 +74,9 @@ public abstract partial class GpuNetwork : IDisposable
     /// <summary>The key the host network draws its dropout masks from (its seed), so CPU and GPU masks match.</summary>
     protected abstract ulong DropoutSeed { get; }
 
+    /// <summary>The host network's frozen layers, whose θ ranges the twin keeps as they are.</summary>
+    protected abstract FrozenLayers Frozen { get; }
+
     /// <summary>The sample shape, for error messages, e.g. "(784)".</summary>
     protected abstract string InputShape { get; }
 
@@ -148,7 +151,8 @@ public abstract partial class GpuNetwork : IDisposable
                 if (tensors[t].WeightDecay) Launch1D(tensors[t].Length, PenaltySums, Parameters.SubView(tensors[t].Offset, tensors[t].Length), scalars.View.SubView(2, 2));
         }
         // A frozen layer's gradient reads zero, as on the CPU.
-        foreach (var (offset, length) in FrozenRanges()) gradients.View.SubView(offset, length).MemSetToZero();
+        var frozen = Frozen.FrozenRanges;
+        for (int r = 0; r < frozen.Count; r++) gradients.View.SubView(frozen[r].Offset, frozen[r].Length).MemSetToZero();
         // scalars[1] becomes 1 when dθ holds a NaN or ∞, read back with the loss.
         Launch1D(Network.ParameterCount, FlagNonFinite, Gradients, scalars.View.SubView(1, 1));
         scalars.View.CopyToCPU(scalarValues);
@@ -193,22 +197,15 @@ public abstract partial class GpuNetwork : IDisposable
             optimizerState?.Dispose();
             optimizerState = new GpuOptimizerState(Device, optimizer, Network.ParameterCount);
         }
-        var frozen = FrozenRanges();
-        if (frozen.Length > 0)
+        var frozen = Frozen.FrozenRanges;
+        if (frozen.Count > 0)
         {
             parametersBeforeStep ??= Device.Allocate(Network.ParameterCount);
             parameters.View.CopyTo(parametersBeforeStep.View);
         }
         optimizerState.Step(parameters.View, gradients.View);
-        foreach (var (offset, length) in frozen) parametersBeforeStep!.View.SubView(offset, length).CopyTo(parameters.View.SubView(offset, length));
-    }
-
-    /// <summary>θ's ranges that belong to the host network's frozen layers.</summary>
-    (int Offset, int Length)[] FrozenRanges()
-    {
-        var frozen = Network.FrozenLayers;
-        if (frozen.Count == 0) return [];
-        return Network.ParameterTensors.Where(t => frozen.Contains(t.Layer)).Select(t => (t.Offset, t.Length)).ToArray();
+        for (int r = 0; r < frozen.Count; r++)
+            parametersBeforeStep!.View.SubView(frozen[r].Offset, frozen[r].Length).CopyTo(parameters.View.SubView(frozen[r].Offset, frozen[r].Length));
     }
 
     /// <summary>The twin's BatchNorm kernels always normalize with the batch's statistics, so a frozen BatchNorm (which

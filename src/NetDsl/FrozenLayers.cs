@@ -49,6 +49,9 @@ public sealed class FrozenLayers
     /// The block count when none trains.</summary>
     public int FirstTrainableBlock { get; private set; }
 
+    /// <summary>θ's ranges that belong to the frozen layers' tensors.</summary>
+    public IReadOnlyList<(int Offset, int Length)> FrozenRanges => frozenRanges;
+
     /// <summary>The tensors of the layers that train; the penalty applies to those of them marked for weight decay.</summary>
     public IReadOnlyList<ParameterTensor> DecayTensors => decayTensors;
 

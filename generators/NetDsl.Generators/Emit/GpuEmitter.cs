@@ -100,9 +100,14 @@ internal static partial class GpuEmitter
             w.Line("/// <inheritdoc/>");
             w.Line("protected override ulong DropoutSeed => host._training.DropoutSeed;");
             w.Line("/// <inheritdoc/>");
+            w.Line($"protected override {Runtime}FrozenLayers Frozen => host._frozen;");
+            w.Line("/// <inheritdoc/>");
             w.Line($"protected override string InputShape => {Literal(ShapeText(schedule.Plan.InputShape))};");
             if (schedule.Plan.Blocks.FirstOrDefault() is { Kind: BlockKind.Embedding } embedding)
+            {
+                w.Line("/// <inheritdoc/>");
                 w.Line($"protected override void CheckInputs({ReadOnlySpan}<float> inputs, int batch) => {Kernels}Embedding.CheckIds(inputs, {embedding.Inputs}, {embedding.Vocabulary});");
+            }
             w.Line("/// <inheritdoc/>");
             w.Line($"protected override {View} Output => {last.Name}Output;");
             w.Line();

@@ -35,6 +35,8 @@ partial class FashionMlp
         /// <inheritdoc/>
         protected override ulong DropoutSeed => host._training.DropoutSeed;
         /// <inheritdoc/>
+        protected override global::NetDsl.FrozenLayers Frozen => host._frozen;
+        /// <inheritdoc/>
         protected override string InputShape => "(784)";
         /// <inheritdoc/>
         protected override global::ILGPU.ArrayView<float> Output => LogitsOutput;

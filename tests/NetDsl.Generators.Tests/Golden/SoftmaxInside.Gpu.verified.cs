@@ -33,6 +33,8 @@ partial class SoftmaxInside
         /// <inheritdoc/>
         protected override ulong DropoutSeed => host._training.DropoutSeed;
         /// <inheritdoc/>
+        protected override global::NetDsl.FrozenLayers Frozen => host._frozen;
+        /// <inheritdoc/>
         protected override string InputShape => "(5)";
         /// <inheritdoc/>
         protected override global::ILGPU.ArrayView<float> Output => OutOutput;

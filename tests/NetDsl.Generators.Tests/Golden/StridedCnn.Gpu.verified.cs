@@ -35,6 +35,8 @@ partial class StridedCnn
         /// <inheritdoc/>
         protected override ulong DropoutSeed => host._training.DropoutSeed;
         /// <inheritdoc/>
+        protected override global::NetDsl.FrozenLayers Frozen => host._frozen;
+        /// <inheritdoc/>
         protected override string InputShape => "(1, 28, 28)";
         /// <inheritdoc/>
         protected override global::ILGPU.ArrayView<float> Output => LogitsOutput;
