@@ -8,7 +8,7 @@ using NetDsl.Benchmarks;
 // NETDSL_ONE_CORE=1 keeps every mode on the calling core (WorkSharing off), to see what sharing gains.
 if (Environment.GetEnvironmentVariable("NETDSL_ONE_CORE") == "1") NetDsl.Kernels.WorkSharing.Enabled = false;
 
-// `profile cnn|mlp|mlp32|dense|infer|infer-int8|infer-cnn|infer-cnn64 SECONDS`: runs one workload in a loop, for a profiler to attach (dotnet-trace).
+// `profile cnn|mlp|mlp32|tiny|tiny1|dense|infer|infer-int8|infer-cnn|infer-cnn64 SECONDS`: runs one workload in a loop, for a profiler to attach (dotnet-trace).
 if (args is ["profile", var name, var seconds])
 {
     Workload workload = name switch
@@ -16,6 +16,8 @@ if (args is ["profile", var name, var seconds])
         "cnn" => new TrainingStep(new FashionMnist.FashionCnn(), 64, true),
         "mlp" => new TrainingStep(new BenchMlp(), 128, true),
         "mlp32" => new TrainingStep(new BenchMlp(), 32, true),
+        "tiny" => new TrainingStep(new TinyMlp(), 64, false),
+        "tiny1" => new TrainingStep(new TinyMlp(), 1, false),
         "dense" => new DenseLayer(2048),
         "infer-int8" => new Prediction(new BenchMlp { InferencePrecision = NetDsl.InferencePrecision.Int8 }, 1),
         "infer-cnn" => new Prediction(new FashionMnist.FashionCnn(), 1),

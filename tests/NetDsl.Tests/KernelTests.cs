@@ -184,6 +184,31 @@ public class KernelTests
     }
 
     [Fact]
+    public void Mean_squared_error_on_floats_matches_the_formula_in_whole_vectors_and_the_tail()
+    {
+        // 5 × 7 = 35 values: two blocks of 16 and a tail of 3.
+        var outputs = Workload(35, 1);
+        var targets = Workload(35, 2);
+        var gradient = new float[35];
+        double loss = LossKernels.MeanSquaredError<float>(outputs, targets, gradient, 5, 7);
+        double expected = 0;
+        for (int i = 0; i < 35; i++)
+        {
+            double difference = (double)outputs[i] - targets[i];
+            expected += difference * difference / 35;
+            Assert.Equal((float)(2 * difference / 35), gradient[i]);
+        }
+        Assert.Equal(expected, loss, 1e-12);
+        Assert.Equal(loss, LossKernels.MeanSquaredError<float>(outputs, targets, [], 5, 7), 1e-15);
+
+        static float[] Workload(int count, int seed)
+        {
+            var random = new Random(seed);
+            return Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        }
+    }
+
+    [Fact]
     public void Loss_rejects_targets_of_the_wrong_shape_naming_both()
     {
         var error = Assert.Throws<ArgumentException>(() => LossKernels.MeanSquaredError<float>(new float[4], new float[3], [], 2, 2));
@@ -206,8 +231,9 @@ public class KernelTests
         // elsewhere. (3, 45, 70) with B stored n×k takes the few-rows path: dot products eight, four and one column at a
         // time, vectors and a scalar tail along k. (301, 70, 900) has more A than L2 holds: blocks of 256 rows and 180
         // depths, the second block 5 tiles, a 4-row and a 1-row tile, every panel under each block of A (a part with
-        // one panel takes the usual path).
-        foreach (var (m, n, k) in new[] { (1, 1, 1), (5, 37, 3), (9, 33, 17), (4, 64, 8), (13, 7, 40), (37, 70, 61), (203, 9, 129), (21, 40, 600), (45, 100, 500), (3, 45, 70), (301, 70, 900) })
+        // one panel takes the usual path). (6, 50, 20)'s last panel ends in its second 16-column half, where the ones
+        // column then falls.
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (5, 37, 3), (6, 50, 20), (9, 33, 17), (4, 64, 8), (13, 7, 40), (37, 70, 61), (203, 9, 129), (21, 40, 600), (45, 100, 500), (3, 45, 70), (301, 70, 900) })
         {
             CheckProduct<double>(m, n, k, transposeA, transposeB, onesColumn, 1e-12);
             CheckProduct<float>(m, n, k, transposeA, transposeB, onesColumn, 1e-5 * k);

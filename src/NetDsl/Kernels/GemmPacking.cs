@@ -132,12 +132,39 @@ public static unsafe partial class Gemm
             // Only the columns past B (and the ones column) are cleared: a whole-panel clear cost more than the packing
             // for the narrow products of a convolution's weight gradient.
             if (filled < panelWidth || ones)
-                for (int p = 0; p < k; p++)
-                {
-                    ref T row = ref Unsafe.Add(ref destination, p * panelWidth);
-                    if (ones) Unsafe.Add(ref row, stored) = T.One;
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref row, filled), panelWidth - filled).Clear();
-                }
+                ClearPanelTail(ref destination, panelWidth, k, stored, ones);
+        }
+    }
+
+    /// <summary>In each of a panel's <paramref name="k"/> rows, the columns past B's <paramref name="stored"/>: the ones
+    /// column first where <paramref name="ones"/>, then zeros. A narrow product (a small layer, a short batch) clears a
+    /// few values in every row, so a row's tail is two masked stores rather than a call to clear it.</summary>
+    static void ClearPanelTail<T>(ref T destination, int panelWidth, int k, int stored, bool ones) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int filled = stored + (ones ? 1 : 0);
+        if (typeof(T) == typeof(float) && Avx512F.IsSupported && panelWidth == 2 * Vector512<float>.Count)
+        {
+            // Lane c of the pair of masks is set where column c is cleared; the ones column takes its value the same way.
+            var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            var first = Vector512.GreaterThanOrEqual(lanes, Vector512.Create(stored)).AsSingle();
+            var second = Vector512.GreaterThanOrEqual(lanes + Vector512.Create(16), Vector512.Create(stored)).AsSingle();
+            var one = ones ? Vector512.Equals(lanes, Vector512.Create(stored)) : Vector512<int>.Zero;
+            var oneAbove = ones ? Vector512.Equals(lanes + Vector512.Create(16), Vector512.Create(stored)) : Vector512<int>.Zero;
+            Vector512<float> low = Vector512.ConditionalSelect(one.AsSingle(), Vector512<float>.One, Vector512<float>.Zero);
+            Vector512<float> high = Vector512.ConditionalSelect(oneAbove.AsSingle(), Vector512<float>.One, Vector512<float>.Zero);
+            var row = (float*)Unsafe.AsPointer(ref destination);
+            for (int p = 0; p < k; p++, row += panelWidth)
+            {
+                Avx512F.MaskStore(row, first, low);
+                Avx512F.MaskStore(row + 16, second, high);
+            }
+            return;
+        }
+        for (int p = 0; p < k; p++)
+        {
+            ref T row = ref Unsafe.Add(ref destination, p * panelWidth);
+            if (ones) Unsafe.Add(ref row, stored) = T.One;
+            MemoryMarshal.CreateSpan(ref Unsafe.Add(ref row, filled), panelWidth - filled).Clear();
         }
     }
 

@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.ComponentModel;
 
 namespace NetDsl.Kernels;
@@ -46,13 +48,40 @@ public static class LossKernels
         CheckLengths(outputs.Length, targets.Length, batch, width);
         int count = batch * width;
         double total = 0, scale = 2.0 / count;
-        for (int i = 0; i < count; i++)
+        int i = 0;
+        if (typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated)
+            i = SquaredErrors(MemoryMarshal.Cast<T, float>(outputs[..count]), MemoryMarshal.Cast<T, float>(targets),
+                MemoryMarshal.Cast<T, float>(gradient.IsEmpty ? gradient : gradient[..count]), scale, ref total);
+        for (; i < count; i++)
         {
             double difference = double.CreateTruncating(outputs[i]) - double.CreateTruncating(targets[i]);
             total += difference * difference;
             if (!gradient.IsEmpty) gradient[i] = T.CreateTruncating(scale * difference);
         }
         return total / count;
+    }
+
+    /// <summary>The float outputs' whole 16-value blocks of <see cref="MeanSquaredError{T}"/>, widened to double: the
+    /// same differences and gradients as the scalar loop, with the sum carried in 16 lanes instead of one chain of
+    /// dependent additions. Returns how many values it took.</summary>
+    static int SquaredErrors(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, Span<float> gradient, double scale, ref double total)
+    {
+        ref float output = ref MemoryMarshal.GetReference(outputs), target = ref MemoryMarshal.GetReference(targets);
+        ref float slope = ref MemoryMarshal.GetReference(gradient);
+        var scales = Vector512.Create(scale);
+        Vector512<double> low = Vector512<double>.Zero, high = Vector512<double>.Zero;
+        int i = 0;
+        for (; i <= outputs.Length - Vector512<float>.Count; i += Vector512<float>.Count)
+        {
+            var (outputLow, outputHigh) = Vector512.Widen(Vector512.LoadUnsafe(ref output, (nuint)i));
+            var (targetLow, targetHigh) = Vector512.Widen(Vector512.LoadUnsafe(ref target, (nuint)i));
+            Vector512<double> differenceLow = outputLow - targetLow, differenceHigh = outputHigh - targetHigh;
+            low += differenceLow * differenceLow;
+            high += differenceHigh * differenceHigh;
+            if (!gradient.IsEmpty) Vector512.Narrow(scales * differenceLow, scales * differenceHigh).StoreUnsafe(ref slope, (nuint)i);
+        }
+        total += Vector512.Sum(low + high);
+        return i;
     }
 
     /// <summary>Binary cross-entropy on sigmoid outputs a: mean over every element of −[y log a + (1 − y) log(1 − a)],
