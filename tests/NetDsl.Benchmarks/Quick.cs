@@ -24,6 +24,9 @@ public static class Quick
         Print(output, "cnn-step-b64", () => Rate(new TrainingStep(new FashionMnist.FashionCnn(), 64, true), seconds: 4), "samples/s");
         Print(output, "cnn-infer-b1", () => 1e6 / Rate(new Prediction(new FashionMnist.FashionCnn(), 1)), "us");
         Print(output, "cnn-infer-b64", () => Rate(new Prediction(new FashionMnist.FashionCnn(), 64)), "samples/s");
+        Print(output, "conv2-sample-direct", () => 1e6 / Rate(new ConvolutionSample(ConvolutionSample.Kind.Direct)), "us");
+        Print(output, "conv2-sample-winograd", () => 1e6 / Rate(new ConvolutionSample(ConvolutionSample.Kind.Winograd)), "us");
+        Print(output, "conv2-weight-transform", () => 1e6 / Rate(new ConvolutionSample(ConvolutionSample.Kind.WeightTransform)), "us");
         Print(output, "tiny-step-b64", () => Rate(new TrainingStep(new TinyMlp(), 64, false)), "samples/s");
         Print(output, "tiny-step-b1", () => Rate(new TrainingStep(new TinyMlp(), 1, false)), "samples/s");
         Print(output, "fma-peak", () => FmaPeak.Measure(2), "GFLOP/s");

@@ -120,3 +120,31 @@ public sealed class DenseProduct(int size, DenseProduct.Kind kind) : Workload
         else layer.InputGradient();
     }
 }
+
+/// <summary>One sample of the Fashion CNN's second convolution (32 channels of 14×14, 64 filters of 3×3, same padding),
+/// through the direct product packed from the image or through Winograd's F(2×2, 3×3) with its filters transformed
+/// beforehand; or the filters' transform alone.</summary>
+public sealed class ConvolutionSample(ConvolutionSample.Kind kind) : Workload
+{
+    public enum Kind { Direct, Winograd, WeightTransform }
+
+    const int Filters = 64;
+    static readonly ConvGeometry Geometry = new(32, 14, 14, 3, 3, 1, 1, 1, 14, 14);
+    readonly float[] weights = RandomValues(Filters * Geometry.PatchSize, 7, 0.1f);
+    readonly float[] image = RandomValues(Geometry.InputSize, 8);
+    readonly float[] columns = new float[Geometry.PatchSize * Geometry.OutputPixels];
+    readonly float[] transformed = new float[Geometry.WinogradWeightsLength(Filters)];
+    readonly AlignedBuffer<float> output = new(Filters * Geometry.OutputPixels);
+
+    public override int ItemsPerRun => 1;
+
+    public override double FlopsPerRun => kind == Kind.WeightTransform ? 0 : 2.0 * Filters * Geometry.PatchSize * Geometry.OutputPixels;
+
+    public override void Run()
+    {
+        var store = new StoreEpilogue<float>(output.AsSpan(), Geometry.OutputPixels);
+        if (kind == Kind.Direct) Convolution.Forward(weights, image, columns, Geometry, Filters, ref store);
+        else if (kind == Kind.Winograd) Winograd.Forward(transformed, image, Geometry, Filters, ref store);
+        else Winograd.TransformWeights(weights, transformed, Geometry, Filters);
+    }
+}

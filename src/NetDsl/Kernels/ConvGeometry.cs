@@ -35,6 +35,21 @@ public readonly record struct ConvGeometry(int Channels, int Height, int Width, 
     /// <summary>Whether the last windows reach past the input's bottom or right edge (pooling with RoundingMode.Ceil).</summary>
     public bool Overhangs => (OutputHeight - 1) * Stride + KernelHeight > Height + 2 * PadTop || (OutputWidth - 1) * Stride + KernelWidth > Width + 2 * PadLeft;
 
+    /// <summary>Positions of a tile transformed for Winograd's F(2×2, 3×3): 4 × 4.</summary>
+    public const int WinogradPositions = 16;
+
+    /// <summary>Floats of this convolution's <paramref name="filters"/> filters transformed for Winograd's F(2×2, 3×3):
+    /// F × C at each position.</summary>
+    public int WinogradWeightsLength(int filters) => WinogradPositions * filters * Channels;
+
+    /// <summary>Whether Winograd's F(2×2, 3×3) takes this convolution of <paramref name="filters"/> filters: a 3×3 kernel
+    /// at stride 1 with at most one padding row and column before the image, whole tiles of filters for the
+    /// micro-kernel, a row of 2×2 output tiles within one vector (outputs at most 32 wide), and channels enough that the
+    /// products, not the transforms, take the time.</summary>
+    public bool SuitsWinograd(int filters) =>
+        KernelHeight == 3 && KernelWidth == 3 && Stride == 1 && PadTop <= 1 && PadLeft <= 1 && filters % GemmTuning.RowsPerTile == 0
+        && Channels >= WinogradTuning.MinimumChannels && (OutputWidth + 1) / 2 <= GemmTuning.FloatsPerWidestVector;
+
     /// <summary>The rows and columns of unpadded window (<paramref name="oy"/>, <paramref name="ox"/>) that lie inside the input.</summary>
     public (int Rows, int Columns) WindowInside(int oy, int ox) =>
         (Math.Min(KernelHeight, Height - oy * Stride), Math.Min(KernelWidth, Width - ox * Stride));

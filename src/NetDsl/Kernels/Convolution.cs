@@ -12,14 +12,20 @@ namespace NetDsl.Kernels;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class Convolution
 {
-    /// <summary>One sample's product <c>W · im2col(image)</c> into <paramref name="epilogue"/>: packed straight from the
-    /// image where <see cref="Gemm.PacksPatches"/> holds, else through the column matrix written into
-    /// <paramref name="columns"/>.</summary>
+    /// <summary>One sample's product <c>W · im2col(image)</c> into <paramref name="epilogue"/>: by Winograd's F(2×2, 3×3)
+    /// from <paramref name="transformed"/> (the same filters, by <see cref="Winograd.TransformWeights"/>) where given and
+    /// <see cref="Winograd.Applies"/> holds; else packed straight from the image where <see cref="Gemm.PacksPatches"/>
+    /// holds; else through the column matrix written into <paramref name="columns"/>.</summary>
     public static void Forward<T, TEpilogue>(ReadOnlySpan<T> weights, ReadOnlySpan<T> image, Span<T> columns, in ConvGeometry g,
-        int filters, ref TEpilogue epilogue)
+        int filters, ref TEpilogue epilogue, ReadOnlySpan<float> transformed = default)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TEpilogue : IGemmEpilogue<T>, allows ref struct
     {
+        if (!transformed.IsEmpty && Winograd.Applies<T>(g, filters))
+        {
+            Winograd.Forward(transformed, image, g, filters, ref epilogue);
+            return;
+        }
         if (Gemm.PacksPatches<T>(g))
         {
             Gemm.MultiplyPatches(weights, image, g, filters, ref epilogue);

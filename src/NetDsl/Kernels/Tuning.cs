@@ -52,6 +52,14 @@ internal static class GemmTuning
     public const int FewRows = 8;
 }
 
+/// <summary>Winograd's F(2×2, 3×3) convolution (Winograd).</summary>
+internal static class WinogradTuning
+{
+    /// <summary>Input channels from which a 3×3 convolution takes Winograd's form: each transformed value then feeds
+    /// this many multiply-adds per filter, against a few adds to transform it.</summary>
+    public const int MinimumChannels = 16;
+}
+
 /// <summary>The int8 product of predictions (QuantizedGemm).</summary>
 internal static class QuantizedGemmTuning
 {

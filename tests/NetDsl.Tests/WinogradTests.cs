@@ -1,0 +1,64 @@
+using System.Runtime.Intrinsics.X86;
+using NetDsl.Kernels;
+
+namespace NetDsl.Tests;
+
+/// <summary>Winograd's F(2×2, 3×3) against the direct convolution summed in double.</summary>
+public class WinogradTests
+{
+    [Theory]
+    [InlineData(32, 14, 14, 1, 64)] // the Fashion CNN's second convolution: 7×7 tiles, two panels of four and three tile rows
+    [InlineData(16, 7, 9, 1, 8)] // odd output sizes: the last tiles' second row and column fall outside
+    [InlineData(24, 12, 10, 0, 16)] // valid: 10×8 outputs, no padding
+    [InlineData(16, 5, 32, 1, 8)] // 32 outputs across: 16 tiles, a whole vector, two tile rows per panel
+    [InlineData(20, 3, 3, 1, 24)] // one row of two tiles
+    public void The_transformed_product_is_the_direct_convolution(int channels, int height, int width, int pad, int filters)
+    {
+        if (!Avx512F.IsSupported) return; // the kernel needs AVX-512; elsewhere convolutions take the direct product
+        int outputHeight = height + 2 * pad - 2, outputWidth = width + 2 * pad - 2;
+        var g = new ConvGeometry(channels, height, width, 3, 3, 1, pad, pad, outputHeight, outputWidth);
+        Assert.True(Winograd.Applies<float>(g, filters));
+        var weights = TestData.Uniform(filters * channels * 9, channels + filters);
+        var image = TestData.Uniform(g.InputSize, height * 31 + width);
+        var transformed = new float[g.WinogradWeightsLength(filters)];
+        Winograd.TransformWeights(weights, transformed, g, filters);
+        var output = Enumerable.Repeat(float.NaN, filters * g.OutputPixels).ToArray();
+        var store = new StoreEpilogue<float>(output, g.OutputPixels);
+        Winograd.Forward(transformed, image, g, filters, ref store);
+        for (int f = 0; f < filters; f++)
+            for (int oy = 0; oy < outputHeight; oy++)
+                for (int ox = 0; ox < outputWidth; ox++)
+                {
+                    double expected = 0, magnitude = 0;
+                    for (int c = 0; c < channels; c++)
+                        for (int ky = 0; ky < 3; ky++)
+                            for (int kx = 0; kx < 3; kx++)
+                            {
+                                int y = oy + ky - pad, x = ox + kx - pad;
+                                if (y < 0 || y >= height || x < 0 || x >= width) continue;
+                                double term = (double)weights[(f * channels + c) * 9 + ky * 3 + kx] * image[(c * height + y) * width + x];
+                                expected += term;
+                                magnitude += Math.Abs(term);
+                            }
+                    float actual = output[f * g.OutputPixels + oy * outputWidth + ox];
+                    // The transforms add up to 9 terms' worth of each input and weight: a few float roundings of Σ|w·x|.
+                    Assert.True(Math.Abs(actual - expected) <= 1e-6 * (1 + 8 * magnitude), $"filter {f} at ({oy}, {ox}): {actual}, expected {expected}");
+                }
+    }
+
+    [Fact]
+    public void Geometries_outside_the_form_are_refused_with_what_it_needs()
+    {
+        var strided = new ConvGeometry(32, 14, 14, 3, 3, 2, 1, 1, 7, 7);
+        var fiveByFive = new ConvGeometry(32, 14, 14, 5, 5, 1, 2, 2, 14, 14);
+        var fewChannels = new ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28);
+        var wide = new ConvGeometry(32, 40, 40, 3, 3, 1, 1, 1, 40, 40);
+        Assert.False(strided.SuitsWinograd(64));
+        Assert.False(fiveByFive.SuitsWinograd(64));
+        Assert.False(fewChannels.SuitsWinograd(32));
+        Assert.False(wide.SuitsWinograd(64));
+        Assert.False(new ConvGeometry(32, 14, 14, 3, 3, 1, 1, 1, 14, 14).SuitsWinograd(12)); // not whole tiles of 8 filters
+        var error = Assert.Throws<NotSupportedException>(() => Winograd.TransformWeights(new float[64 * 32 * 9], new float[16 * 64 * 32], strided, 64));
+        Assert.Contains("stride 1", error.Message);
+    }
+}
