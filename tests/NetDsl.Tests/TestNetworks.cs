@@ -482,3 +482,18 @@ public partial class InputProjection
     [Flatten] partial Layer Flat { get; }
     [Dense(2)] partial Layer Out { get; }
 }
+
+/// <summary>Two 3×3 convolutions over 16 channels, which take Winograd's F(2×2, 3×3) where the machine runs it: the
+/// first with a BatchNorm (folded at inference) and an odd height, the second with 8 filters and no BatchNorm.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+public partial class WinogradCnn
+{
+    [Input(16, 7, 6)] partial Layer Image { get; }
+    [Conv2D(16, 3)] partial Layer Conv1 { get; }
+    [BatchNorm] partial Layer Norm1 { get; }
+    [ReLU] partial Layer Act1 { get; }
+    [Conv2D(8, 3)] partial Layer Conv2 { get; }
+    [ReLU] partial Layer Act2 { get; }
+    [Flatten] partial Layer Flat { get; }
+    [Dense(3)] partial Layer Logits { get; }
+}

@@ -47,6 +47,41 @@ public class WinogradTests
     }
 
     [Fact]
+    public void A_network_s_float_training_pass_through_winograd_agrees_with_its_double_pass_through_the_direct_product()
+    {
+        var network = new WinogradCnn(seed: 3);
+        var x = TestData.Uniform(5 * WinogradCnn.InputSize, 11);
+        var y = TestData.OneHot(5, 3, 12);
+        float loss = network.ComputeGradients(x, y);
+        var gradients = new double[WinogradCnn.ParameterCount];
+        double reference = network.ComputeGradients(network.Parameters.ToArray().Select(v => (double)v).ToArray(),
+            x.Select(v => (double)v).ToArray(), y.Select(v => (double)v).ToArray(), gradients);
+        Assert.Equal(reference, loss, 1e-5);
+        for (int i = 0; i < gradients.Length; i++) Assert.True(Math.Abs(gradients[i] - network.Gradients[i]) <= 1e-4 * (1 + Math.Abs(gradients[i])),
+            $"gradient {i}: {network.Gradients[i]}, double pass {gradients[i]}");
+    }
+
+    [Fact]
+    public void Predictions_after_a_training_step_use_the_new_weights_transformed_again()
+    {
+        var trained = new WinogradCnn(seed: 4);
+        var x = TestData.Uniform(3 * WinogradCnn.InputSize, 13);
+        var before = new float[3 * WinogradCnn.OutputSize];
+        trained.PredictBatch(x, before);
+        trained.TrainStep(x, TestData.OneHot(3, 3, 14), new Optimizers.Sgd(0.5));
+        var after = new float[before.Length];
+        trained.PredictBatch(x, after);
+        Assert.NotEqual(before, after);
+        // A second network given the trained θ and statistics transforms them afresh.
+        var fresh = new WinogradCnn(seed: 5);
+        trained.Parameters.CopyTo(fresh.Parameters);
+        trained.RunningStatistics.CopyTo(fresh.RunningStatistics);
+        var expected = new float[before.Length];
+        fresh.PredictBatch(x, expected);
+        Assert.Equal(expected, after);
+    }
+
+    [Fact]
     public void Geometries_outside_the_form_are_refused_with_what_it_needs()
     {
         var strided = new ConvGeometry(32, 14, 14, 3, 3, 2, 1, 1, 7, 7);

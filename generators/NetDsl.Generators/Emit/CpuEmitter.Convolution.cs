@@ -16,7 +16,8 @@ internal static partial class CpuEmitter
     {
         EmitMaskBeforeProduct(w, block);
         var fields = new[] { "parameters", "inputs", "buffers", "batch" }.Concat(block.IsFolded ? ["folded"] : []).Concat(ForwardSampleFields(block))
-            .Select(field => $"{field} = {field}");
+            .Select(field => $"{field} = {field}")
+            .Concat(block.TakesWinograd ? [$"winograd = winograd.IsEmpty ? default : winograd.Slice({block.Name}WinogradOffset, {block.Name}WinogradLength)"] : []);
         w.Line($"var samples = new {block.Name}ForwardSamples<T> {{ {string.Join(", ", fields)} }};");
         w.Line($"{Kernels}WorkSharing.ForSamples(ref samples, batch, {ConvWork(block)});");
     }
@@ -42,7 +43,7 @@ internal static partial class CpuEmitter
         int patch = g.PatchSize * g.OutputPixels;
         w.Line($"var columns = buffers.{block.Name}Columns.AsSpan(part * {patch}, {patch});");
         w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, $".Slice(s * {Width(block)}, {Width(block)})"))} }};");
-        w.Line($"{Kernels}Convolution.Forward<T, {block.Name}ForwardEpilogue<T>>({Weights(block)}, {SampleInput(schedule, block)}, columns, {GeometryOf(block)}, filters: {block.Channels}, ref epilogue);");
+        w.Line($"{Kernels}Convolution.Forward<T, {block.Name}ForwardEpilogue<T>>({Weights(block)}, {SampleInput(schedule, block)}, columns, {GeometryOf(block)}, filters: {block.Channels}, ref epilogue{(block.TakesWinograd ? ", transformed: winograd" : "")});");
         EmitInferenceInside(w, schedule, block);
         if (schedule.PoolInside(block) is { } pool)
         {
@@ -92,6 +93,7 @@ internal static partial class CpuEmitter
             using (w.Block($"ref struct {block.Name}ForwardSamples<T> : {Kernels}ISampleLoop {ElementConstraint}"))
             {
                 w.Line($"public {ReadOnlySpan}<T> parameters{(block.IsFolded ? ", folded" : "")}, inputs;");
+                if (block.TakesWinograd) w.Line($"public {ReadOnlySpan}<float> winograd;");
                 w.Line("public ActivationBuffers<T> buffers;");
                 w.Line("public int batch;");
                 foreach (var field in ForwardSampleFields(block))

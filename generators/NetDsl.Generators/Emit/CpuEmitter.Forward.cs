@@ -120,6 +120,7 @@ internal static partial class CpuEmitter
             yield return ("bool", "updateStatistics");
         }
         if (plan.FoldedCount > 0) yield return ($"{ReadOnlySpan}<T>", "folded");
+        if (plan.WinogradBlocks.Any()) yield return ($"{ReadOnlySpan}<float>", "winograd");
         if (plan.DenseBlocks.Any())
         {
             yield return ($"{Kernels}QuantizedDense[]?", "quantized");

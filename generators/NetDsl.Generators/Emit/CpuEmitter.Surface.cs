@@ -67,6 +67,21 @@ internal static partial class CpuEmitter
                 w.Line("return _folded;");
             }
         }
+        if (valid && schedule.Plan.WinogradBlocks.Any())
+        {
+            w.Line($"/// <summary>The 3×3 convolutions' filters transformed for Winograd's F(2×2, 3×3) (<see cref=\"{Kernels}Winograd\"/>): empty where the kernel does not run, else made again from the weights the pass reads (W′ where a BatchNorm folds) whenever θ may have changed since the last call.</summary>");
+            using (w.Block($"{ReadOnlySpan}<float> WinogradWeights({ReadOnlySpan}<float> folded)"))
+            {
+                w.Line($"if (!{Kernels}Winograd.IsSupported) return default;");
+                w.Line("if (_winograd is not null && _winogradVersion == _version && _winogradFolded == !folded.IsEmpty) return _winograd;");
+                w.Line("_winograd ??= new float[WinogradLength];");
+                w.Line($"{ReadOnlySpan}<float> parameters = _parameters;");
+                foreach (var block in schedule.Plan.WinogradBlocks)
+                    w.Line($"{Kernels}Winograd.TransformWeights({Weights(block)}, _winograd.AsSpan({block.Name}WinogradOffset, {block.Name}WinogradLength), {GeometryOf(block)}, filters: {block.Channels});");
+                w.Line("(_winogradVersion, _winogradFolded) = (_version, !folded.IsEmpty);");
+                w.Line("return _winograd;");
+            }
+        }
         w.Line("/// <inheritdoc/>");
         w.Line("public bool DropoutEnabled { get; set; } = true;");
         w.Line("/// <inheritdoc/>");
@@ -134,7 +149,8 @@ internal static partial class CpuEmitter
             w.Line("var buffers = FloatBuffers(batch);");
             w.Line(ForwardCall(schedule.Plan, "float", ("parameters", "_parameters"), ("buffers", "buffers"), ("inputs", "inputs"), ("batch", "batch"),
                 ("mode", $"{Runtime}PassMode.Inference"), ("dropoutSeed", "0"), ("dropoutFirstSample", "0"), ("frozen", "null"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
-                ("updateStatistics", "false"), ("folded", "FoldedParameters()"), ("quantized", "QuantizedWeights()"), ("inputMajor", "InputMajorWeights(batch)")));
+                ("updateStatistics", "false"), ("folded", "FoldedParameters()"), ("quantized", "QuantizedWeights()"), ("inputMajor", "InputMajorWeights(batch)"),
+                ("winograd", WinogradWeights(schedule.Plan, inference: true))));
             w.Line($"buffers.{schedule.Plan.Blocks.Last().Name}Output.AsSpan(0, batch * OutputSize).CopyTo(outputs);");
         });
 
@@ -148,7 +164,7 @@ internal static partial class CpuEmitter
             w.Line("ulong stepSeed = _training.NextStepSeed();");
             w.Line(ForwardCall(schedule.Plan, "float", ("parameters", "_parameters"), ("buffers", "buffers"), ("inputs", "inputs"), ("batch", "batch"),
                 ("mode", "mode"), ("dropoutSeed", "stepSeed"), ("dropoutFirstSample", "DropoutSampleOffset"), ("frozen", "_frozen"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"), ("updateStatistics", "true"),
-                ("folded", "default"), ("quantized", "null"), ("inputMajor", "null")));
+                ("folded", "default"), ("quantized", "null"), ("inputMajor", "null"), ("winograd", WinogradWeights(schedule.Plan, inference: false))));
             if (schedule.Plan.DerivesWeights) w.Line("_version++; // θ and the running statistics are about to change");
             w.Line("double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _frozen.DecayTensors, batch);");
             w.Line("Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch), _frozen);");
@@ -183,7 +199,8 @@ internal static partial class CpuEmitter
             w.Line("var buffers = FloatBuffers(batch);");
             w.Line(ForwardCall(schedule.Plan, "float", ("parameters", "_parameters"), ("buffers", "buffers"), ("inputs", "inputs"), ("batch", "batch"),
                 ("mode", $"{Runtime}PassMode.Inference"), ("dropoutSeed", "0"), ("dropoutFirstSample", "0"), ("frozen", "null"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
-                ("updateStatistics", "false"), ("folded", "FoldedParameters()"), ("quantized", "null"), ("inputMajor", "null")));
+                ("updateStatistics", "false"), ("folded", "FoldedParameters()"), ("quantized", "null"), ("inputMajor", "null"),
+                ("winograd", WinogradWeights(schedule.Plan, inference: true))));
             w.Line("return (float)LossOf<float>(buffers, targets, batch, withGradient: false);");
         });
 
@@ -242,6 +259,10 @@ internal static partial class CpuEmitter
         w.Line();
     }
 
+    /// <summary>The float passes' argument for Winograd's transformed filters: those of the weights the pass reads.</summary>
+    static string WinogradWeights(NetworkPlan plan, bool inference) =>
+        inference && plan.FoldedCount > 0 ? "WinogradWeights(FoldedParameters())" : "WinogradWeights(default)";
+
     /// <summary>The checks and forward pass the double-precision (gradient checking) members share: dropout off.</summary>
     static void DoubleForward(SourceWriter w, PassSchedule schedule, bool withGradients)
     {
@@ -253,7 +274,7 @@ internal static partial class CpuEmitter
         w.Line("var buffers = DoubleBuffers(batch);");
         w.Line(ForwardCall(schedule.Plan, "double", ("parameters", "parameters"), ("buffers", "buffers"), ("inputs", "inputs"), ("batch", "batch"),
             ("mode", $"{Runtime}PassMode.TrainingWithoutDropout"), ("dropoutSeed", "0"), ("dropoutFirstSample", "0"), ("frozen", "_frozen"), ("dropoutRates", "_dropoutRates"), ("statistics", "_statistics"),
-            ("updateStatistics", "false"), ("folded", "default"), ("quantized", "null"), ("inputMajor", "null")));
+            ("updateStatistics", "false"), ("folded", "default"), ("quantized", "null"), ("inputMajor", "null"), ("winograd", "default")));
     }
 
     static void BatchOf(SourceWriter w, PassSchedule schedule, string parameter) =>

@@ -152,6 +152,15 @@ internal static partial class CpuEmitter
         if (schedule.Plan.DerivesWeights) w.Line("ulong _version;");
         if (schedule.Plan.FoldedCount > 0)
             w.Lines("ulong _foldedVersion = ulong.MaxValue;", $"readonly float[] _folded = new float[{schedule.Plan.FoldedCount}];");
+        if (schedule.Plan.WinogradBlocks.Any())
+        {
+            w.Line("// Winograd's transformed filters (16 positions of filters × channels): each convolution's place in them.");
+            foreach (var block in schedule.Plan.WinogradBlocks)
+                w.Lines($"const int {block.Name}WinogradOffset = {block.WinogradOffset};",
+                    $"const int {block.Name}WinogradLength = {block.Geometry!.WinogradWeightsLength(block.Channels)};");
+            w.Lines($"const int WinogradLength = {schedule.Plan.WinogradLength};",
+                "ulong _winogradVersion = ulong.MaxValue;", "bool _winogradFolded;", "float[]? _winograd;");
+        }
         if (schedule.Plan.DenseBlocks.Any())
             w.Lines("ulong _quantizedVersion = ulong.MaxValue;", $"{Kernels}QuantizedDense[]? _quantized;",
                 "ulong _inputMajorVersion = ulong.MaxValue;", $"{Kernels}InputMajorDense[]? _inputMajor;");

@@ -120,6 +120,13 @@ internal sealed record BlockPlan
     /// <summary>A product followed by BatchNorm: at inference it runs with the normalization folded into its weights.</summary>
     public bool IsFolded { get; init; }
 
+    /// <summary>A 3×3 convolution that runs as Winograd's F(2×2, 3×3) where the machine has the kernel (float with
+    /// AVX-512), from filters transformed once per change of its weights.</summary>
+    public bool TakesWinograd => Kind == BlockKind.Conv && Geometry!.SuitsWinograd(Channels);
+
+    /// <summary>A Winograd convolution: where its transformed filters start in the transformed vector.</summary>
+    public int WinogradOffset { get; init; }
+
     public bool HasDropout => DropoutLayer is not null;
 
     /// <summary>Position among the network's dropout steps, in forward order; -1 without dropout.</summary>
@@ -177,7 +184,13 @@ internal sealed record NetworkPlan(
     /// <summary>Dense blocks in order: the products that int8 inference quantizes.</summary>
     public IEnumerable<BlockPlan> DenseBlocks => Blocks.Where(b => b.Kind == BlockKind.Dense);
 
-    /// <summary>Whether inference keeps weights derived from θ (folded BatchNorms, int8 Dense weights), which a version
-    /// counter tells stale.</summary>
-    public bool DerivesWeights => FoldedCount > 0 || DenseBlocks.Any();
+    /// <summary>Convolutions in order that take Winograd's F(2×2, 3×3) (<see cref="BlockPlan.TakesWinograd"/>).</summary>
+    public IEnumerable<BlockPlan> WinogradBlocks => Blocks.Where(b => b.TakesWinograd);
+
+    /// <summary>Floats of every Winograd convolution's transformed filters.</summary>
+    public int WinogradLength => WinogradBlocks.Sum(b => b.Geometry!.WinogradWeightsLength(b.Channels));
+
+    /// <summary>Whether the passes keep weights derived from θ (folded BatchNorms, int8 Dense weights, Winograd's
+    /// transformed filters), which a version counter tells stale.</summary>
+    public bool DerivesWeights => FoldedCount > 0 || DenseBlocks.Any() || WinogradBlocks.Any();
 }

@@ -36,7 +36,7 @@ internal static partial class NetworkPlanner
 
         // θ: per block with parameters, weight (or γ) then bias (or β), in declaration order; running statistics apart.
         var tensors = new List<TensorPlan>();
-        int offset = 0, statistics = 0, folded = 0;
+        int offset = 0, statistics = 0, folded = 0, transformed = 0;
         for (int i = 0; i < blocks.Count; i++)
         {
             var block = blocks[i];
@@ -61,6 +61,11 @@ internal static partial class NetworkPlanner
             {
                 block = block with { FoldOffset = folded };
                 folded += block.WeightLength + block.Channels;
+            }
+            if (block.TakesWinograd)
+            {
+                block = block with { WinogradOffset = transformed };
+                transformed += block.Geometry!.WinogradWeightsLength(block.Channels);
             }
             blocks[i] = block;
         }

@@ -22,10 +22,13 @@ public static unsafe class Winograd
     const int Panel = GemmTuning.PanelFloats;
     const int Rows = GemmTuning.RowsPerTile;
 
-    /// <summary>Whether <see cref="Forward{T, TEpilogue}"/> serves this convolution: float with AVX-512, and a geometry that
-    /// <see cref="ConvGeometry.SuitsWinograd"/>.</summary>
+    /// <summary>Whether this machine runs the kernel (AVX-512).</summary>
+    public static bool IsSupported => Avx512F.IsSupported;
+
+    /// <summary>Whether <see cref="Forward{T, TEpilogue}"/> serves this convolution: float on a machine that
+    /// <see cref="IsSupported"/>, and a geometry that <see cref="ConvGeometry.SuitsWinograd"/>.</summary>
     public static bool Applies<T>(in ConvGeometry g, int filters) where T : unmanaged =>
-        typeof(T) == typeof(float) && Avx512F.IsSupported && g.SuitsWinograd(filters);
+        typeof(T) == typeof(float) && IsSupported && g.SuitsWinograd(filters);
 
     /// <summary>Floats from one position's V to the next: its panels and a cache line more. A row of tiles is stored to
     /// all 16 positions at once, and at a whole number of 4 KB apart the 16 lines would share one set of L1's (12 ways),
