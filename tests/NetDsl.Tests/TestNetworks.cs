@@ -484,7 +484,8 @@ public partial class InputProjection
 }
 
 /// <summary>Two 3×3 convolutions over 16 channels, which take Winograd's F(2×2, 3×3) where the machine runs it: the
-/// first with a BatchNorm (folded at inference) and an odd height, the second with 8 filters and no BatchNorm.</summary>
+/// first with a BatchNorm (folded at inference) and an odd height, the second without, passing its input gradient back
+/// by Winograd too (16 maps to 16 channels).</summary>
 [Network(Loss = Loss.SoftmaxCrossEntropy)]
 public partial class WinogradCnn
 {
@@ -492,7 +493,7 @@ public partial class WinogradCnn
     [Conv2D(16, 3)] partial Layer Conv1 { get; }
     [BatchNorm] partial Layer Norm1 { get; }
     [ReLU] partial Layer Act1 { get; }
-    [Conv2D(8, 3)] partial Layer Conv2 { get; }
+    [Conv2D(16, 3)] partial Layer Conv2 { get; }
     [ReLU] partial Layer Act2 { get; }
     [Flatten] partial Layer Flat { get; }
     [Dense(3)] partial Layer Logits { get; }

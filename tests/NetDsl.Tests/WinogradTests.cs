@@ -46,6 +46,42 @@ public class WinogradTests
                 }
     }
 
+    [Theory]
+    [InlineData(16, 14, 14, 64)] // the Fashion CNN's second convolution turned around: 64 maps in, 16 channels out
+    [InlineData(8, 7, 9, 16)] // odd sizes
+    public void The_input_gradient_by_winograd_is_the_direct_adjoint(int channels, int height, int width, int filters)
+    {
+        if (!Avx512F.IsSupported) return;
+        var g = new ConvGeometry(channels, height, width, 3, 3, 1, 1, 1, height, width);
+        Assert.True(g.SuitsWinogradInputGradient(filters));
+        var weights = TestData.Uniform(filters * channels * 9, channels * 7 + filters);
+        var image = TestData.Uniform(g.InputSize, 21);
+        var dz = TestData.Uniform(filters * g.OutputPixels, 22);
+        var transformed = new float[g.InputGradientGeometry(filters).WinogradWeightsLength(channels)];
+        Winograd.TransformInputGradientWeights(weights, transformed, g, filters);
+        var imageGradient = Enumerable.Repeat(float.NaN, g.InputSize).ToArray();
+        Convolution.SampleBackward<float>(weights, image, dz, new float[g.PatchSize * g.OutputPixels], new float[g.PatchSize * g.OutputPixels],
+            new float[weights.Length], new float[filters], imageGradient, g, filters, accumulate: false, 0, 0, transformedInputGradient: transformed);
+        for (int c = 0; c < channels; c++)
+            for (int y = 0; y < height; y++)
+                for (int x = 0; x < width; x++)
+                {
+                    double expected = 0, magnitude = 0;
+                    for (int f = 0; f < filters; f++)
+                        for (int ky = 0; ky < 3; ky++)
+                            for (int kx = 0; kx < 3; kx++)
+                            {
+                                int oy = y - ky + 1, ox = x - kx + 1;
+                                if (oy < 0 || oy >= height || ox < 0 || ox >= width) continue;
+                                double term = (double)weights[(f * channels + c) * 9 + ky * 3 + kx] * dz[(f * height + oy) * width + ox];
+                                expected += term;
+                                magnitude += Math.Abs(term);
+                            }
+                    float actual = imageGradient[(c * height + y) * width + x];
+                    Assert.True(Math.Abs(actual - expected) <= 1e-6 * (1 + 8 * magnitude), $"channel {c} at ({y}, {x}): {actual}, expected {expected}");
+                }
+    }
+
     [Fact]
     public void A_network_s_float_training_pass_through_winograd_agrees_with_its_double_pass_through_the_direct_product()
     {

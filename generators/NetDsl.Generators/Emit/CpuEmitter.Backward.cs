@@ -14,7 +14,8 @@ internal static partial class CpuEmitter
     {
         var blocks = schedule.Plan.Blocks;
         var cores = blocks.Where(b => b.IsCore).ToList();
-        using (w.Block($"static void Backward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Span}<T> gradients, T l1, T l2, {Runtime}FrozenLayers? frozen) {ElementConstraint}"))
+        string winograd = schedule.WinogradInputGradients.Any() ? $", {ReadOnlySpan}<float> winogradInputGradient" : "";
+        using (w.Block($"static void Backward<T>({ReadOnlySpan}<T> parameters, ActivationBuffers<T> buffers, {ReadOnlySpan}<T> inputs, int batch, {Span}<T> gradients, T l1, T l2, {Runtime}FrozenLayers? frozen{winograd}) {ElementConstraint}"))
         {
             w.Line("bool dropout = buffers.DropoutActive;");
             var lastCore = blocks[schedule.Output.Core];

@@ -112,6 +112,8 @@ internal static partial class CpuEmitter
             {
                 w.Line($"public {ReadOnlySpan}<T> parameters, inputs;");
                 w.Line($"public {Span}<T> gradients;");
+                bool winograd = schedule.WinogradInputGradients.Contains(block);
+                if (winograd) w.Line($"public {ReadOnlySpan}<float> winograd;");
                 w.Line("public ActivationBuffers<T> buffers;");
                 w.Line("public int batch;");
                 w.Line("public T l1, l2;");
@@ -139,7 +141,7 @@ internal static partial class CpuEmitter
                     using (w.Block("for (int s = first; s < last; s++)"))
                     {
                         w.Line($"{Kernels}Convolution.SampleBackward<T>(parameters.Slice({block.Name}WeightOffset, {block.Name}WeightLength), {SampleInput(schedule, block)}, buffers.{block.Name}Gradient.AsSpan(s * {Width(block)}, {Width(block)}), columns, {(previous is null ? "default" : "columnGradient")},");
-                        w.Line($"    weightGradient, biasGradient, {image}, {GeometryOf(block)}, filters: {block.Channels}, accumulate: s > first, partL1, partL2{(transposed ? ", transposedWeightGradient: true" : "")});");
+                        w.Line($"    weightGradient, biasGradient, {image}, {GeometryOf(block)}, filters: {block.Channels}, accumulate: s > first, partL1, partL2{(transposed ? ", transposedWeightGradient: true" : "")}{(winograd ? ", transformedInputGradient: winograd" : "")});");
                     }
                 }
             }
@@ -153,7 +155,10 @@ internal static partial class CpuEmitter
         w.Line($"// {block.Name}: dW{(block.HasBias ? " and db" : "")} summed over samples{(previous is null ? "" : $", and the gradient of {previous.Name} through col2im")}");
         using (w.Block(""))
         {
-            w.Line($"var samples = new {block.Name}BackwardSamples<T> {{ parameters = parameters, inputs = inputs, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2 }};");
+            string winograd = schedule.WinogradInputGradients.Contains(block)
+                ? $", winograd = winogradInputGradient.IsEmpty ? default : winogradInputGradient.Slice({block.Name}WinogradInputGradientOffset, {block.Name}WinogradInputGradientLength)"
+                : "";
+            w.Line($"var samples = new {block.Name}BackwardSamples<T> {{ parameters = parameters, inputs = inputs, gradients = gradients, buffers = buffers, batch = batch, l1 = l1, l2 = l2{winograd} }};");
             using (w.Block($"if ({Kernels}WorkSharing.ForSamples(ref samples, batch, {2 * ConvWork(block)}))"))
             {
                 w.Line("// The second core summed its samples apart; add them in.");

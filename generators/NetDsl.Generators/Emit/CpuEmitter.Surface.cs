@@ -82,6 +82,20 @@ internal static partial class CpuEmitter
                 w.Line("return _winograd;");
             }
         }
+        if (valid && schedule.WinogradInputGradients.Any())
+        {
+            w.Line($"/// <summary>The filters of the convolutions' input gradients transformed for Winograd's F(2×2, 3×3) (<see cref=\"{Kernels}Winograd.TransformInputGradientWeights\"/>): empty where the kernel does not run, else made again from θ whenever it may have changed since the last call.</summary>");
+            using (w.Block($"{ReadOnlySpan}<float> WinogradInputGradientWeights()"))
+            {
+                w.Line($"if (!{Kernels}Winograd.IsSupported) return default;");
+                w.Line("if (_winogradInputGradient is not null && _winogradInputGradientVersion == _version) return _winogradInputGradient;");
+                w.Line("_winogradInputGradient ??= new float[WinogradInputGradientLength];");
+                foreach (var block in schedule.WinogradInputGradients)
+                    w.Line($"{Kernels}Winograd.TransformInputGradientWeights(_parameters.AsSpan({block.Name}WeightOffset, {block.Name}WeightLength), _winogradInputGradient.AsSpan({block.Name}WinogradInputGradientOffset, {block.Name}WinogradInputGradientLength), {GeometryOf(block)}, filters: {block.Channels});");
+                w.Line("_winogradInputGradientVersion = _version;");
+                w.Line("return _winogradInputGradient;");
+            }
+        }
         w.Line("/// <inheritdoc/>");
         w.Line("public bool DropoutEnabled { get; set; } = true;");
         w.Line("/// <inheritdoc/>");
@@ -167,7 +181,7 @@ internal static partial class CpuEmitter
                 ("folded", "default"), ("quantized", "null"), ("inputMajor", "null"), ("winograd", WinogradWeights(schedule.Plan, inference: false))));
             if (schedule.Plan.DerivesWeights) w.Line("_version++; // θ and the running statistics are about to change");
             w.Line("double loss = LossOf<float>(buffers, targets, batch, withGradient: true) + Regularization.Penalty<float>(_parameters, _frozen.DecayTensors, batch);");
-            w.Line("Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch), _frozen);");
+            w.Line($"Backward<float>(_parameters, buffers, inputs, batch, _gradients, (float)(Regularization.L1 / batch), (float)(Regularization.L2 / batch), _frozen{(schedule.WinogradInputGradients.Any() ? ", WinogradInputGradientWeights()" : "")});");
             w.Line("_frozen.ClearGradients<float>(_gradients);");
             w.Line("return (float)loss;");
         });
@@ -216,7 +230,7 @@ internal static partial class CpuEmitter
         {
             DoubleForward(w, schedule, withGradients: true);
             w.Line("double loss = LossOf<double>(buffers, targets, batch, withGradient: true) + Regularization.Penalty(parameters, _frozen.DecayTensors, batch);");
-            w.Line("Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch, _frozen);");
+            w.Line($"Backward<double>(parameters, buffers, inputs, batch, gradients, Regularization.L1 / batch, Regularization.L2 / batch, _frozen{(schedule.WinogradInputGradients.Any() ? ", winogradInputGradient: default" : "")});");
             w.Line("_frozen.ClearGradients<double>(gradients);");
             w.Line("return loss;");
         });

@@ -161,6 +161,15 @@ internal static partial class CpuEmitter
             w.Lines($"const int WinogradLength = {schedule.Plan.WinogradLength};",
                 "ulong _winogradVersion = ulong.MaxValue;", "bool _winogradFolded;", "float[]? _winograd;");
         }
+        if (schedule.WinogradInputGradients.Any())
+        {
+            w.Line("// The input gradients' transformed filters (their kernels turned, per channel): each convolution's place in them.");
+            foreach (var block in schedule.WinogradInputGradients)
+                w.Lines($"const int {block.Name}WinogradInputGradientOffset = {schedule.WinogradInputGradientOffset(block)};",
+                    $"const int {block.Name}WinogradInputGradientLength = {PassSchedule.WinogradInputGradientLength(block)};");
+            w.Lines($"const int WinogradInputGradientLength = {schedule.WinogradInputGradients.Sum(PassSchedule.WinogradInputGradientLength)};",
+                "ulong _winogradInputGradientVersion = ulong.MaxValue;", "float[]? _winogradInputGradient;");
+        }
         if (schedule.Plan.DenseBlocks.Any())
             w.Lines("ulong _quantizedVersion = ulong.MaxValue;", $"{Kernels}QuantizedDense[]? _quantized;",
                 "ulong _inputMajorVersion = ulong.MaxValue;", $"{Kernels}InputMajorDense[]? _inputMajor;");

@@ -87,6 +87,20 @@ internal sealed record PassSchedule(NetworkPlan Plan, EquatableArray<StepSchedul
     /// <summary>The blocks computed per sample inside <paramref name="convolution"/>'s loop at inference.</summary>
     public IEnumerable<BlockPlan> InferenceInside(BlockPlan convolution) => this[convolution].InferenceInside.Select(i => Plan.Blocks[i]);
 
+    /// <summary>The convolutions, in order, whose input gradient takes Winograd's F(2×2, 3×3) where the machine runs
+    /// it: those that pass a gradient back, with a geometry that suits it
+    /// (<see cref="ConvGeometry.SuitsWinogradInputGradient"/>).</summary>
+    public IEnumerable<BlockPlan> WinogradInputGradients => Plan.Blocks.Where(b =>
+        b.Kind == BlockKind.Conv && PreviousCore(b) is not null && b.Geometry!.SuitsWinogradInputGradient(b.Channels));
+
+    /// <summary>Floats of <paramref name="convolution"/>'s input-gradient filters transformed for Winograd.</summary>
+    public static int WinogradInputGradientLength(BlockPlan convolution) =>
+        convolution.Geometry!.InputGradientGeometry(convolution.Channels).WinogradWeightsLength(convolution.Geometry.Channels);
+
+    /// <summary>Where <paramref name="convolution"/>'s transformed input-gradient filters start among all of them.</summary>
+    public int WinogradInputGradientOffset(BlockPlan convolution) =>
+        WinogradInputGradients.TakeWhile(b => b.Index != convolution.Index).Sum(WinogradInputGradientLength);
+
     /// <summary>The pooling block computed inside <paramref name="convolution"/>'s per-sample loop, if any.</summary>
     public BlockPlan? PoolInside(BlockPlan convolution) => this[convolution].RunsInside is >= 0 and var i ? Plan.Blocks[i] : null;
 }

@@ -47,8 +47,18 @@ public readonly record struct ConvGeometry(int Channels, int Height, int Width, 
     /// micro-kernel, a row of 2×2 output tiles within one vector (outputs at most 32 wide), and channels enough that the
     /// products, not the transforms, take the time.</summary>
     public bool SuitsWinograd(int filters) =>
-        KernelHeight == 3 && KernelWidth == 3 && Stride == 1 && PadTop <= 1 && PadLeft <= 1 && filters % GemmTuning.RowsPerTile == 0
+        KernelHeight == 3 && KernelWidth == 3 && Stride == 1 && PadTop is >= 0 and <= 1 && PadLeft is >= 0 and <= 1 && filters % GemmTuning.RowsPerTile == 0
         && Channels >= WinogradTuning.MinimumChannels && (OutputWidth + 1) / 2 <= GemmTuning.FloatsPerWidestVector;
+
+    /// <summary>At stride 1, the convolution that carries the output's gradient back to the input: the
+    /// <paramref name="filters"/> output maps as channels, the kernel turned half a circle and each filter's weights
+    /// gathered per input channel, padded by the kernel's reach less this padding, onto the input's size.</summary>
+    public ConvGeometry InputGradientGeometry(int filters) =>
+        new(filters, OutputHeight, OutputWidth, KernelHeight, KernelWidth, 1, KernelHeight - 1 - PadTop, KernelWidth - 1 - PadLeft, Height, Width);
+
+    /// <summary>Whether the input gradient of this convolution of <paramref name="filters"/> filters takes Winograd's
+    /// F(2×2, 3×3) (its <see cref="InputGradientGeometry"/>, with this convolution's channels as its filters, suits it).</summary>
+    public bool SuitsWinogradInputGradient(int filters) => Stride == 1 && InputGradientGeometry(filters).SuitsWinograd(Channels);
 
     /// <summary>The rows and columns of unpadded window (<paramref name="oy"/>, <paramref name="ox"/>) that lie inside the input.</summary>
     public (int Rows, int Columns) WindowInside(int oy, int ox) =>

@@ -39,10 +39,12 @@ public static class Convolution
     /// and the sample's columns, accumulated after the first sample (the regularization gradient joins when not
     /// accumulating), and the image's gradient Wᵀ·dZ put back by col2im into <paramref name="imageGradient"/> (skipped
     /// when empty). With <paramref name="transposedWeightGradient"/> dW is taken as dWᵀ = columns · dZᵀ, the filters as
-    /// the product's columns, for a narrow patch beside many filters (no bias then).</summary>
+    /// the product's columns, for a narrow patch beside many filters (no bias then). With
+    /// <paramref name="transformedInputGradient"/> (<see cref="Winograd.TransformInputGradientWeights"/>) the image's
+    /// gradient is the input gradient's own convolution by Winograd's F(2×2, 3×3), where that applies.</summary>
     public static void SampleBackward<T>(ReadOnlySpan<T> weights, ReadOnlySpan<T> image, ReadOnlySpan<T> dz, Span<T> columns, Span<T> columnGradient,
         Span<T> weightGradient, Span<T> biasGradient, Span<T> imageGradient, in ConvGeometry g, int filters, bool accumulate, T l1, T l2,
-        bool transposedWeightGradient = false)
+        bool transposedWeightGradient = false, ReadOnlySpan<float> transformedInputGradient = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Im2Col(image, columns, g);
@@ -57,6 +59,13 @@ public static class Convolution
             Gemm.Multiply(dz, transposeA: false, columns, transposeB: true, filters, g.PatchSize, g.OutputPixels, ref gradient, appendOnesColumn: !biasGradient.IsEmpty);
         }
         if (imageGradient.IsEmpty) return;
+        var inputGradient = g.InputGradientGeometry(filters);
+        if (!transformedInputGradient.IsEmpty && g.Stride == 1 && Winograd.Applies<T>(inputGradient, g.Channels))
+        {
+            var gradient = new StoreEpilogue<T>(imageGradient, g.Height * g.Width);
+            Winograd.Forward(transformedInputGradient, dz, inputGradient, g.Channels, ref gradient);
+            return;
+        }
         var store = new StoreEpilogue<T>(columnGradient, g.OutputPixels);
         Gemm.Multiply(weights, transposeA: true, dz, transposeB: false, g.PatchSize, g.OutputPixels, filters, ref store);
         Col2Im(columnGradient, imageGradient, g);

@@ -40,38 +40,55 @@ public static unsafe class Winograd
     static int TilesDown(in ConvGeometry g) => (g.OutputHeight + 1) / 2;
 
     /// <summary>U = G g Gᵀ for every filter and channel of <paramref name="weights"/> ([F, C, 3, 3], PyTorch's layout),
-    /// into <paramref name="transformed"/> in the layout <see cref="Forward{T, TEpilogue}"/> reads. Formed in double and
-    /// rounded once.</summary>
+    /// into <paramref name="transformed"/> in the layout <see cref="Forward{T, TEpilogue}"/> reads.</summary>
     public static void TransformWeights(ReadOnlySpan<float> weights, Span<float> transformed, in ConvGeometry g, int filters)
     {
-        int channels = g.Channels;
         if (!Applies<float>(g, filters)) throw NotApplicable(g, filters);
-        if (weights.Length < filters * channels * 9)
-            throw new ArgumentException($"The weights hold {weights.Length} values but {filters} filters of {channels}×3×3 need {filters * channels * 9}.", nameof(weights));
-        if (transformed.Length < g.WinogradWeightsLength(filters))
-            throw new ArgumentException($"The transformed weights hold {transformed.Length} values but need {g.WinogradWeightsLength(filters)}.", nameof(transformed));
-        int filterTiles = filters / Rows;
+        Transform(weights, transformed, filters, g.Channels, turned: false);
+    }
+
+    /// <summary>The filters of the input gradient's convolution (<see cref="ConvGeometry.InputGradientGeometry"/>) of
+    /// the convolution <paramref name="g"/> with <paramref name="weights"/> ([F, C, 3, 3]): filter c over channel f is
+    /// W[f, c] turned half a circle, transformed as <see cref="TransformWeights"/> does.</summary>
+    public static void TransformInputGradientWeights(ReadOnlySpan<float> weights, Span<float> transformed, in ConvGeometry g, int filters)
+    {
+        var gradient = g.InputGradientGeometry(filters);
+        if (!g.SuitsWinogradInputGradient(filters) || !IsSupported) throw NotApplicable(gradient, g.Channels);
+        Transform(weights, transformed, g.Channels, filters, turned: true);
+    }
+
+    /// <summary>U for <paramref name="outputs"/> filters over <paramref name="inputs"/> channels, formed in double and
+    /// rounded once. The kernel of filter o over channel i is weights[o, i] or, <paramref name="turned"/>,
+    /// weights[i, o] read backwards.</summary>
+    static void Transform(ReadOnlySpan<float> weights, Span<float> transformed, int outputs, int inputs, bool turned)
+    {
+        if (weights.Length < outputs * inputs * 9)
+            throw new ArgumentException($"The weights hold {weights.Length} values but {outputs * inputs} kernels of 3×3 need {outputs * inputs * 9}.", nameof(weights));
+        int length = ConvGeometry.WinogradPositions * outputs * inputs;
+        if (transformed.Length < length)
+            throw new ArgumentException($"The transformed weights hold {transformed.Length} values but need {length}.", nameof(transformed));
+        int position = outputs * inputs;
         Span<double> t = stackalloc double[12];
-        for (int f = 0; f < filters; f++)
-            for (int c = 0; c < channels; c++)
+        for (int o = 0; o < outputs; o++)
+            for (int i = 0; i < inputs; i++)
             {
-                var w = weights.Slice((f * channels + c) * 9, 9);
-                // G g: rows g₀, (g₀ + g₁ + g₂)/2, (g₀ − g₁ + g₂)/2, g₂ of the kernel's rows, column by column.
+                var kernel = weights.Slice((turned ? i * outputs + o : o * inputs + i) * 9, 9);
+                // G g: rows g₀, (g₀ + g₁ + g₂)/2, (g₀ − g₁ + g₂)/2, g₂ of the kernel's rows, column by column; a turned
+                // kernel's tap (row, column) is the stored one at (2 − row, 2 − column).
                 for (int j = 0; j < 3; j++)
                 {
-                    double g0 = w[j], g1 = w[3 + j], g2 = w[6 + j];
+                    double g0 = kernel[turned ? 8 - j : j], g1 = kernel[turned ? 5 - j : 3 + j], g2 = kernel[turned ? 2 - j : 6 + j];
                     (t[j], t[3 + j], t[6 + j], t[9 + j]) = (g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2);
                 }
                 // (G g) Gᵀ: the same combination along each row.
-                ref float u = ref transformed[(f / Rows * channels + c) * Rows + f % Rows];
-                int position = filterTiles * channels * Rows;
-                for (int i = 0; i < 4; i++)
+                ref float u = ref transformed[(o / Rows * inputs + i) * Rows + o % Rows];
+                for (int r = 0; r < 4; r++)
                 {
-                    double t0 = t[3 * i], t1 = t[3 * i + 1], t2 = t[3 * i + 2];
-                    Unsafe.Add(ref u, (4 * i) * position) = (float)t0;
-                    Unsafe.Add(ref u, (4 * i + 1) * position) = (float)((t0 + t1 + t2) / 2);
-                    Unsafe.Add(ref u, (4 * i + 2) * position) = (float)((t0 - t1 + t2) / 2);
-                    Unsafe.Add(ref u, (4 * i + 3) * position) = (float)t2;
+                    double t0 = t[3 * r], t1 = t[3 * r + 1], t2 = t[3 * r + 2];
+                    Unsafe.Add(ref u, 4 * r * position) = (float)t0;
+                    Unsafe.Add(ref u, (4 * r + 1) * position) = (float)((t0 + t1 + t2) / 2);
+                    Unsafe.Add(ref u, (4 * r + 2) * position) = (float)((t0 - t1 + t2) / 2);
+                    Unsafe.Add(ref u, (4 * r + 3) * position) = (float)t2;
                 }
             }
     }
