@@ -57,40 +57,54 @@ public static unsafe class Winograd
         Transform(weights, transformed, g.Channels, filters, turned: true);
     }
 
-    /// <summary>U for <paramref name="outputs"/> filters over <paramref name="inputs"/> channels, formed in double and
-    /// rounded once. The kernel of filter o over channel i is weights[o, i] or, <paramref name="turned"/>,
-    /// weights[i, o] read backwards.</summary>
+    /// <summary>U for <paramref name="outputs"/> filters over <paramref name="inputs"/> channels, eight filters at a time
+    /// (the eight lanes of a packed tile, gathered from their kernels), formed in double and rounded once. The kernel of
+    /// filter o over channel i is weights[o, i] or, <paramref name="turned"/>, weights[i, o] read backwards.</summary>
     static void Transform(ReadOnlySpan<float> weights, Span<float> transformed, int outputs, int inputs, bool turned)
     {
         if (weights.Length < outputs * inputs * 9)
             throw new ArgumentException($"The weights hold {weights.Length} values but {outputs * inputs} kernels of 3×3 need {outputs * inputs * 9}.", nameof(weights));
-        int length = ConvGeometry.WinogradPositions * outputs * inputs;
-        if (transformed.Length < length)
-            throw new ArgumentException($"The transformed weights hold {transformed.Length} values but need {length}.", nameof(transformed));
         int position = outputs * inputs;
-        Span<double> t = stackalloc double[12];
-        for (int o = 0; o < outputs; o++)
-            for (int i = 0; i < inputs; i++)
-            {
-                var kernel = weights.Slice((turned ? i * outputs + o : o * inputs + i) * 9, 9);
-                // G g: rows g₀, (g₀ + g₁ + g₂)/2, (g₀ − g₁ + g₂)/2, g₂ of the kernel's rows, column by column; a turned
-                // kernel's tap (row, column) is the stored one at (2 − row, 2 − column).
-                for (int j = 0; j < 3; j++)
+        if (transformed.Length < ConvGeometry.WinogradPositions * position)
+            throw new ArgumentException($"The transformed weights hold {transformed.Length} values but need {ConvGeometry.WinogradPositions * position}.", nameof(transformed));
+        // Lane r reads filter 8t + r's kernel: the next filter's kernel is a whole row of kernels further on, or (turned)
+        // the next kernel.
+        var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * Vector256.Create(turned ? 9 : inputs * 9);
+        fixed (float* w = weights, u = transformed)
+            for (int tile = 0; tile < outputs / Rows; tile++)
+                for (int i = 0; i < inputs; i++)
                 {
-                    double g0 = kernel[turned ? 8 - j : j], g1 = kernel[turned ? 5 - j : 3 + j], g2 = kernel[turned ? 2 - j : 6 + j];
-                    (t[j], t[3 + j], t[6 + j], t[9 + j]) = (g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2);
+                    float* kernel = w + (turned ? i * outputs + tile * Rows : tile * Rows * inputs + i) * 9;
+                    // A turned kernel's tap (row, column) is the stored one at (2 − row, 2 − column).
+                    Vector512<double> Tap(int row, int column) => Avx512F.ConvertToVector512Double(
+                        Avx2.GatherVector256(kernel + (turned ? 8 - 3 * row - column : 3 * row + column), lanes, 4));
+                    float* at = u + (tile * inputs + i) * Rows;
+                    // G g: rows g₀, (g₀ + g₁ + g₂)/2, (g₀ − g₁ + g₂)/2, g₂ of the kernel's rows, column by column;
+                    // then (G g) Gᵀ: the same combination along each of those rows.
+                    var (a0, a1, a2, a3) = Column(Tap(0, 0), Tap(1, 0), Tap(2, 0));
+                    var (b0, b1, b2, b3) = Column(Tap(0, 1), Tap(1, 1), Tap(2, 1));
+                    var (c0, c1, c2, c3) = Column(Tap(0, 2), Tap(1, 2), Tap(2, 2));
+                    Row(at, 0, position, a0, b0, c0);
+                    Row(at, 4, position, a1, b1, c1);
+                    Row(at, 8, position, a2, b2, c2);
+                    Row(at, 12, position, a3, b3, c3);
                 }
-                // (G g) Gᵀ: the same combination along each row.
-                ref float u = ref transformed[(o / Rows * inputs + i) * Rows + o % Rows];
-                for (int r = 0; r < 4; r++)
-                {
-                    double t0 = t[3 * r], t1 = t[3 * r + 1], t2 = t[3 * r + 2];
-                    Unsafe.Add(ref u, 4 * r * position) = (float)t0;
-                    Unsafe.Add(ref u, (4 * r + 1) * position) = (float)((t0 + t1 + t2) / 2);
-                    Unsafe.Add(ref u, (4 * r + 2) * position) = (float)((t0 - t1 + t2) / 2);
-                    Unsafe.Add(ref u, (4 * r + 3) * position) = (float)t2;
-                }
-            }
+
+        static (Vector512<double>, Vector512<double>, Vector512<double>, Vector512<double>) Column(
+            Vector512<double> g0, Vector512<double> g1, Vector512<double> g2)
+        {
+            var half = Vector512.Create(0.5);
+            return (g0, (g0 + g1 + g2) * half, (g0 - g1 + g2) * half, g2);
+        }
+
+        static void Row(float* at, int first, int position, Vector512<double> t0, Vector512<double> t1, Vector512<double> t2)
+        {
+            var (u0, u1, u2, u3) = Column(t0, t1, t2);
+            Avx512F.ConvertToVector256Single(u0).Store(at + first * position);
+            Avx512F.ConvertToVector256Single(u1).Store(at + (first + 1) * position);
+            Avx512F.ConvertToVector256Single(u2).Store(at + (first + 2) * position);
+            Avx512F.ConvertToVector256Single(u3).Store(at + (first + 3) * position);
+        }
     }
 
     /// <summary>One sample's convolution by the filters <paramref name="transformed"/> by
