@@ -265,6 +265,40 @@ public class KernelTests
             }
     }
 
+    [Fact]
+    public void Samples_claimed_one_at_a_time_are_each_run_once_as_a_range_of_one()
+    {
+        foreach (int count in new[] { 1, 2, 3, 7, 64, 101 })
+        {
+            var visits = new int[count];
+            var loop = new VisitingLoop(visits);
+            // Work enough to share whenever there are two samples.
+            bool shared = WorkSharing.ForEachSample(ref loop, count, workPerSample: 1L << 30);
+            Assert.Equal(count >= 2 && WorkSharing.Parts >= 2, shared);
+            Assert.All(visits, v => Assert.Equal(1, v));
+            Assert.Equal(count >= 2 && WorkSharing.Parts >= 2 ? count : 1, loop.Calls[0] + loop.Calls[1]);
+        }
+    }
+
+    /// <summary>Counts the visits of each sample and the calls of each part, each call one sample when claimed.</summary>
+    sealed class VisitCounts { public readonly int[] Calls = new int[2]; }
+
+    ref struct VisitingLoop(int[] visits) : ISampleLoop
+    {
+        readonly int[] visits = visits;
+        readonly VisitCounts counts = new();
+
+        public readonly int[] Calls => counts.Calls;
+
+        public readonly void Run(int first, int last, int part)
+        {
+            Interlocked.Increment(ref counts.Calls[part]);
+            for (int s = first; s < last; s++) Interlocked.Increment(ref visits[s]);
+            // Long enough per sample that the worker starts and claims samples from the last one back.
+            Thread.SpinWait(20_000);
+        }
+    }
+
     /// <summary>Counts, for each element of C, how many times a piece holding it reached the epilogue (from either core).</summary>
     ref struct CountingEpilogue(Span<int> counts, int columns) : IGemmEpilogue<float>
     {

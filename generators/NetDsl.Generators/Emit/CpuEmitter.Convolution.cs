@@ -19,7 +19,7 @@ internal static partial class CpuEmitter
             .Select(field => $"{field} = {field}")
             .Concat(block.TakesWinograd ? [$"winograd = winograd.IsEmpty ? default : winograd.Slice({block.Name}WinogradOffset, {block.Name}WinogradLength)"] : []);
         w.Line($"var samples = new {block.Name}ForwardSamples<T> {{ {string.Join(", ", fields)} }};");
-        w.Line($"{Kernels}WorkSharing.ForSamples(ref samples, batch, {ConvWork(block)});");
+        w.Line($"{Kernels}WorkSharing.ForEachSample(ref samples, batch, {ConvWork(block)});");
     }
 
     /// <summary>The pass's locals a convolution's per-sample forward body reads.</summary>

@@ -183,6 +183,42 @@ public static unsafe class WorkSharing
     public static bool ForSamples<TLoop>(ref TLoop loop, int count, long workPerSample) where TLoop : ISampleLoop, allows ref struct =>
         Split(ref loop, count, count * workPerSample >= SharingTuning.SampleWork);
 
+    /// <summary>Runs <paramref name="loop"/> over samples [0, <paramref name="count"/>) one sample per call, split
+    /// between the cores when the work repays the hand-off (as <see cref="ForSamples"/>). Cores may run at different
+    /// speeds or start late, so samples are claimed one at a time, the caller's from the first and the worker's from the
+    /// last: for loops whose samples depend neither on each other nor on the range they are run in. Returns whether
+    /// part 1 ran.</summary>
+    public static bool ForEachSample<TLoop>(ref TLoop loop, int count, long workPerSample) where TLoop : ISampleLoop, allows ref struct
+    {
+        if (count * workPerSample < SharingTuning.SampleWork || Parts < 2 || count < 2)
+        {
+            loop.Run(0, count, 0);
+            return false;
+        }
+        var job = new ClaimJob(Unsafe.AsPointer(ref loop), count);
+        Run(&ClaimPart<TLoop>, &job);
+        return true;
+    }
+
+    struct ClaimJob(void* loop, int count)
+    {
+        public readonly void* Loop = loop;
+        public readonly int Count = count;
+        /// <summary>Samples claimed so far by either part.</summary>
+        public int Taken;
+    }
+
+    static void ClaimPart<TLoop>(void* state, int part) where TLoop : ISampleLoop, allows ref struct
+    {
+        ref var job = ref Unsafe.AsRef<ClaimJob>(state);
+        ref TLoop loop = ref Unsafe.AsRef<TLoop>(job.Loop);
+        for (int claimed = 0; Interlocked.Increment(ref job.Taken) <= job.Count; claimed++)
+        {
+            int sample = part == 0 ? claimed : job.Count - 1 - claimed;
+            loop.Run(sample, sample + 1, part);
+        }
+    }
+
     readonly struct RangeJob(void* loop, int count)
     {
         public readonly void* Loop = loop;

@@ -536,13 +536,13 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             var output = buffers.StemOutput.AsSpan(0, batch * StemSize);
             var samples = new StemForwardSamples<T> { parameters = parameters, inputs = inputs, buffers = buffers, batch = batch, output = output };
-            global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 4608);
+            global::NetDsl.Kernels.WorkSharing.ForEachSample(ref samples, batch, 4608);
         }
         // Conv1: Conv2D 8×8×8 → 8×8×8, kernel 3, stride 1 (no bias: BatchNorm follows)
         {
             var output = buffers.Conv1Output.AsSpan(0, batch * Conv1Size);
             var samples = new Conv1ForwardSamples<T> { parameters = parameters, inputs = inputs, buffers = buffers, batch = batch, folded = folded, output = output };
-            global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 36864);
+            global::NetDsl.Kernels.WorkSharing.ForEachSample(ref samples, batch, 36864);
         }
         // Norm1: BatchNorm over 8 channels × 64, ReLU (Act1)
         {
@@ -559,7 +559,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         {
             var output = buffers.Conv2Output.AsSpan(0, batch * Conv2Size);
             var samples = new Conv2ForwardSamples<T> { parameters = parameters, inputs = inputs, buffers = buffers, batch = batch, folded = folded, output = output };
-            global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 36864);
+            global::NetDsl.Kernels.WorkSharing.ForEachSample(ref samples, batch, 36864);
         }
         // Norm2: BatchNorm over 8 channels × 64
         {

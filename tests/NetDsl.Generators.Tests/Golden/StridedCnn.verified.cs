@@ -472,7 +472,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         {
             var output = buffers.Conv1Output.AsSpan(0, batch * Conv1Size);
             var samples = new Conv1ForwardSamples<T> { parameters = parameters, inputs = inputs, buffers = buffers, batch = batch, folded = folded, output = output };
-            global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 225792);
+            global::NetDsl.Kernels.WorkSharing.ForEachSample(ref samples, batch, 225792);
         }
         // Norm1: BatchNorm over 32 channels × 784, ReLU (Act1)
         {
@@ -496,7 +496,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         {
             var output = buffers.Conv2Output.AsSpan(0, batch * Conv2Size);
             var samples = new Conv2ForwardSamples<T> { parameters = parameters, inputs = inputs, buffers = buffers, batch = batch, output = output };
-            global::NetDsl.Kernels.WorkSharing.ForSamples(ref samples, batch, 401408);
+            global::NetDsl.Kernels.WorkSharing.ForEachSample(ref samples, batch, 401408);
         }
         // Pool2: AvgPool 3×3 → 64×3×3
         // computed sample by sample in Conv2's loop, while its output is in cache
