@@ -10,8 +10,8 @@ namespace NetDsl.Kernels;
 /// 2×2 block of outputs comes from a 4×4 input tile d through 16 multiplications per filter and channel instead of 36.
 /// Per sample the tiles are transformed (V = Bᵀ d B); each of the 16 positions ξ of a transformed tile multiplies the
 /// transformed filters U_ξ [F × C] by V_ξ [C × tiles] with the shared micro-kernel; and each filter's outputs come back
-/// as Y = Aᵀ M A. The transforms only add and subtract (U's halves are exact), so the result differs from the direct
-/// product by rounding alone.</summary>
+/// as Y = Aᵀ M A. The transforms only add, subtract and halve, so the result differs from the direct product by
+/// rounding alone.</summary>
 /// <remarks>Layouts: U is [ξ][F/8][C][8], the micro-kernel's packed tiles of A. V is [ξ][panel][C][32]: a panel holds
 /// whole rows of tiles (⌊32 / tiles across⌋ of them), so a row of tiles is one masked store in each transform.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
@@ -65,8 +65,8 @@ public static unsafe class Winograd
         if (weights.Length < outputs * inputs * 9)
             throw new ArgumentException($"The weights hold {weights.Length} values but {outputs * inputs} kernels of 3×3 need {outputs * inputs * 9}.", nameof(weights));
         int position = outputs * inputs;
-        if (transformed.Length < ConvGeometry.WinogradPositions * position)
-            throw new ArgumentException($"The transformed weights hold {transformed.Length} values but need {ConvGeometry.WinogradPositions * position}.", nameof(transformed));
+        if (transformed.Length < Positions * position)
+            throw new ArgumentException($"The transformed weights hold {transformed.Length} values but need {Positions * position}.", nameof(transformed));
         // Lane r reads filter 8t + r's kernel: the next filter's kernel is a whole row of kernels further on, or (turned)
         // the next kernel.
         var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * Vector256.Create(turned ? 9 : inputs * 9);
@@ -156,8 +156,8 @@ public static unsafe class Winograd
         int across = TilesAcross(g), down = TilesDown(g);
         var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         var tiles = Vector512.LessThan(lanes, Vector512.Create(across)).AsSingle();
-        // The row is read from 2 columns before the image (padded) in four vectors: from columns 0, 16, 2 and 18 of the
-        // padded row. A lane is loaded where its column lies inside the image; the others are zero and never read.
+        // The padded row (from padLeft columns before the image) is read in four vectors, from its columns 0, 16, 2 and
+        // 18. A lane is loaded where its column lies inside the image; the others are zero and never read.
         var row = new RowReader(g, lanes);
         for (int c = 0; c < channels; c++)
         {
@@ -278,7 +278,8 @@ public static unsafe class Winograd
     static NotSupportedException NotApplicable(in ConvGeometry g, int filters) =>
         new($"Winograd's F(2×2, 3×3) serves float convolutions with AVX-512, 3×3 at stride 1, padding of at most 1 before the image, filters in eights, at least {WinogradTuning.MinimumChannels} channels and outputs at most 32 wide; got {filters} filters over {g}.");
 
-    /// <summary>Per-thread scratch, grown to the largest sample seen on the thread and then reused.</summary>
+    /// <summary>Per-thread scratch, grown to the largest sample seen on the thread and then reused. Zeroed when made: the
+    /// lanes of a panel past its rows of tiles are never written, and the products run over them too.</summary>
     static class Scratch
     {
         [ThreadStatic] static float[]? buffer;
@@ -286,7 +287,7 @@ public static unsafe class Winograd
         public static float* Get(int length)
         {
             if (buffer is null || buffer.Length - AlignedArray.Start(buffer) < length)
-                buffer = AlignedArray.Allocate<float>(length, uninitialized: true);
+                buffer = AlignedArray.Allocate<float>(length);
             return (float*)Unsafe.AsPointer(ref buffer[AlignedArray.Start(buffer)]);
         }
     }
