@@ -64,6 +64,12 @@ internal static partial class CpuEmitter
         w.Line();
     }
 
+    /// <summary>The folded BatchNorm whose ReLU a convolution's epilogue applies at inference, when the epilogue writes
+    /// that BatchNorm's output (<see cref="PassSchedule.InferenceWritesNormalized"/>); null otherwise.</summary>
+    static BlockPlan? NormalizedRelu(PassSchedule schedule, BlockPlan block) =>
+        block.Kind == BlockKind.Conv && schedule.InferenceWritesNormalized(block)
+        && schedule.InferenceInside(block).First() is { Activation: ActivationKind.ReLU } norm ? norm : null;
+
     static void EmitEpilogues(SourceWriter w, PassSchedule schedule)
     {
         foreach (var block in schedule.Plan.Blocks.Where(b => b.IsProduct))
@@ -85,6 +91,8 @@ internal static partial class CpuEmitter
                 bool softmax = block.Activation == ActivationKind.Softmax;
                 if (block.KeepsActivation || softmax) w.Line($"public {Span}<T> Activation;");
                 if (block.HasDropout && !softmax) w.Lines($"public {ReadOnlySpan}<T> Mask;", "public bool Dropout;");
+                var normalizedRelu = NormalizedRelu(schedule, block);
+                if (normalizedRelu is not null) w.Line($"public bool {normalizedRelu.Name}Relu;");
                 w.Line();
                 using (w.Block($"public void Apply(int row, int column, scoped {Span}<T> values)"))
                 {
@@ -94,6 +102,7 @@ internal static partial class CpuEmitter
                         : $"{Kernels}Arithmetic.Add(values, Bias.Slice(column, values.Length));";
                     if (block.HasBias) w.Line(addBias);
                     if (block.IsFolded) w.Line($"if (!Bias.IsEmpty) {addBias} // the folded BatchNorm's shift, at inference");
+                    if (normalizedRelu is not null) w.Line($"if ({normalizedRelu.Name}Relu) {ActivationForward(normalizedRelu, "values")} // written as {normalizedRelu.Name}'s output, at inference");
                     if (softmax)
                     {
                         w.Line($"{Kernels}Arithmetic.Store(values, Activation, at);");

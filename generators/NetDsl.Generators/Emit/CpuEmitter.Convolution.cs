@@ -42,7 +42,17 @@ internal static partial class CpuEmitter
         var g = block.Geometry!;
         int patch = g.PatchSize * g.OutputPixels;
         w.Line($"var columns = buffers.{block.Name}Columns.AsSpan(part * {patch}, {patch});");
-        w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", ForwardEpilogueFields(block, $".Slice(s * {Width(block)}, {Width(block)})"))} }};");
+        var fields = ForwardEpilogueFields(block, $".Slice(s * {Width(block)}, {Width(block)})").ToList();
+        if (schedule.InferenceWritesNormalized(block))
+        {
+            // At inference the product writes the folded BatchNorm's output, its ReLU included.
+            var norm = schedule.InferenceInside(block).First();
+            fields = fields.Select(f => f.StartsWith("Output = ", System.StringComparison.Ordinal)
+                ? $"Output = folded.IsEmpty ? output.Slice(s * {Width(block)}, {Width(block)}) : buffers.{norm.Name}Output.AsSpan(s * {Width(norm)}, {Width(norm)})"
+                : f).ToList();
+            if (NormalizedRelu(schedule, block) is not null) fields.Add($"{norm.Name}Relu = !folded.IsEmpty");
+        }
+        w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", fields)} }};");
         w.Line($"{Kernels}Convolution.Forward<T, {block.Name}ForwardEpilogue<T>>({Weights(block)}, {SampleInput(schedule, block)}, columns, {GeometryOf(block)}, filters: {block.Channels}, ref epilogue{(block.TakesWinograd ? ", transformed: winograd" : "")});");
         EmitInferenceInside(w, schedule, block);
         if (schedule.PoolInside(block) is { } pool)
@@ -62,11 +72,21 @@ internal static partial class CpuEmitter
         var inside = schedule.InferenceInside(block).ToList();
         if (inside.Count == 0) return;
         var norm = inside[0];
+        if (inside.Count < 2 && schedule.InferenceWritesNormalized(block))
+        {
+            w.Line($"// At inference {norm.Name} is folded in and written by the product's epilogue.");
+            return;
+        }
         using (w.Block("if (!folded.IsEmpty)"))
         {
-            w.Line($"// {norm.Name} is folded in: its copy{(norm.Activation == ActivationKind.ReLU ? " with the ReLU" : "")}{(inside.Count > 1 ? $" and {inside[1].Name}" : "")}, on this sample");
             string normalized = $"buffers.{norm.Name}Output.AsSpan(s * {Width(norm)}, {Width(norm)})";
-            w.Line($"{Kernels}BatchNormalization.InferenceForward<T>(output.Slice(s * {Width(block)}, {Width(block)}), {normalized}, 1, {norm.Channels}, {norm.Spatial}, default, default, default, {Number(norm.Epsilon)}, normalized: true, relu: {Bool(norm.Activation == ActivationKind.ReLU)});");
+            if (schedule.InferenceWritesNormalized(block))
+                w.Line($"// {norm.Name} is folded in and written by the product's epilogue{(inside.Count > 1 ? $"; {inside[1].Name} on this sample" : "")}");
+            else
+            {
+                w.Line($"// {norm.Name} is folded in: its copy{(norm.Activation == ActivationKind.ReLU ? " with the ReLU" : "")}{(inside.Count > 1 ? $" and {inside[1].Name}" : "")}, on this sample");
+                w.Line($"{Kernels}BatchNormalization.InferenceForward<T>(output.Slice(s * {Width(block)}, {Width(block)}), {normalized}, 1, {norm.Channels}, {norm.Spatial}, default, default, default, {Number(norm.Epsilon)}, normalized: true, relu: {Bool(norm.Activation == ActivationKind.ReLU)});");
+            }
             if (inside.Count < 2) return;
             var pool = inside[1];
             string pooled = $"buffers.{pool.Name}Output.AsSpan(s * {Width(pool)}, {Width(pool)})";

@@ -87,6 +87,12 @@ internal sealed record PassSchedule(NetworkPlan Plan, EquatableArray<StepSchedul
     /// <summary>The blocks computed per sample inside <paramref name="convolution"/>'s loop at inference.</summary>
     public IEnumerable<BlockPlan> InferenceInside(BlockPlan convolution) => this[convolution].InferenceInside.Select(i => Plan.Blocks[i]);
 
+    /// <summary>Whether, at inference, <paramref name="convolution"/>'s epilogue writes the folded BatchNorm's output
+    /// itself (its ReLU included) instead of its own: the BatchNorm runs inside the convolution's loop
+    /// (<see cref="InferenceInside"/>) and no skip reads the convolution's output, so the BatchNorm's copy has nothing
+    /// left to do.</summary>
+    public bool InferenceWritesNormalized(BlockPlan convolution) => InferenceInside(convolution).Any() && !SkipsAt(convolution).Any();
+
     /// <summary>The convolutions, in order, whose input gradient takes Winograd's F(2×2, 3×3) where the machine runs
     /// it: those that pass a gradient back, with a geometry that suits it
     /// (<see cref="ConvGeometry.SuitsWinogradInputGradient"/>).</summary>

@@ -812,11 +812,13 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     {
         public global::System.ReadOnlySpan<T> Bias;
         public global::System.Span<T> Output;
+        public bool Norm1Relu;
 
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
             int at = row * 64 + column;
             if (!Bias.IsEmpty) global::NetDsl.Kernels.Arithmetic.AddScalar(values, Bias[row]); // the folded BatchNorm's shift, at inference
+            if (Norm1Relu) global::NetDsl.Kernels.Activations.ReLU(values); // written as Norm1's output, at inference
             global::NetDsl.Kernels.Arithmetic.Store(values, Output, at);
         }
     }
@@ -987,13 +989,9 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.Conv1Columns.AsSpan(part * 4608, 4608);
-                var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(576, 8), Output = output.Slice(s * Conv1Size, Conv1Size) };
+                var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(576, 8), Output = folded.IsEmpty ? output.Slice(s * Conv1Size, Conv1Size) : buffers.Norm1Output.AsSpan(s * Norm1Size, Norm1Size), Norm1Relu = !folded.IsEmpty };
                 global::NetDsl.Kernels.Convolution.Forward<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), buffers.StemOutput.AsSpan(0, batch * StemSize).Slice(s * StemSize, StemSize), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8), filters: 8, ref epilogue);
-                if (!folded.IsEmpty)
-                {
-                    // Norm1 is folded in: its copy with the ReLU, on this sample
-                    global::NetDsl.Kernels.BatchNormalization.InferenceForward<T>(output.Slice(s * Conv1Size, Conv1Size), buffers.Norm1Output.AsSpan(s * Norm1Size, Norm1Size), 1, 8, 64, default, default, default, 1E-05, normalized: true, relu: true);
-                }
+                // At inference Norm1 is folded in and written by the product's epilogue.
             }
         }
     }
@@ -1038,13 +1036,9 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.Conv2Columns.AsSpan(part * 4608, 4608);
-                var epilogue = new Conv2ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(1160, 8), Output = output.Slice(s * Conv2Size, Conv2Size) };
+                var epilogue = new Conv2ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(1160, 8), Output = folded.IsEmpty ? output.Slice(s * Conv2Size, Conv2Size) : buffers.Norm2Output.AsSpan(s * Norm2Size, Norm2Size) };
                 global::NetDsl.Kernels.Convolution.Forward<T, Conv2ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv2WeightOffset, Conv2WeightLength) : folded.Slice(584, Conv2WeightLength)), buffers.Norm1Output.AsSpan(0, batch * Norm1Size).Slice(s * Norm1Size, Norm1Size), columns, new global::NetDsl.Kernels.ConvGeometry(8, 8, 8, 3, 3, 1, 1, 1, 8, 8), filters: 8, ref epilogue);
-                if (!folded.IsEmpty)
-                {
-                    // Norm2 is folded in: its copy, on this sample
-                    global::NetDsl.Kernels.BatchNormalization.InferenceForward<T>(output.Slice(s * Conv2Size, Conv2Size), buffers.Norm2Output.AsSpan(s * Norm2Size, Norm2Size), 1, 8, 64, default, default, default, 1E-05, normalized: true, relu: false);
-                }
+                // At inference Norm2 is folded in and written by the product's epilogue.
             }
         }
     }

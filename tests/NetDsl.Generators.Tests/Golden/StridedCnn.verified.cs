@@ -659,11 +659,13 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
     {
         public global::System.ReadOnlySpan<T> Bias;
         public global::System.Span<T> Output;
+        public bool Norm1Relu;
 
         public void Apply(int row, int column, scoped global::System.Span<T> values)
         {
             int at = row * 784 + column;
             if (!Bias.IsEmpty) global::NetDsl.Kernels.Arithmetic.AddScalar(values, Bias[row]); // the folded BatchNorm's shift, at inference
+            if (Norm1Relu) global::NetDsl.Kernels.Activations.ReLU(values); // written as Norm1's output, at inference
             global::NetDsl.Kernels.Arithmetic.Store(values, Output, at);
         }
     }
@@ -769,12 +771,11 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
             for (int s = first; s < last; s++)
             {
                 var columns = buffers.Conv1Columns.AsSpan(part * 7056, 7056);
-                var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(288, 32), Output = output.Slice(s * Conv1Size, Conv1Size) };
+                var epilogue = new Conv1ForwardEpilogue<T> { Bias = folded.IsEmpty ? default : folded.Slice(288, 32), Output = folded.IsEmpty ? output.Slice(s * Conv1Size, Conv1Size) : buffers.Norm1Output.AsSpan(s * Norm1Size, Norm1Size), Norm1Relu = !folded.IsEmpty };
                 global::NetDsl.Kernels.Convolution.Forward<T, Conv1ForwardEpilogue<T>>((folded.IsEmpty ? parameters.Slice(Conv1WeightOffset, Conv1WeightLength) : folded.Slice(0, Conv1WeightLength)), inputs.Slice(s * InputSize, InputSize), columns, new global::NetDsl.Kernels.ConvGeometry(1, 28, 28, 3, 3, 1, 1, 1, 28, 28), filters: 32, ref epilogue);
                 if (!folded.IsEmpty)
                 {
-                    // Norm1 is folded in: its copy with the ReLU and Pool1, on this sample
-                    global::NetDsl.Kernels.BatchNormalization.InferenceForward<T>(output.Slice(s * Conv1Size, Conv1Size), buffers.Norm1Output.AsSpan(s * Norm1Size, Norm1Size), 1, 32, 784, default, default, default, 1E-05, normalized: true, relu: true);
+                    // Norm1 is folded in and written by the product's epilogue; Pool1 on this sample
                     global::NetDsl.Kernels.Pooling.MaxForward(buffers.Norm1Output.AsSpan(s * Norm1Size, Norm1Size), buffers.Pool1Output.AsSpan(s * Pool1Size, Pool1Size), buffers.Pool1Winners.AsSpan(s * Pool1Size, Pool1Size), 1, new global::NetDsl.Kernels.ConvGeometry(32, 28, 28, 2, 2, 2, 0, 0, 14, 14));
                 }
             }
