@@ -126,7 +126,7 @@ internal static partial class CpuEmitter
             w.Line();
 
             var previous = schedule.PreviousCore(block);
-            w.Line($"/// <summary>{block.Name}'s backward pass for a range of samples: part 0 sums dW{(block.HasBias ? " and db" : "")} into the gradient, part 1 into {block.Name}PartialGradient{(previous is null ? "" : $"; each sample's input gradient goes to {previous.Name} through col2im")}.</summary>");
+            w.Line($"/// <summary>{block.Name}'s backward pass for a range of samples: part 0 sums dW{(block.HasBias ? " and db" : "")} into the gradient, part 1 into {block.Name}PartialGradient{(previous is null ? "" : $"; each sample's input gradient goes to {previous.Name} {InputGradientRoute(schedule, block)}")}.</summary>");
             w.Line(GeneratedCode);
             using (w.Block($"ref struct {block.Name}BackwardSamples<T> : {Kernels}ISampleLoop {ElementConstraint}"))
             {
@@ -169,10 +169,15 @@ internal static partial class CpuEmitter
         }
     }
 
+    /// <summary>How a convolution's input gradient is formed, for comments.</summary>
+    static string InputGradientRoute(PassSchedule schedule, BlockPlan block) => schedule.WinogradInputGradients.Contains(block)
+        ? "by Winograd's F(2×2, 3×3) where the machine runs it (else through col2im)"
+        : "through col2im";
+
     // dW = Σ_s dZ_s · columns_sᵀ (the ones column adds db); dcolumns_s = Wᵀ · dZ_s, added back onto the image by col2im.
     static void EmitConvBackward(SourceWriter w, PassSchedule schedule, BlockPlan block, BlockPlan? previous)
     {
-        w.Line($"// {block.Name}: dW{(block.HasBias ? " and db" : "")} summed over samples{(previous is null ? "" : $", and the gradient of {previous.Name} through col2im")}");
+        w.Line($"// {block.Name}: dW{(block.HasBias ? " and db" : "")} summed over samples{(previous is null ? "" : $", and the gradient of {previous.Name} {InputGradientRoute(schedule, block)}")}");
         using (w.Block(""))
         {
             string winograd = schedule.WinogradInputGradients.Contains(block)
