@@ -47,6 +47,48 @@ public class WinogradTests
     }
 
     [Theory]
+    [InlineData(32, 14, 14, 64, true)] // the Fashion CNN's second convolution, its BatchNorm folded, ReLU, 2×2 pooling
+    [InlineData(16, 6, 10, 8, false)] // no ReLU; panels of three rows of five tiles
+    public void Pooled_tiles_are_the_shifted_rectified_convolution_pooled(int channels, int height, int width, int filters, bool relu)
+    {
+        if (!Avx512F.IsSupported) return;
+        var g = new ConvGeometry(channels, height, width, 3, 3, 1, 1, 1, height, width);
+        var weights = TestData.Uniform(filters * channels * 9, channels + 3 * filters);
+        var image = TestData.Uniform(g.InputSize, 31);
+        var shift = TestData.Uniform(filters, 32);
+        var transformed = new float[g.WinogradWeightsLength(filters)];
+        Winograd.TransformWeights(weights, transformed, g, filters);
+        int pooledHeight = height / 2, pooledWidth = width / 2;
+        var pooled = Enumerable.Repeat(float.NaN, filters * pooledHeight * pooledWidth).ToArray();
+        var epilogue = new ChannelShiftEpilogue<float>(pooled, pooledHeight * pooledWidth, shift, relu);
+        Winograd.Forward(transformed, image, g, filters, ref epilogue, pooled: true);
+        for (int f = 0; f < filters; f++)
+            for (int py = 0; py < pooledHeight; py++)
+                for (int px = 0; px < pooledWidth; px++)
+                {
+                    double expected = double.NegativeInfinity, magnitude = 0;
+                    for (int oy = 2 * py; oy < 2 * py + 2; oy++)
+                        for (int ox = 2 * px; ox < 2 * px + 2; ox++)
+                        {
+                            double sum = shift[f];
+                            for (int c = 0; c < channels; c++)
+                                for (int ky = 0; ky < 3; ky++)
+                                    for (int kx = 0; kx < 3; kx++)
+                                    {
+                                        int y = oy + ky - 1, x = ox + kx - 1;
+                                        if (y < 0 || y >= height || x < 0 || x >= width) continue;
+                                        double term = (double)weights[(f * channels + c) * 9 + ky * 3 + kx] * image[(c * height + y) * width + x];
+                                        sum += term;
+                                        magnitude += Math.Abs(term);
+                                    }
+                            expected = Math.Max(expected, relu ? Math.Max(sum, 0) : sum);
+                        }
+                    float actual = pooled[(f * pooledHeight + py) * pooledWidth + px];
+                    Assert.True(Math.Abs(actual - expected) <= 1e-6 * (1 + 8 * magnitude), $"filter {f} at ({py}, {px}): {actual}, expected {expected}");
+                }
+    }
+
+    [Theory]
     [InlineData(16, 14, 14, 64)] // the Fashion CNN's second convolution turned around: 64 maps in, 16 channels out
     [InlineData(8, 7, 9, 16)] // odd sizes
     public void The_input_gradient_by_winograd_is_the_direct_adjoint(int channels, int height, int width, int filters)

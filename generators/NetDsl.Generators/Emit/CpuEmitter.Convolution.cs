@@ -41,6 +41,17 @@ internal static partial class CpuEmitter
     {
         var g = block.Geometry!;
         int patch = g.PatchSize * g.OutputPixels;
+        if (schedule.InferencePoolsTiles(block))
+        {
+            var (norm, tilePool) = (schedule.InferenceInside(block).First(), schedule.InferenceInside(block).Last());
+            using (w.Block("if (!folded.IsEmpty && !winograd.IsEmpty)"))
+            {
+                w.Line($"// At inference {norm.Name}{(norm.Activation == ActivationKind.ReLU ? " with its ReLU" : "")} and {tilePool.Name} come out of Winograd's output transform: each 2×2 tile of outputs is a pooling window.");
+                w.Line($"var pooled = new {Kernels}ChannelShiftEpilogue<T>(buffers.{tilePool.Name}Output.AsSpan(s * {Width(tilePool)}, {Width(tilePool)}), width: {tilePool.Geometry!.OutputPixels}, folded.Slice({block.FoldOffset + block.WeightLength}, {block.Channels}), relu: {Bool(norm.Activation == ActivationKind.ReLU)});");
+                w.Line($"{Kernels}Winograd.Forward<T, {Kernels}ChannelShiftEpilogue<T>>(winograd, {SampleInput(schedule, block)}, {GeometryOf(block)}, filters: {block.Channels}, ref pooled, pooled: true);");
+                w.Line("continue;");
+            }
+        }
         w.Line($"var columns = buffers.{block.Name}Columns.AsSpan(part * {patch}, {patch});");
         var fields = ForwardEpilogueFields(block, $".Slice(s * {Width(block)}, {Width(block)})").ToList();
         if (schedule.InferenceWritesNormalized(block))

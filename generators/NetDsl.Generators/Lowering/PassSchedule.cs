@@ -93,6 +93,19 @@ internal sealed record PassSchedule(NetworkPlan Plan, EquatableArray<StepSchedul
     /// left to do.</summary>
     public bool InferenceWritesNormalized(BlockPlan convolution) => InferenceInside(convolution).Any() && !SkipsAt(convolution).Any();
 
+    /// <summary>Whether, at inference, <paramref name="convolution"/>'s Winograd output tiles are the windows of the
+    /// max pooling inside its loop, so that the pooled map comes straight out of the output transform: the convolution
+    /// writes the BatchNorm's output (<see cref="InferenceWritesNormalized"/>), nothing but that pooling reads it (no
+    /// skip), and the pooling is 2×2 at stride 2 without padding over an even-sided map.</summary>
+    public bool InferencePoolsTiles(BlockPlan convolution)
+    {
+        if (!convolution.TakesWinograd || !InferenceWritesNormalized(convolution)) return false;
+        var inside = InferenceInside(convolution).ToList();
+        if (inside.Count < 2 || SkipsAt(inside[0]).Any() || inside[1].Kind != BlockKind.MaxPool) return false;
+        var g = inside[1].Geometry!;
+        return g is { KernelHeight: 2, KernelWidth: 2, Stride: 2, PadTop: 0, PadLeft: 0 } && g.Height % 2 == 0 && g.Width % 2 == 0 && !g.Overhangs;
+    }
+
     /// <summary>The convolutions, in order, whose input gradient takes Winograd's F(2×2, 3×3) where the machine runs
     /// it: those that pass a gradient back, with a geometry that suits it
     /// (<see cref="ConvGeometry.SuitsWinogradInputGradient"/>).</summary>

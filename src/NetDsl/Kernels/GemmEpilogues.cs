@@ -45,6 +45,24 @@ public ref struct AccumulateEpilogue<T>(Span<T> destination, int width, ReadOnly
     }
 }
 
+/// <summary>Adds a shift per row (a channel's), then a ReLU where <paramref name="relu"/>, and stores into a buffer of
+/// <paramref name="width"/> columns: a convolution with its BatchNorm folded in, at inference.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public ref struct ChannelShiftEpilogue<T>(Span<T> destination, int width, ReadOnlySpan<T> shift, bool relu) : IGemmEpilogue<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    readonly Span<T> destination = destination;
+    readonly ReadOnlySpan<T> shift = shift;
+
+    /// <inheritdoc />
+    public readonly void Apply(int row, int column, scoped Span<T> values)
+    {
+        Arithmetic.AddScalar(values, shift[row]);
+        if (relu) Activations.ReLU(values);
+        Arithmetic.Store<T>(values, destination, row * width + column);
+    }
+}
+
 /// <summary>Splits the product <c>dZᵀ · [X | 1]</c> into the weight gradient <c>dW = dZᵀ·X</c> ([units, inputs]) and,
 /// from the ones column, the bias gradient <c>db = Σ rows dZ</c>: both from one pass over dZ and X.</summary>
 /// <remarks>With <paramref name="accumulate"/> the gradients are added to (a convolution sums them over samples).

@@ -109,19 +109,24 @@ public static unsafe class Winograd
 
     /// <summary>One sample's convolution by the filters <paramref name="transformed"/> by
     /// <see cref="TransformWeights"/>, handed to <paramref name="epilogue"/> as the direct product would be: row f,
-    /// pixels in segments of a panel. Only where <see cref="Applies{T}"/> holds (T is float).</summary>
+    /// pixels in segments of a panel. Only where <see cref="Applies{T}"/> holds (T is float). With
+    /// <paramref name="pooled"/> each output tile is a 2×2 max-pooling window (the output's sides are even): the
+    /// epilogue gets each filter's pooled map instead, the largest of each tile's four outputs (the first of equals, in
+    /// the order max pooling takes them), so a per-filter shift and a ReLU after it give what they would before it.</summary>
     public static void Forward<T, TEpilogue>(ReadOnlySpan<float> transformed, ReadOnlySpan<T> image, in ConvGeometry g, int filters,
-        ref TEpilogue epilogue)
+        ref TEpilogue epilogue, bool pooled = false)
         where T : unmanaged
         where TEpilogue : IGemmEpilogue<T>, allows ref struct
     {
         if (!Applies<T>(g, filters)) throw NotApplicable(g, filters);
+        if (pooled && (g.OutputHeight % 2 != 0 || g.OutputWidth % 2 != 0))
+            throw new ArgumentException($"Pooling the output tiles needs an output of even sides; got {g.OutputHeight}×{g.OutputWidth}.", nameof(pooled));
         if (transformed.Length < g.WinogradWeightsLength(filters))
             throw new ArgumentException($"The transformed weights hold {transformed.Length} values but need {g.WinogradWeightsLength(filters)}.", nameof(transformed));
         if (image.Length < g.InputSize)
             throw new ArgumentException($"The image holds {image.Length} values but a {g.Channels}×{g.Height}×{g.Width} sample needs {g.InputSize}.", nameof(image));
         int across = TilesAcross(g), rowsPerPanel = Panel / across, panels = (TilesDown(g) + rowsPerPanel - 1) / rowsPerPanel;
-        int channels = g.Channels, filterTiles = filters / Rows, pixels = g.OutputPixels;
+        int channels = g.Channels, filterTiles = filters / Rows, pixels = pooled ? g.OutputPixels / 4 : g.OutputPixels;
         // Scratch: V, the 16 products of one 8-filter tile and panel (reads of a row of tiles reach 16 lanes past a
         // row's start, so the last row has a vector of slack), and the outputs.
         int positionStride = PositionStride(panels, channels);
@@ -139,7 +144,7 @@ public static unsafe class Winograd
                             ref u[(position * filterTiles + tile) * channels * Rows], 1, Rows,
                             ref v[position * positionStride + panel * channels * Panel], Panel, channels,
                             ref m[position * Rows * Panel], carried: false);
-                    TransformOutput(m, y + tile * Rows * pixels, g, panel * rowsPerPanel, rowsPerPanel);
+                    TransformOutput(m, y + tile * Rows * pixels, pixels, g, panel * rowsPerPanel, rowsPerPanel, pooled);
                 }
         for (int f = 0; f < filters; f++)
             for (int column = 0; column < pixels; column += Panel)
@@ -227,13 +232,15 @@ public static unsafe class Winograd
     }
 
     /// <summary>Y = Aᵀ M A (Aᵀ = [1 1 1 0; 0 1 −1 −1]) for an 8-filter tile's rows of tiles in one panel, written as
-    /// output rows 2ty and 2ty + 1 of each filter (the two columns of each tile interleaved).</summary>
+    /// output rows 2ty and 2ty + 1 of each filter (the two columns of each tile interleaved), each filter's
+    /// <paramref name="pixels"/> apart; or, <paramref name="pooled"/>, as row ty of each filter's pooled map.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    static void TransformOutput(float* m, float* y, in ConvGeometry g, int firstRow, int rowsPerPanel)
+    static void TransformOutput(float* m, float* y, int pixels, in ConvGeometry g, int firstRow, int rowsPerPanel, bool pooled)
     {
         int across = TilesAcross(g), lastRow = Math.Min(TilesDown(g), firstRow + rowsPerPanel);
-        int width = g.OutputWidth, height = g.OutputHeight, pixels = g.OutputPixels;
+        int width = g.OutputWidth, height = g.OutputHeight;
         var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var tiles = Vector512.LessThan(lanes, Vector512.Create(across)).AsSingle();
         var first = Vector512.LessThan(lanes, Vector512.Create(width)).AsSingle();
         var second = Vector512.LessThan(lanes + Vector512.Create(16), Vector512.Create(width)).AsSingle();
         // Lane 2i of the first half takes tile i's left column and lane 2i + 1 its right one; the second half, tiles 8-15.
@@ -252,12 +259,25 @@ public static unsafe class Winograd
                 var (s2, t2) = Down(at, 2);
                 var (s3, t3) = Down(at, 3);
                 // A along them: the left output column s₀ + s₁ + s₂, the right s₁ − s₂ − s₃.
+                if (pooled)
+                {
+                    // Top left, top right, bottom left, bottom right: a later one wins only when larger, as in pooling.
+                    var best = s0 + s1 + s2;
+                    best = Larger(best, s1 - s2 - s3);
+                    best = Larger(best, t0 + t1 + t2);
+                    best = Larger(best, t1 - t2 - t3);
+                    Avx512F.MaskStore(output + ty * across, tiles, best);
+                    continue;
+                }
                 float* top = output + 2 * ty * width;
                 Interleave(top, s0 + s1 + s2, s1 - s2 - s3, lowerHalf, upperHalf, first, second, width);
                 if (2 * ty + 1 < height)
                     Interleave(top + width, t0 + t1 + t2, t1 - t2 - t3, lowerHalf, upperHalf, first, second, width);
             }
         }
+
+        static Vector512<float> Larger(Vector512<float> best, Vector512<float> candidate) =>
+            Vector512.ConditionalSelect(Vector512.GreaterThan(candidate, best), candidate, best);
 
         static (Vector512<float>, Vector512<float>) Down(float* at, int column)
         {
