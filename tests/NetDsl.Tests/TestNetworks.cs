@@ -483,18 +483,20 @@ public partial class InputProjection
     [Dense(2)] partial Layer Out { get; }
 }
 
-/// <summary>Two 3×3 convolutions over 16 channels, which take Winograd's F(2×2, 3×3) where the machine runs it: the
-/// first with a BatchNorm (folded at inference) and an odd height, the second without, passing its input gradient back
-/// by Winograd too (16 maps to 16 channels).</summary>
+/// <summary>Two 3×3 convolutions over 16 channels, which take Winograd's F(2×2, 3×3) where the machine runs it, the
+/// second passing its input gradient back by Winograd too (16 maps to 16 channels). At inference the second one's
+/// tiles are pooled straight into Pool2 (its BatchNorm folded, an even-sided map).</summary>
 [Network(Loss = Loss.SoftmaxCrossEntropy)]
 public partial class WinogradCnn
 {
-    [Input(16, 7, 6)] partial Layer Image { get; }
+    [Input(16, 8, 6)] partial Layer Image { get; }
     [Conv2D(16, 3)] partial Layer Conv1 { get; }
     [BatchNorm] partial Layer Norm1 { get; }
     [ReLU] partial Layer Act1 { get; }
     [Conv2D(16, 3)] partial Layer Conv2 { get; }
+    [BatchNorm] partial Layer Norm2 { get; }
     [ReLU] partial Layer Act2 { get; }
+    [MaxPool(2)] partial Layer Pool2 { get; }
     [Flatten] partial Layer Flat { get; }
     [Dense(3)] partial Layer Logits { get; }
 }

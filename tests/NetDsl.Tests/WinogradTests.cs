@@ -160,6 +160,27 @@ public class WinogradTests
     }
 
     [Fact]
+    public void After_a_prediction_that_pooled_the_tiles_the_batchnorm_s_output_is_formed_when_asked_for()
+    {
+        var network = new WinogradCnn(seed: 6);
+        var x = TestData.Uniform(4 * WinogradCnn.InputSize, 15);
+        network.TrainStep(x, TestData.OneHot(4, 3, 16), new Optimizers.Sgd(0.1)); // running statistics of its own
+        var fused = new float[4 * WinogradCnn.OutputSize];
+        network.PredictBatch(x, fused);
+        var formed = network.ActivationOutput("Act2").ToArray();
+        Assert.Null(network.FindFirstNonFiniteLayer());
+        // Without folding the BatchNorm runs as its own pass over the batch and writes its output as it goes.
+        network.FoldBatchNormAtInference = false;
+        var plain = new float[fused.Length];
+        network.PredictBatch(x, plain);
+        var written = network.ActivationOutput("Act2").ToArray();
+        Assert.Equal(written.Length, formed.Length);
+        Assert.Contains(written, v => v > 0);
+        for (int i = 0; i < written.Length; i++) Assert.True(Math.Abs(written[i] - formed[i]) <= 1e-5 * (1 + Math.Abs(written[i])), $"Act2[{i}]: {formed[i]}, the BatchNorm's pass {written[i]}");
+        for (int i = 0; i < plain.Length; i++) Assert.Equal(plain[i], fused[i], 1e-5);
+    }
+
+    [Fact]
     public void Geometries_outside_the_form_are_refused_with_what_it_needs()
     {
         var strided = new ConvGeometry(32, 14, 14, 3, 3, 2, 1, 1, 7, 7);

@@ -27,6 +27,10 @@ internal static partial class CpuEmitter
         {
             w.Line("public readonly int Capacity = capacity;");
             w.Line("public bool DropoutActive;");
+            if (schedule.Plan.Blocks.Any(schedule.InferenceWritesNormalized))
+                w.Line("/// <summary>The last pass folded BatchNorms into convolutions, which wrote the BatchNorms' outputs instead of their own.</summary>").Line("public bool Folded;");
+            foreach (var conv in schedule.Plan.Blocks.Where(schedule.InferencePoolsTiles))
+                w.Line($"/// <summary>The last pass pooled {conv.Name}'s Winograd tiles straight into {schedule.InferenceInside(conv).Last().Name}: {schedule.InferenceInside(conv).First().Name}'s output is formed only when asked for.</summary>").Line($"public bool {schedule.InferenceInside(conv).First().Name}Pending;");
             foreach (var block in schedule.Plan.Blocks)
             {
                 void Buffer(string suffix, string size) => w.Line($"public readonly T[] {block.Name}{suffix} = new T[{size}];");

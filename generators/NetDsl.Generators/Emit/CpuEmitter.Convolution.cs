@@ -18,6 +18,8 @@ internal static partial class CpuEmitter
         var fields = new[] { "parameters", "inputs", "buffers", "batch" }.Concat(block.IsFolded ? ["folded"] : []).Concat(ForwardSampleFields(block))
             .Select(field => $"{field} = {field}")
             .Concat(block.TakesWinograd ? [$"winograd = winograd.IsEmpty ? default : winograd.Slice({block.Name}WinogradOffset, {block.Name}WinogradLength)"] : []);
+        if (schedule.InferencePoolsTiles(block))
+            w.Line($"buffers.{schedule.InferenceInside(block).First().Name}Pending = !folded.IsEmpty && !winograd.IsEmpty; // the sample loop's condition for pooling the tiles");
         w.Line($"var samples = new {block.Name}ForwardSamples<T> {{ {string.Join(", ", fields)} }};");
         w.Line($"{Kernels}WorkSharing.ForEachSample(ref samples, batch, {ConvWork(block)});");
     }
@@ -53,17 +55,7 @@ internal static partial class CpuEmitter
             }
         }
         w.Line($"var columns = buffers.{block.Name}Columns.AsSpan(part * {patch}, {patch});");
-        var fields = ForwardEpilogueFields(block, $".Slice(s * {Width(block)}, {Width(block)})").ToList();
-        if (schedule.InferenceWritesNormalized(block))
-        {
-            // At inference the product writes the folded BatchNorm's output, its ReLU included.
-            var norm = schedule.InferenceInside(block).First();
-            fields = fields.Select(f => f.StartsWith("Output = ", System.StringComparison.Ordinal)
-                ? $"Output = folded.IsEmpty ? output.Slice(s * {Width(block)}, {Width(block)}) : buffers.{norm.Name}Output.AsSpan(s * {Width(norm)}, {Width(norm)})"
-                : f).ToList();
-            if (NormalizedRelu(schedule, block) is not null) fields.Add($"{norm.Name}Relu = !folded.IsEmpty");
-        }
-        w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", fields)} }};");
+        w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", SampleEpilogueFields(schedule, block))} }};");
         w.Line($"{Kernels}Convolution.Forward<T, {block.Name}ForwardEpilogue<T>>({Weights(block)}, {SampleInput(schedule, block)}, columns, {GeometryOf(block)}, filters: {block.Channels}, ref epilogue{(block.TakesWinograd ? ", transformed: winograd" : "")});");
         EmitInferenceInside(w, schedule, block);
         if (schedule.PoolInside(block) is { } pool)
@@ -73,6 +65,48 @@ internal static partial class CpuEmitter
             w.Line(pool.Kind == BlockKind.MaxPool
                 ? $"{Kernels}Pooling.MaxForward(output{sample}, {pooled}, buffers.{pool.Name}Winners.AsSpan(s * {Width(pool)}, {Width(pool)}), 1, {GeometryOf(pool)});"
                 : $"{Kernels}Pooling.AverageForward(output{sample}, {pooled}, 1, {GeometryOf(pool)});");
+        }
+    }
+
+    /// <summary>The fields of sample <c>s</c>'s forward epilogue. At inference (when <c>folded</c> is not empty, or
+    /// always with <paramref name="inferenceOnly"/>) a convolution that writes its folded BatchNorm's output
+    /// (<see cref="PassSchedule.InferenceWritesNormalized"/>) writes there, its ReLU included.</summary>
+    static IEnumerable<string> SampleEpilogueFields(PassSchedule schedule, BlockPlan block, bool inferenceOnly = false)
+    {
+        var fields = ForwardEpilogueFields(block, $".Slice(s * {Width(block)}, {Width(block)})").ToList();
+        if (!schedule.InferenceWritesNormalized(block)) return fields;
+        var norm = schedule.InferenceInside(block).First();
+        string normalized = $"buffers.{norm.Name}Output.AsSpan(s * {Width(norm)}, {Width(norm)})";
+        fields = fields.Select(f => f.StartsWith("Output = ", System.StringComparison.Ordinal)
+            ? $"Output = {(inferenceOnly ? normalized : $"folded.IsEmpty ? output.Slice(s * {Width(block)}, {Width(block)}) : {normalized}")}"
+            : f).ToList();
+        if (NormalizedRelu(schedule, block) is not null) fields.Add($"{norm.Name}Relu = {(inferenceOnly ? "true" : "!folded.IsEmpty")}");
+        return fields;
+    }
+
+    /// <summary>For each convolution whose Winograd tiles are pooled straight at inference, a method that forms its
+    /// BatchNorm's output for the last pass when asked for (ActivationOutput and the non-finite search read it): the convolution again, sample by sample, from its input kept in the buffers.</summary>
+    static void EmitNormalizedOnDemand(SourceWriter w, PassSchedule schedule)
+    {
+        foreach (var block in schedule.Plan.Blocks.Where(schedule.InferencePoolsTiles))
+        {
+            var norm = schedule.InferenceInside(block).First();
+            var g = block.Geometry!;
+            w.Line($"/// <summary>{norm.Name}'s output of the last pass, which pooled {block.Name}'s Winograd tiles straight into {schedule.InferenceInside(block).Last().Name}: formed now from {block.Name}'s input, as the pass would have.</summary>");
+            using (w.Block($"{Kernels}AlignedBuffer<float> {norm.Name}OutputOnDemand(ActivationBuffers<float> buffers)"))
+            {
+                w.Line($"if (!buffers.{norm.Name}Pending) return buffers.{norm.Name}Output;");
+                w.Line($"{ReadOnlySpan}<float> parameters = _parameters, folded = FoldedParameters(), winograd = WinogradWeights(folded).Slice({block.Name}WinogradOffset, {block.Name}WinogradLength);");
+                w.Line("int batch = _lastBatch;");
+                using (w.Block("for (int s = 0; s < batch; s++)"))
+                {
+                    w.Line($"var epilogue = new {block.Name}ForwardEpilogue<float> {{ {string.Join(", ", SampleEpilogueFields(schedule, block, inferenceOnly: true))} }};");
+                    w.Line($"{Kernels}Convolution.Forward<float, {block.Name}ForwardEpilogue<float>>({Weights(block)}, {SampleInput(schedule, block)}, buffers.{block.Name}Columns.AsSpan(0, {g.PatchSize * g.OutputPixels}), {GeometryOf(block)}, filters: {block.Channels}, ref epilogue, transformed: winograd);");
+                }
+                w.Line($"buffers.{norm.Name}Pending = false;");
+                w.Line($"return buffers.{norm.Name}Output;");
+            }
+            w.Line();
         }
     }
 

@@ -17,6 +17,7 @@ internal static partial class CpuEmitter
         w.Line($"bool dropout = mode == {Runtime}PassMode.Training;");
         if (schedule.Plan.Blocks.Any(b => b.Kind == BlockKind.BatchNorm)) w.Line($"bool training = mode != {Runtime}PassMode.Inference;");
         w.Line("buffers.DropoutActive = dropout;");
+        if (schedule.Plan.Blocks.Any(schedule.InferenceWritesNormalized)) w.Line("buffers.Folded = !folded.IsEmpty;");
         foreach (var block in schedule.Plan.Blocks)
         {
             w.Line($"// {Describe(block)}");

@@ -244,7 +244,7 @@ internal static partial class CpuEmitter
                 foreach (var block in schedule.Plan.Blocks.Where(b => b.ActivationLayer is not null))
                 {
                     // The pre-dropout values live in the activation buffer only while a training pass had dropout on.
-                    string source = block.KeepsActivation ? $"(buffers.DropoutActive ? buffers.{block.Name}Activation : buffers.{block.Name}Output)" : $"buffers.{block.Name}Output";
+                    string source = block.KeepsActivation ? $"(buffers.DropoutActive ? buffers.{block.Name}Activation : buffers.{block.Name}Output)" : OutputOfLastPass(schedule, block);
                     w.Line($"{Literal(block.ActivationLayer!)} => {source}.AsSpan(0, _lastBatch * {Width(block)}),");
                 }
                 w.Line("_ => default,");
@@ -258,7 +258,8 @@ internal static partial class CpuEmitter
             w.Line($"    if ({Runtime}Shapes.HasNonFinite(_parameters.AsSpan(tensor.Offset, tensor.Length))) return tensor.Layer;");
             w.Line("if (_floatBuffers is not { } buffers) return null;");
             foreach (var block in schedule.Plan.Blocks)
-                w.Line($"if ({Runtime}Shapes.HasNonFinite(buffers.{block.Name}Output.AsSpan(0, _lastBatch * {Width(block)}))) return {Literal(block.Name)};");
+                // A folded pass wrote the BatchNorm's output in the convolution's place: the BatchNorm's check covers both.
+                w.Line($"if ({(schedule.InferenceWritesNormalized(block) ? "!buffers.Folded && " : "")}{Runtime}Shapes.HasNonFinite({OutputOfLastPass(schedule, block)}.AsSpan(0, _lastBatch * {Width(block)}))) return {Literal(block.Name)};");
             w.Line("return null;");
         });
 
@@ -272,6 +273,13 @@ internal static partial class CpuEmitter
         Member(w, valid, $"global::System.Collections.Generic.IReadOnlyList<{Runtime}ParameterTensor> {Runtime}INeuralNetwork.StatisticsTensors", "_statisticsTensors");
         w.Line();
     }
+
+    /// <summary>Where a block's output of the last float pass is read: its buffer, formed first where the pass pooled a
+    /// convolution's tiles past it (<see cref="PassSchedule.InferencePoolsTiles"/>).</summary>
+    static string OutputOfLastPass(PassSchedule schedule, BlockPlan block) =>
+        schedule.Plan.Blocks.Any(c => schedule.InferencePoolsTiles(c) && schedule.InferenceInside(c).First().Index == block.Index)
+            ? $"{block.Name}OutputOnDemand(buffers)"
+            : $"buffers.{block.Name}Output";
 
     /// <summary>The float passes' argument for Winograd's transformed filters: those of the weights the pass reads.</summary>
     static string WinogradWeights(NetworkPlan plan, bool inference) =>

@@ -72,6 +72,7 @@ internal static partial class CpuEmitter
         EmitBuffers(w, schedule);
         EmitEpilogues(w, schedule);
         EmitSampleLoops(w, schedule);
+        EmitNormalizedOnDemand(w, schedule);
     }
 
     static void EmitConstants(SourceWriter w, PassSchedule schedule)

@@ -96,10 +96,11 @@ internal sealed record PassSchedule(NetworkPlan Plan, EquatableArray<StepSchedul
     /// <summary>Whether, at inference, <paramref name="convolution"/>'s Winograd output tiles are the windows of the
     /// max pooling inside its loop, so that the pooled map comes straight out of the output transform: the convolution
     /// writes the BatchNorm's output (<see cref="InferenceWritesNormalized"/>), nothing but that pooling reads it (no
-    /// skip), and the pooling is 2×2 at stride 2 without padding over an even-sided map.</summary>
+    /// skip), and the pooling is 2×2 at stride 2 without padding over an even-sided map. The convolution reads an
+    /// earlier block's output (kept in the buffers), from which the BatchNorm's output is formed again when asked for.</summary>
     public bool InferencePoolsTiles(BlockPlan convolution)
     {
-        if (!convolution.TakesWinograd || !InferenceWritesNormalized(convolution)) return false;
+        if (!convolution.TakesWinograd || !InferenceWritesNormalized(convolution) || convolution.InputBlock < 0) return false;
         var inside = InferenceInside(convolution).ToList();
         if (inside.Count < 2 || SkipsAt(inside[0]).Any() || inside[1].Kind != BlockKind.MaxPool) return false;
         var g = inside[1].Geometry!;

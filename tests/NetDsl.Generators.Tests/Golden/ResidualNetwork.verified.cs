@@ -480,9 +480,9 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
             if (global::NetDsl.Shapes.HasNonFinite(_parameters.AsSpan(tensor.Offset, tensor.Length))) return tensor.Layer;
         if (_floatBuffers is not { } buffers) return null;
         if (global::NetDsl.Shapes.HasNonFinite(buffers.StemOutput.AsSpan(0, _lastBatch * StemSize))) return "Stem";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.Conv1Output.AsSpan(0, _lastBatch * Conv1Size))) return "Conv1";
+        if (!buffers.Folded && global::NetDsl.Shapes.HasNonFinite(buffers.Conv1Output.AsSpan(0, _lastBatch * Conv1Size))) return "Conv1";
         if (global::NetDsl.Shapes.HasNonFinite(buffers.Norm1Output.AsSpan(0, _lastBatch * Norm1Size))) return "Norm1";
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.Conv2Output.AsSpan(0, _lastBatch * Conv2Size))) return "Conv2";
+        if (!buffers.Folded && global::NetDsl.Shapes.HasNonFinite(buffers.Conv2Output.AsSpan(0, _lastBatch * Conv2Size))) return "Conv2";
         if (global::NetDsl.Shapes.HasNonFinite(buffers.Norm2Output.AsSpan(0, _lastBatch * Norm2Size))) return "Norm2";
         if (global::NetDsl.Shapes.HasNonFinite(buffers.SkipOutput.AsSpan(0, _lastBatch * SkipSize))) return "Skip";
         if (global::NetDsl.Shapes.HasNonFinite(buffers.GapOutput.AsSpan(0, _lastBatch * GapSize))) return "Gap";
@@ -532,6 +532,7 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
         bool dropout = mode == global::NetDsl.PassMode.Training;
         bool training = mode != global::NetDsl.PassMode.Inference;
         buffers.DropoutActive = dropout;
+        buffers.Folded = !folded.IsEmpty;
         // Stem: Conv2D 1×8×8 → 8×8×8, kernel 3, stride 1, ReLU (StemAct)
         {
             var output = buffers.StemOutput.AsSpan(0, batch * StemSize);
@@ -753,6 +754,8 @@ partial class ResidualNetwork : global::NetDsl.INeuralNetwork
     {
         public readonly int Capacity = capacity;
         public bool DropoutActive;
+        /// <summary>The last pass folded BatchNorms into convolutions, which wrote the BatchNorms' outputs instead of their own.</summary>
+        public bool Folded;
         public readonly global::NetDsl.Kernels.AlignedBuffer<T> StemOutput = new(capacity * StemSize);
         public readonly global::NetDsl.Kernels.AlignedBuffer<T> StemGradient = new(capacity * StemSize);
         public readonly T[] StemColumns = new T[2 * 576];

@@ -422,7 +422,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         foreach (var tensor in _parameterTensors)
             if (global::NetDsl.Shapes.HasNonFinite(_parameters.AsSpan(tensor.Offset, tensor.Length))) return tensor.Layer;
         if (_floatBuffers is not { } buffers) return null;
-        if (global::NetDsl.Shapes.HasNonFinite(buffers.Conv1Output.AsSpan(0, _lastBatch * Conv1Size))) return "Conv1";
+        if (!buffers.Folded && global::NetDsl.Shapes.HasNonFinite(buffers.Conv1Output.AsSpan(0, _lastBatch * Conv1Size))) return "Conv1";
         if (global::NetDsl.Shapes.HasNonFinite(buffers.Norm1Output.AsSpan(0, _lastBatch * Norm1Size))) return "Norm1";
         if (global::NetDsl.Shapes.HasNonFinite(buffers.Pool1Output.AsSpan(0, _lastBatch * Pool1Size))) return "Pool1";
         if (global::NetDsl.Shapes.HasNonFinite(buffers.Conv2Output.AsSpan(0, _lastBatch * Conv2Size))) return "Conv2";
@@ -468,6 +468,7 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
         bool dropout = mode == global::NetDsl.PassMode.Training;
         bool training = mode != global::NetDsl.PassMode.Inference;
         buffers.DropoutActive = dropout;
+        buffers.Folded = !folded.IsEmpty;
         // Conv1: Conv2D 1×28×28 → 32×28×28, kernel 3, stride 1 (no bias: BatchNorm follows)
         {
             var output = buffers.Conv1Output.AsSpan(0, batch * Conv1Size);
@@ -624,6 +625,8 @@ partial class StridedCnn : global::NetDsl.INeuralNetwork
     {
         public readonly int Capacity = capacity;
         public bool DropoutActive;
+        /// <summary>The last pass folded BatchNorms into convolutions, which wrote the BatchNorms' outputs instead of their own.</summary>
+        public bool Folded;
         public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv1Output = new(capacity * Conv1Size);
         public readonly global::NetDsl.Kernels.AlignedBuffer<T> Conv1Gradient = new(capacity * Conv1Size);
         public readonly T[] Conv1Columns = new T[2 * 7056];
