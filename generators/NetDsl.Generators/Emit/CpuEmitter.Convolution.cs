@@ -19,7 +19,7 @@ internal static partial class CpuEmitter
             .Select(field => $"{field} = {field}")
             .Concat(block.TakesWinograd ? [$"winograd = winograd.IsEmpty ? default : winograd.Slice({block.Name}WinogradOffset, {block.Name}WinogradLength)"] : []);
         if (schedule.InferencePoolsTiles(block))
-            w.Line($"buffers.{schedule.InferenceInside(block).First().Name}Pending = !folded.IsEmpty && !winograd.IsEmpty; // the sample loop's condition for pooling the tiles");
+            w.Line($"buffers.{schedule.InferenceInside(block).First().Name}Pending = {PoolsTilesNow}; // the sample loop's condition for pooling the tiles");
         w.Line($"var samples = new {block.Name}ForwardSamples<T> {{ {string.Join(", ", fields)} }};");
         w.Line($"{Kernels}WorkSharing.ForEachSample(ref samples, batch, {ConvWork(block)});");
     }
@@ -46,7 +46,7 @@ internal static partial class CpuEmitter
         if (schedule.InferencePoolsTiles(block))
         {
             var (norm, tilePool) = (schedule.InferenceInside(block).First(), schedule.InferenceInside(block).Last());
-            using (w.Block("if (!folded.IsEmpty && !winograd.IsEmpty)"))
+            using (w.Block($"if ({PoolsTilesNow})"))
             {
                 w.Line($"// At inference {norm.Name}{(norm.Activation == ActivationKind.ReLU ? " with its ReLU" : "")} and {tilePool.Name} come out of Winograd's output transform: each 2×2 tile of outputs is a pooling window.");
                 w.Line($"var pooled = new {Kernels}ChannelShiftEpilogue<T>(buffers.{tilePool.Name}Output.AsSpan(s * {Width(tilePool)}, {Width(tilePool)}), width: {tilePool.Geometry!.OutputPixels}, folded.Slice({block.FoldOffset + block.WeightLength}, {block.Channels}), relu: {Bool(norm.Activation == ActivationKind.ReLU)});");
@@ -56,7 +56,7 @@ internal static partial class CpuEmitter
         }
         w.Line($"var columns = buffers.{block.Name}Columns.AsSpan(part * {patch}, {patch});");
         w.Line($"var epilogue = new {block.Name}ForwardEpilogue<T> {{ {string.Join(", ", SampleEpilogueFields(schedule, block))} }};");
-        w.Line($"{Kernels}Convolution.Forward<T, {block.Name}ForwardEpilogue<T>>({Weights(block)}, {SampleInput(schedule, block)}, columns, {GeometryOf(block)}, filters: {block.Channels}, ref epilogue{(block.TakesWinograd ? ", transformed: winograd" : "")});");
+        w.Line(ConvolutionForwardCall(schedule, block, "T", "columns"));
         EmitInferenceInside(w, schedule, block);
         if (schedule.PoolInside(block) is { } pool)
         {
@@ -67,6 +67,14 @@ internal static partial class CpuEmitter
                 : $"{Kernels}Pooling.AverageForward(output{sample}, {pooled}, 1, {GeometryOf(pool)});");
         }
     }
+
+    /// <summary>At inference, with the folded weights and Winograd's filters at hand: the pass pools a convolution's
+    /// tiles straight (<see cref="PassSchedule.InferencePoolsTiles"/>) exactly when this holds.</summary>
+    const string PoolsTilesNow = "!folded.IsEmpty && !winograd.IsEmpty";
+
+    /// <summary>Sample <c>s</c>'s convolution into <c>epilogue</c>, by Winograd's form where the block takes it.</summary>
+    static string ConvolutionForwardCall(PassSchedule schedule, BlockPlan block, string element, string columns) =>
+        $"{Kernels}Convolution.Forward<{element}, {block.Name}ForwardEpilogue<{element}>>({Weights(block)}, {SampleInput(schedule, block)}, {columns}, {GeometryOf(block)}, filters: {block.Channels}, ref epilogue{(block.TakesWinograd ? ", transformed: winograd" : "")});";
 
     /// <summary>The fields of sample <c>s</c>'s forward epilogue. At inference (when <c>folded</c> is not empty, or
     /// always with <paramref name="inferenceOnly"/>) a convolution that writes its folded BatchNorm's output
@@ -101,7 +109,7 @@ internal static partial class CpuEmitter
                 using (w.Block("for (int s = 0; s < batch; s++)"))
                 {
                     w.Line($"var epilogue = new {block.Name}ForwardEpilogue<float> {{ {string.Join(", ", SampleEpilogueFields(schedule, block, inferenceOnly: true))} }};");
-                    w.Line($"{Kernels}Convolution.Forward<float, {block.Name}ForwardEpilogue<float>>({Weights(block)}, {SampleInput(schedule, block)}, buffers.{block.Name}Columns.AsSpan(0, {g.PatchSize * g.OutputPixels}), {GeometryOf(block)}, filters: {block.Channels}, ref epilogue, transformed: winograd);");
+                    w.Line(ConvolutionForwardCall(schedule, block, "float", $"buffers.{block.Name}Columns.AsSpan(0, {g.PatchSize * g.OutputPixels})"));
                 }
                 w.Line($"buffers.{norm.Name}Pending = false;");
                 w.Line($"return buffers.{norm.Name}Output;");

@@ -59,11 +59,10 @@ public static class Convolution
             Gemm.Multiply(dz, transposeA: false, columns, transposeB: true, filters, g.PatchSize, g.OutputPixels, ref gradient, appendOnesColumn: !biasGradient.IsEmpty);
         }
         if (imageGradient.IsEmpty) return;
-        var inputGradient = g.InputGradientGeometry(filters);
-        if (!transformedInputGradient.IsEmpty && g.Stride == 1 && Winograd.Applies<T>(inputGradient, g.Channels))
+        if (!transformedInputGradient.IsEmpty && Winograd.AppliesToInputGradient<T>(g, filters))
         {
             var gradient = new StoreEpilogue<T>(imageGradient, g.Height * g.Width);
-            Winograd.Forward(transformedInputGradient, dz, inputGradient, g.Channels, ref gradient);
+            Winograd.Forward(transformedInputGradient, dz, g.InputGradientGeometry(filters), g.Channels, ref gradient);
             return;
         }
         var store = new StoreEpilogue<T>(columnGradient, g.OutputPixels);

@@ -30,6 +30,12 @@ public static unsafe class Winograd
     public static bool Applies<T>(in ConvGeometry g, int filters) where T : unmanaged =>
         typeof(T) == typeof(float) && IsSupported && g.SuitsWinograd(filters);
 
+    /// <summary>Whether the input gradient of the convolution <paramref name="g"/> of <paramref name="filters"/> filters
+    /// takes <see cref="Forward{T, TEpilogue}"/> (over <see cref="ConvGeometry.InputGradientGeometry"/>): float on a
+    /// machine that <see cref="IsSupported"/>, and a geometry that <see cref="ConvGeometry.SuitsWinogradInputGradient"/>.</summary>
+    public static bool AppliesToInputGradient<T>(in ConvGeometry g, int filters) where T : unmanaged =>
+        typeof(T) == typeof(float) && IsSupported && g.SuitsWinogradInputGradient(filters);
+
     /// <summary>Floats from one position's V to the next: its panels and a cache line more. A row of tiles is stored to
     /// all 16 positions at once, and at a whole number of 4 KB apart the 16 lines would share one set of L1's (12 ways),
     /// evicting each other at every store.</summary>
@@ -52,8 +58,7 @@ public static unsafe class Winograd
     /// W[f, c] turned half a circle, transformed as <see cref="TransformWeights"/> does.</summary>
     public static void TransformInputGradientWeights(ReadOnlySpan<float> weights, Span<float> transformed, in ConvGeometry g, int filters)
     {
-        var gradient = g.InputGradientGeometry(filters);
-        if (!g.SuitsWinogradInputGradient(filters) || !IsSupported) throw NotApplicable(gradient, g.Channels);
+        if (!AppliesToInputGradient<float>(g, filters)) throw NotApplicable(g.InputGradientGeometry(filters), g.Channels);
         Transform(weights, transformed, g.Channels, filters, turned: true);
     }
 
